@@ -38,7 +38,11 @@ pub struct FieldProblem {
 
 impl fmt::Display for FieldProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} = {:?}: {}", self.field, self.value, self.message)
+        if self.value.is_empty() {
+            write!(f, "{}: {}", self.field, self.message)
+        } else {
+            write!(f, "{} = {:?}: {}", self.field, self.value, self.message)
+        }
     }
 }
 

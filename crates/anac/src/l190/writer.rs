@@ -14,6 +14,7 @@ use std::io::{self, Write};
 
 use chrono::{Datelike, NaiveDate};
 use quick_xml::Writer;
+use quick_xml::escape::partial_escape;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use rust_decimal::Decimal;
 
@@ -167,7 +168,8 @@ fn end(w: &mut Fmt, name: &str) -> io::Result<()> {
 
 fn leaf(w: &mut Fmt, name: &str, text: &str) -> io::Result<()> {
     start(w, name)?;
-    w.write_event(Event::Text(BytesText::new(text)))?;
+    // `<`, `>` and `&` only: quotes need no escaping in element content.
+    w.write_event(Event::Text(BytesText::from_escaped(partial_escape(text))))?;
     end(w, name)
 }
 
