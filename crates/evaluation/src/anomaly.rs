@@ -1,0 +1,587 @@
+//! Automatic exclusion of anomalous bids (art. 54 D.Lgs. 36/2023, Allegato II.2).
+//!
+//! Methods A, B and C on the ribassi of the admitted bids, exact arithmetic (see
+//! [`crate::exact`]), every intermediate value recorded in [`AnomalyReport`] for the verbale.
+//! Legal sources and open questions: `docs/evaluation.md`.
+
+use crate::error::EvalError;
+use crate::exact::{self, Q, q, qi};
+use crate::rounding::Rounding;
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde::Serialize;
+use std::collections::HashSet;
+
+/// A bid as a percentage discount (ribasso) on the base amount.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DiscountBid {
+    pub id: String,
+    pub discount: Decimal,
+}
+
+impl DiscountBid {
+    pub fn new(id: impl Into<String>, discount: Decimal) -> Self {
+        Self {
+            id: id.into(),
+            discount,
+        }
+    }
+}
+
+/// The Allegato II.2 method stated in the tender documents (or drawn, art. 54 c.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Method {
+    /// Metodo A (text verified): points 1 (n >= 15) and 2 (5 <= n < 15).
+    A,
+    /// Metodo B (text not verified; TuttoGare reading): parity of the digits of the sum.
+    B,
+    /// Metodo C (text not verified; TuttoGare reading): reference discount chosen by the SA.
+    C,
+}
+
+impl Method {
+    pub fn code(self) -> &'static str {
+        match self {
+            Method::A => "A",
+            Method::B => "B",
+            Method::C => "C",
+        }
+    }
+}
+
+/// How the decrement of Metodo A point 1 letter d) is applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecrementReading {
+    /// `T = M + SM - SM*p/100` (MIT circolare 2019, Cons. Stato V 2856/2020). Default.
+    Absolute,
+    /// `T = (M + SM) * (1 - SM*p/10000)` (TAR Marche 622/2019, a minority reading).
+    Proportional,
+}
+
+/// The discount paid to the winner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AwardRule {
+    /// The winner is paid its own ribasso (verified for Metodo A point 3). Default.
+    OwnDiscount,
+    /// Metodo B as TuttoGare implements it: the next lower distinct ribasso among the
+    /// non-excluded bids ("second price"). Unverified; only for method B.
+    NextLowerDiscount,
+}
+
+/// Parameters of the anomaly calculation, all taken from the tender documents.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AnomalyParams {
+    pub method: Method,
+    /// Metodo C only: the ribasso di riferimento chosen by the SA before the deadline.
+    pub reference_discount: Option<Decimal>,
+    /// Metodo A point 1 only.
+    pub decrement: DecrementReading,
+    /// `None`: the method's default (A excludes bids equal to the threshold, B and C do not).
+    pub exclude_equal: Option<bool>,
+    pub award: AwardRule,
+    /// Round the mean, scarto, ratio, decrement and threshold at every step, as calculators
+    /// that follow a "decimali" clause of the tender do. `None`: exact.
+    pub steps_rounding: Option<Rounding>,
+    /// Round the final threshold before comparing. `None`: compare with the exact threshold.
+    pub threshold_rounding: Option<Rounding>,
+}
+
+impl AnomalyParams {
+    /// The defaults for `method`: absolute decrement, own discount, exact arithmetic.
+    pub fn new(method: Method) -> Self {
+        Self {
+            method,
+            reference_discount: None,
+            decrement: DecrementReading::Absolute,
+            exclude_equal: None,
+            award: AwardRule::OwnDiscount,
+            steps_rounding: None,
+            threshold_rounding: None,
+        }
+    }
+
+    /// Metodo C with its reference discount.
+    pub fn method_c(reference_discount: Decimal) -> Self {
+        Self {
+            reference_discount: Some(reference_discount),
+            ..Self::new(Method::C)
+        }
+    }
+
+    /// Whether a bid equal to the threshold is excluded.
+    pub fn excludes_equal(&self) -> bool {
+        self.exclude_equal.unwrap_or(self.method == Method::A)
+    }
+}
+
+/// Art. 54 c.1: automatic exclusion only with at least five admitted bids.
+pub const MIN_ADMITTED: usize = 5;
+/// Metodo A point 1 applies from fifteen admitted bids, point 2 below.
+pub const POINT_1_FROM: usize = 15;
+
+/// What happened to the anomaly step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The tender does not provide for automatic exclusion.
+    NotRequested,
+    /// Fewer than five admitted bids (art. 54 c.1).
+    NotApplicable,
+    /// The threshold was computed and applied.
+    Computed,
+    /// The law gives no threshold for these data (e.g. no kept bid above the mean).
+    Undetermined,
+}
+
+/// Rounding policies in force, echoed in the result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct AnomalyRounding {
+    pub steps: Option<Rounding>,
+    pub threshold: Option<Rounding>,
+}
+
+/// Every value of the calculation, for the verbale. Ids are listed by ascending ribasso
+/// (ties by id).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AnomalyReport {
+    pub applicable: bool,
+    pub outcome: Outcome,
+    /// "A", "B", "C" or "none".
+    pub method: String,
+    #[serde(serialize_with = "crate::ser::count")]
+    pub admitted: usize,
+    pub note: Option<String>,
+    /// The rule applied, with its legal source.
+    pub rule: Option<String>,
+    /// k = ceil(10% of the admitted bids), counted bid by bid.
+    #[serde(serialize_with = "crate::ser::opt_count")]
+    pub wing_size: Option<usize>,
+    pub cut_low: Vec<String>,
+    pub cut_high: Vec<String>,
+    #[serde(serialize_with = "crate::ser::opt_count")]
+    pub kept: Option<usize>,
+    #[serde(serialize_with = "crate::ser::opt_dec")]
+    pub sum: Option<Decimal>,
+    #[serde(serialize_with = "crate::ser::opt_dec")]
+    pub mean: Option<Decimal>,
+    /// Number of kept bids strictly above the mean.
+    #[serde(serialize_with = "crate::ser::opt_count")]
+    pub above_mean: Option<usize>,
+    #[serde(serialize_with = "crate::ser::opt_dec")]
+    pub sum_above_mean: Option<Decimal>,
+    /// Scarto medio aritmetico.
+    #[serde(serialize_with = "crate::ser::opt_dec")]
+    pub mean_excess: Option<Decimal>,
+    /// Scarto / mean (Metodo A point 2 only).
+    #[serde(serialize_with = "crate::ser::opt_dec")]
+    pub ratio: Option<Decimal>,
+    #[serde(serialize_with = "crate::ser::opt_dec")]
+    pub ratio_limit: Option<Decimal>,
+    /// The branch taken, as a formula.
+    pub branch: Option<String>,
+    /// First two decimals of the sum (A point 1, B, C).
+    pub sum_decimals: Vec<String>,
+    /// Their product p.
+    #[serde(serialize_with = "crate::ser::opt_dec")]
+    pub decrement_product: Option<Decimal>,
+    /// The amount subtracted from (or, in B/C with odd parity, added to) the base value.
+    #[serde(serialize_with = "crate::ser::opt_dec")]
+    pub decrement: Option<Decimal>,
+    pub decrement_reading: Option<DecrementReading>,
+    /// Sum of the digits of the integer part of the sum and of its first two decimals (B, C).
+    #[serde(serialize_with = "crate::ser::opt_count")]
+    pub parity_digit_sum: Option<usize>,
+    pub parity: Option<String>,
+    #[serde(serialize_with = "crate::ser::opt_dec")]
+    pub reference_discount: Option<Decimal>,
+    /// M + SM (A, B) or the reference discount (C), before the decrement.
+    #[serde(serialize_with = "crate::ser::opt_dec")]
+    pub threshold_base: Option<Decimal>,
+    /// The exact threshold as a fraction "numerator/denominator" (before any final rounding).
+    pub threshold_exact: Option<String>,
+    /// The threshold used for the comparison (28 significant digits when not terminating).
+    #[serde(serialize_with = "crate::ser::opt_dec")]
+    pub threshold: Option<Decimal>,
+    /// "discount >= threshold" or "discount > threshold".
+    pub comparison: Option<String>,
+    pub excluded: Vec<String>,
+    pub rounding: AnomalyRounding,
+    /// Indexes (into the bids given) of the excluded bids.
+    #[serde(skip)]
+    pub excluded_index: Vec<usize>,
+}
+
+impl AnomalyReport {
+    fn empty(
+        method: &str,
+        admitted: usize,
+        outcome: Outcome,
+        params: Option<&AnomalyParams>,
+    ) -> Self {
+        Self {
+            applicable: false,
+            outcome,
+            method: method.to_string(),
+            admitted,
+            note: None,
+            rule: None,
+            wing_size: None,
+            cut_low: Vec::new(),
+            cut_high: Vec::new(),
+            kept: None,
+            sum: None,
+            mean: None,
+            above_mean: None,
+            sum_above_mean: None,
+            mean_excess: None,
+            ratio: None,
+            ratio_limit: None,
+            branch: None,
+            sum_decimals: Vec::new(),
+            decrement_product: None,
+            decrement: None,
+            decrement_reading: None,
+            parity_digit_sum: None,
+            parity: None,
+            reference_discount: params.and_then(|p| p.reference_discount),
+            threshold_base: None,
+            threshold_exact: None,
+            threshold: None,
+            comparison: None,
+            excluded: Vec::new(),
+            rounding: AnomalyRounding {
+                steps: params.and_then(|p| p.steps_rounding),
+                threshold: params.and_then(|p| p.threshold_rounding),
+            },
+            excluded_index: Vec::new(),
+        }
+    }
+
+    /// The report when the tender provides no automatic exclusion.
+    pub fn not_requested(admitted: usize) -> Self {
+        let mut r = Self::empty("none", admitted, Outcome::NotRequested, None);
+        r.note = Some("automatic exclusion not provided by the tender documents".into());
+        r
+    }
+}
+
+/// Check the bids: unique ids, ribasso in [0, 100).
+pub fn validate_bids(bids: &[DiscountBid]) -> Result<(), EvalError> {
+    let mut seen = HashSet::with_capacity(bids.len());
+    for (i, b) in bids.iter().enumerate() {
+        if !seen.insert(b.id.as_str()) {
+            return Err(EvalError::DuplicateId(b.id.clone()));
+        }
+        if b.discount < Decimal::ZERO || b.discount >= Decimal::ONE_HUNDRED {
+            return Err(EvalError::Invalid {
+                field: format!("bids[{i}].discount"),
+                message: format!("{} is outside [0, 100)", b.discount),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Indexes of `bids` by ascending ribasso, ties by id: the canonical order of the verbale.
+pub fn ascending_order(bids: &[DiscountBid]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..bids.len()).collect();
+    order.sort_unstable_by(|&a, &b| {
+        bids[a]
+            .discount
+            .cmp(&bids[b].discount)
+            .then_with(|| bids[a].id.cmp(&bids[b].id))
+    });
+    order
+}
+
+/// Compute the anomaly threshold and the excluded bids. `bids` are the admitted bids.
+pub fn compute(params: &AnomalyParams, bids: &[DiscountBid]) -> Result<AnomalyReport, EvalError> {
+    validate_bids(bids)?;
+    let order = ascending_order(bids);
+    compute_sorted(params, bids, &order)
+}
+
+struct Ctx<'a> {
+    params: &'a AnomalyParams,
+}
+
+impl Ctx<'_> {
+    /// Apply the per-step rounding policy, if any.
+    fn step(&self, x: Q, what: &'static str) -> Result<Q, EvalError> {
+        match self.params.steps_rounding {
+            Some(r) => Ok(q(r.apply(exact::to_decimal(&x, what)?))),
+            None => Ok(x),
+        }
+    }
+}
+
+fn ids(bids: &[DiscountBid], order: &[usize]) -> Vec<String> {
+    order.iter().map(|&i| bids[i].id.clone()).collect()
+}
+
+fn dec(x: &Q, what: &'static str) -> Result<Decimal, EvalError> {
+    exact::to_decimal(x, what)
+}
+
+/// First two decimals of `s` (a missing digit is 0) and the sum of the digits of the integer
+/// part plus those two decimals.
+fn sum_digits(s: Decimal) -> (u32, u32, usize) {
+    let s = s.abs();
+    let f = s.fract();
+    let d1 = (f * Decimal::TEN).trunc().to_u32().unwrap_or(0);
+    let d2 = (f * Decimal::ONE_HUNDRED).trunc().to_u32().unwrap_or(0) % 10;
+    let int_digits: usize = s
+        .trunc()
+        .normalize()
+        .to_string()
+        .chars()
+        .filter_map(|c| c.to_digit(10))
+        .map(|d| d as usize)
+        .sum();
+    (d1, d2, int_digits + d1 as usize + d2 as usize)
+}
+
+/// As [`compute`], with `order` = [`ascending_order`] of the (already validated) bids.
+pub fn compute_sorted(
+    params: &AnomalyParams,
+    bids: &[DiscountBid],
+    order: &[usize],
+) -> Result<AnomalyReport, EvalError> {
+    let n = bids.len();
+    let method = params.method;
+    let mut r = AnomalyReport::empty(method.code(), n, Outcome::NotApplicable, Some(params));
+    if method == Method::C && params.reference_discount.is_none() {
+        return Err(EvalError::Invalid {
+            field: "anomaly.reference_discount".into(),
+            message: "required for method C".into(),
+        });
+    }
+    if method != Method::C && params.reference_discount.is_some() {
+        return Err(EvalError::Invalid {
+            field: "anomaly.reference_discount".into(),
+            message: "only method C uses a reference discount".into(),
+        });
+    }
+    if method != Method::A && params.decrement != DecrementReading::Absolute {
+        return Err(EvalError::Invalid {
+            field: "anomaly.decrement".into(),
+            message: "the proportional reading exists only for method A point 1".into(),
+        });
+    }
+    if method != Method::B && params.award != AwardRule::OwnDiscount {
+        return Err(EvalError::Invalid {
+            field: "anomaly.award".into(),
+            message: "the next-lower-discount rule exists only for method B".into(),
+        });
+    }
+    if n < MIN_ADMITTED {
+        r.note = Some(format!(
+            "{n} admitted bids, fewer than {MIN_ADMITTED} (art. 54 c.1 D.Lgs. 36/2023): no automatic \
+             exclusion; the best offer may still be checked under art. 110"
+        ));
+        return Ok(r);
+    }
+    r.applicable = true;
+    let ctx = Ctx { params };
+    let disc = |pos: usize| bids[order[pos]].discount;
+
+    // a) wing cut: k counted bid by bid, extended to values equal to the k-th.
+    let k = n.div_ceil(10);
+    r.wing_size = Some(k);
+    let low = disc(k - 1);
+    let high = disc(n - k);
+    let lo_end = order.partition_point(|&i| bids[i].discount <= low);
+    let hi_start = order.partition_point(|&i| bids[i].discount < high);
+    r.cut_low = ids(bids, &order[..lo_end]);
+    r.cut_high = ids(bids, &order[hi_start.max(lo_end)..]);
+    if lo_end >= hi_start {
+        r.outcome = Outcome::Undetermined;
+        r.kept = Some(0);
+        r.note = Some(
+            "no bid is left after the wing cut (too many equal ribassi): Allegato II.2 gives no \
+             threshold; the RUP must decide"
+                .into(),
+        );
+        return Ok(r);
+    }
+    let kept = &order[lo_end..hi_start];
+    let m = kept.len();
+    r.kept = Some(m);
+    let mut s = Decimal::ZERO;
+    for &i in kept {
+        s = s
+            .checked_add(bids[i].discount)
+            .ok_or(EvalError::Overflow("sum"))?;
+    }
+    r.sum = Some(s);
+    let mean = ctx.step(exact::div(&q(s), &qi(m as i128), "mean")?, "mean")?;
+    r.mean = Some(dec(&mean, "mean")?);
+
+    // b) scarto medio over the kept bids strictly above the mean.
+    let ab = kept.partition_point(|&i| q(bids[i].discount) <= mean);
+    let above = &kept[ab..];
+    let c = above.len();
+    r.above_mean = Some(c);
+    if c == 0 {
+        r.outcome = Outcome::Undetermined;
+        r.note = Some(
+            "no kept bid is above the mean: the scarto medio is undefined and Allegato II.2 is \
+             silent; the RUP must decide"
+                .into(),
+        );
+        return Ok(r);
+    }
+    let mut a = Decimal::ZERO;
+    for &i in above {
+        a = a
+            .checked_add(bids[i].discount)
+            .ok_or(EvalError::Overflow("sum above mean"))?;
+    }
+    r.sum_above_mean = Some(a);
+    let cq = qi(c as i128);
+    let excess = exact::sub(&q(a), &exact::mul(&cq, &mean, "scarto")?, "scarto")?;
+    let sm = ctx.step(exact::div(&excess, &cq, "scarto")?, "scarto")?;
+    r.mean_excess = Some(dec(&sm, "scarto")?);
+
+    let (d1, d2, parity_sum) = sum_digits(s);
+    let p = qi((d1 * d2) as i128);
+    let hundred = qi(100);
+    let threshold: Q = match method {
+        Method::A if n >= POINT_1_FROM => {
+            r.rule = Some("Allegato II.2, Metodo A, point 1 (15 or more admitted bids)".into());
+            r.sum_decimals = vec![d1.to_string(), d2.to_string()];
+            r.decrement_product = Some(Decimal::from(d1 * d2));
+            r.decrement_reading = Some(params.decrement);
+            let base = ctx.step(exact::add(&mean, &sm, "threshold")?, "threshold")?;
+            r.threshold_base = Some(dec(&base, "threshold")?);
+            match params.decrement {
+                DecrementReading::Absolute => {
+                    let v = ctx.step(
+                        exact::div(&exact::mul(&sm, &p, "decrement")?, &hundred, "decrement")?,
+                        "decrement",
+                    )?;
+                    r.decrement = Some(dec(&v, "decrement")?);
+                    r.branch = Some("T = M + SM - SM * p / 100".into());
+                    ctx.step(exact::sub(&base, &v, "threshold")?, "threshold")?
+                }
+                DecrementReading::Proportional => {
+                    let f =
+                        exact::div(&exact::mul(&sm, &p, "decrement")?, &qi(10_000), "decrement")?;
+                    let t = ctx.step(
+                        exact::mul(&base, &exact::sub(&qi(1), &f, "threshold")?, "threshold")?,
+                        "threshold",
+                    )?;
+                    r.decrement = Some(dec(&exact::sub(&base, &t, "decrement")?, "decrement")?);
+                    r.branch =
+                        Some("T = (M + SM) * (1 - SM * p / 10000) (TAR Marche reading)".into());
+                    t
+                }
+            }
+        }
+        Method::A => {
+            r.rule = Some("Allegato II.2, Metodo A, point 2 (5 to 14 admitted bids)".into());
+            if *mean.numer() <= 0 {
+                r.outcome = Outcome::Undetermined;
+                r.note = Some("the mean is zero: the ratio scarto/mean is undefined".into());
+                return Ok(r);
+            }
+            let ratio = ctx.step(exact::div(&sm, &mean, "ratio")?, "ratio")?;
+            let limit = Q::new(15, 100);
+            r.ratio = Some(dec(&ratio, "ratio")?);
+            r.ratio_limit = Some(Decimal::new(15, 2));
+            if ratio <= limit {
+                r.branch = Some("SM / M <= 0.15: T = M * 1.2".into());
+                ctx.step(exact::mul(&mean, &Q::new(6, 5), "threshold")?, "threshold")?
+            } else {
+                r.branch = Some("SM / M > 0.15: T = M + SM".into());
+                ctx.step(exact::add(&mean, &sm, "threshold")?, "threshold")?
+            }
+        }
+        Method::B | Method::C => {
+            r.rule = Some(if method == Method::B {
+                "Allegato II.2, Metodo B (reading of the TuttoGare implementation; legal text not verified)".into()
+            } else {
+                "Allegato II.2, Metodo C (reading of the TuttoGare implementation; legal text not verified)".into()
+            });
+            r.sum_decimals = vec![d1.to_string(), d2.to_string()];
+            r.decrement_product = Some(Decimal::from(d1 * d2));
+            r.parity_digit_sum = Some(parity_sum);
+            let even = parity_sum % 2 == 0;
+            r.parity = Some(if even { "even" } else { "odd" }.into());
+            let base = if method == Method::B {
+                ctx.step(exact::add(&mean, &sm, "threshold")?, "threshold")?
+            } else {
+                q(params.reference_discount.unwrap_or_default())
+            };
+            r.threshold_base = Some(dec(&base, "threshold")?);
+            let v = ctx.step(
+                exact::div(&exact::mul(&sm, &p, "decrement")?, &hundred, "decrement")?,
+                "decrement",
+            )?;
+            r.decrement = Some(dec(&v, "decrement")?);
+            let base_name = if method == Method::B {
+                "(M + SM)"
+            } else {
+                "R_rif"
+            };
+            if even {
+                r.branch = Some(format!(
+                    "digit sum {parity_sum} even: T = {base_name} - SM * p / 100"
+                ));
+                ctx.step(exact::sub(&base, &v, "threshold")?, "threshold")?
+            } else {
+                r.branch = Some(format!(
+                    "digit sum {parity_sum} odd: T = {base_name} + SM * p / 100"
+                ));
+                ctx.step(exact::add(&base, &v, "threshold")?, "threshold")?
+            }
+        }
+    };
+    r.threshold_exact = Some(exact::fraction_string(&threshold));
+    let cmp_threshold = match params.threshold_rounding {
+        Some(rd) => q(rd.apply(dec(&threshold, "threshold")?)),
+        None => threshold,
+    };
+    r.threshold = Some(dec(&cmp_threshold, "threshold")?);
+    let equal_excluded = params.excludes_equal();
+    r.comparison = Some(
+        if equal_excluded {
+            "discount >= threshold"
+        } else {
+            "discount > threshold"
+        }
+        .into(),
+    );
+    let first_excluded = if equal_excluded {
+        order.partition_point(|&i| q(bids[i].discount) < cmp_threshold)
+    } else {
+        order.partition_point(|&i| q(bids[i].discount) <= cmp_threshold)
+    };
+    r.excluded = ids(bids, &order[first_excluded..]);
+    r.excluded_index = order[first_excluded..].to_vec();
+    r.outcome = Outcome::Computed;
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[test]
+    fn digits_of_the_sum() {
+        assert_eq!(
+            sum_digits(Decimal::from_str("215.882").unwrap()),
+            (8, 8, 24)
+        );
+        assert_eq!(sum_digits(Decimal::from_str("153.75").unwrap()), (7, 5, 21));
+        assert_eq!(sum_digits(Decimal::from_str("195.8").unwrap()), (8, 0, 23));
+        assert_eq!(
+            sum_digits(Decimal::from_str("195.80000").unwrap()),
+            (8, 0, 23)
+        );
+        assert_eq!(sum_digits(Decimal::from_str("100").unwrap()), (0, 0, 1));
+    }
+}

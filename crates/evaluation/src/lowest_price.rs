@@ -1,0 +1,232 @@
+//! Award at the lowest price (prezzo più basso): optional automatic exclusion (art. 54,
+//! Allegato II.2), then the highest remaining ribasso wins; a tie for first place is reported
+//! or resolved by a seeded draw (Allegato II.2 Metodo A point 3: "sorteggio").
+
+use crate::anomaly::{self, AnomalyParams, AnomalyReport, AwardRule, DiscountBid, Method, Outcome};
+use crate::error::EvalError;
+use crate::exact;
+use crate::ranking::{self, DrawRecord};
+use crate::rounding::Rounding;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+/// The ribasso equivalent to `price` on `base_amount`: `(base - price) / base * 100`.
+///
+/// When this is not a terminating decimal (e.g. base 3, price 2) the tender must say how it is
+/// rounded: without `rounding` such a price is refused rather than silently approximated.
+pub fn discount_from_price(
+    base_amount: Decimal,
+    price: Decimal,
+    rounding: Option<Rounding>,
+) -> Result<Decimal, String> {
+    if base_amount <= Decimal::ZERO {
+        return Err("base_amount must be greater than zero".into());
+    }
+    if price <= Decimal::ZERO {
+        return Err("must be greater than zero".into());
+    }
+    if price > base_amount {
+        return Err(format!(
+            "{price} is above base_amount {base_amount} (offers above the base are not admissible)"
+        ));
+    }
+    let diff = (base_amount - price)
+        .checked_mul(Decimal::ONE_HUNDRED)
+        .ok_or("too many digits")?;
+    let d = diff.checked_div(base_amount).ok_or("too many digits")?;
+    match rounding {
+        Some(r) => Ok(r.apply(d)),
+        None => {
+            // Exact check: the decimal must equal the fraction (base - price) * 100 / base.
+            let exact = exact::div(&exact::q(diff), &exact::q(base_amount), "discount").ok();
+            if exact.is_some_and(|x| exact::q(d) == x) {
+                Ok(d.normalize())
+            } else {
+                Err(format!(
+                    "the ribasso (base_amount - price) / base_amount * 100 = {d}... is not a terminating \
+                     decimal; set rounding.discount (decimals and mode) as the tender documents say"
+                ))
+            }
+        }
+    }
+}
+
+/// The data of a lowest-price evaluation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LowestPriceInput {
+    /// The admitted bids, as ribassi (derived from the price when the bid gave one).
+    pub bids: Vec<DiscountBid>,
+    /// The price of each bid when it offered a price (same length as `bids`, or empty).
+    pub prices: Vec<Option<Decimal>>,
+    pub base_amount: Option<Decimal>,
+    /// How ribassi derived from prices were rounded (recorded only).
+    pub discount_rounding: Option<Rounding>,
+    /// `None`: the tender does not provide for automatic exclusion.
+    pub anomaly: Option<AnomalyParams>,
+    /// Seed of the draw for a tie in first place.
+    pub seed: Option<u64>,
+}
+
+/// One line of the ranking.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RankLine {
+    pub id: String,
+    #[serde(serialize_with = "crate::ser::count")]
+    pub rank: usize,
+    #[serde(serialize_with = "crate::ser::dec")]
+    pub discount: Decimal,
+    #[serde(
+        serialize_with = "crate::ser::opt_dec",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub price: Option<Decimal>,
+}
+
+/// The result, ready for the verbale.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LowestPriceResult {
+    pub criterion: &'static str,
+    pub anomaly: AnomalyReport,
+    /// The bids not excluded, best first.
+    pub ranking: Vec<RankLine>,
+    pub winner: Option<String>,
+    /// Bids tied for first place, when no seed was given (no winner then).
+    pub tie: Vec<String>,
+    pub draw: Option<DrawRecord>,
+    pub award_rule: AwardRule,
+    /// The ribasso applied to the contract.
+    #[serde(serialize_with = "crate::ser::opt_dec")]
+    pub award_discount: Option<Decimal>,
+    #[serde(serialize_with = "crate::ser::opt_dec")]
+    pub base_amount: Option<Decimal>,
+    pub discount_rounding: Option<Rounding>,
+    pub note: Option<String>,
+}
+
+/// Evaluate at the lowest price.
+pub fn evaluate(input: &LowestPriceInput) -> Result<LowestPriceResult, EvalError> {
+    let bids = &input.bids;
+    anomaly::validate_bids(bids)?;
+    if !input.prices.is_empty() && input.prices.len() != bids.len() {
+        return Err(EvalError::Invalid {
+            field: "prices".into(),
+            message: "must be empty or have one entry per bid".into(),
+        });
+    }
+    let order = anomaly::ascending_order(bids);
+    let report = match &input.anomaly {
+        None => AnomalyReport::not_requested(bids.len()),
+        Some(p) => anomaly::compute_sorted(p, bids, &order)?,
+    };
+    let price_of = |i: usize| input.prices.get(i).copied().flatten();
+    let mut excluded = vec![false; bids.len()];
+    for &i in &report.excluded_index {
+        excluded[i] = true;
+    }
+    let entries: Vec<(usize, &str, Decimal)> = (0..bids.len())
+        .filter(|&i| !excluded[i])
+        .map(|i| (i, bids[i].id.as_str(), bids[i].discount))
+        .collect();
+    let undetermined = report.outcome == Outcome::Undetermined;
+    let ranked = ranking::rank(entries, if undetermined { None } else { input.seed });
+    let ranking: Vec<RankLine> = ranked
+        .lines
+        .iter()
+        .map(|l| RankLine {
+            id: bids[l.index].id.clone(),
+            rank: l.rank,
+            discount: bids[l.index].discount,
+            price: price_of(l.index),
+        })
+        .collect();
+    let award_rule = input
+        .anomaly
+        .as_ref()
+        .map_or(AwardRule::OwnDiscount, |p| p.award);
+    let mut out = LowestPriceResult {
+        criterion: "lowest_price",
+        anomaly: report,
+        ranking,
+        winner: None,
+        tie: Vec::new(),
+        draw: None,
+        award_rule,
+        award_discount: None,
+        base_amount: input.base_amount,
+        discount_rounding: input.discount_rounding,
+        note: None,
+    };
+    if undetermined {
+        out.note = Some(
+            "the anomaly threshold could not be determined (see anomaly.note): no winner is proposed; \
+             the ranking shows all admitted bids"
+                .into(),
+        );
+        return Ok(out);
+    }
+    out.tie = ranked.tie.iter().map(|&i| bids[i].id.clone()).collect();
+    out.draw = ranked.draw;
+    if let Some(w) = ranked.winner {
+        out.winner = Some(bids[w].id.clone());
+        let own = bids[w].discount;
+        let second = input
+            .anomaly
+            .as_ref()
+            .is_some_and(|p| p.method == Method::B && p.award == AwardRule::NextLowerDiscount);
+        out.award_discount = Some(if second {
+            (0..bids.len())
+                .filter(|&i| !excluded[i] && bids[i].discount < own)
+                .map(|i| bids[i].discount)
+                .max()
+                .unwrap_or(own)
+        } else {
+            own
+        });
+    } else if !out.tie.is_empty() {
+        out.note = Some(
+            "first place is tied: a draw (sorteggio) is needed; pass a seed to perform it".into(),
+        );
+    }
+    if out.anomaly.outcome == Outcome::NotApplicable && out.winner.is_some() {
+        out.note = Some(
+            "automatic exclusion not applicable: the RUP may still check the best offer under art. 110".into(),
+        );
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rounding::RoundingMode;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn discount_from_price_is_exact_or_refused() {
+        assert_eq!(
+            discount_from_price(d("100000"), d("80000.00"), None),
+            Ok(d("20"))
+        );
+        assert_eq!(
+            discount_from_price(d("150000"), d("123456.78"), None),
+            Ok(d("17.69548"))
+        );
+        let err = discount_from_price(d("3"), d("2"), None).unwrap_err();
+        assert!(err.contains("rounding.discount"), "{err}");
+        let r = Rounding::new(3, RoundingMode::HalfUp);
+        assert_eq!(
+            discount_from_price(d("3"), d("2"), Some(r)),
+            Ok(d("33.333"))
+        );
+        assert!(
+            discount_from_price(d("100"), d("101"), None)
+                .unwrap_err()
+                .contains("above")
+        );
+        assert!(discount_from_price(d("100"), d("0"), None).is_err());
+    }
+}
