@@ -1,0 +1,415 @@
+//! The delivery worker: claims due outbox rows, renders and sends them after the enqueuing transaction
+//! committed, and records the outcome.
+//!
+//! Guarantee: **at-least-once delivery with a stable `Message-ID`**. A row is marked `sent` only after
+//! the server accepted it; if the worker dies between the server's `250 OK` and that update, the row's
+//! lease expires and the message is sent again, with the same `Message-ID` (`<outbox-uuid@domain>`), so
+//! the recipient (and the PEC receipts) can recognise the copy. Rows already marked `sent` are never
+//! sent again, and a claimed row belongs to one worker until its lease expires.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use lettre::Message;
+use lettre::message::{Mailbox, MultiPart};
+use sea_orm::DatabaseConnection;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
+use crate::entity;
+use crate::error::Error;
+use crate::outbox::{self, Outcome};
+use crate::templates::{MailTemplate, Rendered, Templates};
+use crate::transport::{SendError, Transport};
+
+/// The worker's source of time (injected so that tests can move it).
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The real clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that only moves when told to (for tests and simulations).
+#[derive(Debug)]
+pub struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    pub fn new(start: DateTime<Utc>) -> Self {
+        Self(Mutex::new(start))
+    }
+    pub fn set(&self, t: DateTime<Utc>) {
+        *self.0.lock().expect("clock lock") = t;
+    }
+    pub fn advance(&self, d: Duration) {
+        *self.0.lock().expect("clock lock") += d;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().expect("clock lock")
+    }
+}
+
+/// `[mail.worker]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WorkerConfig {
+    /// Messages claimed per round.
+    pub batch_size: u64,
+    /// How long a claim is valid; after that a crashed worker's messages are taken by another.
+    pub lease_secs: u64,
+    /// Upper bound of one send (SMTP command timeout and overall guard).
+    pub send_timeout_secs: u64,
+    /// Pause between rounds when there is nothing to do.
+    pub poll_interval_ms: u64,
+    /// First retry delay; doubled at each further attempt.
+    pub backoff_base_secs: u64,
+    /// Longest retry delay.
+    pub backoff_max_secs: u64,
+    /// Attempts before a transient failure becomes `failed`.
+    pub max_attempts: i32,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            batch_size: 20,
+            lease_secs: 300,
+            send_timeout_secs: 60,
+            poll_interval_ms: 1000,
+            backoff_base_secs: 30,
+            backoff_max_secs: 3600,
+            max_attempts: 20,
+        }
+    }
+}
+
+impl WorkerConfig {
+    pub fn validate(&self) -> Result<(), Error> {
+        let field = |name: &str, why: &str| Err(Error::Config(format!("mail.worker.{name} {why}")));
+        if self.batch_size == 0 {
+            return field("batch_size", "must be at least 1");
+        }
+        if self.send_timeout_secs == 0 {
+            return field("send_timeout_secs", "must be at least 1");
+        }
+        if self.lease_secs <= self.send_timeout_secs {
+            return field("lease_secs", "must be longer than send_timeout_secs");
+        }
+        if self.backoff_base_secs == 0 || self.backoff_max_secs < self.backoff_base_secs {
+            return field(
+                "backoff_base_secs",
+                "must be at least 1 and not above backoff_max_secs",
+            );
+        }
+        if self.max_attempts < 1 {
+            return field("max_attempts", "must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// Delay before attempt `attempts + 1`, after `attempts` failed ones: base · 2^(attempts−1), capped.
+    pub fn backoff(&self, attempts: i32) -> Duration {
+        let exp = attempts.saturating_sub(1).clamp(0, 30) as u32;
+        let secs = self
+            .backoff_base_secs
+            .saturating_mul(1u64 << exp)
+            .min(self.backoff_max_secs);
+        Duration::seconds(secs as i64)
+    }
+}
+
+/// Renders and builds messages and sends them through the transport.
+#[derive(Clone, Debug)]
+pub struct Mailer {
+    transport: Transport,
+    from: Mailbox,
+    message_id_domain: String,
+    templates: Arc<Templates>,
+}
+
+impl Mailer {
+    pub fn new(
+        transport: Transport,
+        from: Mailbox,
+        message_id_domain: String,
+        templates: Arc<Templates>,
+    ) -> Self {
+        Self {
+            transport,
+            from,
+            message_id_domain,
+            templates,
+        }
+    }
+
+    pub fn templates(&self) -> &Templates {
+        &self.templates
+    }
+
+    /// The `Message-ID` of an outbox row: the same for every attempt.
+    pub fn message_id_for(&self, id: uuid::Uuid) -> String {
+        format!("<{id}@{}>", self.message_id_domain)
+    }
+
+    fn build(
+        &self,
+        row: &entity::Model,
+        now: DateTime<Utc>,
+    ) -> Result<(Rendered, Message), String> {
+        let template: MailTemplate = row.template.parse().map_err(|e: Error| e.to_string())?;
+        let context: serde_json::Value =
+            serde_json::from_str(&row.context).map_err(|e| format!("context: {e}"))?;
+        let rendered = self
+            .templates
+            .render(template, &context)
+            .map_err(|e| e.to_string())?;
+        let recipients: Vec<String> =
+            serde_json::from_str(&row.recipients).map_err(|e| format!("recipients: {e}"))?;
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .subject(rendered.subject.clone())
+            .message_id(Some(self.message_id_for(row.id)))
+            .date(now.into());
+        for r in &recipients {
+            let mailbox: Mailbox = r.parse().map_err(|e| format!("recipient `{r}`: {e}"))?;
+            builder = builder.to(mailbox);
+        }
+        let message = builder
+            .multipart(MultiPart::alternative_plain_html(
+                rendered.text.clone(),
+                rendered.html.clone(),
+            ))
+            .map_err(|e| format!("message: {e}"))?;
+        Ok((rendered, message))
+    }
+}
+
+/// What one round did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RoundReport {
+    pub claimed: usize,
+    pub sent: usize,
+    pub retried: usize,
+    pub failed: usize,
+    /// Claimed but not attempted (server unreachable, stop requested, lease running out).
+    pub postponed: usize,
+    /// Outcomes that could not be recorded because the claim had been taken over.
+    pub lost_claims: usize,
+}
+
+/// The delivery worker. Several may run against one PostgreSQL database; on SQLite run one.
+pub struct Worker {
+    db: DatabaseConnection,
+    mailer: Mailer,
+    config: WorkerConfig,
+    clock: Arc<dyn Clock>,
+}
+
+impl Worker {
+    pub fn new(
+        db: DatabaseConnection,
+        mailer: Mailer,
+        config: WorkerConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, Error> {
+        config.validate()?;
+        Ok(Self {
+            db,
+            mailer,
+            config,
+            clock,
+        })
+    }
+
+    /// One round: claim a batch of due messages and try each once.
+    pub async fn run_once(&self) -> Result<RoundReport, Error> {
+        self.round(None).await
+    }
+
+    async fn round(&self, stop: Option<&watch::Receiver<bool>>) -> Result<RoundReport, Error> {
+        let now = self.clock.now();
+        let lease = Duration::seconds(self.config.lease_secs as i64);
+        let claim = outbox::claim(&self.db, now, lease, self.config.batch_size).await?;
+        let lease_until = now + lease;
+        let timeout = StdDuration::from_secs(self.config.send_timeout_secs);
+        let mut report = RoundReport {
+            claimed: claim.rows.len(),
+            ..RoundReport::default()
+        };
+        let mut postpone: Option<(DateTime<Utc>, String)> = None;
+        for row in &claim.rows {
+            let now = self.clock.now();
+            let message_id = self.mailer.message_id_for(row.id);
+            let stopping = stop.is_some_and(|s| *s.borrow());
+            let lease_short =
+                now + Duration::seconds(self.config.send_timeout_secs as i64) >= lease_until;
+            let (outcome, subject) = if let Some((at, why)) = &postpone {
+                report.postponed += 1;
+                (
+                    Outcome::Postponed {
+                        at: *at,
+                        error: format!("not attempted: {why}"),
+                    },
+                    None,
+                )
+            } else if stopping || lease_short {
+                report.postponed += 1;
+                (Outcome::Released { at: now }, None)
+            } else {
+                match self.mailer.build(row, now) {
+                    Err(error) => {
+                        report.failed += 1;
+                        tracing::warn!(id = %row.id, %error, "mail cannot be built");
+                        (Outcome::Failed { error }, None)
+                    }
+                    Ok((rendered, message)) => {
+                        let result = match tokio::time::timeout(
+                            timeout,
+                            self.mailer.transport.send(message),
+                        )
+                        .await
+                        {
+                            Ok(r) => r,
+                            Err(_) => Err(SendError::Unreachable(format!(
+                                "no answer within {} s",
+                                self.config.send_timeout_secs
+                            ))),
+                        };
+                        let now = self.clock.now();
+                        let outcome = match result {
+                            Ok(()) => {
+                                report.sent += 1;
+                                Outcome::Sent
+                            }
+                            Err(SendError::Permanent(error)) => {
+                                report.failed += 1;
+                                Outcome::Failed { error }
+                            }
+                            Err(SendError::Transient(error) | SendError::Unreachable(error))
+                                if row.attempts >= self.config.max_attempts =>
+                            {
+                                report.failed += 1;
+                                Outcome::Failed {
+                                    error: format!(
+                                        "gave up after {} attempts: {error}",
+                                        row.attempts
+                                    ),
+                                }
+                            }
+                            Err(SendError::Transient(error)) => {
+                                report.retried += 1;
+                                Outcome::Retry {
+                                    at: now + self.config.backoff(row.attempts),
+                                    error,
+                                }
+                            }
+                            Err(SendError::Unreachable(error)) => {
+                                report.retried += 1;
+                                let at = now + self.config.backoff(row.attempts);
+                                postpone = Some((at, error.clone()));
+                                Outcome::Retry { at, error }
+                            }
+                        };
+                        (outcome, Some(rendered.subject))
+                    }
+                }
+            };
+            if let Outcome::Failed { error } | Outcome::Retry { error, .. } = &outcome {
+                tracing::info!(id = %row.id, attempts = row.attempts, %error, "mail not sent");
+            }
+            let recorded = outbox::complete(
+                &self.db,
+                row.id,
+                claim.token,
+                self.clock.now(),
+                &message_id,
+                subject.as_deref(),
+                outcome,
+            )
+            .await?;
+            if !recorded {
+                report.lost_claims += 1;
+                tracing::warn!(id = %row.id, "claim on mail was taken over before its outcome was recorded");
+            }
+        }
+        Ok(report)
+    }
+
+    /// Runs rounds until [`WorkerHandle::shutdown`]: immediately again after a busy round, otherwise after
+    /// `poll_interval_ms` or a [`WorkerHandle::wake`].
+    pub fn spawn(self) -> WorkerHandle {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let wake = Arc::new(Notify::new());
+        let wake_worker = wake.clone();
+        let join = tokio::spawn(async move {
+            let mut stop_rx = stop_rx;
+            let poll = StdDuration::from_millis(self.config.poll_interval_ms);
+            loop {
+                if *stop_rx.borrow() {
+                    break;
+                }
+                let busy = match self.round(Some(&stop_rx)).await {
+                    Ok(r) => r.claimed > 0 && r.postponed == 0 && r.retried == 0,
+                    Err(e) => {
+                        tracing::error!(error = %e, "mail worker round failed");
+                        false
+                    }
+                };
+                if busy {
+                    continue;
+                }
+                tokio::select! {
+                    _ = stop_rx.changed() => {}
+                    _ = tokio::time::sleep(poll) => {}
+                    _ = wake_worker.notified() => {}
+                }
+            }
+        });
+        WorkerHandle {
+            stop: stop_tx,
+            wake,
+            join,
+        }
+    }
+}
+
+/// Handle of a spawned worker.
+pub struct WorkerHandle {
+    stop: watch::Sender<bool>,
+    wake: Arc<Notify>,
+    join: JoinHandle<()>,
+}
+
+impl WorkerHandle {
+    /// Asks for a round now (e.g. after a commit that enqueued messages).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Graceful stop: the send in progress finishes, the rest of the batch goes back to the queue.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.join.await;
+    }
+
+    /// Kills the worker task at its current await point (simulates a crash; for tests).
+    pub fn abort(&self) {
+        self.join.abort();
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.join.is_finished()
+    }
+}
