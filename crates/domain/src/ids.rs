@@ -15,19 +15,19 @@
 //! | [`CodiceFiscale`] | 16-char personal code (omocodia allowed, check letter) or 11-digit numeric code (check digit) |
 //! | [`PartitaIva`] | 11 digits, check digit |
 //! | [`Cup`] | 15 chars, the published layout (see [`Cup`]); no check character exists |
-//! | [`Cpv`] | `NNNNNNNN-C` with the CPV check digit (see [`Cpv`] for its source) |
+//! | [`Cpv`] | `NNNNNNNN-C`, a CPV 2008 division; the check digit is *not* verified (no published algorithm, see [`Cpv`]) |
 //! | [`NutsCode`] | `IT` + 1 to 3 upper-case alphanumerics |
 
 mod cf;
 mod cig;
-// mod cpv;
-// mod cup;
+mod cpv;
+mod cup;
 mod nuts;
 
 pub use cf::{CodiceFiscale, NumericCode, PartitaIva, PersonalCode};
 pub use cig::{Cig, CigKind};
-// pub use cpv::Cpv;
-// pub use cup::Cup;
+pub use cpv::{CPV_DIVISIONS, Cpv};
+pub use cup::Cup;
 pub use nuts::NutsCode;
 
 use std::fmt;

@@ -1,7 +1,7 @@
 //! Identifier parsing on real examples (the ANAC samples in `../shared`) and on hand-picked refusals.
 
 use domain::ids::{
-    Cig, CigKind, CodiceFiscale, IdError, IdKind, NutsCode, PartitaIva, PersonalCode,
+    Cig, CigKind, CodiceFiscale, Cpv, Cup, IdError, IdKind, NutsCode, PartitaIva, PersonalCode,
 };
 use std::collections::BTreeSet;
 
@@ -319,4 +319,110 @@ fn serde_round_trip_and_refusal() {
         .to_string();
     assert!(err.contains("check"), "{err}");
     assert!(serde_json::from_str::<PartitaIva>("12").is_err());
+}
+
+#[test]
+fn cpv_codes() {
+    let works = Cpv::parse("45000000-7").unwrap();
+    assert_eq!(
+        (works.division(), works.code(), works.is_works()),
+        (45, "45000000", true)
+    );
+    // codes of the official vocabulary that break the reverse-engineered check-digit rule are accepted
+    for real in [
+        "09310000-5",
+        "38941000-7",
+        "38947000-7",
+        "03111900-1",
+        "90511000-2",
+        "79710000-4",
+    ] {
+        assert_eq!(Cpv::parse(real).unwrap().as_str(), real);
+    }
+    assert_eq!(Cpv::parse("03111900-1").unwrap().division(), 3);
+    assert!(!Cpv::parse("90511000-2").unwrap().is_works());
+    assert!(matches!(
+        Cpv::parse("45000000"),
+        Err(IdError::Length {
+            kind: IdKind::Cpv,
+            found: 8,
+            ..
+        })
+    ));
+    assert!(matches!(
+        Cpv::parse("45000000 7"),
+        Err(IdError::Character {
+            position: 9,
+            found: ' ',
+            ..
+        })
+    ));
+    assert!(matches!(
+        Cpv::parse("4500000A-7"),
+        Err(IdError::Character {
+            position: 8,
+            found: 'A',
+            ..
+        })
+    ));
+    assert!(matches!(
+        Cpv::parse("45000000-X"),
+        Err(IdError::Character { position: 10, .. })
+    ));
+    // 00, 01, 99 are not CPV 2008 divisions
+    for bad in ["00000000-0", "01000000-7", "99000000-1"] {
+        assert!(
+            matches!(
+                Cpv::parse(bad),
+                Err(IdError::Format {
+                    kind: IdKind::Cpv,
+                    ..
+                })
+            ),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn cup_codes() {
+    let cup = Cup::parse("J31B17000510007").unwrap();
+    assert_eq!(cup.decision_year(), 17);
+    assert_eq!(Cup::parse("C11G06000000001").unwrap().decision_year(), 6);
+    assert!(matches!(
+        Cup::parse("J31B1700051000"),
+        Err(IdError::Length {
+            kind: IdKind::Cup,
+            found: 14,
+            ..
+        })
+    ));
+    assert!(matches!(
+        Cup::parse("j31B17000510007"),
+        Err(IdError::Character {
+            position: 1,
+            found: 'j',
+            ..
+        })
+    ));
+    assert!(matches!(
+        Cup::parse("JA1B17000510007"),
+        Err(IdError::Character { position: 2, .. })
+    ));
+    assert!(matches!(
+        Cup::parse("J3111700051000A"),
+        Err(IdError::Character {
+            position: 4,
+            found: '1',
+            ..
+        })
+    ));
+    assert!(matches!(
+        Cup::parse("J31B1700051000-"),
+        Err(IdError::Character {
+            position: 15,
+            found: '-',
+            ..
+        })
+    ));
 }
