@@ -1,0 +1,430 @@
+//! Signed receipts: verification, tamper detection, canonical form, key export and parsing.
+
+use chrono::{TimeZone, Utc};
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::SeedableRng;
+use sealing::*;
+use serde_json::Value;
+
+fn id(s: &str) -> ContextId {
+    s.parse().unwrap()
+}
+
+fn digest(kind: EnvelopeKind, byte: u8) -> EnvelopeDigest {
+    EnvelopeDigest {
+        files: vec![Sha256Digest([byte; 32]), Sha256Digest([byte + 1; 32])],
+        kind,
+        sealed_manifest_sha256: Sha256Digest([byte + 2; 32]),
+        version: 2,
+    }
+}
+
+fn body() -> ReceiptBody {
+    ReceiptBody {
+        tender: id("T-2026-001"),
+        lot: id("L1"),
+        bid: id("B-42"),
+        bid_version: 2,
+        operator: id("IT01234567890"),
+        action: ReceiptAction::Replacement,
+        envelopes: vec![
+            digest(EnvelopeKind::Administrative, 1),
+            digest(EnvelopeKind::Economic, 10),
+        ],
+        server_time: ServerTime::new(Utc.with_ymd_and_hms(2026, 11, 30, 11, 59, 59).unwrap()),
+        sequence: 1234,
+    }
+}
+
+fn signer() -> ReceiptSigner {
+    ReceiptSigner::from_seed("sig-2026".parse().unwrap(), [5; 32])
+}
+
+fn signed_json() -> String {
+    signer().sign(body()).unwrap().to_json()
+}
+
+#[test]
+fn a_signed_receipt_verifies_and_carries_every_field() {
+    let json = signed_json();
+    let r = verify(json.as_bytes(), &signer().public_key().key).unwrap();
+    let b = body();
+    assert_eq!(
+        (
+            r.tender,
+            r.lot,
+            r.bid,
+            r.bid_version,
+            r.operator,
+            r.action,
+            r.envelopes,
+            r.server_time,
+            r.sequence
+        ),
+        (
+            b.tender,
+            b.lot,
+            b.bid,
+            b.bid_version,
+            b.operator,
+            b.action,
+            b.envelopes,
+            b.server_time,
+            b.sequence
+        )
+    );
+    assert_eq!(r.key_id.as_str(), "sig-2026");
+    assert_eq!(r.format, ReceiptFormat::V1);
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["receipt"]["server_time"], "2026-11-30T11:59:59.000000Z");
+    assert_eq!(v["receipt"]["format"], "sua-receipt/1");
+    assert!(r_describe_mentions(&json));
+}
+
+fn r_describe_mentions(json: &str) -> bool {
+    let r = verify(json.as_bytes(), &signer().public_key().key).unwrap();
+    let text = r.describe();
+    text.contains("T-2026-001")
+        && text.contains("busta C (economic)")
+        && text.contains(&"0b".repeat(32))
+}
+
+/// Every leaf of the receipt, changed to another valid value, breaks the signature.
+#[test]
+fn changing_any_field_breaks_the_signature() {
+    let json = signed_json();
+    let key = signer().public_key().key;
+    let original: Value = serde_json::from_str(&json).unwrap();
+    let mutations: Vec<(&str, Value)> = vec![
+        ("/receipt/action", "submission".into()),
+        ("/receipt/bid", "B-43".into()),
+        ("/receipt/key_id", "sig-2025".into()),
+        ("/receipt/lot", "L2".into()),
+        ("/receipt/operator", "IT01234567891".into()),
+        ("/receipt/sequence", 1235.into()),
+        ("/receipt/server_time", "2026-11-30T11:59:58.000000Z".into()),
+        ("/receipt/tender", "T-2026-002".into()),
+        ("/receipt/envelopes/0/kind", "technical".into()),
+        (
+            "/receipt/envelopes/1/sealed_manifest_sha256",
+            "ff".repeat(32).into(),
+        ),
+        ("/receipt/envelopes/1/files/0", "00".repeat(32).into()),
+    ];
+    for (path, value) in mutations {
+        let mut v = original.clone();
+        *v.pointer_mut(path).unwrap() = value;
+        let err = verify(v.to_string().as_bytes(), &key).unwrap_err();
+        assert!(matches!(err, ReceiptError::BadSignature), "{path}: {err}");
+    }
+    // bid_version together with the envelope versions (so that the receipt stays consistent).
+    let mut v = original.clone();
+    v["receipt"]["bid_version"] = 3.into();
+    v["receipt"]["envelopes"][0]["version"] = 3.into();
+    v["receipt"]["envelopes"][1]["version"] = 3.into();
+    assert!(matches!(
+        verify(v.to_string().as_bytes(), &key),
+        Err(ReceiptError::BadSignature)
+    ));
+    // Alone, it is refused as inconsistent before the signature is even checked.
+    let mut v = original.clone();
+    v["receipt"]["bid_version"] = 3.into();
+    let err = verify(v.to_string().as_bytes(), &key).unwrap_err();
+    assert!(err.to_string().contains("bid_version is 3"), "{err}");
+    // Structural changes: drop a file digest, swap envelopes, drop an envelope.
+    let mut v = original.clone();
+    v.pointer_mut("/receipt/envelopes/0/files")
+        .unwrap()
+        .as_array_mut()
+        .unwrap()
+        .pop();
+    assert!(matches!(
+        verify(v.to_string().as_bytes(), &key),
+        Err(ReceiptError::BadSignature)
+    ));
+    let mut v = original.clone();
+    v.pointer_mut("/receipt/envelopes")
+        .unwrap()
+        .as_array_mut()
+        .unwrap()
+        .reverse();
+    assert!(matches!(
+        verify(v.to_string().as_bytes(), &key),
+        Err(ReceiptError::BadSignature)
+    ));
+    let mut v = original.clone();
+    v.pointer_mut("/receipt/envelopes")
+        .unwrap()
+        .as_array_mut()
+        .unwrap()
+        .pop();
+    assert!(matches!(
+        verify(v.to_string().as_bytes(), &key),
+        Err(ReceiptError::BadSignature)
+    ));
+    // A different signature value.
+    let mut v = original.clone();
+    let other = signer()
+        .sign(ReceiptBody {
+            sequence: 1,
+            ..body()
+        })
+        .unwrap()
+        .to_json();
+    let other: Value = serde_json::from_str(&other).unwrap();
+    v["signature"] = other["signature"].clone();
+    assert!(matches!(
+        verify(v.to_string().as_bytes(), &key),
+        Err(ReceiptError::BadSignature)
+    ));
+}
+
+#[test]
+fn added_fields_malformed_values_and_non_canonical_time_are_refused_with_the_field_named() {
+    let key = signer().public_key().key;
+    let original: Value = serde_json::from_str(&signed_json()).unwrap();
+    let mut v = original.clone();
+    v["receipt"]["note"] = "extra".into();
+    let err = verify(v.to_string().as_bytes(), &key).unwrap_err();
+    assert!(err.to_string().contains("unknown field `note`"), "{err}");
+    let mut v = original.clone();
+    v["comment"] = "extra".into();
+    assert!(matches!(
+        verify(v.to_string().as_bytes(), &key),
+        Err(ReceiptError::Json(_))
+    ));
+    let mut v = original.clone();
+    v["receipt"]["server_time"] = "2026-11-30T12:59:59+01:00".into();
+    let err = verify(v.to_string().as_bytes(), &key).unwrap_err();
+    assert!(err.to_string().contains("server_time"), "{err}");
+    let mut v = original.clone();
+    v["receipt"]["tender"] = "".into();
+    assert!(
+        verify(v.to_string().as_bytes(), &key)
+            .unwrap_err()
+            .to_string()
+            .contains("must not be empty")
+    );
+    let mut v = original.clone();
+    v["receipt"]["envelopes"][0]["sealed_manifest_sha256"] = "XYZ".into();
+    assert!(
+        verify(v.to_string().as_bytes(), &key)
+            .unwrap_err()
+            .to_string()
+            .contains("sha256")
+    );
+    let mut v = original.clone();
+    v["signature"] = "AAAA".into();
+    assert!(
+        verify(v.to_string().as_bytes(), &key)
+            .unwrap_err()
+            .to_string()
+            .contains("signature")
+    );
+    assert!(matches!(
+        verify(b"not json", &key),
+        Err(ReceiptError::Json(_))
+    ));
+}
+
+#[test]
+fn pretty_printed_or_reordered_copies_still_verify() {
+    let key = signer().public_key().key;
+    let v: Value = serde_json::from_str(&signed_json()).unwrap();
+    let pretty = serde_json::to_string_pretty(&v).unwrap();
+    assert!(verify(pretty.as_bytes(), &key).is_ok());
+    // Reorder top-level members by hand.
+    let reordered = format!(
+        "{{\"signature\":{},\"receipt\":{}}}",
+        v["signature"], v["receipt"]
+    );
+    assert!(verify(reordered.as_bytes(), &key).is_ok());
+}
+
+fn assert_keys_sorted(v: &Value, path: &str) {
+    match v {
+        Value::Object(map) => {
+            let keys: Vec<&String> = map.keys().collect();
+            let mut sorted = keys.clone();
+            sorted.sort();
+            assert_eq!(keys, sorted, "keys at {path}");
+            for (k, child) in map {
+                assert_keys_sorted(child, &format!("{path}/{k}"));
+            }
+        }
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, c)| assert_keys_sorted(c, &format!("{path}/{i}"))),
+        Value::Number(n) => assert!(n.is_u64(), "only unsigned integers at {path}"),
+        _ => {}
+    }
+}
+
+#[test]
+fn the_signed_bytes_are_canonical_json() {
+    let r = signer().sign(body()).unwrap().receipt;
+    let bytes = r.canonical_bytes();
+    let text = std::str::from_utf8(&bytes).unwrap();
+    assert!(!text.contains(' ') && !text.contains('\n'));
+    // Parsing with order preserved (serde_json keeps the text's order when iterating a
+    // `preserve_order` map, and sorts otherwise): either way keys come out sorted.
+    let v: Value = serde_json::from_str(text).unwrap();
+    assert_keys_sorted(&v, "");
+    // Encoding the parsed value again gives the same bytes.
+    assert_eq!(serde_json::to_vec(&v).unwrap(), bytes);
+    assert!(text.starts_with("{\"action\":\"replacement\",\"bid\":\"B-42\",\"bid_version\":2,"));
+}
+
+#[test]
+fn another_key_does_not_verify_and_key_sets_pick_by_id() {
+    let json = signed_json();
+    let other = ReceiptSigner::from_seed("sig-2025".parse().unwrap(), [6; 32]);
+    assert!(matches!(
+        verify(json.as_bytes(), &other.public_key().key),
+        Err(ReceiptError::BadSignature)
+    ));
+    let set = [other.public_key(), signer().public_key()];
+    assert_eq!(
+        verify_with_keys(json.as_bytes(), &set).unwrap().sequence,
+        1234
+    );
+    let only_other = [other.public_key()];
+    assert!(matches!(
+        verify_with_keys(json.as_bytes(), &only_other),
+        Err(ReceiptError::UnknownKey(_))
+    ));
+    // A key with the right id but other bytes still fails.
+    let impostor = PublishedKey {
+        key_id: Some("sig-2026".parse().unwrap()),
+        key: other.public_key().key,
+    };
+    assert!(matches!(
+        verify_with_keys(json.as_bytes(), &[impostor]),
+        Err(ReceiptError::BadSignature)
+    ));
+}
+
+#[test]
+fn public_keys_export_and_parse_as_pem_base64_and_jwks() {
+    let pk = signer().public_key();
+    let pem = pk.to_pem();
+    assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"));
+    let json = signed_json();
+    for text in [pem.clone(), pk.to_base64(), jwks(std::slice::from_ref(&pk))] {
+        let r = verify_receipt_file(json.as_bytes(), &text).unwrap();
+        assert_eq!(r.sequence, 1234, "{text}");
+    }
+    let set: Value = serde_json::from_str(&jwks(std::slice::from_ref(&pk))).unwrap();
+    assert_eq!(set["keys"][0]["kid"], "sig-2026");
+    assert_eq!(set["keys"][0]["crv"], "Ed25519");
+    assert!(
+        parse_public_keys("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----").is_err()
+    );
+    assert!(
+        parse_public_keys("AAAA")
+            .unwrap_err()
+            .to_string()
+            .contains("32 bytes")
+    );
+    assert!(parse_public_keys("{\"keys\":[]}").is_err());
+    let other = ReceiptSigner::from_seed("sig-2025".parse().unwrap(), [6; 32]).public_key();
+    assert!(matches!(
+        verify_receipt_file(json.as_bytes(), &other.to_pem()),
+        Err(ReceiptError::BadSignature)
+    ));
+}
+
+#[test]
+fn signing_keys_round_trip_through_pkcs8_pem() {
+    let mut rng = ChaCha20Rng::seed_from_u64(1);
+    let (s, pem) = ReceiptSigner::generate("sig-x".parse().unwrap(), &mut rng);
+    assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
+    let again = ReceiptSigner::from_pkcs8_pem("sig-x".parse().unwrap(), &pem).unwrap();
+    assert_eq!(again.public_key(), s.public_key());
+    assert!(!format!("{s:?}").contains(pem.as_str()));
+    assert!(ReceiptSigner::from_pkcs8_pem("sig-x".parse().unwrap(), "garbage").is_err());
+}
+
+#[test]
+fn inconsistent_receipts_are_not_signed() {
+    let s = signer();
+    let e = s
+        .sign(ReceiptBody {
+            action: ReceiptAction::Withdrawal,
+            ..body()
+        })
+        .unwrap_err();
+    assert!(e.to_string().contains("envelopes"), "{e}");
+    let e = s
+        .sign(ReceiptBody {
+            envelopes: vec![],
+            ..body()
+        })
+        .unwrap_err();
+    assert!(e.to_string().contains("envelopes"));
+    let e = s
+        .sign(ReceiptBody {
+            sequence: MAX_SEQUENCE + 1,
+            ..body()
+        })
+        .unwrap_err();
+    assert!(e.to_string().contains("sequence"));
+    let e = s
+        .sign(ReceiptBody {
+            bid_version: 0,
+            ..body()
+        })
+        .unwrap_err();
+    assert!(e.to_string().contains("bid_version"));
+    let twice = vec![
+        digest(EnvelopeKind::Economic, 1),
+        digest(EnvelopeKind::Economic, 5),
+    ];
+    assert!(
+        s.sign(ReceiptBody {
+            envelopes: twice,
+            ..body()
+        })
+        .is_err()
+    );
+    let mut wrong_version = digest(EnvelopeKind::Economic, 1);
+    wrong_version.version = 1;
+    assert!(
+        s.sign(ReceiptBody {
+            envelopes: vec![wrong_version],
+            ..body()
+        })
+        .is_err()
+    );
+    let withdrawal = ReceiptBody {
+        action: ReceiptAction::Withdrawal,
+        envelopes: vec![],
+        ..body()
+    };
+    let json = s.sign(withdrawal).unwrap().to_json();
+    assert_eq!(
+        verify(json.as_bytes(), &s.public_key().key).unwrap().action,
+        ReceiptAction::Withdrawal
+    );
+}
+
+#[test]
+fn server_time_is_truncated_to_microseconds_and_round_trips() {
+    let t = Utc.timestamp_nanos(1_796_000_000_123_456_789);
+    let st = ServerTime::new(t);
+    assert_eq!(st.to_string(), "2026-11-30T00:53:20.123456Z");
+    let json = signer()
+        .sign(ReceiptBody {
+            server_time: st,
+            ..body()
+        })
+        .unwrap()
+        .to_json();
+    assert_eq!(
+        verify(json.as_bytes(), &signer().public_key().key)
+            .unwrap()
+            .server_time,
+        st
+    );
+}
