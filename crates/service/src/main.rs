@@ -1,1 +1,5 @@
-fn main() {}
+//! The `sua` binary: a thin shell over [`service::cli`].
+
+fn main() -> std::process::ExitCode {
+    service::cli::main()
+}

@@ -1,0 +1,308 @@
+//! Platform administration: provinces (SUA tenants), municipalities, API tokens, and the test-only clock.
+
+use super::validate;
+use crate::{
+    audit,
+    auth::{self, Principal, Role},
+    db::entities::{municipality, operator, province, tender},
+    error::{ApiJson, ApiResult, AppError, Problem},
+    state::AppState,
+};
+use axum::{Json, extract::State, http::StatusCode};
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_province))
+        .routes(routes!(create_municipality))
+        .routes(routes!(create_token))
+        .routes(routes!(set_clock))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewProvince {
+    /// Short code, e.g. `PV`.
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ProvinceView {
+    pub id: Uuid,
+    pub code: String,
+    pub name: String,
+}
+
+/// Create a Province (an SUA tenant).
+#[utoipa::path(post, path = "/v1/provinces", tag = "admin", security(("bearer" = [])),
+    request_body = NewProvince,
+    responses((status = 201, body = ProvinceView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn create_province(
+    State(st): State<AppState>,
+    p: Principal,
+    ApiJson(b): ApiJson<NewProvince>,
+) -> ApiResult<(StatusCode, Json<ProvinceView>)> {
+    p.require_admin()?;
+    let code = validate::non_empty("code", &b.code, 16)?.to_uppercase();
+    let name = validate::non_empty("name", &b.name, 200)?;
+    let now = st.now();
+    let w = st.db.write().await?;
+    if province::Entity::find()
+        .all(&w.txn)
+        .await?
+        .iter()
+        .any(|x| x.code == code)
+    {
+        return Err(AppError::bad(
+            "code",
+            "code: a province with this code exists",
+        ));
+    }
+    let id = Uuid::now_v7();
+    province::ActiveModel {
+        id: Set(id),
+        code: Set(code.clone()),
+        name: Set(name.clone()),
+        created_at: Set(now),
+    }
+    .insert(&w.txn)
+    .await?;
+    let view = ProvinceView { id, code, name };
+    audit::append(
+        &w.txn,
+        now,
+        audit::Entry {
+            actor: &p.actor(),
+            action: "province.create",
+            object_kind: "province",
+            object_id: id.to_string(),
+            before: None,
+            after: Some(serde_json::to_value(&view).unwrap_or_default()),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewMunicipality {
+    pub province_id: Uuid,
+    pub name: String,
+    /// The Comune's codice fiscale (11 digits).
+    pub codice_fiscale: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct MunicipalityView {
+    pub id: Uuid,
+    pub province_id: Uuid,
+    pub name: String,
+    pub codice_fiscale: String,
+}
+
+/// Create a municipality (Comune) served by a Province.
+#[utoipa::path(post, path = "/v1/municipalities", tag = "admin", security(("bearer" = [])),
+    request_body = NewMunicipality,
+    responses((status = 201, body = MunicipalityView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn create_municipality(
+    State(st): State<AppState>,
+    p: Principal,
+    ApiJson(b): ApiJson<NewMunicipality>,
+) -> ApiResult<(StatusCode, Json<MunicipalityView>)> {
+    p.require_admin()?;
+    let name = validate::non_empty("name", &b.name, 200)?;
+    let cf: domain::ids::CodiceFiscale = validate::id("codice_fiscale", &b.codice_fiscale)?;
+    let now = st.now();
+    let w = st.db.write().await?;
+    if province::Entity::find_by_id(b.province_id)
+        .one(&w.txn)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::bad(
+            "province_id",
+            "province_id: no such province",
+        ));
+    }
+    let id = Uuid::now_v7();
+    let view = MunicipalityView {
+        id,
+        province_id: b.province_id,
+        name,
+        codice_fiscale: cf.to_string(),
+    };
+    municipality::ActiveModel {
+        id: Set(id),
+        province_id: Set(b.province_id),
+        name: Set(view.name.clone()),
+        codice_fiscale: Set(view.codice_fiscale.clone()),
+        created_at: Set(now),
+    }
+    .insert(&w.txn)
+    .await?;
+    audit::append(
+        &w.txn,
+        now,
+        audit::Entry {
+            actor: &p.actor(),
+            action: "municipality.create",
+            object_kind: "municipality",
+            object_id: id.to_string(),
+            before: None,
+            after: Some(serde_json::to_value(&view).unwrap_or_default()),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewToken {
+    pub role: Role,
+    /// Province (sua_buyer), municipality, operator (bidder) or tender (commissioner); absent for admins.
+    pub org: Option<Uuid>,
+    #[serde(default)]
+    pub label: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct IssuedToken {
+    pub id: Uuid,
+    pub role: Role,
+    pub org: Option<Uuid>,
+    /// The bearer token. Shown once: only its hash is stored.
+    pub token: String,
+}
+
+/// Check that `org` exists and fits `role`.
+pub async fn check_org<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    role: Role,
+    org: Option<Uuid>,
+) -> ApiResult<()> {
+    let missing = || AppError::bad("org", "org: no such organisation for this role");
+    match (role, org) {
+        (Role::PlatformAdmin, None) => Ok(()),
+        (Role::PlatformAdmin, Some(_)) => Err(AppError::bad(
+            "org",
+            "org: platform_admin takes no organisation",
+        )),
+        (_, None) => Err(AppError::bad("org", "org: required for this role")),
+        (Role::SuaBuyer, Some(o)) => province::Entity::find_by_id(o)
+            .one(db)
+            .await?
+            .map(|_| ())
+            .ok_or_else(missing),
+        (Role::Municipality, Some(o)) => municipality::Entity::find_by_id(o)
+            .one(db)
+            .await?
+            .map(|_| ())
+            .ok_or_else(missing),
+        (Role::Bidder, Some(o)) => operator::Entity::find_by_id(o)
+            .one(db)
+            .await?
+            .map(|_| ())
+            .ok_or_else(missing),
+        (Role::Commissioner, Some(o)) => tender::Entity::find_by_id(o)
+            .one(db)
+            .await?
+            .map(|_| ())
+            .ok_or_else(missing),
+    }
+}
+
+/// Issue an API token. Platform admins issue any token; a SUA buyer may issue commissioner tokens for
+/// its own Province's tenders.
+#[utoipa::path(post, path = "/v1/tokens", tag = "admin", security(("bearer" = [])),
+    request_body = NewToken,
+    responses((status = 201, body = IssuedToken), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn create_token(
+    State(st): State<AppState>,
+    p: Principal,
+    ApiJson(b): ApiJson<NewToken>,
+) -> ApiResult<(StatusCode, Json<IssuedToken>)> {
+    let now = st.now();
+    let w = st.db.write().await?;
+    match p.role {
+        Role::PlatformAdmin => {}
+        Role::SuaBuyer if b.role == Role::Commissioner => {
+            let province = p.org;
+            let t = match b.org {
+                Some(o) => tender::Entity::find_by_id(o).one(&w.txn).await?,
+                None => None,
+            };
+            if t.is_none_or(|t| Some(t.province_id) != province) {
+                return Err(AppError::bad("org", "org: no such tender in your province"));
+            }
+        }
+        _ => {
+            return Err(AppError::Forbidden(
+                "only platform admins issue tokens (buyers: commissioner tokens)".into(),
+            ));
+        }
+    }
+    check_org(&w.txn, b.role, b.org).await?;
+    let (id, token) = auth::issue(&w.txn, b.role, b.org, &b.label, now).await?;
+    audit::append(
+        &w.txn,
+        now,
+        audit::Entry {
+            actor: &p.actor(),
+            action: "token.issue",
+            object_kind: "api_token",
+            object_id: id.to_string(),
+            before: None,
+            after: Some(serde_json::json!({"role": b.role, "org": b.org, "label": b.label})),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(IssuedToken {
+            id,
+            role: b.role,
+            org: b.org,
+            token,
+        }),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ClockOverride {
+    /// The instant the server clock should show now.
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ClockView {
+    pub now: DateTime<Utc>,
+}
+
+/// TEST/DEMO ONLY: move the server clock. Answers 404 unless `clock.allow_override = true`.
+#[utoipa::path(put, path = "/v1/admin/clock", tag = "admin", security(("bearer" = [])),
+    request_body = ClockOverride,
+    responses((status = 200, body = ClockView), (status = 404, body = Problem)))]
+async fn set_clock(
+    State(st): State<AppState>,
+    p: Principal,
+    ApiJson(b): ApiJson<ClockOverride>,
+) -> ApiResult<Json<ClockView>> {
+    if !st.settings.clock.allow_override {
+        return Err(AppError::NotFound("route"));
+    }
+    p.require_admin()?;
+    let offset = b.now - Utc::now();
+    if !st.clock.set_offset(offset) {
+        return Err(AppError::NotFound("route"));
+    }
+    tracing::warn!(now = %b.now, "server clock overridden (clock.allow_override)");
+    Ok(Json(ClockView { now: st.now() }))
+}

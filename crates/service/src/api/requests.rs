@@ -1,0 +1,760 @@
+//! Municipality procurement requests: submit, attach documents, follow, exchange questions and answers with
+//! the SUA, withdraw; and the SUA buyer's review (accept into a tender, return with questions, reject).
+//!
+//! Request statuses: `submitted` → `returned` (questions pending) → `submitted` (answered) →
+//! `accepted` (a draft tender exists) | `rejected` | `withdrawn`.
+
+use super::validate;
+use crate::{
+    audit,
+    auth::{Principal, Role},
+    db::entities::{
+        document, lot, municipality, procurement_request as req, request_message, tender,
+    },
+    error::{ApiJson, ApiResult, AppError, Page, PageQuery, Problem},
+    state::AppState,
+};
+use axum::{
+    Json,
+    extract::{Path, Query, State},
+    http::StatusCode,
+};
+use base64::Engine;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, Set,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_request, list_requests))
+        .routes(routes!(get_request))
+        .routes(routes!(withdraw_request))
+        .routes(routes!(add_message, list_messages))
+        .routes(routes!(add_request_document, list_request_documents))
+        .routes(routes!(accept_request))
+        .routes(routes!(return_request))
+        .routes(routes!(reject_request))
+}
+
+pub const CONTRACT_TYPES: &[&str] = &["works", "services", "supplies"];
+pub const CRITERIA: &[&str] = &["lowest_price", "best_quality_price"];
+
+#[derive(Deserialize, Serialize, ToSchema, Clone)]
+pub struct RequestLot {
+    pub title: String,
+    /// Estimated amount in euro, decimal string (`"100000.00"`).
+    pub estimated_amount: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewRequest {
+    pub object: String,
+    /// works, services or supplies.
+    pub contract_type: String,
+    pub cpv: String,
+    pub cup: Option<String>,
+    /// Euro, decimal string.
+    pub estimated_amount: String,
+    #[serde(default)]
+    pub lots: Vec<RequestLot>,
+    /// The Comune's RUP (name).
+    pub rup: String,
+    pub funding_source: String,
+    /// lowest_price or best_quality_price.
+    pub desired_criterion: String,
+    pub desired_timing: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct RequestView {
+    pub id: Uuid,
+    pub province_id: Uuid,
+    pub municipality_id: Uuid,
+    pub object: String,
+    pub contract_type: String,
+    pub cpv: String,
+    pub cup: Option<String>,
+    pub estimated_amount: String,
+    pub lots: Vec<RequestLot>,
+    pub rup: String,
+    pub funding_source: String,
+    pub desired_criterion: String,
+    pub desired_timing: Option<String>,
+    pub status: String,
+    pub tender_id: Option<Uuid>,
+    pub decision_reason: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<req::Model> for RequestView {
+    fn from(m: req::Model) -> Self {
+        RequestView {
+            id: m.id,
+            province_id: m.province_id,
+            municipality_id: m.municipality_id,
+            object: m.object,
+            contract_type: m.contract_type,
+            cpv: m.cpv,
+            cup: m.cup,
+            estimated_amount: validate::cents_to_string(m.estimated_amount_cents),
+            lots: serde_json::from_str(&m.lots_json).unwrap_or_default(),
+            rup: m.rup,
+            funding_source: m.funding_source,
+            desired_criterion: m.desired_criterion,
+            desired_timing: m.desired_timing,
+            status: m.status,
+            tender_id: m.tender_id,
+            decision_reason: m.decision_reason,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+fn to_json<T: Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or_default()
+}
+
+/// Load a request the caller may see, or 404 (existence is not leaked to other tenants).
+async fn visible_request<C: ConnectionTrait>(
+    db: &C,
+    p: &Principal,
+    id: Uuid,
+) -> ApiResult<req::Model> {
+    let r = req::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("request"))?;
+    let ok = match p.role {
+        Role::PlatformAdmin => true,
+        Role::Municipality => p.org == Some(r.municipality_id),
+        Role::SuaBuyer => p.org == Some(r.province_id),
+        _ => false,
+    };
+    if ok {
+        Ok(r)
+    } else {
+        Err(AppError::NotFound("request"))
+    }
+}
+
+/// Submit a procurement request (municipality users).
+#[utoipa::path(post, path = "/v1/requests", tag = "requests", security(("bearer" = [])),
+    request_body = NewRequest,
+    responses((status = 201, body = RequestView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn create_request(
+    State(st): State<AppState>,
+    p: Principal,
+    ApiJson(b): ApiJson<NewRequest>,
+) -> ApiResult<(StatusCode, Json<RequestView>)> {
+    let comune = p.require(Role::Municipality)?;
+    let object = validate::non_empty("object", &b.object, 2000)?;
+    let contract_type = validate::one_of("contract_type", &b.contract_type, CONTRACT_TYPES)?;
+    let cpv: domain::ids::Cpv = validate::id("cpv", &b.cpv)?;
+    let cup = match b.cup.as_deref() {
+        Some(c) => Some(validate::id::<domain::ids::Cup>("cup", c)?.to_string()),
+        None => None,
+    };
+    let amount = validate::euro_cents("estimated_amount", &b.estimated_amount)?;
+    if amount == 0 {
+        return Err(AppError::bad(
+            "estimated_amount",
+            "estimated_amount: must be positive",
+        ));
+    }
+    for (i, l) in b.lots.iter().enumerate() {
+        validate::non_empty(&format!("lots[{i}].title"), &l.title, 500)?;
+        validate::euro_cents(&format!("lots[{i}].estimated_amount"), &l.estimated_amount)?;
+    }
+    let rup = validate::non_empty("rup", &b.rup, 200)?;
+    let funding = validate::non_empty("funding_source", &b.funding_source, 500)?;
+    let criterion = validate::one_of("desired_criterion", &b.desired_criterion, CRITERIA)?;
+    let now = st.now();
+    let w = st.db.write().await?;
+    let m = municipality::Entity::find_by_id(comune)
+        .one(&w.txn)
+        .await?
+        .ok_or(AppError::Forbidden("unknown municipality".into()))?;
+    let row = req::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        province_id: Set(m.province_id),
+        municipality_id: Set(comune),
+        object: Set(object),
+        contract_type: Set(contract_type),
+        cpv: Set(cpv.to_string()),
+        cup: Set(cup),
+        estimated_amount_cents: Set(amount),
+        lots_json: Set(serde_json::to_string(&b.lots).unwrap_or_else(|_| "[]".into())),
+        rup: Set(rup),
+        funding_source: Set(funding),
+        desired_criterion: Set(criterion),
+        desired_timing: Set(b.desired_timing),
+        status: Set("submitted".into()),
+        tender_id: Set(None),
+        decision_reason: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&w.txn)
+    .await?;
+    let view = RequestView::from(row);
+    audit::append(
+        &w.txn,
+        now,
+        audit::Entry {
+            actor: &p.actor(),
+            action: "request.submit",
+            object_kind: "request",
+            object_id: view.id.to_string(),
+            before: None,
+            after: Some(to_json(&view)),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// List requests: a municipality sees its own, a buyer its Province's, an admin all.
+#[utoipa::path(get, path = "/v1/requests", tag = "requests", security(("bearer" = [])),
+    params(PageQuery),
+    responses((status = 200, body = Page<RequestView>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn list_requests(
+    State(st): State<AppState>,
+    p: Principal,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<Page<RequestView>>> {
+    let (page, per_page) = q.resolve()?;
+    let mut sel = req::Entity::find();
+    sel = match p.role {
+        Role::PlatformAdmin => sel,
+        Role::Municipality => sel.filter(req::Column::MunicipalityId.eq(p.org)),
+        Role::SuaBuyer => sel.filter(req::Column::ProvinceId.eq(p.org)),
+        _ => {
+            return Err(AppError::Forbidden(
+                "requests are for municipalities and buyers".into(),
+            ));
+        }
+    };
+    let pages = sel
+        .order_by_desc(req::Column::CreatedAt)
+        .paginate(&st.db.conn, per_page);
+    let total = pages.num_items().await?;
+    let items = pages.fetch_page(page - 1).await?;
+    Ok(Json(Page {
+        items: items.into_iter().map(RequestView::from).collect(),
+        page,
+        per_page,
+        total,
+    }))
+}
+
+/// One request.
+#[utoipa::path(get, path = "/v1/requests/{id}", tag = "requests", security(("bearer" = [])),
+    responses((status = 200, body = RequestView), (status = 404, body = Problem)))]
+async fn get_request(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<RequestView>> {
+    Ok(Json(visible_request(&st.db.conn, &p, id).await?.into()))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn set_status(
+    st: &AppState,
+    p: &Principal,
+    id: Uuid,
+    allowed_from: &[&str],
+    to: &str,
+    reason: Option<String>,
+    action: &str,
+    needs: Role,
+) -> ApiResult<RequestView> {
+    p.require(needs)?;
+    let now = st.now();
+    let w = st.db.write().await?;
+    let r = visible_request(&w.txn, p, id).await?;
+    if !allowed_from.contains(&r.status.as_str()) {
+        return Err(AppError::conflict(
+            format!("request.{action}"),
+            format!("a request in status {} cannot be {to}", r.status),
+        ));
+    }
+    let before = RequestView::from(r.clone());
+    let mut am = r.into_active_model();
+    am.status = Set(to.to_owned());
+    if reason.is_some() {
+        am.decision_reason = Set(reason);
+    }
+    am.updated_at = Set(now);
+    let row = am.update(&w.txn).await?;
+    let view = RequestView::from(row);
+    audit::append(
+        &w.txn,
+        now,
+        audit::Entry {
+            actor: &p.actor(),
+            action: &format!("request.{action}"),
+            object_kind: "request",
+            object_id: id.to_string(),
+            before: Some(to_json(&before)),
+            after: Some(to_json(&view)),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok(view)
+}
+
+/// Withdraw a request before the SUA accepts it (municipality).
+#[utoipa::path(post, path = "/v1/requests/{id}/withdraw", tag = "requests", security(("bearer" = [])),
+    responses((status = 200, body = RequestView), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn withdraw_request(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<RequestView>> {
+    set_status(
+        &st,
+        &p,
+        id,
+        &["submitted", "returned"],
+        "withdrawn",
+        None,
+        "withdraw",
+        Role::Municipality,
+    )
+    .await
+    .map(Json)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct Reason {
+    pub reason: String,
+}
+
+/// Return a request to the municipality with questions (buyer). The reason is stored as a message.
+#[utoipa::path(post, path = "/v1/requests/{id}/return", tag = "requests", security(("bearer" = [])),
+    request_body = Reason,
+    responses((status = 200, body = RequestView), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn return_request(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    ApiJson(b): ApiJson<Reason>,
+) -> ApiResult<Json<RequestView>> {
+    let reason = validate::non_empty("reason", &b.reason, 5000)?;
+    let v = set_status(
+        &st,
+        &p,
+        id,
+        &["submitted"],
+        "returned",
+        Some(reason.clone()),
+        "return",
+        Role::SuaBuyer,
+    )
+    .await?;
+    insert_message(&st, &p, id, "sua_buyer", &reason).await?;
+    Ok(Json(v))
+}
+
+/// Reject a request with a reason (buyer).
+#[utoipa::path(post, path = "/v1/requests/{id}/reject", tag = "requests", security(("bearer" = [])),
+    request_body = Reason,
+    responses((status = 200, body = RequestView), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn reject_request(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    ApiJson(b): ApiJson<Reason>,
+) -> ApiResult<Json<RequestView>> {
+    let reason = validate::non_empty("reason", &b.reason, 5000)?;
+    set_status(
+        &st,
+        &p,
+        id,
+        &["submitted", "returned"],
+        "rejected",
+        Some(reason),
+        "reject",
+        Role::SuaBuyer,
+    )
+    .await
+    .map(Json)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewMessage {
+    pub body: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct MessageView {
+    pub id: Uuid,
+    pub author_role: String,
+    pub body: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+async fn insert_message(
+    st: &AppState,
+    p: &Principal,
+    request_id: Uuid,
+    author_role: &str,
+    body: &str,
+) -> ApiResult<MessageView> {
+    let now = st.now();
+    let w = st.db.write().await?;
+    let m = request_message::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        request_id: Set(request_id),
+        author_role: Set(author_role.to_owned()),
+        body: Set(body.to_owned()),
+        created_at: Set(now),
+    }
+    .insert(&w.txn)
+    .await?;
+    audit::append(
+        &w.txn,
+        now,
+        audit::Entry {
+            actor: &p.actor(),
+            action: "request.message",
+            object_kind: "request",
+            object_id: request_id.to_string(),
+            before: None,
+            after: Some(serde_json::json!({"message": m.id, "author_role": author_role})),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok(MessageView {
+        id: m.id,
+        author_role: m.author_role,
+        body: m.body,
+        created_at: m.created_at,
+    })
+}
+
+/// Post a message on a request: the buyer asks, the municipality answers. A municipality's answer to a
+/// returned request puts it back to `submitted`.
+#[utoipa::path(post, path = "/v1/requests/{id}/messages", tag = "requests", security(("bearer" = [])),
+    request_body = NewMessage,
+    responses((status = 201, body = MessageView), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn add_message(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    ApiJson(b): ApiJson<NewMessage>,
+) -> ApiResult<(StatusCode, Json<MessageView>)> {
+    let body = validate::non_empty("body", &b.body, 10000)?;
+    let r = visible_request(&st.db.conn, &p, id).await?;
+    let role = match p.role {
+        Role::Municipality => "municipality",
+        Role::SuaBuyer => "sua_buyer",
+        _ => {
+            return Err(AppError::Forbidden(
+                "only the parties exchange messages".into(),
+            ));
+        }
+    };
+    if matches!(r.status.as_str(), "rejected" | "withdrawn") {
+        return Err(AppError::conflict(
+            "request.message",
+            format!("the request is {}", r.status),
+        ));
+    }
+    let m = insert_message(&st, &p, id, role, &body).await?;
+    if role == "municipality" && r.status == "returned" {
+        set_status(
+            &st,
+            &p,
+            id,
+            &["returned"],
+            "submitted",
+            None,
+            "resubmit",
+            Role::Municipality,
+        )
+        .await?;
+    }
+    Ok((StatusCode::CREATED, Json(m)))
+}
+
+/// The question/answer thread of a request.
+#[utoipa::path(get, path = "/v1/requests/{id}/messages", tag = "requests", security(("bearer" = [])),
+    responses((status = 200, body = Vec<MessageView>), (status = 404, body = Problem)))]
+async fn list_messages(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Vec<MessageView>>> {
+    visible_request(&st.db.conn, &p, id).await?;
+    let rows = request_message::Entity::find()
+        .filter(request_message::Column::RequestId.eq(id))
+        .order_by_asc(request_message::Column::CreatedAt)
+        .all(&st.db.conn)
+        .await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|m| MessageView {
+                id: m.id,
+                author_role: m.author_role,
+                body: m.body,
+                created_at: m.created_at,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewDocument {
+    pub name: String,
+    pub media_type: String,
+    /// File content, standard base64.
+    pub content_base64: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct DocumentView {
+    pub id: Uuid,
+    pub name: String,
+    pub media_type: String,
+    pub sha256: String,
+    pub size_bytes: i64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<document::Model> for DocumentView {
+    fn from(d: document::Model) -> Self {
+        DocumentView {
+            id: d.id,
+            name: d.name,
+            media_type: d.media_type,
+            sha256: d.sha256,
+            size_bytes: d.size_bytes,
+            created_at: d.created_at,
+        }
+    }
+}
+
+/// Store a document owned by a request or a tender; audit-logged with its SHA-256.
+pub async fn store_document(
+    st: &AppState,
+    p: &Principal,
+    owner_kind: &str,
+    owner_id: Uuid,
+    b: NewDocument,
+) -> ApiResult<DocumentView> {
+    let name = validate::non_empty("name", &b.name, 255)?;
+    let media_type = validate::non_empty("media_type", &b.media_type, 100)?;
+    let content = base64::engine::general_purpose::STANDARD
+        .decode(b.content_base64.trim())
+        .map_err(|e| AppError::bad("content_base64", format!("content_base64: {e}")))?;
+    let sha = hex::encode(Sha256::digest(&content));
+    let now = st.now();
+    let w = st.db.write().await?;
+    let d = document::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        owner_kind: Set(owner_kind.to_owned()),
+        owner_id: Set(owner_id),
+        name: Set(name),
+        media_type: Set(media_type),
+        sha256: Set(sha),
+        size_bytes: Set(content.len() as i64),
+        content: Set(content),
+        created_at: Set(now),
+    }
+    .insert(&w.txn)
+    .await?;
+    let view = DocumentView::from(d);
+    audit::append(
+        &w.txn,
+        now,
+        audit::Entry {
+            actor: &p.actor(),
+            action: "document.add",
+            object_kind: owner_kind,
+            object_id: owner_id.to_string(),
+            before: None,
+            after: Some(to_json(&view)),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok(view)
+}
+
+pub async fn documents_of<C: ConnectionTrait>(
+    db: &C,
+    owner_kind: &str,
+    owner_id: Uuid,
+) -> ApiResult<Vec<DocumentView>> {
+    Ok(document::Entity::find()
+        .filter(document::Column::OwnerKind.eq(owner_kind))
+        .filter(document::Column::OwnerId.eq(owner_id))
+        .order_by_asc(document::Column::CreatedAt)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(DocumentView::from)
+        .collect())
+}
+
+/// Attach a document to a request (municipality, while the request is open).
+#[utoipa::path(post, path = "/v1/requests/{id}/documents", tag = "requests", security(("bearer" = [])),
+    request_body = NewDocument,
+    responses((status = 201, body = DocumentView), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn add_request_document(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    ApiJson(b): ApiJson<NewDocument>,
+) -> ApiResult<(StatusCode, Json<DocumentView>)> {
+    p.require(Role::Municipality)?;
+    let r = visible_request(&st.db.conn, &p, id).await?;
+    if !matches!(r.status.as_str(), "submitted" | "returned") {
+        return Err(AppError::conflict(
+            "request.document",
+            format!("documents cannot be added to a {} request", r.status),
+        ));
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(store_document(&st, &p, "request", id, b).await?),
+    ))
+}
+
+/// Documents attached to a request.
+#[utoipa::path(get, path = "/v1/requests/{id}/documents", tag = "requests", security(("bearer" = [])),
+    responses((status = 200, body = Vec<DocumentView>), (status = 404, body = Problem)))]
+async fn list_request_documents(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Vec<DocumentView>>> {
+    visible_request(&st.db.conn, &p, id).await?;
+    Ok(Json(documents_of(&st.db.conn, "request", id).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct AcceptRequest {
+    /// Procedure type for the new tender (see `POST /v1/tenders`).
+    pub procedure_type: String,
+    /// Tender title; defaults to the request object.
+    pub title: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Accepted {
+    pub request: RequestView,
+    pub tender_id: Uuid,
+}
+
+/// Accept a request into a new draft tender (buyer). The request's lots become the tender's lots.
+#[utoipa::path(post, path = "/v1/requests/{id}/accept", tag = "requests", security(("bearer" = [])),
+    request_body = AcceptRequest,
+    responses((status = 201, body = Accepted), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn accept_request(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    ApiJson(b): ApiJson<AcceptRequest>,
+) -> ApiResult<(StatusCode, Json<Accepted>)> {
+    let province = p.require(Role::SuaBuyer)?;
+    let procedure = crate::machines::parse_procedure("procedure_type", &b.procedure_type)?;
+    let now = st.now();
+    let w = st.db.write().await?;
+    let r = visible_request(&w.txn, &p, id).await?;
+    if r.status != "submitted" {
+        return Err(AppError::conflict(
+            "request.accept",
+            format!("a request in status {} cannot be accepted", r.status),
+        ));
+    }
+    let tender_id = Uuid::now_v7();
+    let title = match b.title {
+        Some(t) => validate::non_empty("title", &t, 2000)?,
+        None => r.object.clone(),
+    };
+    tender::ActiveModel {
+        id: Set(tender_id),
+        province_id: Set(province),
+        municipality_id: Set(Some(r.municipality_id)),
+        request_id: Set(Some(r.id)),
+        title: Set(title),
+        contract_type: Set(r.contract_type.clone()),
+        procedure_type: Set(procedure),
+        criterion: Set(r.desired_criterion.clone()),
+        state: Set(crate::machines::TENDER_INITIAL.to_owned()),
+        deadline: Set(None),
+        published_at: Set(None),
+        invitees_json: Set("[]".into()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&w.txn)
+    .await?;
+    let lots: Vec<RequestLot> = serde_json::from_str(&r.lots_json).unwrap_or_default();
+    let lots = if lots.is_empty() {
+        vec![RequestLot {
+            title: r.object.clone(),
+            estimated_amount: validate::cents_to_string(r.estimated_amount_cents),
+        }]
+    } else {
+        lots
+    };
+    for (i, l) in lots.iter().enumerate() {
+        lot::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tender_id: Set(tender_id),
+            number: Set(i as i32 + 1),
+            title: Set(l.title.clone()),
+            cig: Set(None),
+            base_amount_cents: Set(validate::euro_cents("lots", &l.estimated_amount)?),
+            state: Set(crate::machines::LOT_INITIAL.to_owned()),
+            evaluation_json: Set(None),
+            awardee_bid_id: Set(None),
+            standstill_end: Set(None),
+            updated_at: Set(now),
+        }
+        .insert(&w.txn)
+        .await?;
+    }
+    let before = RequestView::from(r.clone());
+    let mut am = r.into_active_model();
+    am.status = Set("accepted".into());
+    am.tender_id = Set(Some(tender_id));
+    am.updated_at = Set(now);
+    let view = RequestView::from(am.update(&w.txn).await?);
+    audit::append(
+        &w.txn,
+        now,
+        audit::Entry {
+            actor: &p.actor(),
+            action: "request.accept",
+            object_kind: "request",
+            object_id: id.to_string(),
+            before: Some(to_json(&before)),
+            after: Some(to_json(&view)),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Accepted {
+            request: view,
+            tender_id,
+        }),
+    ))
+}

@@ -1,0 +1,233 @@
+//! The `sua` command line. Each subcommand is one variant of [`Command`] holding its own `Args` struct;
+//! to add one (e.g. `evaluate`, `export`), add a module with an `Args` type and an `async fn run`, then one
+//! variant and one match arm below.
+
+use crate::{
+    audit,
+    auth::{self, Role},
+    config::{self, Settings},
+    server,
+};
+use clap::{Args, Parser, Subcommand};
+use std::{path::PathBuf, process::ExitCode};
+use uuid::Uuid;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "sua",
+    version,
+    about = "Stazione Unica Appaltante e-procurement engine"
+)]
+pub struct Cli {
+    /// Extra TOML config file, merged over config/default.toml (also: SUA_CONFIG).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTP API and the scheduler (applies migrations first).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Administration: tenants and API tokens.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Audit log tools.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Issue an API token and print it (only its hash is stored).
+    CreateToken(CreateToken),
+    /// Create a Province (SUA tenant) and print its id.
+    CreateProvince(CreateProvince),
+    /// Create a municipality of a Province and print its id.
+    CreateMunicipality(CreateMunicipality),
+}
+
+#[derive(Args, Debug)]
+pub struct CreateToken {
+    /// platform_admin, sua_buyer, municipality, bidder or commissioner.
+    #[arg(long)]
+    pub role: String,
+    /// Province, municipality, operator or tender id (none for platform_admin).
+    #[arg(long)]
+    pub org: Option<Uuid>,
+    #[arg(long, default_value = "")]
+    pub label: String,
+}
+
+#[derive(Args, Debug)]
+pub struct CreateProvince {
+    #[arg(long)]
+    pub code: String,
+    #[arg(long)]
+    pub name: String,
+}
+
+#[derive(Args, Debug)]
+pub struct CreateMunicipality {
+    #[arg(long)]
+    pub province: Uuid,
+    #[arg(long)]
+    pub name: String,
+    #[arg(long)]
+    pub codice_fiscale: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Check the hash chain; exit 1 and name the first broken entry if any.
+    Verify,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match config::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    server::init_tracing(&settings);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli.command, settings)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub async fn run(cmd: Command, settings: Settings) -> anyhow::Result<ExitCode> {
+    match cmd {
+        Command::Serve => server::serve(settings).await.map(|_| ExitCode::SUCCESS),
+        Command::Migrate => {
+            server::open_db(&settings).await?;
+            println!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin(a) => admin(a, settings).await,
+        Command::Audit(AuditCommand::Verify) => {
+            let db = server::open_db(&settings).await?;
+            match audit::verify(&db.conn).await? {
+                audit::Verdict::Intact { entries } => {
+                    println!("audit chain intact: {entries} entries");
+                    Ok(ExitCode::SUCCESS)
+                }
+                audit::Verdict::Broken { seq, reason } => {
+                    println!("audit chain broken at entry {seq}: {reason}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+    }
+}
+
+async fn admin(cmd: AdminCommand, settings: Settings) -> anyhow::Result<ExitCode> {
+    use crate::db::entities::{municipality, province};
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    let db = server::open_db(&settings).await?;
+    let now = crate::audit::truncate_micros(chrono::Utc::now());
+    let w = db.write().await?;
+    let (action, kind, id, after) = match cmd {
+        AdminCommand::CreateToken(t) => {
+            let role = Role::parse(&t.role).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--role: unknown role {:?} (platform_admin, sua_buyer, municipality, bidder, commissioner)",
+                    t.role
+                )
+            })?;
+            crate::api::admin::check_org(&w.txn, role, t.org)
+                .await
+                .map_err(|e| anyhow::anyhow!("--org: {e}"))?;
+            let (id, token) = auth::issue(&w.txn, role, t.org, &t.label, now).await?;
+            println!("{token}");
+            (
+                "token.issue",
+                "api_token",
+                id,
+                serde_json::json!({"role": role, "org": t.org, "label": t.label}),
+            )
+        }
+        AdminCommand::CreateProvince(p) => {
+            let id = Uuid::now_v7();
+            province::ActiveModel {
+                id: sea_orm::Set(id),
+                code: Set(p.code.trim().to_uppercase()),
+                name: Set(p.name.clone()),
+                created_at: Set(now),
+            }
+            .insert(&w.txn)
+            .await?;
+            println!("{id}");
+            (
+                "province.create",
+                "province",
+                id,
+                serde_json::json!({"code": p.code, "name": p.name}),
+            )
+        }
+        AdminCommand::CreateMunicipality(m) => {
+            let cf: domain::ids::CodiceFiscale = m
+                .codice_fiscale
+                .parse()
+                .map_err(|e| anyhow::anyhow!("--codice-fiscale: {e}"))?;
+            if province::Entity::find_by_id(m.province)
+                .one(&w.txn)
+                .await?
+                .is_none()
+            {
+                anyhow::bail!("--province: no such province");
+            }
+            let id = Uuid::now_v7();
+            municipality::ActiveModel {
+                id: Set(id),
+                province_id: Set(m.province),
+                name: Set(m.name.clone()),
+                codice_fiscale: Set(cf.to_string()),
+                created_at: Set(now),
+            }
+            .insert(&w.txn)
+            .await?;
+            println!("{id}");
+            (
+                "municipality.create",
+                "municipality",
+                id,
+                serde_json::json!({"province_id": m.province, "name": m.name, "codice_fiscale": cf.to_string()}),
+            )
+        }
+    };
+    audit::append(
+        &w.txn,
+        now,
+        audit::Entry {
+            actor: "cli",
+            action,
+            object_kind: kind,
+            object_id: id.to_string(),
+            before: None,
+            after: Some(after),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,195 @@
+//! Layered configuration (figment): built-in defaults, then `config/default.toml` (if present in the working
+//! directory), then the file named by `--config` or `SUA_CONFIG`, then `SUA_*` environment variables with
+//! `__` separating sections, e.g. `SUA_DATABASE__URL`, `SUA_HTTP__ADDR`.
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub http: HttpSettings,
+    pub mail: MailSettings,
+    pub log: LogSettings,
+    pub clock: ClockSettings,
+    pub scheduler: SchedulerSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DatabaseSettings {
+    /// `sqlite://data/sua.db?mode=rwc` or `postgres://user@host/db`.
+    pub url: String,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HttpSettings {
+    /// Listen address, `host:port`. Port 0 picks a free port (printed in the log).
+    pub addr: String,
+    /// Base URL used in links sent by mail.
+    pub public_base_url: String,
+    /// Largest accepted request body, in bytes.
+    pub body_limit_bytes: usize,
+    /// Requests taking longer are answered 408.
+    pub request_timeout_secs: u64,
+    /// Seconds given to requests in flight after SIGTERM/Ctrl-C.
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MailSettings {
+    /// `file` (write .eml files to `dir`), `smtp` (send through `smtp_url`) or `none`.
+    pub transport: String,
+    pub dir: String,
+    pub smtp_url: Option<String>,
+    pub from: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LogSettings {
+    /// `pretty` or `json`.
+    pub format: String,
+    /// An `EnvFilter` directive; `RUST_LOG` wins when set.
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClockSettings {
+    /// TEST/DEMO ONLY: enables `PUT /v1/admin/clock` (platform admin) which shifts the server clock.
+    /// Never enable in production: it moves bid deadlines.
+    pub allow_override: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SchedulerSettings {
+    pub enabled: bool,
+    /// Seconds between two scheduler passes.
+    pub interval_secs: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            database: DatabaseSettings {
+                url: "sqlite://data/sua.db?mode=rwc".into(),
+                max_connections: 8,
+            },
+            http: HttpSettings {
+                addr: "127.0.0.1:8080".into(),
+                public_base_url: "http://127.0.0.1:8080".into(),
+                body_limit_bytes: 16 * 1024 * 1024,
+                request_timeout_secs: 30,
+                shutdown_grace_secs: 20,
+            },
+            mail: MailSettings {
+                transport: "file".into(),
+                dir: "data/mail".into(),
+                smtp_url: None,
+                from: "SUA <noreply@sua.invalid>".into(),
+            },
+            log: LogSettings {
+                format: "pretty".into(),
+                filter: "info,sqlx=warn,sea_orm=warn".into(),
+            },
+            clock: ClockSettings {
+                allow_override: false,
+            },
+            scheduler: SchedulerSettings {
+                enabled: true,
+                interval_secs: 5,
+            },
+        }
+    }
+}
+
+/// Build the figment described in the module docs. `extra` is the `--config` file, if any.
+pub fn figment(extra: Option<&Path>) -> Figment {
+    let mut f = Figment::from(Serialized::defaults(Settings::default()));
+    let default_file = Path::new("config/default.toml");
+    if default_file.exists() {
+        f = f.merge(Toml::file(default_file));
+    }
+    let extra: Option<PathBuf> = extra
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("SUA_CONFIG").map(PathBuf::from));
+    if let Some(p) = extra {
+        f = f.merge(Toml::file(p));
+    }
+    f.merge(Env::prefixed("SUA_").split("__").ignore(&["config"]))
+}
+
+pub fn load(extra: Option<&Path>) -> anyhow::Result<Settings> {
+    if let Some(p) = extra
+        && !p.exists()
+    {
+        anyhow::bail!("config file {} not found", p.display());
+    }
+    let s: Settings = figment(extra)
+        .extract()
+        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    s.validate()?;
+    Ok(s)
+}
+
+impl Settings {
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if !(self.database.url.starts_with("sqlite:") || self.database.url.starts_with("postgres"))
+        {
+            anyhow::bail!("database.url: must start with sqlite: or postgres://");
+        }
+        match self.mail.transport.as_str() {
+            "file" | "none" => {}
+            "smtp" if self.mail.smtp_url.is_some() => {}
+            "smtp" => anyhow::bail!("mail.smtp_url: required when mail.transport = \"smtp\""),
+            other => {
+                anyhow::bail!("mail.transport: unknown transport {other:?} (file, smtp, none)")
+            }
+        }
+        if !matches!(self.log.format.as_str(), "pretty" | "json") {
+            anyhow::bail!("log.format: must be \"pretty\" or \"json\"");
+        }
+        if self.scheduler.interval_secs == 0 {
+            anyhow::bail!("scheduler.interval_secs: must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's error type
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_variables_override_file_and_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_dir("config")?;
+            jail.create_file("config/default.toml", "[http]\naddr = \"127.0.0.1:9000\"\n")?;
+            jail.set_env("SUA_DATABASE__URL", "postgres://x@localhost/y");
+            let s = load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.http.addr, "127.0.0.1:9000");
+            assert_eq!(s.database.url, "postgres://x@localhost/y");
+            jail.set_env("SUA_HTTP__ADDR", "0.0.0.0:1");
+            let s = load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.http.addr, "0.0.0.0:1");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn invalid_settings_are_refused_naming_the_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SUA_MAIL__TRANSPORT", "pigeon");
+            let e = load(None).unwrap_err().to_string();
+            assert!(e.contains("mail.transport"), "{e}");
+            jail.set_env("SUA_MAIL__TRANSPORT", "smtp");
+            let e = load(None).unwrap_err().to_string();
+            assert!(e.contains("mail.smtp_url"), "{e}");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,271 @@
+//! sea-orm entities. Conventions (one code path for SQLite and PostgreSQL):
+//! money is `i64` euro-cents (`*_cents`), percentages and scores are exact decimal TEXT (never sea-orm's
+//! `Decimal`, which goes through f64 on SQLite), JSON documents are TEXT, ids are UUID v7, times are UTC.
+
+macro_rules! entity_boilerplate {
+    () => {
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+        impl ActiveModelBehavior for ActiveModel {}
+    };
+}
+
+pub mod province {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "province")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        #[sea_orm(unique)]
+        pub code: String,
+        pub name: String,
+        pub created_at: DateTimeUtc,
+    }
+    entity_boilerplate!();
+}
+
+pub mod municipality {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "municipality")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub province_id: Uuid,
+        pub name: String,
+        pub codice_fiscale: String,
+        pub created_at: DateTimeUtc,
+    }
+    entity_boilerplate!();
+}
+
+pub mod operator {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "operator")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        #[sea_orm(unique)]
+        pub codice_fiscale: String,
+        pub partita_iva: Option<String>,
+        pub name: String,
+        pub pec: String,
+        pub created_at: DateTimeUtc,
+    }
+    entity_boilerplate!();
+}
+
+pub mod api_token {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "api_token")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        /// Hex SHA-256 of the token; the token itself is never stored.
+        #[sea_orm(unique)]
+        pub token_hash: String,
+        pub role: String,
+        pub org_id: Option<Uuid>,
+        pub label: String,
+        pub created_at: DateTimeUtc,
+        pub revoked_at: Option<DateTimeUtc>,
+    }
+    entity_boilerplate!();
+}
+
+pub mod procurement_request {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "procurement_request")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub province_id: Uuid,
+        pub municipality_id: Uuid,
+        pub object: String,
+        pub contract_type: String,
+        pub cpv: String,
+        pub cup: Option<String>,
+        pub estimated_amount_cents: i64,
+        pub lots_json: String,
+        pub rup: String,
+        pub funding_source: String,
+        pub desired_criterion: String,
+        pub desired_timing: Option<String>,
+        pub status: String,
+        pub tender_id: Option<Uuid>,
+        pub decision_reason: Option<String>,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+    entity_boilerplate!();
+}
+
+pub mod request_message {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "request_message")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub request_id: Uuid,
+        /// `sua_buyer` (a question) or `municipality` (an answer).
+        pub author_role: String,
+        pub body: String,
+        pub created_at: DateTimeUtc,
+    }
+    entity_boilerplate!();
+}
+
+pub mod document {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "document")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        /// `request` or `tender`.
+        pub owner_kind: String,
+        pub owner_id: Uuid,
+        pub name: String,
+        pub media_type: String,
+        pub sha256: String,
+        pub size_bytes: i64,
+        pub content: Vec<u8>,
+        pub created_at: DateTimeUtc,
+    }
+    entity_boilerplate!();
+}
+
+pub mod tender {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "tender")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub province_id: Uuid,
+        pub municipality_id: Option<Uuid>,
+        pub request_id: Option<Uuid>,
+        pub title: String,
+        pub contract_type: String,
+        pub procedure_type: String,
+        pub criterion: String,
+        pub state: String,
+        pub deadline: Option<DateTimeUtc>,
+        pub published_at: Option<DateTimeUtc>,
+        /// JSON array of operator ids invited (negotiated procedures).
+        pub invitees_json: String,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+    entity_boilerplate!();
+}
+
+pub mod lot {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "lot")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub tender_id: Uuid,
+        pub number: i32,
+        pub title: String,
+        pub cig: Option<String>,
+        pub base_amount_cents: i64,
+        pub state: String,
+        /// The explained evaluation result (JSON from the `evaluation` crate).
+        pub evaluation_json: Option<String>,
+        pub awardee_bid_id: Option<Uuid>,
+        pub standstill_end: Option<DateTimeUtc>,
+        pub updated_at: DateTimeUtc,
+    }
+    entity_boilerplate!();
+}
+
+pub mod bid {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "bid")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub tender_id: Uuid,
+        pub lot_id: Uuid,
+        pub operator_id: Uuid,
+        /// Participation state (lifecycle machine), or `withdrawn`.
+        pub state: String,
+        /// Ribasso, exact decimal text (e.g. `12.345`).
+        pub declared_discount: Option<String>,
+        pub declared_price_cents: Option<i64>,
+        pub technical_json: String,
+        /// Commission's technical score, exact decimal text.
+        pub tech_score: Option<String>,
+        pub soccorso_due: Option<DateTimeUtc>,
+        pub exclusion_reason: Option<String>,
+        pub submitted_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+    entity_boilerplate!();
+}
+
+pub mod clarification {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "clarification")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub tender_id: Uuid,
+        pub operator_id: Uuid,
+        pub question: String,
+        pub answer: Option<String>,
+        pub answered_at: Option<DateTimeUtc>,
+        pub created_at: DateTimeUtc,
+    }
+    entity_boilerplate!();
+}
+
+pub mod timer {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "timer")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        /// `tender`, `lot` or `bid`.
+        pub object_kind: String,
+        pub object_id: Uuid,
+        /// The lifecycle event fired when due.
+        pub event: String,
+        pub due_at: DateTimeUtc,
+        pub fired_at: Option<DateTimeUtc>,
+        pub outcome: Option<String>,
+        pub created_at: DateTimeUtc,
+    }
+    entity_boilerplate!();
+}
+
+pub mod audit_entry {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_entry")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub seq: i64,
+        pub at: DateTimeUtc,
+        pub actor: String,
+        pub action: String,
+        pub object_kind: String,
+        pub object_id: String,
+        pub before_json: Option<String>,
+        pub after_json: Option<String>,
+        pub prev_hash: String,
+        pub hash: String,
+    }
+    entity_boilerplate!();
+}

@@ -1,0 +1,125 @@
+//! Database access: connection, migrations, entities. The same code runs on SQLite and PostgreSQL.
+
+pub mod entities;
+pub mod migration;
+
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Mutex, MutexGuard};
+
+/// The connection pool plus the in-process write lock.
+///
+/// Every mutating request runs in one transaction taken through [`Db::write`]: it holds a process-wide
+/// mutex (SQLite allows one writer anyway, and a read-then-write SQLite transaction would otherwise fail
+/// with `SQLITE_BUSY` on lock upgrade) and, on PostgreSQL, a transaction-scoped advisory lock so that
+/// replicas serialise their writes to the audit chain too.
+#[derive(Clone)]
+pub struct Db {
+    pub conn: DatabaseConnection,
+    write_lock: Arc<Mutex<()>>,
+}
+
+/// A write transaction; commit it with [`WriteTxn::commit`]. Dropping it rolls back.
+pub struct WriteTxn<'a> {
+    pub txn: DatabaseTransaction,
+    _guard: MutexGuard<'a, ()>,
+}
+
+impl WriteTxn<'_> {
+    pub async fn commit(self) -> Result<(), sea_orm::DbErr> {
+        self.txn.commit().await
+    }
+}
+
+/// Advisory lock key for the write path (arbitrary constant: "SUA" in ASCII).
+const PG_WRITE_LOCK: i64 = 0x0053_5541;
+
+impl Db {
+    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
+        if let Some(path) = sqlite_file_path(url)
+            && let Some(dir) = std::path::Path::new(&path).parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                anyhow::anyhow!(
+                    "database.url: cannot create directory {}: {e}",
+                    dir.display()
+                )
+            })?;
+        }
+        let mut opts = ConnectOptions::new(url.to_owned());
+        opts.max_connections(max_connections.max(1))
+            .min_connections(1)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(10))
+            .sqlx_logging(false);
+        let conn = Database::connect(opts)
+            .await
+            .map_err(|e| anyhow::anyhow!("database.url: cannot connect: {e}"))?;
+        if conn.get_database_backend() == DatabaseBackend::Sqlite {
+            // WAL lets readers proceed while one writer writes; foreign keys are not used.
+            conn.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+                .await?;
+        }
+        Ok(Db {
+            conn,
+            write_lock: Arc::new(Mutex::new(())),
+        })
+    }
+
+    pub fn backend(&self) -> DatabaseBackend {
+        self.conn.get_database_backend()
+    }
+
+    pub async fn migrate(&self) -> Result<(), sea_orm::DbErr> {
+        migration::Migrator::up(&self.conn, None).await
+    }
+
+    pub async fn write(&self) -> Result<WriteTxn<'_>, sea_orm::DbErr> {
+        let guard = self.write_lock.lock().await;
+        let txn = self.conn.begin().await?;
+        if txn.get_database_backend() == DatabaseBackend::Postgres {
+            txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({PG_WRITE_LOCK})"))
+                .await?;
+        }
+        Ok(WriteTxn { txn, _guard: guard })
+    }
+
+    /// Readiness probe: a trivial query.
+    pub async fn ping(&self) -> Result<(), sea_orm::DbErr> {
+        self.conn.execute_unprepared("SELECT 1").await.map(|_| ())
+    }
+}
+
+/// The file behind a `sqlite:` URL, if it names one (not `:memory:`).
+fn sqlite_file_path(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or("");
+    if path.is_empty() || path.contains(":memory:") {
+        None
+    } else {
+        Some(path.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_file_path;
+
+    #[test]
+    fn sqlite_urls_name_their_file() {
+        assert_eq!(
+            sqlite_file_path("sqlite://data/sua.db?mode=rwc").as_deref(),
+            Some("data/sua.db")
+        );
+        assert_eq!(sqlite_file_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_file_path("postgres://x/y"), None);
+    }
+}

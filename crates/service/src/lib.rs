@@ -1,0 +1,21 @@
+//! The `sua` service: the only crate of the workspace that does I/O.
+//!
+//! - [`config`]: layered settings (figment, `SUA_*` env overrides);
+//! - [`db`]: sea-orm entities and migrations, one code path for SQLite and PostgreSQL;
+//! - [`auth`]: bearer tokens and roles; [`api`]: the axum HTTP API and its OpenAPI document;
+//! - [`machines`]: the edge between stored rows and the pure `lifecycle` machines;
+//! - [`scheduler`]: deadline closing and lifecycle timers on an injected [`clock`];
+//! - [`audit`]: the append-only, hash-chained audit log; [`cli`]: the `sua` command line.
+
+pub mod api;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod machines;
+pub mod scheduler;
+pub mod server;
+pub mod state;

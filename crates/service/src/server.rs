@@ -1,0 +1,107 @@
+//! `sua serve`: tracing, database + migrations, scheduler, HTTP server with graceful shutdown.
+
+use crate::{api, clock::OffsetClock, config::Settings, db::Db, scheduler, state::AppState};
+use axum::{extract::DefaultBodyLimit, http::StatusCode};
+use std::{future::IntoFuture, sync::Arc, time::Duration};
+use tower_http::{timeout::TimeoutLayer, trace::TraceLayer};
+
+pub fn init_tracing(settings: &Settings) {
+    use tracing_subscriber::{EnvFilter, fmt, prelude::*};
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log.filter));
+    let registry = tracing_subscriber::registry().with(filter);
+    let res = if settings.log.format == "json" {
+        registry
+            .with(fmt::layer().json().with_writer(std::io::stderr))
+            .try_init()
+    } else {
+        registry
+            .with(fmt::layer().with_writer(std::io::stderr))
+            .try_init()
+    };
+    let _ = res; // already initialised (tests)
+}
+
+/// Connect and apply migrations.
+pub async fn open_db(settings: &Settings) -> anyhow::Result<Db> {
+    let db = Db::connect(&settings.database.url, settings.database.max_connections).await?;
+    db.migrate()
+        .await
+        .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
+    Ok(db)
+}
+
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let db = open_db(&settings).await?;
+    let clock = Arc::new(OffsetClock::default());
+    if settings.clock.allow_override {
+        tracing::warn!(
+            "clock.allow_override is on: PUT /v1/admin/clock can move time (tests only)"
+        );
+    }
+    let state = AppState {
+        db,
+        clock,
+        settings: Arc::new(settings.clone()),
+    };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let sched = if settings.scheduler.enabled {
+        Some(tokio::spawn(scheduler::run(
+            state.clone(),
+            Duration::from_secs(settings.scheduler.interval_secs),
+            stop_rx,
+        )))
+    } else {
+        None
+    };
+    let app = api::app(state)
+        .layer(DefaultBodyLimit::max(settings.http.body_limit_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(settings.http.request_timeout_secs),
+        ))
+        .layer(TraceLayer::new_for_http());
+    let listener = tokio::net::TcpListener::bind(&settings.http.addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("http.addr: cannot listen on {}: {e}", settings.http.addr))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "sua listening");
+    // A stable line on stdout so scripts and black-box tests learn the port when http.addr ends in :0.
+    println!("sua listening on http://{addr}");
+    let grace = Duration::from_secs(settings.http.shutdown_grace_secs);
+    let server = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .into_future();
+    // After the signal, requests in flight get `grace` to finish; then we exit anyway.
+    tokio::select! {
+        r = server => { r?; }
+        _ = async { shutdown_signal().await; tokio::time::sleep(grace).await; } => {
+            tracing::warn!("grace period over; exiting with requests still in flight");
+        }
+    }
+    let _ = stop_tx.send(true);
+    if let Some(s) = sched {
+        let _ = tokio::time::timeout(Duration::from_secs(5), s).await;
+    }
+    tracing::info!("sua stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutdown signal received; finishing requests in flight");
+}

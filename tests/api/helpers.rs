@@ -1,0 +1,243 @@
+//! Spawning `sua serve` and talking to it.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub const SUA: &str = env!("CARGO_BIN_EXE_sua");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running `sua serve` with its own database; killed on drop (the PostgreSQL database is dropped too).
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub db_url: String,
+    pub dir: tempfile::TempDir,
+    child: Child,
+    pg_cleanup: Option<(String, String)>,
+}
+
+/// PostgreSQL server URL from `SUA_TEST_DATABASE_URL`, or `None` (the caller prints "skipped").
+pub fn pg_url() -> Option<String> {
+    std::env::var("SUA_TEST_DATABASE_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// Create a fresh database on the server of `base_url`; returns (its URL, its name).
+pub async fn fresh_pg_database(base_url: &str) -> (String, String) {
+    use sea_orm::{ConnectionTrait, Database};
+    let name = format!("sua_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = Database::connect(base_url)
+        .await
+        .expect("connect to SUA_TEST_DATABASE_URL");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
+    admin.close().await.ok();
+    let (prefix, _) = base_url.rsplit_once('/').expect("database URL has a path");
+    (format!("{prefix}/{name}"), name)
+}
+
+pub async fn drop_pg_database(base_url: &str, name: &str) {
+    use sea_orm::{ConnectionTrait, Database};
+    if let Ok(admin) = Database::connect(base_url).await {
+        let _ = admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await;
+        admin.close().await.ok();
+    }
+}
+
+impl TestApp {
+    /// Spawn on `backend`; `None` when PostgreSQL is asked for and not configured.
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (db_url, pg_cleanup) = match backend {
+            Backend::Sqlite => (
+                format!("sqlite://{}?mode=rwc", dir.path().join("sua.db").display()),
+                None,
+            ),
+            Backend::Postgres => {
+                let base = pg_url()?;
+                let (url, name) = fresh_pg_database(&base).await;
+                (url, Some((base, name)))
+            }
+        };
+        let mut child = Command::new(SUA)
+            .arg("serve")
+            .current_dir(dir.path())
+            .env("SUA_DATABASE__URL", &db_url)
+            .env("SUA_HTTP__ADDR", "127.0.0.1:0")
+            .env("SUA_MAIL__DIR", dir.path().join("mail"))
+            .env("SUA_CLOCK__ALLOW_OVERRIDE", "true")
+            .env("SUA_SCHEDULER__INTERVAL_SECS", "1")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn sua serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("sua listening on ") {
+                    let _ = tx.send(url.to_owned());
+                }
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("sua serve did not report its address");
+        Some(TestApp {
+            base,
+            client: reqwest::Client::new(),
+            db_url,
+            dir,
+            child,
+            pg_cleanup,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Run a `sua` CLI command against this app's database; returns (exit ok, stdout).
+    pub fn cli(&self, args: &[&str]) -> (bool, String) {
+        let out = Command::new(SUA)
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("SUA_DATABASE__URL", &self.db_url)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run sua");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        )
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut rb = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            rb = rb.json(b);
+        }
+        let resp = rb.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, v)
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        self.send(reqwest::Method::GET, path, token, None).await
+    }
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+        self.send(reqwest::Method::POST, path, token, Some(body))
+            .await
+    }
+    pub async fn put(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+        self.send(reqwest::Method::PUT, path, token, Some(body))
+            .await
+    }
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+        self.send(reqwest::Method::PATCH, path, token, Some(body))
+            .await
+    }
+
+    /// Send a raw body (for malformed JSON tests).
+    pub async fn post_raw(&self, path: &str, token: Option<&str>, body: &str) -> (u16, Value) {
+        let mut rb = self
+            .client
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        let resp = rb.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// Graceful stop: SIGTERM, then wait.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        #[cfg(unix)]
+        {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+        }
+        self.child.wait().expect("wait for sua")
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some((base, name)) = self.pg_cleanup.take() {
+            // Best effort, on a fresh runtime thread (Drop cannot be async).
+            let _ = std::thread::spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    rt.block_on(drop_pg_database(&base, &name));
+                }
+            })
+            .join();
+        }
+    }
+}
+
+/// Run `f` on SQLite, then on PostgreSQL if configured (printing "skipped" otherwise).
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = TestApp::spawn(Backend::Sqlite).await.expect("sqlite app");
+                ($body)(app).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                match TestApp::spawn(Backend::Postgres).await {
+                    Some(app) => ($body)(app).await,
+                    None => eprintln!(
+                        "skipped: {} on PostgreSQL (set SUA_TEST_DATABASE_URL)",
+                        stringify!($name)
+                    ),
+                }
+            }
+        }
+    };
+}

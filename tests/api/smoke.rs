@@ -1,0 +1,25 @@
+use crate::both_backends;
+use crate::helpers::*;
+
+both_backends!(
+    health_cli_and_graceful_shutdown,
+    |mut app: TestApp| async move {
+        let (s, v) = app.get("/health", None).await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["database"], "up");
+        let (s, v) = app.get("/openapi.json", None).await;
+        assert_eq!(s, 200);
+        assert_eq!(v["openapi"], "3.1.0");
+        assert!(v["paths"]["/v1/requests"].is_object(), "{v}");
+        // unauthenticated and bad tokens are 401 problems
+        let (s, v) = app.get("/v1/requests", None).await;
+        assert_eq!(s, 401);
+        assert_eq!(v["status"], 401);
+        let (s, _) = app.get("/v1/requests", Some("sua_not-a-token")).await;
+        assert_eq!(s, 401);
+        let (s, _) = app.get("/v1/nowhere", None).await;
+        assert_eq!(s, 404);
+        let status = app.stop();
+        assert!(status.success(), "sua exited with {status:?} after SIGTERM");
+    }
+);
