@@ -371,39 +371,48 @@ pub fn evaluate(
         add(acc, c.weight, "technical maximum")
     })?;
 
-    // Coefficients.
-    let mut coef: Vec<Vec<Decimal>> = Vec::with_capacity(bids.len());
+    // Coefficients as fractions num/den (den = number of commissioners, or 1), so that
+    // weight x mean and the riparametrazione divide once: exact whenever the result terminates.
+    let mut frac: Vec<Vec<(Decimal, Decimal)>> = Vec::with_capacity(bids.len());
     for b in bids {
         let mut row = Vec::with_capacity(ncrit);
         for c in &b.coefficients {
             row.push(match c {
-                Coefficient::Given(v) => rc(*v),
+                Coefficient::Given(v) => (rc(*v), Decimal::ONE),
                 Coefficient::Commissioners(vs) => {
                     let s = vs
                         .iter()
                         .try_fold(Decimal::ZERO, |a, v| add(a, *v, "coefficient mean"))?;
-                    rc(div(s, Decimal::from(vs.len()), "coefficient mean")?)
+                    let n = Decimal::from(vs.len());
+                    match params.rounding.coefficients {
+                        Some(r) => (r.apply(div(s, n, "coefficient mean")?), Decimal::ONE),
+                        None => (s, n),
+                    }
                 }
             });
         }
-        coef.push(row);
+        frac.push(row);
     }
-    let points_of = |row: &[Decimal]| -> Result<(Vec<Decimal>, Decimal), EvalError> {
+    let mut coef: Vec<Vec<Decimal>> = Vec::with_capacity(bids.len());
+    let mut raw_points = Vec::with_capacity(bids.len());
+    let mut raw_total = Vec::with_capacity(bids.len());
+    for row in &frac {
+        let mut c = Vec::with_capacity(ncrit);
         let mut pts = Vec::with_capacity(ncrit);
         let mut total = Decimal::ZERO;
-        for (j, v) in row.iter().enumerate() {
-            let p = rs(mul(params.criteria[j].weight, *v, "points")?);
+        for (j, (n, d)) in row.iter().enumerate() {
+            c.push(div(*n, *d, "coefficient")?);
+            let p = rs(div(
+                mul(params.criteria[j].weight, *n, "points")?,
+                *d,
+                "points",
+            )?);
             total = add(total, p, "technical score")?;
             pts.push(p);
         }
-        Ok((pts, rs(total)))
-    };
-    let mut raw_points = Vec::with_capacity(bids.len());
-    let mut raw_total = Vec::with_capacity(bids.len());
-    for row in &coef {
-        let (p, t) = points_of(row)?;
-        raw_points.push(p);
-        raw_total.push(t);
+        coef.push(c);
+        raw_points.push(pts);
+        raw_total.push(rs(total));
     }
     let mut admitted = vec![true; bids.len()];
     if let Some(s) = params.sbarramento
@@ -414,35 +423,51 @@ pub fn evaluate(
         }
     }
 
-    // First riparametrazione, among the bids still in the technical evaluation.
+    // First riparametrazione, among the bids still in the technical evaluation: each
+    // coefficient divided by the highest one on its criterion (LG n. 2 §III).
     let mut ripar: Option<Vec<Vec<Decimal>>> = None;
     let mut first_points = raw_points.clone();
     let mut first_total = raw_total.clone();
     if params.riparametrazione != Riparametrazione::None {
-        let mut max = vec![Decimal::ZERO; ncrit];
-        for (i, row) in coef.iter().enumerate() {
+        let mut best = vec![(Decimal::ZERO, Decimal::ONE); ncrit];
+        for (i, row) in frac.iter().enumerate() {
             if admitted[i] {
-                for (j, v) in row.iter().enumerate() {
-                    max[j] = max[j].max(*v);
+                for (j, (n, d)) in row.iter().enumerate() {
+                    let (bn, bd) = best[j];
+                    if mul(*n, bd, "riparametrazione")? > mul(bn, *d, "riparametrazione")? {
+                        best[j] = (*n, *d);
+                    }
                 }
             }
         }
         let mut rows = Vec::with_capacity(bids.len());
-        for (i, row) in coef.iter().enumerate() {
-            let r: Vec<Decimal> = row
-                .iter()
-                .enumerate()
-                .map(|(j, v)| {
-                    if max[j].is_zero() {
-                        Ok(Decimal::ZERO)
-                    } else {
-                        div(*v, max[j], "riparametrazione").map(rc)
+        for (i, row) in frac.iter().enumerate() {
+            let mut r = Vec::with_capacity(ncrit);
+            let mut total = Decimal::ZERO;
+            for (j, (n, d)) in row.iter().enumerate() {
+                let (bn, bd) = best[j];
+                let w = params.criteria[j].weight;
+                let (v, p) = if bn.is_zero() {
+                    (Decimal::ZERO, Decimal::ZERO)
+                } else {
+                    let num = mul(*n, bd, "riparametrazione")?;
+                    let den = mul(*d, bn, "riparametrazione")?;
+                    match params.rounding.coefficients {
+                        Some(rd) => {
+                            let v = rd.apply(div(num, den, "riparametrazione")?);
+                            (v, rs(mul(w, v, "points")?))
+                        }
+                        None => (
+                            div(num, den, "riparametrazione")?,
+                            rs(div(mul(w, num, "points")?, den, "points")?),
+                        ),
                     }
-                })
-                .collect::<Result<_, _>>()?;
-            let (p, t) = points_of(&r)?;
-            first_points[i] = p;
-            first_total[i] = t;
+                };
+                total = add(total, p, "technical score")?;
+                first_points[i][j] = p;
+                r.push(v);
+            }
+            first_total[i] = rs(total);
             rows.push(r);
         }
         ripar = Some(rows);
@@ -463,29 +488,30 @@ pub fn evaluate(
             .max()
             .unwrap_or(Decimal::ZERO);
         for i in 0..bids.len() {
-            technical[i] = if best.is_zero() || !admitted[i] {
-                first_total[i]
-            } else {
-                rs(div(
+            if !best.is_zero() && admitted[i] {
+                technical[i] = rs(div(
                     mul(first_total[i], technical_max, "second riparametrazione")?,
                     best,
                     "second riparametrazione",
-                )?)
-            };
+                )?);
+            }
         }
     }
 
-    // Economic points among admitted bids.
+    // Economic coefficient and points among admitted bids (points = max x coefficient, with
+    // a single division).
     let adm: Vec<usize> = (0..bids.len()).filter(|&i| admitted[i]).collect();
+    let emax = params.economic_max;
     let mut econ = EconomicReport {
         formula: params.formula,
-        max_points: params.economic_max,
+        max_points: emax,
         max_discount: None,
         mean_discount: None,
         min_price: None,
         price_basis: None,
     };
-    let mut coefficient = vec![None; bids.len()];
+    let mut coefficient: Vec<Option<Decimal>> = vec![None; bids.len()];
+    let mut economic_pts: Vec<Option<Decimal>> = vec![None; bids.len()];
     if !adm.is_empty() {
         match params.formula {
             EconomicFormula::InversePrice => {
@@ -519,7 +545,13 @@ pub fn evaluate(
                 let pmin = pmin.unwrap_or(Decimal::ONE);
                 econ.min_price = Some(pmin);
                 for &i in &adm {
-                    coefficient[i] = Some(div(pmin, price(i)?, "inverse price")?);
+                    let p = price(i)?;
+                    coefficient[i] = Some(div(pmin, p, "inverse price")?);
+                    economic_pts[i] = Some(rs(div(
+                        mul(emax, pmin, "inverse price")?,
+                        p,
+                        "inverse price",
+                    )?));
                 }
             }
             formula => {
@@ -528,55 +560,76 @@ pub fn evaluate(
                 let sum = adm
                     .iter()
                     .try_fold(Decimal::ZERO, |a, &i| add(a, r(i), "mean discount"))?;
-                let rmean = div(sum, Decimal::from(adm.len()), "mean discount")?;
+                let n = Decimal::from(adm.len());
                 econ.max_discount = Some(rmax);
-                econ.mean_discount = Some(rmean);
+                econ.mean_discount = Some(div(sum, n, "mean discount")?);
                 for &i in &adm {
                     let ri = r(i);
-                    let v = match formula {
+                    let nri = mul(n, ri, "mean discount")?;
+                    let (v, e) = match formula {
                         EconomicFormula::Linear => {
                             if rmax.is_zero() {
-                                Decimal::ZERO
+                                (Decimal::ZERO, Decimal::ZERO)
                             } else {
-                                div(ri, rmax, "linear")?
+                                (
+                                    div(ri, rmax, "linear")?,
+                                    div(mul(emax, ri, "linear")?, rmax, "linear")?,
+                                )
                             }
                         }
                         EconomicFormula::Bilinear { x } => {
-                            if ri <= rmean {
-                                if rmean.is_zero() {
-                                    Decimal::ZERO
+                            if nri <= sum {
+                                if sum.is_zero() {
+                                    (Decimal::ZERO, Decimal::ZERO)
                                 } else {
-                                    div(mul(x, ri, "bilinear")?, rmean, "bilinear")?
+                                    let num = mul(x, nri, "bilinear")?;
+                                    (
+                                        div(num, sum, "bilinear")?,
+                                        div(mul(emax, num, "bilinear")?, sum, "bilinear")?,
+                                    )
                                 }
                             } else {
-                                let frac = div(ri - rmean, rmax - rmean, "bilinear")?;
-                                x + mul(Decimal::ONE - x, frac, "bilinear")?
+                                let num = nri - sum;
+                                let den = mul(n, rmax, "bilinear")? - sum;
+                                let rest = mul(Decimal::ONE - x, num, "bilinear")?;
+                                (
+                                    x + div(rest, den, "bilinear")?,
+                                    mul(emax, x, "bilinear")?
+                                        + div(mul(emax, rest, "bilinear")?, den, "bilinear")?,
+                                )
                             }
                         }
                         EconomicFormula::Concave { alpha, base } => {
-                            let denom = match base {
-                                ConcaveBase::Max => rmax,
-                                ConcaveBase::Mean => rmean,
-                            };
-                            if base == ConcaveBase::Mean && ri >= rmean {
+                            let v = if base == ConcaveBase::Mean && nri >= sum {
                                 Decimal::ONE
-                            } else if denom.is_zero() || ri.is_zero() {
-                                Decimal::ZERO
                             } else {
-                                let ratio = div(ri, denom, "concave")?;
-                                if ratio == Decimal::ONE {
-                                    Decimal::ONE
-                                } else {
-                                    let p = ratio
-                                        .checked_powd(alpha)
-                                        .ok_or(EvalError::Overflow("concave power"))?;
-                                    params.rounding.power.apply(p).min(Decimal::ONE)
+                                let ratio = match base {
+                                    ConcaveBase::Max if !rmax.is_zero() => {
+                                        Some(div(ri, rmax, "concave")?)
+                                    }
+                                    ConcaveBase::Mean if !sum.is_zero() => {
+                                        Some(div(nri, sum, "concave")?)
+                                    }
+                                    _ => None,
+                                };
+                                match ratio {
+                                    None => Decimal::ZERO,
+                                    Some(x) if x.is_zero() => Decimal::ZERO,
+                                    Some(x) if x == Decimal::ONE => Decimal::ONE,
+                                    Some(x) => {
+                                        let p = x
+                                            .checked_powd(alpha)
+                                            .ok_or(EvalError::Overflow("concave power"))?;
+                                        params.rounding.power.apply(p).min(Decimal::ONE)
+                                    }
                                 }
-                            }
+                            };
+                            (v, mul(emax, v, "concave")?)
                         }
-                        EconomicFormula::InversePrice => Decimal::ZERO,
+                        EconomicFormula::InversePrice => (Decimal::ZERO, Decimal::ZERO),
                     };
                     coefficient[i] = Some(v);
+                    economic_pts[i] = Some(rs(e));
                 }
             }
         }
@@ -584,10 +637,7 @@ pub fn evaluate(
 
     let mut scores = Vec::with_capacity(bids.len());
     for (i, b) in bids.iter().enumerate() {
-        let economic = match coefficient[i] {
-            Some(v) => Some(rs(mul(params.economic_max, v, "economic points")?)),
-            None => None,
-        };
+        let economic = economic_pts[i];
         let total = match economic {
             Some(e) => Some(rs(add(technical[i], e, "total")?)),
             None => None,
