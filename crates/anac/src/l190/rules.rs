@@ -83,23 +83,35 @@ fn check_importo(out: &mut Vec<Violation>, field: &str, v: Decimal) {
     }
 }
 
-fn check_soggetto(out: &mut Vec<Violation>, path: &str, s: &Soggetto, rules: &Rules) {
+fn check_soggetto(
+    out: &mut Vec<Violation>,
+    path: &dyn Fn() -> String,
+    s: &Soggetto,
+    rules: &Rules,
+) {
     match &s.id {
         None if rules.require_participant_id => push(
             out,
-            path,
+            path(),
             "neither codiceFiscale nor identificativoFiscaleEstero is given (one is required)",
         ),
         Some(IdFiscale::Estero(e)) if e.trim().is_empty() => push(
             out,
-            format!("{path}/identificativoFiscaleEstero"),
+            format!("{}/identificativoFiscaleEstero", path()),
             "must not be empty",
         ),
         _ => {}
     }
-    check_text(out, &format!("{path}/ragioneSociale"), &s.ragione_sociale);
+    if s.ragione_sociale.trim().is_empty() {
+        push(
+            out,
+            format!("{}/ragioneSociale", path()),
+            "must not be empty",
+        );
+    }
 }
 
+/// Paths are only formatted when a rule is broken: this runs for every lot of an export.
 fn check_offerenti(
     out: &mut Vec<Violation>,
     list: &str,
@@ -113,11 +125,11 @@ fn check_offerenti(
         match item {
             Offerente::Raggruppamento(members) => {
                 g += 1;
-                let path = format!("{list}/{group}[{g}]");
+                let path = || format!("{list}/{group}[{g}]");
                 if members.len() < 2 {
                     push(
                         out,
-                        path.as_str(),
+                        path(),
                         format!(
                             "a raggruppamento needs at least 2 members, found {}",
                             members.len()
@@ -125,17 +137,13 @@ fn check_offerenti(
                     );
                 }
                 for (m, member) in members.iter().enumerate() {
-                    check_soggetto(
-                        out,
-                        &format!("{path}/membro[{}]", m + 1),
-                        &member.soggetto,
-                        rules,
-                    );
+                    let mpath = || format!("{}/membro[{}]", path(), m + 1);
+                    check_soggetto(out, &mpath, &member.soggetto, rules);
                 }
             }
             Offerente::Singolo(so) => {
                 s += 1;
-                check_soggetto(out, &format!("{list}/{single}[{s}]"), so, rules);
+                check_soggetto(out, &|| format!("{list}/{single}[{s}]"), so, rules);
             }
         }
     }
