@@ -2,7 +2,6 @@
 //! Target: ≥ 100 MB/s. The 1,000,000-lot run with peak memory is `examples/l190_million.rs`.
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use std::hint::black_box;

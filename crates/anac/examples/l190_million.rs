@@ -6,7 +6,6 @@
 //! input itself takes constant memory. Peak memory is the process's VmHWM (Linux).
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use std::fs::File;
