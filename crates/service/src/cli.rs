@@ -38,6 +38,9 @@ pub enum Command {
     /// Audit log tools.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Evaluate bids from a JSON document (lowest price with anomaly exclusion, or quality-price) and
+    /// print the explained result as JSON. Exit 2 on invalid input, naming the field.
+    Evaluate(crate::cli_evaluate::EvaluateArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -88,6 +91,10 @@ pub enum AuditCommand {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Pure computations need no configuration, database or runtime, and keep stdout for their JSON.
+    if let Command::Evaluate(args) = &cli.command {
+        return crate::cli_evaluate::run(args);
+    }
     let settings = match config::load(cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {
@@ -124,6 +131,7 @@ pub async fn run(cmd: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Admin(a) => admin(a, settings).await,
+        Command::Evaluate(args) => Ok(crate::cli_evaluate::run(&args)),
         Command::Audit(AuditCommand::Verify) => {
             let db = server::open_db(&settings).await?;
             match audit::verify(&db.conn).await? {

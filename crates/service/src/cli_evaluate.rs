@@ -1,0 +1,42 @@
+//! `sua evaluate FILE|-`: one JSON document in (a file, or standard input for `-`), one JSON result out.
+//!
+//! The whole computation and the input format live in [`evaluation::evaluate_json`]; this is only the
+//! shell around it: exit 0 with the result on stdout, exit 2 with a message naming the bad field on stderr.
+
+use clap::Args;
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Args, Debug)]
+pub struct EvaluateArgs {
+    /// The JSON input document, or `-` to read standard input.
+    pub file: PathBuf,
+}
+
+/// Runs the evaluation; never needs the configuration, the database or the runtime.
+pub fn run(args: &EvaluateArgs) -> ExitCode {
+    let input = if args.file.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s).map(|_| s)
+    } else {
+        std::fs::read_to_string(&args.file)
+    };
+    let input = match input {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", args.file.display());
+            return ExitCode::from(2);
+        }
+    };
+    match evaluation::evaluate_json_pretty(&input) {
+        Ok(out) => {
+            println!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {}: {}", e.path, e.message);
+            ExitCode::from(2)
+        }
+    }
+}
