@@ -35,7 +35,7 @@ fn reference_a(values: &[Decimal]) -> Option<(Q, Vec<bool>)> {
     let n = values.len();
     let mut sorted = values.to_vec();
     sorted.sort();
-    let k = (n + 9) / 10;
+    let k = n.div_ceil(10);
     let (low, high) = (sorted[k - 1], sorted[n - k]);
     let kept: Vec<Q> = values
         .iter()
@@ -195,7 +195,10 @@ fn riparametrazione() -> impl Strategy<Value = Riparametrazione> {
     ]
 }
 
-fn qp_case() -> impl Strategy<Value = (Vec<Decimal>, Vec<(Vec<Vec<u32>>, u32)>)> {
+/// Per bid: the commissioners' coefficients (hundredths) per criterion, and the ribasso.
+type RawBid = (Vec<Vec<u32>>, u32);
+
+fn qp_case() -> impl Strategy<Value = (Vec<Decimal>, Vec<RawBid>)> {
     prop::collection::vec(1u32..50, 1..5).prop_flat_map(|weights| {
         let nc = weights.len();
         let bid = (
@@ -228,7 +231,7 @@ fn qp_params(weights: &[Decimal], rip: Riparametrazione, f: EconomicFormula) -> 
     }
 }
 
-fn qp_bids(raw: &[(Vec<Vec<u32>>, u32)]) -> Vec<QualityBid> {
+fn qp_bids(raw: &[RawBid]) -> Vec<QualityBid> {
     raw.iter()
         .enumerate()
         .map(|(i, (coefs, disc))| QualityBid {
