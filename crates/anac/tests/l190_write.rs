@@ -511,3 +511,35 @@ fn a_lot_too_large_for_one_file_is_refused() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn index_refuses_duplicate_ids() {
+    let files = write_split(
+        &meta(2023),
+        (0..3).map(lot),
+        &SplitOptions::new("https://x.example/l190"),
+        &Rules::default(),
+        |_| Ok(Vec::new()),
+    )
+    .unwrap();
+    let twice = [files[0].clone(), files[0].clone()];
+    let e = write_index(
+        &meta(2023),
+        "https://x.example/l190/indice.xml",
+        &twice,
+        Vec::new(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("duplicate dataset id ID_1"), "{e}");
+}
+
+#[test]
+fn procedures_of_the_2023_code_map_onto_l190_codes() {
+    use anac::l190::Procedura as P;
+    let code = |p: P| SceltaContraente::from(p).code();
+    assert_eq!(code(P::Aperta), "01");
+    assert_eq!(code(P::NegoziataSottoSoglia), "33");
+    assert_eq!(code(P::AffidamentoDiretto), "23");
+    assert_eq!(code(P::PartenariatoInnovazione), "35");
+    assert_eq!(code(P::CompetitivaConNegoziazione), "37");
+}
