@@ -136,7 +136,9 @@ pub enum OpenError {
         "sealed item: chunk {chunk} failed authentication (tampered, reordered, or wrong key/envelope/item)"
     )]
     ChunkAuthentication { chunk: u64 },
-    #[error("sealed item: truncated (the stream ends without its final chunk)")]
+    #[error(
+        "sealed item: the stream does not end with a valid final chunk (truncated, or its final chunk altered)"
+    )]
     Truncated,
     #[error("sealed item: plaintext SHA-256 is {actual}, expected {expected}")]
     DigestMismatch {

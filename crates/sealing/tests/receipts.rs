@@ -428,3 +428,18 @@ fn server_time_is_truncated_to_microseconds_and_round_trips() {
         st
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Arbitrary text never panics the verifier, and only the genuine receipt verifies.
+    #[test]
+    fn arbitrary_input_never_panics_the_verifier(s in ".{0,200}", cut in 0usize..400) {
+        let key = signer().public_key().key;
+        proptest::prop_assert!(verify(s.as_bytes(), &key).is_err());
+        let json = signed_json();
+        let cut = cut.min(json.len().saturating_sub(1));
+        proptest::prop_assert!(verify(&json.as_bytes()[..cut], &key).is_err());
+        let _ = parse_public_keys(&s);
+    }
+}

@@ -811,3 +811,97 @@ proptest! {
         prop_assert!(open_bytes(&f.okey, &file("f1"), &bad).is_err());
     }
 }
+
+/// Every combination of facts: (1) reaching more milestones or a later time never revokes a
+/// permission; (2) in the standard sequence, C is never openable while A (or, for quality-price,
+/// B) is not; (3) nothing opens before the deadline.
+#[test]
+fn exhaustive_opening_rule_is_monotone_and_ordered() {
+    let bools = [false, true];
+    let mut all_m = Vec::new();
+    for a in bools {
+        for b in bools {
+            for c in bools {
+                for d in bools {
+                    all_m.push(Milestones {
+                        opening_session_started: a,
+                        admission_decided: b,
+                        technical_scores_frozen: c,
+                        economic_ranking_done: d,
+                    });
+                }
+            }
+        }
+    }
+    let le = |x: &Milestones, y: &Milestones| {
+        (!x.opening_session_started || y.opening_session_started)
+            && (!x.admission_decided || y.admission_decided)
+            && (!x.technical_scores_frozen || y.technical_scores_frozen)
+            && (!x.economic_ranking_done || y.economic_ranking_done)
+    };
+    let mut checked = 0;
+    for criterion in [
+        AwardCriterion::LowestPrice,
+        AwardCriterion::BestQualityPriceRatio,
+    ] {
+        for sequence in [
+            OpeningSequence::Standard,
+            OpeningSequence::InversioneProcedimentale,
+        ] {
+            for admission in [Admission::Pending, Admission::Admitted, Admission::Excluded] {
+                let bid = BidOpeningState {
+                    standing: BidStanding::Current,
+                    admission,
+                };
+                for m in &all_m {
+                    let l = lot(criterion, sequence, *m);
+                    for k in EnvelopeKind::ALL {
+                        assert!(
+                            may_open(k, &l, &bid, deadline() - Duration::milliseconds(1)).is_err()
+                        );
+                        let ok = may_open(k, &l, &bid, deadline()).is_ok();
+                        assert_eq!(ok, may_open(k, &l, &bid, after()).is_ok());
+                        for m2 in all_m.iter().filter(|m2| le(m, m2)) {
+                            let later =
+                                may_open(k, &lot(criterion, sequence, *m2), &bid, after()).is_ok();
+                            assert!(
+                                !ok || later,
+                                "{k:?} revoked: {m:?} -> {m2:?} {criterion:?} {sequence:?} {admission:?}"
+                            );
+                            checked += 1;
+                        }
+                    }
+                    if sequence == OpeningSequence::Standard
+                        && may_open(EnvelopeKind::Economic, &l, &bid, after()).is_ok()
+                    {
+                        assert!(may_open(EnvelopeKind::Administrative, &l, &bid, after()).is_ok());
+                        if criterion == AwardCriterion::BestQualityPriceRatio {
+                            assert!(may_open(EnvelopeKind::Technical, &l, &bid, after()).is_ok());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 1000);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Arbitrary bytes given to the opener, in arbitrary slices, give an error, never a panic,
+    /// and never plaintext.
+    #[test]
+    fn garbage_never_panics_nor_opens(
+        mut bytes in proptest::collection::vec(any::<u8>(), 0..300),
+        keep_header in any::<bool>(),
+        slice in 1usize..64,
+    ) {
+        let f = fixture(10);
+        if keep_header && bytes.len() >= HEADER_LEN {
+            bytes[..HEADER_LEN].copy_from_slice(&f.sealed[..HEADER_LEN]);
+        }
+        prop_assert!(open_in_slices(&f.okey, &file("f1"), &bytes, slice).is_err());
+        prop_assert!(WrappedKey::parse(&String::from_utf8_lossy(&bytes)).is_err());
+    }
+}
