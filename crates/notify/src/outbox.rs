@@ -60,8 +60,9 @@ pub async fn enqueue(db: &impl ConnectionTrait, message: NewMessage) -> Result<M
         .exec_without_returning(db)
         .await?;
     match result {
-        TryInsertResult::Inserted(_) => Ok(MessageId(id)),
-        TryInsertResult::Conflicted | TryInsertResult::Empty => {
+        TryInsertResult::Inserted(rows) if rows > 0 => Ok(MessageId(id)),
+        // `ON CONFLICT DO NOTHING` reports 0 rows (or `Conflicted`, depending on the backend).
+        TryInsertResult::Inserted(_) | TryInsertResult::Conflicted | TryInsertResult::Empty => {
             let existing = MailMessage::find()
                 .filter(Column::IdempotencyKey.eq(message.idempotency_key.as_str()))
                 .one(db)

@@ -1,0 +1,355 @@
+//! Against a real SMTP server on loopback (Python aiosmtpd, `support/smtp_sink.py`): contents and headers,
+//! 4xx/5xx handling, an outage with 200 messages, a worker killed mid-send, a graceful stop.
+
+mod support;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::Duration;
+use notify::{IdempotencyKey, MailTemplate, ManualClock, NewMessage, Status};
+use support::smtp::SmtpSink;
+use support::{contexts, db, exclusion, mail_config, mailbox, smtp_transport, t0, worker};
+use uuid::Uuid;
+
+/// Runs rounds until one claims nothing.
+async fn drain(w: &notify::Worker) -> notify::RoundReport {
+    let mut total = notify::RoundReport::default();
+    for _ in 0..100 {
+        let r = w.run_once().await.unwrap();
+        if r.claimed == 0 {
+            return total;
+        }
+        total.claimed += r.claimed;
+        total.sent += r.sent;
+        total.retried += r.retried;
+        total.failed += r.failed;
+        total.postponed += r.postponed;
+    }
+    panic!("the queue does not drain");
+}
+
+fn count_by_message_id(received: &[serde_json::Value]) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for m in received {
+        *counts
+            .entry(m["message_id"].as_str().unwrap().to_owned())
+            .or_insert(0) += 1;
+    }
+    counts
+}
+
+async fn wait_until(what: &str, timeout: StdDuration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(StdDuration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn messages_arrive_with_the_right_recipients_subject_body_and_headers() {
+    let sink = SmtpSink::start(0.0);
+    let t = db::sqlite().await;
+    let config = mail_config(smtp_transport(sink.port));
+    let clock = Arc::new(ManualClock::new(t0()));
+    let w = worker(&t.db, &config, clock.clone());
+    let tender = Uuid::new_v4();
+
+    let award = notify::enqueue(
+        &t.db,
+        NewMessage {
+            to: vec![mailbox(
+                "Costruzioni Alfa S.p.A. <gare@pec.alfa.example.it>",
+            )],
+            template: MailTemplate::Award,
+            context: contexts::full(MailTemplate::Award),
+            tender_id: Some(tender),
+            lot_id: Some(Uuid::new_v4()),
+            idempotency_key: IdempotencyKey::new("award:1:alfa").unwrap(),
+            now: t0(),
+        },
+    )
+    .await
+    .unwrap();
+    let excl = notify::enqueue(
+        &t.db,
+        exclusion("beta@pec.example.it", tender, "excl:1:beta", t0()),
+    )
+    .await
+    .unwrap();
+    let r = w.run_once().await.unwrap();
+    assert_eq!((r.claimed, r.sent), (2, 2));
+
+    let received = sink.received();
+    assert_eq!(received.len(), 2);
+    let award_mail = received
+        .iter()
+        .find(|m| m["message_id"] == format!("<{award}@sua.provincia.example.it>"))
+        .expect("award delivered with its Message-ID");
+    assert_eq!(
+        award_mail["rcpt_tos"],
+        serde_json::json!(["gare@pec.alfa.example.it"])
+    );
+    assert_eq!(award_mail["mail_from"], "sua@pec.provincia.example.it");
+    assert_eq!(
+        award_mail["to"],
+        "\"Costruzioni Alfa S.p.A.\" <gare@pec.alfa.example.it>"
+    );
+    assert_eq!(
+        award_mail["from"],
+        "SUA Provincia di Esempio <sua@pec.provincia.example.it>"
+    );
+    assert_eq!(
+        award_mail["subject"],
+        "Comunicazione di aggiudicazione - CIG B1234567AB: Manutenzione straordinaria della SP 12 \"Valle\" & ponti"
+    );
+    assert_eq!(award_mail["content_type"], "multipart/alternative");
+    assert_eq!(award_mail["date"], "Sat, 28 Nov 2026 09:00:00 +0000");
+    let text = award_mail["text"].as_str().unwrap();
+    assert!(text.contains("CIG: B1234567AB"));
+    assert!(
+        text.contains("scade il 08/03/2027"),
+        "standstill end in the text"
+    );
+    assert!(text.contains("€ 1.234.567,80"));
+    let html = award_mail["html"].as_str().unwrap();
+    assert!(html.contains("<th>CIG</th><td>B1234567AB</td>"));
+    assert!(html.contains("SP 12 &quot;Valle&quot; &amp; ponti"));
+
+    let excl_mail = received
+        .iter()
+        .find(|m| m["message_id"] == format!("<{excl}@sua.provincia.example.it>"))
+        .unwrap();
+    assert_eq!(
+        excl_mail["rcpt_tos"],
+        serde_json::json!(["beta@pec.example.it"])
+    );
+    assert!(
+        excl_mail["text"]
+            .as_str()
+            .unwrap()
+            .contains("Mancata regolarizzazione")
+    );
+
+    for m in notify::list_for_tender(&t.db, tender).await.unwrap() {
+        assert_eq!(m.status, Status::Sent);
+    }
+    t.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_5xx_answer_fails_permanently_and_a_4xx_answer_is_retried_later() {
+    let sink = SmtpSink::start(0.0);
+    let t = db::sqlite().await;
+    let config = mail_config(smtp_transport(sink.port));
+    let clock = Arc::new(ManualClock::new(t0()));
+    let w = worker(&t.db, &config, clock.clone());
+    let tender = Uuid::new_v4();
+    let rejected = notify::enqueue(
+        &t.db,
+        exclusion("reject@pec.example.it", tender, "k1", t0()),
+    )
+    .await
+    .unwrap();
+    let busy = notify::enqueue(&t.db, exclusion("busy@pec.example.it", tender, "k2", t0()))
+        .await
+        .unwrap();
+    let fine = notify::enqueue(&t.db, exclusion("ok@pec.example.it", tender, "k3", t0()))
+        .await
+        .unwrap();
+
+    let r = w.run_once().await.unwrap();
+    assert_eq!((r.sent, r.failed, r.retried, r.postponed), (1, 1, 1, 0));
+
+    let v = notify::get(&t.db, rejected).await.unwrap();
+    assert_eq!(v.status, Status::Failed);
+    assert!(
+        v.last_error.as_deref().unwrap().contains("550"),
+        "{:?}",
+        v.last_error
+    );
+    let v = notify::get(&t.db, busy).await.unwrap();
+    assert_eq!(v.status, Status::Queued);
+    assert!(
+        v.last_error.as_deref().unwrap().contains("451"),
+        "{:?}",
+        v.last_error
+    );
+    assert_eq!(v.next_attempt_at, t0() + Duration::seconds(10));
+    assert_eq!(notify::get(&t.db, fine).await.unwrap().status, Status::Sent);
+
+    let received = sink.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(
+        received[0]["rcpt_tos"],
+        serde_json::json!(["ok@pec.example.it"])
+    );
+    t.cleanup().await;
+}
+
+#[tokio::test]
+async fn during_an_outage_200_messages_wait_and_after_it_all_arrive_exactly_once() {
+    let mut sink = SmtpSink::start(0.0);
+    let t = db::sqlite().await;
+    let config = mail_config(smtp_transport(sink.port));
+    let clock = Arc::new(ManualClock::new(t0()));
+    let w = worker(&t.db, &config, clock.clone());
+    let tender = Uuid::new_v4();
+
+    sink.stop();
+    let mut ids = Vec::new();
+    for i in 0..200 {
+        let to = format!("ditta{i}@pec.example.it");
+        ids.push(
+            notify::enqueue(&t.db, exclusion(&to, tender, &format!("outage:{i}"), t0()))
+                .await
+                .unwrap(),
+        );
+    }
+    let r = drain(&w).await;
+    assert_eq!(r.sent, 0);
+    assert_eq!(r.claimed, 200, "every message was looked at once");
+    // One connection attempt per batch, the rest of the batch postponed without counting an attempt.
+    assert_eq!(r.retried, 200 / 25);
+    assert_eq!(r.postponed, 200 - 200 / 25);
+    for m in notify::list_for_tender(&t.db, tender).await.unwrap() {
+        assert_eq!(m.status, Status::Queued);
+        assert!(m.attempts <= 1);
+        assert!(m.next_attempt_at > t0());
+        assert!(m.last_error.is_some());
+    }
+
+    sink.restart();
+    clock.advance(Duration::seconds(11));
+    let r = drain(&w).await;
+    assert_eq!(r.sent, 200);
+
+    let received = sink.received();
+    assert_eq!(received.len(), 200, "nothing lost, nothing sent twice");
+    let counts = count_by_message_id(&received);
+    assert_eq!(counts.len(), 200);
+    for id in &ids {
+        assert_eq!(
+            counts.get(&format!("<{id}@sua.provincia.example.it>")),
+            Some(&1)
+        );
+        assert_eq!(notify::get(&t.db, *id).await.unwrap().status, Status::Sent);
+    }
+    t.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_send_loses_nothing_and_repeats_at_most_the_message_in_flight() {
+    // The sink records each message, then waits 1 s before its 250: the worker is killed in that window.
+    let mut sink = SmtpSink::start(1.0);
+    let t = db::sqlite().await;
+    let config = mail_config(smtp_transport(sink.port));
+    let clock = Arc::new(ManualClock::new(t0()));
+    let tender = Uuid::new_v4();
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        let to = format!("ditta{i}@pec.example.it");
+        ids.push(
+            notify::enqueue(&t.db, exclusion(&to, tender, &format!("crash:{i}"), t0()))
+                .await
+                .unwrap(),
+        );
+    }
+
+    let handle = worker(&t.db, &config, clock.clone()).spawn();
+    wait_until("two deliveries", StdDuration::from_secs(20), || {
+        sink.received().len() >= 2
+    })
+    .await;
+    handle.abort();
+    while !handle.is_finished() {
+        tokio::time::sleep(StdDuration::from_millis(5)).await;
+    }
+    let before = sink.received();
+    let in_flight: Vec<_> = notify::list_for_tender(&t.db, tender)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.status == Status::Sending)
+        .collect();
+    assert!(
+        !in_flight.is_empty(),
+        "the worker died holding claimed messages"
+    );
+    let sent_before = notify::list_for_tender(&t.db, tender)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.status == Status::Sent)
+        .count();
+    // The server has the message whose 250 the worker never saw.
+    assert_eq!(before.len(), sent_before + 1);
+
+    // Restart (server without delay, worker after the lease of the dead one expired).
+    sink.stop();
+    sink.set_delay(0.0);
+    sink.restart();
+    clock.advance(Duration::seconds(31));
+    let w = worker(&t.db, &config, clock.clone());
+    drain(&w).await;
+
+    let received = sink.received();
+    let counts = count_by_message_id(&received);
+    for id in &ids {
+        let mid = format!("<{id}@sua.provincia.example.it>");
+        assert!(counts.get(&mid).is_some_and(|n| *n >= 1), "{mid} lost");
+        assert_eq!(notify::get(&t.db, *id).await.unwrap().status, Status::Sent);
+    }
+    let repeated: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert_eq!(repeated.len(), 1, "only the message in flight is repeated");
+    assert_eq!(*repeated[0].1, 2);
+    assert_eq!(received.len(), ids.len() + 1);
+    // The repeat is recognisable: it is the one the server had received before the crash, same Message-ID.
+    assert_eq!(
+        before.last().unwrap()["message_id"].as_str().unwrap(),
+        repeated[0].0
+    );
+    t.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_graceful_stop_finishes_the_send_in_progress_and_requeues_the_rest() {
+    let sink = SmtpSink::start(0.3);
+    let t = db::sqlite().await;
+    let config = mail_config(smtp_transport(sink.port));
+    let clock = Arc::new(ManualClock::new(t0()));
+    let tender = Uuid::new_v4();
+    for i in 0..10 {
+        let to = format!("ditta{i}@pec.example.it");
+        notify::enqueue(&t.db, exclusion(&to, tender, &format!("stop:{i}"), t0()))
+            .await
+            .unwrap();
+    }
+    let handle = worker(&t.db, &config, clock.clone()).spawn();
+    handle.wake();
+    wait_until("a delivery", StdDuration::from_secs(20), || {
+        !sink.received().is_empty()
+    })
+    .await;
+    handle.shutdown().await;
+
+    let messages = notify::list_for_tender(&t.db, tender).await.unwrap();
+    let sent = messages.iter().filter(|m| m.status == Status::Sent).count();
+    assert!(
+        messages.iter().all(|m| m.status != Status::Sending),
+        "no claim left behind"
+    );
+    assert!((1..10).contains(&sent), "stopped mid-batch ({sent} sent)");
+    assert_eq!(
+        sink.received().len(),
+        sent,
+        "every delivered message is recorded as sent"
+    );
+    for m in messages.iter().filter(|m| m.status == Status::Queued) {
+        assert_eq!(m.attempts, 0, "requeued messages were not attempted");
+        assert_eq!(m.next_attempt_at, t0());
+    }
+    t.cleanup().await;
+}
