@@ -3,6 +3,7 @@
 //! c-e) and the minimum terms for requests and offers (art. 71-73), computed with the `LegalCalendar`.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::money::Euro;
 use domain::thresholds::{Art50Band, BandDecision, ContractObject, ThresholdScope};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -159,6 +160,11 @@ impl ContractContext {
             estimated_value,
             date,
         }
+    }
+
+    /// The same, from an exact `Euro` amount (non-negative by construction).
+    pub fn from_euro(object: ContractObject, estimated_value: Euro, date: NaiveDate) -> Self {
+        Self::new(object, estimated_value.to_decimal(), date)
     }
 }
 

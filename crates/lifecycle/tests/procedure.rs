@@ -258,3 +258,11 @@ fn maximum_durations_follow_allegato_i_3() {
         None
     );
 }
+
+#[test]
+fn a_contract_context_can_be_built_from_euro() {
+    let euro = domain::money::Euro::parse("215999.99").unwrap();
+    let ctx = ContractContext::from_euro(ContractObject::Services, euro, date(2026, 11, 28));
+    assert_eq!(ctx.estimated_value, rust_decimal_macros::dec!(215999.99));
+    assert!(allowed(&ctx).contains(&P::NegoziataSenzaBando));
+}
