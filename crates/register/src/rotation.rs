@@ -13,6 +13,8 @@
 //!   reference did not read).
 //!
 //! Negotiated procedures whose market survey set no cap on the number of invitees are exempt (c.5).
+//!
+//! The history passed in must hold the awards already made, not the one being checked.
 
 use crate::model::{Category, OperatorId};
 use chrono::NaiveDate;
