@@ -15,6 +15,8 @@ use zeroize::Zeroizing;
 
 use crate::context::{EnvelopeContext, IdError, KeyId};
 use crate::opening::OpeningPermit;
+use crate::stream::Sha256Digest;
+use sha2::{Digest as _, Sha256};
 
 /// Length of every symmetric key of this crate (XChaCha20-Poly1305).
 pub const KEY_LEN: usize = 32;
@@ -38,6 +40,8 @@ pub enum KeyError {
         "wrapped_key: unknown KEK id {0} (retired KEKs must stay in the keyring until every DEK is re-wrapped)"
     )]
     UnknownKek(KeyId),
+    #[error("envelope key does not match the key commitment on the receipt (data key substituted)")]
+    CommitmentMismatch,
     #[error("wrapped_key: malformed text form ({0})")]
     Malformed(&'static str),
     #[error(
@@ -173,6 +177,18 @@ impl Dek {
     pub(crate) fn cipher(&self) -> XChaCha20Poly1305 {
         XChaCha20Poly1305::new(self.key.as_ref().into())
     }
+
+    /// SHA-256("sua-dek-commit/v1" || context || DEK). XChaCha20-Poly1305 is not key-committing:
+    /// whoever chooses the key could craft one ciphertext that opens under two keys. Printing
+    /// this value on the receipt pins the key, and with it the plaintext of the sealed manifest.
+    /// It reveals nothing about the DEK (256 random bits).
+    fn commitment(&self) -> Sha256Digest {
+        let mut h = Sha256::new();
+        h.update(b"sua-dek-commit/v1");
+        h.update(self.ctx.item_aad(&crate::ItemId::Manifest));
+        h.update(self.key.as_ref());
+        Sha256Digest(h.finalize().into())
+    }
 }
 
 /// Encrypt-only handle on an envelope's DEK, for sealing uploads before the deadline.
@@ -197,11 +213,26 @@ impl SealingKey {
     pub fn context(&self) -> &EnvelopeContext {
         &self.0.ctx
     }
+
+    /// Key commitment to print on the receipt (see [`OpeningKey::check_commitment`]).
+    pub fn key_commitment(&self) -> Sha256Digest {
+        self.0.commitment()
+    }
 }
 
 impl OpeningKey {
     pub fn context(&self) -> &EnvelopeContext {
         &self.0.ctx
+    }
+
+    /// Checks that this is the key the receipt committed to (call it before trusting what the
+    /// envelope opens to: a substituted DEK is refused).
+    pub fn check_commitment(&self, expected: &Sha256Digest) -> Result<(), KeyError> {
+        if &self.0.commitment() == expected {
+            Ok(())
+        } else {
+            Err(KeyError::CommitmentMismatch)
+        }
     }
 }
 

@@ -50,7 +50,7 @@
 //! let receipt = signer.sign(ReceiptBody {
 //!     tender: ctx.tender.clone(), lot: ctx.lot.clone(), bid: ctx.bid.clone(), bid_version: 1,
 //!     operator: "IT01234567890".parse()?, action: ReceiptAction::Submission,
-//!     envelopes: vec![manifest.digest(ctx.kind, 1, &sealed_manifest)],
+//!     envelopes: vec![manifest.digest(&key, &sealed_manifest)],
 //!     server_time: ServerTime::new(Utc.with_ymd_and_hms(2026, 11, 30, 11, 0, 0).unwrap()),
 //!     sequence: 1,
 //! })?;
@@ -70,6 +70,8 @@
 //! let lot = LotOpeningState { milestones: Milestones { admission_decided: true, ..lot.milestones }, ..lot };
 //! let permit = authorize_opening(&ctx, &lot, &bid, now)?; // the service audits this first
 //! let opening = ring.opening_key(&WrappedKey::parse(&wrapped.to_text())?, &permit)?;
+//! // The data key is the one the receipt committed to.
+//! opening.check_commitment(&verify(receipt_json.as_bytes(), &signer.public_key().key)?.envelopes[0].key_commitment)?;
 //! let opened_manifest = open_manifest(&opening, &sealed_manifest.0)?;
 //! let mut opener = Opener::new(&opening, &item);
 //! let mut plain = opener.update(&stored)?;

@@ -50,17 +50,13 @@ impl EnvelopeManifest {
     }
 
     /// What a receipt shows for this envelope once sealed.
-    pub fn digest(
-        &self,
-        kind: EnvelopeKind,
-        version: u32,
-        sealed: &SealedManifest,
-    ) -> EnvelopeDigest {
+    pub fn digest(&self, key: &SealingKey, sealed: &SealedManifest) -> EnvelopeDigest {
         EnvelopeDigest {
             files: self.files.iter().map(|f| f.sha256).collect(),
-            kind,
+            key_commitment: key.key_commitment(),
+            kind: key.context().kind,
             sealed_manifest_sha256: sealed.commitment(),
-            version,
+            version: key.context().version,
         }
     }
 }
@@ -82,6 +78,8 @@ impl SealedManifest {
 pub struct EnvelopeDigest {
     /// Plaintext SHA-256 of each file, in manifest order (a bidder can check them with `sha256sum`).
     pub files: Vec<Sha256Digest>,
+    /// Commitment to the envelope's data key ([`SealingKey::key_commitment`]).
+    pub key_commitment: Sha256Digest,
     pub kind: EnvelopeKind,
     pub sealed_manifest_sha256: Sha256Digest,
     pub version: u32,

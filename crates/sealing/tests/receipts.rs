@@ -13,6 +13,7 @@ fn id(s: &str) -> ContextId {
 fn digest(kind: EnvelopeKind, byte: u8) -> EnvelopeDigest {
     EnvelopeDigest {
         files: vec![Sha256Digest([byte; 32]), Sha256Digest([byte + 1; 32])],
+        key_commitment: Sha256Digest([byte + 3; 32]),
         kind,
         sealed_manifest_sha256: Sha256Digest([byte + 2; 32]),
         version: 2,
@@ -110,6 +111,10 @@ fn changing_any_field_breaks_the_signature() {
             "ff".repeat(32).into(),
         ),
         ("/receipt/envelopes/1/files/0", "00".repeat(32).into()),
+        (
+            "/receipt/envelopes/1/key_commitment",
+            "00".repeat(32).into(),
+        ),
     ];
     for (path, value) in mutations {
         let mut v = original.clone();

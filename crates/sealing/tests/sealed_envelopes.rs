@@ -498,10 +498,12 @@ fn manifest_commitment_and_duplicate_files() {
         files: vec![entry.clone()],
     };
     let sealed = seal_manifest(&skey, &m, &mut rng(72)).unwrap();
-    let digest = m.digest(EnvelopeKind::Economic, 1, &sealed);
+    let digest = m.digest(&skey, &sealed);
+    assert_eq!((digest.kind, digest.version), (EnvelopeKind::Economic, 1));
     assert_eq!(digest.sealed_manifest_sha256, Sha256Digest::of(&sealed.0));
     assert_eq!(digest.files, vec![Sha256Digest::of(b"one")]);
     let okey = opening_key(&ring, &wrapped, &c).unwrap();
+    assert_eq!(okey.check_commitment(&digest.key_commitment), Ok(()));
     assert_eq!(open_manifest(&okey, &sealed.0).unwrap(), m);
     // A manifest cannot be opened as a file or vice versa.
     assert!(open_bytes(&okey, &file("d1"), &sealed.0).is_err());
@@ -513,6 +515,40 @@ fn manifest_commitment_and_duplicate_files() {
         seal_manifest(&skey, &dup, &mut rng(73)),
         Err(ManifestError::DuplicateFile(_))
     ));
+}
+
+#[test]
+fn a_substituted_data_key_is_caught_by_the_key_commitment_on_the_receipt() {
+    let ring = ring();
+    let c = ctx(EnvelopeKind::Economic);
+    let (_, honest) = ring.new_envelope_key(&c, &mut rng(100));
+    // The platform later swaps in another wrapped DEK for the same envelope row.
+    let (substitute, _) = ring.new_envelope_key(&c, &mut rng(101));
+    let receipt_commitment = honest.key_commitment();
+    let okey = opening_key(&ring, &substitute, &c).unwrap();
+    assert_eq!(
+        okey.check_commitment(&receipt_commitment),
+        Err(KeyError::CommitmentMismatch)
+    );
+    // Same DEK, another envelope context: another commitment.
+    let (_, other) = ring.new_envelope_key(
+        &EnvelopeContext {
+            version: 2,
+            ..c.clone()
+        },
+        &mut rng(100),
+    );
+    assert_ne!(other.key_commitment(), receipt_commitment);
+    // KEK rotation keeps the DEK, hence the commitment.
+    let (wrapped, key) = ring.new_envelope_key(&c, &mut rng(102));
+    let rotated = Keyring::new(
+        Kek::from_bytes("kek-2027".parse().unwrap(), [8; 32]),
+        vec![Kek::from_bytes("kek-2026".parse().unwrap(), [7; 32])],
+    )
+    .unwrap();
+    let rewrapped = rotated.rewrap(&wrapped, &c, &mut rng(103)).unwrap();
+    let okey = opening_key(&rotated, &rewrapped, &c).unwrap();
+    assert_eq!(okey.check_commitment(&key.key_commitment()), Ok(()));
 }
 
 #[test]
