@@ -439,12 +439,7 @@ fn guard(
                 fx.communicate(To::Operator, Kind::Exclusion, days, "art. 90 c.1 lett. d)");
                 art90(rules, now, fx)?;
             }
-            fx.communicate(
-                To::Public,
-                Kind::AdmissionsAndExclusions,
-                0,
-                "art. 28, art. 36",
-            );
+            fx.communicate(To::Public, Kind::AdmissionsAndExclusions, 0, "art. 28");
             fx.communicate(
                 To::Comune,
                 Kind::AdmissionsAndExclusions,

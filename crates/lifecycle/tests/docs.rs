@@ -59,3 +59,46 @@ fn splicing_replaces_only_the_generated_section() {
     // A document without markers gets the section appended.
     assert!(diagram::splice_generated("# Only\n").contains(BEGIN_MARKER));
 }
+
+/// The legal sources named by the guards (string literals in the crate's source), reduced to their article or
+/// act, e.g. "art. 71 c.2" -> "art. 71", "L. 241/1990 art. 21-nonies" -> "L. 241/1990".
+fn sources_named_in_code() -> std::collections::BTreeSet<String> {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut found = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(src).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for literal in text.split('"').skip(1).step_by(2) {
+            for part in literal.split(", ") {
+                let mut words = part.split_whitespace();
+                let (Some(first), Some(second)) = (words.next(), words.next()) else {
+                    continue;
+                };
+                let key = match first {
+                    "art." => {
+                        let n: String = second.chars().take_while(|c| c.is_ascii_digit()).collect();
+                        if n.is_empty() {
+                            continue;
+                        }
+                        format!("art. {n}")
+                    }
+                    "L." | "R.D." | "dir." => format!("{first} {second}"),
+                    _ => continue,
+                };
+                found.insert(key);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn every_article_a_guard_names_is_documented() {
+    let doc = std::fs::read_to_string(doc_path()).unwrap();
+    let named = sources_named_in_code();
+    assert!(named.contains("art. 71") && named.contains("L. 241/1990"));
+    let missing: Vec<&String> = named.iter().filter(|k| !doc.contains(k.as_str())).collect();
+    assert!(
+        missing.is_empty(),
+        "docs/lifecycle.md does not mention {missing:?}, which the code names in guards or effects"
+    );
+}
