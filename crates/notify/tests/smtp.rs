@@ -353,3 +353,39 @@ async fn a_graceful_stop_finishes_the_send_in_progress_and_requeues_the_rest() {
     }
     t.cleanup().await;
 }
+
+#[tokio::test]
+async fn tls_or_starttls_against_a_plaintext_server_never_sends_in_clear_and_is_retried() {
+    let sink = SmtpSink::start(0.0);
+    let t = db::sqlite().await;
+    for (i, security) in [notify::SmtpSecurity::Tls, notify::SmtpSecurity::Starttls]
+        .into_iter()
+        .enumerate()
+    {
+        let mut transport = smtp_transport(sink.port);
+        if let notify::TransportConfig::Smtp(s) = &mut transport {
+            s.security = security;
+        }
+        let config = mail_config(transport);
+        let clock = Arc::new(ManualClock::new(t0()));
+        let w = worker(&t.db, &config, clock);
+        let id = notify::enqueue(
+            &t.db,
+            exclusion(
+                "a@pec.example.it",
+                Uuid::new_v4(),
+                &format!("tls:{i}"),
+                t0(),
+            ),
+        )
+        .await
+        .unwrap();
+        let r = w.run_once().await.unwrap();
+        assert_eq!((r.sent, r.retried, r.failed), (0, 1, 0), "{security:?}");
+        let v = notify::get(&t.db, id).await.unwrap();
+        assert_eq!(v.status, Status::Queued);
+        assert!(v.last_error.is_some());
+    }
+    assert!(sink.received().is_empty(), "nothing went out without TLS");
+    t.cleanup().await;
+}

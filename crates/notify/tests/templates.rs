@@ -195,3 +195,36 @@ fn amounts_are_formatted_in_euro_with_italian_separators() {
     assert!(filter_euro("1.234,5".into()).is_err());
     assert!(filter_euro("1e3".into()).is_err());
 }
+
+#[test]
+fn the_documentation_lists_every_template_and_its_required_keys() {
+    let doc = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/notifications.md"),
+    )
+    .expect("docs/notifications.md");
+    for template in MailTemplate::ALL {
+        let row = doc
+            .lines()
+            .find(|l| l.contains(&format!("| `{}` |", template.name())))
+            .unwrap_or_else(|| panic!("docs/notifications.md has no row for {}", template.name()));
+        for key in template.required_keys() {
+            if ["recipient_name", "link"].contains(key) {
+                continue;
+            }
+            assert!(
+                row.contains(&format!("`{key}`")),
+                "{}: `{key}` not documented",
+                template.name()
+            );
+        }
+        for group in template.required_one_of() {
+            for key in *group {
+                assert!(
+                    row.contains(&format!("`{key}`")),
+                    "{}: `{key}`",
+                    template.name()
+                );
+            }
+        }
+    }
+}
