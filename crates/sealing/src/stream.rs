@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use std::fmt;
 use std::io::{Read, Write};
+use zeroize::Zeroizing;
 
 use crate::context::ItemId;
 use crate::keys::{OpeningKey, SealingKey};
@@ -157,7 +158,8 @@ pub struct Sealer {
     enc: Option<EncryptorBE32<XChaCha20Poly1305>>,
     aad: Vec<u8>,
     header: Option<[u8; HEADER_LEN]>,
-    buf: Vec<u8>,
+    /// Pending plaintext (zeroed on drop).
+    buf: Zeroizing<Vec<u8>>,
     hasher: Sha256,
     plain_len: u64,
     sealed_len: u64,
@@ -177,7 +179,7 @@ impl Sealer {
             enc: Some(enc),
             aad: key.0.ctx.item_aad(item),
             header: Some(header),
-            buf: Vec::with_capacity(SEALED_CHUNK_LEN),
+            buf: Zeroizing::new(Vec::with_capacity(SEALED_CHUNK_LEN)),
             hasher: Sha256::new(),
             plain_len: 0,
             sealed_len: 0,
@@ -192,7 +194,10 @@ impl Sealer {
 
     fn flush_full_chunk(&mut self, out: &mut Vec<u8>) -> Result<(), SealError> {
         let enc = self.enc.as_mut().ok_or(SealError::Poisoned)?;
-        if enc.encrypt_next_in_place(&self.aad, &mut self.buf).is_err() {
+        if enc
+            .encrypt_next_in_place(&self.aad, &mut *self.buf)
+            .is_err()
+        {
             self.enc = None;
             return Err(SealError::TooLong);
         }
@@ -236,7 +241,7 @@ impl Sealer {
         let mut out = Vec::with_capacity(self.buf.len() + HEADER_LEN + TAG_LEN);
         self.take_header(&mut out);
         let enc = self.enc.take().ok_or(SealError::Poisoned)?;
-        enc.encrypt_last_in_place(&self.aad, &mut self.buf)
+        enc.encrypt_last_in_place(&self.aad, &mut *self.buf)
             .map_err(|_| SealError::TooLong)?;
         out.extend_from_slice(&self.buf);
         self.sealed_len += out.len() as u64;
@@ -258,7 +263,8 @@ pub struct Opener {
     cipher: Option<XChaCha20Poly1305>,
     aad: Vec<u8>,
     buf: Vec<u8>,
-    scratch: Vec<u8>,
+    /// Plaintext of the chunk being opened (zeroed on drop).
+    scratch: Zeroizing<Vec<u8>>,
     hasher: Sha256,
     plain_len: u64,
     chunk: u64,
@@ -272,7 +278,7 @@ impl Opener {
             cipher: Some(key.0.cipher()),
             aad: key.0.ctx.item_aad(item),
             buf: Vec::with_capacity(2 * SEALED_CHUNK_LEN),
-            scratch: Vec::with_capacity(SEALED_CHUNK_LEN),
+            scratch: Zeroizing::new(Vec::with_capacity(SEALED_CHUNK_LEN)),
             hasher: Sha256::new(),
             plain_len: 0,
             chunk: 0,
@@ -328,7 +334,7 @@ impl Opener {
                 .extend_from_slice(&self.buf[pos..pos + SEALED_CHUNK_LEN]);
             let dec = self.dec.as_mut().expect("checked above");
             if dec
-                .decrypt_next_in_place(&self.aad, &mut self.scratch)
+                .decrypt_next_in_place(&self.aad, &mut *self.scratch)
                 .is_err()
             {
                 let chunk = self.chunk;
