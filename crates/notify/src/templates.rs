@@ -127,7 +127,7 @@ impl std::fmt::Debug for Templates {
 }
 
 impl Templates {
-    /// Reads and compiles every file of `dir`; fails if a template of [`MailTemplate::ALL`] is missing or
+    /// Reads and compiles every `.txt` and `.html` file of `dir`; fails if a template of [`MailTemplate::ALL`] is missing or
     /// does not parse. `globals` are visible to every template (e.g. `organization`, the SUA's name).
     pub fn load(dir: &Path, globals: &BTreeMap<String, String>) -> Result<Self, Error> {
         let mut env = Environment::new();
@@ -147,7 +147,11 @@ impl Templates {
         for entry in entries {
             let entry = entry.map_err(|e| Error::Template(format!("{}: {e}", dir.display())))?;
             let path = entry.path();
-            if !path.is_file() {
+            let is_template = matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("txt" | "html")
+            );
+            if !path.is_file() || !is_template {
                 continue;
             }
             let name = entry.file_name().to_string_lossy().into_owned();
