@@ -192,6 +192,11 @@ pub struct TenderFacts {
     pub lots_total: u32,
     pub lots_with_cig: u32,
     pub term_reduction: TermReduction,
+    /// The urgency that reduces the terms is specifically motivated in the acts (art. 71 c.3, art. 72 c.6).
+    pub urgency_motivated: bool,
+    /// When the prior information notice relied on for a reduction was sent (art. 71 c.4, art. 72 c.4): at
+    /// least 35 days and at most 12 months before the bando.
+    pub prior_information_notice_sent: Option<DateTime<Utc>>,
     pub requests_deadline: Option<DateTime<Utc>>,
     pub offer_deadline: Option<DateTime<Utc>>,
     /// The new deadline, for `extend_deadline` and `amend_documents`.
@@ -230,6 +235,8 @@ impl TenderFacts {
             lots_total: 1,
             lots_with_cig: 0,
             term_reduction: TermReduction::None,
+            urgency_motivated: false,
+            prior_information_notice_sent: None,
             requests_deadline: None,
             offer_deadline: None,
             new_deadline: None,
@@ -321,6 +328,46 @@ fn is_above(rules: &Rules, facts: &TenderFacts) -> Result<bool, Refusal> {
     Ok(!procedure::band(rules, &facts.contract)?
         .band
         .is_below_eu_threshold())
+}
+
+/// Checks that a reduction of the terms is lawful: urgency motivated, or a prior information notice sent 35
+/// days to 12 months before `now`.
+fn check_reduction(
+    f: &TenderFacts,
+    now: DateTime<Utc>,
+    fx: &mut EffectsBuilder,
+) -> Result<(), Refusal> {
+    let (urgency_rule, pin_rule) = if f.procedure == ProcedureType::Aperta {
+        ("art. 71 c.3", "art. 71 c.4")
+    } else {
+        ("art. 72 c.6", "art. 72 c.4")
+    };
+    match f.term_reduction {
+        TermReduction::None => Ok(()),
+        TermReduction::Urgency => {
+            fx.rule(urgency_rule);
+            Refusal::unless(f.urgency_motivated, urgency_rule, || {
+                "terms may be reduced for urgency only when the urgency is specifically motivated"
+                    .into()
+            })
+        }
+        TermReduction::PriorInformationNotice => {
+            fx.rule(pin_rule);
+            let ok = f.prior_information_notice_sent.is_some_and(|sent| {
+                sent <= now - chrono::Duration::days(35)
+                    && sent
+                        .checked_add_months(Months::new(12))
+                        .is_some_and(|l| now <= l)
+            });
+            Refusal::unless(ok, pin_rule, || {
+                format!(
+                    "a prior information notice reduces the terms only if sent at least 35 days and at most 12 \
+                     months before; sent: {:?}",
+                    f.prior_information_notice_sent
+                )
+            })
+        }
+    }
 }
 
 /// Checks the offer term of a procedure, or warns/uses the configured minimum where no statute fixes one.
@@ -484,6 +531,7 @@ fn guard(
                 },
             )?;
             let deadline = require_deadline(f.offer_deadline, "art. 71 c.1", "offer_deadline")?;
+            check_reduction(f, now, fx)?;
             check_offer_term(rules, f, now, deadline, fx)?;
             publication_effects(rules, f, now, deadline, TimerKind::OfferDeadline, fx)?;
         }
@@ -498,6 +546,7 @@ fn guard(
                 f.procedure.article(),
                 "requests_deadline",
             )?;
+            check_reduction(f, now, fx)?;
             if let Some(term) = procedure::min_request_term(f.procedure, f.term_reduction)
                 && (is_above(rules, f)? || rules.part_iv_terms_below_threshold)
             {
@@ -559,6 +608,7 @@ fn guard(
             }
             let deadline =
                 require_deadline(f.offer_deadline, f.procedure.article(), "offer_deadline")?;
+            check_reduction(f, now, fx)?;
             check_offer_term(rules, f, now, deadline, fx)?;
             fx.communicate(To::Invitees, Kind::Invitation, 0, f.procedure.article());
             if f.procedure == ProcedureType::NegoziataSenzaBando {

@@ -107,6 +107,10 @@ fn urgency_reduces_the_open_term_to_15_days_and_the_clarification_cutoff_to_4() 
     let mut f = open_services();
     f.term_reduction = TermReduction::Urgency;
     let now = rome(2026, 11, 2, 9, 0);
+    f.offer_deadline = Some(rome(2026, 11, 17, 12, 0));
+    let r = refused(tender::apply(S::Ready, &E::Publish, &f, now), "art. 71 c.3");
+    assert!(r.message.contains("motivated"));
+    f.urgency_motivated = true;
     // 2 Nov + 15 = Tue 17 Nov.
     f.offer_deadline = Some(rome(2026, 11, 16, 12, 0));
     refused(tender::apply(S::Ready, &E::Publish, &f, now), "art. 71 c.3");
@@ -615,4 +619,24 @@ fn nothing_leaves_a_final_tender_state() {
             assert!(r.message.contains("final"));
         }
     }
+}
+
+#[test]
+fn a_prior_information_notice_reduces_the_term_only_if_sent_35_days_to_12_months_before() {
+    let mut f = open_services();
+    f.term_reduction = TermReduction::PriorInformationNotice;
+    let now = rome(2026, 11, 2, 9, 0);
+    // 2 Nov + 15 = Tue 17 Nov.
+    f.offer_deadline = Some(rome(2026, 11, 17, 12, 0));
+    refused(tender::apply(S::Ready, &E::Publish, &f, now), "art. 71 c.4");
+    for too_recent_or_old in [rome(2026, 10, 1, 9, 0), rome(2025, 11, 1, 9, 0)] {
+        f.prior_information_notice_sent = Some(too_recent_or_old);
+        refused(tender::apply(S::Ready, &E::Publish, &f, now), "art. 71 c.4");
+    }
+    f.prior_information_notice_sent = Some(rome(2026, 9, 28, 9, 0));
+    let t = accepted(tender::apply(S::Ready, &E::Publish, &f, now));
+    assert!(t.audit().unwrap().rules_checked.contains(&"art. 71 c.4"));
+    // Still not shorter than 15 days.
+    f.offer_deadline = Some(rome(2026, 11, 16, 12, 0));
+    refused(tender::apply(S::Ready, &E::Publish, &f, now), "art. 71 c.4");
 }
