@@ -517,3 +517,37 @@ fn building_a_mailer_refuses_bad_settings_naming_the_key() {
     // A valid message renders the same way whatever the transport.
     let _ = NewMessage::validate;
 }
+
+#[tokio::test]
+async fn the_migration_can_be_reverted_and_reapplied() {
+    use sea_orm_migration::MigratorTrait;
+    let t = db::sqlite().await;
+    notify::enqueue(
+        &t.db,
+        exclusion("a@pec.example.it", Uuid::new_v4(), "k", t0()),
+    )
+    .await
+    .unwrap();
+    notify::Migrator::down(&t.db, None).await.unwrap();
+    assert!(
+        notify::list_for_tender(&t.db, Uuid::new_v4())
+            .await
+            .is_err(),
+        "table dropped"
+    );
+    notify::Migrator::up(&t.db, None).await.unwrap();
+    let tender = Uuid::new_v4();
+    notify::enqueue(&t.db, exclusion("a@pec.example.it", tender, "k", t0()))
+        .await
+        .unwrap();
+    assert_eq!(
+        notify::list_for_tender(&t.db, tender).await.unwrap().len(),
+        1
+    );
+    let names: Vec<String> = notify::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    assert_eq!(names, vec!["m20261128_000001_notify_create_mail_message"]);
+    t.cleanup().await;
+}
