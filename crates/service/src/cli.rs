@@ -41,6 +41,9 @@ pub enum Command {
     /// Evaluate bids from a JSON document (lowest price with anomaly exclusion, or quality-price) and
     /// print the explained result as JSON. Exit 2 on invalid input, naming the field.
     Evaluate(crate::cli_evaluate::EvaluateArgs),
+    /// Bid receipts: verify one offline against the platform's public key.
+    #[command(subcommand)]
+    Receipt(crate::cli_receipt::ReceiptCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -95,6 +98,9 @@ pub fn main() -> ExitCode {
     if let Command::Evaluate(args) = &cli.command {
         return crate::cli_evaluate::run(args);
     }
+    if let Command::Receipt(cmd) = &cli.command {
+        return crate::cli_receipt::run(cmd);
+    }
     let settings = match config::load(cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {
@@ -132,6 +138,7 @@ pub async fn run(cmd: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         }
         Command::Admin(a) => admin(a, settings).await,
         Command::Evaluate(args) => Ok(crate::cli_evaluate::run(&args)),
+        Command::Receipt(cmd) => Ok(crate::cli_receipt::run(&cmd)),
         Command::Audit(AuditCommand::Verify) => {
             let db = server::open_db(&settings).await?;
             match audit::verify(&db.conn).await? {

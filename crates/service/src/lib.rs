@@ -12,6 +12,7 @@ pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod cli_evaluate;
+pub mod cli_receipt;
 pub mod clock;
 pub mod config;
 pub mod db;
