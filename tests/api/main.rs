@@ -1,6 +1,9 @@
 //! Black-box tests: start the built `sua` binary on a free port with a temporary database and talk HTTP.
 //! SQLite always; PostgreSQL when `SUA_TEST_DATABASE_URL` is set (a fresh database per test).
 
+mod flow;
+mod register;
 #[allow(dead_code)] // not every test uses every helper
 mod helpers;
+mod refusals;
 mod smoke;

@@ -22,6 +22,8 @@ pub enum AppError {
     BadRequest { field: String, detail: String },
     #[error("{detail}")]
     Conflict { rule: String, detail: String },
+    #[error("{0}")]
+    Malformed(String),
     #[error("payload too large")]
     TooLarge,
     #[error(transparent)]
@@ -80,6 +82,7 @@ impl IntoResponse for AppError {
             AppError::Conflict { rule, .. } => {
                 (StatusCode::CONFLICT, "refused", None, Some(rule.clone()))
             }
+            AppError::Malformed(_) => (StatusCode::BAD_REQUEST, "malformed", None, None),
             AppError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too-large", None, None),
             AppError::Internal(e) => {
                 tracing::error!(error = ?e, "internal error");
@@ -139,11 +142,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                     serde_json::error::Category::Syntax | serde_json::error::Category::Eof
                 );
                 let field = if path == "." { String::new() } else { path };
-                let mut resp =
-                    AppError::bad(field, format!("invalid JSON body: {inner}")).into_response();
-                if syntax {
-                    *resp.status_mut() = StatusCode::BAD_REQUEST;
-                }
+                let err = if syntax {
+                    AppError::Malformed(format!("malformed JSON body: {inner}"))
+                } else {
+                    AppError::bad(field, format!("invalid JSON body: {inner}"))
+                };
+                let resp = err.into_response();
                 Err(resp)
             }
         }

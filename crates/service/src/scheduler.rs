@@ -1,4 +1,187 @@
-//! Scheduler.
-use crate::state::AppState;
-pub async fn run(_s: AppState, _i: std::time::Duration, _stop: tokio::sync::watch::Receiver<bool>) {
+//! The scheduler: closes tenders at their deadline and fires the lifecycle timers (standstill end, soccorso
+//! terms, requests deadline). Time comes from the injected clock, so tests control it.
+//!
+//! Each firing runs in its own write transaction (the in-process lock plus, on PostgreSQL, the advisory
+//! lock), re-reads the row and checks it is still due, so two replicas never fire the same event twice.
+//! A refused transition (e.g. a standstill interrupted by a court's interim measure) is recorded on the
+//! timer as its outcome, not retried. Bids are refused by the server clock at the deadline whatever the
+//! scheduler has done yet (see `api::bids`).
+
+use crate::{
+    api::tenders::{run_bid_event, run_lot_event, run_tender_event},
+    audit,
+    db::entities::{bid, lot, tender, timer},
+    error::AppError,
+    machines::{self, EventInput},
+    state::AppState,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use std::time::Duration;
+
+pub const ACTOR: &str = "scheduler";
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Tick {
+    pub tenders_closed: u32,
+    pub timers_fired: u32,
+    pub refused: u32,
+}
+
+fn event(name: &str) -> EventInput {
+    EventInput {
+        event: name.to_owned(),
+        bid_id: None,
+        declarations: Default::default(),
+    }
+}
+
+/// One scheduler pass at the clock's current time.
+pub async fn tick(st: &AppState) -> Result<Tick, AppError> {
+    let now = st.now();
+    let mut out = Tick::default();
+    // 1. open tenders past their deadline
+    let due = tender::Entity::find()
+        .filter(tender::Column::State.eq("open"))
+        .filter(tender::Column::Deadline.lte(now))
+        .limit(200)
+        .all(&st.db.conn)
+        .await?;
+    for t in due {
+        let w = st.db.write().await?;
+        let Some(t) = tender::Entity::find_by_id(t.id).one(&w.txn).await? else {
+            continue;
+        };
+        if t.state != "open" || t.deadline.is_none_or(|d| d > now) {
+            continue;
+        }
+        match run_tender_event(&w.txn, ACTOR, t, &event("close_submissions"), now).await {
+            Ok(_) => {
+                w.commit().await?;
+                out.tenders_closed += 1;
+            }
+            Err(AppError::Conflict { rule, detail }) => {
+                tracing::warn!(%rule, %detail, "scheduler: close_submissions refused");
+                out.refused += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    // 2. due timers
+    let timers = timer::Entity::find()
+        .filter(timer::Column::FiredAt.is_null())
+        .filter(timer::Column::DueAt.lte(now))
+        .order_by_asc(timer::Column::DueAt)
+        .limit(200)
+        .all(&st.db.conn)
+        .await?;
+    for tm in timers {
+        let w = st.db.write().await?;
+        let Some(tm) = timer::Entity::find_by_id(tm.id)
+            .one(&w.txn)
+            .await?
+            .filter(|t| t.fired_at.is_none())
+        else {
+            continue;
+        };
+        let result = match machines::timer_event(&tm.event) {
+            Some(("tender", ev)) => {
+                match tender::Entity::find_by_id(tm.object_id).one(&w.txn).await? {
+                    Some(t) => run_tender_event(&w.txn, ACTOR, t, &event(ev), now)
+                        .await
+                        .map(|a| a.to),
+                    None => Err(AppError::NotFound("tender")),
+                }
+            }
+            Some(("lot", ev)) => match lot::Entity::find_by_id(tm.object_id).one(&w.txn).await? {
+                Some(l) => match tender::Entity::find_by_id(l.tender_id).one(&w.txn).await? {
+                    Some(t) => run_lot_event(&w.txn, ACTOR, &t, l, &event(ev), now)
+                        .await
+                        .map(|a| a.to),
+                    None => Err(AppError::NotFound("tender")),
+                },
+                None => Err(AppError::NotFound("lot")),
+            },
+            Some((_, ev)) => match bid::Entity::find_by_id(tm.object_id).one(&w.txn).await? {
+                Some(b) => {
+                    let l = lot::Entity::find_by_id(b.lot_id).one(&w.txn).await?;
+                    let t = tender::Entity::find_by_id(b.tender_id).one(&w.txn).await?;
+                    match (t, l) {
+                        (Some(t), Some(l)) => {
+                            run_bid_event(&w.txn, ACTOR, &t, &l, b, &event(ev), now)
+                                .await
+                                .map(|a| a.to)
+                        }
+                        _ => Err(AppError::NotFound("bid")),
+                    }
+                }
+                None => Err(AppError::NotFound("bid")),
+            },
+            None => {
+                // a reminder (art. 90 communications, stipula term...): recorded, no transition
+                audit::append(
+                    &w.txn,
+                    now,
+                    audit::Entry {
+                        actor: ACTOR,
+                        action: &format!("timer.{}", tm.event),
+                        object_kind: &tm.object_kind,
+                        object_id: tm.object_id.to_string(),
+                        before: None,
+                        after: Some(serde_json::json!({"due_at": tm.due_at})),
+                    },
+                )
+                .await?;
+                Ok("reminder".to_owned())
+            }
+        };
+        let (outcome, w) = match result {
+            Ok(to) => {
+                out.timers_fired += 1;
+                (format!("fired: {to}"), w)
+            }
+            Err(e) => {
+                // roll back whatever the refused event wrote, then record the outcome on its own
+                drop(w);
+                let outcome = match e {
+                    AppError::Conflict { rule, detail } => {
+                        out.refused += 1;
+                        format!("refused: {rule}: {detail}")
+                    }
+                    AppError::NotFound(what) => format!("dropped: {what} not found"),
+                    e => return Err(e),
+                };
+                (outcome, st.db.write().await?)
+            }
+        };
+        let mut am = tm.into_active_model();
+        am.fired_at = Set(Some(now));
+        am.outcome = Set(Some(outcome));
+        am.update(&w.txn).await?;
+        w.commit().await?;
+    }
+    Ok(out)
+}
+
+/// Run [`tick`] every `interval` until `stop` turns true.
+pub async fn run(st: AppState, interval: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                match tick(&st).await {
+                    Ok(t) if t != Tick::default() => tracing::info!(?t, "scheduler pass"),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "scheduler pass failed"),
+                }
+            }
+            _ = stop.changed() => {
+                if *stop.borrow() { break; }
+            }
+        }
+    }
 }

@@ -51,6 +51,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(tenders::router())
         .merge(bids::router())
         .merge(public::router())
+        .merge(crate::register::router())
         .split_for_parts();
     (router, doc)
 }

@@ -43,7 +43,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 pub const CONTRACT_TYPES: &[&str] = &["works", "services", "supplies"];
-pub const CRITERIA: &[&str] = &["lowest_price", "best_quality_price"];
+pub const CRITERIA: &[&str] = &["lowest_price", "quality_price", "best_quality_price"];
 
 #[derive(Deserialize, Serialize, ToSchema, Clone)]
 pub struct RequestLot {
@@ -694,11 +694,15 @@ async fn accept_request(
         title: Set(title),
         contract_type: Set(r.contract_type.clone()),
         procedure_type: Set(procedure),
-        criterion: Set(r.desired_criterion.clone()),
+        criterion: Set(crate::machines::parse_criterion(
+            "desired_criterion",
+            &r.desired_criterion,
+        )?),
         state: Set(crate::machines::TENDER_INITIAL.to_owned()),
         deadline: Set(None),
         published_at: Set(None),
         invitees_json: Set("[]".into()),
+        facts_json: Set("{}".into()),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -725,6 +729,7 @@ async fn accept_request(
             evaluation_json: Set(None),
             awardee_bid_id: Set(None),
             standstill_end: Set(None),
+            facts_json: Set("{}".into()),
             updated_at: Set(now),
         }
         .insert(&w.txn)

@@ -1,6 +1,1340 @@
-use crate::state::AppState;
-use utoipa_axum::router::OpenApiRouter;
+//! Tenders and lots (SUA buyers), driven through the lifecycle machines; admission, commission scores,
+//! evaluation and award.
+
+use super::{
+    requests::{DocumentView, NewDocument, documents_of, store_document},
+    validate,
+};
+use crate::{
+    audit,
+    auth::{MaybePrincipal, Principal, Role},
+    db::entities::{bid, lot, municipality, operator, tender, timer},
+    error::{ApiJson, ApiResult, AppError, Page, PageQuery, Problem},
+    machines::{self, Applied, Declarations, EventInput},
+    state::AppState,
+};
+use axum::{
+    Json,
+    extract::{Path, Query, State},
+    http::StatusCode,
+};
+use chrono::{DateTime, Utc};
+use lifecycle::Effect;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, Set,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(create_tender, list_tenders))
+        .routes(routes!(get_tender, patch_tender))
+        .routes(routes!(add_lot))
+        .routes(routes!(patch_lot))
+        .routes(routes!(add_tender_document, list_tender_documents))
+        .routes(routes!(tender_event))
+        .routes(routes!(lot_event))
+        .routes(routes!(bid_event))
+        .routes(routes!(record_technical))
+        .routes(routes!(evaluate_lot))
+        .routes(routes!(list_tender_bids))
+}
+
+// ---------------------------------------------------------------- views
+
+#[derive(Serialize, Deserialize, ToSchema, Clone)]
+pub struct LotView {
+    pub id: Uuid,
+    pub number: i32,
+    pub title: String,
+    pub cig: Option<String>,
+    /// Base amount in euro (decimal string).
+    pub base_amount: String,
+    pub state: String,
+    pub awardee_bid_id: Option<Uuid>,
+    pub standstill_end: Option<DateTime<Utc>>,
+    /// The explained evaluation result, once the economic envelopes are open.
+    #[schema(value_type = Option<Object>)]
+    pub evaluation: Option<serde_json::Value>,
+}
+
+impl From<&lot::Model> for LotView {
+    fn from(l: &lot::Model) -> Self {
+        LotView {
+            id: l.id,
+            number: l.number,
+            title: l.title.clone(),
+            cig: l.cig.clone(),
+            base_amount: validate::cents_to_string(l.base_amount_cents),
+            state: l.state.clone(),
+            awardee_bid_id: l.awardee_bid_id,
+            standstill_end: l.standstill_end,
+            evaluation: l
+                .evaluation_json
+                .as_deref()
+                .and_then(|s| serde_json::from_str(s).ok()),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Clone)]
+pub struct TenderView {
+    pub id: Uuid,
+    pub province_id: Uuid,
+    pub municipality_id: Option<Uuid>,
+    pub request_id: Option<Uuid>,
+    pub title: String,
+    pub contract_type: String,
+    pub procedure_type: String,
+    pub criterion: String,
+    pub state: String,
+    pub deadline: Option<DateTime<Utc>>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub invitees: Vec<Uuid>,
+    pub lots: Vec<LotView>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub fn tender_view(t: &tender::Model, lots: &[lot::Model], show_invitees: bool) -> TenderView {
+    TenderView {
+        id: t.id,
+        province_id: t.province_id,
+        municipality_id: t.municipality_id,
+        request_id: t.request_id,
+        title: t.title.clone(),
+        contract_type: t.contract_type.clone(),
+        procedure_type: t.procedure_type.clone(),
+        criterion: t.criterion.clone(),
+        state: t.state.clone(),
+        deadline: t.deadline,
+        published_at: t.published_at,
+        invitees: if show_invitees {
+            machines::invitees(t)
+        } else {
+            Vec::new()
+        },
+        lots: lots
+            .iter()
+            .map(|l| {
+                let mut v = LotView::from(l);
+                if !machines::envelopes(&l.state).2 {
+                    v.evaluation = None;
+                }
+                v
+            })
+            .collect(),
+        created_at: t.created_at,
+        updated_at: t.updated_at,
+    }
+}
+
+fn to_json<T: Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or_default()
+}
+
+// ---------------------------------------------------------------- access
+
+/// How the caller relates to a tender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Platform admin or buyer of the tender's Province.
+    Manage,
+    /// The beneficiary municipality or a commissioner of this tender.
+    Staff,
+    /// A bidder or the public, on a published tender.
+    Public,
+}
+
+pub async fn lots_of<C: ConnectionTrait>(db: &C, tender_id: Uuid) -> ApiResult<Vec<lot::Model>> {
+    Ok(lot::Entity::find()
+        .filter(lot::Column::TenderId.eq(tender_id))
+        .order_by_asc(lot::Column::Number)
+        .all(db)
+        .await?)
+}
+
+pub async fn bids_of<C: ConnectionTrait>(db: &C, tender_id: Uuid) -> ApiResult<Vec<bid::Model>> {
+    Ok(bid::Entity::find()
+        .filter(bid::Column::TenderId.eq(tender_id))
+        .order_by_asc(bid::Column::SubmittedAt)
+        .all(db)
+        .await?)
+}
+
+/// Whether the public (or a bidder) may see the tender.
+pub fn publicly_visible(t: &tender::Model, bidder: Option<Uuid>) -> bool {
+    if !machines::is_public(&t.state) {
+        return false;
+    }
+    let invitation_only = t
+        .procedure_type
+        .parse::<lifecycle::ProcedureType>()
+        .map(|p| p.offers_by_invitation())
+        .unwrap_or(false);
+    !invitation_only || bidder.is_some_and(|b| machines::invitees(t).contains(&b))
+}
+
+/// Load a tender with the caller's access, or 404 when the caller may not know it exists.
+pub async fn access_tender<C: ConnectionTrait>(
+    db: &C,
+    p: Option<&Principal>,
+    id: Uuid,
+) -> ApiResult<(tender::Model, Access)> {
+    let t = tender::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("tender"))?;
+    let access = match p.map(|p| (p.role, p.org)) {
+        Some((Role::PlatformAdmin, _)) => Some(Access::Manage),
+        Some((Role::SuaBuyer, org)) if org == Some(t.province_id) => Some(Access::Manage),
+        Some((Role::Municipality, org)) if org.is_some() && org == t.municipality_id => {
+            Some(Access::Staff)
+        }
+        Some((Role::Commissioner, org)) if org == Some(t.id) => Some(Access::Staff),
+        Some((Role::Bidder, org)) if publicly_visible(&t, org) => Some(Access::Public),
+        None if publicly_visible(&t, None) => Some(Access::Public),
+        _ => None,
+    };
+    match access {
+        Some(a) => Ok((t, a)),
+        None => Err(AppError::NotFound("tender")),
+    }
+}
+
+pub async fn manage_tender<C: ConnectionTrait>(
+    db: &C,
+    p: &Principal,
+    id: Uuid,
+) -> ApiResult<tender::Model> {
+    let (t, a) = access_tender(db, Some(p), id).await?;
+    if a == Access::Manage {
+        Ok(t)
+    } else {
+        Err(AppError::Forbidden(
+            "only the SUA buyers of this tender may do this".into(),
+        ))
+    }
+}
+
+// ---------------------------------------------------------------- create / edit
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewLot {
+    pub title: String,
+    /// Euro, decimal string.
+    pub base_amount: String,
+    pub cig: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewTender {
+    pub title: String,
+    /// works, services, supplies.
+    pub contract_type: String,
+    /// aperta, ristretta, negoziata_senza_bando, affidamento_diretto, ...
+    pub procedure_type: String,
+    /// lowest_price or quality_price.
+    pub criterion: String,
+    pub municipality_id: Option<Uuid>,
+    pub deadline: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub invitees: Vec<Uuid>,
+    pub lots: Vec<NewLot>,
+}
+
+fn parse_lot(i: Option<usize>, l: &NewLot) -> ApiResult<(String, i64, Option<String>)> {
+    let p = |f: &str| match i {
+        Some(i) => format!("lots[{i}].{f}"),
+        None => f.to_owned(),
+    };
+    let title = validate::non_empty(&p("title"), &l.title, 2000)?;
+    let amount = validate::euro_cents(&p("base_amount"), &l.base_amount)?;
+    let cig = match &l.cig {
+        Some(c) => Some(validate::id::<domain::ids::Cig>(&p("cig"), c)?.to_string()),
+        None => None,
+    };
+    Ok((title, amount, cig))
+}
+
+async fn check_invitees<C: ConnectionTrait>(db: &C, inv: &[Uuid]) -> ApiResult<()> {
+    for (i, id) in inv.iter().enumerate() {
+        if operator::Entity::find_by_id(*id).one(db).await?.is_none() {
+            return Err(AppError::bad(
+                format!("invitees[{i}]"),
+                format!("invitees[{i}]: no such operator"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn new_lot_row(
+    tender_id: Uuid,
+    number: i32,
+    parsed: (String, i64, Option<String>),
+    now: DateTime<Utc>,
+) -> lot::ActiveModel {
+    lot::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tender_id: Set(tender_id),
+        number: Set(number),
+        title: Set(parsed.0),
+        cig: Set(parsed.2),
+        base_amount_cents: Set(parsed.1),
+        state: Set(machines::LOT_INITIAL.to_owned()),
+        evaluation_json: Set(None),
+        awardee_bid_id: Set(None),
+        standstill_end: Set(None),
+        facts_json: Set("{}".into()),
+        updated_at: Set(now),
+    }
+}
+
+/// Create a draft tender with its lots (buyer).
+#[utoipa::path(post, path = "/v1/tenders", tag = "tenders", security(("bearer" = [])),
+    request_body = NewTender,
+    responses((status = 201, body = TenderView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn create_tender(
+    State(st): State<AppState>,
+    p: Principal,
+    ApiJson(b): ApiJson<NewTender>,
+) -> ApiResult<(StatusCode, Json<TenderView>)> {
+    let province = p.require(Role::SuaBuyer)?;
+    let title = validate::non_empty("title", &b.title, 2000)?;
+    let contract_type = validate::one_of(
+        "contract_type",
+        &b.contract_type,
+        super::requests::CONTRACT_TYPES,
+    )?;
+    let procedure = machines::parse_procedure("procedure_type", &b.procedure_type)?;
+    let criterion = machines::parse_criterion("criterion", &b.criterion)?;
+    if b.lots.is_empty() {
+        return Err(AppError::bad("lots", "lots: at least one lot"));
+    }
+    let lots = b
+        .lots
+        .iter()
+        .enumerate()
+        .map(|(i, l)| parse_lot(Some(i), l))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let now = st.now();
+    let w = st.db.write().await?;
+    if let Some(m) = b.municipality_id {
+        let ok = municipality::Entity::find_by_id(m)
+            .one(&w.txn)
+            .await?
+            .is_some_and(|m| m.province_id == province);
+        if !ok {
+            return Err(AppError::bad(
+                "municipality_id",
+                "municipality_id: not a municipality of your province",
+            ));
+        }
+    }
+    check_invitees(&w.txn, &b.invitees).await?;
+    let id = Uuid::now_v7();
+    let t = tender::ActiveModel {
+        id: Set(id),
+        province_id: Set(province),
+        municipality_id: Set(b.municipality_id),
+        request_id: Set(None),
+        title: Set(title),
+        contract_type: Set(contract_type),
+        procedure_type: Set(procedure),
+        criterion: Set(criterion),
+        state: Set(machines::TENDER_INITIAL.to_owned()),
+        deadline: Set(b.deadline.map(audit::truncate_micros)),
+        published_at: Set(None),
+        invitees_json: Set(serde_json::to_string(&b.invitees).unwrap_or_else(|_| "[]".into())),
+        facts_json: Set("{}".into()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&w.txn)
+    .await?;
+    let mut rows = Vec::new();
+    for (i, parsed) in lots.into_iter().enumerate() {
+        rows.push(
+            new_lot_row(id, i as i32 + 1, parsed, now)
+                .insert(&w.txn)
+                .await?,
+        );
+    }
+    let view = tender_view(&t, &rows, true);
+    audit::append(
+        &w.txn,
+        now,
+        audit::Entry {
+            actor: &p.actor(),
+            action: "tender.create",
+            object_kind: "tender",
+            object_id: id.to_string(),
+            before: None,
+            after: Some(to_json(&view)),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// Tenders the caller works on: a buyer's Province, a municipality's own, a commissioner's one, all for
+/// admins; bidders get the published tenders and those they are invited to.
+#[utoipa::path(get, path = "/v1/tenders", tag = "tenders", security(("bearer" = [])),
+    params(PageQuery),
+    responses((status = 200, body = Page<TenderView>), (status = 401, body = Problem)))]
+async fn list_tenders(
+    State(st): State<AppState>,
+    p: Principal,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<Page<TenderView>>> {
+    let (page, per_page) = q.resolve()?;
+    let sel = tender::Entity::find();
+    let sel = match p.role {
+        Role::PlatformAdmin => sel,
+        Role::SuaBuyer => sel.filter(tender::Column::ProvinceId.eq(p.org)),
+        Role::Municipality => sel.filter(tender::Column::MunicipalityId.eq(p.org)),
+        Role::Commissioner => sel.filter(tender::Column::Id.eq(p.org)),
+        Role::Bidder => {
+            // published tenders, filtered below for invitation-only procedures
+            sel.filter(tender::Column::State.is_not_in(["draft", "approved", "ready"]))
+        }
+    };
+    let pages = sel
+        .order_by_desc(tender::Column::CreatedAt)
+        .paginate(&st.db.conn, per_page);
+    let total = pages.num_items().await?;
+    let mut items = Vec::new();
+    for t in pages.fetch_page(page - 1).await? {
+        if p.role == Role::Bidder && !publicly_visible(&t, p.org) {
+            continue;
+        }
+        let lots = lots_of(&st.db.conn, t.id).await?;
+        items.push(tender_view(&t, &lots, p.role != Role::Bidder));
+    }
+    Ok(Json(Page {
+        items,
+        page,
+        per_page,
+        total,
+    }))
+}
+
+/// One tender with its lots (any caller who may see it; 404 otherwise).
+#[utoipa::path(get, path = "/v1/tenders/{id}", tag = "tenders", security(("bearer" = [])),
+    responses((status = 200, body = TenderView), (status = 404, body = Problem)))]
+async fn get_tender(
+    State(st): State<AppState>,
+    MaybePrincipal(p): MaybePrincipal,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<TenderView>> {
+    let (t, a) = access_tender(&st.db.conn, p.as_ref(), id).await?;
+    let lots = lots_of(&st.db.conn, id).await?;
+    Ok(Json(tender_view(&t, &lots, a != Access::Public)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenderPatch {
+    pub title: Option<String>,
+    pub procedure_type: Option<String>,
+    pub criterion: Option<String>,
+    /// The offer deadline. After publication use the `extend_deadline` event.
+    pub deadline: Option<DateTime<Utc>>,
+    pub invitees: Option<Vec<Uuid>>,
+}
+
+/// Edit a tender before publication (buyer).
+#[utoipa::path(patch, path = "/v1/tenders/{id}", tag = "tenders", security(("bearer" = [])),
+    request_body = TenderPatch,
+    responses((status = 200, body = TenderView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn patch_tender(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    ApiJson(b): ApiJson<TenderPatch>,
+) -> ApiResult<Json<TenderView>> {
+    let now = st.now();
+    let w = st.db.write().await?;
+    let t = manage_tender(&w.txn, &p, id).await?;
+    if !machines::editable(&t.state) {
+        return Err(AppError::conflict(
+            "tender.edit",
+            format!(
+                "a tender in state {} cannot be edited; use its events",
+                t.state
+            ),
+        ));
+    }
+    let lots = lots_of(&w.txn, id).await?;
+    let before = tender_view(&t, &lots, true);
+    let mut am = t.into_active_model();
+    if let Some(x) = &b.title {
+        am.title = Set(validate::non_empty("title", x, 2000)?);
+    }
+    if let Some(x) = &b.procedure_type {
+        am.procedure_type = Set(machines::parse_procedure("procedure_type", x)?);
+    }
+    if let Some(x) = &b.criterion {
+        am.criterion = Set(machines::parse_criterion("criterion", x)?);
+    }
+    if let Some(x) = b.deadline {
+        am.deadline = Set(Some(audit::truncate_micros(x)));
+    }
+    if let Some(x) = &b.invitees {
+        check_invitees(&w.txn, x).await?;
+        am.invitees_json = Set(serde_json::to_string(x).unwrap_or_else(|_| "[]".into()));
+    }
+    am.updated_at = Set(now);
+    let t = am.update(&w.txn).await?;
+    let view = tender_view(&t, &lots, true);
+    audit::append(
+        &w.txn,
+        now,
+        audit::Entry {
+            actor: &p.actor(),
+            action: "tender.edit",
+            object_kind: "tender",
+            object_id: id.to_string(),
+            before: Some(to_json(&before)),
+            after: Some(to_json(&view)),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok(Json(view))
+}
+
+/// Add a lot to a tender before publication (buyer).
+#[utoipa::path(post, path = "/v1/tenders/{id}/lots", tag = "tenders", security(("bearer" = [])),
+    request_body = NewLot,
+    responses((status = 201, body = LotView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn add_lot(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    ApiJson(b): ApiJson<NewLot>,
+) -> ApiResult<(StatusCode, Json<LotView>)> {
+    let parsed = parse_lot(None, &b)?;
+    let now = st.now();
+    let w = st.db.write().await?;
+    let t = manage_tender(&w.txn, &p, id).await?;
+    if !machines::editable(&t.state) {
+        return Err(AppError::conflict(
+            "tender.edit",
+            format!("a tender in state {} cannot get new lots", t.state),
+        ));
+    }
+    let n = lots_of(&w.txn, id).await?.len() as i32 + 1;
+    let l = new_lot_row(id, n, parsed, now).insert(&w.txn).await?;
+    let view = LotView::from(&l);
+    audit::append(
+        &w.txn,
+        now,
+        audit::Entry {
+            actor: &p.actor(),
+            action: "lot.create",
+            object_kind: "lot",
+            object_id: l.id.to_string(),
+            before: None,
+            after: Some(to_json(&view)),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LotPatch {
+    pub title: Option<String>,
+    pub base_amount: Option<String>,
+    /// The CIG acquired from ANAC for this lot.
+    pub cig: Option<String>,
+}
+
+async fn load_lot<C: ConnectionTrait>(
+    db: &C,
+    tender_id: Uuid,
+    lot_id: Uuid,
+) -> ApiResult<lot::Model> {
+    lot::Entity::find_by_id(lot_id)
+        .one(db)
+        .await?
+        .filter(|l| l.tender_id == tender_id)
+        .ok_or(AppError::NotFound("lot"))
+}
+
+/// Edit a lot before publication: title, base amount, CIG (buyer).
+#[utoipa::path(patch, path = "/v1/tenders/{id}/lots/{lot_id}", tag = "tenders", security(("bearer" = [])),
+    request_body = LotPatch,
+    responses((status = 200, body = LotView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn patch_lot(
+    State(st): State<AppState>,
+    p: Principal,
+    Path((id, lot_id)): Path<(Uuid, Uuid)>,
+    ApiJson(b): ApiJson<LotPatch>,
+) -> ApiResult<Json<LotView>> {
+    let cig = match &b.cig {
+        Some(c) => Some(validate::id::<domain::ids::Cig>("cig", c)?.to_string()),
+        None => None,
+    };
+    let amount = match &b.base_amount {
+        Some(a) => Some(validate::euro_cents("base_amount", a)?),
+        None => None,
+    };
+    let title = match &b.title {
+        Some(t) => Some(validate::non_empty("title", t, 2000)?),
+        None => None,
+    };
+    let now = st.now();
+    let w = st.db.write().await?;
+    let t = manage_tender(&w.txn, &p, id).await?;
+    let l = load_lot(&w.txn, id, lot_id).await?;
+    if !machines::editable(&t.state) {
+        return Err(AppError::conflict(
+            "tender.edit",
+            format!("lots of a tender in state {} cannot be edited", t.state),
+        ));
+    }
+    let before = LotView::from(&l);
+    let mut am = l.into_active_model();
+    if let Some(c) = cig {
+        am.cig = Set(Some(c));
+    }
+    if let Some(a) = amount {
+        am.base_amount_cents = Set(a);
+    }
+    if let Some(x) = title {
+        am.title = Set(x);
+    }
+    am.updated_at = Set(now);
+    let l = am.update(&w.txn).await?;
+    let view = LotView::from(&l);
+    audit::append(
+        &w.txn,
+        now,
+        audit::Entry {
+            actor: &p.actor(),
+            action: "lot.edit",
+            object_kind: "lot",
+            object_id: lot_id.to_string(),
+            before: Some(to_json(&before)),
+            after: Some(to_json(&view)),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok(Json(view))
+}
+
+/// Attach a tender document (bando, disciplinare...) (buyer).
+#[utoipa::path(post, path = "/v1/tenders/{id}/documents", tag = "tenders", security(("bearer" = [])),
+    request_body = NewDocument,
+    responses((status = 201, body = DocumentView), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn add_tender_document(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    ApiJson(b): ApiJson<NewDocument>,
+) -> ApiResult<(StatusCode, Json<DocumentView>)> {
+    manage_tender(&st.db.conn, &p, id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(store_document(&st, &p, "tender", id, b).await?),
+    ))
+}
+
+/// A tender's documents (whoever may see the tender).
+#[utoipa::path(get, path = "/v1/tenders/{id}/documents", tag = "tenders",
+    responses((status = 200, body = Vec<DocumentView>), (status = 404, body = Problem)))]
+async fn list_tender_documents(
+    State(st): State<AppState>,
+    MaybePrincipal(p): MaybePrincipal,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Vec<DocumentView>>> {
+    access_tender(&st.db.conn, p.as_ref(), id).await?;
+    Ok(Json(documents_of(&st.db.conn, "tender", id).await?))
+}
+
+// ---------------------------------------------------------------- transitions
+
+/// The answer to an accepted event.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct TransitionView {
+    pub from: String,
+    pub to: String,
+    /// Effects the lifecycle machine asked for (timers set, communications owed, audit).
+    #[schema(value_type = Vec<Object>)]
+    pub effects: Vec<serde_json::Value>,
+}
+
+impl From<&Applied> for TransitionView {
+    fn from(a: &Applied) -> Self {
+        TransitionView {
+            from: a.from.clone(),
+            to: a.to.clone(),
+            effects: a.effects.iter().map(to_json).collect(),
+        }
+    }
+}
+
+/// Persist the timers an accepted transition set or cancelled.
+pub async fn persist_effects<C: ConnectionTrait>(
+    db: &C,
+    object_kind: &str,
+    object_id: Uuid,
+    a: &Applied,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    for e in &a.effects {
+        let kind = match e {
+            Effect::SetTimer { kind, .. } | Effect::CancelTimer { kind } => *kind,
+            _ => continue,
+        };
+        // a timer set again replaces the pending one; a cancelled timer never fires
+        let pending = timer::Entity::find()
+            .filter(timer::Column::ObjectId.eq(object_id))
+            .filter(timer::Column::Event.eq(kind.as_str()))
+            .filter(timer::Column::FiredAt.is_null())
+            .all(db)
+            .await?;
+        for p in pending {
+            let mut am = p.into_active_model();
+            am.fired_at = Set(Some(now));
+            am.outcome = Set(Some("cancelled".into()));
+            am.update(db).await?;
+        }
+        if let Effect::SetTimer { at, .. } = e {
+            timer::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                object_kind: Set(object_kind.to_owned()),
+                object_id: Set(object_id),
+                event: Set(kind.as_str().to_owned()),
+                due_at: Set(audit::truncate_micros(*at)),
+                fired_at: Set(None),
+                outcome: Set(None),
+                created_at: Set(now),
+            }
+            .insert(db)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Apply a tender event and persist it (shared with the scheduler). Runs inside the caller's transaction.
+pub async fn run_tender_event<C: ConnectionTrait>(
+    db: &C,
+    actor: &str,
+    t: tender::Model,
+    input: &EventInput,
+    now: DateTime<Utc>,
+) -> ApiResult<Applied> {
+    let lots = lots_of(db, t.id).await?;
+    let bids = bids_of(db, t.id).await?;
+    let mut decl = Declarations::from_json(&t.facts_json);
+    decl.merge(&input.declarations);
+    let applied = machines::apply_tender(&t, &lots, &bids, &input.event, &decl, now)?;
+    let before = tender_view(&t, &lots, true);
+    let id = t.id;
+    let mut am = t.into_active_model();
+    am.state = Set(applied.to.clone());
+    if matches!(input.event.as_str(), "extend_deadline" | "amend_documents")
+        && let Some(d) = decl.new_deadline
+    {
+        am.deadline = Set(Some(audit::truncate_micros(d)));
+    }
+    if matches!(
+        input.event.as_str(),
+        "publish" | "send_invitations" | "publish_call_for_requests"
+    ) && before.published_at.is_none()
+    {
+        am.published_at = Set(Some(now));
+    }
+    decl.new_deadline = None;
+    am.facts_json = Set(decl.to_json());
+    am.updated_at = Set(now);
+    let t = am.update(db).await?;
+    persist_effects(db, "tender", id, &applied, now).await?;
+    audit::append(
+        db,
+        now,
+        audit::Entry {
+            actor,
+            action: &format!("tender.{}", input.event),
+            object_kind: "tender",
+            object_id: id.to_string(),
+            before: Some(to_json(&before)),
+            after: Some(serde_json::json!({
+                "tender": tender_view(&t, &lots, true),
+                "effects": applied.effects,
+            })),
+        },
+    )
+    .await?;
+    Ok(applied)
+}
+
+/// Apply a lifecycle event to a tender (buyer). A refused transition is a 409 naming the legal rule.
+#[utoipa::path(post, path = "/v1/tenders/{id}/events", tag = "tenders", security(("bearer" = [])),
+    request_body = EventInput,
+    responses((status = 200, body = TransitionView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn tender_event(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    ApiJson(b): ApiJson<EventInput>,
+) -> ApiResult<Json<TransitionView>> {
+    let now = st.now();
+    let w = st.db.write().await?;
+    let t = manage_tender(&w.txn, &p, id).await?;
+    let applied = run_tender_event(&w.txn, &p.actor(), t, &b, now).await?;
+    w.commit().await?;
+    Ok(Json(TransitionView::from(&applied)))
+}
+
+/// Participation events a lot event drives: (participation event, on which bids).
+fn participation_follow_up(lot_event: &str) -> Option<(&'static str, Follow)> {
+    Some(match lot_event {
+        "open_economic_offers" => ("rank", Follow::Admitted),
+        "propose_award" => ("propose", Follow::Chosen),
+        "verify_requirements" => ("verification_passed", Follow::Awardee),
+        "verification_failed" => ("verification_failed", Follow::Awardee),
+        "award" => ("award", Follow::Awardee),
+        "sign_contract" => ("sign_contract", Follow::Awardee),
+        _ => return None,
+    })
+}
+
+#[derive(Clone, Copy)]
+enum Follow {
+    Admitted,
+    Chosen,
+    Awardee,
+}
+
+/// Apply a lot event and persist it, with the participation events it implies.
+pub async fn run_lot_event<C: ConnectionTrait>(
+    db: &C,
+    actor: &str,
+    t: &tender::Model,
+    l: lot::Model,
+    input: &EventInput,
+    now: DateTime<Utc>,
+) -> ApiResult<Applied> {
+    let lots = lots_of(db, t.id).await?;
+    let bids = bids_of(db, t.id).await?;
+    let mut decl = Declarations::from_json(&l.facts_json);
+    decl.merge(&input.declarations);
+    let applied = machines::apply_lot(t, &lots, &l, &bids, &input.event, &decl, now)?;
+    let before = LotView::from(&l);
+    let lot_id = l.id;
+    // which bids follow
+    let mut awardee = l.awardee_bid_id;
+    let mut followers: Vec<bid::Model> = Vec::new();
+    if let Some((_, who)) = participation_follow_up(&input.event) {
+        followers = match who {
+            Follow::Admitted => bids
+                .iter()
+                .filter(|b| b.lot_id == lot_id && b.state == "admitted")
+                .cloned()
+                .collect(),
+            Follow::Chosen => {
+                let chosen = input.bid_id.or_else(|| first_ranked(&l)).ok_or_else(|| {
+                    AppError::bad(
+                        "bid_id",
+                        "bid_id: which bid is proposed (no stored ranking)",
+                    )
+                })?;
+                let b = bids
+                    .iter()
+                    .find(|b| b.id == chosen && b.lot_id == lot_id)
+                    .ok_or_else(|| AppError::bad("bid_id", "bid_id: no such bid on this lot"))?;
+                awardee = Some(b.id);
+                vec![b.clone()]
+            }
+            Follow::Awardee => bids
+                .iter()
+                .filter(|b| Some(b.id) == l.awardee_bid_id)
+                .cloned()
+                .collect(),
+        };
+    }
+    let mut am = l.into_active_model();
+    am.state = Set(applied.to.clone());
+    am.awardee_bid_id = Set(if input.event == "verification_failed" {
+        None
+    } else {
+        awardee
+    });
+    if let Some(at) = applied.effects.iter().find_map(|e| match e {
+        Effect::SetTimer { kind, at, .. } if kind.as_str() == "standstill" => Some(*at),
+        _ => None,
+    }) {
+        am.standstill_end = Set(Some(audit::truncate_micros(at)));
+    }
+    am.facts_json = Set(decl.to_json());
+    am.updated_at = Set(now);
+    let l = am.update(db).await?;
+    let lot_decl = decl;
+    persist_effects(db, "lot", lot_id, &applied, now).await?;
+    audit::append(
+        db,
+        now,
+        audit::Entry {
+            actor,
+            action: &format!("lot.{}", input.event),
+            object_kind: "lot",
+            object_id: lot_id.to_string(),
+            before: Some(to_json(&before)),
+            after: Some(serde_json::json!({"lot": LotView::from(&l), "effects": applied.effects})),
+        },
+    )
+    .await?;
+    if let Some((pev, _)) = participation_follow_up(&input.event) {
+        let follow = EventInput {
+            event: pev.to_owned(),
+            bid_id: None,
+            declarations: lot_decl,
+        };
+        for b in followers {
+            run_bid_event(db, actor, t, &l, b, &follow, now).await?;
+        }
+    }
+    Ok(applied)
+}
+
+/// The best-ranked bid of the stored evaluation, if any.
+fn first_ranked(l: &lot::Model) -> Option<Uuid> {
+    let v: serde_json::Value = serde_json::from_str(l.evaluation_json.as_deref()?).ok()?;
+    let r = &v["result"];
+    let candidates = [
+        r["winner"].as_str(),
+        r["awardee"].as_str(),
+        r["ranking"][0]["id"].as_str(),
+        r["ranking"][0].as_str(),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find_map(|s| s.parse().ok())
+}
+
+/// Apply a participation event to a bid and persist it.
+pub async fn run_bid_event<C: ConnectionTrait>(
+    db: &C,
+    actor: &str,
+    t: &tender::Model,
+    l: &lot::Model,
+    b: bid::Model,
+    input: &EventInput,
+    now: DateTime<Utc>,
+) -> ApiResult<Applied> {
+    let applied = machines::apply_participation(
+        t,
+        l,
+        &b.state,
+        b.soccorso_due,
+        b.operator_id,
+        &input.event,
+        &input.declarations,
+        now,
+    )?;
+    let id = b.id;
+    let before_state = b.state.clone();
+    let mut am = b.into_active_model();
+    am.state = Set(applied.to.clone());
+    if let Some(at) = applied.effects.iter().find_map(|e| match e {
+        Effect::SetTimer { kind, at, .. } if kind.as_str() == "soccorso" => Some(*at),
+        _ => None,
+    }) {
+        am.soccorso_due = Set(Some(audit::truncate_micros(at)));
+    }
+    if let Some(r) = &input.declarations.exclusion_reason {
+        am.exclusion_reason = Set(Some(r.clone()));
+    }
+    am.updated_at = Set(now);
+    am.update(db).await?;
+    persist_effects(db, "bid", id, &applied, now).await?;
+    audit::append(
+        db,
+        now,
+        audit::Entry {
+            actor,
+            action: &format!("bid.{}", input.event),
+            object_kind: "bid",
+            object_id: id.to_string(),
+            before: Some(serde_json::json!({"state": before_state})),
+            after: Some(serde_json::json!({"state": applied.to, "effects": applied.effects})),
+        },
+    )
+    .await?;
+    Ok(applied)
+}
+
+/// Apply a lifecycle event to a lot (buyer): admission phases, evaluation, proposal, award, signature.
+/// `propose_award` takes `bid_id` (default: first of the stored evaluation). Participations follow.
+#[utoipa::path(post, path = "/v1/lots/{id}/events", tag = "tenders", security(("bearer" = [])),
+    request_body = EventInput,
+    responses((status = 200, body = TransitionView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn lot_event(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    ApiJson(b): ApiJson<EventInput>,
+) -> ApiResult<Json<TransitionView>> {
+    let now = st.now();
+    let w = st.db.write().await?;
+    let l = lot::Entity::find_by_id(id)
+        .one(&w.txn)
+        .await?
+        .ok_or(AppError::NotFound("lot"))?;
+    let t = manage_tender(&w.txn, &p, l.tender_id)
+        .await
+        .map_err(|e| match e {
+            AppError::NotFound(_) => AppError::NotFound("lot"),
+            e => e,
+        })?;
+    let applied = run_lot_event(&w.txn, &p.actor(), &t, l, &b, now).await?;
+    w.commit().await?;
+    Ok(Json(TransitionView::from(&applied)))
+}
+
+/// Load a bid for tender staff: (tender, lot, bid, access). Bidders and strangers get 404.
+async fn staff_bid<C: ConnectionTrait>(
+    db: &C,
+    p: &Principal,
+    id: Uuid,
+) -> ApiResult<(tender::Model, lot::Model, bid::Model, Access)> {
+    let b = bid::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("bid"))?;
+    let (t, a) = access_tender(db, Some(p), b.tender_id)
+        .await
+        .map_err(|_| AppError::NotFound("bid"))?;
+    if a == Access::Public {
+        return Err(AppError::NotFound("bid"));
+    }
+    let l = load_lot(db, t.id, b.lot_id).await?;
+    Ok((t, l, b, a))
+}
+
+/// Admission phase on one participation (buyer): `admit`, `exclude` (with `declarations.exclusion_reason`),
+/// `request_soccorso` (with `declarations.soccorso_days`), `cure_soccorso`.
+#[utoipa::path(post, path = "/v1/bids/{id}/events", tag = "tenders", security(("bearer" = [])),
+    request_body = EventInput,
+    responses((status = 200, body = TransitionView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn bid_event(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    ApiJson(b): ApiJson<EventInput>,
+) -> ApiResult<Json<TransitionView>> {
+    if matches!(b.event.as_str(), "submit" | "replace" | "withdraw") {
+        return Err(AppError::bad(
+            "event",
+            "event: bidders submit, replace and withdraw through /v1/bids",
+        ));
+    }
+    let now = st.now();
+    let w = st.db.write().await?;
+    let (t, l, bd, a) = staff_bid(&w.txn, &p, id).await?;
+    if a != Access::Manage {
+        return Err(AppError::Forbidden(
+            "only the SUA buyers of this tender may do this".into(),
+        ));
+    }
+    let applied = run_bid_event(&w.txn, &p.actor(), &t, &l, bd, &b, now).await?;
+    w.commit().await?;
+    Ok(Json(TransitionView::from(&applied)))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct TechnicalEvaluation {
+    /// The commission's evaluation of this bid's technical offer, merged into the bid's entry of the
+    /// evaluation input (e.g. `{"coefficients": {"c1": "0.8"}}` for quality-price criteria).
+    #[schema(value_type = Object)]
+    pub technical: serde_json::Value,
+}
+
+/// Record the commission's technical evaluation of a bid (commissioner of the tender, or buyer), while the
+/// lot is in technical evaluation.
+#[utoipa::path(put, path = "/v1/bids/{id}/technical-evaluation", tag = "tenders", security(("bearer" = [])),
+    request_body = TechnicalEvaluation,
+    responses((status = 200, body = BidView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn record_technical(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    ApiJson(b): ApiJson<TechnicalEvaluation>,
+) -> ApiResult<Json<BidView>> {
+    if !b.technical.is_object() {
+        return Err(AppError::bad("technical", "technical: must be an object"));
+    }
+    let now = st.now();
+    let w = st.db.write().await?;
+    let (_t, l, bd, a) = staff_bid(&w.txn, &p, id).await?;
+    if !(a == Access::Manage || p.role == Role::Commissioner) {
+        return Err(AppError::Forbidden(
+            "only the commission or the buyers record scores".into(),
+        ));
+    }
+    if l.state != "tech_eval" || bd.state != "admitted" {
+        return Err(AppError::conflict(
+            "art. 93 (commissione giudicatrice)",
+            format!(
+                "technical scores are recorded on admitted bids of a lot in tech_eval (lot: {}, bid: {})",
+                l.state, bd.state
+            ),
+        ));
+    }
+    let mut am = bd.into_active_model();
+    am.tech_score = Set(Some(b.technical.to_string()));
+    am.updated_at = Set(now);
+    let bd = am.update(&w.txn).await?;
+    audit::append(
+        &w.txn,
+        now,
+        audit::Entry {
+            actor: &p.actor(),
+            action: "bid.technical_evaluation",
+            object_kind: "bid",
+            object_id: id.to_string(),
+            before: None,
+            after: Some(b.technical.clone()),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok(Json(bid_view(&bd, &l.state, true)))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct EvaluateInput {
+    /// Evaluation parameters of the `evaluation` crate's JSON input, without `criterion`, `bids` and
+    /// `base_amount` (the service fills them from the tender and the opened bids): e.g.
+    /// `{"anomaly": {"method": "none"}, "seed": "42"}`.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub params: serde_json::Value,
+}
+
+/// Run the evaluation of a lot whose economic offers are open (buyer) and store the explained result.
+#[utoipa::path(post, path = "/v1/lots/{id}/evaluate", tag = "tenders", security(("bearer" = [])),
+    request_body = EvaluateInput,
+    responses((status = 200, body = Object), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn evaluate_lot(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    ApiJson(b): ApiJson<EvaluateInput>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let now = st.now();
+    let w = st.db.write().await?;
+    let l = lot::Entity::find_by_id(id)
+        .one(&w.txn)
+        .await?
+        .ok_or(AppError::NotFound("lot"))?;
+    let t = manage_tender(&w.txn, &p, l.tender_id)
+        .await
+        .map_err(|e| match e {
+            AppError::NotFound(_) => AppError::NotFound("lot"),
+            e => e,
+        })?;
+    if l.state != "ranked" {
+        return Err(AppError::conflict(
+            "sealed-order invariant",
+            format!(
+                "evaluation runs once the economic offers are open (lot state ranked, not {})",
+                l.state
+            ),
+        ));
+    }
+    let mut input = match b.params {
+        serde_json::Value::Object(m) => m,
+        serde_json::Value::Null => serde_json::Map::new(),
+        _ => return Err(AppError::bad("params", "params: must be an object")),
+    };
+    for k in ["criterion", "bids", "base_amount"] {
+        if input.contains_key(k) {
+            return Err(AppError::bad(
+                format!("params.{k}"),
+                format!("params.{k}: filled in by the service"),
+            ));
+        }
+    }
+    let bids: Vec<serde_json::Value> = bids_of(&w.txn, t.id)
+        .await?
+        .into_iter()
+        .filter(|x| x.lot_id == l.id && x.state == "ranked")
+        .map(|x| {
+            let mut e = serde_json::Map::new();
+            e.insert("id".into(), x.id.to_string().into());
+            if let Some(d) = &x.declared_discount {
+                e.insert("discount".into(), d.clone().into());
+            }
+            if let Some(c) = x.declared_price_cents {
+                e.insert("price".into(), validate::cents_to_string(c).into());
+            }
+            if let Some(serde_json::Value::Object(tech)) = x
+                .tech_score
+                .as_deref()
+                .and_then(|s| serde_json::from_str(s).ok())
+            {
+                e.extend(tech);
+            }
+            serde_json::Value::Object(e)
+        })
+        .collect();
+    input.insert("criterion".into(), t.criterion.clone().into());
+    input.insert(
+        "base_amount".into(),
+        validate::cents_to_string(l.base_amount_cents).into(),
+    );
+    input.insert("bids".into(), bids.into());
+    let input = serde_json::Value::Object(input);
+    let result = evaluation::evaluate_json(&input.to_string()).map_err(|e| {
+        let field = if e.path == "$" {
+            "params".to_owned()
+        } else {
+            format!("params.{}", e.path)
+        };
+        AppError::bad(field, format!("evaluation: {e}"))
+    })?;
+    let stored = serde_json::json!({"input": input, "result": result, "evaluated_at": now});
+    let mut am = l.into_active_model();
+    am.evaluation_json = Set(Some(stored.to_string()));
+    am.updated_at = Set(now);
+    am.update(&w.txn).await?;
+    audit::append(
+        &w.txn,
+        now,
+        audit::Entry {
+            actor: &p.actor(),
+            action: "lot.evaluate",
+            object_kind: "lot",
+            object_id: id.to_string(),
+            before: None,
+            after: Some(stored.clone()),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok(Json(stored))
+}
+
+// ---------------------------------------------------------------- bids as seen by the tender's staff
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct BidView {
+    pub id: Uuid,
+    pub tender_id: Uuid,
+    pub lot_id: Uuid,
+    /// Hidden (null) until the administrative envelope is open.
+    pub operator_id: Option<Uuid>,
+    pub state: String,
+    /// Hidden until the economic envelope is open.
+    pub declared_discount: Option<String>,
+    pub declared_price: Option<String>,
+    /// Hidden until the technical envelope is open.
+    #[schema(value_type = Option<Object>)]
+    pub technical: Option<serde_json::Value>,
+    #[schema(value_type = Option<Object>)]
+    pub technical_evaluation: Option<serde_json::Value>,
+    pub soccorso_due: Option<DateTime<Utc>>,
+    pub exclusion_reason: Option<String>,
+    pub submitted_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Whether envelopes are sealed for this reader.
+    pub sealed: bool,
+}
+
+/// A bid as `reader` may see it: the owner sees everything; others per the envelopes open on the lot.
+pub fn bid_view(b: &bid::Model, lot_state: &str, owner: bool) -> BidView {
+    let (admin, tech, econ) = if owner {
+        (true, true, true)
+    } else {
+        machines::envelopes(lot_state)
+    };
+    BidView {
+        id: b.id,
+        tender_id: b.tender_id,
+        lot_id: b.lot_id,
+        operator_id: admin.then_some(b.operator_id),
+        state: b.state.clone(),
+        declared_discount: if econ {
+            b.declared_discount.clone()
+        } else {
+            None
+        },
+        declared_price: if econ {
+            b.declared_price_cents.map(validate::cents_to_string)
+        } else {
+            None
+        },
+        technical: if tech {
+            serde_json::from_str(&b.technical_json).ok()
+        } else {
+            None
+        },
+        technical_evaluation: if tech {
+            b.tech_score
+                .as_deref()
+                .and_then(|s| serde_json::from_str(s).ok())
+        } else {
+            None
+        },
+        soccorso_due: b.soccorso_due,
+        exclusion_reason: if admin {
+            b.exclusion_reason.clone()
+        } else {
+            None
+        },
+        submitted_at: b.submitted_at,
+        updated_at: b.updated_at,
+        sealed: !(admin && tech && econ),
+    }
+}
+
+/// The bids of a tender for its staff (buyers, municipality, commission): envelopes stay sealed until the
+/// lot opens them. Withdrawn bids are listed without content.
+#[utoipa::path(get, path = "/v1/tenders/{id}/bids", tag = "tenders", security(("bearer" = [])),
+    responses((status = 200, body = Vec<BidView>), (status = 404, body = Problem)))]
+async fn list_tender_bids(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Vec<BidView>>> {
+    let (t, a) = access_tender(&st.db.conn, Some(&p), id).await?;
+    if a == Access::Public {
+        return Err(AppError::NotFound("tender"));
+    }
+    let lots = lots_of(&st.db.conn, t.id).await?;
+    let bids = bids_of(&st.db.conn, t.id).await?;
+    Ok(Json(
+        bids.iter()
+            .filter(|b| b.state != machines::PARTICIPATION_INITIAL)
+            .map(|b| {
+                let ls = lots
+                    .iter()
+                    .find(|l| l.id == b.lot_id)
+                    .map(|l| l.state.as_str())
+                    .unwrap_or("pending");
+                let ls = if b.state == "withdrawn" {
+                    "pending"
+                } else {
+                    ls
+                };
+                bid_view(b, ls, false)
+            })
+            .collect(),
+    ))
 }

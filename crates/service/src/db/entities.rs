@@ -159,6 +159,8 @@ pub mod tender {
         pub published_at: Option<DateTimeUtc>,
         /// JSON array of operator ids invited (negotiated procedures).
         pub invitees_json: String,
+        /// Declarations of the buyer used as lifecycle facts (JSON, see `machines::Declarations`).
+        pub facts_json: String,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }
@@ -182,6 +184,8 @@ pub mod lot {
         pub evaluation_json: Option<String>,
         pub awardee_bid_id: Option<Uuid>,
         pub standstill_end: Option<DateTimeUtc>,
+        /// Declarations of the buyer used as lifecycle facts (JSON).
+        pub facts_json: String,
         pub updated_at: DateTimeUtc,
     }
     entity_boilerplate!();
@@ -203,7 +207,7 @@ pub mod bid {
         pub declared_discount: Option<String>,
         pub declared_price_cents: Option<i64>,
         pub technical_json: String,
-        /// Commission's technical score, exact decimal text.
+        /// The commission's technical evaluation of this bid (JSON, merged into the evaluation input).
         pub tech_score: Option<String>,
         pub soccorso_due: Option<DateTimeUtc>,
         pub exclusion_reason: Option<String>,

@@ -8,7 +8,7 @@ pub struct Migrator;
 #[sea_orm_migration::async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(M20261128Initial)]
+        vec![Box::new(M20261128Initial), Box::new(crate::register::M20261128RegisterTables)]
     }
 }
 
@@ -118,6 +118,7 @@ impl MigrationTrait for M20261128Initial {
                 .col(timestamp_with_time_zone_null("deadline"))
                 .col(timestamp_with_time_zone_null("published_at"))
                 .col(text("invitees_json"))
+                .col(text("facts_json"))
                 .col(timestamp_with_time_zone("created_at"))
                 .col(timestamp_with_time_zone("updated_at"))
                 .to_owned(),
@@ -132,6 +133,7 @@ impl MigrationTrait for M20261128Initial {
                 .col(text_null("evaluation_json"))
                 .col(uuid_null("awardee_bid_id"))
                 .col(timestamp_with_time_zone_null("standstill_end"))
+                .col(text("facts_json"))
                 .col(timestamp_with_time_zone("updated_at"))
                 .to_owned(),
             table_auto_free("bid")
@@ -143,7 +145,7 @@ impl MigrationTrait for M20261128Initial {
                 .col(string_null("declared_discount"))
                 .col(big_integer_null("declared_price_cents"))
                 .col(text("technical_json"))
-                .col(string_null("tech_score"))
+                .col(text_null("tech_score"))
                 .col(timestamp_with_time_zone_null("soccorso_due"))
                 .col(text_null("exclusion_reason"))
                 .col(timestamp_with_time_zone("submitted_at"))
