@@ -93,11 +93,41 @@ impl Holiday {
 }
 
 /// The Italian legal calendar, with the national holidays and any local ones configured.
+///
+/// Deserialising validates every fixed month/day (an invalid one is an error naming `holidays`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawCalendar")]
 pub struct LegalCalendar {
     holidays: Vec<Holiday>,
     /// Reg. 1182/71 art. 3(5): a term of two or more days includes at least two working days.
     at_least_two_working_days: bool,
+}
+
+#[derive(Deserialize)]
+struct RawCalendar {
+    holidays: Vec<Holiday>,
+    at_least_two_working_days: bool,
+}
+
+impl TryFrom<RawCalendar> for LegalCalendar {
+    type Error = CalendarError;
+    fn try_from(raw: RawCalendar) -> Result<Self, Self::Error> {
+        for h in &raw.holidays {
+            if let HolidayDate::Fixed { month, day } = h.date
+                && NaiveDate::from_ymd_opt(2000, month, day).is_none()
+            {
+                return Err(CalendarError::InvalidMonthDay {
+                    field: "holidays",
+                    month,
+                    day,
+                });
+            }
+        }
+        Ok(LegalCalendar {
+            holidays: raw.holidays,
+            at_least_two_working_days: raw.at_least_two_working_days,
+        })
+    }
 }
 
 impl Default for LegalCalendar {

@@ -211,11 +211,25 @@ pub struct BandDecision {
     pub min_invitees: Option<u32>,
 }
 
-/// Every dated threshold the engine knows.
+/// Every dated threshold the engine knows. Deserialising runs the checks of [`ThresholdTable::new`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawTable")]
 pub struct ThresholdTable {
     eu: Vec<EuThresholds>,
     art50: Vec<Art50Bands>,
+}
+
+#[derive(Deserialize)]
+struct RawTable {
+    eu: Vec<EuThresholds>,
+    art50: Vec<Art50Bands>,
+}
+
+impl TryFrom<RawTable> for ThresholdTable {
+    type Error = ThresholdError;
+    fn try_from(raw: RawTable) -> Result<Self, Self::Error> {
+        ThresholdTable::new(raw.eu, raw.art50)
+    }
 }
 
 fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {

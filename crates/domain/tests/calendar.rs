@@ -303,3 +303,11 @@ proptest! {
         prop_assert!(cal.term_end(start, days + 1).unwrap() >= cal.term_end(start, days).unwrap());
     }
 }
+
+#[test]
+fn a_deserialised_calendar_with_an_impossible_holiday_is_refused() {
+    let mut json: serde_json::Value = serde_json::to_value(LegalCalendar::italy()).unwrap();
+    json["holidays"][0]["date"]["day"] = serde_json::json!(32);
+    let err = serde_json::from_value::<LegalCalendar>(json).unwrap_err();
+    assert!(err.to_string().contains("holidays: 01-32"), "{err}");
+}

@@ -188,3 +188,17 @@ fn contract_objects_have_stable_names() {
     let err = "lavori".parse::<ContractObject>().unwrap_err();
     assert!(err.to_string().starts_with("object:"));
 }
+
+#[test]
+fn a_deserialised_table_is_checked_like_a_new_one() {
+    let t = ThresholdTable::official();
+    let json = serde_json::to_value(&t).unwrap();
+    assert_eq!(
+        serde_json::from_value::<ThresholdTable>(json.clone()).unwrap(),
+        t
+    );
+    let mut bad = json;
+    bad["eu"][1]["valid_from"] = serde_json::json!("2025-06-01");
+    let err = serde_json::from_value::<ThresholdTable>(bad).unwrap_err();
+    assert!(err.to_string().contains("overlaps"), "{err}");
+}

@@ -266,3 +266,21 @@ fn a_contract_context_can_be_built_from_euro() {
     assert_eq!(ctx.estimated_value, rust_decimal_macros::dec!(215999.99));
     assert!(allowed(&ctx).contains(&P::NegoziataSenzaBando));
 }
+
+#[test]
+fn rules_load_from_configuration_and_keep_their_checks() {
+    let rules = Rules {
+        calendar: Rules::default()
+            .calendar
+            .with_local_holiday("San Petronio", 10, 4)
+            .unwrap(),
+        min_offer_days_without_statutory_term: Some(10),
+        ..Rules::default()
+    };
+    let json = serde_json::to_string(&rules).unwrap();
+    let back: Rules = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, rules);
+    let mut bad: serde_json::Value = serde_json::from_str(&json).unwrap();
+    bad["thresholds"]["eu"][0]["valid_to"] = serde_json::json!("2020-01-01");
+    assert!(serde_json::from_value::<Rules>(bad).is_err());
+}
