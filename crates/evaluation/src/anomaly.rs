@@ -145,7 +145,7 @@ pub struct AnomalyRounding {
 /// Every value of the calculation, for the verbale. Ids are listed by ascending ribasso
 /// (ties by id).
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct AnomalyReport {
+pub struct AnomalyReport<'a> {
     pub applicable: bool,
     pub outcome: Outcome,
     /// "A", "B", "C" or "none".
@@ -158,8 +158,8 @@ pub struct AnomalyReport {
     /// k = ceil(10% of the admitted bids), counted bid by bid.
     #[serde(serialize_with = "crate::ser::opt_count")]
     pub wing_size: Option<usize>,
-    pub cut_low: Vec<String>,
-    pub cut_high: Vec<String>,
+    pub cut_low: Vec<&'a str>,
+    pub cut_high: Vec<&'a str>,
     #[serde(serialize_with = "crate::ser::opt_count")]
     pub kept: Option<usize>,
     #[serde(serialize_with = "crate::ser::opt_dec")]
@@ -206,14 +206,14 @@ pub struct AnomalyReport {
     pub threshold: Option<Decimal>,
     /// "discount >= threshold" or "discount > threshold".
     pub comparison: Option<String>,
-    pub excluded: Vec<String>,
+    pub excluded: Vec<&'a str>,
     pub rounding: AnomalyRounding,
     /// Indexes (into the bids given) of the excluded bids.
     #[serde(skip)]
     pub excluded_index: Vec<usize>,
 }
 
-impl AnomalyReport {
+impl AnomalyReport<'_> {
     fn empty(
         method: &str,
         admitted: usize,
@@ -269,12 +269,13 @@ impl AnomalyReport {
 
 /// Check the bids: unique ids, ribasso in [0, 100).
 pub fn validate_bids(bids: &[DiscountBid]) -> Result<(), EvalError> {
-    let mut seen = HashSet::with_capacity(bids.len());
+    let mut seen =
+        HashSet::with_capacity_and_hasher(bids.len(), foldhash::fast::FixedState::default());
     for (i, b) in bids.iter().enumerate() {
         if !seen.insert(b.id.as_str()) {
             return Err(EvalError::DuplicateId(b.id.clone()));
         }
-        if b.discount < Decimal::ZERO || b.discount >= Decimal::ONE_HUNDRED {
+        if !in_range(b.discount) {
             return Err(EvalError::Invalid {
                 field: format!("bids[{i}].discount"),
                 message: format!("{} is outside [0, 100)", b.discount),
@@ -284,20 +285,97 @@ pub fn validate_bids(bids: &[DiscountBid]) -> Result<(), EvalError> {
     Ok(())
 }
 
+/// 0 <= d < 100, without a general decimal comparison (hot path for large tenders).
+fn in_range(d: Decimal) -> bool {
+    let m = d.mantissa();
+    if m < 0 {
+        return false;
+    }
+    match 10i128.checked_pow(d.scale() + 2) {
+        Some(hundred) => m < hundred,
+        None => d < Decimal::ONE_HUNDRED,
+    }
+}
+
+/// Exact sum of decimals, on a common integer scale when possible (fast), else decimal by
+/// decimal. `None` on overflow.
+pub(crate) fn exact_sum(values: impl Iterator<Item = Decimal> + Clone) -> Option<Decimal> {
+    let scale = values.clone().map(|d| d.scale()).max().unwrap_or(0);
+    let mut acc: i128 = 0;
+    let mut fast = true;
+    for d in values.clone() {
+        let scaled = if d.scale() == scale {
+            Some(d.mantissa())
+        } else {
+            10i128
+                .checked_pow(scale - d.scale())
+                .and_then(|f| d.mantissa().checked_mul(f))
+        };
+        match scaled.and_then(|v| acc.checked_add(v)) {
+            Some(v) => acc = v,
+            None => {
+                fast = false;
+                break;
+            }
+        }
+    }
+    if fast && let Ok(sum) = Decimal::try_from_i128_with_scale(acc, scale) {
+        return Some(sum);
+    }
+    let mut values = values;
+    values.try_fold(Decimal::ZERO, |a, d| a.checked_add(d))
+}
+
 /// Indexes of `bids` by ascending ribasso, ties by id: the canonical order of the verbale.
 pub fn ascending_order(bids: &[DiscountBid]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..bids.len()).collect();
-    order.sort_unstable_by(|&a, &b| {
-        bids[a]
-            .discount
-            .cmp(&bids[b].discount)
-            .then_with(|| bids[a].id.cmp(&bids[b].id))
-    });
-    order
+    // Fast path: compare the ribassi as integers on a common scale (exact); ids only on ties.
+    let scale = bids.iter().map(|b| b.discount.scale()).max().unwrap_or(0);
+    let keys: Option<Vec<(i128, usize)>> = bids
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            if b.discount.scale() == scale {
+                return Some((b.discount.mantissa(), i));
+            }
+            let factor = 10i128.checked_pow(scale - b.discount.scale())?;
+            Some((b.discount.mantissa().checked_mul(factor)?, i))
+        })
+        .collect();
+    match keys {
+        Some(mut keys) => {
+            // Integer sort first, then id order inside each (short) group of equal ribassi.
+            keys.sort_unstable();
+            let mut start = 0;
+            while start < keys.len() {
+                let mut end = start + 1;
+                while end < keys.len() && keys[end].0 == keys[start].0 {
+                    end += 1;
+                }
+                if end - start > 1 {
+                    keys[start..end].sort_unstable_by(|a, b| bids[a.1].id.cmp(&bids[b.1].id));
+                }
+                start = end;
+            }
+            keys.into_iter().map(|(_, i)| i).collect()
+        }
+        None => {
+            let mut order: Vec<usize> = (0..bids.len()).collect();
+            order.sort_unstable_by(|&a, &b| {
+                bids[a]
+                    .discount
+                    .cmp(&bids[b].discount)
+                    .then_with(|| bids[a].id.cmp(&bids[b].id))
+            });
+            order
+        }
+    }
 }
 
 /// Compute the anomaly threshold and the excluded bids. `bids` are the admitted bids.
-pub fn compute(params: &AnomalyParams, bids: &[DiscountBid]) -> Result<AnomalyReport, EvalError> {
+pub fn compute<'a>(
+    params: &AnomalyParams,
+    bids: &'a [DiscountBid],
+) -> Result<AnomalyReport<'a>, EvalError> {
     validate_bids(bids)?;
     let order = ascending_order(bids);
     compute_sorted(params, bids, &order)
@@ -317,8 +395,8 @@ impl Ctx<'_> {
     }
 }
 
-fn ids(bids: &[DiscountBid], order: &[usize]) -> Vec<String> {
-    order.iter().map(|&i| bids[i].id.clone()).collect()
+fn ids<'a>(bids: &'a [DiscountBid], order: &[usize]) -> Vec<&'a str> {
+    order.iter().map(|&i| bids[i].id.as_str()).collect()
 }
 
 fn dec(x: &Q, what: &'static str) -> Result<Decimal, EvalError> {
@@ -344,11 +422,11 @@ fn sum_digits(s: Decimal) -> (u32, u32, usize) {
 }
 
 /// As [`compute`], with `order` = [`ascending_order`] of the (already validated) bids.
-pub fn compute_sorted(
+pub fn compute_sorted<'a>(
     params: &AnomalyParams,
-    bids: &[DiscountBid],
+    bids: &'a [DiscountBid],
     order: &[usize],
-) -> Result<AnomalyReport, EvalError> {
+) -> Result<AnomalyReport<'a>, EvalError> {
     let n = bids.len();
     let method = params.method;
     let mut r = AnomalyReport::empty(method.code(), n, Outcome::NotApplicable, Some(params));
@@ -409,12 +487,7 @@ pub fn compute_sorted(
     let kept = &order[lo_end..hi_start];
     let m = kept.len();
     r.kept = Some(m);
-    let mut s = Decimal::ZERO;
-    for &i in kept {
-        s = s
-            .checked_add(bids[i].discount)
-            .ok_or(EvalError::Overflow("sum"))?;
-    }
+    let s = exact_sum(kept.iter().map(|&i| bids[i].discount)).ok_or(EvalError::Overflow("sum"))?;
     r.sum = Some(s);
     let mean = ctx.step(exact::div(&q(s), &qi(m as i128), "mean")?, "mean")?;
     r.mean = Some(dec(&mean, "mean")?);
@@ -433,12 +506,8 @@ pub fn compute_sorted(
         );
         return Ok(r);
     }
-    let mut a = Decimal::ZERO;
-    for &i in above {
-        a = a
-            .checked_add(bids[i].discount)
-            .ok_or(EvalError::Overflow("sum above mean"))?;
-    }
+    let a = exact_sum(above.iter().map(|&i| bids[i].discount))
+        .ok_or(EvalError::Overflow("sum above mean"))?;
     r.sum_above_mean = Some(a);
     let cq = qi(c as i128);
     let excess = exact::sub(&q(a), &exact::mul(&cq, &mean, "scarto")?, "scarto")?;
@@ -569,6 +638,38 @@ pub fn compute_sorted(
 mod tests {
     use super::*;
     use std::str::FromStr;
+
+    #[test]
+    fn exact_sum_fast_and_slow_paths_agree() {
+        let v: Vec<Decimal> = ["1.5", "2.25", "0.125", "10"]
+            .iter()
+            .map(|s| Decimal::from_str(s).unwrap())
+            .collect();
+        assert_eq!(
+            exact_sum(v.iter().copied()),
+            Some(Decimal::from_str("13.875").unwrap())
+        );
+        // 28 decimals on one value and a large integer on another: the common scale overflows
+        // i128, the decimal-by-decimal path takes over.
+        let big = Decimal::from_str("79228162514264337593543950").unwrap();
+        let tiny = Decimal::from_str("0.0000000000000000000000000001").unwrap();
+        assert_eq!(exact_sum([big, tiny].into_iter()), big.checked_add(tiny));
+        assert!(in_range(Decimal::from_str("99.999").unwrap()));
+        assert!(!in_range(Decimal::from_str("100.000").unwrap()));
+        assert!(!in_range(Decimal::from_str("-0.001").unwrap()));
+        assert!(in_range(Decimal::ZERO));
+    }
+
+    #[test]
+    fn ascending_order_with_mixed_scales_and_ties() {
+        let b = vec![
+            DiscountBid::new("z", Decimal::from_str("10.50").unwrap()),
+            DiscountBid::new("a", Decimal::from_str("10.5").unwrap()),
+            DiscountBid::new("m", Decimal::from_str("9.999").unwrap()),
+            DiscountBid::new("b", Decimal::from_str("11").unwrap()),
+        ];
+        assert_eq!(ascending_order(&b), vec![2, 1, 0, 3]);
+    }
 
     #[test]
     fn digits_of_the_sum() {

@@ -340,9 +340,8 @@ pub fn evaluate_json(input: &str) -> Result<Value, InputError> {
             "seed",
             "rounding",
         ])?;
-        serde_json::to_value(
-            lowest_price_input(&top).and_then(|i| Ok(lowest_price::evaluate(&i)?))?,
-        )
+        let input = lowest_price_input(&top)?;
+        serde_json::to_value(lowest_price::evaluate(&input)?)
     } else {
         top.allow(&[
             "criterion",

@@ -69,8 +69,8 @@ pub struct LowestPriceInput {
 
 /// One line of the ranking.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct RankLine {
-    pub id: String,
+pub struct RankLine<'a> {
+    pub id: &'a str,
     #[serde(serialize_with = "crate::ser::count")]
     pub rank: usize,
     #[serde(serialize_with = "crate::ser::dec")]
@@ -84,14 +84,14 @@ pub struct RankLine {
 
 /// The result, ready for the verbale.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct LowestPriceResult {
+pub struct LowestPriceResult<'a> {
     pub criterion: &'static str,
-    pub anomaly: AnomalyReport,
+    pub anomaly: AnomalyReport<'a>,
     /// The bids not excluded, best first.
-    pub ranking: Vec<RankLine>,
-    pub winner: Option<String>,
+    pub ranking: Vec<RankLine<'a>>,
+    pub winner: Option<&'a str>,
     /// Bids tied for first place, when no seed was given (no winner then).
-    pub tie: Vec<String>,
+    pub tie: Vec<&'a str>,
     pub draw: Option<DrawRecord>,
     pub award_rule: AwardRule,
     /// The ribasso applied to the contract.
@@ -104,7 +104,7 @@ pub struct LowestPriceResult {
 }
 
 /// Evaluate at the lowest price.
-pub fn evaluate(input: &LowestPriceInput) -> Result<LowestPriceResult, EvalError> {
+pub fn evaluate(input: &LowestPriceInput) -> Result<LowestPriceResult<'_>, EvalError> {
     let bids = &input.bids;
     anomaly::validate_bids(bids)?;
     if !input.prices.is_empty() && input.prices.len() != bids.len() {
@@ -123,17 +123,25 @@ pub fn evaluate(input: &LowestPriceInput) -> Result<LowestPriceResult, EvalError
     for &i in &report.excluded_index {
         excluded[i] = true;
     }
-    let entries: Vec<(usize, &str, Decimal)> = (0..bids.len())
-        .filter(|&i| !excluded[i])
-        .map(|i| (i, bids[i].id.as_str(), bids[i].discount))
-        .collect();
+    // Descending ribasso, ties by ascending id: the ascending order reversed, with each group
+    // of equal ribassi put back in id order.
+    let mut entries: Vec<(usize, &str, Decimal)> = Vec::with_capacity(bids.len());
+    let mut group_start = 0;
+    for &i in order.iter().rev().filter(|&&i| !excluded[i]) {
+        if entries.last().is_some_and(|e| e.2 != bids[i].discount) {
+            entries[group_start..].reverse();
+            group_start = entries.len();
+        }
+        entries.push((i, bids[i].id.as_str(), bids[i].discount));
+    }
+    entries[group_start..].reverse();
     let undetermined = report.outcome == Outcome::Undetermined;
-    let ranked = ranking::rank(entries, if undetermined { None } else { input.seed });
-    let ranking: Vec<RankLine> = ranked
+    let ranked = ranking::rank_sorted(entries, if undetermined { None } else { input.seed });
+    let ranking: Vec<RankLine<'_>> = ranked
         .lines
         .iter()
         .map(|l| RankLine {
-            id: bids[l.index].id.clone(),
+            id: bids[l.index].id.as_str(),
             rank: l.rank,
             discount: bids[l.index].discount,
             price: price_of(l.index),
@@ -164,10 +172,10 @@ pub fn evaluate(input: &LowestPriceInput) -> Result<LowestPriceResult, EvalError
         );
         return Ok(out);
     }
-    out.tie = ranked.tie.iter().map(|&i| bids[i].id.clone()).collect();
+    out.tie = ranked.tie.iter().map(|&i| bids[i].id.as_str()).collect();
     out.draw = ranked.draw;
     if let Some(w) = ranked.winner {
-        out.winner = Some(bids[w].id.clone());
+        out.winner = Some(bids[w].id.as_str());
         let own = bids[w].discount;
         let second = input
             .anomaly

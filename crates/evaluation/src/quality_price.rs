@@ -231,6 +231,9 @@ fn unit_interval(v: Decimal) -> bool {
 }
 
 fn div(a: Decimal, b: Decimal, what: &'static str) -> Result<Decimal, EvalError> {
+    if b == Decimal::ONE {
+        return Ok(a);
+    }
     a.checked_div(b).ok_or(EvalError::Overflow(what))
 }
 

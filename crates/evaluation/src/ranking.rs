@@ -64,6 +64,16 @@ pub struct Ranking {
 /// tie by a draw only when `seed` is given.
 pub fn rank(mut entries: Vec<(usize, &str, Decimal)>, seed: Option<u64>) -> Ranking {
     entries.sort_unstable_by(|a, b| b.2.cmp(&a.2).then_with(|| a.1.cmp(b.1)));
+    rank_sorted(entries, seed)
+}
+
+/// As [`rank`], for `entries` already sorted by descending score, ties by ascending id.
+pub fn rank_sorted(entries: Vec<(usize, &str, Decimal)>, seed: Option<u64>) -> Ranking {
+    debug_assert!(
+        entries
+            .windows(2)
+            .all(|w| w[0].2 > w[1].2 || (w[0].2 == w[1].2 && w[0].1 < w[1].1))
+    );
     let mut lines = Vec::with_capacity(entries.len());
     for (pos, e) in entries.iter().enumerate() {
         let rank = if pos > 0 && entries[pos - 1].2 == e.2 {

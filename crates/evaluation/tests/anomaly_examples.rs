@@ -14,13 +14,14 @@ fn d(s: &str) -> Decimal {
     Decimal::from_str(s).unwrap()
 }
 
-/// Bids "op-01", "op-02", ... in the order given.
-fn bids(values: &[&str]) -> Vec<DiscountBid> {
+/// Bids "op-01", "op-02", ... in the order given (leaked: results borrow the ids).
+fn bids(values: &[&str]) -> &'static [DiscountBid] {
     values
         .iter()
         .enumerate()
         .map(|(i, v)| DiscountBid::new(format!("op-{:02}", i + 1), d(v)))
-        .collect()
+        .collect::<Vec<_>>()
+        .leak()
 }
 
 fn ids(v: &[usize]) -> Vec<String> {
@@ -31,16 +32,16 @@ fn lowest(
     values: &[&str],
     anomaly: Option<AnomalyParams>,
     seed: Option<u64>,
-) -> lowest_price::LowestPriceResult {
-    lowest_price::evaluate(&LowestPriceInput {
-        bids: bids(values),
+) -> lowest_price::LowestPriceResult<'static> {
+    let input: &'static LowestPriceInput = Box::leak(Box::new(LowestPriceInput {
+        bids: bids(values).to_vec(),
         prices: Vec::new(),
         base_amount: None,
         discount_rounding: None,
         anomaly,
         seed,
-    })
-    .unwrap()
+    }));
+    lowest_price::evaluate(input).unwrap()
 }
 
 /// MIT circolare n. 8/2019 example, as paraphrased by
@@ -53,7 +54,7 @@ const MIT: [&str; 20] = [
 
 #[test]
 fn mit_circolare_8_2019_method_a_point_1() {
-    let r = anomaly::compute(&AnomalyParams::new(Method::A), &bids(&MIT)).unwrap();
+    let r = anomaly::compute(&AnomalyParams::new(Method::A), bids(&MIT)).unwrap();
     assert_eq!(r.outcome, Outcome::Computed);
     // 10% of 20 = 2 per wing; bid 3 equals bid 2 (the 2nd lowest), so it is set aside too.
     assert_eq!(r.wing_size, Some(2));
@@ -82,7 +83,7 @@ fn mit_circolare_8_2019_method_a_point_1() {
     );
     assert_eq!(r.excluded, ids(&[13, 14, 15, 16, 17, 18, 19, 20]));
     let res = lowest(&MIT, Some(AnomalyParams::new(Method::A)), None);
-    assert_eq!(res.winner.as_deref(), Some("op-12")); // 14.812
+    assert_eq!(res.winner, Some("op-12")); // 14.812
     assert_eq!(res.award_discount, Some(d("14.812")));
     assert_eq!(res.ranking.len(), 12);
 }
@@ -93,7 +94,7 @@ fn mit_circolare_8_2019_method_a_point_1() {
 fn mit_example_with_the_proportional_decrement_reading() {
     let mut p = AnomalyParams::new(Method::A);
     p.decrement = DecrementReading::Proportional;
-    let r = anomaly::compute(&p, &bids(&MIT)).unwrap();
+    let r = anomaly::compute(&p, bids(&MIT)).unwrap();
     assert_eq!(
         r.threshold_exact.as_deref(),
         Some("585851222969/37500000000")
@@ -109,7 +110,7 @@ fn mit_example_with_the_proportional_decrement_reading() {
 fn threshold_rounding_is_applied_and_recorded() {
     let mut p = AnomalyParams::new(Method::A);
     p.threshold_rounding = Some(Rounding::new(3, RoundingMode::HalfUp));
-    let r = anomaly::compute(&p, &bids(&MIT)).unwrap();
+    let r = anomaly::compute(&p, bids(&MIT)).unwrap();
     assert_eq!(r.threshold, Some(d("14.885")));
     assert_eq!(r.rounding.threshold, p.threshold_rounding);
     assert_eq!(r.excluded.len(), 8);
@@ -119,7 +120,7 @@ fn threshold_rounding_is_applied_and_recorded() {
 /// the same value as Metodo A point 1; the exclusion is strict.
 #[test]
 fn method_b_even_parity_on_the_mit_data() {
-    let r = anomaly::compute(&AnomalyParams::new(Method::B), &bids(&MIT)).unwrap();
+    let r = anomaly::compute(&AnomalyParams::new(Method::B), bids(&MIT)).unwrap();
     assert_eq!(r.parity_digit_sum, Some(24));
     assert_eq!(r.parity.as_deref(), Some("even"));
     assert_eq!(r.threshold_exact.as_deref(), Some("22327253/1500000"));
@@ -133,7 +134,7 @@ fn method_b_even_parity_on_the_mit_data() {
 fn method_b_odd_parity_adds_the_variation() {
     let mut v = MIT;
     v[3] = "11.441";
-    let r = anomaly::compute(&AnomalyParams::new(Method::B), &bids(&v)).unwrap();
+    let r = anomaly::compute(&AnomalyParams::new(Method::B), bids(&v)).unwrap();
     assert_eq!(r.parity_digit_sum, Some(25));
     assert_eq!(r.parity.as_deref(), Some("odd"));
     assert_eq!(r.decrement_product, Some(d("72")));
@@ -145,17 +146,17 @@ fn method_b_odd_parity_adds_the_variation() {
 /// 23.791, quoted in the reference note §3.4): T = 23.791 - SM*64/100 = 22.915085333...
 #[test]
 fn method_c_uses_the_reference_discount() {
-    let r = anomaly::compute(&AnomalyParams::method_c(d("23.791")), &bids(&MIT)).unwrap();
+    let r = anomaly::compute(&AnomalyParams::method_c(d("23.791")), bids(&MIT)).unwrap();
     assert_eq!(r.threshold_base, Some(d("23.791")));
     assert_eq!(r.threshold_exact.as_deref(), Some("8593157/375000"));
     assert!(r.excluded.is_empty());
     let res = lowest(&MIT, Some(AnomalyParams::method_c(d("23.791"))), None);
-    assert_eq!(res.winner.as_deref(), Some("op-20"));
+    assert_eq!(res.winner, Some("op-20"));
 }
 
 #[test]
 fn method_c_without_reference_discount_is_refused() {
-    let err = anomaly::compute(&AnomalyParams::new(Method::C), &bids(&MIT)).unwrap_err();
+    let err = anomaly::compute(&AnomalyParams::new(Method::C), bids(&MIT)).unwrap_err();
     assert_eq!(
         err.to_string(),
         "anomaly.reference_discount: required for method C"
@@ -167,14 +168,14 @@ fn method_c_without_reference_discount_is_refused() {
 #[test]
 fn ratio_exactly_015_gives_120_percent_of_the_mean() {
     let v = ["5", "7", "8.5", "11.5", "11.5", "11.5", "20"];
-    let r = anomaly::compute(&AnomalyParams::new(Method::A), &bids(&v)).unwrap();
+    let r = anomaly::compute(&AnomalyParams::new(Method::A), bids(&v)).unwrap();
     assert_eq!(r.ratio, Some(d("0.15")));
     assert_eq!(r.branch.as_deref(), Some("SM / M <= 0.15: T = M * 1.2"));
     assert_eq!(r.threshold, Some(d("12")));
     assert_eq!(r.excluded, ids(&[7]));
     // A hair above 0.15 switches to T = M + SM.
     let v2 = ["5", "7", "8.5", "11.5", "11.5", "11.501", "20"];
-    let r2 = anomaly::compute(&AnomalyParams::new(Method::A), &bids(&v2)).unwrap();
+    let r2 = anomaly::compute(&AnomalyParams::new(Method::A), bids(&v2)).unwrap();
     assert!(r2.ratio.unwrap() > d("0.15"));
     assert_eq!(r2.branch.as_deref(), Some("SM / M > 0.15: T = M + SM"));
 }
@@ -184,22 +185,22 @@ fn ratio_exactly_015_gives_120_percent_of_the_mean() {
 #[test]
 fn a_bid_exactly_on_the_threshold() {
     let v = ["5", "7", "8.5", "11.5", "11.5", "11.5", "12"];
-    let a = anomaly::compute(&AnomalyParams::new(Method::A), &bids(&v)).unwrap();
+    let a = anomaly::compute(&AnomalyParams::new(Method::A), bids(&v)).unwrap();
     assert_eq!(a.threshold, Some(d("12")));
     assert_eq!(a.excluded, ids(&[7]));
     // B: S = 50.00, p = 0, T = M + SM = 11.5: the three bids at 11.5 stay, 12 goes.
-    let b = anomaly::compute(&AnomalyParams::new(Method::B), &bids(&v)).unwrap();
+    let b = anomaly::compute(&AnomalyParams::new(Method::B), bids(&v)).unwrap();
     assert_eq!(b.threshold, Some(d("11.5")));
     assert_eq!(b.excluded, ids(&[7]));
     // C with reference 12: T = 12, nobody strictly above.
-    let c = anomaly::compute(&AnomalyParams::method_c(d("12")), &bids(&v)).unwrap();
+    let c = anomaly::compute(&AnomalyParams::method_c(d("12")), bids(&v)).unwrap();
     assert_eq!(c.threshold, Some(d("12")));
     assert!(c.excluded.is_empty());
     // The comparison can be overridden when the tender says so.
     let mut a_strict = AnomalyParams::new(Method::A);
     a_strict.exclude_equal = Some(false);
     assert!(
-        anomaly::compute(&a_strict, &bids(&v))
+        anomaly::compute(&a_strict, bids(&v))
             .unwrap()
             .excluded
             .is_empty()
@@ -211,7 +212,7 @@ fn a_bid_exactly_on_the_threshold() {
 #[test]
 fn non_terminating_mean_still_compares_exactly() {
     let v = ["0.5", "1", "2", "12.5", "30"];
-    let r = anomaly::compute(&AnomalyParams::new(Method::A), &bids(&v)).unwrap();
+    let r = anomaly::compute(&AnomalyParams::new(Method::A), bids(&v)).unwrap();
     assert_eq!(r.threshold_exact.as_deref(), Some("25/2"));
     assert_eq!(r.threshold, Some(d("12.5")));
     assert_eq!(r.excluded, ids(&[4, 5]));
@@ -222,12 +223,12 @@ fn non_terminating_mean_still_compares_exactly() {
 #[test]
 fn exactly_five_bids_apply() {
     let v = ["10", "11", "12", "13", "20"];
-    let r = anomaly::compute(&AnomalyParams::new(Method::A), &bids(&v)).unwrap();
+    let r = anomaly::compute(&AnomalyParams::new(Method::A), bids(&v)).unwrap();
     assert!(r.applicable);
     assert_eq!(r.threshold, Some(d("14.4")));
     assert_eq!(r.excluded, ids(&[5]));
     let res = lowest(&v, Some(AnomalyParams::new(Method::A)), None);
-    assert_eq!(res.winner.as_deref(), Some("op-04"));
+    assert_eq!(res.winner, Some("op-04"));
 }
 
 #[test]
@@ -237,7 +238,7 @@ fn four_bids_are_not_enough() {
     assert!(!res.anomaly.applicable);
     assert_eq!(res.anomaly.outcome, Outcome::NotApplicable);
     assert!(res.anomaly.excluded.is_empty());
-    assert_eq!(res.winner.as_deref(), Some("op-04"));
+    assert_eq!(res.winner, Some("op-04"));
     assert!(res.note.unwrap().contains("art. 110"));
 }
 
@@ -245,7 +246,7 @@ fn four_bids_are_not_enough() {
 fn one_bid_wins_without_anomaly_check() {
     let res = lowest(&["7.5"], Some(AnomalyParams::new(Method::A)), None);
     assert!(!res.anomaly.applicable);
-    assert_eq!(res.winner.as_deref(), Some("op-01"));
+    assert_eq!(res.winner, Some("op-01"));
     assert_eq!(res.ranking.len(), 1);
 }
 
@@ -271,7 +272,7 @@ fn all_bids_equal_leave_the_threshold_undetermined() {
 #[test]
 fn no_kept_bid_above_the_mean() {
     let v = ["10", "12", "12", "12", "14"];
-    let r = anomaly::compute(&AnomalyParams::new(Method::A), &bids(&v)).unwrap();
+    let r = anomaly::compute(&AnomalyParams::new(Method::A), bids(&v)).unwrap();
     assert_eq!(r.outcome, Outcome::Undetermined);
     assert_eq!(r.above_mean, Some(0));
     assert!(r.note.unwrap().contains("scarto"));
@@ -287,7 +288,7 @@ fn ties_inside_and_at_the_wings() {
     v.extend(["12"; 12]);
     v.extend(["20", "21", "21", "21"]);
     let v: Vec<&str> = v.into_iter().collect();
-    let r = anomaly::compute(&AnomalyParams::new(Method::A), &bids(&v)).unwrap();
+    let r = anomaly::compute(&AnomalyParams::new(Method::A), bids(&v)).unwrap();
     // Tie inside the low wing: the two 9s fill k = 2, nothing else is cut.
     assert_eq!(r.cut_low, ids(&[1, 2]));
     // Tie at the boundary of the high wing: the 2nd highest is 21, all three 21s are cut.
@@ -309,7 +310,7 @@ fn first_place_tie_and_seeded_draw() {
     let rec = drawn.draw.clone().unwrap();
     assert_eq!(rec.seed, 20_260_717);
     assert_eq!(rec.candidates, ids(&[4, 5, 6]));
-    assert_eq!(drawn.winner.as_deref(), Some(rec.order[0].as_str()));
+    assert_eq!(drawn.winner, Some(rec.order[0].as_str()));
     assert_eq!(
         drawn.ranking.iter().map(|l| l.rank).collect::<Vec<_>>(),
         vec![1, 2, 3, 4, 5, 6]
@@ -324,11 +325,11 @@ fn method_b_next_lower_discount_option() {
     let mut p = AnomalyParams::new(Method::B);
     p.award = AwardRule::NextLowerDiscount;
     let res = lowest(&MIT, Some(p), None);
-    assert_eq!(res.winner.as_deref(), Some("op-12"));
+    assert_eq!(res.winner, Some("op-12"));
     assert_eq!(res.award_discount, Some(d("14.721")));
     let mut wrong = AnomalyParams::new(Method::A);
     wrong.award = AwardRule::NextLowerDiscount;
-    assert!(anomaly::compute(&wrong, &bids(&MIT)).is_err());
+    assert!(anomaly::compute(&wrong, bids(&MIT)).is_err());
 }
 
 /// Calculators that round every step (TuttoGare "decimali graduatoria"): recorded, and the
@@ -337,7 +338,7 @@ fn method_b_next_lower_discount_option() {
 fn step_rounding_changes_the_intermediate_values() {
     let mut p = AnomalyParams::new(Method::A);
     p.steps_rounding = Some(Rounding::new(3, RoundingMode::Truncate));
-    let r = anomaly::compute(&p, &bids(&MIT)).unwrap();
+    let r = anomaly::compute(&p, bids(&MIT)).unwrap();
     // M = 215.882/15 = 14.39213... -> 14.392; the 8 bids above sum to 126.086,
     // SM = (126.086 - 8 * 14.392) / 8 = 1.36875 -> 1.368.
     assert_eq!(r.mean, Some(d("14.392")));
@@ -350,11 +351,11 @@ fn step_rounding_changes_the_intermediate_values() {
 
 #[test]
 fn invalid_discounts_and_duplicate_ids_are_refused() {
-    let mut b = bids(&["10", "11", "12", "13", "14"]);
+    let mut b = bids(&["10", "11", "12", "13", "14"]).to_vec();
     b[2].discount = d("-1");
     let e = anomaly::compute(&AnomalyParams::new(Method::A), &b).unwrap_err();
     assert_eq!(e.to_string(), "bids[2].discount: -1 is outside [0, 100)");
-    let mut b = bids(&["10", "11", "12", "13", "14"]);
+    let mut b = bids(&["10", "11", "12", "13", "14"]).to_vec();
     b[4].id = "op-01".into();
     let e = anomaly::compute(&AnomalyParams::new(Method::A), &b).unwrap_err();
     assert_eq!(e.to_string(), "duplicate bid id 'op-01'");

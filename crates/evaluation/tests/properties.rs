@@ -23,11 +23,13 @@ fn discounts(min: usize, max: usize) -> impl Strategy<Value = Vec<Decimal>> {
     .prop_map(|v| v.into_iter().map(|x| Decimal::new(x as i64, 3)).collect())
 }
 
-fn bids(v: &[Decimal]) -> Vec<DiscountBid> {
+/// Leaked so that results (which borrow the ids) may outlive the statement.
+fn bids(v: &[Decimal]) -> &'static [DiscountBid] {
     v.iter()
         .enumerate()
         .map(|(i, d)| DiscountBid::new(format!("op-{i:03}"), *d))
-        .collect()
+        .collect::<Vec<_>>()
+        .leak()
 }
 
 /// Metodo A written directly from Allegato II.2, independently of the crate's code.
@@ -79,7 +81,7 @@ fn lp(values: &[Decimal], method: Method, reference: Decimal) -> LowestPriceInpu
         p.reference_discount = Some(reference);
     }
     LowestPriceInput {
-        bids: bids(values),
+        bids: bids(values).to_vec(),
         prices: Vec::new(),
         base_amount: None,
         discount_rounding: None,
@@ -97,7 +99,7 @@ proptest! {
 
     #[test]
     fn method_a_agrees_with_the_reference(v in discounts(5, 60)) {
-        let r = anomaly::compute(&AnomalyParams::new(Method::A), &bids(&v)).unwrap();
+        let r = anomaly::compute(&AnomalyParams::new(Method::A), bids(&v)).unwrap();
         match reference_a(&v) {
             None => prop_assert_eq!(r.outcome, Outcome::Undetermined),
             Some((t, excluded)) => {
@@ -121,7 +123,8 @@ proptest! {
         m in method(),
         reference in (0u32..30_000).prop_map(|x| Decimal::new(x as i64, 3)),
     ) {
-        let a = lowest_price::evaluate(&lp(&v, m, reference)).unwrap();
+        let input = lp(&v, m, reference);
+        let a = lowest_price::evaluate(&input).unwrap();
         // Same bids (same ids and ribassi), presented in another order.
         let mut shuffled = lp(&v, m, reference);
         let original = shuffled.bids.clone();
@@ -132,7 +135,7 @@ proptest! {
 
     #[test]
     fn threshold_lies_between_min_and_max_for_method_a(v in discounts(5, 60)) {
-        let r = anomaly::compute(&AnomalyParams::new(Method::A), &bids(&v)).unwrap();
+        let r = anomaly::compute(&AnomalyParams::new(Method::A), bids(&v)).unwrap();
         // T = M + SM(1 - p/100) and T = M + SM lie within the kept bids; 1.2 M need not
         // (see `one_point_two_times_the_mean_can_exceed_every_bid`).
         let bounded = r.outcome == Outcome::Computed
@@ -298,7 +301,7 @@ fn one_point_two_times_the_mean_can_exceed_every_bid() {
         .iter()
         .map(|s| s.parse().unwrap())
         .collect();
-    let r = anomaly::compute(&AnomalyParams::new(Method::A), &bids(&v)).unwrap();
+    let r = anomaly::compute(&AnomalyParams::new(Method::A), bids(&v)).unwrap();
     assert_eq!(r.threshold, Some(Decimal::from(12)));
     assert!(r.excluded.is_empty());
 }
