@@ -652,6 +652,11 @@ fn guard(
         }
         E::AmendDocuments => {
             let deadline = require_deadline(f.offer_deadline, "art. 92 c.2", "offer_deadline")?;
+            Refusal::unless(now < deadline, "art. 92 c.2", || {
+                format!(
+                    "the offer deadline {deadline} has passed: the tender documents can no longer change"
+                )
+            })?;
             if f.significant_change {
                 fx.rule("art. 92 c.2 lett. b)");
                 let new = f.new_deadline.filter(|n| *n > deadline).ok_or_else(|| {
@@ -674,6 +679,9 @@ fn guard(
             };
             let current = require_deadline(current, "art. 92 c.2", "current deadline")?;
             fx.rule("art. 92 c.2");
+            Refusal::unless(now < current, "art. 92 c.2", || {
+                format!("the deadline {current} has passed: an expired term cannot be extended")
+            })?;
             let new = f.new_deadline.filter(|n| *n > current).ok_or_else(|| {
                 Refusal::new(
                     "art. 92 c.2",

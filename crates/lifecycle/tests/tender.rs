@@ -640,3 +640,26 @@ fn a_prior_information_notice_reduces_the_term_only_if_sent_35_days_to_12_months
     f.offer_deadline = Some(rome(2026, 11, 16, 12, 0));
     refused(tender::apply(S::Ready, &E::Publish, &f, now), "art. 71 c.4");
 }
+
+#[test]
+fn an_expired_deadline_cannot_be_extended_nor_the_documents_amended() {
+    let mut f = open_services();
+    f.offer_deadline = Some(rome(2026, 12, 2, 12, 0));
+    f.new_deadline = Some(rome(2026, 12, 20, 12, 0));
+    let late = rome(2026, 12, 2, 12, 0);
+    let r = refused(
+        tender::apply(S::Open, &E::ExtendDeadline, &f, late),
+        "art. 92 c.2",
+    );
+    assert!(r.message.contains("expired"));
+    refused(
+        tender::apply(S::Open, &E::AmendDocuments, &f, late),
+        "art. 92 c.2",
+    );
+    accepted(tender::apply(
+        S::Open,
+        &E::ExtendDeadline,
+        &f,
+        rome(2026, 12, 2, 11, 59),
+    ));
+}
