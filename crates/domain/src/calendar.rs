@@ -365,10 +365,21 @@ impl LegalCalendar {
         }
     }
 
-    /// The instant local midnight begins `date` (always exists in Europe/Rome: DST changes at 02:00/03:00).
+    /// The instant `date` begins in Europe/Rome: local midnight, or the first local time that exists when a
+    /// historical DST change skipped midnight (Italy changed clocks at 00:00 in some years of the 1960s-70s).
     pub fn start_of_day(&self, date: NaiveDate) -> DateTime<Utc> {
-        self.at_local("date", date, NaiveTime::MIN)
-            .expect("midnight exists in Europe/Rome")
+        (0..=4 * 24)
+            .filter_map(|quarter| {
+                let time = NaiveTime::MIN + chrono::Duration::minutes(15 * quarter);
+                LEGAL_TIME_ZONE
+                    .from_local_datetime(&date.and_time(time))
+                    .earliest()
+            })
+            .next()
+            .map_or_else(
+                || date.and_time(NaiveTime::MIN).and_utc(),
+                |t| t.with_timezone(&Utc),
+            )
     }
 
     /// The instant `date` ends in Europe/Rome (= the next local midnight, exclusive).

@@ -311,3 +311,13 @@ fn a_deserialised_calendar_with_an_impossible_holiday_is_refused() {
     let err = serde_json::from_value::<LegalCalendar>(json).unwrap_err();
     assert!(err.to_string().contains("holidays: 01-32"), "{err}");
 }
+
+#[test]
+fn a_day_whose_midnight_did_not_exist_starts_at_the_first_valid_instant() {
+    let cal = LegalCalendar::italy();
+    // Italy moved clocks from 00:00 to 01:00 on 31 May 1970.
+    let start = cal.start_of_day(d(1970, 5, 31));
+    assert_eq!(start, utc(1970, 5, 30, 23, 0));
+    assert_eq!(cal.local_date(start), d(1970, 5, 31));
+    assert_eq!(cal.end_of_day(d(1970, 5, 30)), start);
+}
