@@ -297,6 +297,16 @@ proptest! {
     }
 
     #[test]
+    fn every_day_starts_and_ends_on_itself(offset in 0u32..(365 * 200)) {
+        let cal = LegalCalendar::italy();
+        let day = d(1900, 1, 1) + chrono::Days::new(u64::from(offset));
+        let start = cal.start_of_day(day);
+        prop_assert_eq!(cal.local_date(start), day);
+        prop_assert!(cal.end_of_day(day) > start);
+        prop_assert_eq!(cal.local_date(cal.end_of_day(day)), day.succ_opt().unwrap());
+    }
+
+    #[test]
     fn longer_terms_never_end_earlier(offset in 0u32..(365 * 30), days in 0u32..90) {
         let cal = LegalCalendar::italy();
         let start = d(2000, 1, 1) + chrono::Days::new(u64::from(offset));
