@@ -16,7 +16,7 @@ use lettre::message::{Mailbox, MultiPart};
 use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, watch};
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 
 use crate::entity;
 use crate::error::Error;
@@ -66,7 +66,9 @@ impl Clock for ManualClock {
 #[serde(default)]
 pub struct WorkerConfig {
     /// Messages claimed per round.
-    pub batch_size: u64,
+    pub batch_size: usize,
+    /// Sends in flight at once within a round (keep it at most `mail.transport.pool_size` for SMTP).
+    pub concurrency: usize,
     /// How long a claim is valid; after that a crashed worker's messages are taken by another.
     pub lease_secs: u64,
     /// Upper bound of one send (SMTP command timeout and overall guard).
@@ -85,6 +87,7 @@ impl Default for WorkerConfig {
     fn default() -> Self {
         Self {
             batch_size: 20,
+            concurrency: 2,
             lease_secs: 300,
             send_timeout_secs: 60,
             poll_interval_ms: 1000,
@@ -100,6 +103,9 @@ impl WorkerConfig {
         let field = |name: &str, why: &str| Err(Error::Config(format!("mail.worker.{name} {why}")));
         if self.batch_size == 0 {
             return field("batch_size", "must be at least 1");
+        }
+        if self.concurrency == 0 {
+            return field("concurrency", "must be at least 1");
         }
         if self.send_timeout_secs == 0 {
             return field("send_timeout_secs", "must be at least 1");
@@ -241,7 +247,7 @@ impl Worker {
     async fn round(&self, stop: Option<&watch::Receiver<bool>>) -> Result<RoundReport, Error> {
         let now = self.clock.now();
         let lease = Duration::seconds(self.config.lease_secs as i64);
-        let claim = outbox::claim(&self.db, now, lease, self.config.batch_size).await?;
+        let claim = outbox::claim(&self.db, now, lease, self.config.batch_size as u64).await?;
         let lease_until = now + lease;
         let timeout = StdDuration::from_secs(self.config.send_timeout_secs);
         let mut report = RoundReport {
@@ -249,99 +255,114 @@ impl Worker {
             ..RoundReport::default()
         };
         let mut postpone: Option<(DateTime<Utc>, String)> = None;
-        for row in &claim.rows {
-            let now = self.clock.now();
-            let message_id = self.mailer.message_id_for(row.id);
-            let stopping = stop.is_some_and(|s| *s.borrow());
-            let lease_short =
-                now + Duration::seconds(self.config.send_timeout_secs as i64) >= lease_until;
-            let (outcome, subject) = if let Some((at, why)) = &postpone {
-                report.postponed += 1;
-                (
-                    Outcome::Postponed {
+        for chunk in claim.rows.chunks(self.config.concurrency) {
+            // Decide for each row of the chunk: not attempted, not buildable, or sent concurrently.
+            let mut outcomes: Vec<Option<Outcome>> = (0..chunk.len()).map(|_| None).collect();
+            let mut subjects: Vec<Option<String>> = vec![None; chunk.len()];
+            let mut sends = JoinSet::new();
+            for (i, row) in chunk.iter().enumerate() {
+                let now = self.clock.now();
+                let stopping = stop.is_some_and(|s| *s.borrow());
+                let lease_short =
+                    now + Duration::seconds(self.config.send_timeout_secs as i64) >= lease_until;
+                if let Some((at, why)) = &postpone {
+                    report.postponed += 1;
+                    outcomes[i] = Some(Outcome::Postponed {
                         at: *at,
                         error: format!("not attempted: {why}"),
-                    },
-                    None,
-                )
-            } else if stopping || lease_short {
-                report.postponed += 1;
-                (Outcome::Released { at: now }, None)
-            } else {
-                match self.mailer.build(row, now) {
-                    Err(error) => {
-                        report.failed += 1;
-                        tracing::warn!(id = %row.id, %error, "mail cannot be built");
-                        (Outcome::Failed { error }, None)
-                    }
-                    Ok((rendered, message)) => {
-                        let result = match tokio::time::timeout(
-                            timeout,
-                            self.mailer.transport.send(message),
-                        )
-                        .await
-                        {
-                            Ok(r) => r,
-                            Err(_) => Err(SendError::Unreachable(format!(
-                                "no answer within {} s",
-                                self.config.send_timeout_secs
-                            ))),
-                        };
-                        let now = self.clock.now();
-                        let outcome = match result {
-                            Ok(()) => {
-                                report.sent += 1;
-                                Outcome::Sent
-                            }
-                            Err(SendError::Permanent(error)) => {
-                                report.failed += 1;
-                                Outcome::Failed { error }
-                            }
-                            Err(SendError::Transient(error) | SendError::Unreachable(error))
-                                if row.attempts >= self.config.max_attempts =>
-                            {
-                                report.failed += 1;
-                                Outcome::Failed {
-                                    error: format!(
-                                        "gave up after {} attempts: {error}",
-                                        row.attempts
-                                    ),
-                                }
-                            }
-                            Err(SendError::Transient(error)) => {
-                                report.retried += 1;
-                                Outcome::Retry {
-                                    at: now + self.config.backoff(row.attempts),
-                                    error,
-                                }
-                            }
-                            Err(SendError::Unreachable(error)) => {
-                                report.retried += 1;
-                                let at = now + self.config.backoff(row.attempts);
-                                postpone = Some((at, error.clone()));
-                                Outcome::Retry { at, error }
-                            }
-                        };
-                        (outcome, Some(rendered.subject))
+                    });
+                } else if stopping || lease_short {
+                    report.postponed += 1;
+                    outcomes[i] = Some(Outcome::Released { at: now });
+                } else {
+                    match self.mailer.build(row, now) {
+                        Err(error) => {
+                            report.failed += 1;
+                            tracing::warn!(id = %row.id, %error, "mail cannot be built");
+                            outcomes[i] = Some(Outcome::Failed { error });
+                        }
+                        Ok((rendered, message)) => {
+                            subjects[i] = Some(rendered.subject);
+                            let transport = self.mailer.transport.clone();
+                            let secs = self.config.send_timeout_secs;
+                            sends.spawn(async move {
+                                let result =
+                                    match tokio::time::timeout(timeout, transport.send(message))
+                                        .await
+                                    {
+                                        Ok(r) => r,
+                                        Err(_) => Err(SendError::Unreachable(format!(
+                                            "no answer within {secs} s"
+                                        ))),
+                                    };
+                                (i, result)
+                            });
+                        }
                     }
                 }
-            };
-            if let Outcome::Failed { error } | Outcome::Retry { error, .. } = &outcome {
-                tracing::info!(id = %row.id, attempts = row.attempts, %error, "mail not sent");
             }
-            let recorded = outbox::complete(
-                &self.db,
-                row.id,
-                claim.token,
-                self.clock.now(),
-                &message_id,
-                subject.as_deref(),
-                outcome,
-            )
-            .await?;
-            if !recorded {
-                report.lost_claims += 1;
-                tracing::warn!(id = %row.id, "claim on mail was taken over before its outcome was recorded");
+            while let Some(joined) = sends.join_next().await {
+                let (i, result) = match joined {
+                    Ok(r) => r,
+                    Err(e) => {
+                        // A panicking send task: its row keeps its lease and is retried after it.
+                        tracing::error!(error = %e, "mail send task failed");
+                        continue;
+                    }
+                };
+                let row = &chunk[i];
+                let now = self.clock.now();
+                outcomes[i] = Some(match result {
+                    Ok(()) => {
+                        report.sent += 1;
+                        Outcome::Sent
+                    }
+                    Err(SendError::Permanent(error)) => {
+                        report.failed += 1;
+                        Outcome::Failed { error }
+                    }
+                    Err(SendError::Transient(error) | SendError::Unreachable(error))
+                        if row.attempts >= self.config.max_attempts =>
+                    {
+                        report.failed += 1;
+                        Outcome::Failed {
+                            error: format!("gave up after {} attempts: {error}", row.attempts),
+                        }
+                    }
+                    Err(SendError::Transient(error)) => {
+                        report.retried += 1;
+                        Outcome::Retry {
+                            at: now + self.config.backoff(row.attempts),
+                            error,
+                        }
+                    }
+                    Err(SendError::Unreachable(error)) => {
+                        report.retried += 1;
+                        let at = now + self.config.backoff(row.attempts);
+                        postpone = Some((at, error.clone()));
+                        Outcome::Retry { at, error }
+                    }
+                });
+            }
+            for ((row, outcome), subject) in chunk.iter().zip(outcomes).zip(subjects) {
+                let Some(outcome) = outcome else { continue };
+                if let Outcome::Failed { error } | Outcome::Retry { error, .. } = &outcome {
+                    tracing::info!(id = %row.id, attempts = row.attempts, %error, "mail not sent");
+                }
+                let recorded = outbox::complete(
+                    &self.db,
+                    row.id,
+                    claim.token,
+                    self.clock.now(),
+                    &self.mailer.message_id_for(row.id),
+                    subject.as_deref(),
+                    outcome,
+                )
+                .await?;
+                if !recorded {
+                    report.lost_claims += 1;
+                    tracing::warn!(id = %row.id, "claim on mail was taken over before its outcome was recorded");
+                }
             }
         }
         Ok(report)
@@ -398,7 +419,7 @@ impl WorkerHandle {
         self.wake.notify_one();
     }
 
-    /// Graceful stop: the send in progress finishes, the rest of the batch goes back to the queue.
+    /// Graceful stop: the sends in progress finish, the rest of the batch goes back to the queue.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.join.await;

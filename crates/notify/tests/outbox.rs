@@ -398,6 +398,13 @@ fn inconsistent_worker_settings_are_refused_naming_the_key() {
         ),
         (
             WorkerConfig {
+                concurrency: 0,
+                ..WorkerConfig::default()
+            },
+            "concurrency",
+        ),
+        (
+            WorkerConfig {
                 lease_secs: 60,
                 send_timeout_secs: 60,
                 ..WorkerConfig::default()

@@ -28,6 +28,7 @@ pub fn t0() -> DateTime<Utc> {
 pub fn worker_config() -> WorkerConfig {
     WorkerConfig {
         batch_size: 25,
+        concurrency: 4,
         lease_secs: 30,
         send_timeout_secs: 5,
         poll_interval_ms: 20,
@@ -55,7 +56,7 @@ pub fn smtp_transport(port: u16) -> TransportConfig {
         security: SmtpSecurity::None,
         username: None,
         password: None,
-        pool_size: 2,
+        pool_size: 4,
     })
 }
 
