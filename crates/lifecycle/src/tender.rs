@@ -603,6 +603,18 @@ fn guard(
                     "at least one operator must be invited".into()
                 })?;
             }
+            if state == TenderState::Prequalification {
+                Refusal::unless(
+                    f.invitees <= f.candidates_admitted,
+                    f.procedure.article(),
+                    || {
+                        format!(
+                            "only admitted candidates may be invited: {} invitees, {} candidates admitted",
+                            f.invitees, f.candidates_admitted
+                        )
+                    },
+                )?;
+            }
             if f.procedure == ProcedureType::NegoziataSenzaBando {
                 check_rotation(rules, f, fx)?;
             }

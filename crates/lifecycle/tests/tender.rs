@@ -174,6 +174,12 @@ fn a_restricted_procedure_has_a_request_phase_then_invitations() {
         tender::apply(S::Prequalification, &E::SendInvitations, &f, invite_at),
         "dir. 2014/24 art. 65(2)",
     );
+    f.invitees = 7;
+    let r = refused(
+        tender::apply(S::Prequalification, &E::SendInvitations, &f, invite_at),
+        "art. 72",
+    );
+    assert!(r.message.contains("admitted candidates"));
     f.invitees = 6;
     f.offer_deadline = Some(rome(2027, 1, 8, 12, 0));
     refused(
