@@ -97,6 +97,18 @@ impl NewMessage {
                 Some(_) => {}
             }
         }
+        if self.template == MailTemplate::MunicipalityUpdate {
+            let event = object.get("event").and_then(|v| v.as_str()).unwrap_or("");
+            if !crate::templates::MUNICIPALITY_EVENTS.contains(&event) {
+                return Err(Error::invalid(
+                    "context",
+                    format!(
+                        "template `municipality_update`: `event` must be one of {}, not `{event}`",
+                        crate::templates::MUNICIPALITY_EVENTS.join(", ")
+                    ),
+                ));
+            }
+        }
         for group in self.template.required_one_of() {
             let present = group
                 .iter()

@@ -94,7 +94,29 @@ templates! {
     ContractSigned = "contract_signed", required: ["tender_title", "tender_ref", "cig", "awardee_name", "contract_date"];
     /// To bidders who started but did not submit: the deadline is near.
     DeadlineReminder = "deadline_reminder", required: ["tender_title", "tender_ref", "deadline"];
+    /// To the operator whose offer appears abnormally low: request for explanations (art. 110, term ≤ 15 days).
+    AnomalyExplanationRequest = "anomaly_explanation_request", required: ["tender_title", "tender_ref", "cig", "elements", "term_end"];
+    /// To all candidates: the tender documents were amended (art. 92 c.2 b), with the deadline now in force.
+    DocumentsAmended = "documents_amended", required: ["tender_title", "tender_ref", "act_type", "act_number", "act_date", "changes", "deadline"];
+    /// To the municipality: a step of the procedure it is kept informed of (per the convenzione); `event` is
+    /// one of [`MUNICIPALITY_EVENTS`].
+    MunicipalityUpdate = "municipality_update", required: ["tender_title", "tender_ref", "event", "details"];
 }
+
+/// Values of `event` accepted by [`MailTemplate::MunicipalityUpdate`] (they match the lifecycle crate's
+/// communication kinds addressed to the Comune).
+pub const MUNICIPALITY_EVENTS: &[&str] = &[
+    "cig_acquired",
+    "submissions_closed",
+    "admissions_and_exclusions",
+    "commission_composition",
+    "award_proposal",
+    "verification_outcome",
+    "award",
+    "suspension",
+    "contract_date",
+    "decision_not_to_award",
+];
 
 impl MailTemplate {
     /// Groups of keys of which at least one must be present (e.g. the award states the standstill end or

@@ -147,6 +147,16 @@ async fn bad_messages_are_refused_with_the_field_named() {
     let (_, reason) = field_of(notify::enqueue(&t.db, m).await.unwrap_err());
     assert!(reason.contains("standstill_end") && reason.contains("standstill_not_applicable"));
 
+    let mut m = exclusion("a@pec.example.it", tender, "k", t0());
+    m.template = MailTemplate::MunicipalityUpdate;
+    m.context = contexts::full(MailTemplate::MunicipalityUpdate);
+    m.context["event"] = serde_json::json!("party");
+    let (_, reason) = field_of(notify::enqueue(&t.db, m).await.unwrap_err());
+    assert!(
+        reason.contains("`event`") && reason.contains("`party`"),
+        "{reason}"
+    );
+
     let (field, _) = field_of(IdempotencyKey::new("  ").unwrap_err());
     assert_eq!(field, "idempotency_key");
     let (field, _) = field_of(IdempotencyKey::new("k".repeat(256)).unwrap_err());

@@ -228,3 +228,25 @@ fn the_documentation_lists_every_template_and_its_required_keys() {
         }
     }
 }
+
+#[test]
+fn every_municipality_update_event_has_its_own_wording() {
+    let t = templates();
+    let mut subjects = std::collections::BTreeSet::new();
+    for event in notify::templates::MUNICIPALITY_EVENTS {
+        let mut ctx = contexts::full(MailTemplate::MunicipalityUpdate);
+        ctx["event"] = serde_json::json!(event);
+        ctx.as_object_mut().unwrap().remove("standstill_end");
+        let r = t.render(MailTemplate::MunicipalityUpdate, &ctx).unwrap();
+        assert!(r.text.contains("Comune di Borgo Alto"));
+        subjects.insert(r.subject);
+    }
+    assert_eq!(subjects.len(), notify::templates::MUNICIPALITY_EVENTS.len());
+    insta::assert_snapshot!(
+        "municipality_update_subjects",
+        subjects.into_iter().collect::<Vec<_>>().join("\n")
+    );
+    let mut ctx = contexts::full(MailTemplate::MunicipalityUpdate);
+    ctx["event"] = serde_json::json!("party");
+    assert!(t.render(MailTemplate::MunicipalityUpdate, &ctx).is_err());
+}

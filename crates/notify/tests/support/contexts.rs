@@ -106,6 +106,22 @@ pub fn full(template: MailTemplate) -> Value {
             json!({"awardee_name": "Costruzioni Alfa S.p.A.", "contract_date": "2027-03-15", "contract_ref": "456"}),
         ),
         DeadlineReminder => with(base(), json!({"deadline": "2026-12-22T11:00:00Z"})),
+        AnomalyExplanationRequest => with(
+            base(),
+            json!({"elements": "Costo della manodopera (voce 3 dell'offerta economica).\nPrezzo unitario del calcestruzzo.",
+                   "term_end": "2027-02-10T11:00:00Z"}),
+        ),
+        DocumentsAmended => with(
+            base(),
+            json!({"changes": "Sostituito l'elaborato grafico n. 4 (tavola delle opere provvisionali).",
+                   "deadline": "2027-01-12T11:00:00Z"}),
+        ),
+        MunicipalityUpdate => with(
+            base(),
+            json!({"recipient_name": "Comune di Borgo Alto", "event": "award",
+                   "details": "Aggiudicataria: Costruzioni Alfa S.p.A., ribasso 12,345%.",
+                   "standstill_end": "2027-03-08"}),
+        ),
     }
 }
 
