@@ -50,6 +50,7 @@ impl From<EvalError> for InputError {
 }
 
 type R<T> = Result<T, InputError>;
+type IdSet<'a> = HashSet<&'a str, foldhash::fast::FixedState>;
 
 fn join(path: &str, key: &str) -> String {
     if path.is_empty() {
@@ -133,11 +134,13 @@ impl<'a> Obj<'a> {
     }
 
     fn dec_opt(&self, key: &str) -> R<Option<Decimal>> {
-        self.get(key).map(|v| decimal(v, &self.at(key))).transpose()
+        self.get(key)
+            .map(|v| decimal(v, || self.at(key)))
+            .transpose()
     }
 
     fn dec_req(&self, key: &str) -> R<Decimal> {
-        decimal(self.req(key)?, &self.at(key))
+        decimal(self.req(key)?, || self.at(key))
     }
 
     fn obj_opt(&self, key: &str) -> R<Option<Obj<'a>>> {
@@ -189,7 +192,7 @@ impl<'a> Obj<'a> {
 }
 
 /// A decimal written as a JSON string.
-fn decimal(v: &Value, path: &str) -> R<Decimal> {
+fn decimal(v: &Value, path: impl FnOnce() -> String) -> R<Decimal> {
     match v {
         Value::String(s) => {
             let t = s.trim();
@@ -207,15 +210,15 @@ fn decimal(v: &Value, path: &str) -> R<Decimal> {
                 } else {
                     ""
                 };
-                InputError::new(path, format!("\"{s}\" is not a decimal{hint}"))
+                InputError::new(path(), format!("\"{s}\" is not a decimal{hint}"))
             })
         }
         Value::Number(n) => Err(InputError::new(
-            path,
+            path(),
             format!("must be a JSON string holding a decimal (write \"{n}\"), not a JSON number"),
         )),
         other => Err(InputError::new(
-            path,
+            path(),
             format!("must be a string holding a decimal, not {}", kind(other)),
         )),
     }
@@ -262,7 +265,7 @@ fn seed(doc: &Obj<'_>) -> R<Option<u64>> {
     }
 }
 
-fn bid_id<'a>(b: &Obj<'a>, seen: &mut HashSet<&'a str>) -> R<&'a str> {
+fn bid_id<'a>(b: &Obj<'a>, seen: &mut IdSet<'a>) -> R<&'a str> {
     let id = b.str_req("id")?;
     if id.trim().is_empty() {
         return Err(InputError::new(b.at("id"), "must not be empty"));
@@ -320,9 +323,19 @@ fn offer(
     }
 }
 
-/// Evaluate the JSON document `input` (see issue 3 / `docs/evaluation.md` for the schema) and
-/// return the JSON result. `Err` means invalid input; its `Display` is `path: message`.
-pub fn evaluate_json(input: &str) -> Result<Value, InputError> {
+/// The result of either criterion, serialized as is.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Output<'r, 'a> {
+    LowestPrice(&'r lowest_price::LowestPriceResult<'a>),
+    QualityPrice(&'r quality_price::QualityPriceResult),
+}
+
+/// Parse, evaluate, and hand the result to `emit` (which serializes it).
+fn evaluate_with<T>(
+    input: &str,
+    emit: impl FnOnce(&Output<'_, '_>) -> Result<T, serde_json::Error>,
+) -> Result<T, InputError> {
     let doc: Value = serde_json::from_str(input)
         .map_err(|e| InputError::new("$", format!("not valid JSON: {e}")))?;
     let top = Obj::new(&doc, String::new())?;
@@ -331,7 +344,9 @@ pub fn evaluate_json(input: &str) -> Result<Value, InputError> {
         &[("lowest_price", 0u8), ("quality_price", 1u8)],
         None,
     )?;
-    let result = if criterion == 0 {
+    let ser_err =
+        |e: serde_json::Error| InputError::new("$", format!("cannot serialize the result: {e}"));
+    if criterion == 0 {
         top.allow(&[
             "criterion",
             "anomaly",
@@ -341,7 +356,7 @@ pub fn evaluate_json(input: &str) -> Result<Value, InputError> {
             "rounding",
         ])?;
         let input = lowest_price_input(&top)?;
-        serde_json::to_value(lowest_price::evaluate(&input)?)
+        emit(&Output::LowestPrice(&lowest_price::evaluate(&input)?)).map_err(ser_err)
     } else {
         top.allow(&[
             "criterion",
@@ -353,16 +368,23 @@ pub fn evaluate_json(input: &str) -> Result<Value, InputError> {
             "rounding",
         ])?;
         let (params, bids) = quality_price_input(&top)?;
-        serde_json::to_value(quality_price::evaluate(&params, &bids)?)
-    };
-    result.map_err(|e| InputError::new("$", format!("cannot serialize the result: {e}")))
+        emit(&Output::QualityPrice(&quality_price::evaluate(
+            &params, &bids,
+        )?))
+        .map_err(ser_err)
+    }
 }
 
-/// As [`evaluate_json`], pretty-printed.
+/// Evaluate the JSON document `input` (see issue 3 / `docs/evaluation.md` for the schema) and
+/// return the JSON result. `Err` means invalid input; its `Display` is `path: message`.
+pub fn evaluate_json(input: &str) -> Result<Value, InputError> {
+    evaluate_with(input, |o| serde_json::to_value(o))
+}
+
+/// As [`evaluate_json`], pretty-printed (serialized straight from the result: faster than
+/// printing the `Value`).
 pub fn evaluate_json_pretty(input: &str) -> Result<String, InputError> {
-    let v = evaluate_json(input)?;
-    serde_json::to_string_pretty(&v)
-        .map_err(|e| InputError::new("$", format!("cannot serialize the result: {e}")))
+    evaluate_with(input, |o| serde_json::to_string_pretty(o))
 }
 
 fn base_amount(top: &Obj<'_>) -> R<Option<Decimal>> {
@@ -455,7 +477,8 @@ fn lowest_price_input(top: &Obj<'_>) -> R<LowestPriceInput> {
         ));
     }
     let arr = top.arr_req("bids")?;
-    let mut seen = HashSet::new();
+    let mut seen =
+        HashSet::with_capacity_and_hasher(arr.len(), foldhash::fast::FixedState::default());
     let mut bids = Vec::with_capacity(arr.len());
     let mut prices = Vec::with_capacity(arr.len());
     for (i, v) in arr.iter().enumerate() {
@@ -577,7 +600,8 @@ fn quality_price_input(top: &Obj<'_>) -> R<(QualityPriceParams, Vec<QualityBid>)
     };
     let need_discount = !matches!(formula, EconomicFormula::InversePrice);
     let arr = top.arr_req("bids")?;
-    let mut seen = HashSet::new();
+    let mut seen =
+        HashSet::with_capacity_and_hasher(arr.len(), foldhash::fast::FixedState::default());
     let mut bids = Vec::with_capacity(arr.len());
     for (i, v) in arr.iter().enumerate() {
         let b = Obj::new(v, format!("bids[{i}]"))?;
@@ -588,18 +612,18 @@ fn quality_price_input(top: &Obj<'_>) -> R<(QualityPriceParams, Vec<QualityBid>)
         co.allow(&names)?;
         let mut coefficients = Vec::with_capacity(criteria.len());
         for c in &criteria {
-            let path = co.at(&c.id);
+            let path = || co.at(&c.id);
             let v = co
                 .get(&c.id)
-                .ok_or_else(|| InputError::new(path.clone(), "missing coefficient"))?;
+                .ok_or_else(|| InputError::new(path(), "missing coefficient"))?;
             coefficients.push(match v {
                 Value::Array(list) => Coefficient::Commissioners(
                     list.iter()
                         .enumerate()
-                        .map(|(k, x)| decimal(x, &format!("{path}[{k}]")))
+                        .map(|(k, x)| decimal(x, || format!("{}[{k}]", path())))
                         .collect::<R<_>>()?,
                 ),
-                other => Coefficient::Given(decimal(other, &path)?),
+                other => Coefficient::Given(decimal(other, path)?),
             });
         }
         let (discount, price) = offer(&b, base, discount_rounding, need_discount)?;

@@ -294,7 +294,8 @@ fn validate(params: &QualityPriceParams, bids: &[QualityBid]) -> Result<(), Eval
             "after_first needs a riparametrazione (first or first_and_second)",
         ));
     }
-    let mut ids = HashSet::new();
+    let mut ids =
+        HashSet::with_capacity_and_hasher(bids.len(), foldhash::fast::FixedState::default());
     for (i, b) in bids.iter().enumerate() {
         if !ids.insert(b.id.as_str()) {
             return Err(EvalError::DuplicateId(b.id.clone()));

@@ -280,3 +280,21 @@ fn quality_price_refusals_name_the_field() {
         .starts_with("economic.formula.x:")
     );
 }
+
+/// The pretty printer serializes straight from the result; it must say the same thing.
+#[test]
+fn pretty_output_equals_the_value_output() {
+    let doc = json!({"criterion": "lowest_price", "anomaly": {"method": "B"}, "bids": mit_bids()})
+        .to_string();
+    let pretty = evaluation::evaluate_json_pretty(&doc).unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&pretty).unwrap(),
+        evaluate_json(&doc).unwrap()
+    );
+    assert!(
+        evaluation::evaluate_json_pretty("{}")
+            .unwrap_err()
+            .to_string()
+            .starts_with("criterion:")
+    );
+}
