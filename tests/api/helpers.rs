@@ -77,7 +77,12 @@ impl TestApp {
             .current_dir(dir.path())
             .env("SUA_DATABASE__URL", &db_url)
             .env("SUA_HTTP__ADDR", "127.0.0.1:0")
-            .env("SUA_MAIL__DIR", dir.path().join("mail"))
+            .env("SUA_MAIL__TRANSPORT__KIND", "file")
+            .env("SUA_MAIL__TRANSPORT__DIR", dir.path().join("mail"))
+            .env(
+                "SUA_MAIL__TEMPLATES_DIR",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/templates/mail"),
+            )
             .env("SUA_CLOCK__ALLOW_OVERRIDE", "true")
             .env("SUA_SCHEDULER__INTERVAL_SECS", "1")
             .env("RUST_LOG", "warn")
@@ -195,6 +200,26 @@ impl TestApp {
 
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().to_path_buf()
+    }
+
+    /// Wait until at least `n` mails were written by the file transport; returns their contents.
+    pub async fn wait_for_mails(&self, n: usize) -> Vec<String> {
+        let dir = self.dir.path().join("mail");
+        for _ in 0..150 {
+            let mails: Vec<String> = std::fs::read_dir(&dir)
+                .map(|rd| {
+                    rd.filter_map(Result::ok)
+                        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if mails.len() >= n {
+                return mails;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("fewer than {n} mails written to {}", dir.display());
     }
 }
 

@@ -2,8 +2,8 @@
 //! SQLite always; PostgreSQL when `SUA_TEST_DATABASE_URL` is set (a fresh database per test).
 
 mod flow;
-mod register;
 #[allow(dead_code)] // not every test uses every helper
 mod helpers;
 mod refusals;
+mod register;
 mod smoke;

@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 pub struct Settings {
     pub database: DatabaseSettings,
     pub http: HttpSettings,
-    pub mail: MailSettings,
+    /// `[mail]`: the outbox worker and transport (see the `notify` crate and docs/notifications.md).
+    #[serde(default)]
+    pub mail: notify::MailConfig,
     pub log: LogSettings,
     pub clock: ClockSettings,
     pub scheduler: SchedulerSettings,
@@ -38,15 +40,6 @@ pub struct HttpSettings {
     pub request_timeout_secs: u64,
     /// Seconds given to requests in flight after SIGTERM/Ctrl-C.
     pub shutdown_grace_secs: u64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct MailSettings {
-    /// `file` (write .eml files to `dir`), `smtp` (send through `smtp_url`) or `none`.
-    pub transport: String,
-    pub dir: String,
-    pub smtp_url: Option<String>,
-    pub from: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -85,12 +78,7 @@ impl Default for Settings {
                 request_timeout_secs: 30,
                 shutdown_grace_secs: 20,
             },
-            mail: MailSettings {
-                transport: "file".into(),
-                dir: "data/mail".into(),
-                smtp_url: None,
-                from: "SUA <noreply@sua.invalid>".into(),
-            },
+            mail: notify::MailConfig::default(),
             log: LogSettings {
                 format: "pretty".into(),
                 filter: "info,sqlx=warn,sea_orm=warn".into(),
@@ -141,14 +129,6 @@ impl Settings {
         {
             anyhow::bail!("database.url: must start with sqlite: or postgres://");
         }
-        match self.mail.transport.as_str() {
-            "file" | "none" => {}
-            "smtp" if self.mail.smtp_url.is_some() => {}
-            "smtp" => anyhow::bail!("mail.smtp_url: required when mail.transport = \"smtp\""),
-            other => {
-                anyhow::bail!("mail.transport: unknown transport {other:?} (file, smtp, none)")
-            }
-        }
         if !matches!(self.log.format.as_str(), "pretty" | "json") {
             anyhow::bail!("log.format: must be \"pretty\" or \"json\"");
         }
@@ -183,12 +163,17 @@ mod tests {
     #[test]
     fn invalid_settings_are_refused_naming_the_key() {
         figment::Jail::expect_with(|jail| {
-            jail.set_env("SUA_MAIL__TRANSPORT", "pigeon");
+            jail.set_env("SUA_LOG__FORMAT", "xml");
             let e = load(None).unwrap_err().to_string();
-            assert!(e.contains("mail.transport"), "{e}");
-            jail.set_env("SUA_MAIL__TRANSPORT", "smtp");
+            assert!(e.contains("log.format"), "{e}");
+            jail.set_env("SUA_LOG__FORMAT", "json");
+            jail.set_env("SUA_DATABASE__URL", "mysql://x");
             let e = load(None).unwrap_err().to_string();
-            assert!(e.contains("mail.smtp_url"), "{e}");
+            assert!(e.contains("database.url"), "{e}");
+            jail.set_env("SUA_DATABASE__URL", "sqlite::memory:");
+            jail.set_env("SUA_MAIL__TRANSPORT__KIND", "pigeon");
+            let e = load(None).unwrap_err().to_string();
+            assert!(e.to_lowercase().contains("mail.transport.kind"), "{e}");
             Ok(())
         });
     }

@@ -54,6 +54,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     } else {
         None
     };
+    let mailer = notify::start(state.db.conn.clone(), &settings.mail)
+        .map_err(|e| anyhow::anyhow!("mail: {e}"))?;
     let app = api::app(state)
         .layer(DefaultBodyLimit::max(settings.http.body_limit_bytes))
         .layer(TimeoutLayer::with_status_code(
@@ -83,6 +85,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     if let Some(s) = sched {
         let _ = tokio::time::timeout(Duration::from_secs(5), s).await;
     }
+    let _ = tokio::time::timeout(Duration::from_secs(10), mailer.shutdown()).await;
     tracing::info!("sua stopped");
     Ok(())
 }

@@ -308,8 +308,55 @@ async fn submit_bid(
         },
     )
     .await?;
+    enqueue_receipt(&w.txn, &st, &t, &row, now).await?;
     w.commit().await?;
     Ok((StatusCode::CREATED, Json(bid_view(&row, &l.state, true))))
+}
+
+fn mailbox(o: &operator::Model) -> ApiResult<notify::Mailbox> {
+    let addr = o
+        .pec
+        .parse()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored PEC {:?}: {e}", o.pec)))?;
+    Ok(notify::Mailbox::new(Some(o.name.clone()), addr))
+}
+
+fn outbox_err(e: notify::Error) -> AppError {
+    AppError::Internal(anyhow::anyhow!("mail outbox: {e}"))
+}
+
+/// The bid receipt, enqueued in the transaction of the submission (sent after commit, never lost).
+async fn enqueue_receipt<C: ConnectionTrait>(
+    db: &C,
+    st: &AppState,
+    t: &tender::Model,
+    b: &bid::Model,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let Some(o) = operator::Entity::find_by_id(b.operator_id).one(db).await? else {
+        return Ok(());
+    };
+    let digest = content_digest(b);
+    let msg = notify::NewMessage {
+        to: vec![mailbox(&o)?],
+        template: notify::MailTemplate::BidReceipt,
+        context: serde_json::json!({
+            "recipient_name": o.name,
+            "link": format!("{}/v1/bids/{}", st.settings.http.public_base_url, b.id),
+            "tender_title": t.title,
+            "tender_ref": t.id.to_string(),
+            "received_at": now.to_rfc3339(),
+            "receipt_ref": format!("{}:{}", b.id, &digest[..16]),
+            "deadline": t.deadline.map(|d| d.to_rfc3339()).unwrap_or_default(),
+        }),
+        tender_id: Some(t.id),
+        lot_id: Some(b.lot_id),
+        idempotency_key: notify::IdempotencyKey::new(format!("bid_receipt:{}:{digest}", b.id))
+            .map_err(outbox_err)?,
+        now,
+    };
+    notify::enqueue(db, msg).await.map_err(outbox_err)?;
+    Ok(())
 }
 
 fn content_digest(b: &bid::Model) -> String {
@@ -457,6 +504,7 @@ async fn replace_bid(
         },
     )
     .await?;
+    enqueue_receipt(&w.txn, &st, &t, &bd, now).await?;
     w.commit().await?;
     Ok(Json(bid_view(&bd, &l.state, true)))
 }
@@ -633,11 +681,39 @@ async fn answer_clarification(
         bid_id: None,
         declarations: Declarations::default(),
     };
+    let (tender_title, tender_deadline) = (t.title.clone(), t.deadline);
     tenders::run_tender_event(&w.txn, &p.actor(), t, &input, now).await?;
     let mut am = c.into_active_model();
     am.answer = Set(Some(answer));
     am.answered_at = Set(Some(now));
     let c = am.update(&w.txn).await?;
+    // the asker is told the answer is published (art. 88 c.3); the answer itself is public
+    if let Some(o) = operator::Entity::find_by_id(c.operator_id)
+        .one(&w.txn)
+        .await?
+    {
+        let msg = notify::NewMessage {
+            to: vec![mailbox(&o)?],
+            template: notify::MailTemplate::ClarificationAnswered,
+            context: serde_json::json!({
+                "recipient_name": o.name,
+                "link": format!("{}/v1/tenders/{}/clarifications", st.settings.http.public_base_url, c.tender_id),
+                "tender_title": tender_title,
+                "tender_ref": c.tender_id.to_string(),
+                "answered_at": now.to_rfc3339(),
+                "deadline": tender_deadline.map(|d| d.to_rfc3339()).unwrap_or_default(),
+            }),
+            tender_id: Some(c.tender_id),
+            lot_id: None,
+            idempotency_key: notify::IdempotencyKey::new(format!(
+                "clarification_answered:{}",
+                c.id
+            ))
+            .map_err(outbox_err)?,
+            now,
+        };
+        notify::enqueue(&w.txn, msg).await.map_err(outbox_err)?;
+    }
     audit::append(
         &w.txn,
         now,

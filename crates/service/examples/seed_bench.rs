@@ -1,0 +1,81 @@
+//! Seed a database with N published tenders (one lot each) for the read benchmark
+//! (`scripts/bench-read.sh`). Usage: `seed_bench <database-url> [count]`. Applies migrations first.
+
+use chrono::{Duration, Utc};
+use sea_orm::{ActiveModelTrait, Set};
+use service::db::{
+    Db,
+    entities::{lot, province, tender},
+};
+use uuid::Uuid;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let url = args
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("usage: seed_bench <database-url> [count]"))?;
+    let count: usize = args
+        .next()
+        .map(|c| c.parse())
+        .transpose()?
+        .unwrap_or(10_000);
+    let db = Db::connect(&url, 4).await?;
+    db.migrate().await?;
+    let now = service::audit::truncate_micros(Utc::now());
+    let w = db.write().await?;
+    let p = Uuid::now_v7();
+    province::ActiveModel {
+        id: Set(p),
+        code: Set(format!("B{}", &p.simple().to_string()[..6])),
+        name: Set("Provincia di Benchmark".into()),
+        created_at: Set(now),
+    }
+    .insert(&w.txn)
+    .await?;
+    for i in 0..count {
+        let id = Uuid::now_v7();
+        let published = now - Duration::minutes(i as i64);
+        tender::ActiveModel {
+            id: Set(id),
+            province_id: Set(p),
+            municipality_id: Set(None),
+            request_id: Set(None),
+            title: Set(format!("Servizio di manutenzione n. {i} — lotto unico")),
+            contract_type: Set("services".into()),
+            procedure_type: Set("aperta".into()),
+            criterion: Set("lowest_price".into()),
+            state: Set("open".into()),
+            deadline: Set(Some(now + Duration::days(40))),
+            published_at: Set(Some(published)),
+            invitees_json: Set("[]".into()),
+            facts_json: Set("{}".into()),
+            created_at: Set(published),
+            updated_at: Set(published),
+        }
+        .insert(&w.txn)
+        .await?;
+        lot::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tender_id: Set(id),
+            number: Set(1),
+            title: Set("Lotto unico".into()),
+            cig: Set(Some("B5A520026C".into())),
+            base_amount_cents: Set(18_000_000 + i as i64),
+            state: Set("pending".into()),
+            evaluation_json: Set(None),
+            awardee_bid_id: Set(None),
+            standstill_end: Set(None),
+            facts_json: Set("{}".into()),
+            updated_at: Set(published),
+        }
+        .insert(&w.txn)
+        .await?;
+        if i == count / 2 {
+            println!("{id}");
+        }
+    }
+    w.commit().await?;
+    eprintln!("seeded {count} tenders");
+    Ok(())
+}
