@@ -430,6 +430,16 @@ both_backends!(
         );
         let mine = ok(&app.get("/v1/bids", Some(&ta)).await, 200);
         assert_eq!(mine["total"], 1);
+        // receipts (two submissions, one replacement) and the clarification notice went through the outbox
+        let mails = app.wait_for_mails(4).await;
+        assert!(
+            mails.iter().any(|m| m.contains("alfa@pec.it")),
+            "no receipt to Alfa"
+        );
+        assert!(
+            mails.iter().all(|m| !m.contains("12.345")),
+            "a receipt must not carry the sealed content"
+        );
         assert_eq!(mine["items"][0]["declared_discount"], "12.345");
 
         // the deadline passes (server clock moved); a late bid is refused by the clock, then the scheduler closes
