@@ -81,7 +81,8 @@ pub enum SendError {
     Unreachable(String),
     /// A 4xx answer or a local I/O error: retry this message later.
     Transient(String),
-    /// A 5xx answer or a message lettre refuses: do not retry.
+    /// A 5xx answer (except authentication ones, which are `Unreachable`) or a message lettre refuses:
+    /// do not retry.
     Permanent(String),
 }
 
@@ -151,7 +152,15 @@ impl Transport {
         match self {
             Transport::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| {
                 let text = smtp_error_text(&e);
-                if e.is_permanent() {
+                // Authentication refused or required (530, 534, 535, 538): our configuration, not the
+                // message, is at fault. Treat it like an unreachable server (postpone and retry) rather
+                // than failing every queued message permanently.
+                let auth_problem = e.status().is_some_and(|c| {
+                    matches!(c.to_string().as_str(), "530" | "534" | "535" | "538")
+                });
+                if auth_problem {
+                    SendError::Unreachable(format!("authentication: {text}"))
+                } else if e.is_permanent() {
                     SendError::Permanent(text)
                 } else if e.is_transient() {
                     SendError::Transient(text)

@@ -400,3 +400,51 @@ async fn tls_or_starttls_against_a_plaintext_server_never_sends_in_clear_and_is_
     assert!(sink.received().is_empty(), "nothing went out without TLS");
     t.cleanup().await;
 }
+
+#[tokio::test]
+async fn smtp_auth_sends_with_the_right_credentials_and_postpones_with_wrong_ones() {
+    let sink = SmtpSink::start_with_auth("sua@pec.provincia.example.it", "segreta");
+    let t = db::sqlite().await;
+    let with_password = |password: Option<&str>| {
+        let mut transport = smtp_transport(sink.port);
+        if let notify::TransportConfig::Smtp(s) = &mut transport {
+            s.username = password.map(|_| "sua@pec.provincia.example.it".to_owned());
+            s.password = password.map(str::to_owned);
+        }
+        mail_config(transport)
+    };
+    let tender = Uuid::new_v4();
+    let clock = Arc::new(ManualClock::new(t0()));
+    for i in 0..3 {
+        let to = format!("ditta{i}@pec.example.it");
+        notify::enqueue(&t.db, exclusion(&to, tender, &format!("auth:{i}"), t0()))
+            .await
+            .unwrap();
+    }
+
+    for (password, code) in [(Some("sbagliata"), "535"), (None, "530")] {
+        let w = worker(&t.db, &with_password(password), clock.clone());
+        let r = w.run_once().await.unwrap();
+        assert_eq!(
+            (r.sent, r.failed),
+            (0, 0),
+            "{code}: nothing fails permanently"
+        );
+        assert!(r.retried >= 1 && r.retried + r.postponed == 3, "{r:?}");
+        for m in notify::list_for_tender(&t.db, tender).await.unwrap() {
+            assert_eq!(m.status, Status::Queued);
+            assert!(
+                m.last_error.as_deref().unwrap().contains(code),
+                "{:?}",
+                m.last_error
+            );
+        }
+        clock.advance(Duration::seconds(600));
+    }
+    assert!(sink.received().is_empty());
+
+    let w = worker(&t.db, &with_password(Some("segreta")), clock.clone());
+    assert_eq!(w.run_once().await.unwrap().sent, 3);
+    assert_eq!(sink.received().len(), 3);
+    t.cleanup().await;
+}

@@ -11,6 +11,7 @@ pub struct SmtpSink {
     pub port: u16,
     out: PathBuf,
     delay: f64,
+    auth: Option<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -25,12 +26,22 @@ fn free_port() -> u16 {
 impl SmtpSink {
     /// Starts the sink on a free port; `delay` seconds between recording a message and answering 250.
     pub fn start(delay: f64) -> Self {
+        Self::start_inner(delay, None)
+    }
+
+    /// Starts a sink that requires SMTP AUTH with `user`/`password`.
+    pub fn start_with_auth(user: &str, password: &str) -> Self {
+        Self::start_inner(0.0, Some(format!("{user}:{password}")))
+    }
+
+    fn start_inner(delay: f64, auth: Option<String>) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut sink = SmtpSink {
             child: None,
             port: free_port(),
             out: dir.path().join("received.jsonl"),
             delay,
+            auth,
             _dir: dir,
         };
         sink.restart();
@@ -41,11 +52,16 @@ impl SmtpSink {
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "sink already running");
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
-        let mut child = Command::new("python3")
+        let mut command = Command::new("python3");
+        command
             .arg(&script)
             .arg(self.port.to_string())
             .arg(&self.out)
-            .arg(self.delay.to_string())
+            .arg(self.delay.to_string());
+        if let Some(auth) = &self.auth {
+            command.arg(auth);
+        }
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

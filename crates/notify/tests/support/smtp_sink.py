@@ -1,9 +1,10 @@
 """SMTP sink for the notify tests: accepts every message and appends it, parsed, as one JSON line to a file.
 
-Usage: python3 smtp_sink.py PORT OUTFILE [DELAY_SECONDS]
+Usage: python3 smtp_sink.py PORT OUTFILE [DELAY_SECONDS [USER:PASSWORD]]
 Recipients whose local part starts with `reject` get 550 at RCPT, those starting with `busy` get 451.
 DELAY_SECONDS (default 0) is waited *after* the message is recorded and *before* the 250 reply, to leave
 a window in which a client can die after the server has the message but before it knows it.
+With USER:PASSWORD the server requires AUTH (PLAIN or LOGIN, allowed without TLS on loopback).
 """
 import asyncio
 import email
@@ -13,6 +14,7 @@ import threading
 from email import policy
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class Handler:
@@ -55,11 +57,31 @@ class Handler:
         return "250 Message accepted for delivery"
 
 
+def authenticator_for(user, password):
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login.decode() == user
+            and auth_data.password.decode() == password
+        )
+        return AuthResult(success=ok, handled=False)
+
+    return authenticator
+
+
 def main():
     port = int(sys.argv[1])
     out = sys.argv[2]
     delay = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
-    controller = Controller(Handler(out, delay), hostname="127.0.0.1", port=port)
+    auth = {}
+    if len(sys.argv) > 4:
+        user, password = sys.argv[4].split(":", 1)
+        auth = dict(
+            authenticator=authenticator_for(user, password),
+            auth_required=True,
+            auth_require_tls=False,
+        )
+    controller = Controller(Handler(out, delay), hostname="127.0.0.1", port=port, **auth)
     controller.start()
     print("ready", flush=True)
     threading.Event().wait()
