@@ -6,6 +6,7 @@
 
 use crate::error::EvalError;
 use crate::exact::{self, Q, q, qi};
+use crate::ranking::{self, DrawRecord};
 use crate::rounding::Rounding;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -86,6 +87,8 @@ pub struct AnomalyParams {
     pub steps_rounding: Option<Rounding>,
     /// Round the final threshold before comparing. `None`: compare with the exact threshold.
     pub threshold_rounding: Option<Rounding>,
+    /// When the method was drawn by lot (art. 54 c.2), the record of that draw.
+    pub method_draw: Option<DrawRecord>,
 }
 
 impl AnomalyParams {
@@ -99,6 +102,7 @@ impl AnomalyParams {
             award: AwardRule::OwnDiscount,
             steps_rounding: None,
             threshold_rounding: None,
+            method_draw: None,
         }
     }
 
@@ -114,6 +118,29 @@ impl AnomalyParams {
     pub fn excludes_equal(&self) -> bool {
         self.exclude_equal.unwrap_or(self.method == Method::A)
     }
+}
+
+/// Draw the method by lot among `candidates` (art. 54 c.2: "sorteggio tra i metodi compatibili
+/// dell'allegato II.2"), with the same reproducible procedure as the tie draw
+/// ([`ranking::draw`] over the codes "A", "B", "C"). Which methods are compatible is for the
+/// caller to say (e.g. C needs a reference discount and is presumably for works only).
+pub fn draw_method(candidates: &[Method], seed: u64) -> Result<(Method, DrawRecord), EvalError> {
+    let mut codes: Vec<String> = candidates.iter().map(|m| m.code().to_string()).collect();
+    codes.sort();
+    codes.dedup();
+    if codes.len() != candidates.len() || codes.is_empty() {
+        return Err(EvalError::Invalid {
+            field: "anomaly.draw.among".into(),
+            message: "give at least one method, each once".into(),
+        });
+    }
+    let record = ranking::draw(&codes, seed);
+    let method = match record.order[0].as_str() {
+        "A" => Method::A,
+        "B" => Method::B,
+        _ => Method::C,
+    };
+    Ok((method, record))
 }
 
 /// Art. 54 c.1: automatic exclusion only with at least five admitted bids.
@@ -208,6 +235,8 @@ pub struct AnomalyReport<'a> {
     pub comparison: Option<String>,
     pub excluded: Vec<&'a str>,
     pub rounding: AnomalyRounding,
+    /// The draw of the method among the compatible ones (art. 54 c.2), if it was drawn.
+    pub method_draw: Option<DrawRecord>,
     /// Indexes (into the bids given) of the excluded bids.
     #[serde(skip)]
     pub excluded_index: Vec<usize>,
@@ -246,6 +275,7 @@ impl AnomalyReport<'_> {
             parity_digit_sum: None,
             parity: None,
             reference_discount: params.and_then(|p| p.reference_discount),
+            method_draw: params.and_then(|p| p.method_draw.clone()),
             threshold_base: None,
             threshold_exact: None,
             threshold: None,

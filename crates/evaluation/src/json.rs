@@ -249,14 +249,18 @@ fn rounding(o: Option<Obj<'_>>) -> R<Option<Rounding>> {
     Ok(Some(Rounding::new(decimals, mode)))
 }
 
-fn seed(doc: &Obj<'_>) -> R<Option<u64>> {
+/// The `seed` field of `doc`: an unsigned 64-bit integer written as a string.
+fn seed_in(doc: &Obj<'_>) -> R<Option<u64>> {
     match doc.get("seed") {
         None => Ok(None),
         Some(Value::String(s)) => s.trim().parse::<u64>().map(Some).map_err(|_| {
-            InputError::new("seed", format!("\"{s}\" is not an unsigned 64-bit integer"))
+            InputError::new(
+                doc.at("seed"),
+                format!("\"{s}\" is not an unsigned 64-bit integer"),
+            )
         }),
         Some(other) => Err(InputError::new(
-            "seed",
+            doc.at("seed"),
             format!(
                 "must be a string holding an unsigned integer, not {}",
                 kind(other)
@@ -417,17 +421,68 @@ fn lowest_price_input(top: &Obj<'_>) -> R<LowestPriceInput> {
                 "decrement",
                 "exclude_equal",
                 "award",
+                "draw",
             ])?;
             let method = a.choice(
                 "method",
                 &[
-                    ("A", Some(Method::A)),
-                    ("B", Some(Method::B)),
-                    ("C", Some(Method::C)),
+                    ("A", Some(Some(Method::A))),
+                    ("B", Some(Some(Method::B))),
+                    ("C", Some(Some(Method::C))),
+                    ("draw", Some(None)),
                     ("none", None),
                 ],
                 None,
             )?;
+            if method != Some(None) && a.get("draw").is_some() {
+                return Err(InputError::new(
+                    a.at("draw"),
+                    "only used when method is \"draw\"",
+                ));
+            }
+            let mut method_draw = None;
+            let method = match method {
+                Some(Some(m)) => Some(m),
+                Some(None) => {
+                    for k in ["decrement", "exclude_equal", "award"] {
+                        if a.get(k).is_some() {
+                            return Err(InputError::new(
+                                a.at(k),
+                                "not allowed when the method is drawn (each method keeps its default)",
+                            ));
+                        }
+                    }
+                    let d = a.obj_req("draw")?;
+                    d.allow(&["among", "seed"])?;
+                    let among = d.arr_req("among")?;
+                    let mut methods = Vec::with_capacity(among.len());
+                    for (i, v) in among.iter().enumerate() {
+                        methods.push(match v.as_str() {
+                            Some("A") => Method::A,
+                            Some("B") => Method::B,
+                            Some("C") => Method::C,
+                            _ => {
+                                return Err(InputError::new(
+                                    format!("{}[{i}]", d.at("among")),
+                                    "must be \"A\", \"B\" or \"C\"",
+                                ));
+                            }
+                        });
+                    }
+                    if methods.contains(&Method::C) && a.get("reference_discount").is_none() {
+                        return Err(InputError::new(
+                            a.at("reference_discount"),
+                            "required when method C may be drawn",
+                        ));
+                    }
+                    let seed =
+                        seed_in(&d)?.ok_or_else(|| InputError::new(d.at("seed"), "required"))?;
+                    let (m, record) = crate::anomaly::draw_method(&methods, seed)?;
+                    method_draw = Some(record);
+                    Some(m)
+                }
+                None => None,
+            };
             match method {
                 None => {
                     for k in ["reference_discount", "decrement", "exclude_equal", "award"] {
@@ -442,7 +497,12 @@ fn lowest_price_input(top: &Obj<'_>) -> R<LowestPriceInput> {
                 }
                 Some(method) => {
                     let mut p = AnomalyParams::new(method);
+                    p.method_draw = method_draw;
                     p.reference_discount = a.dec_opt("reference_discount")?;
+                    if p.method_draw.is_some() && method != Method::C {
+                        // Drawn method other than C: the reference discount is not used.
+                        p.reference_discount = None;
+                    }
                     if let Some(r) = p.reference_discount {
                         check_discount(r, a.at("reference_discount"))?;
                     }
@@ -498,7 +558,7 @@ fn lowest_price_input(top: &Obj<'_>) -> R<LowestPriceInput> {
         base_amount: base,
         discount_rounding,
         anomaly,
-        seed: seed(top)?,
+        seed: seed_in(top)?,
     })
 }
 
@@ -642,7 +702,7 @@ fn quality_price_input(top: &Obj<'_>) -> R<(QualityPriceParams, Vec<QualityBid>)
             economic_max,
             formula,
             rounding: score_rounding,
-            seed: seed(top)?,
+            seed: seed_in(top)?,
         },
         bids,
     ))

@@ -298,3 +298,61 @@ fn pretty_output_equals_the_value_output() {
             .starts_with("criterion:")
     );
 }
+
+/// Art. 54 c.2: the method may be drawn by lot among the compatible ones; the draw is recorded.
+#[test]
+fn method_drawn_by_lot_is_recorded_and_replayable() {
+    let doc = |seed: &str| {
+        json!({"criterion": "lowest_price",
+            "anomaly": {"method": "draw", "draw": {"among": ["A", "B"], "seed": seed}},
+            "bids": mit_bids()})
+    };
+    let out = run(doc("31"));
+    let rec = &out["anomaly"]["method_draw"];
+    assert_eq!(rec["candidates"], json!(["A", "B"]));
+    assert_eq!(out["anomaly"]["method"], rec["order"][0]);
+    assert_eq!(run(doc("31")), out);
+    let drawn: std::collections::BTreeSet<String> = (0..20)
+        .map(|s| {
+            run(doc(&s.to_string()))["anomaly"]["method"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        drawn.into_iter().collect::<Vec<_>>(),
+        vec!["A", "B"],
+        "both methods come out for some seed"
+    );
+    // A method given explicitly has no draw record.
+    let fixed =
+        run(json!({"criterion": "lowest_price", "anomaly": {"method": "A"}, "bids": mit_bids()}));
+    assert_eq!(fixed["anomaly"]["method_draw"], Value::Null);
+
+    let bad = |anomaly: Value| {
+        err(json!({"criterion": "lowest_price", "anomaly": anomaly, "bids": mit_bids()}))
+    };
+    assert_eq!(
+        bad(json!({"method": "draw", "draw": {"among": ["A", "C"], "seed": "1"}})),
+        "anomaly.reference_discount: required when method C may be drawn"
+    );
+    assert_eq!(
+        bad(json!({"method": "draw", "draw": {"among": ["A"]}})),
+        "anomaly.draw.seed: required"
+    );
+    assert_eq!(
+        bad(json!({"method": "draw", "draw": {"among": ["A", "Z"], "seed": "1"}})),
+        "anomaly.draw.among[1]: must be \"A\", \"B\" or \"C\""
+    );
+    assert!(
+        bad(json!({"method": "draw", "draw": {"among": ["A", "A"], "seed": "1"}}))
+            .starts_with("anomaly.draw.among:")
+    );
+    assert!(bad(json!({"method": "draw", "decrement": "proportional", "draw": {"among": ["A"], "seed": "1"}}))
+        .starts_with("anomaly.decrement: not allowed"));
+    assert!(
+        bad(json!({"method": "A", "draw": {"among": ["A"], "seed": "1"}}))
+            .starts_with("anomaly.draw: only used")
+    );
+}
