@@ -34,7 +34,8 @@ pub use worker::{
 /// Re-exported so callers can build recipients without depending on lettre directly.
 pub use lettre::message::Mailbox;
 
-/// Builds the mailer from `config` and spawns a worker on `db` with the system clock.
+/// Builds the mailer from `config` and spawns a worker on `db` with the system clock, on the current Tokio
+/// runtime (call it from async code). Keep the handle and call `shutdown().await` on exit.
 pub fn start(db: sea_orm::DatabaseConnection, config: &MailConfig) -> Result<WorkerHandle, Error> {
     let mailer = config.build_mailer()?;
     let worker = Worker::new(

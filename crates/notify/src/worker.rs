@@ -368,8 +368,9 @@ impl Worker {
         Ok(report)
     }
 
-    /// Runs rounds until [`WorkerHandle::shutdown`]: immediately again after a busy round, otherwise after
-    /// `poll_interval_ms` or a [`WorkerHandle::wake`].
+    /// Spawns the worker on the current Tokio runtime. It runs rounds until [`WorkerHandle::shutdown`]:
+    /// immediately again after a busy round, otherwise after `poll_interval_ms` or a
+    /// [`WorkerHandle::wake`]. Dropping the handle detaches the worker; it keeps running.
     pub fn spawn(self) -> WorkerHandle {
         let (stop_tx, stop_rx) = watch::channel(false);
         let wake = Arc::new(Notify::new());
@@ -392,7 +393,13 @@ impl Worker {
                     continue;
                 }
                 tokio::select! {
-                    _ = stop_rx.changed() => {}
+                    changed = stop_rx.changed() => {
+                        // The handle was dropped without `shutdown`: the worker stays detached (like a
+                        // dropped `JoinHandle`) and keeps polling.
+                        if changed.is_err() {
+                            tokio::time::sleep(poll).await;
+                        }
+                    }
                     _ = tokio::time::sleep(poll) => {}
                     _ = wake_worker.notified() => {}
                 }

@@ -448,3 +448,29 @@ async fn smtp_auth_sends_with_the_right_credentials_and_postpones_with_wrong_one
     assert_eq!(sink.received().len(), 3);
     t.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_started_worker_delivers_what_is_enqueued_after_it_started() {
+    let sink = SmtpSink::start(0.0);
+    let t = db::sqlite().await;
+    let config = mail_config(smtp_transport(sink.port));
+    let handle = notify::start(t.db.clone(), &config).unwrap();
+    let tender = Uuid::new_v4();
+    let now = chrono::Utc::now();
+    for i in 0..3 {
+        let to = format!("ditta{i}@pec.example.it");
+        notify::enqueue(&t.db, exclusion(&to, tender, &format!("live:{i}"), now))
+            .await
+            .unwrap();
+    }
+    handle.wake();
+    wait_until("three deliveries", StdDuration::from_secs(20), || {
+        sink.received().len() == 3
+    })
+    .await;
+    handle.shutdown().await;
+    for m in notify::list_for_tender(&t.db, tender).await.unwrap() {
+        assert_eq!(m.status, Status::Sent);
+    }
+    t.cleanup().await;
+}
