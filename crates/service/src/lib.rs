@@ -18,6 +18,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod machines;
+pub mod register;
 pub mod scheduler;
 pub mod server;
 pub mod state;

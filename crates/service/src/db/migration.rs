@@ -8,7 +8,10 @@ pub struct Migrator;
 #[sea_orm_migration::async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        let mut m: Vec<Box<dyn MigrationTrait>> = vec![Box::new(M20261128Initial)];
+        let mut m: Vec<Box<dyn MigrationTrait>> = vec![
+            Box::new(M20261128Initial),
+            Box::new(crate::register::M20261128RegisterTables),
+        ];
         // the mail outbox of the `notify` crate
         m.extend(notify::migrations());
         m

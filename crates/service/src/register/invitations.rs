@@ -1,0 +1,488 @@
+//! Selecting the invitees of a negotiated procedure without notice (art. 50 c.1 lett. c–e): a seeded draw
+//! from the Province's register or a market survey, with the rotation rule (art. 49); the minutes of the
+//! selection; the invited list, secret until the offer deadline (art. 35 c.2 lett. b).
+
+use super::{
+    OverrideInput,
+    entities::register_draw,
+    history::{register_for, rotation_history},
+    ids_from_json, ids_json, overrides, parse_category, selection_error, settings,
+};
+use crate::{
+    api::{
+        tenders::{Access, access_tender, lots_of, manage_tender},
+        validate,
+    },
+    audit,
+    auth::{MaybePrincipal, Principal, Role},
+    db::entities::{operator, tender},
+    error::{ApiJson, ApiResult, AppError, Problem},
+    machines,
+    state::AppState,
+};
+use ::register::{
+    Buyer, OperatorId, ProcedureRequest, SelectionMode, draw::Draw, invitees_visible,
+    select_invitees, selection::Viewer,
+};
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::StatusCode,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::{ids::NutsCode, money::Euro};
+use rand::TryRngCore;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(make_selection, get_minutes))
+        .routes(routes!(get_invitations))
+}
+
+/// The procedure type whose invitees the register selects.
+pub const NEGOTIATED: &str = "negoziata_senza_bando";
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SelectionInput {
+    /// `draw` (default): seeded random draw from the register; `market_survey`: everyone who answered.
+    #[serde(default)]
+    pub mode: Option<String>,
+    /// `OG1`, `OS12-A` (works) or a CPV division (`90`): the register category and rotation sector.
+    pub category: String,
+    /// Draw: how many operators to invite (at least the legal minimum of the band).
+    pub invitees: Option<usize>,
+    /// Draw: the specific motivation of the random draw (art. 50 c.2).
+    pub motivation: Option<String>,
+    /// Draw: only operators listed for a territory covering this NUTS area.
+    pub territory: Option<String>,
+    /// Market survey: the operators who answered.
+    pub respondents: Option<Vec<Uuid>>,
+    /// Market survey: whether the notice capped the number of operators to invite (then rotation applies,
+    /// art. 49 c.5).
+    pub capped: Option<bool>,
+    /// Motivated re-invitations of the outgoing contractor (art. 49 c.4).
+    #[serde(default)]
+    pub overrides: Vec<OverrideInput>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Clone, Debug)]
+pub struct MinutesView {
+    pub id: Uuid,
+    pub tender_id: Uuid,
+    /// `draw` or `market_survey`.
+    pub mode: String,
+    pub category: String,
+    /// Euro: the sum of the tender's lots.
+    pub amount: String,
+    pub selection_date: NaiveDate,
+    /// The art. 50 band decision (band, EU threshold, minimum invitees).
+    #[schema(value_type = Object)]
+    pub band: serde_json::Value,
+    /// Hex of the 32 seed bytes (draws).
+    pub seed: Option<String>,
+    /// How the draw is computed, for a replay.
+    pub algorithm: Option<String>,
+    /// Invitees requested (draws).
+    pub requested: i32,
+    /// Eligible operators before rotation (draw) or respondents (survey), sorted.
+    pub candidates: Vec<Uuid>,
+    /// The list the draw was made from (after rotation), sorted: replay with the seed.
+    pub eligible: Vec<Uuid>,
+    /// The invited operators, in draw order.
+    pub invited: Vec<Uuid>,
+    /// Exclusions (with article and reason), overrides (with reasons), exemption.
+    #[schema(value_type = Object)]
+    pub rotation: serde_json::Value,
+    /// The configurable rules applied.
+    #[schema(value_type = Object)]
+    pub config: serde_json::Value,
+    pub motivation: Option<String>,
+    pub capped: Option<bool>,
+    pub actor: String,
+    pub created_at: DateTime<Utc>,
+    /// Whether recomputing the draw from `seed` and `eligible` gives `invited` (checked when read).
+    pub replays: Option<bool>,
+}
+
+fn minutes_view(d: &register_draw::Model) -> MinutesView {
+    let parse = |s: &str| serde_json::from_str(s).unwrap_or(serde_json::Value::Null);
+    let eligible = ids_from_json(&d.eligible_json);
+    let invited = ids_from_json(&d.invited_json);
+    let replays = d.seed_hex.as_deref().map(|s| {
+        let mut seed = [0u8; 32];
+        hex::decode_to_slice(s, &mut seed).is_ok()
+            && Draw {
+                seed,
+                eligible: eligible.iter().copied().map(OperatorId).collect(),
+                invited: invited.iter().copied().map(OperatorId).collect(),
+                algorithm: String::new(),
+            }
+            .replays()
+    });
+    MinutesView {
+        id: d.id,
+        tender_id: d.tender_id,
+        mode: d.mode.clone(),
+        category: d.category.clone(),
+        amount: validate::cents_to_string(d.amount_cents),
+        selection_date: d.selection_date,
+        band: parse(&d.band_json),
+        seed: d.seed_hex.clone(),
+        algorithm: d.algorithm.clone(),
+        requested: d.requested,
+        candidates: ids_from_json(&d.candidates_json),
+        eligible,
+        invited,
+        rotation: parse(&d.rotation_json),
+        config: parse(&d.config_json),
+        motivation: d.motivation.clone(),
+        capped: d.capped,
+        actor: d.actor.clone(),
+        created_at: d.created_at,
+        replays,
+    }
+}
+
+fn os_seed() -> ApiResult<[u8; 32]> {
+    let mut seed = [0u8; 32];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut seed)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("OS random generator: {e}")))?;
+    Ok(seed)
+}
+
+/// Select the invitees of a negotiated procedure without notice (SUA buyer of the tender's Province), before
+/// publication: a seeded draw from the register (`mode: draw`, seed from the OS random generator) or a market
+/// survey. The amount is the sum of the lots; the date is today. Stores the minutes, sets the tender's
+/// invitees and writes an audit entry, in one transaction. One selection per tender.
+#[utoipa::path(post, path = "/v1/tenders/{id}/invitations/draw", tag = "register", security(("bearer" = [])),
+    request_body = SelectionInput,
+    responses((status = 201, body = MinutesView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn make_selection(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    ApiJson(b): ApiJson<SelectionInput>,
+) -> ApiResult<(StatusCode, Json<MinutesView>)> {
+    let cfg = settings::get()?;
+    let category = parse_category("category", &b.category)?;
+    let territory = match &b.territory {
+        Some(t) => Some(validate::id::<NutsCode>("territory", t.trim())?),
+        None => None,
+    };
+    let ov = overrides(&b.overrides);
+    let mode_name = b.mode.as_deref().unwrap_or("draw");
+    let seed = os_seed()?;
+    let mode = match mode_name {
+        "draw" => {
+            if b.respondents.is_some() || b.capped.is_some() {
+                return Err(AppError::bad(
+                    "respondents",
+                    "respondents: only for mode market_survey",
+                ));
+            }
+            SelectionMode::Draw {
+                invitees: b.invitees.ok_or_else(|| {
+                    AppError::bad("invitees", "invitees: how many operators to draw")
+                })?,
+                seed,
+                motivation: b.motivation.clone().unwrap_or_default(),
+            }
+        }
+        "market_survey" => {
+            if b.invitees.is_some() || b.territory.is_some() {
+                return Err(AppError::bad(
+                    "invitees",
+                    "invitees: a market survey invites everyone who answered (no number, no territory)",
+                ));
+            }
+            SelectionMode::MarketSurvey {
+                respondents: b
+                    .respondents
+                    .clone()
+                    .ok_or_else(|| {
+                        AppError::bad("respondents", "respondents: the operators who answered")
+                    })?
+                    .into_iter()
+                    .map(OperatorId)
+                    .collect(),
+                capped: b.capped.unwrap_or(false),
+            }
+        }
+        other => {
+            return Err(AppError::bad(
+                "mode",
+                format!("mode: {other:?} is not draw or market_survey"),
+            ));
+        }
+    };
+    let now = st.now();
+    let today = now.date_naive();
+    let w = st.db.write().await?;
+    let t = manage_tender(&w.txn, &p, id).await?;
+    if t.procedure_type != NEGOTIATED {
+        return Err(AppError::conflict(
+            "art. 50 c.1 lett. c-e",
+            format!(
+                "invitees are selected for a {NEGOTIATED} procedure, not {}",
+                t.procedure_type
+            ),
+        ));
+    }
+    if !machines::editable(&t.state) {
+        return Err(AppError::conflict(
+            "tender.edit",
+            format!(
+                "the invitees are chosen before publication; the tender is {}",
+                t.state
+            ),
+        ));
+    }
+    if let Some(prev) = register_draw::Entity::find()
+        .filter(register_draw::Column::TenderId.eq(id))
+        .one(&w.txn)
+        .await?
+    {
+        return Err(AppError::conflict(
+            "register.selection_final",
+            format!(
+                "the invitees of this tender were already selected on {} (minutes {}); a selection is not repeated",
+                prev.selection_date, prev.id
+            ),
+        ));
+    }
+    if let Some(object) = contract_object(&t.contract_type)
+        && category.contract_object() != object
+    {
+        return Err(AppError::bad(
+            "category",
+            format!(
+                "category: {category} is a {} category, the tender is for {}",
+                category.contract_object(),
+                object
+            ),
+        ));
+    }
+    if let SelectionMode::MarketSurvey { respondents, .. } = &mode {
+        for (i, r) in respondents.iter().enumerate() {
+            if operator::Entity::find_by_id(r.0)
+                .one(&w.txn)
+                .await?
+                .is_none()
+            {
+                return Err(AppError::bad(
+                    format!("respondents[{i}]"),
+                    format!("respondents[{i}]: no such operator"),
+                ));
+            }
+        }
+    }
+    let lots = lots_of(&w.txn, id).await?;
+    let cents: i64 = lots.iter().map(|l| l.base_amount_cents).sum();
+    let amount = Euro::from_cents(cents)
+        .map_err(|e| AppError::conflict("tender.amount", format!("lots: {e}")))?;
+    let buyer = Buyer {
+        province: t.province_id,
+        municipality: t.municipality_id,
+    };
+    let request = ProcedureRequest {
+        category,
+        amount,
+        date: today,
+        buyer,
+        territory,
+        scope: None,
+    };
+    let register = register_for(&w.txn, t.province_id, category).await?;
+    let history = rotation_history(&w.txn, t.province_id, category).await?;
+    let sel = select_invitees(
+        &register,
+        &history,
+        &request,
+        &mode,
+        &ov,
+        &cfg.selection,
+        &cfg.thresholds,
+    )
+    .map_err(|e| selection_error(e, &ov))?;
+    let (seed_hex, algorithm, requested, eligible) = match &sel.draw {
+        Some(d) => (
+            Some(hex::encode(d.seed)),
+            Some(d.algorithm.clone()),
+            d.invited.len() as i32,
+            d.eligible.clone(),
+        ),
+        None => (None, None, 0, sel.rotation.kept.clone()),
+    };
+    let (motivation, capped) = match &mode {
+        SelectionMode::Draw { motivation, .. } => (Some(motivation.trim().to_owned()), None),
+        SelectionMode::MarketSurvey { capped, .. } => (None, Some(*capped)),
+    };
+    let minutes = register_draw::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tender_id: Set(id),
+        province_id: Set(t.province_id),
+        municipality_id: Set(t.municipality_id),
+        category: Set(category.to_string()),
+        amount_cents: Set(cents),
+        selection_date: Set(today),
+        mode: Set(mode_name.to_owned()),
+        seed_hex: Set(seed_hex),
+        algorithm: Set(algorithm),
+        requested: Set(requested),
+        candidates_json: Set(ids_json(&sel.candidates)),
+        eligible_json: Set(ids_json(&eligible)),
+        invited_json: Set(ids_json(&sel.invited)),
+        rotation_json: Set(serde_json::to_string(&sel.rotation).unwrap_or_default()),
+        band_json: Set(serde_json::to_string(&sel.band).unwrap_or_default()),
+        config_json: Set(serde_json::to_string(&cfg.selection).unwrap_or_default()),
+        motivation: Set(motivation),
+        capped: Set(capped),
+        actor: Set(p.actor()),
+        created_at: Set(now),
+    }
+    .insert(&w.txn)
+    .await?;
+    // the tender's invitees, written as api/tenders.rs writes them
+    let invited: Vec<Uuid> = sel.invited.iter().map(|o| o.0).collect();
+    let before_invitees = machines::invitees(&t);
+    let mut am = t.into_active_model();
+    am.invitees_json = Set(serde_json::to_string(&invited).unwrap_or_else(|_| "[]".into()));
+    am.updated_at = Set(now);
+    am.update(&w.txn).await?;
+    let view = minutes_view(&minutes);
+    audit::append(
+        &w.txn,
+        now,
+        audit::Entry {
+            actor: &p.actor(),
+            action: "tender.invitations_select",
+            object_kind: "tender",
+            object_id: id.to_string(),
+            before: Some(serde_json::json!({ "invitees": before_invitees })),
+            after: Some(serde_json::to_value(&view).unwrap_or_default()),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+fn contract_object(contract_type: &str) -> Option<domain::thresholds::ContractObject> {
+    contract_type.parse().ok()
+}
+
+/// The tender if `p` may see its invited list now: always the buyers of its Province; after the offer
+/// deadline also the beneficiary municipality, the commission and the invited operators. Before the deadline
+/// everyone else gets 403 (art. 35 c.2 lett. b); callers who may not see the tender at all get 404.
+async fn invitations_access(
+    st: &AppState,
+    p: Option<&Principal>,
+    id: Uuid,
+) -> ApiResult<tender::Model> {
+    let (t, access) = access_tender(&st.db.conn, p, id).await?;
+    let viewer = match access {
+        Access::Manage => Viewer::Buyer,
+        Access::Staff => Viewer::Public,
+        Access::Public => Viewer::Bidder,
+    };
+    // no deadline yet: the offers are not due, the list stays secret
+    let deadline = t.deadline.unwrap_or(DateTime::<Utc>::MAX_UTC);
+    if !invitees_visible(viewer, st.now(), deadline) {
+        return Err(AppError::Forbidden(
+            "the list of invited operators is secret until the offer deadline (art. 35 c.2 lett. b D.Lgs. 36/2023)"
+                .into(),
+        ));
+    }
+    let invited_bidder = p.is_some_and(|p| {
+        p.role == Role::Bidder && p.org.is_some_and(|o| machines::invitees(&t).contains(&o))
+    });
+    if access == Access::Public && !invited_bidder {
+        return Err(AppError::Forbidden(
+            "the list of invited operators is shown to the invited operators".into(),
+        ));
+    }
+    Ok(t)
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct InvitedOperator {
+    pub operator_id: Uuid,
+    pub name: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct InvitationsView {
+    pub tender_id: Uuid,
+    pub deadline: Option<DateTime<Utc>>,
+    /// `draw`, `market_survey`, or `manual` (invitees set on the tender without a selection).
+    pub mode: String,
+    pub minutes_id: Option<Uuid>,
+    pub invited: Vec<InvitedOperator>,
+}
+
+/// The invited operators of a tender. Before the offer deadline only the buyers of the tender's Province see
+/// them (art. 35 c.2 lett. b); after it also the tender's staff and the invited operators.
+#[utoipa::path(get, path = "/v1/tenders/{id}/invitations", tag = "register", security(("bearer" = [])),
+    responses((status = 200, body = InvitationsView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn get_invitations(
+    State(st): State<AppState>,
+    MaybePrincipal(p): MaybePrincipal,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<InvitationsView>> {
+    let t = invitations_access(&st, p.as_ref(), id).await?;
+    let minutes = register_draw::Entity::find()
+        .filter(register_draw::Column::TenderId.eq(id))
+        .one(&st.db.conn)
+        .await?;
+    let ids = machines::invitees(&t);
+    let names = operator::Entity::find()
+        .filter(operator::Column::Id.is_in(ids.clone()))
+        .all(&st.db.conn)
+        .await?;
+    Ok(Json(InvitationsView {
+        tender_id: t.id,
+        deadline: t.deadline,
+        mode: minutes
+            .as_ref()
+            .map(|m| m.mode.clone())
+            .unwrap_or_else(|| "manual".into()),
+        minutes_id: minutes.map(|m| m.id),
+        invited: ids
+            .into_iter()
+            .map(|id| InvitedOperator {
+                operator_id: id,
+                name: names
+                    .iter()
+                    .find(|o| o.id == id)
+                    .map(|o| o.name.clone())
+                    .unwrap_or_default(),
+            })
+            .collect(),
+    }))
+}
+
+/// The minutes of the selection: seed, eligible list, invited, rotation exclusions and overrides with their
+/// reasons, the rules applied. Same visibility as the invited list (the seed and the eligible list reveal it).
+#[utoipa::path(get, path = "/v1/tenders/{id}/invitations/draw", tag = "register", security(("bearer" = [])),
+    responses((status = 200, body = MinutesView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn get_minutes(
+    State(st): State<AppState>,
+    MaybePrincipal(p): MaybePrincipal,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<MinutesView>> {
+    invitations_access(&st, p.as_ref(), id).await?;
+    let d = register_draw::Entity::find()
+        .filter(register_draw::Column::TenderId.eq(id))
+        .one(&st.db.conn)
+        .await?
+        .ok_or(AppError::NotFound("selection minutes"))?;
+    Ok(Json(minutes_view(&d)))
+}
