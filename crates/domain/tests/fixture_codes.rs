@@ -10,7 +10,9 @@ fn fixtures() -> Value {
 }
 
 fn text<'a>(v: &'a Value, field: &str) -> &'a str {
-    v[field].as_str().unwrap_or_else(|| panic!("{field} is a string in {v}"))
+    v[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("{field} is a string in {v}"))
 }
 
 #[test]
@@ -23,7 +25,10 @@ fn every_fiscal_code_and_vat_number_in_the_fixtures_is_valid() {
     for m in municipalities {
         CodiceFiscale::parse(text(m, "codice_fiscale")).unwrap();
         let rup = CodiceFiscale::parse(text(&m["rup"], "codice_fiscale")).unwrap();
-        assert!(matches!(rup, CodiceFiscale::Person(_)), "a RUP has a personal code");
+        assert!(
+            matches!(rup, CodiceFiscale::Person(_)),
+            "a RUP has a personal code"
+        );
     }
     let operators = f["operators"].as_array().unwrap();
     assert!(operators.len() >= 20);
