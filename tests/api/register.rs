@@ -171,6 +171,11 @@ async fn negotiated_tender(app: &TestApp, w: &World) -> String {
     s(&t["id"])
 }
 
+/// The token of the first drawn operator.
+fn invited_token<'a>(tokens: &'a [String], admitted: &[String], invited: &[String]) -> &'a String {
+    &tokens[admitted.iter().position(|a| *a == invited[0]).unwrap()]
+}
+
 fn draw_body(n: usize) -> Value {
     json!({"category": "77", "invitees": n, "motivation": "Elenco numeroso: sorteggio motivato per garantire parità di trattamento", "territory": "ITC11"})
 }
@@ -625,6 +630,14 @@ both_backends!(
             .await,
             200,
         );
+        // the invitation mails state the deadline: refused before it is set
+        let mails = format!("/v1/tenders/{tid}/invitations/mails");
+        let letter = json!({"act_type": "determinazione dirigenziale", "act_number": "123", "act_date": Utc::now().date_naive().to_string()});
+        refused(
+            &app.post(&mails, Some(&w.buyer), &letter).await,
+            422,
+            Some("letter"),
+        );
         ok(
             &app.patch(
                 &format!("/v1/tenders/{tid}"),
@@ -634,6 +647,60 @@ both_backends!(
             .await,
             200,
         );
+        refused(
+            &app.post(
+                &mails,
+                Some(&w.buyer),
+                &json!({"act_type": " ", "act_number": "1", "act_date": "2026-11-01"}),
+            )
+            .await,
+            422,
+            Some("letter.act_type"),
+        );
+        assert_eq!(app.post(&mails, Some(&w.other_buyer), &letter).await.0, 404);
+        assert_eq!(
+            app.post(
+                &mails,
+                Some(invited_token(&tokens, &admitted, &invited)),
+                &letter
+            )
+            .await
+            .0,
+            404
+        );
+        // one message per invitee, never twice
+        assert_eq!(
+            ok(&app.post(&mails, Some(&w.buyer), &letter).await, 200)["enqueued"],
+            5
+        );
+        assert_eq!(
+            ok(&app.post(&mails, Some(&w.buyer), &letter).await, 200)["enqueued"],
+            5
+        );
+        let written = app.wait_for_mails(5).await;
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        let written_again = app.wait_for_mails(5).await;
+        assert_eq!(written_again.len(), 5, "the second request sent nothing");
+        let pecs: Vec<String> = invited
+            .iter()
+            .map(|i| {
+                format!(
+                    "op{}@pec.it",
+                    admitted.iter().position(|a| a == i).unwrap() + 1
+                )
+            })
+            .collect();
+        for m in &written {
+            let to: Vec<&String> = pecs.iter().filter(|p| m.contains(p.as_str())).collect();
+            assert_eq!(to.len(), 1, "each invitation names one invitee only: {m}");
+            assert!(m.contains("Invito a presentare offerta"), "{m}");
+        }
+        for p in &pecs {
+            assert!(
+                written.iter().any(|m| m.contains(p.as_str())),
+                "{p} got no invitation"
+            );
+        }
         ok(
             &app.post(
                 &format!("/v1/tenders/{tid}/events"),
@@ -842,6 +909,23 @@ both_backends!(
 
         // with a motivated override the outgoing contractor is re-invited, the reasons are in the minutes
         let t2 = negotiated_tender(&app, &w).await;
+        // a letter without an offer deadline refuses the whole selection: nothing is stored
+        let letter =
+            json!({"act_type": "determinazione", "act_number": "7", "act_date": "2026-11-02"});
+        let mut b = with_override(
+            json!({"operator_id": outgoing, "reason": "r", "quality_attestation": "q"}),
+        );
+        b["letter"] = letter.clone();
+        refused(
+            &app.post(
+                &format!("/v1/tenders/{t2}/invitations/draw"),
+                Some(&w.buyer),
+                &b,
+            )
+            .await,
+            422,
+            Some("letter"),
+        );
         let m = ok(&app.post(&format!("/v1/tenders/{t2}/invitations/draw"), Some(&w.buyer), &with_override(json!({"operator_id": outgoing, "reason": "Struttura del mercato: sei operatori nel territorio", "quality_attestation": "Il RUP attesta l'esecuzione a regola d'arte del contratto precedente"}))).await, 201);
         assert!(ids(&m["invited"]).contains(&outgoing), "{m}");
         assert_eq!(
@@ -851,6 +935,16 @@ both_backends!(
 
         // market survey: everyone who answered; uncapped survey exempt from rotation (art. 49 c.5)
         let t3 = negotiated_tender(&app, &w).await;
+        let deadline = Utc::now() + Duration::days(15);
+        ok(
+            &app.patch(
+                &format!("/v1/tenders/{t3}"),
+                Some(&w.buyer),
+                &json!({"deadline": deadline}),
+            )
+            .await,
+            200,
+        );
         let d3 = format!("/v1/tenders/{t3}/invitations/draw");
         refused(&app.post(&d3, Some(&w.buyer), &json!({"mode": "market_survey", "category": "77", "respondents": [ops[0], ops[1], ops[2]]})).await, 409, None);
         refused(&app.post(&d3, Some(&w.buyer), &json!({"mode": "market_survey", "category": "77", "respondents": [Uuid::now_v7()]})).await, 422, Some("respondents[0]"));
@@ -870,11 +964,13 @@ both_backends!(
             &app.post(
                 &d3,
                 Some(&w.buyer),
-                &json!({"mode": "market_survey", "category": "77", "respondents": ops[..5]}),
+                &json!({"mode": "market_survey", "category": "77", "respondents": ops[..5], "letter": letter}),
             )
             .await,
             201,
         );
+        assert_eq!(m["invitation_mails"], 5, "{m}");
+        assert_eq!(app.wait_for_mails(5).await.len(), 5);
         assert_eq!(m["seed"], Value::Null);
         assert!(ids(&m["invited"]).contains(&outgoing));
         assert!(s(&m["rotation"]["exempt_by"]).contains("c.5"), "{m}");

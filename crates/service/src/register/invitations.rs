@@ -6,7 +6,9 @@ use super::{
     OverrideInput,
     entities::register_draw,
     history::{register_for, rotation_history},
-    ids_from_json, ids_json, overrides, parse_category, selection_error, settings,
+    ids_from_json, ids_json,
+    mails::{InvitationLetter, enqueue_invitations},
+    overrides, parse_category, selection_error, settings,
 };
 use crate::{
     api::{
@@ -42,6 +44,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(make_selection, get_minutes))
         .routes(routes!(get_invitations))
+        .routes(routes!(send_mails))
 }
 
 /// The procedure type whose invitees the register selects.
@@ -69,6 +72,9 @@ pub struct SelectionInput {
     /// Motivated re-invitations of the outgoing contractor (art. 49 c.4).
     #[serde(default)]
     pub overrides: Vec<OverrideInput>,
+    /// When given (and the tender has its offer deadline), one `invitation` mail per invitee is enqueued in
+    /// the same transaction; otherwise send them later with `POST /v1/tenders/{id}/invitations/mails`.
+    pub letter: Option<InvitationLetter>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Clone, Debug)]
@@ -108,6 +114,8 @@ pub struct MinutesView {
     pub created_at: DateTime<Utc>,
     /// Whether recomputing the draw from `seed` and `eligible` gives `invited` (checked when read).
     pub replays: Option<bool>,
+    /// Invitation mails enqueued with the selection (`None`: none were asked for, or when read back).
+    pub invitation_mails: Option<usize>,
 }
 
 fn minutes_view(d: &register_draw::Model) -> MinutesView {
@@ -146,6 +154,7 @@ fn minutes_view(d: &register_draw::Model) -> MinutesView {
         actor: d.actor.clone(),
         created_at: d.created_at,
         replays,
+        invitation_mails: None,
     }
 }
 
@@ -356,8 +365,12 @@ async fn make_selection(
     let mut am = t.into_active_model();
     am.invitees_json = Set(serde_json::to_string(&invited).unwrap_or_else(|_| "[]".into()));
     am.updated_at = Set(now);
-    am.update(&w.txn).await?;
-    let view = minutes_view(&minutes);
+    let t = am.update(&w.txn).await?;
+    let mut view = minutes_view(&minutes);
+    if let Some(letter) = &b.letter {
+        view.invitation_mails =
+            Some(enqueue_invitations(&w.txn, &st, &t, &invited, letter, now).await?);
+    }
     audit::append(
         &w.txn,
         now,
@@ -485,4 +498,64 @@ async fn get_minutes(
         .await?
         .ok_or(AppError::NotFound("selection minutes"))?;
     Ok(Json(minutes_view(&d)))
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct MailsView {
+    pub tender_id: Uuid,
+    /// Invitation messages in the outbox for this tender's invitees (one per invitee; never duplicated).
+    pub enqueued: usize,
+}
+
+/// Enqueue the invitation mails (lettera d'invito) of the tender's invitees (SUA buyer of the tender's
+/// Province), before the offer deadline. One message per invitee; repeating the call sends nothing twice.
+#[utoipa::path(post, path = "/v1/tenders/{id}/invitations/mails", tag = "register", security(("bearer" = [])),
+    request_body = InvitationLetter,
+    responses((status = 200, body = MailsView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn send_mails(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    ApiJson(b): ApiJson<InvitationLetter>,
+) -> ApiResult<Json<MailsView>> {
+    let now = st.now();
+    let w = st.db.write().await?;
+    let t = manage_tender(&w.txn, &p, id).await?;
+    let invited = machines::invitees(&t);
+    if invited.is_empty() {
+        return Err(AppError::conflict(
+            "art. 50 c.1 lett. c-e",
+            "the tender has no invitees yet: select them first",
+        ));
+    }
+    if t.deadline.is_some_and(|d| now >= d) {
+        return Err(AppError::conflict(
+            "lex specialis",
+            "the offer deadline has passed; invitations can no longer be sent",
+        ));
+    }
+    let enqueued = enqueue_invitations(&w.txn, &st, &t, &invited, &b, now).await?;
+    audit::append(
+        &w.txn,
+        now,
+        audit::Entry {
+            actor: &p.actor(),
+            action: "tender.invitation_mails",
+            object_kind: "tender",
+            object_id: id.to_string(),
+            before: None,
+            after: Some(serde_json::json!({
+                "enqueued": enqueued,
+                "act_type": b.act_type,
+                "act_number": b.act_number,
+                "act_date": b.act_date,
+            })),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok(Json(MailsView {
+        tender_id: id,
+        enqueued,
+    }))
 }

@@ -9,6 +9,8 @@
 //! - [`listings`]: `POST /v1/register/applications` (bidder), listing, admission, suspension, removal (SUA
 //!   buyer of the Province), import of past awards for the rotation history;
 //! - [`invitations`]: `POST|GET /v1/tenders/{id}/invitations/draw`, `GET /v1/tenders/{id}/invitations`;
+//! - [`mails`]: invitation mails through the `notify` outbox (`POST /v1/tenders/{id}/invitations/mails`, or
+//!   with the selection);
 //! - [`direct`]: `POST /v1/direct-awards/check`;
 //! - [`stats`]: `GET /v1/register/operators/{id}/counters`;
 //! - [`history`]: the award history the rotation rule and the counters read;
@@ -21,6 +23,7 @@ pub mod entities;
 pub mod history;
 pub mod invitations;
 pub mod listings;
+pub mod mails;
 pub mod migration;
 pub mod settings;
 pub mod stats;
