@@ -44,6 +44,9 @@ pub enum Command {
     /// Bid receipts: verify one offline against the platform's public key.
     #[command(subcommand)]
     Receipt(crate::cli_receipt::ReceiptCommand),
+    /// Transparency exports: ANAC L.190 XML and OCDS.
+    #[command(subcommand)]
+    Export(crate::cli_export::ExportCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -139,6 +142,7 @@ pub async fn run(cmd: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         Command::Admin(a) => admin(a, settings).await,
         Command::Evaluate(args) => Ok(crate::cli_evaluate::run(&args)),
         Command::Receipt(cmd) => Ok(crate::cli_receipt::run(&cmd)),
+        Command::Export(cmd) => crate::cli_export::run(cmd, settings).await,
         Command::Audit(AuditCommand::Verify) => {
             let db = server::open_db(&settings).await?;
             match audit::verify(&db.conn).await? {
