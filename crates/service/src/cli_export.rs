@@ -114,6 +114,10 @@ pub struct L190Args {
     pub ente: Option<String>,
     #[arg(long, default_value = "IODL 2.0")]
     pub licenza: String,
+    /// List every invited operator as a participant (the law's "operatori invitati a presentare offerte"),
+    /// not only those who made an offer and did not withdraw it.
+    #[arg(long, env = "SUA_EXPORT_L190_INCLUDE_INVITED")]
+    pub include_invited: bool,
     /// Refuse lots without a CIG instead of writing the `0000000000` placeholder.
     #[arg(long)]
     pub no_placeholder_cig: bool,
@@ -205,6 +209,7 @@ async fn l190(a: L190Args, settings: &Settings) -> anyhow::Result<ExitCode> {
         sua_codice_fiscale: sua_cf,
         sua_name: a.sua.sua_name.clone(),
         rounding: a.sua.price_rounding.into(),
+        include_invited: a.include_invited,
     };
     let selected = export::l190_lots(&snap, &sel).map_err(|e| anyhow!("{e}"))?;
     let ente = match (&a.ente, snap.provinces.as_slice()) {

@@ -118,7 +118,11 @@ pub async fn load<C: ConnectionTrait>(
                 .await?,
         );
     }
-    let op_ids: HashSet<Uuid> = bids.iter().map(|b| b.operator_id).collect();
+    let op_ids: HashSet<Uuid> = bids
+        .iter()
+        .map(|b| b.operator_id)
+        .chain(tenders.iter().flat_map(crate::machines::invitees))
+        .collect();
     let mut operators = Vec::new();
     let op_ids: Vec<Uuid> = op_ids.into_iter().collect();
     for chunk in op_ids.chunks(500) {
@@ -372,6 +376,10 @@ pub struct L190Selection {
     pub sua_name: Option<String>,
     /// How a ribasso becomes a price in cents.
     pub rounding: Rounding,
+    /// List as `partecipanti` every operator invited to bid (the law's "operatori invitati a presentare
+    /// offerte"): the tender's invitees and every bid row whatever its state. Default `false`: the
+    /// operators of the offers actually made and not withdrawn.
+    pub include_invited: bool,
 }
 
 /// One exported lot, with the ids it comes from.
@@ -447,7 +455,7 @@ pub fn l190_lots(snap: &Snapshot, sel: &L190Selection) -> Result<L190Export, Exp
             out.lots.push(L190Lot {
                 tender_id: t.id,
                 lot_id: l.id,
-                lotto: lotto(&ix, t, l, n_lots, &struttura, scelta, sel.rounding)?,
+                lotto: lotto(&ix, t, l, n_lots, &struttura, scelta, sel)?,
             });
         }
     }
@@ -504,7 +512,7 @@ fn lotto(
     n_lots: usize,
     struttura: &StrutturaProponente,
     scelta: SceltaContraente,
-    rounding: Rounding,
+    sel: &L190Selection,
 ) -> Result<Lotto, ExportError> {
     let cig = match &l.cig {
         Some(c) => LotCig::Cig(Cig::parse(c).or_else(|e| fail("lot", l.id, "cig", e.to_string()))?),
@@ -523,10 +531,22 @@ fn lotto(
     let mut partecipanti = Vec::new();
     let mut seen = HashSet::new();
     for b in ix.bids(l.id) {
-        if NOT_PARTICIPANTS.contains(&b.state.as_str()) || !seen.insert(b.operator_id) {
+        let counted = sel.include_invited || !NOT_PARTICIPANTS.contains(&b.state.as_str());
+        if !counted || !seen.insert(b.operator_id) {
             continue;
         }
         partecipanti.push(Offerente::Singolo(soggetto(ix.operator(b)?)?));
+    }
+    if sel.include_invited {
+        for op in crate::machines::invitees(t) {
+            if !seen.insert(op) {
+                continue;
+            }
+            let Some(o) = ix.operators.get(&op) else {
+                return fail("tender", t.id, "invitees_json", format!("no operator {op}"));
+            };
+            partecipanti.push(Offerente::Singolo(soggetto(o)?));
+        }
     }
     let mut aggiudicatari = Vec::new();
     let mut importo = Decimal::ZERO;
@@ -542,7 +562,7 @@ fn lotto(
             );
         };
         aggiudicatari.push(Offerente::Singolo(soggetto(ix.operator(b)?)?));
-        importo = match bid_price(b, l.base_amount_cents, rounding)? {
+        importo = match bid_price(b, l.base_amount_cents, sel.rounding)? {
             Some(p) => p,
             None => {
                 return fail(

@@ -277,6 +277,7 @@ async fn setup() -> Env {
         "Alfa Costruzioni S.r.l.",
         "Beta Strade S.p.A.",
         "Gamma & Figli S.n.c.",
+        "Delta Impianti S.r.l.",
     ]
     .into_iter()
     .enumerate()
@@ -296,7 +297,7 @@ async fn setup() -> Env {
         .unwrap();
         ops.push(id);
     }
-    let (a, b, c) = (ops[0], ops[1], ops[2]);
+    let (a, b, c, d) = (ops[0], ops[1], ops[2], ops[3]);
 
     // T1: published 2025-03-10, lot 1 contracted (signed 2025-07-15), lot 2 ranked, no CIG
     let t1 = add_tender(
@@ -406,6 +407,15 @@ async fn setup() -> Env {
         Some(at(2024, 11, 5)),
     )
     .await;
+    // T2 was also offered to Delta, which made no offer
+    let mut am = tender::Entity::find_by_id(t2)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into_active_model();
+    am.invitees_json = Set(serde_json::json!([b, d]).to_string());
+    am.update(&db).await.unwrap();
     let l21 = add_lot(
         &db,
         t2,
@@ -534,7 +544,7 @@ fn entries(dir: &Path) -> Vec<String> {
     v
 }
 
-fn read_lots(dir: &Path, files: &[String]) -> Vec<anac::l190::Lotto> {
+fn read_lots(dir: &Path, files: &[String], year: i32) -> Vec<anac::l190::Lotto> {
     let mut lots = Vec::new();
     for f in files.iter().filter(|f| f.starts_with("dataset_")) {
         let path = dir.join(f);
@@ -545,10 +555,10 @@ fn read_lots(dir: &Path, files: &[String]) -> Vec<anac::l190::Lotto> {
         )
         .unwrap();
         assert!(r.faults.is_empty(), "{:?}", r.faults);
-        assert_eq!(r.meta.anno_riferimento, 2025);
+        assert_eq!(r.meta.anno_riferimento, year);
         assert_eq!(
             r.url_file,
-            format!("https://sua.provincia.mc.it/trasparenza/l190/2025/{f}")
+            format!("https://sua.provincia.mc.it/trasparenza/l190/{year}/{f}")
         );
         lots.extend(r.lots);
     }
@@ -596,7 +606,7 @@ async fn l190_export_of_one_year_validates_and_carries_the_lots() {
     let index = std::fs::read_to_string(out.join("indice.xml")).unwrap();
     assert!(index.contains("https://sua.provincia.mc.it/trasparenza/l190/2025/dataset_1.xml"));
 
-    let lots = read_lots(&out, &files);
+    let lots = read_lots(&out, &files, 2025);
     let cigs: Vec<&str> = lots.iter().map(|l| l.cig.as_str()).collect();
     // T1's two lots (published 2025) and T2's lot (signed 2025); not the sealed T3, the draft T4, nor AN's T5
     assert_eq!(
@@ -671,6 +681,29 @@ async fn l190_export_of_one_year_validates_and_carries_the_lots() {
         "{ds}"
     );
     assert!(ds.contains("<annoRiferimento>2024</annoRiferimento>"));
+    assert!(
+        ds.contains("Beta Strade S.p.A.") && !ds.contains("Delta Impianti"),
+        "{ds}"
+    );
+    // the law's reading: every operator invited to bid
+    let o = sua(
+        &env,
+        &[
+            "export",
+            "l190",
+            "--year",
+            "2024",
+            "--province",
+            "MC",
+            "--out",
+            out24.to_str().unwrap(),
+            "--include-invited",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let lots = read_lots(&out24, &entries(&out24), 2024);
+    let names: Vec<&str> = lots[0].partecipanti.iter().map(name).collect();
+    assert_eq!(names, ["Beta Strade S.p.A.", "Delta Impianti S.r.l."]);
 }
 
 #[tokio::test]
@@ -709,7 +742,7 @@ async fn l190_splits_into_several_valid_files_listed_by_the_index() {
         assert!(std::fs::metadata(out.join(f)).unwrap().len() <= 4096);
     }
     // all provinces: AN's tender is in too
-    let lots = read_lots(&out, &files);
+    let lots = read_lots(&out, &files, 2025);
     assert_eq!(lots.len(), 4);
     assert!(lots.iter().any(|l| l.cig.as_str() == cig(5_678_901)));
     assert!(
@@ -789,7 +822,7 @@ async fn the_sua_as_proponent_needs_its_codice_fiscale() {
         ],
     );
     assert!(o.status.success(), "{}", text(&o));
-    let lots = read_lots(&out, &entries(&out));
+    let lots = read_lots(&out, &entries(&out), 2025);
     assert_eq!(lots.len(), 3);
     for l in &lots {
         assert_eq!(l.struttura_proponente.codice_fiscale.as_str(), sua_cf);
@@ -1000,7 +1033,8 @@ async fn ocds_export_validates_with_parties_awards_and_a_release_per_event() {
     assert_eq!(last["tender"]["numberOfTenderers"], 3);
     // the release at publication shows no bids yet, and no award
     assert!(r1[0].get("bids").is_none() && r1[0].get("awards").is_none());
-    // the award proposal is a pending award only once the lot is awarded... the record is today's: active
+    // the award (now active) is dated from the lot.award event, so it first appears in that release
+    assert!(r1[3].get("awards").is_none());
     assert_eq!(r1[4]["awards"][0]["date"], "2025-06-01T10:00:00Z");
 
     // one tender: its own package
