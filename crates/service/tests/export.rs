@@ -225,6 +225,10 @@ async fn set_awardee(db: &DatabaseConnection, lot_id: Uuid, bid_id: Uuid) {
 async fn setup() -> Env {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("sua.db").display());
+    setup_on(dir, url).await
+}
+
+async fn setup_on(dir: tempfile::TempDir, url: String) -> Env {
     let o = run_sua(dir.path(), &url, &["migrate"]);
     assert!(o.status.success(), "{}", text(&o));
     let db = Database::connect(&url).await.expect("connect");
@@ -1138,4 +1142,77 @@ async fn ocds_refusals_name_the_option() {
             .count(),
         0
     );
+}
+
+/// The same exports from PostgreSQL (skipped without `SUA_TEST_DATABASE_URL`): one code path for both.
+#[tokio::test]
+async fn exports_from_postgresql() {
+    use sea_orm::ConnectionTrait;
+    let Some(base) = std::env::var("SUA_TEST_DATABASE_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+    else {
+        eprintln!("skipped: SUA_TEST_DATABASE_URL is not set");
+        return;
+    };
+    let name = format!("sua_export_{}", Uuid::new_v4().simple());
+    let admin = Database::connect(&base)
+        .await
+        .expect("connect to PostgreSQL");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let (prefix, _) = base.rsplit_once('/').expect("database URL has a path");
+    let env = setup_on(tempfile::tempdir().unwrap(), format!("{prefix}/{name}")).await;
+    let out = env.dir.path().join("out");
+    let o = sua(
+        &env,
+        &[
+            "export",
+            "l190",
+            "--year",
+            "2025",
+            "--province",
+            "MC",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let files = entries(&out);
+    xmllint(&out.join("indice.xml"), "datasetIndiceAppaltiL190.xsd");
+    let lots = read_lots(&out, &files, 2025);
+    let cigs: Vec<&str> = lots.iter().map(|l| l.cig.as_str()).collect();
+    assert_eq!(
+        cigs,
+        [
+            cig(1_234_567).as_str(),
+            "0000000000",
+            cig(2_345_678).as_str()
+        ]
+    );
+    assert_eq!(lots[0].importo_aggiudicazione, Decimal::new(8_765_500, 2));
+    assert_eq!(lots[2].data_inizio, NaiveDate::from_ymd_opt(2025, 1, 20));
+    let file = env.dir.path().join("ocds.json");
+    let o = sua(
+        &env,
+        &[
+            "export",
+            "ocds",
+            "--out",
+            file.to_str().unwrap(),
+            "--province",
+            "MC",
+            "--ocid-prefix",
+            "ocds-test01",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    validate_ocds(&file);
+    env.db.close().await.ok();
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await
+        .ok();
 }
