@@ -356,3 +356,47 @@ fn method_drawn_by_lot_is_recorded_and_replayable() {
             .starts_with("anomaly.draw: only used")
     );
 }
+
+/// Prices on a base amount in a quality-price tender: the ribasso is derived for the formula, and
+/// trailing zeros anywhere in the input change nothing in the output.
+#[test]
+fn quality_price_with_prices_and_trailing_zeros() {
+    let doc = |pad: &str| {
+        json!({"criterion": "quality_price", "base_amount": format!("200000.00{pad}"),
+        "technical": {"criteria": [{"id": "q", "weight": format!("70.0{pad}")}], "riparametrazione": "first"},
+        "economic": {"max_points": format!("30.{pad}"), "formula": {"type": "bilinear", "x": format!("0.90{pad}")}},
+        "rounding": {"scores": {"decimals": "3", "mode": "half_up"}},
+        "bids": [
+            {"id": "a", "coefficients": {"q": [format!("0.70{pad}"), "0.8", "0.75"]}, "price": format!("160000.0{pad}")},
+            {"id": "b", "coefficients": {"q": format!("0.5{pad}")}, "price": "180000"},
+            {"id": "c", "coefficients": {"q": "1"}, "discount": format!("5.0{pad}")}
+        ]})
+    };
+    let out = run(doc(""));
+    // a: ribasso 20, b: 10, c: 5; mean 35/3. a > mean: 0.9 + 0.1 * (60 - 35) / (60 - 35) = 1 -> 30.
+    assert_eq!(out["bids"][0]["discount"], json!("20"));
+    assert_eq!(out["bids"][0]["economic"], json!("30"));
+    // b: 10 <= mean: 0.9 * 30 / 35 = 27/35 -> 30 * 27/35 = 23.142857... -> 23.143.
+    assert_eq!(out["bids"][1]["economic"], json!("23.143"));
+    // Coefficients: a = 0.75 (mean), b = 0.5, c = 1; first riparametrazione on max 1.
+    assert_eq!(out["bids"][0]["technical"], json!("52.5"));
+    assert_eq!(run(doc("0")), out);
+    assert_eq!(run(doc("000")), out);
+}
+
+/// Prices whose ribasso does not terminate are accepted once the tender's rounding is given.
+#[test]
+fn lowest_price_with_a_rounded_derived_discount() {
+    let doc = json!({"criterion": "lowest_price", "base_amount": "300000",
+        "rounding": {"discount": {"decimals": "3", "mode": "truncate"}},
+        "bids": [{"id": "a", "price": "200000"}, {"id": "b", "price": "250000"}]});
+    let out = run(doc);
+    assert_eq!(
+        out["ranking"][0],
+        json!({"id": "a", "rank": "1", "discount": "33.333", "price": "200000"})
+    );
+    assert_eq!(
+        out["discount_rounding"],
+        json!({"decimals": "3", "mode": "truncate"})
+    );
+}
