@@ -155,7 +155,12 @@ both_backends!(
         let r = app
             .get("/v1/requests/not-a-uuid", Some(&w.municipality))
             .await;
-        assert!((400..500).contains(&r.0), "{}", r.1);
+        assert_eq!(r.0, 400, "{}", r.1);
+        assert_eq!(r.1["status"], 400, "a problem document: {}", r.1);
+        let r = app
+            .get("/v1/requests?page=abc", Some(&w.municipality))
+            .await;
+        assert_eq!(r.1["status"], 400, "a problem document: {}", r.1);
         // bad pagination
         assert_eq!(
             app.get("/v1/requests?per_page=1000", Some(&w.municipality))

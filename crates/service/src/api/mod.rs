@@ -71,7 +71,36 @@ pub fn app(state: AppState) -> Router {
             }),
         )
         .fallback(|| async { crate::error::AppError::NotFound("route") })
+        .layer(axum::middleware::map_response(problem_for_rejections))
         .with_state(state)
+}
+
+/// axum's own extractor rejections (a malformed id in the path, a bad query string, a wrong content
+/// type) are plain text: turn every such 4xx into a problem document so clients see one error format.
+async fn problem_for_rejections(resp: axum::response::Response) -> axum::response::Response {
+    let status = resp.status();
+    let plain = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|ct| ct.starts_with("text/plain"));
+    if !status.is_client_error() || !plain {
+        return resp;
+    }
+    let bytes = axum::body::to_bytes(resp.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let detail = String::from_utf8_lossy(&bytes).into_owned();
+    let err = match status {
+        StatusCode::UNAUTHORIZED => crate::error::AppError::Unauthorized,
+        StatusCode::NOT_FOUND => crate::error::AppError::NotFound("resource"),
+        StatusCode::PAYLOAD_TOO_LARGE => crate::error::AppError::TooLarge,
+        StatusCode::UNPROCESSABLE_ENTITY => crate::error::AppError::bad("", detail),
+        _ => crate::error::AppError::Malformed(detail),
+    };
+    let mut out = err.into_response();
+    *out.status_mut() = status;
+    out
 }
 
 #[derive(Serialize)]
