@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 N=${1:-10000}; SECS=${2:-15}; CONNS=${3:-32}
 command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; exit 2; }
 cargo build --release -q -p service --bin sua --example seed_bench
-SUA=target/release/sua; SEED=target/release/examples/seed_bench
+T=${CARGO_TARGET_DIR:-target}
+SUA=$T/release/sua; SEED=$T/release/examples/seed_bench
 WORK=$(mktemp -d); trap 'kill $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 PID=
 
