@@ -1182,3 +1182,73 @@ both_backends!(
         assert!(intact, "{out}");
     }
 );
+
+/// Measurement, not a check (run by hand: `cargo test -p service --release --test api -- --ignored
+/// --nocapture http_draw_with_10000_listings`): the HTTP draw against a SQLite register of 10,000 admitted
+/// listings, seeded straight into the database. Prints the timings; asserts only the results.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn http_draw_with_10000_listings() {
+    use sea_orm::{ActiveValue::Set, Database, EntityTrait};
+    use service::register::entities::register_listing;
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("sqlite app");
+    let w = world(&app).await;
+    let db = Database::connect(&app.db_url).await.unwrap();
+    let province: Uuid = w.province.parse().unwrap();
+    let today = Utc::now().date_naive();
+    let t0 = std::time::Instant::now();
+    for chunk in 0..20 {
+        let rows = (0..500).map(|i| register_listing::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            province_id: Set(province),
+            operator_id: Set(Uuid::from_u128(((chunk * 500 + i) as u128) << 64 | 0xbeef)),
+            category: Set("77".into()),
+            soa_class: Set(None),
+            territories_json: Set(r#"["national"]"#.into()),
+            status: Set("admitted".into()),
+            status_on: Set(Some(today)),
+            reason: Set(None),
+            expires_on: Set(today + Duration::days(365)),
+            created_at: Set(Utc::now()),
+            updated_at: Set(Utc::now()),
+        });
+        register_listing::Entity::insert_many(rows)
+            .exec(&db)
+            .await
+            .unwrap();
+    }
+    println!("seeded 10,000 listings in {:?}", t0.elapsed());
+    let mut times = Vec::new();
+    for _ in 0..10 {
+        let tid = negotiated_tender(&app, &w).await;
+        let t = std::time::Instant::now();
+        let m = ok(
+            &app.post(
+                &format!("/v1/tenders/{tid}/invitations/draw"),
+                Some(&w.buyer),
+                &draw_body(10),
+            )
+            .await,
+            201,
+        );
+        times.push(t.elapsed());
+        assert_eq!(m["eligible"].as_array().unwrap().len(), 10_000);
+        assert_eq!(m["invited"].as_array().unwrap().len(), 10);
+        let t = std::time::Instant::now();
+        let r = ok(
+            &app.get(
+                &format!("/v1/tenders/{tid}/invitations/draw"),
+                Some(&w.buyer),
+            )
+            .await,
+            200,
+        );
+        assert_eq!(r["replays"], true);
+        println!("minutes read back with replay check in {:?}", t.elapsed());
+    }
+    times.sort();
+    println!(
+        "HTTP draw of 10 among 10,000 listings: min {:?}, median {:?}, max {:?}",
+        times[0], times[5], times[9]
+    );
+}

@@ -158,6 +158,29 @@ fn minutes_view(d: &register_draw::Model) -> MinutesView {
     }
 }
 
+/// What the audit chain records of a selection: the minutes' id, mode, seed and invitees, and the SHA-256 of
+/// the stored candidate and eligible lists (which may hold thousands of ids), so that the chain commits to the
+/// minutes without copying them.
+fn audit_summary(d: &register_draw::Model) -> serde_json::Value {
+    use sha2::{Digest, Sha256};
+    let sha = |s: &str| hex::encode(Sha256::digest(s.as_bytes()));
+    serde_json::json!({
+        "minutes_id": d.id,
+        "mode": d.mode,
+        "category": d.category,
+        "amount_cents": d.amount_cents,
+        "selection_date": d.selection_date,
+        "seed": d.seed_hex,
+        "invited": ids_from_json(&d.invited_json),
+        "candidates": ids_from_json(&d.candidates_json).len(),
+        "candidates_json_sha256": sha(&d.candidates_json),
+        "eligible": ids_from_json(&d.eligible_json).len(),
+        "eligible_json_sha256": sha(&d.eligible_json),
+        "rotation": serde_json::from_str::<serde_json::Value>(&d.rotation_json).unwrap_or_default(),
+        "motivation": d.motivation,
+    })
+}
+
 fn os_seed() -> ApiResult<[u8; 32]> {
     let mut seed = [0u8; 32];
     rand::rngs::OsRng
@@ -380,7 +403,7 @@ async fn make_selection(
             object_kind: "tender",
             object_id: id.to_string(),
             before: Some(serde_json::json!({ "invitees": before_invitees })),
-            after: Some(serde_json::to_value(&view).unwrap_or_default()),
+            after: Some(audit_summary(&minutes)),
         },
     )
     .await?;
