@@ -47,6 +47,8 @@ pub enum Command {
     /// Transparency exports: ANAC L.190 XML and OCDS.
     #[command(subcommand)]
     Export(crate::cli_export::ExportCommand),
+    /// Drive every fixture procurement through the HTTP API on a fresh SQLite file (mail to files, simulated clock); write db, mails, verbali, L.190 XML, OCDS into --out.
+    Demo(crate::demo::DemoArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -143,6 +145,7 @@ pub async fn run(cmd: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         Command::Evaluate(args) => Ok(crate::cli_evaluate::run(&args)),
         Command::Receipt(cmd) => Ok(crate::cli_receipt::run(&cmd)),
         Command::Export(cmd) => crate::cli_export::run(cmd, settings).await,
+        Command::Demo(args) => crate::demo::run(args, settings).await,
         Command::Audit(AuditCommand::Verify) => {
             let db = server::open_db(&settings).await?;
             match audit::verify(&db.conn).await? {

@@ -1,0 +1,97 @@
+//! The shape of `fixtures/demo.json` (only the fields the demo drives through the API).
+
+use chrono::{DateTime, FixedOffset};
+use serde::Deserialize;
+
+/// The fixture embedded in the binary, so `sua demo` needs no file next to it.
+pub const DEMO_JSON: &str = include_str!("../../../../fixtures/demo.json");
+
+#[derive(Debug, Deserialize)]
+pub struct Fixture {
+    pub province: Province,
+    pub municipalities: Vec<Municipality>,
+    pub operators: Vec<Operator>,
+    pub tenders: Vec<Tender>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Province {
+    pub name: String,
+    pub codice_fiscale: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Municipality {
+    pub key: String,
+    pub name: String,
+    pub codice_fiscale: String,
+    pub rup: Rup,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Rup {
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Operator {
+    pub key: String,
+    pub name: String,
+    pub codice_fiscale: String,
+    pub partita_iva: Option<String>,
+    pub pec: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Tender {
+    pub key: String,
+    pub municipality: String,
+    pub title: String,
+    /// works, services, supplies.
+    pub object: String,
+    pub cpv: String,
+    pub cup: Option<String>,
+    pub funding: String,
+    pub procedure: String,
+    pub criterion: String,
+    pub anomaly: Option<serde_json::Value>,
+    pub technical: Option<serde_json::Value>,
+    pub economic: Option<serde_json::Value>,
+    #[serde(default)]
+    pub invitees: Vec<String>,
+    pub published_at: DateTime<FixedOffset>,
+    pub deadline: DateTime<FixedOffset>,
+    pub lots: Vec<Lot>,
+    #[serde(default)]
+    pub bids: Vec<Bid>,
+    pub revoke: Option<Revoke>,
+    /// What the fixture expects (awarded, deserted, revoked): the demo refuses to finish otherwise.
+    pub expected: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Lot {
+    pub number: u32,
+    pub cig: String,
+    pub title: String,
+    pub base_amount: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Bid {
+    pub operator: String,
+    pub lot: u32,
+    pub discount: String,
+    pub coefficients: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Revoke {
+    pub reason: String,
+}
+
+pub fn load() -> anyhow::Result<Fixture> {
+    let jd = &mut serde_json::Deserializer::from_str(DEMO_JSON);
+    serde_path_to_error::deserialize(jd)
+        .map_err(|e| anyhow::anyhow!("fixtures/demo.json: {}: {}", e.path(), e.inner()))
+}
