@@ -23,6 +23,5 @@ pub mod export;
 pub mod machines;
 pub mod register;
 pub mod scheduler;
-pub mod sealed;
 pub mod server;
 pub mod state;
