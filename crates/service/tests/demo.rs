@@ -1,0 +1,299 @@
+//! `sua demo` end to end: runs the binary into a temporary directory and checks what it leaves behind
+//! against expectations computed independently from `fixtures/demo.json` (the winners with the
+//! `evaluation` crate on the fixture's own bids), the mails on disk, the XML against ANAC's XSD (xmllint)
+//! and the OCDS package with `../shared/ocds/validate`.
+
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const SUA: &str = env!("CARGO_BIN_EXE_sua");
+const FIXTURE: &str = include_str!("../../../fixtures/demo.json");
+
+fn shared() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"))
+}
+
+fn fixture() -> Value {
+    serde_json::from_str(FIXTURE).expect("fixtures/demo.json parses")
+}
+
+fn s(v: &Value) -> &str {
+    v.as_str().unwrap_or_default()
+}
+
+/// The winner (operator key), the excluded operators and the threshold the evaluation crate gives for
+/// the fixture's bids on one lot, with the operator keys as bid ids.
+fn expected(t: &Value, lot: u64) -> (String, BTreeSet<String>, Option<String>) {
+    let base = t["lots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["number"] == lot)
+        .unwrap()["base_amount"]
+        .clone();
+    let bids: Vec<Value> = t["bids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["lot"] == lot)
+        .map(|b| {
+            let mut e = json!({"id": b["operator"], "discount": b["discount"]});
+            if !b["coefficients"].is_null() {
+                e["coefficients"] = b["coefficients"].clone();
+            }
+            e
+        })
+        .collect();
+    let mut input = json!({"criterion": t["criterion"], "base_amount": base, "bids": bids});
+    if t["criterion"] == "quality_price" {
+        let mut technical = t["technical"].clone();
+        for c in technical["criteria"].as_array_mut().unwrap() {
+            c.as_object_mut().unwrap().remove("label");
+        }
+        input["technical"] = technical;
+        input["economic"] = t["economic"].clone();
+    } else {
+        input["anomaly"] = t["anomaly"].clone();
+    }
+    let out: Value = evaluation::evaluate_json(&input.to_string()).expect("evaluates");
+    let excluded = out["anomaly"]["excluded"]
+        .as_array()
+        .map(|a| a.iter().map(|x| s(x).to_owned()).collect())
+        .unwrap_or_default();
+    let threshold = out["anomaly"]["threshold"].as_str().map(str::to_owned);
+    (s(&out["winner"]).to_owned(), excluded, threshold)
+}
+
+fn run_demo(out: &Path, cwd: &Path) -> std::process::Output {
+    Command::new(SUA)
+        .arg("demo")
+        .arg("--out")
+        .arg(out)
+        .arg("--xsd-dir")
+        .arg(shared().join("anac/xsd"))
+        .current_dir(cwd)
+        .env("RUST_LOG", "warn")
+        .env_remove("SUA_DATABASE__URL")
+        .output()
+        .expect("run sua demo")
+}
+
+/// Recipients (addresses in `To:`) and subject of every `.eml` file.
+fn mails(dir: &Path) -> Vec<(String, String)> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        assert_eq!(p.extension().and_then(|x| x.to_str()), Some("eml"), "{p:?}");
+        let text = std::fs::read_to_string(&p).unwrap();
+        // unfold headers
+        let head = text
+            .split("\r\n\r\n")
+            .next()
+            .unwrap_or(&text)
+            .replace("\r\n ", " ");
+        let head = head
+            .split("\n\n")
+            .next()
+            .unwrap_or(&head)
+            .replace("\n ", " ");
+        let header = |name: &str| {
+            head.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .unwrap_or_default()
+                .trim()
+                .to_owned()
+        };
+        let to = header("To:");
+        let addr = to
+            .rsplit_once('<')
+            .map(|(_, a)| a.trim_end_matches('>').to_owned())
+            .unwrap_or(to);
+        v.push((addr, header("Subject:")));
+    }
+    v
+}
+
+#[test]
+fn demo_drives_every_fixture_procurement_and_leaves_valid_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("demo-out");
+    let o = run_demo(&out, tmp.path());
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "sua demo failed\n{stdout}\n{stderr}");
+    let fx = fixture();
+    let ops: BTreeMap<&str, (&str, &str)> = fx["operators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (s(&o["key"]), (s(&o["name"]), s(&o["pec"]))))
+        .collect();
+
+    // every lot's outcome, against the evaluation crate run on the fixture's bids
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let lots = summary["lots"].as_array().unwrap();
+    let find = |tender: &str, lot: u64| {
+        lots.iter()
+            .find(|e| e["tender"] == tender && e["lot"] == lot)
+            .unwrap_or_else(|| panic!("no outcome for {tender} lot {lot}: {summary}"))
+    };
+    let mut awarded = 0;
+    for t in fx["tenders"].as_array().unwrap() {
+        let key = s(&t["key"]);
+        for l in t["lots"].as_array().unwrap() {
+            let n = l["number"].as_u64().unwrap();
+            let got = find(key, n);
+            match s(&t["expected"]) {
+                "awarded" => {
+                    awarded += 1;
+                    assert_eq!(got["outcome"], "contracted", "{key} lot {n}: {got}");
+                    let (winner, excluded, threshold) = expected(t, n);
+                    assert!(
+                        !winner.is_empty(),
+                        "{key} lot {n}: the fixture has a winner"
+                    );
+                    assert_eq!(s(&got["winner"]), winner, "{key} lot {n}");
+                    assert!(
+                        stdout.contains(&format!("lot {n}: AWARDED to {}", ops[winner.as_str()].0)),
+                        "timeline names the winner of {key} lot {n}\n{stdout}"
+                    );
+                    if t["criterion"] == "lowest_price" {
+                        let got_excl: BTreeSet<String> = got["excluded"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|x| s(x).to_owned())
+                            .collect();
+                        assert_eq!(got_excl, excluded, "{key}: method A exclusions");
+                        assert!(!excluded.is_empty(), "{key}: method A excludes some bids");
+                        assert_eq!(got["threshold"].as_str(), threshold.as_deref(), "{key}");
+                        let verbale = std::fs::read_to_string(
+                            out.join("verbali").join(format!("{key}-lot{n}.md")),
+                        )
+                        .unwrap();
+                        assert!(verbale.contains(&threshold.unwrap()), "{verbale}");
+                        assert!(verbale.contains("decrement"), "{verbale}");
+                    } else {
+                        let verbale = std::fs::read_to_string(
+                            out.join("verbali").join(format!("{key}-lot{n}.md")),
+                        )
+                        .unwrap();
+                        assert!(verbale.contains("technical"), "{verbale}");
+                        assert!(verbale.contains("riparametr"), "{verbale}");
+                    }
+                }
+                "deserted" => {
+                    assert_eq!(got["outcome"], "deserted", "{key}");
+                    assert_eq!(got["tender_state"], "deserted", "{key}");
+                }
+                "revoked" => {
+                    assert_eq!(got["outcome"], "revoked", "{key}");
+                    assert_eq!(got["tender_state"], "revoked", "{key}");
+                    let reason = s(&t["revoke"]["reason"]);
+                    assert!(stdout.contains(reason), "revocation reason printed");
+                }
+                other => panic!("unknown expectation {other}"),
+            }
+        }
+    }
+    assert_eq!(
+        awarded, 5,
+        "two single-lot tenders and three lots of services"
+    );
+    assert_eq!(
+        std::fs::read_dir(out.join("verbali")).unwrap().count(),
+        awarded,
+        "one verbale per evaluated lot"
+    );
+
+    // mails: a receipt for every bid to its bidder, a lettera d'invito to every invitee, nothing else
+    let written = mails(&out.join("mail"));
+    let mut want: BTreeMap<(String, &str), usize> = BTreeMap::new();
+    for t in fx["tenders"].as_array().unwrap() {
+        for b in t["bids"].as_array().unwrap() {
+            *want
+                .entry((ops[s(&b["operator"])].1.to_owned(), "Ricevuta"))
+                .or_default() += 1;
+        }
+        for i in t["invitees"].as_array().into_iter().flatten() {
+            *want.entry((ops[s(i)].1.to_owned(), "Invito")).or_default() += 1;
+        }
+    }
+    let mut got: BTreeMap<(String, &str), usize> = BTreeMap::new();
+    for (to, subject) in &written {
+        let kind = if subject.starts_with("Ricevuta") {
+            "Ricevuta"
+        } else if subject.contains("Invito") || subject.contains("invito") {
+            "Invito"
+        } else {
+            panic!("unexpected mail to {to}: {subject}")
+        };
+        *got.entry((to.clone(), kind)).or_default() += 1;
+    }
+    assert_eq!(got, want, "mail recipients");
+    assert_eq!(written.len(), 61, "51 bid receipts + 10 invitations");
+    assert!(stdout.contains("61 mails written"), "{stdout}");
+
+    // the L.190 XML validates against ANAC's XSD, and the demo said so
+    let xsd = shared().join("anac/xsd");
+    let mut xml = 0;
+    for e in std::fs::read_dir(out.join("anac")).unwrap() {
+        let p = e.unwrap().path();
+        let schema = if p.ends_with("indice.xml") {
+            "datasetIndiceAppaltiL190.xsd"
+        } else {
+            "datasetAppaltiL190.xsd"
+        };
+        let v = Command::new("xmllint")
+            .arg("--noout")
+            .arg("--schema")
+            .arg(xsd.join(schema))
+            .arg(&p)
+            .output()
+            .expect("xmllint (libxml2-utils) must be installed");
+        assert!(
+            v.status.success(),
+            "{p:?}: {}",
+            String::from_utf8_lossy(&v.stderr)
+        );
+        xml += 1;
+    }
+    assert!(out.join("anac/indice.xml").is_file());
+    assert!(xml >= 2, "a dataset and the index");
+    let dataset = std::fs::read_to_string(out.join("anac/dataset_1.xml")).unwrap();
+    for cig in ["B5A1C2E873", "B5A2F10D96", "B5A300147A", "B5A4100B07"] {
+        assert!(dataset.contains(cig), "{cig} in the L.190 dataset");
+    }
+    assert!(
+        stdout.contains("XML validation: 2 file(s) valid"),
+        "the demo reports the validation\n{stdout}"
+    );
+
+    // the OCDS package passes the official validator
+    let pkgs: Vec<PathBuf> = std::fs::read_dir(out.join("ocds"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(pkgs.len(), 1, "{pkgs:?}");
+    let v = Command::new("bash")
+        .arg(shared().join("ocds/validate"))
+        .arg(&pkgs[0])
+        .output()
+        .expect("bash");
+    assert!(
+        v.status.success(),
+        "OCDS validation: {}{}",
+        String::from_utf8_lossy(&v.stdout),
+        String::from_utf8_lossy(&v.stderr)
+    );
+    assert!(out.join("sua.db").is_file());
+
+    // a second run into the same, now non-empty, directory is refused, naming the flag
+    let again = run_demo(&out, tmp.path());
+    assert!(!again.status.success());
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("--out") && err.contains("not empty"), "{err}");
+}
