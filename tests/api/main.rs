@@ -6,4 +6,5 @@ mod flow;
 mod helpers;
 mod refusals;
 mod register;
+mod sealed;
 mod smoke;

@@ -19,6 +19,9 @@ pub struct Settings {
     pub log: LogSettings,
     pub clock: ClockSettings,
     pub scheduler: SchedulerSettings,
+    /// `[sealing]`: KEKs and the receipt signing key (docs/sealing.md, "In the service").
+    #[serde(default)]
+    pub sealing: crate::sealed::SealingSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -90,6 +93,7 @@ impl Default for Settings {
                 enabled: true,
                 interval_secs: 5,
             },
+            sealing: Default::default(),
         }
     }
 }

@@ -23,5 +23,6 @@ pub mod export;
 pub mod machines;
 pub mod register;
 pub mod scheduler;
+pub mod sealed;
 pub mod server;
 pub mod state;

@@ -33,6 +33,8 @@ pub async fn open_db(settings: &Settings) -> anyhow::Result<Db> {
 
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let db = open_db(&settings).await?;
+    // sealing keys: configured, or development keys generated into sealing.key_dir on first start
+    crate::sealed::keys(&settings.sealing)?;
     let clock = Arc::new(OffsetClock::default());
     if settings.clock.allow_override {
         tracing::warn!(

@@ -11,6 +11,7 @@ use crate::{
     db::entities::{bid, clarification, lot, operator, tender},
     error::{ApiJson, ApiResult, AppError, Page, PageQuery, Problem},
     machines::{self, Declarations, EventInput},
+    sealed,
     state::AppState,
 };
 use axum::{
@@ -37,6 +38,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_my_bids))
         .routes(routes!(get_bid, replace_bid))
         .routes(routes!(withdraw_bid))
+        .routes(routes!(bid_envelopes))
+        .routes(routes!(open_envelope))
+        .routes(routes!(receipt_keys))
         .routes(routes!(ask_clarification, list_clarifications))
         .routes(routes!(answer_clarification))
 }
@@ -164,16 +168,66 @@ pub struct BidContent {
     pub declared_discount: Option<String>,
     /// Offered price in euro, decimal string.
     pub declared_price: Option<String>,
-    /// The technical offer (free JSON object).
+    /// The technical offer (free JSON object): sealed in busta B.
     #[serde(default)]
     #[schema(value_type = Object)]
     pub technical: serde_json::Value,
+    /// Administrative declarations (free JSON object, e.g. DGUE data): sealed in busta A.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub administrative: serde_json::Value,
 }
 
 struct ParsedBid {
     discount: Option<String>,
     price: Option<i64>,
-    technical: String,
+    technical: serde_json::Value,
+    administrative: serde_json::Value,
+}
+
+impl ParsedBid {
+    /// The envelopes of this bid: A always, B for quality-price tenders (or when a technical offer is
+    /// given), C always. Nothing of this is stored in clear.
+    fn envelopes(self, t: &tender::Model) -> Vec<sealed::EnvelopeData> {
+        use sealing::EnvelopeKind;
+        let mut v = vec![sealed::EnvelopeData {
+            kind: EnvelopeKind::Administrative,
+            data: serde_json::json!({"administrative": self.administrative}),
+        }];
+        let has_tech = self.technical.as_object().is_some_and(|o| !o.is_empty());
+        if has_tech || t.criterion != "lowest_price" {
+            v.push(sealed::EnvelopeData {
+                kind: EnvelopeKind::Technical,
+                data: serde_json::json!({"technical": self.technical}),
+            });
+        }
+        v.push(sealed::EnvelopeData {
+            kind: EnvelopeKind::Economic,
+            data: serde_json::json!({
+                "declared_discount": self.discount, "declared_price_cents": self.price,
+            }),
+        });
+        v
+    }
+}
+
+/// A bid as just submitted or replaced, with its signed receipt.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct BidReceipted {
+    #[serde(flatten)]
+    pub bid: BidView,
+    /// The signed receipt (`sua-receipt/1`, docs/sealing.md §4); verify it with `sua receipt verify`.
+    #[schema(value_type = Object)]
+    pub receipt: serde_json::Value,
+}
+
+/// A withdrawal, with its signed receipt.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct WithdrawalReceipted {
+    #[serde(flatten)]
+    pub transition: TransitionView,
+    #[schema(value_type = Object)]
+    pub receipt: serde_json::Value,
 }
 
 fn parse_bid(b: &BidContent) -> ApiResult<ParsedBid> {
@@ -199,24 +253,25 @@ fn parse_bid(b: &BidContent) -> ApiResult<ParsedBid> {
             "declared_discount: a bid declares a discount or a price",
         ));
     }
-    let technical = match &b.technical {
-        serde_json::Value::Null => "{}".to_owned(),
-        v @ serde_json::Value::Object(_) => v.to_string(),
-        _ => return Err(AppError::bad("technical", "technical: must be an object")),
+    let object = |field: &str, v: &serde_json::Value| match v {
+        serde_json::Value::Null => Ok(serde_json::json!({})),
+        v @ serde_json::Value::Object(_) => Ok(v.clone()),
+        _ => Err(AppError::bad(field, format!("{field}: must be an object"))),
     };
     Ok(ParsedBid {
         discount,
         price,
-        technical,
+        technical: object("technical", &b.technical)?,
+        administrative: object("administrative", &b.administrative)?,
     })
 }
 
-/// The server clock decides: after the deadline nothing is accepted, whatever the scheduler did.
+/// The server clock decides: at or after the deadline nothing is accepted, whatever the scheduler did.
 fn check_open(t: &tender::Model, now: DateTime<Utc>) -> ApiResult<()> {
     let deadline = t
         .deadline
         .ok_or_else(|| AppError::conflict("lex specialis", "the tender has no offer deadline"))?;
-    if now > deadline {
+    if deadline_passed(deadline, now) {
         return Err(AppError::conflict(
             "offer deadline",
             format!("the offer deadline passed at {deadline}"),
@@ -231,18 +286,24 @@ fn check_open(t: &tender::Model, now: DateTime<Utc>) -> ApiResult<()> {
     Ok(())
 }
 
+/// Bids are accepted strictly before the deadline: one at the deadline's instant is late.
+fn deadline_passed(deadline: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    now >= deadline
+}
+
 /// Submit a bid on a lot (bidder), before the deadline. One live bid per operator and lot.
 #[utoipa::path(post, path = "/v1/lots/{id}/bids", tag = "bidders", security(("bearer" = [])),
     request_body = BidContent,
-    responses((status = 201, body = BidView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = BidReceipted), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn submit_bid(
     State(st): State<AppState>,
     p: Principal,
     Path(lot_id): Path<Uuid>,
     ApiJson(b): ApiJson<BidContent>,
-) -> ApiResult<(StatusCode, Json<BidView>)> {
+) -> ApiResult<(StatusCode, Json<BidReceipted>)> {
     let op = p.require(Role::Bidder)?;
     let parsed = parse_bid(&b)?;
+    let keys = sealed::service_keys(&st)?;
     let now = st.now();
     let w = st.db.write().await?;
     let l = lot::Entity::find_by_id(lot_id)
@@ -281,9 +342,10 @@ async fn submit_bid(
         lot_id: Set(lot_id),
         operator_id: Set(op),
         state: Set(applied.to.clone()),
-        declared_discount: Set(parsed.discount),
-        declared_price_cents: Set(parsed.price),
-        technical_json: Set(parsed.technical),
+        // sealed: filled in only when the envelope holding them is opened
+        declared_discount: Set(None),
+        declared_price_cents: Set(None),
+        technical_json: Set("{}".into()),
         tech_score: Set(None),
         soccorso_due: Set(None),
         exclusion_reason: Set(None),
@@ -292,7 +354,18 @@ async fn submit_bid(
     }
     .insert(&w.txn)
     .await?;
-    // The audit entry records the submission, never the sealed content: only its digest.
+    let o = bid_operator(&w.txn, &row).await?;
+    let receipt = sealed::seal_version(
+        &w.txn,
+        &keys,
+        &row,
+        &o.codice_fiscale,
+        sealing::ReceiptAction::Submission,
+        parsed.envelopes(&t),
+        now,
+    )
+    .await?;
+    // The audit entry records the submission, never the sealed content: only its commitments.
     audit::append(
         &w.txn,
         now,
@@ -303,14 +376,28 @@ async fn submit_bid(
             object_id: row.id.to_string(),
             before: None,
             after: Some(serde_json::json!({
-                "lot_id": lot_id, "state": row.state, "content_sha256": content_digest(&row),
+                "lot_id": lot_id, "state": row.state, "version": receipt.version,
+                "commitments": receipt.commitments, "receipt_sequence": receipt.sequence,
             })),
         },
     )
     .await?;
-    enqueue_receipt(&w.txn, &st, &t, &row, now).await?;
+    enqueue_receipt(&w.txn, &st, &t, &row, &o, &receipt, now).await?;
     w.commit().await?;
-    Ok((StatusCode::CREATED, Json(bid_view(&row, &l.state, true))))
+    Ok((
+        StatusCode::CREATED,
+        Json(BidReceipted {
+            bid: bid_view(&row, &l.state, true),
+            receipt: receipt.value(),
+        }),
+    ))
+}
+
+async fn bid_operator<C: ConnectionTrait>(db: &C, b: &bid::Model) -> ApiResult<operator::Model> {
+    operator::Entity::find_by_id(b.operator_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("bid {} has no operator", b.id)))
 }
 
 fn mailbox(o: &operator::Model) -> ApiResult<notify::Mailbox> {
@@ -325,20 +412,20 @@ fn outbox_err(e: notify::Error) -> AppError {
     AppError::Internal(anyhow::anyhow!("mail outbox: {e}"))
 }
 
-/// The bid receipt, enqueued in the transaction of the submission (sent after commit, never lost).
+/// The bid receipt, enqueued in the transaction of the submission (sent after commit, never lost). The
+/// message carries the receipt number and the envelope commitments; the signed receipt JSON is in the
+/// message context (`receipt`).
 async fn enqueue_receipt<C: ConnectionTrait>(
     db: &C,
     st: &AppState,
     t: &tender::Model,
     b: &bid::Model,
+    o: &operator::Model,
+    receipt: &sealed::StoredReceipt,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    let Some(o) = operator::Entity::find_by_id(b.operator_id).one(db).await? else {
-        return Ok(());
-    };
-    let digest = content_digest(b);
     let msg = notify::NewMessage {
-        to: vec![mailbox(&o)?],
+        to: vec![mailbox(o)?],
         template: notify::MailTemplate::BidReceipt,
         context: serde_json::json!({
             "recipient_name": o.name,
@@ -346,27 +433,22 @@ async fn enqueue_receipt<C: ConnectionTrait>(
             "tender_title": t.title,
             "tender_ref": t.id.to_string(),
             "received_at": now.to_rfc3339(),
-            "receipt_ref": format!("{}:{}", b.id, &digest[..16]),
+            "receipt_ref": receipt.sequence.to_string(),
+            "bid_digest": receipt.commitments.join(", "),
+            "receipt": receipt.value(),
             "deadline": t.deadline.map(|d| d.to_rfc3339()).unwrap_or_default(),
         }),
         tender_id: Some(t.id),
         lot_id: Some(b.lot_id),
-        idempotency_key: notify::IdempotencyKey::new(format!("bid_receipt:{}:{digest}", b.id))
-            .map_err(outbox_err)?,
+        idempotency_key: notify::IdempotencyKey::new(format!(
+            "bid_receipt:{}:{}",
+            b.id, receipt.sequence
+        ))
+        .map_err(outbox_err)?,
         now,
     };
     notify::enqueue(db, msg).await.map_err(outbox_err)?;
     Ok(())
-}
-
-fn content_digest(b: &bid::Model) -> String {
-    use sha2::{Digest, Sha256};
-    let s = serde_json::json!([
-        b.declared_discount,
-        b.declared_price_cents,
-        b.technical_json
-    ]);
-    hex::encode(Sha256::digest(s.to_string().as_bytes()))
 }
 
 /// The calling bidder's own bids.
@@ -461,14 +543,15 @@ async fn own_bid<C: ConnectionTrait>(
 /// Replace the content of one's bid before the deadline (bidder).
 #[utoipa::path(put, path = "/v1/bids/{id}", tag = "bidders", security(("bearer" = [])),
     request_body = BidContent,
-    responses((status = 200, body = BidView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = BidReceipted), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn replace_bid(
     State(st): State<AppState>,
     p: Principal,
     Path(id): Path<Uuid>,
     ApiJson(b): ApiJson<BidContent>,
-) -> ApiResult<Json<BidView>> {
+) -> ApiResult<Json<BidReceipted>> {
     let parsed = parse_bid(&b)?;
+    let keys = sealed::service_keys(&st)?;
     let now = st.now();
     let w = st.db.write().await?;
     let (t, l, bd) = own_bid(&w.txn, &p, id).await?;
@@ -483,14 +566,21 @@ async fn replace_bid(
         &Declarations::default(),
         now,
     )?;
-    let before = content_digest(&bd);
     let mut am = bd.into_active_model();
     am.state = Set(applied.to);
-    am.declared_discount = Set(parsed.discount);
-    am.declared_price_cents = Set(parsed.price);
-    am.technical_json = Set(parsed.technical);
     am.updated_at = Set(now);
     let bd = am.update(&w.txn).await?;
+    let o = bid_operator(&w.txn, &bd).await?;
+    let receipt = sealed::seal_version(
+        &w.txn,
+        &keys,
+        &bd,
+        &o.codice_fiscale,
+        sealing::ReceiptAction::Replacement,
+        parsed.envelopes(&t),
+        now,
+    )
+    .await?;
     audit::append(
         &w.txn,
         now,
@@ -499,24 +589,31 @@ async fn replace_bid(
             action: "bid.replace",
             object_kind: "bid",
             object_id: id.to_string(),
-            before: Some(serde_json::json!({"content_sha256": before})),
-            after: Some(serde_json::json!({"content_sha256": content_digest(&bd)})),
+            before: None,
+            after: Some(serde_json::json!({
+                "version": receipt.version, "commitments": receipt.commitments,
+                "receipt_sequence": receipt.sequence,
+            })),
         },
     )
     .await?;
-    enqueue_receipt(&w.txn, &st, &t, &bd, now).await?;
+    enqueue_receipt(&w.txn, &st, &t, &bd, &o, &receipt, now).await?;
     w.commit().await?;
-    Ok(Json(bid_view(&bd, &l.state, true)))
+    Ok(Json(BidReceipted {
+        bid: bid_view(&bd, &l.state, true),
+        receipt: receipt.value(),
+    }))
 }
 
 /// Withdraw one's bid before the deadline (bidder).
 #[utoipa::path(post, path = "/v1/bids/{id}/withdraw", tag = "bidders", security(("bearer" = [])),
-    responses((status = 200, body = TransitionView), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = WithdrawalReceipted), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn withdraw_bid(
     State(st): State<AppState>,
     p: Principal,
     Path(id): Path<Uuid>,
-) -> ApiResult<Json<TransitionView>> {
+) -> ApiResult<Json<WithdrawalReceipted>> {
+    let keys = sealed::service_keys(&st)?;
     let now = st.now();
     let w = st.db.write().await?;
     let (t, l, bd) = own_bid(&w.txn, &p, id).await?;
@@ -526,9 +623,186 @@ async fn withdraw_bid(
         bid_id: None,
         declarations: Declarations::default(),
     };
+    let o = bid_operator(&w.txn, &bd).await?;
+    let b_row = bd.clone();
     let applied = tenders::run_bid_event(&w.txn, &p.actor(), &t, &l, bd, &input, now).await?;
+    let receipt = sealed::withdraw(&w.txn, &keys, &b_row, &o.codice_fiscale, now).await?;
+    enqueue_receipt(&w.txn, &st, &t, &b_row, &o, &receipt, now).await?;
     w.commit().await?;
-    Ok(Json(TransitionView::from(&applied)))
+    Ok(Json(WithdrawalReceipted {
+        transition: TransitionView::from(&applied),
+        receipt: receipt.value(),
+    }))
+}
+
+// ---------------------------------------------------------------- sealed envelopes and receipts
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct EnvelopeView {
+    /// `administrative`, `technical` or `economic`.
+    pub kind: String,
+    pub version: i32,
+    /// `submitted` (counts), `superseded` or `withdrawn` (never opened).
+    pub state: String,
+    /// Hex SHA-256 of the sealed envelope (as on the receipt).
+    pub commitment: String,
+    pub opened_at: Option<DateTime<Utc>>,
+    /// The envelope's content: null until it is opened.
+    #[schema(value_type = Option<Object>)]
+    pub content: Option<serde_json::Value>,
+    /// Set when the envelope failed its integrity checks at opening.
+    pub integrity_error: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct BidEnvelopes {
+    pub bid_id: Uuid,
+    pub envelopes: Vec<EnvelopeView>,
+    /// The bid's signed receipts (shown to its owner only).
+    #[schema(value_type = Vec<Object>)]
+    pub receipts: Vec<serde_json::Value>,
+}
+
+fn envelope_view(e: sealed::bid_envelope::Model) -> EnvelopeView {
+    EnvelopeView {
+        content: e
+            .opened_at
+            .and(e.opened_json.as_deref())
+            .and_then(|s| serde_json::from_str(s).ok()),
+        kind: e.kind,
+        version: e.version,
+        state: e.state,
+        commitment: e.commitment,
+        opened_at: e.opened_at,
+        integrity_error: e.open_error,
+    }
+}
+
+/// The sealed envelopes of a bid: the owner sees every version and its receipts; the tender's staff see
+/// the envelopes that count, with content only once opened; anyone else gets 404.
+#[utoipa::path(get, path = "/v1/bids/{id}/envelopes", tag = "bidders", security(("bearer" = [])),
+    responses((status = 200, body = BidEnvelopes), (status = 404, body = Problem)))]
+async fn bid_envelopes(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<BidEnvelopes>> {
+    let b = bid::Entity::find_by_id(id)
+        .one(&st.db.conn)
+        .await?
+        .ok_or(AppError::NotFound("bid"))?;
+    let owner = p.role == Role::Bidder && p.org == Some(b.operator_id);
+    if !owner {
+        if p.role == Role::Bidder {
+            return Err(AppError::NotFound("bid"));
+        }
+        let (_, a) = access_tender(&st.db.conn, Some(&p), b.tender_id)
+            .await
+            .map_err(|_| AppError::NotFound("bid"))?;
+        if a == Access::Public {
+            return Err(AppError::NotFound("bid"));
+        }
+    }
+    let mut q = sealed::bid_envelope::Entity::find()
+        .filter(sealed::bid_envelope::Column::BidId.eq(id))
+        .order_by_asc(sealed::bid_envelope::Column::Version)
+        .order_by_asc(sealed::bid_envelope::Column::Kind);
+    if !owner {
+        q = q.filter(sealed::bid_envelope::Column::State.eq("submitted"));
+    }
+    let envelopes = q
+        .all(&st.db.conn)
+        .await?
+        .into_iter()
+        .map(envelope_view)
+        .collect();
+    let receipts = if owner {
+        sealed::bid_receipt::Entity::find()
+            .filter(sealed::bid_receipt::Column::BidId.eq(id))
+            .order_by_asc(sealed::bid_receipt::Column::Sequence)
+            .all(&st.db.conn)
+            .await?
+            .into_iter()
+            .filter_map(|r| serde_json::from_str(&r.json).ok())
+            .collect()
+    } else {
+        vec![]
+    };
+    Ok(Json(BidEnvelopes {
+        bid_id: id,
+        envelopes,
+        receipts,
+    }))
+}
+
+/// Open one envelope of a bid now (buyer of the tender), if the lot's phase and the opening order allow
+/// it; 409 names the rule otherwise. Every opening, and every integrity failure, is an audit entry.
+/// (Lot and bid events open the due envelopes by themselves; this is the explicit, per-envelope form.)
+#[utoipa::path(post, path = "/v1/bids/{id}/envelopes/{kind}/open", tag = "tenders", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("kind" = String, Path, description = "administrative, technical or economic")),
+    responses((status = 200, body = EnvelopeView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn open_envelope(
+    State(st): State<AppState>,
+    p: Principal,
+    Path((id, kind)): Path<(Uuid, String)>,
+) -> ApiResult<Json<EnvelopeView>> {
+    let kind = sealed::parse_kind("kind", &kind)?;
+    let keys = sealed::service_keys(&st)?;
+    let now = st.now();
+    let w = st.db.write().await?;
+    let b = bid::Entity::find_by_id(id)
+        .one(&w.txn)
+        .await?
+        .ok_or(AppError::NotFound("bid"))?;
+    let t = tenders::manage_tender(&w.txn, &p, b.tender_id)
+        .await
+        .map_err(|e| match e {
+            AppError::NotFound(_) => AppError::NotFound("bid"),
+            e => e,
+        })?;
+    let l = lot::Entity::find_by_id(b.lot_id)
+        .one(&w.txn)
+        .await?
+        .ok_or(AppError::NotFound("bid"))?;
+    let env = sealed::bid_envelope::Entity::find()
+        .filter(sealed::bid_envelope::Column::BidId.eq(id))
+        .filter(sealed::bid_envelope::Column::Kind.eq(sealed::kind_name(kind)))
+        .order_by_desc(sealed::bid_envelope::Column::Version)
+        .one(&w.txn)
+        .await?
+        .ok_or(AppError::NotFound("envelope"))?;
+    let env_id = env.id;
+    let outcome = sealed::try_open(&w.txn, &keys, &p.actor(), &t, &l, &b, env, now).await?;
+    // commit first: the audit entries of an opening or of an integrity failure must stay
+    w.commit().await?;
+    match outcome {
+        sealed::OpenOutcome::Opened(_) => {
+            let env = sealed::bid_envelope::Entity::find_by_id(env_id)
+                .one(&st.db.conn)
+                .await?
+                .ok_or(AppError::NotFound("envelope"))?;
+            Ok(Json(envelope_view(env)))
+        }
+        sealed::OpenOutcome::Refused { rule, detail } => Err(AppError::conflict(rule, detail)),
+        sealed::OpenOutcome::IntegrityFailure(msg) => Err(AppError::conflict(
+            "envelope integrity",
+            format!("{kind} failed its integrity check and was not opened: {msg}"),
+        )),
+    }
+}
+
+/// The platform's receipt-signing public keys as a JWK Set (RFC 8037, `kid` = the receipt's `key_id`).
+/// Save it and run `sua receipt verify RECEIPT.json --key sua-receipt-keys.json`.
+#[utoipa::path(get, path = "/.well-known/sua-receipt-keys.json", tag = "bidders",
+    responses((status = 200, body = Object)))]
+async fn receipt_keys(
+    State(st): State<AppState>,
+) -> ApiResult<([(axum::http::HeaderName, &'static str); 1], String)> {
+    let keys = sealed::service_keys(&st)?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/jwk-set+json")],
+        sealing::jwks(&keys.published),
+    ))
 }
 
 // ---------------------------------------------------------------- clarifications
@@ -729,4 +1003,19 @@ async fn answer_clarification(
     .await?;
     w.commit().await?;
     Ok(Json(clar_view(c, None)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone};
+
+    #[test]
+    fn deadline_boundary_is_exclusive() {
+        let d = Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap();
+        assert!(!deadline_passed(d, d - Duration::milliseconds(1)));
+        assert!(!deadline_passed(d, d - Duration::microseconds(1)));
+        assert!(deadline_passed(d, d));
+        assert!(deadline_passed(d, d + Duration::microseconds(1)));
+    }
 }

@@ -1003,6 +1003,8 @@ async fn lot_event(
             e => e,
         })?;
     let applied = run_lot_event(&w.txn, &p.actor(), &t, l, &b, now).await?;
+    let keys = crate::sealed::service_keys(&st)?;
+    crate::sealed::open_due(&w.txn, &keys, &p.actor(), &t, id, now).await?;
     w.commit().await?;
     Ok(Json(TransitionView::from(&applied)))
 }
@@ -1053,6 +1055,8 @@ async fn bid_event(
         ));
     }
     let applied = run_bid_event(&w.txn, &p.actor(), &t, &l, bd, &b, now).await?;
+    let keys = crate::sealed::service_keys(&st)?;
+    crate::sealed::open_due(&w.txn, &keys, &p.actor(), &t, l.id, now).await?;
     w.commit().await?;
     Ok(Json(TransitionView::from(&applied)))
 }

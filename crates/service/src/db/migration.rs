@@ -10,10 +10,13 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         let mut m: Vec<Box<dyn MigrationTrait>> = vec![
             Box::new(M20261128Initial),
+            Box::new(M20261128PublicListIndex),
             Box::new(crate::register::M20261128RegisterTables),
         ];
         // the mail outbox of the `notify` crate
         m.extend(notify::migrations());
+        // sealed bid envelopes and signed receipts (issue 6)
+        m.push(Box::new(crate::sealed::M20261128SealedBids));
         m
     }
 }
@@ -232,6 +235,37 @@ impl MigrationTrait for M20261128Initial {
             "province",
         ] {
             m.drop_table(Table::drop().table(t).to_owned()).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The public list of tenders is read newest-publication first: an index on (published_at, id) lets both
+/// backends stop after one page instead of sorting every tender.
+struct M20261128PublicListIndex;
+
+impl MigrationName for M20261128PublicListIndex {
+    fn name(&self) -> &str {
+        "m20261128_000002_public_list_index"
+    }
+}
+
+#[sea_orm_migration::async_trait::async_trait]
+impl MigrationTrait for M20261128PublicListIndex {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_index(idx("tender", &["published_at", "id"], false))
+            .await?;
+        m.create_index(idx("tender", &["procedure_type", "published_at"], false))
+            .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for name in [
+            "idx_tender_published_at_id",
+            "idx_tender_procedure_type_published_at",
+        ] {
+            m.drop_index(Index::drop().name(name).table("tender").to_owned())
+                .await?;
         }
         Ok(())
     }

@@ -1,0 +1,650 @@
+//! Sealed bids in the service (issue 6): envelope storage, signed receipts, opening in order.
+//!
+//! The cryptography is the pure `sealing` crate; this module does the I/O around it (docs/sealing.md §5
+//! and "In the service"). A bid version has up to three envelopes (A administrative, B technical, C
+//! economic), each sealed with its own data key wrapped by the configured KEK. The `bid` row's clear
+//! columns (`declared_discount`, `declared_price_cents`, `technical_json`) stay empty until the envelope
+//! holding them is opened; the evaluation reads them from there.
+
+pub mod keys;
+
+pub use keys::{SealKeys, SealingSettings, keys};
+
+use crate::{
+    audit,
+    db::entities::{bid, lot, tender},
+    error::{ApiResult, AppError},
+    machines,
+};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set,
+};
+use sealing::{
+    Admission, AwardCriterion, BidOpeningState, BidStanding, ContextId, EnvelopeContext,
+    EnvelopeKind, EnvelopeManifest, LotOpeningState, LotStatus, Milestones, OpeningSequence,
+    ReceiptAction, ReceiptBody, ServerTime, WrappedKey,
+};
+use uuid::Uuid;
+
+pub mod bid_envelope {
+    use sea_orm::entity::prelude::*;
+    /// One sealed envelope of one bid version. Holds no plaintext until `opened_at` is set.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "bid_envelope")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub bid_id: Uuid,
+        pub version: i32,
+        /// `administrative`, `technical` or `economic`.
+        pub kind: String,
+        /// `sealing::WrappedKey::to_text()`: the data key wrapped by a KEK.
+        pub wrapped_dek: String,
+        pub sealed_manifest: Vec<u8>,
+        /// Hex SHA-256 of `sealed_manifest` (the commitment printed on the receipt).
+        pub commitment: String,
+        /// `submitted` (the version that counts), `superseded` or `withdrawn` (never opened).
+        pub state: String,
+        pub opened_at: Option<DateTimeUtc>,
+        /// The envelope's structured data, written only when it is opened.
+        pub opened_json: Option<String>,
+        /// Why opening failed (tampered ciphertext, substituted key...), if it did.
+        pub open_error: Option<String>,
+        pub created_at: DateTimeUtc,
+    }
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod bid_receipt {
+    use sea_orm::entity::prelude::*;
+    /// Every signed receipt, numbered by `sequence` (gap-free: writes are serialised).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "bid_receipt")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub sequence: i64,
+        pub bid_id: Uuid,
+        pub version: i32,
+        /// `submission`, `replacement` or `withdrawal`.
+        pub action: String,
+        pub json: String,
+        pub created_at: DateTimeUtc,
+    }
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Migration: the sealed-envelope and receipt tables.
+pub struct M20261128SealedBids;
+
+mod migration {
+    use sea_orm_migration::{prelude::*, schema::*};
+
+    impl MigrationName for super::M20261128SealedBids {
+        fn name(&self) -> &str {
+            "m20261128_000060_sealed_bids"
+        }
+    }
+
+    #[sea_orm_migration::async_trait::async_trait]
+    impl MigrationTrait for super::M20261128SealedBids {
+        async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            m.create_table(
+                Table::create()
+                    .table("bid_envelope")
+                    .if_not_exists()
+                    .col(pk_uuid("id"))
+                    .col(uuid("bid_id"))
+                    .col(integer("version"))
+                    .col(string("kind"))
+                    .col(text("wrapped_dek"))
+                    .col(blob("sealed_manifest"))
+                    .col(string("commitment"))
+                    .col(string("state"))
+                    .col(timestamp_with_time_zone_null("opened_at"))
+                    .col(text_null("opened_json"))
+                    .col(text_null("open_error"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .to_owned(),
+            )
+            .await?;
+            m.create_index(
+                Index::create()
+                    .name("idx_bid_envelope_bid_version_kind")
+                    .table("bid_envelope")
+                    .col("bid_id")
+                    .col("version")
+                    .col("kind")
+                    .unique()
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await?;
+            m.create_table(
+                Table::create()
+                    .table("bid_receipt")
+                    .if_not_exists()
+                    .col(big_integer("sequence").primary_key())
+                    .col(uuid("bid_id"))
+                    .col(integer("version"))
+                    .col(string("action"))
+                    .col(text("json"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .to_owned(),
+            )
+            .await?;
+            m.create_index(
+                Index::create()
+                    .name("idx_bid_receipt_bid_id")
+                    .table("bid_receipt")
+                    .col("bid_id")
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await
+        }
+
+        async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            for t in ["bid_receipt", "bid_envelope"] {
+                m.drop_table(Table::drop().table(t).to_owned()).await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+pub fn kind_name(k: EnvelopeKind) -> &'static str {
+    match k {
+        EnvelopeKind::Administrative => "administrative",
+        EnvelopeKind::Technical => "technical",
+        EnvelopeKind::Economic => "economic",
+    }
+}
+
+pub fn parse_kind(field: &str, s: &str) -> ApiResult<EnvelopeKind> {
+    match s {
+        "administrative" | "A" | "a" => Ok(EnvelopeKind::Administrative),
+        "technical" | "B" | "b" => Ok(EnvelopeKind::Technical),
+        "economic" | "C" | "c" => Ok(EnvelopeKind::Economic),
+        _ => Err(AppError::bad(
+            field,
+            format!("{field}: administrative, technical or economic (A, B, C)"),
+        )),
+    }
+}
+
+fn cid(field: &'static str, s: impl ToString) -> ApiResult<ContextId> {
+    ContextId::parse_field(field, &s.to_string())
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("{field}: {e}")))
+}
+
+fn crypto_err(e: impl std::fmt::Display) -> AppError {
+    AppError::Internal(anyhow::anyhow!("sealing: {e}"))
+}
+
+fn context(b: &bid::Model, kind: EnvelopeKind, version: i32) -> ApiResult<EnvelopeContext> {
+    Ok(EnvelopeContext {
+        tender: cid("tender", b.tender_id)?,
+        lot: cid("lot", b.lot_id)?,
+        bid: cid("bid", b.id)?,
+        kind,
+        version: u32::try_from(version)
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("bid version {version}")))?,
+    })
+}
+
+/// The structured data of one envelope, before sealing.
+pub struct EnvelopeData {
+    pub kind: EnvelopeKind,
+    pub data: serde_json::Value,
+}
+
+/// A stored, signed receipt.
+pub struct StoredReceipt {
+    pub sequence: i64,
+    pub version: i32,
+    pub json: String,
+    /// `kind:sealed manifest sha256` for each envelope, for the PEC message.
+    pub commitments: Vec<String>,
+}
+
+impl StoredReceipt {
+    pub fn value(&self) -> serde_json::Value {
+        serde_json::from_str(&self.json).unwrap_or_default()
+    }
+}
+
+async fn last_version<C: ConnectionTrait>(db: &C, bid_id: Uuid) -> ApiResult<i32> {
+    Ok(bid_envelope::Entity::find()
+        .filter(bid_envelope::Column::BidId.eq(bid_id))
+        .order_by_desc(bid_envelope::Column::Version)
+        .one(db)
+        .await?
+        .map(|r| r.version)
+        .unwrap_or(0))
+}
+
+async fn mark<C: ConnectionTrait>(db: &C, bid_id: Uuid, to: &str) -> ApiResult<()> {
+    let rows = bid_envelope::Entity::find()
+        .filter(bid_envelope::Column::BidId.eq(bid_id))
+        .filter(bid_envelope::Column::State.eq("submitted"))
+        .all(db)
+        .await?;
+    for r in rows {
+        let mut am = r.into_active_model();
+        am.state = Set(to.to_owned());
+        am.update(db).await?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn store_receipt<C: ConnectionTrait>(
+    db: &C,
+    keys: &SealKeys,
+    b: &bid::Model,
+    operator_cf: &str,
+    action: ReceiptAction,
+    version: i32,
+    envelopes: Vec<sealing::EnvelopeDigest>,
+    now: DateTime<Utc>,
+) -> ApiResult<StoredReceipt> {
+    let sequence = bid_receipt::Entity::find()
+        .order_by_desc(bid_receipt::Column::Sequence)
+        .one(db)
+        .await?
+        .map(|r| r.sequence)
+        .unwrap_or(0)
+        + 1;
+    let commitments = envelopes
+        .iter()
+        .map(|e| format!("{}:{}", kind_name(e.kind), e.sealed_manifest_sha256))
+        .collect();
+    let signed = keys
+        .signer
+        .sign(ReceiptBody {
+            tender: cid("tender", b.tender_id)?,
+            lot: cid("lot", b.lot_id)?,
+            bid: cid("bid", b.id)?,
+            bid_version: version as u32,
+            operator: cid("operator", operator_cf)?,
+            action,
+            envelopes,
+            server_time: ServerTime::new(now),
+            sequence: sequence as u64,
+        })
+        .map_err(crypto_err)?;
+    let json = signed.to_json();
+    let action = match action {
+        ReceiptAction::Submission => "submission",
+        ReceiptAction::Replacement => "replacement",
+        ReceiptAction::Withdrawal => "withdrawal",
+    };
+    bid_receipt::ActiveModel {
+        sequence: Set(sequence),
+        bid_id: Set(b.id),
+        version: Set(version),
+        action: Set(action.to_owned()),
+        json: Set(json.clone()),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok(StoredReceipt {
+        sequence,
+        version,
+        json,
+        commitments,
+    })
+}
+
+/// Seal a new version of bid `b` (submission or replacement): earlier versions become `superseded`, the
+/// new envelopes are stored sealed, and the signed receipt is stored. Runs inside the caller's write
+/// transaction, so the bid, its envelopes and its receipt commit together or not at all.
+pub async fn seal_version<C: ConnectionTrait>(
+    db: &C,
+    keys: &SealKeys,
+    b: &bid::Model,
+    operator_cf: &str,
+    action: ReceiptAction,
+    envelopes: Vec<EnvelopeData>,
+    now: DateTime<Utc>,
+) -> ApiResult<StoredReceipt> {
+    let version = last_version(db, b.id).await? + 1;
+    mark(db, b.id, "superseded").await?;
+    // All cryptography first, synchronously (the thread RNG stays on this thread).
+    let mut rows = Vec::new();
+    let mut digests = Vec::new();
+    {
+        let mut rng = rand::rng();
+        for e in envelopes {
+            let ctx = context(b, e.kind, version)?;
+            let (wrapped, key) = keys.ring.new_envelope_key(&ctx, &mut rng);
+            let manifest = EnvelopeManifest {
+                data: e.data,
+                files: vec![],
+            };
+            let sealed = sealing::seal_manifest(&key, &manifest, &mut rng).map_err(crypto_err)?;
+            digests.push(manifest.digest(&key, &sealed));
+            rows.push(bid_envelope::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                bid_id: Set(b.id),
+                version: Set(version),
+                kind: Set(kind_name(e.kind).to_owned()),
+                wrapped_dek: Set(wrapped.to_text()),
+                commitment: Set(sealed.commitment().to_string()),
+                sealed_manifest: Set(sealed.0),
+                state: Set("submitted".into()),
+                opened_at: Set(None),
+                opened_json: Set(None),
+                open_error: Set(None),
+                created_at: Set(now),
+            });
+        }
+    }
+    for r in rows {
+        r.insert(db).await?;
+    }
+    store_receipt(db, keys, b, operator_cf, action, version, digests, now).await
+}
+
+/// Withdrawal: every envelope of the bid becomes `withdrawn` (never opened); a receipt is signed.
+pub async fn withdraw<C: ConnectionTrait>(
+    db: &C,
+    keys: &SealKeys,
+    b: &bid::Model,
+    operator_cf: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<StoredReceipt> {
+    let version = last_version(db, b.id).await?.max(1);
+    mark(db, b.id, "withdrawn").await?;
+    store_receipt(
+        db,
+        keys,
+        b,
+        operator_cf,
+        ReceiptAction::Withdrawal,
+        version,
+        vec![],
+        now,
+    )
+    .await
+}
+
+/// The lot as the opening rule sees it. The service's lot machine and the sealing rule must both agree
+/// before an envelope opens: `machines::envelopes(lot state)` says which envelopes the lot's phase opens.
+pub fn lot_opening_state(t: &tender::Model, l: &lot::Model) -> Option<LotOpeningState> {
+    let (a, b, c) = machines::envelopes(&l.state);
+    Some(LotOpeningState {
+        criterion: if t.criterion == "lowest_price" {
+            AwardCriterion::LowestPrice
+        } else {
+            AwardCriterion::BestQualityPriceRatio
+        },
+        sequence: OpeningSequence::Standard,
+        status: if matches!(l.state.as_str(), "deserted" | "annulled") {
+            LotStatus::Closed
+        } else {
+            LotStatus::Active
+        },
+        deadline: t.deadline?,
+        milestones: Milestones {
+            opening_session_started: a,
+            admission_decided: b || c,
+            technical_scores_frozen: c,
+            economic_ranking_done: c,
+        },
+    })
+}
+
+pub fn bid_opening_state(b: &bid::Model, env: &bid_envelope::Model) -> BidOpeningState {
+    let standing = match env.state.as_str() {
+        "submitted" if b.state != "withdrawn" => BidStanding::Current,
+        "superseded" => BidStanding::Superseded,
+        _ => BidStanding::Withdrawn,
+    };
+    let admission = match b.state.as_str() {
+        "admitted" | "ranked" | "proposed_awardee" | "verified" | "awardee" | "contracted"
+        | "not_awarded" => Admission::Admitted,
+        "excluded" => Admission::Excluded,
+        _ => Admission::Pending,
+    };
+    BidOpeningState {
+        standing,
+        admission,
+    }
+}
+
+/// What happened when an opening was attempted.
+#[derive(Debug)]
+pub enum OpenOutcome {
+    /// Opened now or earlier: the envelope's structured data.
+    Opened(serde_json::Value),
+    /// Not yet (or never): the rule that refuses it.
+    Refused { rule: String, detail: String },
+    /// The envelope failed its integrity checks (recorded on the row and in the audit log).
+    IntegrityFailure(String),
+}
+
+fn envelope_flag(l: &lot::Model, kind: EnvelopeKind) -> bool {
+    let (a, b, c) = machines::envelopes(&l.state);
+    match kind {
+        EnvelopeKind::Administrative => a,
+        EnvelopeKind::Technical => b,
+        EnvelopeKind::Economic => c,
+    }
+}
+
+/// Try to open one envelope: the lot phase and `sealing::authorize_opening` must allow it; the opening is
+/// audited before the data key is unwrapped; the key must match the commitment on the signed receipt.
+#[allow(clippy::too_many_arguments)]
+pub async fn try_open<C: ConnectionTrait>(
+    db: &C,
+    keys: &SealKeys,
+    actor: &str,
+    t: &tender::Model,
+    l: &lot::Model,
+    b: &bid::Model,
+    env: bid_envelope::Model,
+    now: DateTime<Utc>,
+) -> ApiResult<OpenOutcome> {
+    if env.opened_at.is_some() {
+        let v = env
+            .opened_json
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or_default();
+        return Ok(OpenOutcome::Opened(v));
+    }
+    if let Some(e) = env.open_error {
+        return Ok(OpenOutcome::IntegrityFailure(e));
+    }
+    let kind = parse_kind("kind", &env.kind)?;
+    if !envelope_flag(l, kind) {
+        return Ok(OpenOutcome::Refused {
+            rule: "sealed-order invariant".into(),
+            detail: format!(
+                "{kind} stays sealed while the lot is {} (A opens at open_administrative, B in technical \
+                 evaluation, C at open_economic_offers)",
+                l.state
+            ),
+        });
+    }
+    let Some(lot_state) = lot_opening_state(t, l) else {
+        return Ok(OpenOutcome::Refused {
+            rule: "lex specialis".into(),
+            detail: "the tender has no offer deadline".into(),
+        });
+    };
+    let ctx = context(b, kind, env.version)?;
+    let permit =
+        match sealing::authorize_opening(&ctx, &lot_state, &bid_opening_state(b, &env), now) {
+            Ok(p) => p,
+            Err(r) => {
+                return Ok(OpenOutcome::Refused {
+                    rule: "opening order (docs/sealing.md §3)".into(),
+                    detail: format!("{kind} of bid {} version {}: {r}", b.id, env.version),
+                });
+            }
+        };
+    audit::append(
+        db,
+        now,
+        audit::Entry {
+            actor,
+            action: "envelope.open",
+            object_kind: "bid",
+            object_id: b.id.to_string(),
+            before: None,
+            after: Some(serde_json::json!({
+                "kind": env.kind, "version": env.version, "authorized_at": permit.authorized_at(),
+                "commitment": env.commitment,
+            })),
+        },
+    )
+    .await?;
+    let opened = open_checked(db, keys, &env, kind, &permit).await?;
+    let mut am = env.clone().into_active_model();
+    match opened {
+        Ok(data) => {
+            am.opened_at = Set(Some(now));
+            am.opened_json = Set(Some(data.to_string()));
+            am.update(db).await?;
+            copy_into_bid(db, b, kind, &data).await?;
+            Ok(OpenOutcome::Opened(data))
+        }
+        Err(msg) => {
+            am.open_error = Set(Some(msg.clone()));
+            am.update(db).await?;
+            audit::append(
+                db,
+                now,
+                audit::Entry {
+                    actor,
+                    action: "envelope.integrity_failure",
+                    object_kind: "bid",
+                    object_id: b.id.to_string(),
+                    before: None,
+                    after: Some(serde_json::json!({
+                        "kind": env.kind, "version": env.version, "error": msg,
+                    })),
+                },
+            )
+            .await?;
+            Ok(OpenOutcome::IntegrityFailure(msg))
+        }
+    }
+}
+
+/// Unwrap, check against the signed receipt, decrypt. `Err(message)` for integrity failures.
+async fn open_checked<C: ConnectionTrait>(
+    db: &C,
+    keys: &SealKeys,
+    env: &bid_envelope::Model,
+    kind: EnvelopeKind,
+    permit: &sealing::OpeningPermit,
+) -> ApiResult<Result<serde_json::Value, String>> {
+    let receipt = bid_receipt::Entity::find()
+        .filter(bid_receipt::Column::BidId.eq(env.bid_id))
+        .filter(bid_receipt::Column::Version.eq(env.version))
+        .filter(bid_receipt::Column::Action.ne("withdrawal"))
+        .one(db)
+        .await?;
+    let Some(receipt) = receipt else {
+        return Ok(Err("no receipt for this bid version".into()));
+    };
+    let r = match sealing::verify_with_keys(receipt.json.as_bytes(), &keys.published) {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(format!("stored receipt does not verify: {e}"))),
+    };
+    let Some(line) = r.envelopes.iter().find(|e| e.kind == kind) else {
+        return Ok(Err(format!("the receipt lists no {kind}")));
+    };
+    if sealing::SealedManifest(env.sealed_manifest.clone()).commitment()
+        != line.sealed_manifest_sha256
+    {
+        return Ok(Err(
+            "sealed envelope does not match the hash on the receipt (altered after submission)"
+                .into(),
+        ));
+    }
+    let result = (|| {
+        let wrapped = WrappedKey::parse(&env.wrapped_dek).map_err(|e| e.to_string())?;
+        let key = keys
+            .ring
+            .opening_key(&wrapped, permit)
+            .map_err(|e| e.to_string())?;
+        key.check_commitment(&line.key_commitment)
+            .map_err(|e| e.to_string())?;
+        let m = sealing::open_manifest(&key, &env.sealed_manifest).map_err(|e| e.to_string())?;
+        Ok(m.data)
+    })();
+    Ok(result)
+}
+
+async fn copy_into_bid<C: ConnectionTrait>(
+    db: &C,
+    b: &bid::Model,
+    kind: EnvelopeKind,
+    data: &serde_json::Value,
+) -> ApiResult<()> {
+    let Some(current) = bid::Entity::find_by_id(b.id).one(db).await? else {
+        return Ok(());
+    };
+    let mut am = current.into_active_model();
+    match kind {
+        EnvelopeKind::Economic => {
+            am.declared_discount = Set(data["declared_discount"].as_str().map(str::to_owned));
+            am.declared_price_cents = Set(data["declared_price_cents"].as_i64());
+        }
+        EnvelopeKind::Technical => {
+            am.technical_json = Set(data["technical"].to_string());
+        }
+        EnvelopeKind::Administrative => return Ok(()),
+    }
+    am.update(db).await?;
+    Ok(())
+}
+
+/// Open every envelope of lot `lot_id` that its current phase and the opening rule allow (called after
+/// each lot or bid event). Refusals are normal (not yet); integrity failures are recorded and audited.
+pub async fn open_due<C: ConnectionTrait>(
+    db: &C,
+    keys: &SealKeys,
+    actor: &str,
+    t: &tender::Model,
+    lot_id: Uuid,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let Some(l) = lot::Entity::find_by_id(lot_id).one(db).await? else {
+        return Ok(());
+    };
+    let bids = bid::Entity::find()
+        .filter(bid::Column::LotId.eq(lot_id))
+        .all(db)
+        .await?;
+    for b in bids {
+        let envs = bid_envelope::Entity::find()
+            .filter(bid_envelope::Column::BidId.eq(b.id))
+            .filter(bid_envelope::Column::State.eq("submitted"))
+            .filter(bid_envelope::Column::OpenedAt.is_null())
+            .filter(bid_envelope::Column::OpenError.is_null())
+            .order_by_asc(bid_envelope::Column::Kind)
+            .all(db)
+            .await?;
+        for env in envs {
+            try_open(db, keys, actor, t, &l, &b, env, now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The keys of the running service, as an API error if they cannot be loaded.
+pub fn service_keys(st: &crate::state::AppState) -> ApiResult<std::sync::Arc<SealKeys>> {
+    keys(&st.settings.sealing).map_err(AppError::Internal)
+}
