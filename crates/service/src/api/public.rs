@@ -11,7 +11,7 @@ use axum::{
     Json,
     extract::{Path, Query, State},
 };
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
@@ -21,14 +21,34 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(public_tender))
 }
 
-const HIDDEN: [&str; 3] = ["draft", "approved", "ready"];
+/// How long the public list's `total` may be reused: counting every published tender on each request of
+/// a busy deadline day would cost more than the page itself. The total may lag by this much.
+const TOTAL_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+async fn public_total<F, Fut>(st: &AppState, count: F) -> Result<u64, sea_orm::DbErr>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<u64, sea_orm::DbErr>>,
+{
+    let cached = *st.db.public_total.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((at, total)) = cached
+        && at.elapsed() < TOTAL_TTL
+    {
+        return Ok(total);
+    }
+    let total = count().await?;
+    *st.db.public_total.lock().unwrap_or_else(|e| e.into_inner()) =
+        Some((std::time::Instant::now(), total));
+    Ok(total)
+}
+
 const INVITATION_ONLY: [&str; 3] = [
     "negoziata_senza_bando",
     "negoziata_senza_pubblicazione",
     "affidamento_diretto",
 ];
 
-/// Published tenders, newest publication first (public).
+/// Published tenders, newest publication first (public). `total` may lag new publications by 2 s.
 #[utoipa::path(get, path = "/v1/public/tenders", tag = "public",
     params(PageQuery),
     responses((status = 200, body = Page<TenderView>), (status = 422, body = Problem)))]
@@ -37,14 +57,19 @@ async fn public_tenders(
     Query(q): Query<PageQuery>,
 ) -> ApiResult<Json<Page<TenderView>>> {
     let (page, per_page) = q.resolve()?;
-    let pages = tender::Entity::find()
-        .filter(tender::Column::State.is_not_in(HIDDEN))
-        .filter(tender::Column::ProcedureType.is_not_in(INVITATION_ONLY))
+    let select = || {
+        tender::Entity::find()
+            .filter(tender::Column::PublishedAt.is_not_null())
+            .filter(tender::Column::ProcedureType.is_not_in(INVITATION_ONLY))
+    };
+    let rows = select()
         .order_by_desc(tender::Column::PublishedAt)
         .order_by_desc(tender::Column::Id)
-        .paginate(&st.db.conn, per_page);
-    let total = pages.num_items().await?;
-    let rows = pages.fetch_page(page - 1).await?;
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+        .all(&st.db.conn)
+        .await?;
+    let total = public_total(&st, || select().count(&st.db.conn)).await?;
     let ids: Vec<Uuid> = rows.iter().map(|t| t.id).collect();
     let lots = lot::Entity::find()
         .filter(lot::Column::TenderId.is_in(ids))

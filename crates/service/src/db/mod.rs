@@ -22,6 +22,8 @@ use tokio::sync::{Mutex, MutexGuard};
 pub struct Db {
     pub conn: DatabaseConnection,
     write_lock: Arc<Mutex<()>>,
+    /// Short-lived cache of the public list's total (see `api::public`): (taken at, total).
+    pub(crate) public_total: Arc<std::sync::Mutex<Option<(std::time::Instant, u64)>>>,
 }
 
 /// A write transaction; commit it with [`WriteTxn::commit`]. Dropping it rolls back.
@@ -69,6 +71,7 @@ impl Db {
         Ok(Db {
             conn,
             write_lock: Arc::new(Mutex::new(())),
+            public_total: Arc::new(std::sync::Mutex::new(None)),
         })
     }
 
