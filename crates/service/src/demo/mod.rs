@@ -253,6 +253,7 @@ enum Step {
     Bids,
     Revoke,
     Close,
+    Admission,
     Evaluate,
     Sign,
 }
@@ -277,6 +278,14 @@ struct Demo {
     summary: Vec<Value>,
     /// lot id -> when its award communication went out
     awarded_at: BTreeMap<String, DateTime<Utc>>,
+}
+
+/// The operator asked for a soccorso istruttorio in the demo: the second bidder of the first open
+/// lowest-price tender with many bids (its documents are then completed in time).
+fn soccorso_operator(t: &fixture::Tender) -> Option<&str> {
+    (t.procedure == "aperta" && t.criterion == "lowest_price" && t.bids.len() >= 10)
+        .then(|| t.bids.get(1).map(|b| b.operator.as_str()))
+        .flatten()
 }
 
 /// A decimal rounded to 3 places for the timeline (the verbale keeps every digit).
@@ -436,7 +445,14 @@ impl Demo {
             }
             plan.push((dl + Duration::minutes(1), Step::Close, i));
             if !t.bids.is_empty() {
-                plan.push((dl + Duration::hours(22), Step::Evaluate, i));
+                plan.push((dl + Duration::hours(22), Step::Admission, i));
+                // a soccorso istruttorio holds the evaluation until the bidder has answered
+                let evaluation_at = if soccorso_operator(t).is_some() {
+                    dl + Duration::days(8)
+                } else {
+                    dl + Duration::hours(23)
+                };
+                plan.push((evaluation_at, Step::Evaluate, i));
                 plan.push((dl + Duration::days(15), Step::Sign, i));
             }
         }
@@ -448,6 +464,7 @@ impl Demo {
                 Step::Bids => self.bids(i).await,
                 Step::Revoke => self.revoke(i).await,
                 Step::Close => self.close(i).await,
+                Step::Admission => self.admission(i).await,
                 Step::Evaluate => self.evaluate(i).await,
                 Step::Sign => self.sign(i).await,
             }
@@ -834,13 +851,57 @@ impl Demo {
         Ok(())
     }
 
+    async fn admission(&mut self, i: usize) -> anyhow::Result<()> {
+        let key = self.fx.tenders[i].key.clone();
+        let run = self.run(i)?;
+        let (tid, lots, bids) = (run.id.clone(), run.lots.clone(), run.bids.clone());
+        let t = &self.fx.tenders[i];
+        let soccorso = soccorso_operator(t);
+        self.event("tenders", &tid, json!({"event": "start_evaluation"}))
+            .await?;
+        for (n, lid) in &lots {
+            self.event("lots", lid, json!({"event": "open_administrative"}))
+                .await?;
+            let on_lot: Vec<&(String, u32, String)> = bids.iter().filter(|b| b.1 == *n).collect();
+            let mut admitted = 0;
+            for (op, _, bid) in &on_lot {
+                if Some(op.as_str()) == soccorso {
+                    self.event(
+                        "bids",
+                        bid,
+                        json!({"event": "request_soccorso", "declarations": {"soccorso_days": 7}}),
+                    )
+                    .await?;
+                    self.say(
+                        "SUA buyer",
+                        format!(
+                            "[{key}] lot {n}: soccorso istruttorio (art. 101) asked of {}: 7 days to complete the DGUE",
+                            self.op_name(op)
+                        ),
+                    );
+                } else {
+                    self.event("bids", bid, json!({"event": "admit"})).await?;
+                    admitted += 1;
+                }
+            }
+            self.say(
+                "SUA buyer",
+                format!(
+                    "[{key}] lot {n}: administrative envelopes opened, {admitted} of {} bid(s) admitted",
+                    on_lot.len()
+                ),
+            );
+        }
+        Ok(())
+    }
+
     async fn evaluate(&mut self, i: usize) -> anyhow::Result<()> {
+        let key = self.fx.tenders[i].key.clone();
         let run = self.run(i)?;
         let (tid, lots, bids) = (run.id.clone(), run.lots.clone(), run.bids.clone());
         let t = &self.fx.tenders[i];
         let qp = t.criterion == "quality_price";
-        self.event("tenders", &tid, json!({"event": "start_evaluation"}))
-            .await?;
+        let soccorso = soccorso_operator(t);
         let commissioner = if qp {
             let buyer = self.buyer.clone();
             let tok = self
@@ -856,19 +917,21 @@ impl Demo {
             None
         };
         for (n, lid) in &lots {
-            self.event("lots", lid, json!({"event": "open_administrative"}))
-                .await?;
             let on_lot: Vec<&(String, u32, String)> = bids.iter().filter(|b| b.1 == *n).collect();
-            for (_, _, bid) in &on_lot {
-                self.event("bids", bid, json!({"event": "admit"})).await?;
+            for (op, _, bid) in &on_lot {
+                if Some(op.as_str()) == soccorso {
+                    self.event("bids", bid, json!({"event": "cure_soccorso"}))
+                        .await?;
+                    self.event("bids", bid, json!({"event": "admit"})).await?;
+                    self.say(
+                        "SUA buyer",
+                        format!(
+                            "[{key}] lot {n}: {} completed the documents in time: soccorso cured, bid admitted",
+                            self.op_name(op)
+                        ),
+                    );
+                }
             }
-            self.say(
-                "SUA buyer",
-                format!(
-                    "lot {n}: administrative envelopes opened, {} bid(s) admitted",
-                    on_lot.len()
-                ),
-            );
             let mut params = json!({});
             if qp {
                 self.event("lots", lid, json!({"event": "start_technical_evaluation"}))
@@ -892,7 +955,7 @@ impl Demo {
                 self.say(
                     "commission",
                     format!(
-                        "lot {n}: three commissioners' coefficients recorded for {} offer(s)",
+                        "[{key}] lot {n}: three commissioners' coefficients recorded for {} offer(s)",
                         on_lot.len()
                     ),
                 );
@@ -941,7 +1004,7 @@ impl Demo {
             let winner = s(&r["winner"]);
             self.say(
                 "SUA buyer",
-                format!("lot {n}: evaluation stored, verbale written"),
+                format!("[{key}] lot {n}: evaluation stored, verbale written"),
             );
             self.event("lots", lid, json!({"event": "propose_award"}))
                 .await?;
@@ -958,7 +1021,7 @@ impl Demo {
             let op = self
                 .op_by_bid(self.run(i)?, &winner)
                 .ok_or_else(|| anyhow!("lot {n}: the winner {winner} is not a known bid"))?;
-            let mut line = format!("lot {n}: AWARDED to {}", self.op_name(&op));
+            let mut line = format!("[{key}] lot {n}: AWARDED to {}", self.op_name(&op));
             let mut entry = json!({
                 "tender": t.key, "lot": n, "outcome": "awarded", "winner": op, "winner_bid": winner,
                 "bids": on_lot.len(),
@@ -972,7 +1035,7 @@ impl Demo {
                     .map(|b| b.discount.clone());
                 line.push_str(&format!(
                     ", score {} / 100, ribasso {}%",
-                    s(&total),
+                    short(&total),
                     discount.clone().unwrap_or_default()
                 ));
                 entry["total"] = total;
@@ -1020,7 +1083,7 @@ impl Demo {
             }
             self.say(
                 "SUA buyer",
-                format!("lot {n}: award proposed, requirements verified, awarded"),
+                format!("[{key}] lot {n}: award proposed, requirements verified, awarded"),
             );
             println!("{:>22}  {line}", "");
             self.summary.push(entry);
