@@ -356,8 +356,15 @@ pub(crate) fn exact_sum(values: impl Iterator<Item = Decimal> + Clone) -> Option
     values.try_fold(Decimal::ZERO, |a, d| a.checked_add(d))
 }
 
-/// Indexes of `bids` by ascending ribasso, ties by id: the canonical order of the verbale.
-pub fn ascending_order(bids: &[DiscountBid]) -> Vec<usize> {
+/// The canonical order and, when every ribasso fits a common integer scale, the scaled ribassi
+/// in that order (for exact integer sums over contiguous ranges).
+pub(crate) struct Sorted {
+    pub order: Vec<usize>,
+    pub keys: Option<(Vec<i128>, u32)>,
+}
+
+/// Sort the bids by ascending ribasso, ties by id.
+pub(crate) fn sort_bids(bids: &[DiscountBid]) -> Sorted {
     // Fast path: compare the ribassi as integers on a common scale (exact); ids only on ties.
     let scale = bids.iter().map(|b| b.discount.scale()).max().unwrap_or(0);
     let keys: Option<Vec<(i128, usize)>> = bids
@@ -386,7 +393,11 @@ pub fn ascending_order(bids: &[DiscountBid]) -> Vec<usize> {
                 }
                 start = end;
             }
-            keys.into_iter().map(|(_, i)| i).collect()
+            let (values, order): (Vec<i128>, Vec<usize>) = keys.into_iter().unzip();
+            Sorted {
+                order,
+                keys: Some((values, scale)),
+            }
         }
         None => {
             let mut order: Vec<usize> = (0..bids.len()).collect();
@@ -396,9 +407,23 @@ pub fn ascending_order(bids: &[DiscountBid]) -> Vec<usize> {
                     .cmp(&bids[b].discount)
                     .then_with(|| bids[a].id.cmp(&bids[b].id))
             });
-            order
+            Sorted { order, keys: None }
         }
     }
+}
+
+/// Indexes of `bids` by ascending ribasso, ties by id: the canonical order of the verbale.
+pub fn ascending_order(bids: &[DiscountBid]) -> Vec<usize> {
+    sort_bids(bids).order
+}
+
+/// Exact sum of the scaled ribassi at positions `range` of the sorted order.
+fn key_sum(keys: Option<&(Vec<i128>, u32)>, range: std::ops::Range<usize>) -> Option<Decimal> {
+    let (values, scale) = keys?;
+    let sum = values[range]
+        .iter()
+        .try_fold(0i128, |a, v| a.checked_add(*v))?;
+    Decimal::try_from_i128_with_scale(sum, *scale).ok()
 }
 
 /// Compute the anomaly threshold and the excluded bids. `bids` are the admitted bids.
@@ -407,8 +432,8 @@ pub fn compute<'a>(
     bids: &'a [DiscountBid],
 ) -> Result<AnomalyReport<'a>, EvalError> {
     validate_bids(bids)?;
-    let order = ascending_order(bids);
-    compute_sorted(params, bids, &order)
+    let sorted = sort_bids(bids);
+    compute_inner(params, bids, &sorted.order, sorted.keys.as_ref())
 }
 
 struct Ctx<'a> {
@@ -456,6 +481,16 @@ pub fn compute_sorted<'a>(
     params: &AnomalyParams,
     bids: &'a [DiscountBid],
     order: &[usize],
+) -> Result<AnomalyReport<'a>, EvalError> {
+    compute_inner(params, bids, order, None)
+}
+
+/// As [`compute_sorted`], with the scaled ribassi of [`sort_bids`] when available.
+pub(crate) fn compute_inner<'a>(
+    params: &AnomalyParams,
+    bids: &'a [DiscountBid],
+    order: &[usize],
+    keys: Option<&(Vec<i128>, u32)>,
 ) -> Result<AnomalyReport<'a>, EvalError> {
     let n = bids.len();
     let method = params.method;
@@ -517,7 +552,12 @@ pub fn compute_sorted<'a>(
     let kept = &order[lo_end..hi_start];
     let m = kept.len();
     r.kept = Some(m);
-    let s = exact_sum(kept.iter().map(|&i| bids[i].discount)).ok_or(EvalError::Overflow("sum"))?;
+    let s = match key_sum(keys, lo_end..hi_start) {
+        Some(v) => v,
+        None => {
+            exact_sum(kept.iter().map(|&i| bids[i].discount)).ok_or(EvalError::Overflow("sum"))?
+        }
+    };
     r.sum = Some(s);
     let mean = ctx.step(exact::div(&q(s), &qi(m as i128), "mean")?, "mean")?;
     r.mean = Some(dec(&mean, "mean")?);
@@ -536,8 +576,11 @@ pub fn compute_sorted<'a>(
         );
         return Ok(r);
     }
-    let a = exact_sum(above.iter().map(|&i| bids[i].discount))
-        .ok_or(EvalError::Overflow("sum above mean"))?;
+    let a = match key_sum(keys, lo_end + ab..hi_start) {
+        Some(v) => v,
+        None => exact_sum(above.iter().map(|&i| bids[i].discount))
+            .ok_or(EvalError::Overflow("sum above mean"))?,
+    };
     r.sum_above_mean = Some(a);
     let cq = qi(c as i128);
     let excess = exact::sub(&q(a), &exact::mul(&cq, &mean, "scarto")?, "scarto")?;

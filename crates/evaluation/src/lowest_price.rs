@@ -113,10 +113,11 @@ pub fn evaluate(input: &LowestPriceInput) -> Result<LowestPriceResult<'_>, EvalE
             message: "must be empty or have one entry per bid".into(),
         });
     }
-    let order = anomaly::ascending_order(bids);
+    let sorted = anomaly::sort_bids(bids);
+    let order = &sorted.order;
     let report = match &input.anomaly {
         None => AnomalyReport::not_requested(bids.len()),
-        Some(p) => anomaly::compute_sorted(p, bids, &order)?,
+        Some(p) => anomaly::compute_inner(p, bids, order, sorted.keys.as_ref())?,
     };
     let price_of = |i: usize| input.prices.get(i).copied().flatten();
     let mut excluded = vec![false; bids.len()];
@@ -127,11 +128,23 @@ pub fn evaluate(input: &LowestPriceInput) -> Result<LowestPriceResult<'_>, EvalE
     // of equal ribassi put back in id order.
     let mut entries: Vec<(usize, &str, Decimal)> = Vec::with_capacity(bids.len());
     let mut group_start = 0;
-    for &i in order.iter().rev().filter(|&&i| !excluded[i]) {
-        if entries.last().is_some_and(|e| e.2 != bids[i].discount) {
-            entries[group_start..].reverse();
-            group_start = entries.len();
+    let mut last_pos: Option<usize> = None;
+    for pos in (0..order.len()).rev() {
+        let i = order[pos];
+        if excluded[i] {
+            continue;
         }
+        if let Some(lp) = last_pos {
+            let differs = match &sorted.keys {
+                Some((k, _)) => k[lp] != k[pos],
+                None => bids[order[lp]].discount != bids[i].discount,
+            };
+            if differs {
+                entries[group_start..].reverse();
+                group_start = entries.len();
+            }
+        }
+        last_pos = Some(pos);
         entries.push((i, bids[i].id.as_str(), bids[i].discount));
     }
     entries[group_start..].reverse();

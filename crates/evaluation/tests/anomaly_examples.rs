@@ -360,3 +360,25 @@ fn invalid_discounts_and_duplicate_ids_are_refused() {
     let e = anomaly::compute(&AnomalyParams::new(Method::A), &b).unwrap_err();
     assert_eq!(e.to_string(), "duplicate bid id 'op-01'");
 }
+
+/// The public `compute_sorted` (decimal sums) and `compute` (integer sums on a common scale)
+/// agree, also with ribassi written at different scales.
+#[test]
+fn sorted_entry_point_agrees_with_compute() {
+    let mut v: Vec<String> = MIT.iter().map(|s| s.to_string()).collect();
+    v[4] = "11.6910".into();
+    v[7] = "13.4710000".into();
+    let refs: Vec<&str> = v.iter().map(String::as_str).collect();
+    let b = bids(&refs);
+    let order = anomaly::ascending_order(b);
+    for p in [
+        AnomalyParams::new(Method::A),
+        AnomalyParams::new(Method::B),
+        AnomalyParams::method_c(d("16")),
+    ] {
+        assert_eq!(
+            anomaly::compute_sorted(&p, b, &order).unwrap(),
+            anomaly::compute(&p, b).unwrap()
+        );
+    }
+}
