@@ -619,13 +619,31 @@ impl Demo {
             format!("submits the request \"{}\" ({} euro)", t.title, total),
         );
         let buyer = self.buyer.clone();
-        self.post(
-            &format!("/v1/requests/{rid}/messages"),
-            Some(&buyer),
-            json!({"body": "Richiesta ricevuta: la SUA avvia la procedura."}),
-            201,
-        )
-        .await?;
+        if t.cup.is_none() {
+            // the SUA asks about the CUP; the municipality's answer resubmits the request
+            self.post(
+                &format!("/v1/requests/{rid}/return"),
+                Some(&buyer),
+                json!({"reason": "Indicare il CUP, se esiste"}),
+                200,
+            )
+            .await?;
+            self.say(
+                "SUA buyer",
+                "returns the request: \"Indicare il CUP, se esiste\"",
+            );
+            self.post(
+                &format!("/v1/requests/{rid}/messages"),
+                Some(&mtok),
+                json!({"body": "Nessun CUP: spesa corrente, non è un progetto di investimento"}),
+                201,
+            )
+            .await?;
+            self.say(
+                &mname.0,
+                "answers: no CUP (current expenditure); the request is resubmitted",
+            );
+        }
         let acc = self
             .post(
                 &format!("/v1/requests/{rid}/accept"),
