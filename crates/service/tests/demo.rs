@@ -209,13 +209,21 @@ fn demo_drives_every_fixture_procurement_and_leaves_valid_outputs() {
         "one verbale per evaluated lot"
     );
 
-    // mails: a receipt for every bid to its bidder, a lettera d'invito to every invitee, nothing else
+    // mails: a receipt for every bid to its bidder, a lettera d'invito to every invitee, the clarification
+    // notice to its asker, nothing else
     let written = mails(&out.join("mail"));
     let mut want: BTreeMap<(String, &str), usize> = BTreeMap::new();
     for t in fx["tenders"].as_array().unwrap() {
         for b in t["bids"].as_array().unwrap() {
             *want
                 .entry((ops[s(&b["operator"])].1.to_owned(), "Ricevuta"))
+                .or_default() += 1;
+        }
+        // the demo's first bidder of a quality-price tender asks a clarification and is told of the answer
+        if t["criterion"] == "quality_price" {
+            let asker = s(&t["bids"][0]["operator"]);
+            *want
+                .entry((ops[asker].1.to_owned(), "Chiarimento"))
                 .or_default() += 1;
         }
         for i in t["invitees"].as_array().into_iter().flatten() {
@@ -228,14 +236,20 @@ fn demo_drives_every_fixture_procurement_and_leaves_valid_outputs() {
             "Ricevuta"
         } else if subject.contains("Invito") || subject.contains("invito") {
             "Invito"
+        } else if subject.starts_with("Chiarimento") {
+            "Chiarimento"
         } else {
             panic!("unexpected mail to {to}: {subject}")
         };
         *got.entry((to.clone(), kind)).or_default() += 1;
     }
     assert_eq!(got, want, "mail recipients");
-    assert_eq!(written.len(), 61, "51 bid receipts + 10 invitations");
-    assert!(stdout.contains("61 mails written"), "{stdout}");
+    assert_eq!(
+        written.len(),
+        62,
+        "51 bid receipts + 10 invitations + 1 clarification notice"
+    );
+    assert!(stdout.contains("62 mails written"), "{stdout}");
 
     // the L.190 XML validates against ANAC's XSD, and the demo said so
     let xsd = shared().join("anac/xsd");

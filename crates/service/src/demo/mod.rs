@@ -288,6 +288,13 @@ fn soccorso_operator(t: &fixture::Tender) -> Option<&str> {
         .flatten()
 }
 
+/// The operator who asks a clarification in the demo: the first bidder of a quality-price tender.
+fn clarification_asker(t: &fixture::Tender) -> Option<&str> {
+    (t.criterion == "quality_price")
+        .then(|| t.bids.first().map(|b| b.operator.as_str()))
+        .flatten()
+}
+
 /// A decimal rounded to 3 places for the timeline (the verbale keeps every digit).
 fn short(v: &Value) -> String {
     match s(v).parse::<rust_decimal::Decimal>() {
@@ -766,6 +773,38 @@ impl Demo {
     async fn bids(&mut self, i: usize) -> anyhow::Result<()> {
         let run = self.run(i)?;
         let lots = run.lots.clone();
+        let tid = run.id.clone();
+        if let Some(asker) = clarification_asker(&self.fx.tenders[i]) {
+            let tok = self
+                .operators
+                .get(asker)
+                .map(|o| o.1.clone())
+                .ok_or_else(|| anyhow!("unknown operator {asker}"))?;
+            let q = self
+                .post(
+                    &format!("/v1/tenders/{tid}/clarifications"),
+                    Some(&tok),
+                    json!({"question": "Il sopralluogo è obbligatorio per tutti i lotti?"}),
+                    201,
+                )
+                .await?;
+            self.say(
+                &self.op_name(asker),
+                "asks a clarification: is the site visit mandatory for every lot?",
+            );
+            let buyer = self.buyer.clone();
+            self.post(
+                &format!("/v1/clarifications/{}/answer", s(&q["id"])),
+                Some(&buyer),
+                json!({"answer": "No: il sopralluogo è facoltativo (disciplinare, art. 7)."}),
+                200,
+            )
+            .await?;
+            self.say(
+                "SUA buyer",
+                "publishes the answer (art. 88 c.3); the asker is notified by PEC",
+            );
+        }
         let mut placed = Vec::new();
         for b in &self.fx.tenders[i].bids {
             let (_, tok) = self
