@@ -21,7 +21,7 @@ use ::register::{
 use chrono::NaiveDate;
 use domain::money::Euro;
 use rust_decimal::{Decimal, RoundingStrategy};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -148,12 +148,17 @@ pub async fn awards<C: ConnectionTrait>(
         .into_iter()
         .map(|t| (t.id, t))
         .collect();
+    // only the two columns: the minutes' lists may hold thousands of ids each
     let categories: HashMap<Uuid, Category> = register_draw::Entity::find()
+        .select_only()
+        .column(register_draw::Column::TenderId)
+        .column(register_draw::Column::Category)
         .filter(register_draw::Column::ProvinceId.eq(province))
+        .into_tuple::<(Uuid, String)>()
         .all(db)
         .await?
         .into_iter()
-        .filter_map(|d| Some((d.tender_id, Category::parse(&d.category).ok()?)))
+        .filter_map(|(t, c)| Some((t, Category::parse(&c).ok()?)))
         .collect();
     if !tenders.is_empty() {
         let lots = lot::Entity::find()

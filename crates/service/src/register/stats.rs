@@ -24,7 +24,7 @@ use axum::{
     extract::{Path, Query, State},
 };
 use chrono::NaiveDate;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use utoipa::{IntoParams, ToSchema};
@@ -88,11 +88,15 @@ async fn counters(
         .map(|t| (t.id, t))
         .collect();
     let selected_on: HashMap<Uuid, NaiveDate> = register_draw::Entity::find()
+        .select_only()
+        .column(register_draw::Column::TenderId)
+        .column(register_draw::Column::CreatedAt)
         .filter(register_draw::Column::ProvinceId.eq(province))
+        .into_tuple::<(Uuid, chrono::DateTime<chrono::Utc>)>()
         .all(db)
         .await?
         .into_iter()
-        .map(|d| (d.tender_id, d.created_at.date_naive()))
+        .map(|(t, at)| (t, at.date_naive()))
         .collect();
     let buyer_of = |t: &tender::Model| Buyer {
         province,
