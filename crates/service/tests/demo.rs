@@ -188,10 +188,18 @@ fn demo_drives_every_fixture_procurement_and_leaves_valid_outputs() {
                 "deserted" => {
                     assert_eq!(got["outcome"], "deserted", "{key}");
                     assert_eq!(got["tender_state"], "deserted", "{key}");
+                    assert!(
+                        stdout.contains(&format!("[{key}] lot {n}: DESERTED")),
+                        "{stdout}"
+                    );
                 }
                 "revoked" => {
                     assert_eq!(got["outcome"], "revoked", "{key}");
                     assert_eq!(got["tender_state"], "revoked", "{key}");
+                    assert!(
+                        stdout.contains(&format!("[{key}] lot {n}: REVOKED")),
+                        "{stdout}"
+                    );
                     let reason = s(&t["revoke"]["reason"]);
                     assert!(stdout.contains(reason), "revocation reason printed");
                 }

@@ -865,7 +865,7 @@ impl Demo {
                 "tender": t.key, "lot": n, "tender_state": view["state"], "outcome": "revoked",
                 "reason": reason,
             }));
-            println!("{:>22}  lot {n}: REVOKED ({reason})", "");
+            println!("{:>22}  [{}] lot {n}: REVOKED ({reason})", "", t.key);
         }
         Ok(())
     }
@@ -902,7 +902,7 @@ impl Demo {
                 self.summary.push(json!({
                     "tender": t.key, "lot": n, "tender_state": view["state"], "outcome": "deserted",
                 }));
-                println!("{:>22}  lot {n}: DESERTED (no offers)", "");
+                println!("{:>22}  [{}] lot {n}: DESERTED (no offers)", "", t.key);
             }
         }
         Ok(())
