@@ -328,12 +328,6 @@ async fn scenario(db_url: String, dir: tempfile::TempDir) {
                 } else if r.0 == 0 {
                     // the server is gone: this one was never acknowledged
                     continue;
-                } else if r.0 == 500 {
-                    // KNOWN ISSUE (SQLite only): a write transaction that began deferred can fail with
-                    // SQLITE_BUSY_SNAPSHOT ("database is locked") when the mail worker wrote meanwhile.
-                    // Not acknowledged, so it must leave nothing behind either; counted and printed.
-                    eprintln!("submission refused with 500: {}", r.1);
-                    continue;
                 } else {
                     panic!("unexpected refusal {}: {}", r.0, r.1);
                 }

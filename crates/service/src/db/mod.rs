@@ -85,7 +85,16 @@ impl Db {
 
     pub async fn write(&self) -> Result<WriteTxn<'_>, sea_orm::DbErr> {
         let guard = self.write_lock.lock().await;
-        let txn = self.conn.begin().await?;
+        // SQLite: take the write lock at BEGIN (IMMEDIATE). A deferred transaction that reads first and
+        // then writes fails at once with SQLITE_BUSY when another connection (the mail worker) wrote
+        // meanwhile; IMMEDIATE waits for the lock instead (busy timeout). Ignored on PostgreSQL.
+        let txn = self
+            .conn
+            .begin_with_options(sea_orm::TransactionOptions {
+                sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await?;
         if txn.get_database_backend() == DatabaseBackend::Postgres {
             txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({PG_WRITE_LOCK})"))
                 .await?;
