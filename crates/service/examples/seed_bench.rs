@@ -76,6 +76,10 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     w.commit().await?;
+    if db.backend() == sea_orm::DatabaseBackend::Postgres {
+        // fresh statistics, as a live database has them (autovacuum may not have run yet)
+        sea_orm::ConnectionTrait::execute_unprepared(&db.conn, "ANALYZE").await?;
+    }
     eprintln!("seeded {count} tenders");
     Ok(())
 }
