@@ -22,6 +22,9 @@ pub struct Settings {
     /// `[sealing]`: KEKs and the receipt signing key (docs/sealing.md, "In the service").
     #[serde(default)]
     pub sealing: crate::sealed::SealingSettings,
+    /// `[documents]`: the document store (sealed bid files), see `service::docstore`.
+    #[serde(default)]
+    pub documents: crate::docstore::DocumentSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -94,6 +97,7 @@ impl Default for Settings {
                 interval_secs: 5,
             },
             sealing: Default::default(),
+            documents: Default::default(),
         }
     }
 }

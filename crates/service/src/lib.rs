@@ -18,6 +18,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod docstore;
 pub mod error;
 pub mod export;
 pub mod machines;

@@ -52,6 +52,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(bids::router())
         .merge(public::router())
         .merge(crate::register::router())
+        .merge(crate::docstore::api::router())
         .split_for_parts();
     (router, doc)
 }

@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
         m.extend(notify::migrations());
         // sealed bid envelopes and signed receipts (issue 6)
         m.push(Box::new(crate::sealed::M20261128SealedBids));
+        m.push(Box::new(crate::docstore::M20261128BidFiles));
         m
     }
 }

@@ -1,0 +1,340 @@
+//! `PUT`/`GET /v1/bids/{id}/envelopes/{kind}/files/{name}`: sealed files of a bid's envelopes.
+
+use super::{bid_file, envelope_context, expected_summary, item, store_stream};
+use crate::{
+    api::tenders::{Access, access_tender},
+    auth::{Principal, Role},
+    db::entities::{bid, lot, tender},
+    error::{ApiResult, AppError, Problem},
+    machines, sealed,
+    state::AppState,
+};
+use axum::{
+    Json,
+    body::Body,
+    extract::{Path, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(upload_file, download_file))
+}
+
+/// A stored file of an envelope (no content).
+#[derive(Serialize, ToSchema)]
+pub struct FileView {
+    pub id: Uuid,
+    pub bid_id: Uuid,
+    pub version: i32,
+    pub kind: String,
+    pub name: String,
+    pub media_type: String,
+    /// Hex SHA-256 of the plaintext, computed while streaming.
+    pub sha256: String,
+    pub size: i64,
+    pub sealed_size: i64,
+}
+
+fn view(r: &bid_file::Model) -> FileView {
+    FileView {
+        id: r.id,
+        bid_id: r.bid_id,
+        version: r.version,
+        kind: r.kind.clone(),
+        name: r.name.clone(),
+        media_type: r.media_type.clone(),
+        sha256: r.sha256.clone(),
+        size: r.plain_len,
+        sealed_size: r.sealed_len,
+    }
+}
+
+fn unsupported(detail: String) -> Response {
+    let mut r = AppError::bad("content-type", detail).into_response();
+    *r.status_mut() = StatusCode::UNSUPPORTED_MEDIA_TYPE;
+    r
+}
+
+/// The current (`submitted`) envelope of `kind` of the bid.
+async fn current_envelope<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    bid_id: Uuid,
+    kind: &str,
+) -> ApiResult<Option<sealed::bid_envelope::Model>> {
+    Ok(sealed::bid_envelope::Entity::find()
+        .filter(sealed::bid_envelope::Column::BidId.eq(bid_id))
+        .filter(sealed::bid_envelope::Column::Kind.eq(kind))
+        .filter(sealed::bid_envelope::Column::State.eq("submitted"))
+        .order_by_desc(sealed::bid_envelope::Column::Version)
+        .one(db)
+        .await?)
+}
+
+fn before_deadline(t: &tender::Model, now: chrono::DateTime<chrono::Utc>) -> ApiResult<()> {
+    let deadline = t
+        .deadline
+        .ok_or_else(|| AppError::conflict("lex specialis", "the tender has no offer deadline"))?;
+    if now >= deadline || !machines::accepts_bids(&t.state) {
+        return Err(AppError::conflict(
+            "offer deadline",
+            format!(
+                "the offer deadline passed at {deadline} (or the tender is {})",
+                t.state
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Upload a file into an envelope of one's bid (bidder, before the deadline, current version). The body
+/// is the file (streamed, sealed with the envelope's data key); `Content-Type` is its media type.
+#[utoipa::path(put, path = "/v1/bids/{id}/envelopes/{kind}/files/{name}", tag = "bidders",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("kind" = String, Path, description = "administrative, technical or economic"),
+        ("name" = String, Path, description = "file name")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = FileView), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+async fn upload_file(
+    State(st): State<AppState>,
+    p: Principal,
+    Path((id, kind, name)): Path<(Uuid, String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<FileView>), Response> {
+    let cfg = &st.settings.documents;
+    let kind = sealed::parse_kind("kind", &kind).map_err(IntoResponse::into_response)?;
+    let kind_s = sealed::kind_name(kind);
+    super::check_name(&name).map_err(IntoResponse::into_response)?;
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let Some(media_type) = cfg.allowed(ct) else {
+        return Err(unsupported(format!(
+            "content-type: '{ct}' is not an allowed media type ({})",
+            cfg.allowed_media_types.join(", ")
+        )));
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > cfg.max_file_bytes) {
+        return Err(AppError::TooLarge.into_response());
+    }
+    let r: ApiResult<_> = async {
+        let op = p.require(Role::Bidder)?;
+        let b = bid::Entity::find_by_id(id)
+            .one(&st.db.conn)
+            .await?
+            .filter(|b| b.operator_id == op)
+            .ok_or(AppError::NotFound("bid"))?;
+        let t = tender::Entity::find_by_id(b.tender_id)
+            .one(&st.db.conn)
+            .await?
+            .ok_or(AppError::NotFound("bid"))?;
+        before_deadline(&t, st.now())?;
+        let env = current_envelope(&st.db.conn, b.id, kind_s)
+            .await?
+            .ok_or_else(|| {
+                AppError::conflict(
+                    "envelope",
+                    format!("the bid has no submitted {kind_s} envelope to attach a file to"),
+                )
+            })?;
+        let keys = sealed::service_keys(&st)?;
+        let ctx = envelope_context(b.tender_id, b.lot_id, b.id, kind, env.version)?;
+        let wrapped = sealing::WrappedKey::parse(&env.wrapped_dek)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("wrapped key: {e}")))?;
+        let key = keys
+            .ring
+            .sealing_key(&wrapped, &ctx)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("envelope key: {e}")))?;
+        Ok((b, t, env, key))
+    }
+    .await;
+    let (b, t, env, key) = r.map_err(IntoResponse::into_response)?;
+    let file_id = Uuid::now_v7();
+    let it = item(file_id).map_err(IntoResponse::into_response)?;
+    let sealer = {
+        let mut rng = rand::rng();
+        sealing::Sealer::new(&key, &it, &mut rng)
+    };
+    drop(key);
+    let stored = store_stream(
+        &cfg.dir,
+        sealer,
+        body.into_data_stream(),
+        cfg.max_file_bytes,
+    )
+    .await
+    .map_err(|e| AppError::from(e).into_response())?;
+    let final_path = cfg.dir.join(&stored.sealed_path);
+    let r: ApiResult<bid_file::Model> = async {
+        let now = st.now();
+        let w = st.db.write().await?;
+        // the deadline and the version are checked again at the end of the upload
+        before_deadline(&t, now)?;
+        let cur = current_envelope(&w.txn, b.id, kind_s).await?;
+        if cur.as_ref().map(|c| c.version) != Some(env.version) {
+            return Err(AppError::conflict(
+                "envelope",
+                "the bid was replaced or withdrawn during the upload",
+            ));
+        }
+        let exists = bid_file::Entity::find()
+            .filter(bid_file::Column::BidId.eq(b.id))
+            .filter(bid_file::Column::Version.eq(env.version))
+            .filter(bid_file::Column::Kind.eq(kind_s))
+            .filter(bid_file::Column::Name.eq(name.as_str()))
+            .one(&w.txn)
+            .await?;
+        if exists.is_some() {
+            return Err(AppError::conflict(
+                "file name",
+                format!("{kind_s} already holds a file named '{name}' in this version"),
+            ));
+        }
+        let row = bid_file::ActiveModel {
+            id: Set(file_id),
+            bid_id: Set(b.id),
+            version: Set(env.version),
+            kind: Set(kind_s.to_owned()),
+            name: Set(name.clone()),
+            media_type: Set(media_type.clone()),
+            sha256: Set(stored.summary.plaintext_sha256.to_hex()),
+            sealed_path: Set(stored.sealed_path.clone()),
+            plain_len: Set(stored.summary.plaintext_len as i64),
+            sealed_len: Set(stored.summary.sealed_len as i64),
+            created_at: Set(now),
+        }
+        .insert(&w.txn)
+        .await?;
+        w.commit().await?;
+        Ok(row)
+    }
+    .await;
+    match r {
+        Ok(row) => Ok((StatusCode::CREATED, Json(view(&row)))),
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&final_path).await;
+            Err(e.into_response())
+        }
+    }
+}
+
+/// Download a file of an envelope, only once the envelope is opened (the bid's owner, or the tender's
+/// staff for the current version). The sealed file is verified in full before the first byte is sent.
+#[utoipa::path(get, path = "/v1/bids/{id}/envelopes/{kind}/files/{name}", tag = "bidders",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("kind" = String, Path), ("name" = String, Path)),
+    responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = Problem),
+        (status = 409, body = Problem)))]
+async fn download_file(
+    State(st): State<AppState>,
+    p: Principal,
+    Path((id, kind, name)): Path<(Uuid, String, String)>,
+) -> ApiResult<Response> {
+    let kind = sealed::parse_kind("kind", &kind)?;
+    let kind_s = sealed::kind_name(kind);
+    let b = bid::Entity::find_by_id(id)
+        .one(&st.db.conn)
+        .await?
+        .ok_or(AppError::NotFound("bid"))?;
+    let owner = p.role == Role::Bidder && p.org == Some(b.operator_id);
+    if !owner {
+        if p.role == Role::Bidder {
+            return Err(AppError::NotFound("bid"));
+        }
+        let (_, a) = access_tender(&st.db.conn, Some(&p), b.tender_id)
+            .await
+            .map_err(|_| AppError::NotFound("bid"))?;
+        if a == Access::Public {
+            return Err(AppError::NotFound("bid"));
+        }
+    }
+    let env = current_envelope(&st.db.conn, b.id, kind_s)
+        .await?
+        .ok_or(AppError::NotFound("file"))?;
+    let row = bid_file::Entity::find()
+        .filter(bid_file::Column::BidId.eq(b.id))
+        .filter(bid_file::Column::Version.eq(env.version))
+        .filter(bid_file::Column::Kind.eq(kind_s))
+        .filter(bid_file::Column::Name.eq(name.as_str()))
+        .one(&st.db.conn)
+        .await?
+        .ok_or(AppError::NotFound("file"))?;
+    if env.opened_at.is_none() {
+        return Err(AppError::conflict(
+            "sealed-order invariant",
+            format!("the {kind_s} envelope is not opened: its files stay sealed"),
+        ));
+    }
+    let t = tender::Entity::find_by_id(b.tender_id)
+        .one(&st.db.conn)
+        .await?
+        .ok_or(AppError::NotFound("bid"))?;
+    let l = lot::Entity::find_by_id(b.lot_id)
+        .one(&st.db.conn)
+        .await?
+        .ok_or(AppError::NotFound("bid"))?;
+    let ctx = envelope_context(b.tender_id, b.lot_id, b.id, kind, env.version)?;
+    let lot_state = sealed::lot_opening_state(&t, &l)
+        .ok_or_else(|| AppError::conflict("lex specialis", "the tender has no offer deadline"))?;
+    let permit = sealing::authorize_opening(
+        &ctx,
+        &lot_state,
+        &sealed::bid_opening_state(&b, &env),
+        st.now(),
+    )
+    .map_err(|r| AppError::conflict("opening order (docs/sealing.md §3)", r.to_string()))?;
+    let keys = sealed::service_keys(&st)?;
+    let wrapped = sealing::WrappedKey::parse(&env.wrapped_dek)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("wrapped key: {e}")))?;
+    let key = keys
+        .ring
+        .opening_key(&wrapped, &permit)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("envelope key: {e}")))?;
+    let expected = expected_summary(&row)?;
+    let it = item(row.id)?;
+    let path = st.settings.documents.dir.join(&row.sealed_path);
+    let (key, it, path) = {
+        let (k, i, pth) = (key, it, path);
+        tokio::task::spawn_blocking(move || {
+            super::verify_file(&pth, &k, &i, &expected).map(|()| (k, i, pth))
+        })
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("verify task: {e}")))?
+        .map_err(|e| {
+            tracing::error!(file = %row.id, error = %e, "stored file failed its integrity check");
+            AppError::conflict(
+                "file integrity",
+                format!("the stored file '{name}' failed its integrity check: {e}"),
+            )
+        })?
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tokio::task::spawn_blocking(move || super::stream_file(&path, &key, &it, &expected, tx));
+    let stream =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) });
+    let mut resp = Body::from_stream(stream).into_response();
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&row.media_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    h.insert(
+        header::CONTENT_LENGTH,
+        HeaderValue::from(row.plain_len as u64),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("sha-256={}", row.sha256)) {
+        h.insert("x-content-sha256", v);
+    }
+    Ok(resp)
+}
