@@ -1,6 +1,7 @@
 //! Black-box tests: start the built `sua` binary on a free port with a temporary database and talk HTTP.
 //! SQLite always; PostgreSQL when `SUA_TEST_DATABASE_URL` is set (a fresh database per test).
 
+mod comms;
 mod files;
 mod flow;
 #[allow(dead_code)] // not every test uses every helper

@@ -15,6 +15,7 @@ pub mod cli_evaluate;
 pub mod cli_export;
 pub mod cli_receipt;
 pub mod clock;
+pub mod comms;
 pub mod config;
 pub mod db;
 pub mod demo;

@@ -58,7 +58,16 @@ pub async fn tick(st: &AppState) -> Result<Tick, AppError> {
         if t.state != "open" || t.deadline.is_none_or(|d| d > now) {
             continue;
         }
-        match run_tender_event(&w.txn, ACTOR, t, &event("close_submissions"), now).await {
+        match run_tender_event(
+            &w.txn,
+            ACTOR,
+            &st.settings.http.public_base_url,
+            t,
+            &event("close_submissions"),
+            now,
+        )
+        .await
+        {
             Ok(_) => {
                 w.commit().await?;
                 out.tenders_closed += 1;
@@ -90,17 +99,36 @@ pub async fn tick(st: &AppState) -> Result<Tick, AppError> {
         let result = match machines::timer_event(&tm.event) {
             Some(("tender", ev)) => {
                 match tender::Entity::find_by_id(tm.object_id).one(&w.txn).await? {
-                    Some(t) => run_tender_event(&w.txn, ACTOR, t, &event(ev), now)
-                        .await
-                        .map(|a| a.to),
+                    // the deadline pass above (or a buyer) already closed it: nothing left to do
+                    Some(t) if ev == "close_submissions" && t.state != "open" => {
+                        Ok(format!("already {}", t.state))
+                    }
+                    Some(t) => run_tender_event(
+                        &w.txn,
+                        ACTOR,
+                        &st.settings.http.public_base_url,
+                        t,
+                        &event(ev),
+                        now,
+                    )
+                    .await
+                    .map(|a| a.to),
                     None => Err(AppError::NotFound("tender")),
                 }
             }
             Some(("lot", ev)) => match lot::Entity::find_by_id(tm.object_id).one(&w.txn).await? {
                 Some(l) => match tender::Entity::find_by_id(l.tender_id).one(&w.txn).await? {
-                    Some(t) => run_lot_event(&w.txn, ACTOR, &t, l, &event(ev), now)
-                        .await
-                        .map(|a| a.to),
+                    Some(t) => run_lot_event(
+                        &w.txn,
+                        ACTOR,
+                        &st.settings.http.public_base_url,
+                        &t,
+                        l,
+                        &event(ev),
+                        now,
+                    )
+                    .await
+                    .map(|a| a.to),
                     None => Err(AppError::NotFound("tender")),
                 },
                 None => Err(AppError::NotFound("lot")),
@@ -110,11 +138,18 @@ pub async fn tick(st: &AppState) -> Result<Tick, AppError> {
                     let l = lot::Entity::find_by_id(b.lot_id).one(&w.txn).await?;
                     let t = tender::Entity::find_by_id(b.tender_id).one(&w.txn).await?;
                     match (t, l) {
-                        (Some(t), Some(l)) => {
-                            run_bid_event(&w.txn, ACTOR, &t, &l, b, &event(ev), now)
-                                .await
-                                .map(|a| a.to)
-                        }
+                        (Some(t), Some(l)) => run_bid_event(
+                            &w.txn,
+                            ACTOR,
+                            &st.settings.http.public_base_url,
+                            &t,
+                            &l,
+                            b,
+                            &event(ev),
+                            now,
+                        )
+                        .await
+                        .map(|a| a.to),
                         _ => Err(AppError::NotFound("bid")),
                     }
                 }

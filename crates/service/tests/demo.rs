@@ -218,7 +218,9 @@ fn demo_drives_every_fixture_procurement_and_leaves_valid_outputs() {
     );
 
     // mails: a receipt for every bid to its bidder, a lettera d'invito to every invitee, the clarification
-    // notice to its asker, nothing else
+    // notice to its asker, the soccorso istruttorio request to its bidder; for an awarded lot the award
+    // (art. 90 c.1 b-c) and the contract date (c.1 e) to every bidder of the lot; for a revoked tender the
+    // revocation to every bidder; nothing else
     let written = mails(&out.join("mail"));
     let mut want: BTreeMap<(String, &str), usize> = BTreeMap::new();
     for t in fx["tenders"].as_array().unwrap() {
@@ -237,11 +239,38 @@ fn demo_drives_every_fixture_procurement_and_leaves_valid_outputs() {
         for i in t["invitees"].as_array().into_iter().flatten() {
             *want.entry((ops[s(i)].1.to_owned(), "Invito")).or_default() += 1;
         }
+        // the demo's soccorso istruttorio: second bidder of an open lowest-price tender with 10+ bids
+        let bids = t["bids"].as_array().unwrap();
+        if t["procedure"] == "aperta" && t["criterion"] == "lowest_price" && bids.len() >= 10 {
+            *want
+                .entry((ops[s(&bids[1]["operator"])].1.to_owned(), "Soccorso"))
+                .or_default() += 1;
+        }
+        let lifecycle: &[&str] = match s(&t["expected"]) {
+            "awarded" => &["Aggiudicazione", "Stipula"],
+            "revoked" => &["Revoca"],
+            _ => &[],
+        };
+        for b in bids {
+            for kind in lifecycle {
+                *want
+                    .entry((ops[s(&b["operator"])].1.to_owned(), *kind))
+                    .or_default() += 1;
+            }
+        }
     }
     let mut got: BTreeMap<(String, &str), usize> = BTreeMap::new();
     for (to, subject) in &written {
         let kind = if subject.starts_with("Ricevuta") {
             "Ricevuta"
+        } else if subject.starts_with("Comunicazione di aggiudicazione") {
+            "Aggiudicazione"
+        } else if subject.starts_with("Stipula del contratto") {
+            "Stipula"
+        } else if subject.starts_with("Revoca") {
+            "Revoca"
+        } else if subject.starts_with("Soccorso istruttorio") {
+            "Soccorso"
         } else if subject.contains("Invito") || subject.contains("invito") {
             "Invito"
         } else if subject.starts_with("Chiarimento") {
@@ -252,12 +281,16 @@ fn demo_drives_every_fixture_procurement_and_leaves_valid_outputs() {
         *got.entry((to.clone(), kind)).or_default() += 1;
     }
     assert_eq!(got, want, "mail recipients");
-    assert_eq!(
-        written.len(),
-        62,
-        "51 bid receipts + 10 invitations + 1 clarification notice"
+    let total: usize = want.values().sum();
+    assert!(
+        total > 62,
+        "more than the 62 receipts, invitations and clarification notice"
     );
-    assert!(stdout.contains("62 mails written"), "{stdout}");
+    assert_eq!(written.len(), total, "one mail per recipient and event");
+    assert!(
+        stdout.contains(&format!("{total} mails written")),
+        "{stdout}"
+    );
 
     // the L.190 XML validates against ANAC's XSD, and the demo said so
     let xsd = shared().join("anac/xsd");

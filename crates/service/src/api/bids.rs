@@ -625,7 +625,17 @@ async fn withdraw_bid(
     };
     let o = bid_operator(&w.txn, &bd).await?;
     let b_row = bd.clone();
-    let applied = tenders::run_bid_event(&w.txn, &p.actor(), &t, &l, bd, &input, now).await?;
+    let applied = tenders::run_bid_event(
+        &w.txn,
+        &p.actor(),
+        &st.settings.http.public_base_url,
+        &t,
+        &l,
+        bd,
+        &input,
+        now,
+    )
+    .await?;
     let receipt = sealed::withdraw(&w.txn, &keys, &b_row, &o.codice_fiscale, now).await?;
     enqueue_receipt(&w.txn, &st, &t, &b_row, &o, &receipt, now).await?;
     w.commit().await?;
@@ -956,7 +966,15 @@ async fn answer_clarification(
         declarations: Declarations::default(),
     };
     let (tender_title, tender_deadline) = (t.title.clone(), t.deadline);
-    tenders::run_tender_event(&w.txn, &p.actor(), t, &input, now).await?;
+    tenders::run_tender_event(
+        &w.txn,
+        &p.actor(),
+        &st.settings.http.public_base_url,
+        t,
+        &input,
+        now,
+    )
+    .await?;
     let mut am = c.into_active_model();
     am.answer = Set(Some(answer));
     am.answered_at = Set(Some(now));

@@ -53,6 +53,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(public::router())
         .merge(crate::register::router())
         .merge(crate::docstore::api::router())
+        .merge(crate::comms::router())
         .split_for_parts();
     (router, doc)
 }

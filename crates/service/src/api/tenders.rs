@@ -733,6 +733,7 @@ pub async fn persist_effects<C: ConnectionTrait>(
 pub async fn run_tender_event<C: ConnectionTrait>(
     db: &C,
     actor: &str,
+    base_url: &str,
     t: tender::Model,
     input: &EventInput,
     now: DateTime<Utc>,
@@ -744,6 +745,8 @@ pub async fn run_tender_event<C: ConnectionTrait>(
     let applied = machines::apply_tender(&t, &lots, &bids, &input.event, &decl, now)?;
     let before = tender_view(&t, &lots, true);
     let id = t.id;
+    let previous_deadline = t.deadline;
+    let mail_decl = decl.clone();
     let mut am = t.into_active_model();
     am.state = Set(applied.to.clone());
     if matches!(input.event.as_str(), "extend_deadline" | "amend_documents")
@@ -763,7 +766,7 @@ pub async fn run_tender_event<C: ConnectionTrait>(
     am.updated_at = Set(now);
     let t = am.update(db).await?;
     persist_effects(db, "tender", id, &applied, now).await?;
-    audit::append(
+    let entry = audit::append(
         db,
         now,
         audit::Entry {
@@ -779,6 +782,18 @@ pub async fn run_tender_event<C: ConnectionTrait>(
         },
     )
     .await?;
+    let subject = crate::comms::Subject {
+        base_url,
+        tender: &t,
+        lot: None,
+        bid: None,
+        event: &input.event,
+        declarations: &mail_decl,
+        previous_deadline,
+        seq: entry.seq,
+        now,
+    };
+    crate::comms::enqueue_communications(db, &subject, &applied.effects).await?;
     Ok(applied)
 }
 
@@ -795,7 +810,15 @@ async fn tender_event(
     let now = st.now();
     let w = st.db.write().await?;
     let t = manage_tender(&w.txn, &p, id).await?;
-    let applied = run_tender_event(&w.txn, &p.actor(), t, &b, now).await?;
+    let applied = run_tender_event(
+        &w.txn,
+        &p.actor(),
+        &st.settings.http.public_base_url,
+        t,
+        &b,
+        now,
+    )
+    .await?;
     w.commit().await?;
     Ok(Json(TransitionView::from(&applied)))
 }
@@ -824,6 +847,7 @@ enum Follow {
 pub async fn run_lot_event<C: ConnectionTrait>(
     db: &C,
     actor: &str,
+    base_url: &str,
     t: &tender::Model,
     l: lot::Model,
     input: &EventInput,
@@ -833,7 +857,36 @@ pub async fn run_lot_event<C: ConnectionTrait>(
     let bids = bids_of(db, t.id).await?;
     let mut decl = Declarations::from_json(&l.facts_json);
     decl.merge(&input.declarations);
-    let applied = machines::apply_lot(t, &lots, &l, &bids, &input.event, &decl, now)?;
+    if input.event == "award" && input.declarations.last_award_communication_at.is_none() {
+        // the award mails are enqueued in this transaction: their time is the default (art. 18 c.3)
+        decl.last_award_communication_at = Some(now);
+    }
+    let mut applied = machines::apply_lot(t, &lots, &l, &bids, &input.event, &decl, now)?;
+    if input.event == "award" {
+        // record the award communications at once: standstill timer and `standstill_end`
+        let mut awarded = l.clone();
+        awarded.state = applied.to.clone();
+        let recorded = machines::apply_lot(
+            t,
+            &lots,
+            &awarded,
+            &bids,
+            "record_award_communications",
+            &decl,
+            now,
+        )?;
+        let at = applied
+            .effects
+            .iter()
+            .position(|e| matches!(e, Effect::Audit { .. }))
+            .unwrap_or(applied.effects.len());
+        let extra: Vec<Effect> = recorded
+            .effects
+            .into_iter()
+            .filter(|e| matches!(e, Effect::SetTimer { .. } | Effect::CancelTimer { .. }))
+            .collect();
+        applied.effects.splice(at..at, extra);
+    }
     let before = LotView::from(&l);
     let lot_id = l.id;
     // which bids follow
@@ -885,7 +938,7 @@ pub async fn run_lot_event<C: ConnectionTrait>(
     let l = am.update(db).await?;
     let lot_decl = decl;
     persist_effects(db, "lot", lot_id, &applied, now).await?;
-    audit::append(
+    let entry = audit::append(
         db,
         now,
         audit::Entry {
@@ -898,6 +951,18 @@ pub async fn run_lot_event<C: ConnectionTrait>(
         },
     )
     .await?;
+    let subject = crate::comms::Subject {
+        base_url,
+        tender: t,
+        lot: Some(&l),
+        bid: None,
+        event: &input.event,
+        declarations: &lot_decl,
+        previous_deadline: None,
+        seq: entry.seq,
+        now,
+    };
+    crate::comms::enqueue_communications(db, &subject, &applied.effects).await?;
     if let Some((pev, _)) = participation_follow_up(&input.event) {
         let follow = EventInput {
             event: pev.to_owned(),
@@ -905,7 +970,7 @@ pub async fn run_lot_event<C: ConnectionTrait>(
             declarations: lot_decl,
         };
         for b in followers {
-            run_bid_event(db, actor, t, &l, b, &follow, now).await?;
+            run_bid_event(db, actor, base_url, t, &l, b, &follow, now).await?;
         }
     }
     Ok(applied)
@@ -927,10 +992,12 @@ fn first_ranked(l: &lot::Model) -> Option<Uuid> {
         .find_map(|s| s.parse().ok())
 }
 
-/// Apply a participation event to a bid and persist it.
+/// Apply a participation event to a bid and persist it (and enqueue the mails it owes).
+#[allow(clippy::too_many_arguments)]
 pub async fn run_bid_event<C: ConnectionTrait>(
     db: &C,
     actor: &str,
+    base_url: &str,
     t: &tender::Model,
     l: &lot::Model,
     b: bid::Model,
@@ -961,9 +1028,9 @@ pub async fn run_bid_event<C: ConnectionTrait>(
         am.exclusion_reason = Set(Some(r.clone()));
     }
     am.updated_at = Set(now);
-    am.update(db).await?;
+    let b = am.update(db).await?;
     persist_effects(db, "bid", id, &applied, now).await?;
-    audit::append(
+    let entry = audit::append(
         db,
         now,
         audit::Entry {
@@ -976,6 +1043,18 @@ pub async fn run_bid_event<C: ConnectionTrait>(
         },
     )
     .await?;
+    let subject = crate::comms::Subject {
+        base_url,
+        tender: t,
+        lot: Some(l),
+        bid: Some(&b),
+        event: &input.event,
+        declarations: &input.declarations,
+        previous_deadline: None,
+        seq: entry.seq,
+        now,
+    };
+    crate::comms::enqueue_communications(db, &subject, &applied.effects).await?;
     Ok(applied)
 }
 
@@ -1002,7 +1081,16 @@ async fn lot_event(
             AppError::NotFound(_) => AppError::NotFound("lot"),
             e => e,
         })?;
-    let applied = run_lot_event(&w.txn, &p.actor(), &t, l, &b, now).await?;
+    let applied = run_lot_event(
+        &w.txn,
+        &p.actor(),
+        &st.settings.http.public_base_url,
+        &t,
+        l,
+        &b,
+        now,
+    )
+    .await?;
     let keys = crate::sealed::service_keys(&st)?;
     crate::sealed::open_due(&w.txn, &keys, &p.actor(), &t, id, now).await?;
     w.commit().await?;
@@ -1054,7 +1142,17 @@ async fn bid_event(
             "only the SUA buyers of this tender may do this".into(),
         ));
     }
-    let applied = run_bid_event(&w.txn, &p.actor(), &t, &l, bd, &b, now).await?;
+    let applied = run_bid_event(
+        &w.txn,
+        &p.actor(),
+        &st.settings.http.public_base_url,
+        &t,
+        &l,
+        bd,
+        &b,
+        now,
+    )
+    .await?;
     let keys = crate::sealed::service_keys(&st)?;
     crate::sealed::open_due(&w.txn, &keys, &p.actor(), &t, l.id, now).await?;
     w.commit().await?;
