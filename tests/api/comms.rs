@@ -173,6 +173,36 @@ both_backends!(
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
+        // the tender's own offer_deadline timer fires after the scheduler closed it: a no-op, not a refusal
+        {
+            use sea_orm::{ConnectionTrait, Database, Statement};
+            let db = Database::connect(&app.db_url).await.unwrap();
+            // the only tender of this database (uuids are stored differently on SQLite and PostgreSQL)
+            let sql = "SELECT outcome FROM timer WHERE event = 'offer_deadline' AND object_kind = 'tender' \
+                       AND fired_at IS NOT NULL"
+                .to_owned();
+            let mut outcomes = Vec::new();
+            for _ in 0..100 {
+                let stmt = Statement::from_string(db.get_database_backend(), sql.clone());
+                outcomes = db
+                    .query_all_raw(stmt)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| {
+                        r.try_get::<Option<String>>("", "outcome")
+                            .unwrap()
+                            .unwrap_or_default()
+                    })
+                    .collect();
+                if !outcomes.is_empty() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            db.close().await.ok();
+            assert_eq!(outcomes, vec!["fired: already closed".to_owned()]);
+        }
         event(&app, &tev, &w.buyer, json!({"event": "start_evaluation"})).await;
         event(
             &app,
