@@ -49,6 +49,26 @@ both_backends!(
     award_exclusion_and_revocation_are_mailed_to_participants,
     |app: TestApp| async move {
         let w = world(&app).await;
+        // a municipality may be given a PEC; a malformed one is refused naming the field
+        let bad = app
+            .post(
+                "/v1/municipalities",
+                Some(&w.admin),
+                &json!({"province_id": w.province, "name": "Comune di Pec", "codice_fiscale": "80003120047", "pec": "non-una-pec"}),
+            )
+            .await;
+        assert_eq!(bad.0, 422, "{}", bad.1);
+        assert!(bad.1.to_string().contains("pec"), "{}", bad.1);
+        let m = ok(
+            &app.post(
+                "/v1/municipalities",
+                Some(&w.admin),
+                &json!({"province_id": w.province, "name": "Comune di Pec", "codice_fiscale": "80003120047", "pec": "protocollo@pec.comune.it"}),
+            )
+            .await,
+            201,
+        );
+        assert_eq!(m["pec"], "protocollo@pec.comune.it");
         // above the EU threshold for services, so the standstill applies (art. 18 c.3)
         let mut body = crate::flow::request_body();
         body["estimated_amount"] = json!("400000.00");

@@ -89,6 +89,9 @@ pub struct CreateMunicipality {
     pub name: String,
     #[arg(long)]
     pub codice_fiscale: String,
+    /// The Comune's PEC address (request and contract mails).
+    #[arg(long)]
+    pub pec: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -225,6 +228,12 @@ async fn admin(cmd: AdminCommand, settings: Settings) -> anyhow::Result<ExitCode
                 name: Set(m.name.clone()),
                 codice_fiscale: Set(cf.to_string()),
                 created_at: Set(now),
+                pec: Set(m
+                    .pec
+                    .as_deref()
+                    .map(|p| crate::api::validate::pec("pec", p))
+                    .transpose()
+                    .map_err(|e| anyhow::anyhow!("--pec: {e}"))?),
             }
             .insert(&w.txn)
             .await?;

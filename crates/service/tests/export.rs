@@ -261,6 +261,7 @@ async fn setup_on(dir: tempfile::TempDir, url: String) -> Env {
         name: Set("Comune di Treia".into()),
         codice_fiscale: Set(cf(30_000_004)),
         created_at: Set(now),
+        pec: Set(None),
     }
     .insert(&db)
     .await
@@ -272,6 +273,7 @@ async fn setup_on(dir: tempfile::TempDir, url: String) -> Env {
         name: Set("Comune di Osimo".into()),
         codice_fiscale: Set(cf(40_000_005)),
         created_at: Set(now),
+        pec: Set(None),
     }
     .insert(&db)
     .await

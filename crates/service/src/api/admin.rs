@@ -96,6 +96,8 @@ pub struct NewMunicipality {
     pub name: String,
     /// The Comune's codice fiscale (11 digits).
     pub codice_fiscale: String,
+    /// The Comune's PEC address (request and contract mails).
+    pub pec: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -104,6 +106,7 @@ pub struct MunicipalityView {
     pub province_id: Uuid,
     pub name: String,
     pub codice_fiscale: String,
+    pub pec: Option<String>,
 }
 
 /// Create a municipality (Comune) served by a Province.
@@ -136,6 +139,11 @@ async fn create_municipality(
         province_id: b.province_id,
         name,
         codice_fiscale: cf.to_string(),
+        pec: b
+            .pec
+            .as_deref()
+            .map(|p| validate::pec("pec", p))
+            .transpose()?,
     };
     municipality::ActiveModel {
         id: Set(id),
@@ -143,6 +151,7 @@ async fn create_municipality(
         name: Set(view.name.clone()),
         codice_fiscale: Set(view.codice_fiscale.clone()),
         created_at: Set(now),
+        pec: Set(view.pec.clone()),
     }
     .insert(&w.txn)
     .await?;

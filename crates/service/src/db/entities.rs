@@ -36,6 +36,8 @@ pub mod municipality {
         pub name: String,
         pub codice_fiscale: String,
         pub created_at: DateTimeUtc,
+        /// The Comune's PEC, for request and contract mails (absent: those mails are skipped with a warning).
+        pub pec: Option<String>,
     }
     entity_boilerplate!();
 }
