@@ -6,8 +6,8 @@
 //! `lc:<audit seq>:<kind>:<operator id>`, so a retried transaction never mails twice.
 //!
 //! Not mailed here: `public` and `bdncp` addressees (publication/ANAC are other channels), invitations,
-//! clarifications and receipts (enqueued by their own handlers), and the municipality (`comune`), which has
-//! no PEC address stored yet: those are logged with a warning.
+//! clarifications and receipts (enqueued by their own handlers), and the municipality (`comune`): its PEC
+//! is now stored (`municipality.pec`) but not yet used here, so those are logged with a warning.
 //!
 //! The act (`act_type`, `act_number`, `act_date`) named in the mails is the platform's record of the
 //! transition: its kind, the audit sequence number and the date of the transition. The formal act number
@@ -172,7 +172,7 @@ pub async fn enqueue_communications<C: ConnectionTrait>(
             }
             Addressee::AllCandidates => operators_of_bids(db, &bids).await?,
             Addressee::Comune => {
-                tracing::warn!(tender = %t.id, kind = %kind, "communication to the municipality not mailed: no PEC stored");
+                tracing::warn!(tender = %t.id, kind = %kind, "communication to the municipality not mailed (not implemented yet)");
                 continue;
             }
             Addressee::Invitees | Addressee::Public | Addressee::Bdncp => continue,
