@@ -739,6 +739,29 @@ both_backends!(
             assert_eq!(app.get(path, Some(&w.other_buyer)).await.0, 404);
         }
 
+        // the tender's own page does not leak them either: before the deadline only the buyer sees them
+        let page = format!("/v1/tenders/{tid}");
+        assert_eq!(
+            ok(&app.get(&page, Some(&w.municipality)).await, 200)["invitees"],
+            json!([])
+        );
+        assert_eq!(
+            ok(&app.get(&page, Some(&w.buyer)).await, 200)["invitees"]
+                .as_array()
+                .unwrap()
+                .len(),
+            5
+        );
+        let listed = ok(&app.get("/v1/tenders", Some(&w.municipality)).await, 200);
+        assert!(
+            listed["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|t| t["invitees"] == json!([])),
+            "{listed}"
+        );
+
         // after the deadline: the buyer, the tender's staff and the invited; still nobody else
         ok(
             &app.put(
@@ -761,6 +784,13 @@ both_backends!(
             (json!(seed), m["invited"].clone(), json!(true))
         );
         ok(&app.get(&inv, Some(&w.municipality)).await, 200);
+        assert_eq!(
+            ok(&app.get(&page, Some(&w.municipality)).await, 200)["invitees"]
+                .as_array()
+                .unwrap()
+                .len(),
+            5
+        );
         assert_eq!(app.get(&inv, Some(&tokens[not_drawn])).await.0, 404);
         assert_eq!(app.get(&inv, None).await.0, 404);
         assert_eq!(app.get(&inv, Some(&w.other_buyer)).await.0, 404);

@@ -166,6 +166,19 @@ pub async fn bids_of<C: ConnectionTrait>(db: &C, tender_id: Uuid) -> ApiResult<V
         .await?)
 }
 
+/// Art. 35 c.2 lett. b: before the offer deadline the invited operators are known only to the Province's
+/// buyers; the municipality and the commission see them once the deadline has passed (a tender without a
+/// deadline keeps them secret). Bidders and the public read them through the invitations endpoint, if ever.
+pub fn shows_invitees(t: &tender::Model, access: Access, now: DateTime<Utc>) -> bool {
+    use ::register::selection::Viewer;
+    let viewer = match access {
+        Access::Manage => Viewer::Buyer,
+        Access::Staff => Viewer::Public,
+        Access::Public => return false,
+    };
+    ::register::invitees_visible(viewer, now, t.deadline.unwrap_or(DateTime::<Utc>::MAX_UTC))
+}
+
 /// Whether the public (or a bidder) may see the tender.
 pub fn publicly_visible(t: &tender::Model, bidder: Option<Uuid>) -> bool {
     if !machines::is_public(&t.state) {
@@ -415,7 +428,12 @@ async fn list_tenders(
             continue;
         }
         let lots = lots_of(&st.db.conn, t.id).await?;
-        items.push(tender_view(&t, &lots, p.role != Role::Bidder));
+        let access = match p.role {
+            Role::PlatformAdmin | Role::SuaBuyer => Access::Manage,
+            Role::Municipality | Role::Commissioner => Access::Staff,
+            Role::Bidder => Access::Public,
+        };
+        items.push(tender_view(&t, &lots, shows_invitees(&t, access, st.now())));
     }
     Ok(Json(Page {
         items,
@@ -435,7 +453,11 @@ async fn get_tender(
 ) -> ApiResult<Json<TenderView>> {
     let (t, a) = access_tender(&st.db.conn, p.as_ref(), id).await?;
     let lots = lots_of(&st.db.conn, id).await?;
-    Ok(Json(tender_view(&t, &lots, a != Access::Public)))
+    Ok(Json(tender_view(
+        &t,
+        &lots,
+        shows_invitees(&t, a, st.now()),
+    )))
 }
 
 #[derive(Deserialize, ToSchema)]
