@@ -594,6 +594,18 @@ both_backends!(
             200,
         );
         assert_eq!(ids(&t["invitees"]), invited);
+        // the drawn list cannot be replaced by hand afterwards
+        let r = refused(
+            &app.patch(
+                &format!("/v1/tenders/{tid}"),
+                Some(&w.buyer),
+                &json!({"invitees": [admitted[0]]}),
+            )
+            .await,
+            409,
+            None,
+        );
+        assert!(s(&r["detail"]).contains("minutes"), "{r}");
         refused(
             &app.post(&draw, Some(&w.buyer), &draw_body(5)).await,
             409,

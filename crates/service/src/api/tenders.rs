@@ -509,6 +509,21 @@ async fn patch_tender(
         am.deadline = Set(Some(audit::truncate_micros(x)));
     }
     if let Some(x) = &b.invitees {
+        // a list drawn from the register (or taken from a market survey) is the one in the minutes:
+        // replacing it by hand would make the recorded draw say something that did not happen
+        let drawn = crate::register::entities::register_draw::Entity::find()
+            .filter(crate::register::entities::register_draw::Column::TenderId.eq(id))
+            .one(&w.txn)
+            .await?;
+        if let Some(d) = drawn {
+            return Err(AppError::conflict(
+                "art. 50 c.2 (selection minutes)",
+                format!(
+                    "invitees: the invited operators were selected by {} (minutes {}); they cannot be replaced",
+                    d.mode, d.id
+                ),
+            ));
+        }
         check_invitees(&w.txn, x).await?;
         am.invitees_json = Set(serde_json::to_string(x).unwrap_or_else(|_| "[]".into()));
     }
