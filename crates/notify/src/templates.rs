@@ -116,6 +116,7 @@ pub const MUNICIPALITY_EVENTS: &[&str] = &[
     "suspension",
     "contract_date",
     "decision_not_to_award",
+    "invitation",
 ];
 
 impl MailTemplate {
