@@ -25,6 +25,29 @@ pub struct Settings {
     /// `[documents]`: the document store (sealed bid files), see `service::docstore`.
     #[serde(default)]
     pub documents: crate::docstore::DocumentSettings,
+    /// `[reminders]`: offer-deadline and register-expiry reminders (see `service::reminders`).
+    #[serde(default)]
+    pub reminders: RemindersSettings,
+}
+
+/// `[reminders]`: when the scheduler mails reminders (`service::reminders`, docs/operations.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RemindersSettings {
+    /// Hours before a tender's offer deadline at which operators who started but did not submit are
+    /// reminded (one mail per offset). Empty: no deadline reminders.
+    pub offer_deadline_hours: Vec<u32>,
+    /// Days before a register listing's expiry at which the operator is reminded. Empty: none.
+    pub listing_expiry_days: Vec<u32>,
+}
+
+impl Default for RemindersSettings {
+    fn default() -> Self {
+        RemindersSettings {
+            offer_deadline_hours: vec![48, 24],
+            listing_expiry_days: crate::register::settings::REMINDER_SCHEDULE.to_vec(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -98,6 +121,7 @@ impl Default for Settings {
             },
             sealing: Default::default(),
             documents: Default::default(),
+            reminders: Default::default(),
         }
     }
 }
@@ -142,6 +166,19 @@ impl Settings {
         }
         if self.scheduler.interval_secs == 0 {
             anyhow::bail!("scheduler.interval_secs: must be at least 1");
+        }
+        let r = &self.reminders;
+        if r.offer_deadline_hours
+            .iter()
+            .any(|h| !(1..=24 * 366).contains(h))
+        {
+            anyhow::bail!("reminders.offer_deadline_hours: each value between 1 and 8784 hours");
+        }
+        if r.listing_expiry_days
+            .iter()
+            .any(|d| !(1..=3660).contains(d))
+        {
+            anyhow::bail!("reminders.listing_expiry_days: each value between 1 and 3660 days");
         }
         Ok(())
     }
