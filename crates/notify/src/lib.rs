@@ -37,12 +37,18 @@ pub use lettre::message::Mailbox;
 /// Builds the mailer from `config` and spawns a worker on `db` with the system clock, on the current Tokio
 /// runtime (call it from async code). Keep the handle and call `shutdown().await` on exit.
 pub fn start(db: sea_orm::DatabaseConnection, config: &MailConfig) -> Result<WorkerHandle, Error> {
+    start_with_clock(db, config, std::sync::Arc::new(SystemClock))
+}
+
+/// Like [`start`], with the worker reading time from `clock`: pass the application's clock, so that a
+/// message enqueued at the application's "now" is due at that same "now", and retries back off on it
+/// (a simulated or shifted clock in tests and `sua demo` moves the worker too).
+pub fn start_with_clock(
+    db: sea_orm::DatabaseConnection,
+    config: &MailConfig,
+    clock: std::sync::Arc<dyn Clock>,
+) -> Result<WorkerHandle, Error> {
     let mailer = config.build_mailer()?;
-    let worker = Worker::new(
-        db,
-        mailer,
-        config.worker.clone(),
-        std::sync::Arc::new(SystemClock),
-    )?;
+    let worker = Worker::new(db, mailer, config.worker.clone(), clock)?;
     Ok(worker.spawn())
 }
