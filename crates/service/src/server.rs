@@ -56,8 +56,13 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     } else {
         None
     };
-    let mailer = notify::start(state.db.conn.clone(), &settings.mail)
-        .map_err(|e| anyhow::anyhow!("mail: {e}"))?;
+    // the mail worker runs on the application's clock (moved by `PUT /v1/admin/clock` in tests)
+    let mailer = notify::start_with_clock(
+        state.db.conn.clone(),
+        &settings.mail,
+        Arc::new(MailClock(state.clock.clone())),
+    )
+    .map_err(|e| anyhow::anyhow!("mail: {e}"))?;
     let app = api::app(state)
         .layer(DefaultBodyLimit::max(settings.http.body_limit_bytes))
         .layer(TimeoutLayer::with_status_code(
@@ -90,6 +95,16 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let _ = tokio::time::timeout(Duration::from_secs(10), mailer.shutdown()).await;
     tracing::info!("sua stopped");
     Ok(())
+}
+
+/// The application's clock seen by the mail worker: a message enqueued at the application's "now" is due
+/// at that instant, and retries back off on the same clock.
+pub struct MailClock(pub crate::clock::SharedClock);
+
+impl notify::Clock for MailClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0.now()
+    }
 }
 
 async fn shutdown_signal() {
