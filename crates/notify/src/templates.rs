@@ -101,6 +101,8 @@ templates! {
     /// To the municipality: a step of the procedure it is kept informed of (per the convenzione); `event` is
     /// one of [`MUNICIPALITY_EVENTS`].
     MunicipalityUpdate = "municipality_update", required: ["tender_title", "tender_ref", "event", "details"];
+    /// To a listed operator: its listing in the Province's register (elenco) expires soon, and how to renew it.
+    ListingExpiryReminder = "listing_expiry_reminder", required: ["province_name", "category", "expires_on"];
 }
 
 /// Values of `event` accepted by [`MailTemplate::MunicipalityUpdate`] (they match the lifecycle crate's

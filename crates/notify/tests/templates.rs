@@ -77,6 +77,14 @@ fn every_template_names_the_facts_the_law_requires() {
                 assert!(part.contains("SUA-2026-017"), "{name}: tender ref");
                 assert!(part.contains("B1234567AB"), "{name}: CIG");
                 assert!(part.contains("Lotto"), "{name}: lot");
+            } else if let Some(category) = ctx.get("category") {
+                // a register listing: the register, the category and the expiry date
+                assert!(
+                    part.contains(category.as_str().unwrap()),
+                    "{name}: category"
+                );
+                assert!(part.contains("31/01/2027"), "{name}: expiry date");
+                assert!(part.contains("rinnov"), "{name}: how to renew");
             } else {
                 assert!(part.contains("R-2026-045"), "{name}: request ref");
             }
@@ -249,4 +257,38 @@ fn every_municipality_update_event_has_its_own_wording() {
     let mut ctx = contexts::full(MailTemplate::MunicipalityUpdate);
     ctx["event"] = serde_json::json!("party");
     assert!(t.render(MailTemplate::MunicipalityUpdate, &ctx).is_err());
+}
+
+#[test]
+fn the_deadline_reminder_says_how_the_operator_started_and_names_lot_cig_and_deadline_with_time() {
+    let t = templates();
+    let mut ctx = contexts::full(MailTemplate::DeadlineReminder);
+    let r = t.render(MailTemplate::DeadlineReminder, &ctx).unwrap();
+    for part in [&r.text, &r.html] {
+        assert!(part.contains("ha ritirato l'offerta"), "{part}");
+        assert!(
+            part.contains("Lotto") && part.contains("B1234567AB"),
+            "{part}"
+        );
+        // 11:00 UTC in December is 12:00 in Rome
+        assert!(part.contains("22/12/2026 alle ore 12:00"), "{part}");
+    }
+    ctx["started"] = serde_json::json!("clarification");
+    ctx["lots"] = serde_json::json!([
+        {"number": 1, "title": "Strade", "cig": "B7654321CD"},
+        {"number": 2, "title": "Ponti"},
+    ]);
+    let r = t.render(MailTemplate::DeadlineReminder, &ctx).unwrap();
+    for part in [&r.text, &r.html] {
+        assert!(part.contains("ha richiesto chiarimenti"), "{part}");
+        assert!(part.contains("Lotto 1: Strade (CIG B7654321CD)"), "{part}");
+        assert!(part.contains("Lotto 2: Ponti"), "{part}");
+    }
+    ctx.as_object_mut().unwrap().remove("started");
+    let r = t.render(MailTemplate::DeadlineReminder, &ctx).unwrap();
+    assert!(
+        r.text.contains("ha avviato la partecipazione"),
+        "{}",
+        r.text
+    );
 }

@@ -105,7 +105,10 @@ pub fn full(template: MailTemplate) -> Value {
             base(),
             json!({"awardee_name": "Costruzioni Alfa S.p.A.", "contract_date": "2027-03-15", "contract_ref": "456"}),
         ),
-        DeadlineReminder => with(base(), json!({"deadline": "2026-12-22T11:00:00Z"})),
+        DeadlineReminder => with(
+            base(),
+            json!({"deadline": "2026-12-22T11:00:00Z", "started": "withdrawn"}),
+        ),
         AnomalyExplanationRequest => with(
             base(),
             json!({"elements": "Costo della manodopera (voce 3 dell'offerta economica).\nPrezzo unitario del calcestruzzo.",
@@ -122,6 +125,16 @@ pub fn full(template: MailTemplate) -> Value {
                    "details": "Aggiudicataria: Costruzioni Alfa S.p.A., ribasso 12,345%.",
                    "standstill_end": "2027-03-08"}),
         ),
+        ListingExpiryReminder => json!({
+            "recipient_name": "Edilstrade S.r.l.",
+            "link": "https://gare.provincia.example.it/v1/register/listings/0193",
+            "province_name": "Provincia di Esempio",
+            "category": "OG3",
+            "soa_class": "III-bis",
+            "expires_on": "2027-01-31",
+            "days_before": 30,
+            "days_left": 30,
+        }),
     }
 }
 
