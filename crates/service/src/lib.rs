@@ -24,6 +24,7 @@ pub mod error;
 pub mod export;
 pub mod machines;
 pub mod register;
+pub mod reminders;
 pub mod scheduler;
 pub mod sealed;
 pub mod server;

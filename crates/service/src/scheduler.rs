@@ -1,5 +1,6 @@
 //! The scheduler: closes tenders at their deadline and fires the lifecycle timers (standstill end, soccorso
-//! terms, requests deadline). Time comes from the injected clock, so tests control it.
+//! terms, requests deadline), and enqueues the reminders owed ([`crate::reminders`]). Time comes from the
+//! injected clock, so tests control it.
 //!
 //! Each firing runs in its own write transaction (the in-process lock plus, on PostgreSQL, the advisory
 //! lock), re-reads the row and checks it is still due, so two replicas never fire the same event twice.
@@ -29,6 +30,8 @@ pub struct Tick {
     pub tenders_closed: u32,
     pub timers_fired: u32,
     pub refused: u32,
+    /// Reminder mails enqueued (offer deadline and register listing expiry, see [`crate::reminders`]).
+    pub reminders: u32,
 }
 
 fn event(name: &str) -> EventInput {
@@ -198,6 +201,8 @@ pub async fn tick(st: &AppState) -> Result<Tick, AppError> {
         am.update(&w.txn).await?;
         w.commit().await?;
     }
+    // 3. reminders owed at this instant (each enqueued once, whatever the number of passes or replicas)
+    out.reminders = crate::reminders::enqueue_due(st, now).await?.total();
     Ok(out)
 }
 

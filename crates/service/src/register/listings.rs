@@ -4,7 +4,7 @@
 use super::{
     entities::{register_award_history, register_listing},
     history::{status_columns, to_listing},
-    parse_category, settings,
+    parse_category,
 };
 use crate::{
     api::validate,
@@ -467,7 +467,8 @@ pub struct ReminderView {
 }
 
 /// Expiry reminders owed today to the operators of the Province's register (SUA buyer), by the schedule
-/// 60/30/7 days before expiry. The mails are not sent by the service yet (see `docs/register.md`).
+/// `[reminders] listing_expiry_days` (default 60/30/7 days before expiry). The scheduler mails each of them
+/// once (`listing_expiry_reminder`, see `service::reminders` and `docs/register.md`).
 #[utoipa::path(get, path = "/v1/register/reminders", tag = "register", security(("bearer" = [])),
     responses((status = 200, body = Vec<ReminderView>), (status = 403, body = Problem)))]
 async fn reminders(State(st): State<AppState>, p: Principal) -> ApiResult<Json<Vec<ReminderView>>> {
@@ -481,7 +482,7 @@ async fn reminders(State(st): State<AppState>, p: Principal) -> ApiResult<Json<V
     let due = reminders_due(
         &listings,
         st.now().date_naive(),
-        &settings::REMINDER_SCHEDULE,
+        &st.settings.reminders.listing_expiry_days,
         &HashSet::new(),
     );
     Ok(Json(
