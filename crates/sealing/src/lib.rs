@@ -91,8 +91,8 @@ mod stream;
 pub use context::{ContextId, EnvelopeContext, EnvelopeKind, IdError, ItemId, KeyId};
 pub use keys::{KEY_LEN, Kek, KeyError, Keyring, OpeningKey, SealingKey, WrappedKey};
 pub use manifest::{
-    EnvelopeDigest, EnvelopeManifest, FileEntry, ManifestError, SealedManifest, open_manifest,
-    seal_manifest,
+    EnvelopeDigest, EnvelopeManifest, FileDigest, FileEntry, ManifestError, SealedManifest,
+    open_manifest, seal_manifest,
 };
 pub use opening::{
     Admission, AwardCriterion, BidOpeningState, BidStanding, LotOpeningState, LotStatus,

@@ -24,6 +24,33 @@ pub struct FileEntry {
     pub sha256: Sha256Digest,
 }
 
+impl FileEntry {
+    /// The line of this file on a receipt.
+    pub fn digest(&self) -> FileDigest {
+        FileDigest {
+            media_type: self.media_type.clone(),
+            name: self.name.clone(),
+            sha256: self.sha256,
+            size: self.len,
+        }
+    }
+}
+
+/// One file on a receipt: what the bidder can check against their own copy (`sha256sum`, `ls -l`).
+/// Fields are in lexicographic order (canonical JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileDigest {
+    /// The media type the file was uploaded with (`Content-Type`, normalised by the service).
+    pub media_type: String,
+    /// The file name the bidder gave (1 to 200 characters, no control characters).
+    pub name: String,
+    /// SHA-256 of the plaintext, computed while the upload was sealed.
+    pub sha256: Sha256Digest,
+    /// Plaintext length in bytes.
+    pub size: u64,
+}
+
 /// Structured data and files of one envelope.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -52,7 +79,7 @@ impl EnvelopeManifest {
     /// What a receipt shows for this envelope once sealed.
     pub fn digest(&self, key: &SealingKey, sealed: &SealedManifest) -> EnvelopeDigest {
         EnvelopeDigest {
-            files: self.files.iter().map(|f| f.sha256).collect(),
+            files: self.files.iter().map(FileEntry::digest).collect(),
             key_commitment: key.key_commitment(),
             kind: key.context().kind,
             sealed_manifest_sha256: sealed.commitment(),
@@ -76,8 +103,9 @@ impl SealedManifest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnvelopeDigest {
-    /// Plaintext SHA-256 of each file, in manifest order (a bidder can check them with `sha256sum`).
-    pub files: Vec<Sha256Digest>,
+    /// Every file of the envelope, in upload order: name, media type, size and plaintext SHA-256 (a
+    /// bidder can check them with `sha256sum`). Empty when the envelope holds structured data only.
+    pub files: Vec<FileDigest>,
     /// Commitment to the envelope's data key ([`SealingKey::key_commitment`]).
     pub key_commitment: Sha256Digest,
     pub kind: EnvelopeKind,

@@ -19,7 +19,7 @@ use std::fmt;
 use zeroize::Zeroizing;
 
 use crate::context::{ContextId, KeyId};
-use crate::manifest::EnvelopeDigest;
+use crate::manifest::{EnvelopeDigest, FileDigest};
 
 /// Largest sequence number (integers above 2^53 - 1 are not exact in every JSON reader).
 pub const MAX_SEQUENCE: u64 = (1 << 53) - 1;
@@ -56,6 +56,10 @@ pub enum ReceiptAction {
     Submission,
     Replacement,
     Withdrawal,
+    /// A file was added to an envelope of the bid version already submitted: the receipt restates the
+    /// version's envelopes with every file they now hold (it supersedes the earlier receipts of that
+    /// version, which listed fewer files).
+    FileUpload,
 }
 
 /// The receipt format tag; only one value exists.
@@ -127,6 +131,43 @@ pub struct ReceiptBody {
     pub sequence: u64,
 }
 
+/// A file line must stay inside what the canonical encoding (JCS) and `jq -S` agree on: no control
+/// characters in strings (their escapes differ between encoders), integers below 2^53.
+fn validate_file(kind: crate::EnvelopeKind, f: &FileDigest) -> Result<(), ReceiptError> {
+    let n = f.name.chars().count();
+    if n == 0 || n > 255 || f.name.chars().any(char::is_control) {
+        return Err(invalid(
+            "files",
+            format!(
+                "{kind}: file name {:?}: 1 to 255 characters, no control characters",
+                f.name
+            ),
+        ));
+    }
+    if f.media_type.is_empty()
+        || f.media_type.len() > 255
+        || !f
+            .media_type
+            .bytes()
+            .all(|b| b.is_ascii_graphic() || b == b' ')
+    {
+        return Err(invalid(
+            "files",
+            format!(
+                "{kind}: media type {:?}: 1 to 255 printable ASCII characters",
+                f.media_type
+            ),
+        ));
+    }
+    if f.size > MAX_SEQUENCE {
+        return Err(invalid(
+            "files",
+            format!("{kind}: size above {MAX_SEQUENCE}"),
+        ));
+    }
+    Ok(())
+}
+
 /// A receipt. Fields are declared in lexicographic order: that order is the canonical encoding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -156,13 +197,23 @@ impl Receipt {
             ReceiptAction::Withdrawal if !self.envelopes.is_empty() => {
                 return Err(invalid("envelopes", "a withdrawal lists no envelopes"));
             }
-            ReceiptAction::Submission | ReceiptAction::Replacement if self.envelopes.is_empty() => {
+            ReceiptAction::Submission | ReceiptAction::Replacement | ReceiptAction::FileUpload
+                if self.envelopes.is_empty() =>
+            {
                 return Err(invalid(
                     "envelopes",
                     "a submission lists at least one envelope",
                 ));
             }
             _ => {}
+        }
+        if self.action == ReceiptAction::FileUpload
+            && self.envelopes.iter().all(|e| e.files.is_empty())
+        {
+            return Err(invalid(
+                "envelopes",
+                "a file_upload receipt lists at least one file",
+            ));
         }
         for (i, e) in self.envelopes.iter().enumerate() {
             if self.envelopes[..i].iter().any(|o| o.kind == e.kind) {
@@ -176,6 +227,15 @@ impl Receipt {
                         e.kind, e.version, self.bid_version
                     ),
                 ));
+            }
+            for (j, f) in e.files.iter().enumerate() {
+                validate_file(e.kind, f)?;
+                if e.files[..j].iter().any(|g| g.name == f.name) {
+                    return Err(invalid(
+                        "files",
+                        format!("{}: file '{}' listed twice", e.kind, f.name),
+                    ));
+                }
             }
         }
         Ok(())
@@ -206,7 +266,10 @@ impl Receipt {
                 e.kind, e.sealed_manifest_sha256
             ));
             for f in &e.files {
-                s.push_str(&format!("    file sha256 {f}\n"));
+                s.push_str(&format!(
+                    "    file {:?} ({}, {} bytes) sha256 {}\n",
+                    f.name, f.media_type, f.size, f.sha256
+                ));
             }
         }
         s

@@ -12,7 +12,20 @@ fn id(s: &str) -> ContextId {
 
 fn digest(kind: EnvelopeKind, byte: u8) -> EnvelopeDigest {
     EnvelopeDigest {
-        files: vec![Sha256Digest([byte; 32]), Sha256Digest([byte + 1; 32])],
+        files: vec![
+            FileDigest {
+                media_type: "application/pdf".into(),
+                name: format!("offerta {byte}.pdf"),
+                sha256: Sha256Digest([byte; 32]),
+                size: 1_048_576,
+            },
+            FileDigest {
+                media_type: "application/pkcs7-mime".into(),
+                name: "dichiarazione «ä».pdf.p7m".into(),
+                sha256: Sha256Digest([byte + 1; 32]),
+                size: 0,
+            },
+        ],
         key_commitment: Sha256Digest([byte + 3; 32]),
         kind,
         sealed_manifest_sha256: Sha256Digest([byte + 2; 32]),
@@ -110,7 +123,16 @@ fn changing_any_field_breaks_the_signature() {
             "/receipt/envelopes/1/sealed_manifest_sha256",
             "ff".repeat(32).into(),
         ),
-        ("/receipt/envelopes/1/files/0", "00".repeat(32).into()),
+        (
+            "/receipt/envelopes/1/files/0/sha256",
+            "00".repeat(32).into(),
+        ),
+        ("/receipt/envelopes/1/files/0/name", "offerta 11.pdf".into()),
+        ("/receipt/envelopes/1/files/0/size", 1_048_577.into()),
+        (
+            "/receipt/envelopes/0/files/1/media_type",
+            "application/pdf".into(),
+        ),
         (
             "/receipt/envelopes/1/key_commitment",
             "00".repeat(32).into(),
@@ -271,7 +293,9 @@ fn the_signed_bytes_are_canonical_json() {
     let r = signer().sign(body()).unwrap().receipt;
     let bytes = r.canonical_bytes();
     let text = std::str::from_utf8(&bytes).unwrap();
-    assert!(!text.contains(' ') && !text.contains('\n'));
+    assert!(!text.contains('\n'));
+    // compact: no whitespace outside strings (file names may contain spaces)
+    assert!(!text.contains(", ") && !text.contains(": ") && !text.contains("{ "));
     // Parsing with order preserved (serde_json keeps the text's order when iterating a
     // `preserve_order` map, and sorts otherwise): either way keys come out sorted.
     let v: Value = serde_json::from_str(text).unwrap();
@@ -446,5 +470,70 @@ proptest::proptest! {
         let cut = cut.min(json.len().saturating_sub(1));
         proptest::prop_assert!(verify(&json.as_bytes()[..cut], &key).is_err());
         let _ = parse_public_keys(&s);
+    }
+}
+
+#[test]
+fn a_file_upload_receipt_lists_files_and_refuses_bad_file_lines() {
+    let s = signer();
+    let key = s.public_key().key;
+    let json = s
+        .sign(ReceiptBody {
+            action: ReceiptAction::FileUpload,
+            ..body()
+        })
+        .unwrap()
+        .to_json();
+    let r = verify(json.as_bytes(), &key).unwrap();
+    assert_eq!(r.action, ReceiptAction::FileUpload);
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["receipt"]["action"], "file_upload");
+    assert_eq!(
+        v["receipt"]["envelopes"][0]["files"][1],
+        serde_json::json!({"media_type": "application/pkcs7-mime",
+            "name": "dichiarazione «ä».pdf.p7m", "sha256": "02".repeat(32), "size": 0})
+    );
+    let text = r.describe();
+    assert!(
+        text.contains("\"offerta 10.pdf\" (application/pdf, 1048576 bytes) sha256 0a0a"),
+        "{text}"
+    );
+    // a file_upload receipt without any file is not signed
+    let mut no_files = body();
+    for e in &mut no_files.envelopes {
+        e.files.clear();
+    }
+    let e = s
+        .sign(ReceiptBody {
+            action: ReceiptAction::FileUpload,
+            ..no_files
+        })
+        .unwrap_err();
+    assert!(e.to_string().contains("at least one file"), "{e}");
+    // file lines that canonical JSON tools would encode differently, or that repeat, are refused
+    type Change = fn(&mut FileDigest);
+    let bad: Vec<(Change, &str)> = vec![
+        (|f| f.name = String::new(), "file name"),
+        (|f| f.name = "a\nb.pdf".into(), "file name"),
+        (|f| f.name = "x".repeat(256), "file name"),
+        (|f| f.media_type = String::new(), "media type"),
+        (
+            |f| f.media_type = "application/pdf\u{7f}".into(),
+            "media type",
+        ),
+        (|f| f.size = MAX_SEQUENCE + 1, "size"),
+        (|f| f.name = "offerta 1.pdf".into(), "listed twice"),
+    ];
+    for (change, expect) in bad {
+        let mut b = body();
+        change(&mut b.envelopes[0].files[1]);
+        let e = s.sign(b.clone()).unwrap_err();
+        assert!(e.to_string().contains(expect), "{expect}: {e}");
+        // and a receipt edited that way is refused by the verifier too, naming the field
+        let mut v: Value = serde_json::from_str(&signed_json()).unwrap();
+        v["receipt"]["envelopes"][0]["files"][1] =
+            serde_json::to_value(&b.envelopes[0].files[1]).unwrap();
+        let e = verify(v.to_string().as_bytes(), &key).unwrap_err();
+        assert!(e.to_string().contains("files"), "{expect}: {e}");
     }
 }

@@ -501,7 +501,15 @@ fn manifest_commitment_and_duplicate_files() {
     let digest = m.digest(&skey, &sealed);
     assert_eq!((digest.kind, digest.version), (EnvelopeKind::Economic, 1));
     assert_eq!(digest.sealed_manifest_sha256, Sha256Digest::of(&sealed.0));
-    assert_eq!(digest.files, vec![Sha256Digest::of(b"one")]);
+    assert_eq!(
+        digest.files,
+        vec![FileDigest {
+            media_type: "application/pdf".into(),
+            name: "a.pdf".into(),
+            sha256: Sha256Digest::of(b"one"),
+            size: 3,
+        }]
+    );
     let okey = opening_key(&ring, &wrapped, &c).unwrap();
     assert_eq!(okey.check_commitment(&digest.key_commitment), Ok(()));
     assert_eq!(open_manifest(&okey, &sealed.0).unwrap(), m);

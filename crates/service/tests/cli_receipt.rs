@@ -69,3 +69,75 @@ fn a_receipt_checked_against_another_platform_key_is_refused() {
     let out = verify(&receipt, &other.public_key().to_pem());
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn a_file_upload_receipt_prints_its_files_and_a_changed_file_hash_is_refused() {
+    use sealing::{EnvelopeDigest, EnvelopeKind, FileDigest, Sha256Digest};
+    let signer = ReceiptSigner::from_seed("platform-2026".parse().unwrap(), [7u8; 32]);
+    let file = FileDigest {
+        media_type: "application/pdf".into(),
+        name: "offerta tecnica.pdf".into(),
+        sha256: Sha256Digest::of(b"the technical offer"),
+        size: 19,
+    };
+    let line = |kind, files| EnvelopeDigest {
+        files,
+        key_commitment: Sha256Digest([3; 32]),
+        kind,
+        sealed_manifest_sha256: Sha256Digest([4; 32]),
+        version: 1,
+    };
+    let body = ReceiptBody {
+        tender: "tender-1".parse().unwrap(),
+        lot: "lot-1".parse().unwrap(),
+        bid: "bid-1".parse().unwrap(),
+        bid_version: 1,
+        operator: "01234567897".parse().unwrap(),
+        action: ReceiptAction::FileUpload,
+        envelopes: vec![
+            line(EnvelopeKind::Administrative, vec![]),
+            line(EnvelopeKind::Technical, vec![file.clone()]),
+        ],
+        server_time: ServerTime::new(
+            chrono::DateTime::parse_from_rfc3339("2027-02-15T10:00:00Z")
+                .unwrap()
+                .into(),
+        ),
+        sequence: 43,
+    };
+    let receipt = signer.sign(body).unwrap().to_json();
+    let key = signer.public_key().to_pem();
+    let out = verify(&receipt, &key);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("FileUpload"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "file \"offerta tecnica.pdf\" (application/pdf, 19 bytes) sha256 {}",
+            file.sha256
+        )),
+        "{text}"
+    );
+    // one changed hex digit of the file's hash, its size or its name: the signature fails
+    let sha = file.sha256.to_string();
+    let mut other = sha.clone();
+    other.replace_range(0..1, if sha.starts_with('0') { "1" } else { "0" });
+    for forged in [
+        receipt.replace(&sha, &other),
+        receipt.replace("\"size\":19", "\"size\":20"),
+        receipt.replace("offerta tecnica.pdf", "offerta tecnica2.pdf"),
+    ] {
+        assert_ne!(forged, receipt);
+        let out = verify(&forged, &key);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("signature does not verify"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

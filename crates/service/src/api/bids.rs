@@ -412,9 +412,56 @@ fn outbox_err(e: notify::Error) -> AppError {
     AppError::Internal(anyhow::anyhow!("mail outbox: {e}"))
 }
 
+/// A file was added to version `version` of bid `b` (called by the upload handler inside its write
+/// transaction, after the `bid_file` row): signs the `file_upload` receipt listing every file of the
+/// version (`sealed::file_receipt`) and enqueues it to the bidder's PEC like any other receipt.
+pub(crate) async fn file_upload_receipt<C: ConnectionTrait>(
+    db: &C,
+    st: &AppState,
+    t: &tender::Model,
+    b: &bid::Model,
+    version: i32,
+    now: DateTime<Utc>,
+) -> ApiResult<sealed::StoredReceipt> {
+    let keys = sealed::service_keys(st)?;
+    let o = bid_operator(db, b).await?;
+    let receipt = sealed::file_receipt(db, &keys, b, &o.codice_fiscale, version, now).await?;
+    enqueue_receipt(db, st, t, b, &o, &receipt, now).await?;
+    Ok(receipt)
+}
+
+/// Italian label of an envelope kind, for the receipt mail.
+fn busta(kind: &str) -> &'static str {
+    match kind {
+        "administrative" => "A (documentazione amministrativa)",
+        "technical" => "B (offerta tecnica)",
+        _ => "C (offerta economica)",
+    }
+}
+
+/// The files a signed receipt lists, flattened for the mail template (`files`): envelope, name, media
+/// type, size, SHA-256, in receipt order.
+fn receipt_files(receipt: &serde_json::Value) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    for e in receipt["receipt"]["envelopes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        for f in e["files"].as_array().into_iter().flatten() {
+            out.push(serde_json::json!({
+                "envelope": busta(e["kind"].as_str().unwrap_or_default()),
+                "name": f["name"], "media_type": f["media_type"],
+                "size": f["size"], "sha256": f["sha256"],
+            }));
+        }
+    }
+    out
+}
+
 /// The bid receipt, enqueued in the transaction of the submission (sent after commit, never lost). The
-/// message carries the receipt number and the envelope commitments; the signed receipt JSON is in the
-/// message context (`receipt`).
+/// message carries the receipt number, the envelope commitments and every file the receipt lists (name,
+/// size, SHA-256); the signed receipt JSON is in the message context (`receipt`).
 async fn enqueue_receipt<C: ConnectionTrait>(
     db: &C,
     st: &AppState,
@@ -435,6 +482,8 @@ async fn enqueue_receipt<C: ConnectionTrait>(
             "received_at": now.to_rfc3339(),
             "receipt_ref": receipt.sequence.to_string(),
             "bid_digest": receipt.commitments.join(", "),
+            "action": receipt.value()["receipt"]["action"],
+            "files": receipt_files(&receipt.value()),
             "receipt": receipt.value(),
             "deadline": t.deadline.map(|d| d.to_rfc3339()).unwrap_or_default(),
         }),

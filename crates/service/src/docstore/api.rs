@@ -39,6 +39,10 @@ pub struct FileView {
     pub sha256: String,
     pub size: i64,
     pub sealed_size: i64,
+    /// On upload: the signed `file_upload` receipt (docs/sealing.md §4) listing every file of the bid
+    /// version, this one included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<serde_json::Value>,
 }
 
 fn view(r: &bid_file::Model) -> FileView {
@@ -52,6 +56,7 @@ fn view(r: &bid_file::Model) -> FileView {
         sha256: r.sha256.clone(),
         size: r.plain_len,
         sealed_size: r.sealed_len,
+        receipt: None,
     }
 }
 
@@ -177,7 +182,7 @@ async fn upload_file(
     .await
     .map_err(|e| AppError::from(e).into_response())?;
     let final_path = cfg.dir.join(&stored.sealed_path);
-    let r: ApiResult<bid_file::Model> = async {
+    let r: ApiResult<(bid_file::Model, sealed::StoredReceipt)> = async {
         let now = st.now();
         let w = st.db.write().await?;
         // the deadline and the version are checked again at the end of the upload
@@ -217,12 +222,19 @@ async fn upload_file(
         }
         .insert(&w.txn)
         .await?;
+        // the signed receipt now lists this file (same transaction: no file without its receipt)
+        let receipt =
+            crate::api::bids::file_upload_receipt(&w.txn, &st, &t, &b, env.version, now).await?;
         w.commit().await?;
-        Ok(row)
+        Ok((row, receipt))
     }
     .await;
     match r {
-        Ok(row) => Ok((StatusCode::CREATED, Json(view(&row)))),
+        Ok((row, receipt)) => {
+            let mut v = view(&row);
+            v.receipt = Some(receipt.value());
+            Ok((StatusCode::CREATED, Json(v)))
+        }
         Err(e) => {
             let _ = tokio::fs::remove_file(&final_path).await;
             Err(e.into_response())
@@ -303,6 +315,11 @@ async fn download_file(
         .opening_key(&wrapped, &permit)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("envelope key: {e}")))?;
     let expected = expected_summary(&row)?;
+    // the row must still be what the bidder's signed receipt lists
+    if let Err(m) = sealed::check_file_on_receipt(&st.db.conn, &keys, &row).await? {
+        tracing::error!(file = %row.id, error = %m, "stored file is not on its receipt");
+        return Err(AppError::conflict("file integrity", m));
+    }
     let it = item(row.id)?;
     let path = st.settings.documents.dir.join(&row.sealed_path);
     let (key, it, path) = {

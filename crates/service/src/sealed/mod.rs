@@ -284,6 +284,7 @@ async fn store_receipt<C: ConnectionTrait>(
         ReceiptAction::Submission => "submission",
         ReceiptAction::Replacement => "replacement",
         ReceiptAction::Withdrawal => "withdrawal",
+        ReceiptAction::FileUpload => "file_upload",
     };
     bid_receipt::ActiveModel {
         sequence: Set(sequence),
@@ -351,6 +352,139 @@ pub async fn seal_version<C: ConnectionTrait>(
         r.insert(db).await?;
     }
     store_receipt(db, keys, b, operator_cf, action, version, digests, now).await
+}
+
+/// The receipt that counts for a bid version: the latest one that lists its envelopes (the submission or
+/// replacement, or the last `file_upload` receipt, which restates them with every file).
+pub async fn latest_receipt<C: ConnectionTrait>(
+    db: &C,
+    bid_id: Uuid,
+    version: i32,
+) -> ApiResult<Option<bid_receipt::Model>> {
+    Ok(bid_receipt::Entity::find()
+        .filter(bid_receipt::Column::BidId.eq(bid_id))
+        .filter(bid_receipt::Column::Version.eq(version))
+        .filter(bid_receipt::Column::Action.ne("withdrawal"))
+        .order_by_desc(bid_receipt::Column::Sequence)
+        .one(db)
+        .await?)
+}
+
+/// The files of a bid version as a receipt lists them: per envelope kind, in upload order.
+async fn version_files<C: ConnectionTrait>(
+    db: &C,
+    bid_id: Uuid,
+    version: i32,
+) -> ApiResult<Vec<crate::docstore::bid_file::Model>> {
+    use crate::docstore::bid_file;
+    Ok(bid_file::Entity::find()
+        .filter(bid_file::Column::BidId.eq(bid_id))
+        .filter(bid_file::Column::Version.eq(version))
+        .order_by_asc(bid_file::Column::CreatedAt)
+        .order_by_asc(bid_file::Column::Id)
+        .all(db)
+        .await?)
+}
+
+fn file_digest(f: &crate::docstore::bid_file::Model) -> ApiResult<sealing::FileDigest> {
+    Ok(sealing::FileDigest {
+        media_type: f.media_type.clone(),
+        name: f.name.clone(),
+        sha256: f.sha256.parse().map_err(|_| {
+            AppError::Internal(anyhow::anyhow!("bid_file.sha256 of {} is not hex", f.id))
+        })?,
+        size: u64::try_from(f.plain_len)
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("bid_file.plain_len of {}", f.id)))?,
+    })
+}
+
+/// A file was added to version `version` of bid `b` (inside the upload's write transaction, after its
+/// `bid_file` row): sign a `file_upload` receipt that restates the version's envelopes from its latest
+/// receipt (same commitments and key commitments, checked against the published keys) with the full list
+/// of files each envelope now holds. The newest receipt of a version is the one that counts.
+pub async fn file_receipt<C: ConnectionTrait>(
+    db: &C,
+    keys: &SealKeys,
+    b: &bid::Model,
+    operator_cf: &str,
+    version: i32,
+    now: DateTime<Utc>,
+) -> ApiResult<StoredReceipt> {
+    let last = latest_receipt(db, b.id, version).await?.ok_or_else(|| {
+        AppError::Internal(anyhow::anyhow!(
+            "bid {} version {version} has no receipt",
+            b.id
+        ))
+    })?;
+    let r = sealing::verify_with_keys(last.json.as_bytes(), &keys.published).map_err(|e| {
+        AppError::Internal(anyhow::anyhow!(
+            "stored receipt #{} does not verify: {e}",
+            last.sequence
+        ))
+    })?;
+    let files = version_files(db, b.id, version).await?;
+    let mut lines = r.envelopes;
+    for line in &mut lines {
+        let kind = kind_name(line.kind);
+        line.files = files
+            .iter()
+            .filter(|f| f.kind == kind)
+            .map(file_digest)
+            .collect::<ApiResult<_>>()?;
+    }
+    if let Some(f) = files
+        .iter()
+        .find(|f| !lines.iter().any(|l| kind_name(l.kind) == f.kind))
+    {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "file {} is in a {} envelope the receipt does not list",
+            f.id,
+            f.kind
+        )));
+    }
+    store_receipt(
+        db,
+        keys,
+        b,
+        operator_cf,
+        ReceiptAction::FileUpload,
+        version,
+        lines,
+        now,
+    )
+    .await
+}
+
+/// Checks a stored file against the signed receipt that counts for its version: the receipt must list it
+/// in its envelope with the same name, media type, size and plaintext SHA-256. `Err(message)` when it
+/// does not (a row or object changed after the receipt was issued).
+pub async fn check_file_on_receipt<C: ConnectionTrait>(
+    db: &C,
+    keys: &SealKeys,
+    f: &crate::docstore::bid_file::Model,
+) -> ApiResult<Result<(), String>> {
+    let Some(last) = latest_receipt(db, f.bid_id, f.version).await? else {
+        return Ok(Err("no receipt for this bid version".into()));
+    };
+    let r = match sealing::verify_with_keys(last.json.as_bytes(), &keys.published) {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(format!("stored receipt does not verify: {e}"))),
+    };
+    let want = file_digest(f)?;
+    let listed = r
+        .envelopes
+        .iter()
+        .filter(|l| kind_name(l.kind) == f.kind)
+        .flat_map(|l| l.files.iter())
+        .any(|g| *g == want);
+    if listed {
+        Ok(Ok(()))
+    } else {
+        Ok(Err(format!(
+            "the file '{}' is not on receipt #{} as stored (name, media type, size or SHA-256 differ)",
+            f.name, last.sequence
+        )))
+    }
 }
 
 /// Withdrawal: every envelope of the bid becomes `withdrawn` (never opened); a receipt is signed.
@@ -549,12 +683,7 @@ async fn open_checked<C: ConnectionTrait>(
     kind: EnvelopeKind,
     permit: &sealing::OpeningPermit,
 ) -> ApiResult<Result<serde_json::Value, String>> {
-    let receipt = bid_receipt::Entity::find()
-        .filter(bid_receipt::Column::BidId.eq(env.bid_id))
-        .filter(bid_receipt::Column::Version.eq(env.version))
-        .filter(bid_receipt::Column::Action.ne("withdrawal"))
-        .one(db)
-        .await?;
+    let receipt = latest_receipt(db, env.bid_id, env.version).await?;
     let Some(receipt) = receipt else {
         return Ok(Err("no receipt for this bid version".into()));
     };
