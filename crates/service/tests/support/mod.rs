@@ -1,0 +1,393 @@
+//! Shared by the black-box crash test (`tests/crash.rs`) and the submission benchmark
+//! (`examples/bench_submit.rs`, which includes this file with `#[path = "../tests/support/mod.rs"]`):
+//! start the real `sua serve` binary on a free port, call it over HTTP, set up a published open tender,
+//! register bidders and submit bids, read the database directly, make a throw-away PostgreSQL database.
+#![allow(dead_code)] // each includer uses a part
+
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// The `sua` binary: Cargo's path when built as a test of the package, else `SUA_BIN`, else the `sua`
+/// next to the running executable's directory (`target/<profile>/examples/x` -> `target/<profile>/sua`).
+pub fn sua() -> PathBuf {
+    if let Some(p) = option_env!("CARGO_BIN_EXE_sua") {
+        return p.into();
+    }
+    std::env::var_os("SUA_BIN")
+        .map(Into::into)
+        .unwrap_or_else(|| {
+            let exe = std::env::current_exe().unwrap();
+            exe.parent().unwrap().parent().unwrap().join("sua")
+        })
+}
+
+/// A running `sua serve`; killed (SIGKILL) when dropped.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// SIGKILL, and wait for the process to be gone.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+/// Starts `sua serve` in `dir` (its data directory: keys, document store, mail files) on `db_url`, with
+/// extra environment variables (`SUA_SECTION__KEY`), and waits for its "listening" line.
+pub fn spawn(dir: &Path, db_url: &str, env: &[(&str, &str)]) -> Server {
+    let mut cmd = Command::new(sua());
+    cmd.arg("serve")
+        .current_dir(dir)
+        .env("SUA_DATABASE__URL", db_url)
+        .env("SUA_HTTP__ADDR", "127.0.0.1:0")
+        .env("SUA_MAIL__TRANSPORT__KIND", "file")
+        .env("SUA_MAIL__TRANSPORT__DIR", dir.join("mail"))
+        .env(
+            "SUA_MAIL__TEMPLATES_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/templates/mail"),
+        )
+        .env("SUA_SCHEDULER__INTERVAL_SECS", "1")
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn sua serve");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix("sua listening on ") {
+                let _ = tx.send(url.to_owned());
+            }
+        }
+    });
+    let base = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("sua serve did not start");
+    Server { child, base }
+}
+
+/// One JSON call; `(0, Null)` when the server is gone (connection refused or cut).
+pub async fn call(
+    c: &reqwest::Client,
+    base: &str,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut r = c.request(method, format!("{base}{path}"));
+    if let Some(t) = token {
+        r = r.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    match r.send().await {
+        Ok(resp) => {
+            let s = resp.status().as_u16();
+            (s, resp.json().await.unwrap_or(Value::Null))
+        }
+        Err(_) => (0, Value::Null),
+    }
+}
+
+/// The body of a call that must have answered `expected`.
+#[track_caller]
+pub fn ok(r: (u16, Value), expected: u16) -> Value {
+    assert_eq!(r.0, expected, "{}", r.1);
+    r.1
+}
+
+/// An 11-digit numeric codice fiscale with a valid check digit.
+pub fn codice_fiscale(n: u32) -> String {
+    let digits = format!("{:07}001", n);
+    let sum: u32 = digits
+        .chars()
+        .map(|c| c.to_digit(10).unwrap())
+        .enumerate()
+        .map(|(i, d)| {
+            if i % 2 == 0 {
+                d
+            } else if d * 2 > 9 {
+                d * 2 - 9
+            } else {
+                d * 2
+            }
+        })
+        .sum();
+    format!("{digits}{}", (10 - sum % 10) % 10)
+}
+
+/// A published open procedure, lowest price, one lot, deadline in 40 days.
+pub struct Published {
+    pub admin: String,
+    pub buyer: String,
+    pub tender: String,
+    pub lot: String,
+    pub deadline: chrono::DateTime<chrono::Utc>,
+}
+
+/// Creates a platform-admin token with the CLI, then a province, a municipality, its request, the tender
+/// and publishes it, all over HTTP.
+pub async fn published(c: &reqwest::Client, s: &Server, dir: &Path, db_url: &str) -> Published {
+    use reqwest::Method as M;
+    let out = Command::new(sua())
+        .args(["admin", "create-token", "--role", "platform_admin"])
+        .current_dir(dir)
+        .env("SUA_DATABASE__URL", db_url)
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    let admin = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned();
+    let b = &s.base;
+    let p = ok(
+        call(
+            c,
+            b,
+            M::POST,
+            "/v1/provinces",
+            Some(&admin),
+            Some(json!({"code": "VM", "name": "Provincia di Valmarina"})),
+        )
+        .await,
+        201,
+    );
+    let m = ok(
+        call(c, b, M::POST, "/v1/municipalities", Some(&admin), Some(json!({
+            "province_id": p["id"], "name": "Comune di Castelrupe", "codice_fiscale": "00430120048"
+        }))).await,
+        201,
+    );
+    let admin_ref = &admin;
+    let token = |role: &str, org: &Value| {
+        let body = Some(json!({"role": role, "org": org}));
+        async move {
+            ok(
+                call(c, b, M::POST, "/v1/tokens", Some(admin_ref), body).await,
+                201,
+            )["token"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let buyer = token("sua_buyer", &p["id"]).await;
+    let muni = token("municipality", &m["id"]).await;
+    let r = ok(
+        call(c, b, M::POST, "/v1/requests", Some(&muni), Some(json!({
+            "object": "Servizio di pulizia 2027", "contract_type": "services", "cpv": "90911200-8",
+            "estimated_amount": "180000.00",
+            "lots": [{"title": "Lotto unico", "estimated_amount": "180000.00"}],
+            "rup": "Mario Rossi", "funding_source": "Fondi propri di bilancio",
+            "desired_criterion": "lowest_price"
+        }))).await,
+        201,
+    );
+    let rid = r["id"].as_str().unwrap();
+    let acc = ok(
+        call(
+            c,
+            b,
+            M::POST,
+            &format!("/v1/requests/{rid}/accept"),
+            Some(&buyer),
+            Some(json!({"procedure_type": "aperta"})),
+        )
+        .await,
+        201,
+    );
+    let tid = acc["tender_id"].as_str().unwrap().to_owned();
+    let t = ok(
+        call(
+            c,
+            b,
+            M::GET,
+            &format!("/v1/tenders/{tid}"),
+            Some(&buyer),
+            None,
+        )
+        .await,
+        200,
+    );
+    let lot = t["lots"][0]["id"].as_str().unwrap().to_owned();
+    let tev = format!("/v1/tenders/{tid}/events");
+    let ev = |e: &str| Some(json!({"event": e}));
+    ok(
+        call(
+            c,
+            b,
+            M::POST,
+            &tev,
+            Some(&buyer),
+            ev("adopt_decision_to_contract"),
+        )
+        .await,
+        200,
+    );
+    ok(
+        call(
+            c,
+            b,
+            M::PATCH,
+            &format!("/v1/tenders/{tid}/lots/{lot}"),
+            Some(&buyer),
+            Some(json!({"cig": "B5A520026C"})),
+        )
+        .await,
+        200,
+    );
+    ok(
+        call(c, b, M::POST, &tev, Some(&buyer), ev("acquire_cig")).await,
+        200,
+    );
+    let deadline = chrono::Utc::now() + chrono::Duration::days(40);
+    ok(
+        call(
+            c,
+            b,
+            M::PATCH,
+            &format!("/v1/tenders/{tid}"),
+            Some(&buyer),
+            Some(json!({"deadline": deadline})),
+        )
+        .await,
+        200,
+    );
+    ok(
+        call(c, b, M::POST, &tev, Some(&buyer), ev("publish")).await,
+        200,
+    );
+    // the deadline as the server stored it (it may round or move it to a working day)
+    let t = ok(
+        call(
+            c,
+            b,
+            M::GET,
+            &format!("/v1/tenders/{tid}"),
+            Some(&buyer),
+            None,
+        )
+        .await,
+        200,
+    );
+    let deadline = serde_json::from_value(t["deadline"].clone()).unwrap();
+    Published {
+        admin,
+        buyer,
+        tender: tid,
+        lot,
+        deadline,
+    }
+}
+
+/// Registers `n` economic operators (codici fiscali from `first`); returns their bearer tokens.
+pub async fn register_bidders(c: &reqwest::Client, base: &str, first: u32, n: u32) -> Vec<String> {
+    let mut tokens = Vec::new();
+    for i in first..first + n {
+        let reg = ok(
+            call(
+                c,
+                base,
+                reqwest::Method::POST,
+                "/v1/operators",
+                None,
+                Some(json!({
+                    "name": format!("Operatore {i}"), "codice_fiscale": codice_fiscale(1000 + i),
+                    "pec": format!("op{i}@pec.it")
+                })),
+            )
+            .await,
+            201,
+        );
+        tokens.push(reg["token"].as_str().unwrap().to_owned());
+    }
+    tokens
+}
+
+/// The bid every test bidder submits (envelopes A and C).
+pub async fn submit_bid(c: &reqwest::Client, base: &str, lot: &str, token: &str) -> (u16, Value) {
+    call(
+        c,
+        base,
+        reqwest::Method::POST,
+        &format!("/v1/lots/{lot}/bids"),
+        Some(token),
+        Some(json!({"declared_discount": "12.5", "administrative": {"dgue": "ok"}})),
+    )
+    .await
+}
+
+/// Raw rows of a query, on a connection of its own.
+pub async fn rows(db_url: &str, q: &str) -> Vec<sea_orm::QueryResult> {
+    let db = Database::connect(db_url).await.unwrap();
+    let r = db
+        .query_all_raw(Statement::from_string(db.get_database_backend(), q))
+        .await
+        .unwrap();
+    db.close().await.ok();
+    r
+}
+
+/// A fresh database on the PostgreSQL server of `server_url` (`postgres://user@host/anydb`); drop it with
+/// [`PgScratch::drop_db`].
+pub struct PgScratch {
+    pub url: String,
+    admin: DatabaseConnection,
+    name: String,
+}
+
+impl PgScratch {
+    pub async fn create(server_url: &str, prefix: &str) -> PgScratch {
+        let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+        let admin = Database::connect(server_url).await.unwrap();
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        let (base, _) = server_url.rsplit_once('/').unwrap();
+        PgScratch {
+            url: format!("{base}/{name}"),
+            admin,
+            name,
+        }
+    }
+
+    pub async fn drop_db(self) {
+        self.admin
+            .execute_unprepared(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .await
+            .ok();
+    }
+}
+
+/// `/proc/loadavg`'s 1, 5 and 15 minute load averages (the machine may be shared: print it with figures).
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
