@@ -35,6 +35,12 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let db = open_db(&settings).await?;
     // sealing keys: configured, or development keys generated into sealing.key_dir on first start
     crate::sealed::keys(&settings.sealing)?;
+    // uploads cut by a crash leave partial files in a local document store: remove them before serving
+    match crate::docstore::remove_incomplete_uploads(&settings.documents.dir) {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(n, "document store: removed partial uploads left by a crash"),
+        Err(e) => tracing::error!(error = %e, "document store: cannot clean partial uploads"),
+    }
     let clock = Arc::new(OffsetClock::default());
     if settings.clock.allow_override {
         tracing::warn!(

@@ -538,3 +538,77 @@ mod tests {
         assert!(s.allowed("").is_none());
     }
 }
+
+/// Whether `name` is the leftover of an upload that never finished in a local store directory: the
+/// staging file of object_store's local multipart upload (`<key>#<digits>`, which object_store itself
+/// never lists) or the temporary file of the earlier local writer (`.upload-<uuid>.tmp`).
+fn is_incomplete_upload(name: &str) -> bool {
+    let staged = name
+        .rsplit_once('#')
+        .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    staged || (name.starts_with(".upload-") && name.ends_with(".tmp"))
+}
+
+/// Start-up cleanup of a local store directory: removes the partial files of uploads interrupted by a
+/// crash (SIGKILL, power loss), returns how many. They are never visible (no `bid_file` row points to
+/// them, downloads go through rows), only disk space. Call it before serving: an upload in flight in
+/// *another* process sharing the directory would lose its staging file and fail cleanly (no row); the
+/// local backend is meant for one `sua serve` (replicas use S3, where an unfinished multipart upload is
+/// never an object). A missing directory is no error.
+pub fn remove_incomplete_uploads(dir: &std::path::Path) -> std::io::Result<usize> {
+    fn walk(d: &std::path::Path, n: &mut usize) -> std::io::Result<()> {
+        let entries = match std::fs::read_dir(d) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        for e in entries {
+            let e = e?;
+            let ty = e.file_type()?;
+            if ty.is_dir() {
+                walk(&e.path(), n)?;
+            } else if ty.is_file() && is_incomplete_upload(&e.file_name().to_string_lossy()) {
+                std::fs::remove_file(e.path())?;
+                *n += 1;
+            }
+        }
+        Ok(())
+    }
+    let mut n = 0;
+    walk(dir, &mut n)?;
+    Ok(n)
+}
+
+#[cfg(test)]
+mod cleanup_tests {
+    use super::*;
+
+    #[test]
+    fn start_up_cleanup_removes_only_partial_uploads() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("tenders");
+        std::fs::create_dir_all(&sub).unwrap();
+        let keep = ["a.sealed", "b#x", "c#", "x.tmp", ".upload-x.txt"];
+        let gone = ["a.sealed#1", ".upload-0193.tmp"];
+        for n in keep.iter().chain(&gone) {
+            std::fs::write(dir.path().join(n), b"x").unwrap();
+        }
+        std::fs::write(sub.join("d.pdf#12"), b"x").unwrap();
+        assert_eq!(remove_incomplete_uploads(dir.path()).unwrap(), 3);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_type().unwrap().is_file())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        let mut want: Vec<String> = keep.iter().map(|s| s.to_string()).collect();
+        want.sort();
+        assert_eq!(left, want);
+        assert_eq!(std::fs::read_dir(&sub).unwrap().count(), 0);
+        assert_eq!(
+            remove_incomplete_uploads(&dir.path().join("missing")).unwrap(),
+            0
+        );
+    }
+}
