@@ -8,9 +8,7 @@ use super::validate;
 use crate::{
     audit,
     auth::{Principal, Role},
-    db::entities::{
-        document, lot, municipality, procurement_request as req, request_message, tender,
-    },
+    db::entities::{lot, municipality, procurement_request as req, request_message, tender},
     error::{ApiJson, ApiResult, AppError, Page, PageQuery, Problem},
     state::AppState,
 };
@@ -19,13 +17,11 @@ use axum::{
     extract::{Path, Query, State},
     http::StatusCode,
 };
-use base64::Engine;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
     QueryFilter, QueryOrder, Set,
 };
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -36,7 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_request))
         .routes(routes!(withdraw_request))
         .routes(routes!(add_message, list_messages))
-        .routes(routes!(add_request_document, list_request_documents))
+        .merge(crate::docstore::public::router())
         .routes(routes!(accept_request))
         .routes(routes!(return_request))
         .routes(routes!(reject_request))
@@ -516,135 +512,10 @@ async fn list_messages(
     ))
 }
 
-#[derive(Deserialize, ToSchema)]
-pub struct NewDocument {
-    pub name: String,
-    pub media_type: String,
-    /// File content, standard base64.
-    pub content_base64: String,
-}
-
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct DocumentView {
-    pub id: Uuid,
-    pub name: String,
-    pub media_type: String,
-    pub sha256: String,
-    pub size_bytes: i64,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-}
-
-impl From<document::Model> for DocumentView {
-    fn from(d: document::Model) -> Self {
-        DocumentView {
-            id: d.id,
-            name: d.name,
-            media_type: d.media_type,
-            sha256: d.sha256,
-            size_bytes: d.size_bytes,
-            created_at: d.created_at,
-        }
-    }
-}
-
-/// Store a document owned by a request or a tender; audit-logged with its SHA-256.
-pub async fn store_document(
-    st: &AppState,
-    p: &Principal,
-    owner_kind: &str,
-    owner_id: Uuid,
-    b: NewDocument,
-) -> ApiResult<DocumentView> {
-    let name = validate::non_empty("name", &b.name, 255)?;
-    let media_type = validate::non_empty("media_type", &b.media_type, 100)?;
-    let content = base64::engine::general_purpose::STANDARD
-        .decode(b.content_base64.trim())
-        .map_err(|e| AppError::bad("content_base64", format!("content_base64: {e}")))?;
-    let sha = hex::encode(Sha256::digest(&content));
-    let now = st.now();
-    let w = st.db.write().await?;
-    let d = document::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        owner_kind: Set(owner_kind.to_owned()),
-        owner_id: Set(owner_id),
-        name: Set(name),
-        media_type: Set(media_type),
-        sha256: Set(sha),
-        size_bytes: Set(content.len() as i64),
-        content: Set(content),
-        created_at: Set(now),
-    }
-    .insert(&w.txn)
-    .await?;
-    let view = DocumentView::from(d);
-    audit::append(
-        &w.txn,
-        now,
-        audit::Entry {
-            actor: &p.actor(),
-            action: "document.add",
-            object_kind: owner_kind,
-            object_id: owner_id.to_string(),
-            before: None,
-            after: Some(to_json(&view)),
-        },
-    )
-    .await?;
-    w.commit().await?;
-    Ok(view)
-}
-
-pub async fn documents_of<C: ConnectionTrait>(
-    db: &C,
-    owner_kind: &str,
-    owner_id: Uuid,
-) -> ApiResult<Vec<DocumentView>> {
-    Ok(document::Entity::find()
-        .filter(document::Column::OwnerKind.eq(owner_kind))
-        .filter(document::Column::OwnerId.eq(owner_id))
-        .order_by_asc(document::Column::CreatedAt)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(DocumentView::from)
-        .collect())
-}
-
-/// Attach a document to a request (municipality, while the request is open).
-#[utoipa::path(post, path = "/v1/requests/{id}/documents", tag = "requests", security(("bearer" = [])),
-    request_body = NewDocument,
-    responses((status = 201, body = DocumentView), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn add_request_document(
-    State(st): State<AppState>,
-    p: Principal,
-    Path(id): Path<Uuid>,
-    ApiJson(b): ApiJson<NewDocument>,
-) -> ApiResult<(StatusCode, Json<DocumentView>)> {
-    p.require(Role::Municipality)?;
-    let r = visible_request(&st.db.conn, &p, id).await?;
-    if !matches!(r.status.as_str(), "submitted" | "returned") {
-        return Err(AppError::conflict(
-            "request.document",
-            format!("documents cannot be added to a {} request", r.status),
-        ));
-    }
-    Ok((
-        StatusCode::CREATED,
-        Json(store_document(&st, &p, "request", id, b).await?),
-    ))
-}
-
-/// Documents attached to a request.
-#[utoipa::path(get, path = "/v1/requests/{id}/documents", tag = "requests", security(("bearer" = [])),
-    responses((status = 200, body = Vec<DocumentView>), (status = 404, body = Problem)))]
-async fn list_request_documents(
-    State(st): State<AppState>,
-    p: Principal,
-    Path(id): Path<Uuid>,
-) -> ApiResult<Json<Vec<DocumentView>>> {
-    visible_request(&st.db.conn, &p, id).await?;
-    Ok(Json(documents_of(&st.db.conn, "request", id).await?))
-}
+// Documents (tender documents and request attachments) live in the document store: see
+// `docstore::public` (routes `POST/GET /v1/requests/{id}/documents`, `PUT .../documents/{name}`,
+// `GET /v1/documents/{id}`).
+pub use crate::docstore::public::{DocumentView, NewDocument, documents_of, store_document};
 
 #[derive(Deserialize, ToSchema)]
 pub struct AcceptRequest {

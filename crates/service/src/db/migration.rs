@@ -18,6 +18,7 @@ impl MigratorTrait for Migrator {
         // sealed bid envelopes and signed receipts (issue 6)
         m.push(Box::new(crate::sealed::M20261128SealedBids));
         m.push(Box::new(crate::docstore::M20261128BidFiles));
+        m.push(Box::new(crate::docstore::public::M20261128DocumentStoreKey));
         // the municipality's PEC (issue 7)
         m.push(Box::new(crate::comms::M20261128MunicipalityPec));
         m

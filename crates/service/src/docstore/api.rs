@@ -173,15 +173,16 @@ async fn upload_file(
         sealing::Sealer::new(&key, &it, &mut rng)
     };
     drop(key);
+    let store = cfg.store().map_err(IntoResponse::into_response)?;
     let stored = store_stream(
-        &cfg.dir,
+        &store,
+        file_id,
         sealer,
         body.into_data_stream(),
         cfg.max_file_bytes,
     )
     .await
     .map_err(|e| AppError::from(e).into_response())?;
-    let final_path = cfg.dir.join(&stored.sealed_path);
     let r: ApiResult<(bid_file::Model, sealed::StoredReceipt)> = async {
         let now = st.now();
         let w = st.db.write().await?;
@@ -236,7 +237,9 @@ async fn upload_file(
             Ok((StatusCode::CREATED, Json(v)))
         }
         Err(e) => {
-            let _ = tokio::fs::remove_file(&final_path).await;
+            if let Err(d) = store.delete(&stored.sealed_path).await {
+                tracing::warn!(key = %stored.sealed_path, error = %d, "document store: orphan object");
+            }
             Err(e.into_response())
         }
     }
@@ -321,27 +324,18 @@ async fn download_file(
         return Err(AppError::conflict("file integrity", m));
     }
     let it = item(row.id)?;
-    let path = st.settings.documents.dir.join(&row.sealed_path);
-    let (key, it, path) = {
-        let (k, i, pth) = (key, it, path);
-        tokio::task::spawn_blocking(move || {
-            super::verify_file(&pth, &k, &i, &expected).map(|()| (k, i, pth))
-        })
+    let store = st.settings.documents.store()?;
+    super::verify_sealed(&store, &row.sealed_path, &key, &it, &expected)
         .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("verify task: {e}")))?
         .map_err(|e| {
             tracing::error!(file = %row.id, error = %e, "stored file failed its integrity check");
             AppError::conflict(
                 "file integrity",
                 format!("the stored file '{name}' failed its integrity check: {e}"),
             )
-        })?
-    };
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
-    tokio::task::spawn_blocking(move || super::stream_file(&path, &key, &it, &expected, tx));
-    let stream =
-        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) });
-    let mut resp = Body::from_stream(stream).into_response();
+        })?;
+    let mut resp =
+        super::stream_sealed(store, row.sealed_path.clone(), key, it, expected).into_response();
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&row.media_type) {
         h.insert(header::CONTENT_TYPE, v);
