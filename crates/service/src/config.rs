@@ -22,7 +22,8 @@ pub struct Settings {
     /// `[sealing]`: KEKs and the receipt signing key (docs/sealing.md, "In the service").
     #[serde(default)]
     pub sealing: crate::sealed::SealingSettings,
-    /// `[documents]`: the document store (sealed bid files), see `service::docstore`.
+    /// `[documents]`: the document store (a local directory or S3-compatible: bid files, tender
+    /// documents, request attachments), see `service::docstore`.
     #[serde(default)]
     pub documents: crate::docstore::DocumentSettings,
     /// `[reminders]`: offer-deadline and register-expiry reminders (see `service::reminders`).
@@ -167,6 +168,7 @@ impl Settings {
         if self.scheduler.interval_secs == 0 {
             anyhow::bail!("scheduler.interval_secs: must be at least 1");
         }
+        self.documents.validate().map_err(|e| anyhow::anyhow!(e))?;
         let r = &self.reminders;
         if r.offer_deadline_hours
             .iter()
@@ -216,6 +218,20 @@ mod tests {
             let e = load(None).unwrap_err().to_string();
             assert!(e.contains("database.url"), "{e}");
             jail.set_env("SUA_DATABASE__URL", "sqlite::memory:");
+            jail.set_env("SUA_DOCUMENTS__BACKEND", "s3");
+            let e = load(None).unwrap_err().to_string();
+            assert!(e.contains("documents.bucket"), "{e}");
+            jail.set_env("SUA_DOCUMENTS__BUCKET", "sua-docs");
+            jail.set_env("SUA_DOCUMENTS__ENDPOINT", "https://s3.example.it");
+            jail.set_env("SUA_DOCUMENTS__ACCESS_KEY_ID", "k");
+            jail.set_env("SUA_DOCUMENTS__SECRET_ACCESS_KEY", "s");
+            let s = load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.documents.backend, crate::docstore::Backend::S3);
+            assert_eq!(s.documents.secret_access_key.as_deref(), Some("s"));
+            jail.set_env("SUA_DOCUMENTS__BACKEND", "ftp");
+            let e = load(None).unwrap_err().to_string();
+            assert!(e.to_lowercase().contains("documents.backend"), "{e}");
+            jail.set_env("SUA_DOCUMENTS__BACKEND", "local");
             jail.set_env("SUA_MAIL__TRANSPORT__KIND", "pigeon");
             let e = load(None).unwrap_err().to_string();
             assert!(e.to_lowercase().contains("mail.transport.kind"), "{e}");
