@@ -1,5 +1,15 @@
 //! Public, unauthenticated endpoints: published tenders and their outcomes. These are the read paths a
-//! busy deadline day hits, so they run two indexed queries per page and never touch bids.
+//! busy deadline day hits, so they run two indexed queries per page, never touch bids, and keep the
+//! rendered JSON of recent answers in a small in-process cache ([`PublicCache`]).
+//!
+//! The cache holds only what these handlers render for the public (no caller-dependent content: the
+//! public view never shows invitees, and invitation-only tenders are never listed or found here). An
+//! entry is served only while both hold:
+//! - no write transaction has committed in this process since it was read: [`crate::db::WriteTxn::commit`]
+//!   bumps the cache's generation, so a publication, a state change or a revocation made through this
+//!   process is visible to the very next request;
+//! - it was read less than [`TTL`] (1 s) ago: the bound for writes this process cannot see (another
+//!   `sua serve` replica on the same PostgreSQL, a manual change in the database).
 
 use super::tenders::{TenderView, lots_of, publicly_visible, tender_view};
 use crate::{
@@ -8,10 +18,20 @@ use crate::{
     state::AppState,
 };
 use axum::{
-    Json,
+    body::Bytes,
     extract::{Path, Query, State},
+    http::{HeaderValue, header},
+    response::{IntoResponse, Response},
 };
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use std::{
+    collections::HashMap,
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
@@ -21,25 +41,126 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(public_tender))
 }
 
-/// How long the public list's `total` may be reused: counting every published tender on each request of
-/// a busy deadline day would cost more than the page itself. The total may lag by this much.
-const TOTAL_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+/// The longest a cached public answer (or the list's `total`) is served after it was read from the
+/// database. Writes committed by this process invalidate at once; this bounds what other processes write.
+pub const TTL: Duration = Duration::from_secs(1);
 
-async fn public_total<F, Fut>(st: &AppState, count: F) -> Result<u64, sea_orm::DbErr>
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<u64, sea_orm::DbErr>>,
-{
-    let cached = *st.db.public_total.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((at, total)) = cached
-        && at.elapsed() < TOTAL_TTL
-    {
-        return Ok(total);
+/// Past this many bytes of cached bodies the cache starts over (a few hundred list pages or tender pages).
+const MAX_BYTES: usize = 8 * 1024 * 1024;
+
+/// What a cached answer answers: the normalized query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Key {
+    List { page: u64, per_page: u64 },
+    Tender(Uuid),
+}
+
+/// When and under which generation something was read from the database.
+#[derive(Debug, Clone, Copy)]
+struct Stamp {
+    generation: u64,
+    at: Instant,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// The generation every entry of `entries` was read under (older ones are dropped on insert).
+    generation: u64,
+    entries: HashMap<Key, (Instant, Bytes)>,
+    bytes: usize,
+    /// The public list's total: (read at, generation, total).
+    total: Option<(Instant, u64, u64)>,
+}
+
+/// The cache of rendered public answers; one per [`crate::db::Db`], shared by its clones.
+#[derive(Default)]
+pub struct PublicCache {
+    generation: AtomicU64,
+    inner: Mutex<Inner>,
+}
+
+impl PublicCache {
+    /// Forget everything read so far. Called after every committed write transaction.
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
     }
-    let total = count().await?;
-    *st.db.public_total.lock().unwrap_or_else(|e| e.into_inner()) =
-        Some((std::time::Instant::now(), total));
-    Ok(total)
+
+    /// Taken before reading from the database: an answer is cached under the generation current when
+    /// its read began, so a write committed during the read makes it stale at once.
+    fn stamp(&self) -> Stamp {
+        Stamp {
+            generation: self.generation.load(Ordering::SeqCst),
+            at: Instant::now(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn get(&self, key: &Key) -> Option<Bytes> {
+        let current = self.generation.load(Ordering::SeqCst);
+        let inner = self.lock();
+        if inner.generation != current {
+            return None;
+        }
+        match inner.entries.get(key) {
+            Some((at, body)) if at.elapsed() < TTL => Some(body.clone()),
+            _ => None,
+        }
+    }
+
+    fn put(&self, key: Key, stamp: Stamp, body: Bytes) {
+        let mut inner = self.lock();
+        if stamp.generation != self.generation.load(Ordering::SeqCst) {
+            return; // a write committed while this was read
+        }
+        if inner.generation != stamp.generation || inner.bytes + body.len() > MAX_BYTES {
+            inner.entries.clear();
+            inner.bytes = 0;
+            inner.generation = stamp.generation;
+        }
+        if body.len() > MAX_BYTES {
+            return;
+        }
+        inner.bytes += body.len();
+        if let Some((_, old)) = inner.entries.insert(key, (stamp.at, body)) {
+            inner.bytes -= old.len();
+        }
+    }
+
+    /// The cached total of the public list, if read under this generation less than [`TTL`] ago.
+    fn total(&self, stamp: Stamp) -> Option<u64> {
+        match self.lock().total {
+            Some((at, generation, total))
+                if generation == stamp.generation && at.elapsed() < TTL =>
+            {
+                Some(total)
+            }
+            _ => None,
+        }
+    }
+
+    fn put_total(&self, stamp: Stamp, total: u64) {
+        self.lock().total = Some((stamp.at, stamp.generation, total));
+    }
+}
+
+fn json(body: Bytes) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+fn render<T: serde::Serialize>(v: &T) -> ApiResult<Bytes> {
+    serde_json::to_vec(v)
+        .map(Bytes::from)
+        .map_err(|e| AppError::Internal(e.into()))
 }
 
 const INVITATION_ONLY: [&str; 3] = [
@@ -48,15 +169,22 @@ const INVITATION_ONLY: [&str; 3] = [
     "affidamento_diretto",
 ];
 
-/// Published tenders, newest publication first (public). `total` may lag new publications by 2 s.
+/// Published tenders, newest publication first (public). An answer may lag a change made by another
+/// server process (replica) by up to 1 s; changes made through this server show at once.
 #[utoipa::path(get, path = "/v1/public/tenders", tag = "public",
     params(PageQuery),
     responses((status = 200, body = Page<TenderView>), (status = 422, body = Problem)))]
 async fn public_tenders(
     State(st): State<AppState>,
     Query(q): Query<PageQuery>,
-) -> ApiResult<Json<Page<TenderView>>> {
+) -> ApiResult<Response> {
     let (page, per_page) = q.resolve()?;
+    let cache = &st.db.public_cache;
+    let key = Key::List { page, per_page };
+    if let Some(body) = cache.get(&key) {
+        return Ok(json(body));
+    }
+    let stamp = cache.stamp();
     let select = || {
         tender::Entity::find()
             .filter(tender::Column::PublishedAt.is_not_null())
@@ -69,13 +197,24 @@ async fn public_tenders(
         .limit(per_page)
         .all(&st.db.conn)
         .await?;
-    let total = public_total(&st, || select().count(&st.db.conn)).await?;
+    let total = match cache.total(stamp) {
+        Some(total) => total,
+        None => {
+            let total = select().count(&st.db.conn).await?;
+            cache.put_total(stamp, total);
+            total
+        }
+    };
     let ids: Vec<Uuid> = rows.iter().map(|t| t.id).collect();
-    let lots = lot::Entity::find()
-        .filter(lot::Column::TenderId.is_in(ids))
-        .order_by_asc(lot::Column::Number)
-        .all(&st.db.conn)
-        .await?;
+    let lots = if ids.is_empty() {
+        Vec::new()
+    } else {
+        lot::Entity::find()
+            .filter(lot::Column::TenderId.is_in(ids))
+            .order_by_asc(lot::Column::Number)
+            .all(&st.db.conn)
+            .await?
+    };
     let items = rows
         .iter()
         .map(|t| {
@@ -87,26 +226,275 @@ async fn public_tenders(
             tender_view(t, &mine, false)
         })
         .collect();
-    Ok(Json(Page {
+    let body = render(&Page {
         items,
         page,
         per_page,
         total,
-    }))
+    })?;
+    cache.put(key, stamp, body.clone());
+    Ok(json(body))
 }
 
 /// One published tender with its lots and, once the economic envelopes are open, the evaluation (public).
+/// Like the list, it may lag a change made by another server process by up to 1 s.
 #[utoipa::path(get, path = "/v1/public/tenders/{id}", tag = "public",
     responses((status = 200, body = TenderView), (status = 404, body = Problem)))]
-async fn public_tender(
-    State(st): State<AppState>,
-    Path(id): Path<Uuid>,
-) -> ApiResult<Json<TenderView>> {
+async fn public_tender(State(st): State<AppState>, Path(id): Path<Uuid>) -> ApiResult<Response> {
+    let cache = &st.db.public_cache;
+    let key = Key::Tender(id);
+    if let Some(body) = cache.get(&key) {
+        return Ok(json(body));
+    }
+    let stamp = cache.stamp();
+    // not found (or not public) is never cached: it is cheap, and caching it would let anyone fill the cache
     let t = tender::Entity::find_by_id(id)
         .one(&st.db.conn)
         .await?
         .filter(|t| publicly_visible(t, None))
         .ok_or(AppError::NotFound("tender"))?;
     let lots = lots_of(&st.db.conn, id).await?;
-    Ok(Json(tender_view(&t, &lots, false)))
+    let body = render(&tender_view(&t, &lots, false))?;
+    cache.put(key, stamp, body.clone());
+    Ok(json(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(s: &str) -> Bytes {
+        Bytes::from(s.to_owned())
+    }
+
+    #[test]
+    fn an_answer_is_served_until_a_write_commits() {
+        let c = PublicCache::default();
+        let k = Key::List {
+            page: 1,
+            per_page: 20,
+        };
+        assert_eq!(c.get(&k), None);
+        c.put(k, c.stamp(), body("a"));
+        assert_eq!(c.get(&k), Some(body("a")));
+        assert_eq!(c.get(&Key::Tender(Uuid::nil())), None);
+        c.invalidate();
+        assert_eq!(c.get(&k), None, "a write makes every answer stale");
+        c.put(k, c.stamp(), body("b"));
+        assert_eq!(c.get(&k), Some(body("b")));
+    }
+
+    #[test]
+    fn an_answer_read_across_a_write_is_not_cached() {
+        let c = PublicCache::default();
+        let k = Key::Tender(Uuid::nil());
+        let before = c.stamp();
+        c.invalidate(); // committed while the handler was reading
+        c.put(k, before, body("old"));
+        assert_eq!(c.get(&k), None);
+        let t = c.stamp();
+        c.put_total(before, 7);
+        assert_eq!(c.total(t), None, "a total read before the write is stale");
+        c.put_total(t, 8);
+        assert_eq!(c.total(t), Some(8));
+    }
+
+    #[test]
+    fn answers_expire_after_the_ttl() {
+        let c = PublicCache::default();
+        let k = Key::Tender(Uuid::nil());
+        let mut old = c.stamp();
+        old.at -= TTL;
+        c.put(k, old, body("x"));
+        assert_eq!(c.get(&k), None, "read {TTL:?} ago: not served");
+        c.put_total(old, 3);
+        assert_eq!(c.total(c.stamp()), None);
+    }
+
+    #[test]
+    fn the_cache_stays_under_its_byte_limit() {
+        let c = PublicCache::default();
+        let big = Bytes::from(vec![b' '; MAX_BYTES / 3]);
+        for i in 0..10u128 {
+            c.put(Key::Tender(Uuid::from_u128(i)), c.stamp(), big.clone());
+            assert!(c.lock().bytes <= MAX_BYTES);
+        }
+        c.put(
+            Key::Tender(Uuid::nil()),
+            c.stamp(),
+            Bytes::from(vec![0; MAX_BYTES + 1]),
+        );
+        assert_eq!(c.get(&Key::Tender(Uuid::nil())), None);
+        assert!(c.lock().bytes <= MAX_BYTES);
+    }
+
+    /// Through the whole router on a real SQLite file: what the public endpoints answer follows every
+    /// committed write at once, a change made behind the server's back shows within [`TTL`], and a tender
+    /// that stops being public is not served from the cache.
+    #[tokio::test]
+    async fn public_answers_follow_writes() {
+        use crate::db::{
+            Db,
+            entities::{lot, province, tender},
+        };
+        use axum::{body::to_bytes, http::Request};
+        use chrono::Utc;
+        use sea_orm::{ActiveModelTrait, Set};
+        use tower::ServiceExt;
+
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
+        let db = Db::connect(&url, 2).await.unwrap();
+        db.migrate().await.unwrap();
+        let app = crate::api::app(AppState {
+            db: db.clone(),
+            clock: std::sync::Arc::new(crate::clock::OffsetClock::default()),
+            settings: std::sync::Arc::new(crate::config::Settings::default()),
+        });
+        let get = |path: String| {
+            let app = app.clone();
+            async move {
+                let r = app
+                    .oneshot(Request::get(&path).body(axum::body::Body::empty()).unwrap())
+                    .await
+                    .unwrap();
+                let status = r.status().as_u16();
+                let ct = r.headers()[header::CONTENT_TYPE]
+                    .to_str()
+                    .unwrap()
+                    .to_owned();
+                let body = to_bytes(r.into_body(), 1 << 20).await.unwrap();
+                let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                (status, ct, v)
+            }
+        };
+        let now = crate::audit::truncate_micros(Utc::now());
+        let p = Uuid::now_v7();
+        let publish = |title: &str| {
+            let id = Uuid::now_v7();
+            let t = tender::ActiveModel {
+                id: Set(id),
+                province_id: Set(p),
+                municipality_id: Set(None),
+                request_id: Set(None),
+                title: Set(title.into()),
+                contract_type: Set("services".into()),
+                procedure_type: Set("aperta".into()),
+                criterion: Set("lowest_price".into()),
+                state: Set("open".into()),
+                deadline: Set(Some(now + chrono::Duration::days(40))),
+                published_at: Set(Some(now)),
+                invitees_json: Set("[]".into()),
+                facts_json: Set("{}".into()),
+                created_at: Set(now),
+                updated_at: Set(now),
+            };
+            let l = lot::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                tender_id: Set(id),
+                number: Set(1),
+                title: Set("Lotto unico".into()),
+                cig: Set(None),
+                base_amount_cents: Set(100_000),
+                state: Set("pending".into()),
+                evaluation_json: Set(None),
+                awardee_bid_id: Set(None),
+                standstill_end: Set(None),
+                facts_json: Set("{}".into()),
+                updated_at: Set(now),
+            };
+            (id, t, l)
+        };
+        // one column of a tender, changed
+        let set = |id: Uuid, col: &str, value: &str| {
+            let mut t = tender::ActiveModel {
+                id: sea_orm::ActiveValue::Unchanged(id),
+                ..Default::default()
+            };
+            match col {
+                "title" => t.title = Set(value.into()),
+                _ => t.procedure_type = Set(value.into()),
+            }
+            t
+        };
+        let w = db.write().await.unwrap();
+        province::ActiveModel {
+            id: Set(p),
+            code: Set("PB".into()),
+            name: Set("Provincia di Prova".into()),
+            created_at: Set(now),
+        }
+        .insert(&w.txn)
+        .await
+        .unwrap();
+        let (a, t, l) = publish("Gara A");
+        t.insert(&w.txn).await.unwrap();
+        l.insert(&w.txn).await.unwrap();
+        w.commit().await.unwrap();
+
+        let list = || get("/v1/public/tenders?per_page=20".to_owned());
+        let page = |id: Uuid| get(format!("/v1/public/tenders/{id}"));
+        let (status, ct, v) = list().await;
+        assert_eq!((status, ct.as_str()), (200, "application/json"));
+        assert_eq!(
+            (v["total"].clone(), v["items"][0]["title"].clone()),
+            (1.into(), "Gara A".into())
+        );
+        assert_eq!(page(a).await.2["title"], "Gara A");
+        assert_eq!(page(a).await.2["lots"][0]["base_amount"], "1000.00");
+
+        // a second publication and a change, committed through the server's write path: seen at once
+        let w = db.write().await.unwrap();
+        let (b, t, l) = publish("Gara B");
+        t.insert(&w.txn).await.unwrap();
+        l.insert(&w.txn).await.unwrap();
+        set(a, "title", "Gara A (rettificata)")
+            .update(&w.txn)
+            .await
+            .unwrap();
+        w.commit().await.unwrap();
+        let v = list().await.2;
+        assert_eq!(v["total"], 2, "{v}");
+        let titles: Vec<&str> = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["title"].as_str().unwrap())
+            .collect();
+        assert!(
+            titles.contains(&"Gara B") && titles.contains(&"Gara A (rettificata)"),
+            "{titles:?}"
+        );
+        assert_eq!(page(a).await.2["title"], "Gara A (rettificata)");
+        assert_eq!(page(b).await.1, "application/json");
+
+        // a tender turned into an invitation-only procedure is no longer public: gone from both answers
+        let w = db.write().await.unwrap();
+        set(b, "procedure_type", "negoziata_senza_bando")
+            .update(&w.txn)
+            .await
+            .unwrap();
+        w.commit().await.unwrap();
+        assert_eq!(page(b).await.0, 404);
+        let v = list().await.2;
+        assert_eq!(
+            (v["total"].clone(), v["items"].as_array().unwrap().len()),
+            (1.into(), 1)
+        );
+
+        // a change behind the server's back (another replica): the cached answers last at most TTL
+        assert_eq!(page(a).await.2["title"], "Gara A (rettificata)");
+        set(a, "title", "Gara A bis")
+            .update(&db.conn)
+            .await
+            .unwrap();
+        assert_eq!(
+            page(a).await.2["title"],
+            "Gara A (rettificata)",
+            "served from the cache"
+        );
+        tokio::time::sleep(TTL + Duration::from_millis(50)).await;
+        assert_eq!(page(a).await.2["title"], "Gara A bis");
+        assert_eq!(list().await.2["items"][0]["title"], "Gara A bis");
+    }
 }

@@ -22,19 +22,23 @@ use tokio::sync::{Mutex, MutexGuard};
 pub struct Db {
     pub conn: DatabaseConnection,
     write_lock: Arc<Mutex<()>>,
-    /// Short-lived cache of the public list's total (see `api::public`): (taken at, total).
-    pub(crate) public_total: Arc<std::sync::Mutex<Option<(std::time::Instant, u64)>>>,
+    /// Rendered answers of the public endpoints (see `api::public`); every committed write invalidates it.
+    pub(crate) public_cache: Arc<crate::api::public::PublicCache>,
 }
 
 /// A write transaction; commit it with [`WriteTxn::commit`]. Dropping it rolls back.
 pub struct WriteTxn<'a> {
     pub txn: DatabaseTransaction,
     _guard: MutexGuard<'a, ()>,
+    public_cache: &'a crate::api::public::PublicCache,
 }
 
 impl WriteTxn<'_> {
+    /// Commit, then drop the public read cache: the next public request reads what was written.
     pub async fn commit(self) -> Result<(), sea_orm::DbErr> {
-        self.txn.commit().await
+        let done = self.txn.commit().await;
+        self.public_cache.invalidate();
+        done
     }
 }
 
@@ -71,7 +75,7 @@ impl Db {
         Ok(Db {
             conn,
             write_lock: Arc::new(Mutex::new(())),
-            public_total: Arc::new(std::sync::Mutex::new(None)),
+            public_cache: Arc::default(),
         })
     }
 
@@ -99,7 +103,11 @@ impl Db {
             txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({PG_WRITE_LOCK})"))
                 .await?;
         }
-        Ok(WriteTxn { txn, _guard: guard })
+        Ok(WriteTxn {
+            txn,
+            _guard: guard,
+            public_cache: &self.public_cache,
+        })
     }
 
     /// Readiness probe: a trivial query.
