@@ -362,7 +362,7 @@ async fn documents_flow(
     // the row holds the key, not the bytes
     let r = rows(
         db_url,
-        &format!("SELECT storage_key, length(content) AS n FROM document WHERE name = 'bando di gara.pdf'"),
+        "SELECT storage_key, length(content) AS n FROM document WHERE name = 'bando di gara.pdf'",
     )
     .await;
     assert_eq!(
