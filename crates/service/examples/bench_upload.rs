@@ -5,9 +5,13 @@
 //!   cargo run --release -p service --example bench_upload [MiB]
 //!
 //! A benchmark, not a test: it prints figures; it exits non-zero only if the upload is not accepted
-//! or the stored size/SHA-256 differ from what was sent.
+//! or the stored size/SHA-256 differ from what was sent. The tender and bidder set-up come from
+//! `tests/support` (shared with the crash test and `bench_submit`).
 
-use serde_json::{Value, json};
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use serde_json::Value;
 use service::{
     api, auth, auth::Role, clock::OffsetClock, config::Settings, server::open_db, state::AppState,
 };
@@ -26,32 +30,9 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-async fn call(
-    c: &reqwest::Client,
-    base: &str,
-    method: reqwest::Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-    expected: u16,
-) -> Value {
-    let mut r = c.request(method, format!("{base}{path}"));
-    if let Some(t) = token {
-        r = r.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let resp = r.send().await.expect("request");
-    let s = resp.status().as_u16();
-    let v: Value = resp.json().await.unwrap_or(Value::Null);
-    assert_eq!(s, expected, "{path}: {v}");
-    v
-}
-
 #[tokio::main]
 async fn main() {
-    use reqwest::Method as M;
+    let load_before = support::load_average();
     let mib: u64 = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
@@ -85,149 +66,9 @@ async fn main() {
 
     let c = reqwest::Client::new();
     let b = base.as_str();
-    let p = call(
-        &c,
-        b,
-        M::POST,
-        "/v1/provinces",
-        Some(&admin),
-        Some(json!({"code": "VM", "name": "Provincia di Valmarina"})),
-        201,
-    )
-    .await;
-    let m = call(
-        &c,
-        b,
-        M::POST,
-        "/v1/municipalities",
-        Some(&admin),
-        Some(json!({"province_id": p["id"],
-        "name": "Comune di Castelrupe", "codice_fiscale": "00430120048"})),
-        201,
-    )
-    .await;
-    let tok = |role: &str, org: &Value| Some(json!({"role": role, "org": org}));
-    let buyer = call(
-        &c,
-        b,
-        M::POST,
-        "/v1/tokens",
-        Some(&admin),
-        tok("sua_buyer", &p["id"]),
-        201,
-    )
-    .await["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let muni = call(
-        &c,
-        b,
-        M::POST,
-        "/v1/tokens",
-        Some(&admin),
-        tok("municipality", &m["id"]),
-        201,
-    )
-    .await["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let r = call(
-        &c,
-        b,
-        M::POST,
-        "/v1/requests",
-        Some(&muni),
-        Some(json!({
-        "object": "Servizio di pulizia 2027", "contract_type": "services", "cpv": "90911200-8",
-        "estimated_amount": "180000.00",
-        "lots": [{"title": "Lotto unico", "estimated_amount": "180000.00"}],
-        "rup": "Mario Rossi", "funding_source": "Fondi propri di bilancio",
-        "desired_criterion": "lowest_price"})),
-        201,
-    )
-    .await;
-    let rid = r["id"].as_str().unwrap();
-    let acc = call(
-        &c,
-        b,
-        M::POST,
-        &format!("/v1/requests/{rid}/accept"),
-        Some(&buyer),
-        Some(json!({"procedure_type": "aperta"})),
-        201,
-    )
-    .await;
-    let tid = acc["tender_id"].as_str().unwrap().to_owned();
-    let t = call(
-        &c,
-        b,
-        M::GET,
-        &format!("/v1/tenders/{tid}"),
-        Some(&buyer),
-        None,
-        200,
-    )
-    .await;
-    let lot = t["lots"][0]["id"].as_str().unwrap().to_owned();
-    let tev = format!("/v1/tenders/{tid}/events");
-    let ev = |e: &str| Some(json!({"event": e}));
-    call(
-        &c,
-        b,
-        M::POST,
-        &tev,
-        Some(&buyer),
-        ev("adopt_decision_to_contract"),
-        200,
-    )
-    .await;
-    call(
-        &c,
-        b,
-        M::PATCH,
-        &format!("/v1/tenders/{tid}/lots/{lot}"),
-        Some(&buyer),
-        Some(json!({"cig": "B5A520026C"})),
-        200,
-    )
-    .await;
-    call(&c, b, M::POST, &tev, Some(&buyer), ev("acquire_cig"), 200).await;
-    let deadline = chrono::Utc::now() + chrono::Duration::days(40);
-    call(
-        &c,
-        b,
-        M::PATCH,
-        &format!("/v1/tenders/{tid}"),
-        Some(&buyer),
-        Some(json!({"deadline": deadline})),
-        200,
-    )
-    .await;
-    call(&c, b, M::POST, &tev, Some(&buyer), ev("publish"), 200).await;
-    let op = call(
-        &c,
-        b,
-        M::POST,
-        "/v1/operators",
-        None,
-        Some(json!({"name": "Pulizie Alfa srl",
-        "codice_fiscale": "05949241110", "pec": "alfa@pec.it"})),
-        201,
-    )
-    .await;
-    let bidder = op["token"].as_str().unwrap().to_owned();
-    let bid = call(
-        &c,
-        b,
-        M::POST,
-        &format!("/v1/lots/{lot}/bids"),
-        Some(&bidder),
-        Some(json!({"declared_discount": "12.5"})),
-        201,
-    )
-    .await;
+    let t = support::publish_tender(&c, b, admin).await;
+    let bidder = support::register_bidders(&c, b, 0, 1).await.remove(0);
+    let bid = support::ok(support::submit_bid(&c, b, &t.lot, &bidder).await, 201);
     let bid = bid["id"].as_str().unwrap().to_owned();
 
     // the body: `total` bytes in 256 KiB pieces of a cheap pattern, hashed as they are produced
@@ -268,13 +109,38 @@ async fn main() {
     let sent = hex::encode(hasher.finalize());
     assert_eq!(v["size"], total, "{v}");
     assert_eq!(v["sha256"], sent.as_str(), "{v}");
+    let mb_s = total as f64 / 1e6 / secs;
+    println!("== bench_upload ==");
     println!(
-        "uploaded {mib} MiB in {secs:.2} s: {:.0} MB/s (MiB/s {:.0}); peak RSS {} MiB (before upload {} MiB); sealed size {}",
-        total as f64 / 1e6 / secs,
+        "build          {} (client and server in this process, SQLite, local document store)",
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
+    );
+    println!(
+        "file           {mib} MiB ({total} bytes), sealed size {}",
+        v["sealed_size"]
+    );
+    println!(
+        "time           {secs:.2} s: {mb_s:.0} MB/s ({:.0} MiB/s); target >= 200 MB/s: {}",
         total as f64 / (1u64 << 20) as f64 / secs,
+        if mb_s >= 200.0 { "met" } else { "NOT met" }
+    );
+    println!(
+        "peak RSS       {} MiB (VmHWM, whole process; {} MiB before the upload); target < 100 MB: {}",
         peak_rss_kib() / 1024,
         rss_before / 1024,
-        v["sealed_size"],
+        if peak_rss_kib() * 1024 < 100_000_000 {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
+    println!(
+        "load average   {load_before} (before)  {} (after)",
+        support::load_average()
     );
 }
 

@@ -144,10 +144,8 @@ pub struct Published {
     pub deadline: chrono::DateTime<chrono::Utc>,
 }
 
-/// Creates a platform-admin token with the CLI, then a province, a municipality, its request, the tender
-/// and publishes it, all over HTTP.
-pub async fn published(c: &reqwest::Client, s: &Server, dir: &Path, db_url: &str) -> Published {
-    use reqwest::Method as M;
+/// A platform-admin token, made with `sua admin create-token` on the server's database.
+pub fn admin_token(dir: &Path, db_url: &str) -> String {
     let out = Command::new(sua())
         .args(["admin", "create-token", "--role", "platform_admin"])
         .current_dir(dir)
@@ -155,13 +153,25 @@ pub async fn published(c: &reqwest::Client, s: &Server, dir: &Path, db_url: &str
         .env("RUST_LOG", "error")
         .output()
         .unwrap();
-    let admin = String::from_utf8_lossy(&out.stdout)
+    String::from_utf8_lossy(&out.stdout)
         .trim()
         .lines()
         .last()
         .unwrap()
-        .to_owned();
-    let b = &s.base;
+        .to_owned()
+}
+
+/// A platform-admin token from the CLI, then [`publish_tender`].
+pub async fn published(c: &reqwest::Client, s: &Server, dir: &Path, db_url: &str) -> Published {
+    let admin = admin_token(dir, db_url);
+    publish_tender(c, &s.base, admin).await
+}
+
+/// As the platform admin `admin`: a province, a municipality, its request, the tender accepted from it,
+/// its CIG and deadline, published; all over HTTP.
+pub async fn publish_tender(c: &reqwest::Client, base: &str, admin: String) -> Published {
+    use reqwest::Method as M;
+    let b = base;
     let p = ok(
         call(
             c,
