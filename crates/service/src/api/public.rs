@@ -27,7 +27,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 use std::{
     collections::HashMap,
     sync::{
-        Mutex,
+        Arc, Mutex,
         atomic::{AtomicU64, Ordering},
     },
     time::{Duration, Instant},
@@ -77,6 +77,9 @@ struct Inner {
 pub struct PublicCache {
     generation: AtomicU64,
     inner: Mutex<Inner>,
+    /// One read of the database at a time per answer: after a write, the requests for the same answer
+    /// wait for the first one's read and take its result from the cache, instead of all reading at once.
+    fills: Mutex<HashMap<Key, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl PublicCache {
@@ -96,6 +99,18 @@ impl PublicCache {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wait for the right to read `key`'s answer from the database (see `fills`).
+    async fn fill(&self, key: Key) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut fills = self.fills.lock().unwrap_or_else(|e| e.into_inner());
+            if fills.len() >= 4096 {
+                fills.retain(|_, l| Arc::strong_count(l) > 1);
+            }
+            fills.entry(key).or_default().clone()
+        };
+        lock.lock_owned().await
     }
 
     fn get(&self, key: &Key) -> Option<Bytes> {
@@ -184,6 +199,10 @@ async fn public_tenders(
     if let Some(body) = cache.get(&key) {
         return Ok(json(body));
     }
+    let _fill = cache.fill(key).await;
+    if let Some(body) = cache.get(&key) {
+        return Ok(json(body)); // read by the request this one waited for
+    }
     let stamp = cache.stamp();
     let select = || {
         tender::Entity::find()
@@ -245,6 +264,10 @@ async fn public_tender(State(st): State<AppState>, Path(id): Path<Uuid>) -> ApiR
     let key = Key::Tender(id);
     if let Some(body) = cache.get(&key) {
         return Ok(json(body));
+    }
+    let _fill = cache.fill(key).await;
+    if let Some(body) = cache.get(&key) {
+        return Ok(json(body)); // read by the request this one waited for
     }
     let stamp = cache.stamp();
     // not found (or not public) is never cached: it is cheap, and caching it would let anyone fill the cache
@@ -326,6 +349,27 @@ mod tests {
         );
         assert_eq!(c.get(&Key::Tender(Uuid::nil())), None);
         assert!(c.lock().bytes <= MAX_BYTES);
+    }
+
+    #[tokio::test]
+    async fn one_database_read_at_a_time_per_answer() {
+        let c = Arc::new(PublicCache::default());
+        let k = Key::Tender(Uuid::nil());
+        let first = c.fill(k).await;
+        let c2 = c.clone();
+        let waiter = tokio::spawn(async move {
+            let _fill = c2.fill(k).await;
+            c2.get(&k)
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            !waiter.is_finished(),
+            "the second request waits for the first read"
+        );
+        drop(c.fill(Key::Tender(Uuid::from_u128(1))).await); // another answer is not held up
+        c.put(k, c.stamp(), body("read once"));
+        drop(first);
+        assert_eq!(waiter.await.unwrap(), Some(body("read once")));
     }
 
     /// Through the whole router on a real SQLite file: what the public endpoints answer follows every
