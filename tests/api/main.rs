@@ -4,6 +4,7 @@
 mod comms;
 mod files;
 mod flow;
+mod municipality_mail;
 #[allow(dead_code)] // not every test uses every helper
 mod helpers;
 mod refusals;

@@ -3,11 +3,18 @@
 //!
 //! Request statuses: `submitted` → `returned` (questions pending) → `submitted` (answered) →
 //! `accepted` (a draft tender exists) | `rejected` | `withdrawn`.
+//!
+//! Mails to the municipality's PEC (`crate::comms::enqueue_request_mail`), in the transaction of the
+//! change: submitted → `request_received`, accepted → `request_accepted` (listed with the new tender),
+//! returned → `request_returned` (with the questions), rejected → `request_rejected`. Not mailed: the
+//! municipality's answer that resubmits a request, a withdrawal, and the thread's other messages. A
+//! municipality without a PEC gets no mail; the change still commits and the skip is logged.
 
 use super::validate;
 use crate::{
     audit,
     auth::{Principal, Role},
+    comms::RequestEvent,
     db::entities::{lot, municipality, procurement_request as req, request_message, tender},
     error::{ApiJson, ApiResult, AppError, Page, PageQuery, Problem},
     state::AppState,
@@ -200,8 +207,8 @@ async fn create_request(
     }
     .insert(&w.txn)
     .await?;
-    let view = RequestView::from(row);
-    audit::append(
+    let view = RequestView::from(row.clone());
+    let entry = audit::append(
         &w.txn,
         now,
         audit::Entry {
@@ -212,6 +219,15 @@ async fn create_request(
             before: None,
             after: Some(to_json(&view)),
         },
+    )
+    .await?;
+    crate::comms::enqueue_request_mail(
+        &w.txn,
+        &st.settings.http.public_base_url,
+        &row,
+        RequestEvent::Received,
+        entry.seq,
+        now,
     )
     .await?;
     w.commit().await?;
@@ -263,6 +279,16 @@ async fn get_request(
     Ok(Json(visible_request(&st.db.conn, &p, id).await?.into()))
 }
 
+/// What a status change also writes in its transaction.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Also {
+    Nothing,
+    /// Return: the reason becomes the buyer's message on the thread, and `request_returned` is mailed.
+    ReturnWithQuestions,
+    /// Reject: `request_rejected` is mailed with the reason.
+    MailRejection,
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn set_status(
     st: &AppState,
@@ -273,6 +299,7 @@ async fn set_status(
     reason: Option<String>,
     action: &str,
     needs: Role,
+    also: Also,
 ) -> ApiResult<RequestView> {
     p.require(needs)?;
     let now = st.now();
@@ -288,12 +315,23 @@ async fn set_status(
     let mut am = r.into_active_model();
     am.status = Set(to.to_owned());
     if reason.is_some() {
-        am.decision_reason = Set(reason);
+        am.decision_reason = Set(reason.clone());
     }
     am.updated_at = Set(now);
     let row = am.update(&w.txn).await?;
-    let view = RequestView::from(row);
-    audit::append(
+    let view = RequestView::from(row.clone());
+    if also == Also::ReturnWithQuestions {
+        insert_message_in(
+            &w.txn,
+            p,
+            id,
+            "sua_buyer",
+            reason.as_deref().unwrap_or(""),
+            now,
+        )
+        .await?;
+    }
+    let entry = audit::append(
         &w.txn,
         now,
         audit::Entry {
@@ -306,6 +344,23 @@ async fn set_status(
         },
     )
     .await?;
+    let reasons = reason.as_deref().unwrap_or("");
+    let mail = match also {
+        Also::Nothing => None,
+        Also::ReturnWithQuestions => Some(RequestEvent::Returned { reasons }),
+        Also::MailRejection => Some(RequestEvent::Rejected { reasons }),
+    };
+    if let Some(ev) = mail {
+        crate::comms::enqueue_request_mail(
+            &w.txn,
+            &st.settings.http.public_base_url,
+            &row,
+            ev,
+            entry.seq,
+            now,
+        )
+        .await?;
+    }
     w.commit().await?;
     Ok(view)
 }
@@ -327,6 +382,7 @@ async fn withdraw_request(
         None,
         "withdraw",
         Role::Municipality,
+        Also::Nothing,
     )
     .await
     .map(Json)
@@ -337,7 +393,8 @@ pub struct Reason {
     pub reason: String,
 }
 
-/// Return a request to the municipality with questions (buyer). The reason is stored as a message.
+/// Return a request to the municipality with questions (buyer). The reason is stored as a message and
+/// mailed to the municipality (`request_returned`), in the same transaction as the status change.
 #[utoipa::path(post, path = "/v1/requests/{id}/return", tag = "requests", security(("bearer" = [])),
     request_body = Reason,
     responses((status = 200, body = RequestView), (status = 404, body = Problem), (status = 409, body = Problem)))]
@@ -354,16 +411,16 @@ async fn return_request(
         id,
         &["submitted"],
         "returned",
-        Some(reason.clone()),
+        Some(reason),
         "return",
         Role::SuaBuyer,
+        Also::ReturnWithQuestions,
     )
     .await?;
-    insert_message(&st, &p, id, "sua_buyer", &reason).await?;
     Ok(Json(v))
 }
 
-/// Reject a request with a reason (buyer).
+/// Reject a request with a reason (buyer); the municipality is mailed the reason (`request_rejected`).
 #[utoipa::path(post, path = "/v1/requests/{id}/reject", tag = "requests", security(("bearer" = [])),
     request_body = Reason,
     responses((status = 200, body = RequestView), (status = 404, body = Problem), (status = 409, body = Problem)))]
@@ -383,6 +440,7 @@ async fn reject_request(
         Some(reason),
         "reject",
         Role::SuaBuyer,
+        Also::MailRejection,
     )
     .await
     .map(Json)
@@ -410,6 +468,20 @@ async fn insert_message(
 ) -> ApiResult<MessageView> {
     let now = st.now();
     let w = st.db.write().await?;
+    let m = insert_message_in(&w.txn, p, request_id, author_role, body, now).await?;
+    w.commit().await?;
+    Ok(m)
+}
+
+/// Store a message on a request's thread, with its audit entry, in the caller's transaction.
+async fn insert_message_in<C: ConnectionTrait>(
+    db: &C,
+    p: &Principal,
+    request_id: Uuid,
+    author_role: &str,
+    body: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<MessageView> {
     let m = request_message::ActiveModel {
         id: Set(Uuid::now_v7()),
         request_id: Set(request_id),
@@ -417,10 +489,10 @@ async fn insert_message(
         body: Set(body.to_owned()),
         created_at: Set(now),
     }
-    .insert(&w.txn)
+    .insert(db)
     .await?;
     audit::append(
-        &w.txn,
+        db,
         now,
         audit::Entry {
             actor: &p.actor(),
@@ -432,7 +504,6 @@ async fn insert_message(
         },
     )
     .await?;
-    w.commit().await?;
     Ok(MessageView {
         id: m.id,
         author_role: m.author_role,
@@ -480,6 +551,7 @@ async fn add_message(
             None,
             "resubmit",
             Role::Municipality,
+            Also::Nothing,
         )
         .await?;
     }
@@ -611,8 +683,9 @@ async fn accept_request(
     am.status = Set("accepted".into());
     am.tender_id = Set(Some(tender_id));
     am.updated_at = Set(now);
-    let view = RequestView::from(am.update(&w.txn).await?);
-    audit::append(
+    let row = am.update(&w.txn).await?;
+    let view = RequestView::from(row.clone());
+    let entry = audit::append(
         &w.txn,
         now,
         audit::Entry {
@@ -623,6 +696,15 @@ async fn accept_request(
             before: Some(to_json(&before)),
             after: Some(to_json(&view)),
         },
+    )
+    .await?;
+    crate::comms::enqueue_request_mail(
+        &w.txn,
+        &st.settings.http.public_base_url,
+        &row,
+        RequestEvent::Accepted { tender_id },
+        entry.seq,
+        now,
     )
     .await?;
     w.commit().await?;
