@@ -220,10 +220,61 @@ fn demo_drives_every_fixture_procurement_and_leaves_valid_outputs() {
     // mails: a receipt for every bid to its bidder, a lettera d'invito to every invitee, the clarification
     // notice to its asker, the soccorso istruttorio request to its bidder; for an awarded lot the award
     // (art. 90 c.1 b-c) and the contract date (c.1 e) to every bidder of the lot; for a revoked tender the
-    // revocation to every bidder; nothing else
+    // revocation to every bidder; to the municipality's PEC, each step of its request and procedure (below);
+    // nothing else
     let written = mails(&out.join("mail"));
+    let comuni: BTreeMap<&str, &str> = fx["municipalities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (s(&m["key"]), s(&m["pec"])))
+        .collect();
     let mut want: BTreeMap<(String, &str), usize> = BTreeMap::new();
     for t in fx["tenders"].as_array().unwrap() {
+        // the municipality: its request received, returned when it has no CUP (the demo asks for it),
+        // accepted; the CIG; the publication or, for a negotiated procedure, the invitations; then a
+        // revocation before the deadline ends it, otherwise the close of submissions and either the
+        // decision not to award (deserted) or, per lot, admissions, commission (quality-price), award
+        // proposal, verification, award and contract
+        let pec = comuni[s(&t["municipality"])].to_owned();
+        let mut comune: Vec<&str> = vec!["Richiesta ricevuta"];
+        if t["cup"].is_null() {
+            comune.push("Richiesta da integrare");
+        }
+        comune.extend(["Richiesta accettata", "CIG acquisito"]);
+        let negotiated = t["invitees"].as_array().is_some_and(|a| !a.is_empty());
+        comune.push(if negotiated {
+            "Inviti trasmessi"
+        } else {
+            "Procedura pubblicata"
+        });
+        if !t["revoke"].is_null() {
+            assert_eq!(t["revoke"]["before"], "deadline", "{t}");
+            comune.push("Revoca");
+        } else {
+            comune.push("Chiusura del termine");
+            match s(&t["expected"]) {
+                "deserted" => comune.push("Decisione di non aggiudicare"),
+                "awarded" => {
+                    for _ in t["lots"].as_array().unwrap() {
+                        comune.push("Ammissioni ed esclusioni");
+                        if t["criterion"] == "quality_price" {
+                            comune.push("Commissione");
+                        }
+                        comune.extend([
+                            "Proposta di aggiudicazione",
+                            "Verifica dei requisiti",
+                            "Aggiudicazione (Comune)",
+                            "Stipula",
+                        ]);
+                    }
+                }
+                other => panic!("unknown expectation {other}"),
+            }
+        }
+        for kind in comune {
+            *want.entry((pec.clone(), kind)).or_default() += 1;
+        }
         for b in t["bids"].as_array().unwrap() {
             *want
                 .entry((ops[s(&b["operator"])].1.to_owned(), "Ricevuta"))
@@ -261,7 +312,33 @@ fn demo_drives_every_fixture_procurement_and_leaves_valid_outputs() {
     }
     let mut got: BTreeMap<(String, &str), usize> = BTreeMap::new();
     for (to, subject) in &written {
-        let kind = if subject.starts_with("Ricevuta") {
+        let kind = if subject.starts_with("Richiesta ricevuta") {
+            "Richiesta ricevuta"
+        } else if subject.starts_with("Richiesta da integrare") {
+            "Richiesta da integrare"
+        } else if subject.starts_with("Richiesta accettata") {
+            "Richiesta accettata"
+        } else if subject.starts_with("CIG acquisito") {
+            "CIG acquisito"
+        } else if subject.starts_with("Procedura pubblicata") {
+            "Procedura pubblicata"
+        } else if subject.starts_with("Lettere d'invito trasmesse") {
+            "Inviti trasmessi"
+        } else if subject.starts_with("Chiusura del termine per le offerte") {
+            "Chiusura del termine"
+        } else if subject.starts_with("Decisione di non aggiudicare") {
+            "Decisione di non aggiudicare"
+        } else if subject.starts_with("Provvedimento di ammissioni ed esclusioni") {
+            "Ammissioni ed esclusioni"
+        } else if subject.starts_with("Composizione della commissione giudicatrice") {
+            "Commissione"
+        } else if subject.starts_with("Proposta di aggiudicazione") {
+            "Proposta di aggiudicazione"
+        } else if subject.starts_with("Esito della verifica dei requisiti") {
+            "Verifica dei requisiti"
+        } else if subject.starts_with("Aggiudicazione:") {
+            "Aggiudicazione (Comune)"
+        } else if subject.starts_with("Ricevuta") {
             "Ricevuta"
         } else if subject.starts_with("Comunicazione di aggiudicazione") {
             "Aggiudicazione"

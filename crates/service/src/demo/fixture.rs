@@ -25,6 +25,8 @@ pub struct Municipality {
     pub key: String,
     pub name: String,
     pub codice_fiscale: String,
+    /// The Comune's PEC: its request and procedure mails go there.
+    pub pec: Option<String>,
     pub rup: Rup,
 }
 

@@ -543,7 +543,7 @@ impl Demo {
                 .post(
                     "/v1/municipalities",
                     Some(&admin),
-                    json!({"province_id": self.province_id, "name": m.name, "codice_fiscale": m.codice_fiscale}),
+                    json!({"province_id": self.province_id, "name": m.name, "codice_fiscale": m.codice_fiscale, "pec": m.pec}),
                     201,
                 )
                 .await?;
@@ -558,7 +558,10 @@ impl Demo {
                 .await?["token"]);
             self.say(
                 "platform admin",
-                format!("created {} and its token", m.name),
+                match &m.pec {
+                    Some(pec) => format!("created {} (PEC {pec}) and its token", m.name),
+                    None => format!("created {} and its token", m.name),
+                },
             );
             self.municipalities.insert(m.key.clone(), (id, tok));
         }
