@@ -427,6 +427,14 @@ fn data_ora(d: Option<DateTime<Utc>>) -> String {
     }
 }
 
+/// Ends a sentence with a full stop, unless it ends with one already (a name like "… Soc. Coop.").
+fn period(mut s: String) -> String {
+    if !s.ends_with('.') {
+        s.push('.');
+    }
+    s
+}
+
 /// The `details` sentence of a `municipality_update` mail.
 fn comune_details(
     s: &Subject<'_>,
@@ -486,7 +494,7 @@ fn comune_details(
                 .to_owned(),
         },
         K::AwardProposal => match awardee_name {
-            Some(n) => format!("Proposta di aggiudicazione in favore di {n}."),
+            Some(n) => period(format!("Proposta di aggiudicazione in favore di {n}")),
             None => "Formulata la proposta di aggiudicazione.".to_owned(),
         },
         K::VerificationOutcome if s.event == "verification_failed" => {
@@ -499,7 +507,7 @@ fn comune_details(
             None => "La verifica dei requisiti ha avuto esito positivo.".to_owned(),
         },
         K::Award => match awardee_name {
-            Some(n) => format!("Aggiudicazione in favore di {n}."),
+            Some(n) => period(format!("Aggiudicazione in favore di {n}")),
             None => "Disposta l'aggiudicazione.".to_owned(),
         },
         K::Suspension => "La stipula del contratto è sospesa per la proposizione di un ricorso con \
