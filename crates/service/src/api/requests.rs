@@ -459,20 +459,6 @@ pub struct MessageView {
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
-async fn insert_message(
-    st: &AppState,
-    p: &Principal,
-    request_id: Uuid,
-    author_role: &str,
-    body: &str,
-) -> ApiResult<MessageView> {
-    let now = st.now();
-    let w = st.db.write().await?;
-    let m = insert_message_in(&w.txn, p, request_id, author_role, body, now).await?;
-    w.commit().await?;
-    Ok(m)
-}
-
 /// Store a message on a request's thread, with its audit entry, in the caller's transaction.
 async fn insert_message_in<C: ConnectionTrait>(
     db: &C,
@@ -524,7 +510,9 @@ async fn add_message(
     ApiJson(b): ApiJson<NewMessage>,
 ) -> ApiResult<(StatusCode, Json<MessageView>)> {
     let body = validate::non_empty("body", &b.body, 10000)?;
-    let r = visible_request(&st.db.conn, &p, id).await?;
+    let now = st.now();
+    let w = st.db.write().await?;
+    let r = visible_request(&w.txn, &p, id).await?;
     let role = match p.role {
         Role::Municipality => "municipality",
         Role::SuaBuyer => "sua_buyer",
@@ -540,21 +528,29 @@ async fn add_message(
             format!("the request is {}", r.status),
         ));
     }
-    let m = insert_message(&st, &p, id, role, &body).await?;
+    let m = insert_message_in(&w.txn, &p, id, role, &body, now).await?;
+    // the answer and the resubmission are one change: both or neither
     if role == "municipality" && r.status == "returned" {
-        set_status(
-            &st,
-            &p,
-            id,
-            &["returned"],
-            "submitted",
-            None,
-            "resubmit",
-            Role::Municipality,
-            Also::Nothing,
+        let before = RequestView::from(r.clone());
+        let mut am = r.into_active_model();
+        am.status = Set("submitted".into());
+        am.updated_at = Set(now);
+        let view = RequestView::from(am.update(&w.txn).await?);
+        audit::append(
+            &w.txn,
+            now,
+            audit::Entry {
+                actor: &p.actor(),
+                action: "request.resubmit",
+                object_kind: "request",
+                object_id: id.to_string(),
+                before: Some(to_json(&before)),
+                after: Some(to_json(&view)),
+            },
         )
         .await?;
     }
+    w.commit().await?;
     Ok((StatusCode::CREATED, Json(m)))
 }
 
