@@ -960,3 +960,48 @@ async fn s3_store_with_moto() {
     let (st, _, _) = get_raw(&c, b, &path, Some(buyer)).await;
     assert_eq!(st, 409);
 }
+
+/// Measurement, not a check (`cargo test -p service --test documents -- --ignored --nocapture`): a
+/// tender document of `SUA_BENCH_DOC_MIB` MiB (default 512) streamed with chunked encoding into the local
+/// store of a `sua serve` process; prints the time and the server's peak RSS (VmHWM) before and after.
+#[tokio::test]
+#[ignore]
+async fn measure_streamed_document_upload() {
+    let mib: usize = std::env::var("SUA_BENCH_DOC_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(512);
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}?mode=rwc", dir.path().join("sua.db").display());
+    let s = spawn(
+        dir.path(),
+        &db_url,
+        &[
+            ("SUA_HTTP__REQUEST_TIMEOUT_SECS", "3600"),
+            ("SUA_DOCUMENTS__MAX_FILE_BYTES", "4294967296"),
+        ],
+    );
+    let c = reqwest::Client::new();
+    let w = published(&c, &s, dir.path(), &db_url).await;
+    let hwm = || {
+        std::fs::read_to_string(format!("/proc/{}/status", s.child.id()))
+            .unwrap()
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .unwrap()
+            .to_owned()
+    };
+    let before = hwm();
+    let t = std::time::Instant::now();
+    let path = format!("/v1/tenders/{}/documents/big.pdf", w.tender);
+    let status = chunked_put(&s.base, &path, &w.buyer, mib << 20, true)
+        .await
+        .unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    assert!(status.contains("201"), "{status}");
+    println!(
+        "{mib} MiB in {secs:.2} s = {:.0} MB/s; server {before} before, {} after",
+        (mib << 20) as f64 / secs / 1e6,
+        hwm()
+    );
+}
