@@ -9,5 +9,6 @@ mod municipality_mail;
 mod helpers;
 mod refusals;
 mod register;
+mod reminders;
 mod sealed;
 mod smoke;
