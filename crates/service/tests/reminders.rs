@@ -590,3 +590,30 @@ async fn listing_expiry_reminders_go_once_per_listing_and_offset_on_postgres() {
     listing_scenario(&t).await;
     t.drop_pg().await;
 }
+
+#[test]
+#[allow(clippy::result_large_err)] // figment::Jail's error type
+fn reminder_schedules_are_configurable_and_validated_naming_the_key() {
+    figment::Jail::expect_with(|jail| {
+        let s = service::config::load(None).map_err(|e| e.to_string())?;
+        assert_eq!(s.reminders.offer_deadline_hours, vec![48, 24]);
+        assert_eq!(s.reminders.listing_expiry_days, vec![60, 30, 7]);
+        jail.create_file("sua.toml", "[reminders]\nlisting_expiry_days = [90, 15]\n")?;
+        jail.set_env("SUA_REMINDERS__OFFER_DEADLINE_HOURS", "[72, 24, 2]");
+        let s = service::config::load(Some(std::path::Path::new("sua.toml")))
+            .map_err(|e| e.to_string())?;
+        assert_eq!(s.reminders.offer_deadline_hours, vec![72, 24, 2]);
+        assert_eq!(s.reminders.listing_expiry_days, vec![90, 15]);
+        jail.set_env("SUA_REMINDERS__OFFER_DEADLINE_HOURS", "[]");
+        let s = service::config::load(None).map_err(|e| e.to_string())?;
+        assert!(s.reminders.offer_deadline_hours.is_empty(), "empty: off");
+        jail.set_env("SUA_REMINDERS__OFFER_DEADLINE_HOURS", "[0]");
+        let e = service::config::load(None).unwrap_err().to_string();
+        assert!(e.contains("reminders.offer_deadline_hours"), "{e}");
+        jail.set_env("SUA_REMINDERS__OFFER_DEADLINE_HOURS", "[24]");
+        jail.set_env("SUA_REMINDERS__LISTING_EXPIRY_DAYS", "[0]");
+        let e = service::config::load(None).unwrap_err().to_string();
+        assert!(e.contains("reminders.listing_expiry_days"), "{e}");
+        Ok(())
+    });
+}
