@@ -65,46 +65,47 @@ async fn chunked_put(
     finish: bool,
 ) -> Option<String> {
     let host = base.trim_start_matches("http://").to_owned();
-    let mut s = tokio::net::TcpStream::connect(&host).await.unwrap();
+    let s = tokio::net::TcpStream::connect(&host).await.unwrap();
+    let (mut r, mut w) = s.into_split();
+    // the answer is read while the body is still being sent: an early 413 is caught before the server
+    // closes the connection (whose reset would discard it)
+    let reader = tokio::spawn(async move {
+        let mut buf = vec![0u8; 1024];
+        let n = r.read(&mut buf).await.unwrap_or(0);
+        status_line(&buf[..n])
+    });
     let head = format!(
         "PUT {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
          Content-Type: application/pdf\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
     );
-    s.write_all(head.as_bytes()).await.unwrap();
+    w.write_all(head.as_bytes()).await.unwrap();
     let chunk = vec![b'x'; 64 << 10];
     let mut sent = 0;
-    while sent < total {
+    while sent < total && !reader.is_finished() {
         let n = chunk.len().min(total - sent);
-        let w = async {
-            s.write_all(format!("{n:x}\r\n").as_bytes()).await?;
-            s.write_all(&chunk[..n]).await?;
-            s.write_all(b"\r\n").await
+        let wr = async {
+            w.write_all(format!("{n:x}\r\n").as_bytes()).await?;
+            w.write_all(&chunk[..n]).await?;
+            w.write_all(b"\r\n").await
         };
-        if w.await.is_err() {
+        if wr.await.is_err() {
             break; // the server answered early (413) and closed
         }
         sent += n;
-        // an early answer (413 when the limit is crossed) is read as soon as it comes
-        let mut buf = vec![0u8; 1024];
-        if finish
-            && let Ok(n) = s.try_read(&mut buf)
-            && n > 0
-        {
-            return Some(status_line(&buf[..n]));
-        }
     }
     if !finish {
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        drop(s);
+        reader.abort();
+        drop(w);
         return None;
     }
-    let _ = s.write_all(b"0\r\n\r\n").await;
-    let mut buf = vec![0u8; 1024];
-    let n = tokio::time::timeout(std::time::Duration::from_secs(30), s.read(&mut buf))
-        .await
-        .expect("no answer")
-        .unwrap_or(0);
-    Some(status_line(&buf[..n]))
+    let _ = w.write_all(b"0\r\n\r\n").await;
+    Some(
+        tokio::time::timeout(std::time::Duration::from_secs(30), reader)
+            .await
+            .expect("no answer")
+            .unwrap(),
+    )
 }
 
 fn status_line(b: &[u8]) -> String {
