@@ -449,6 +449,18 @@ pub enum StatusError {
     },
 }
 
+/// A refused renewal of a listing's expiry ([`Listing::renew`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenewalError {
+    /// The listing is not admitted (applied, suspended) or was removed.
+    #[error(transparent)]
+    Status(#[from] StatusError),
+    #[error("expires_on: {new} is not after today ({today})")]
+    NotAfterToday { today: NaiveDate, new: NaiveDate },
+    #[error("expires_on: {new} is not later than the current expiry {current}")]
+    NotLater { current: NaiveDate, new: NaiveDate },
+}
+
 impl ListingStatus {
     fn name(&self) -> &'static str {
         match self {
@@ -497,6 +509,34 @@ impl Listing {
             on,
             reason: reason.to_owned(),
         };
+        Ok(())
+    }
+
+    /// Renews an admitted listing: moves its expiry to `expires_on`, which must be after `today` and later
+    /// than the current expiry. The status (and its date) is unchanged. An applied listing is admitted
+    /// instead, a suspended one readmitted (both may set a new expiry); a removed one is final.
+    pub fn renew(&mut self, today: NaiveDate, expires_on: NaiveDate) -> Result<(), RenewalError> {
+        self.check_not_removed()?;
+        if !matches!(self.status, ListingStatus::Admitted { .. }) {
+            return Err(StatusError::NotAllowed {
+                action: "renew",
+                current: self.status.name(),
+            }
+            .into());
+        }
+        if expires_on <= today {
+            return Err(RenewalError::NotAfterToday {
+                today,
+                new: expires_on,
+            });
+        }
+        if expires_on <= self.expires_on {
+            return Err(RenewalError::NotLater {
+                current: self.expires_on,
+                new: expires_on,
+            });
+        }
+        self.expires_on = expires_on;
         Ok(())
     }
 

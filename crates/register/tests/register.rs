@@ -5,7 +5,7 @@ use domain::ids::NutsCode;
 use domain::money::Euro;
 use register::counters::{Area, CounterError, EventKind, OperatorEvent, aggregate};
 use register::eligibility::{RegisterError, ReminderKey};
-use register::model::{ModelError, SoaClass, SoaClassLimits, StatusError};
+use register::model::{ModelError, RenewalError, SoaClass, SoaClassLimits, StatusError};
 use register::*;
 use std::collections::HashSet;
 use uuid::Uuid;
@@ -143,6 +143,55 @@ fn listing_status_changes_need_reasons_and_removal_is_final() {
         l.remove(d(2026, 4, 1), "x"),
         Err(StatusError::Removed(d(2026, 3, 1)))
     );
+}
+
+#[test]
+fn renewal_moves_the_expiry_of_an_admitted_listing_only() {
+    let mut l = works(1, "OG1", Some(SoaClass::II));
+    let today = d(2027, 11, 1);
+    assert_eq!(
+        l.renew(today, d(2027, 12, 31)),
+        Err(RenewalError::NotLater {
+            current: d(2027, 12, 31),
+            new: d(2027, 12, 31)
+        })
+    );
+    assert_eq!(
+        l.renew(today, today),
+        Err(RenewalError::NotAfterToday { today, new: today })
+    );
+    l.renew(today, d(2030, 12, 31)).unwrap();
+    assert_eq!(l.expires_on, d(2030, 12, 31));
+    assert_eq!(l.status, ListingStatus::Admitted { on: d(2025, 1, 10) });
+    // an expired listing can be renewed to a future date
+    let mut expired = works(2, "OG1", None);
+    expired.expires_on = d(2026, 1, 1);
+    expired.renew(today, d(2028, 1, 1)).unwrap();
+    assert_eq!(expired.expires_on, d(2028, 1, 1));
+    // nor applied, nor suspended, nor removed
+    let mut applied = works(3, "OG1", None);
+    applied.status = ListingStatus::Applied;
+    assert_eq!(
+        applied.renew(today, d(2030, 1, 1)),
+        Err(RenewalError::Status(StatusError::NotAllowed {
+            action: "renew",
+            current: "applied"
+        }))
+    );
+    l.suspend(today, "DURC irregolare").unwrap();
+    assert_eq!(
+        l.renew(today, d(2031, 1, 1)),
+        Err(RenewalError::Status(StatusError::NotAllowed {
+            action: "renew",
+            current: "suspended"
+        }))
+    );
+    l.remove(today, "false declaration").unwrap();
+    assert_eq!(
+        l.renew(today, d(2031, 1, 1)),
+        Err(RenewalError::Status(StatusError::Removed(today)))
+    );
+    assert_eq!(l.expires_on, d(2030, 12, 31));
 }
 
 #[test]
