@@ -66,10 +66,18 @@ pub struct HttpSettings {
     pub public_base_url: String,
     /// Largest accepted request body, in bytes.
     pub body_limit_bytes: usize,
-    /// Requests taking longer are answered 408.
+    /// Requests taking longer are answered 408 (except streamed uploads: `upload_timeout_secs`).
     pub request_timeout_secs: u64,
+    /// Time allowed to a streamed file upload (`PUT …/files/{name}`, `PUT …/documents/{name}`), so that
+    /// a large envelope file over a slow link near the deadline is not cut at `request_timeout_secs`.
+    #[serde(default = "default_upload_timeout")]
+    pub upload_timeout_secs: u64,
     /// Seconds given to requests in flight after SIGTERM/Ctrl-C.
     pub shutdown_grace_secs: u64,
+}
+
+fn default_upload_timeout() -> u64 {
+    2 * 60 * 60
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -106,6 +114,7 @@ impl Default for Settings {
                 public_base_url: "http://127.0.0.1:8080".into(),
                 body_limit_bytes: 16 * 1024 * 1024,
                 request_timeout_secs: 30,
+                upload_timeout_secs: default_upload_timeout(),
                 shutdown_grace_secs: 20,
             },
             mail: notify::MailConfig::default(),

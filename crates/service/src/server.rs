@@ -1,9 +1,48 @@
 //! `sua serve`: tracing, database + migrations, scheduler, HTTP server with graceful shutdown.
 
 use crate::{api, clock::OffsetClock, config::Settings, db::Db, scheduler, state::AppState};
-use axum::{extract::DefaultBodyLimit, http::StatusCode};
+use axum::{
+    extract::{DefaultBodyLimit, Request},
+    http::{Method, StatusCode},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+};
 use std::{future::IntoFuture, sync::Arc, time::Duration};
-use tower_http::{timeout::TimeoutLayer, trace::TraceLayer};
+use tower_http::trace::TraceLayer;
+
+/// Per-request time limits: `upload_timeout_secs` for streamed uploads, `request_timeout_secs` for the rest.
+#[derive(Clone, Copy)]
+struct Timeouts {
+    request: Duration,
+    upload: Duration,
+}
+
+/// A streamed upload: `PUT` of a bid envelope file or of a tender/request document.
+fn is_streamed_upload(method: &Method, path: &str) -> bool {
+    method == Method::PUT && (path.contains("/files/") || path.contains("/documents/"))
+}
+
+/// Answers 408 (problem body) when the handler runs past its limit; the handler's future is dropped, so an
+/// upload in progress is aborted (no object, no row: see `docstore`).
+async fn time_limit(timeouts: Timeouts, req: Request, next: Next) -> Response {
+    let limit = if is_streamed_upload(req.method(), req.uri().path()) {
+        timeouts.upload
+    } else {
+        timeouts.request
+    };
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => {
+            let mut r = crate::error::AppError::bad(
+                "request",
+                format!("the request took longer than {} s", limit.as_secs()),
+            )
+            .into_response();
+            *r.status_mut() = StatusCode::REQUEST_TIMEOUT;
+            r
+        }
+    }
+}
 
 pub fn init_tracing(settings: &Settings) {
     use tracing_subscriber::{EnvFilter, fmt, prelude::*};
@@ -69,12 +108,15 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         Arc::new(MailClock(state.clock.clone())),
     )
     .map_err(|e| anyhow::anyhow!("mail: {e}"))?;
+    let timeouts = Timeouts {
+        request: Duration::from_secs(settings.http.request_timeout_secs),
+        upload: Duration::from_secs(settings.http.upload_timeout_secs),
+    };
     let app = api::app(state)
         .layer(DefaultBodyLimit::max(settings.http.body_limit_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(settings.http.request_timeout_secs),
-        ))
+        .layer(middleware::from_fn(move |req, next| {
+            time_limit(timeouts, req, next)
+        }))
         .layer(TraceLayer::new_for_http());
     let listener = tokio::net::TcpListener::bind(&settings.http.addr)
         .await
@@ -130,4 +172,60 @@ async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutdown signal received; finishing requests in flight");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::{Router, body::Body, routing::put};
+
+    async fn slow() -> &'static str {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        "done"
+    }
+
+    fn app(request_ms: u64, upload_ms: u64) -> Router {
+        let timeouts = Timeouts {
+            request: Duration::from_millis(request_ms),
+            upload: Duration::from_millis(upload_ms),
+        };
+        Router::new()
+            .route("/v1/bids/b/envelopes/a/files/x.pdf", put(slow))
+            .route("/v1/tenders/t/documents/bando.pdf", put(slow))
+            .route("/v1/tenders/t", put(slow))
+            .layer(middleware::from_fn(move |req, next| {
+                time_limit(timeouts, req, next)
+            }))
+    }
+
+    async fn status(app: Router, path: &str) -> StatusCode {
+        use tower::ServiceExt;
+        let req = Request::put(path).body(Body::empty()).unwrap();
+        app.oneshot(req).await.unwrap().status()
+    }
+
+    #[tokio::test]
+    async fn uploads_get_the_upload_limit_and_other_requests_the_request_limit() {
+        // request limit 100 ms, upload limit 2 s: the 300 ms handler times out only outside uploads
+        let a = app(100, 2000);
+        assert_eq!(
+            status(a.clone(), "/v1/tenders/t").await,
+            StatusCode::REQUEST_TIMEOUT
+        );
+        assert_eq!(
+            status(a.clone(), "/v1/bids/b/envelopes/a/files/x.pdf").await,
+            StatusCode::OK
+        );
+        assert_eq!(
+            status(a, "/v1/tenders/t/documents/bando.pdf").await,
+            StatusCode::OK
+        );
+        // and an upload past its own limit is cut too
+        let b = app(2000, 100);
+        assert_eq!(
+            status(b.clone(), "/v1/bids/b/envelopes/a/files/x.pdf").await,
+            StatusCode::REQUEST_TIMEOUT
+        );
+        assert_eq!(status(b, "/v1/tenders/t").await, StatusCode::OK);
+    }
 }
