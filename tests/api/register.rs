@@ -1294,3 +1294,337 @@ async fn http_draw_with_10000_listings() {
         times[0], times[5], times[9]
     );
 }
+
+/// The outbox idempotency keys of the listing-expiry reminders of `listing`, read from the database.
+async fn reminder_keys(app: &TestApp, listing: &str) -> Vec<String> {
+    use sea_orm::{ConnectionTrait, Database, Statement};
+    let db = Database::connect(&app.db_url).await.unwrap();
+    let stmt = Statement::from_string(
+        db.get_database_backend(),
+        format!(
+            "SELECT idempotency_key FROM mail_message WHERE idempotency_key LIKE 'listing-reminder:{listing}:%' \
+             ORDER BY idempotency_key"
+        ),
+    );
+    let keys = db
+        .query_all_raw(stmt)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get::<String>("", "idempotency_key").unwrap())
+        .collect();
+    db.close().await.ok();
+    keys
+}
+
+/// Waits (scheduler passes every second) until the outbox holds the reminder `key`.
+async fn wait_for_reminder(app: &TestApp, listing: &str, key: &str) -> Vec<String> {
+    for _ in 0..150 {
+        let keys = reminder_keys(app, listing).await;
+        if keys.iter().any(|k| k == key) {
+            return keys;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "reminder {key} never enqueued; outbox holds {:?}",
+        reminder_keys(app, listing).await
+    );
+}
+
+/// (action, before, after) of the audit entries of a listing.
+async fn listing_audit(app: &TestApp, listing: &str) -> Vec<(String, Value, Value)> {
+    use sea_orm::{ConnectionTrait, Database, Statement};
+    let db = Database::connect(&app.db_url).await.unwrap();
+    let stmt = Statement::from_string(
+        db.get_database_backend(),
+        format!(
+            "SELECT action, before_json, after_json FROM audit_entry \
+             WHERE object_kind = 'register_listing' AND object_id = '{listing}' ORDER BY seq"
+        ),
+    );
+    let json = |r: &sea_orm::QueryResult, c: &str| -> Value {
+        r.try_get::<Option<String>>("", c)
+            .unwrap()
+            .map(|s| serde_json::from_str(&s).unwrap())
+            .unwrap_or(Value::Null)
+    };
+    let rows = db
+        .query_all_raw(stmt)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r.try_get::<String>("", "action").unwrap(),
+                json(r, "before_json"),
+                json(r, "after_json"),
+            )
+        })
+        .collect();
+    db.close().await.ok();
+    rows
+}
+
+both_backends!(
+    renewal_moves_the_expiry_and_the_reminders_are_owed_again,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let spec = ok(&app.get("/openapi.json", None).await, 200);
+        assert!(
+            spec["paths"]["/v1/register/listings/{id}/renew"]["post"].is_object(),
+            "renew missing from the OpenAPI document"
+        );
+        let today = Utc::now().date_naive();
+        let day = |n: i64| (today + Duration::days(n)).to_string();
+        let (_a, ta) = operator(&app, 1).await;
+        let l = ok(
+            &app.post("/v1/register/applications", Some(&ta), &json!({"province_id": w.province, "category": "90", "territories": ["national"], "expires_on": day(20)})).await,
+            201,
+        );
+        let lid = s(&l["id"]);
+        let renew = format!("/v1/register/listings/{lid}/renew");
+        // applied, not admitted: renewal is refused with the rule
+        let r = refused(
+            &app.post(&renew, Some(&w.buyer), &json!({"expires_on": day(200)}))
+                .await,
+            409,
+            None,
+        );
+        assert_eq!(r["rule"], "register.status", "{r}");
+        assert!(s(&r["detail"]).contains("applied"), "{r}");
+        let admitted = ok(
+            &app.post(
+                &format!("/v1/register/listings/{lid}/admit"),
+                Some(&w.buyer),
+                &json!({}),
+            )
+            .await,
+            200,
+        );
+        // 20 days to the expiry: the 30-day reminder is owed and the scheduler enqueues it
+        let first = format!("listing-reminder:{lid}:{}:30d", day(20));
+        wait_for_reminder(&app, &lid, &first).await;
+
+        // refusals: who, and the date (422 naming the field); none changes the listing
+        assert_eq!(
+            app.post(
+                &renew,
+                Some(&w.other_buyer),
+                &json!({"expires_on": day(200)})
+            )
+            .await
+            .0,
+            404
+        );
+        for tok in [&ta, &w.municipality, &w.admin] {
+            refused(
+                &app.post(&renew, Some(tok), &json!({"expires_on": day(200)}))
+                    .await,
+                403,
+                None,
+            );
+        }
+        assert_eq!(
+            app.post(&renew, None, &json!({"expires_on": day(200)}))
+                .await
+                .0,
+            401
+        );
+        for body in [
+            json!({}),
+            json!({"expires_on": day(20)}),
+            json!({"expires_on": day(10)}),
+            json!({"expires_on": today.to_string()}),
+            json!({"expires_on": day(-1)}),
+            json!({"expires_on": "2031-02-30"}),
+        ] {
+            refused(
+                &app.post(&renew, Some(&w.buyer), &body).await,
+                422,
+                Some("expires_on"),
+            );
+        }
+        refused(
+            &app.post(
+                &renew,
+                Some(&w.buyer),
+                &json!({"expires_on": day(200), "note": "  "}),
+            )
+            .await,
+            422,
+            Some("note"),
+        );
+        let unchanged = ok(
+            &app.get(&format!("/v1/register/listings/{lid}"), Some(&w.buyer))
+                .await,
+            200,
+        );
+        assert_eq!(unchanged["expires_on"], day(20).as_str());
+        assert_eq!(unchanged["updated_at"], admitted["updated_at"]);
+
+        // the renewal: expires_on moves, the listing stays admitted since the same day
+        let renewed = ok(
+            &app.post(
+                &renew,
+                Some(&w.buyer),
+                &json!({"expires_on": day(200), "note": "attestazione SOA rinnovata, prot. 1234"}),
+            )
+            .await,
+            200,
+        );
+        assert_eq!(renewed["expires_on"], day(200).as_str());
+        assert_eq!(renewed["status"], "admitted");
+        assert_eq!(renewed["status_on"], admitted["status_on"]);
+        assert_eq!(
+            ok(
+                &app.get(&format!("/v1/register/listings/{lid}"), Some(&ta))
+                    .await,
+                200
+            )["expires_on"],
+            day(200).as_str()
+        );
+        // audited, with the note
+        let audit = listing_audit(&app, &lid).await;
+        let renewals: Vec<_> = audit
+            .iter()
+            .filter(|(a, _, _)| a == "register.renew")
+            .collect();
+        assert_eq!(renewals.len(), 1, "{audit:?}");
+        let (_, before, after) = renewals[0];
+        assert_eq!(before["expires_on"], day(20).as_str());
+        assert_eq!(after["expires_on"], day(200).as_str());
+        assert_eq!(after["note"], "attestazione SOA rinnovata, prot. 1234");
+        // nothing is owed for the new expiry today (200 days away)
+        let due = ok(
+            &app.get("/v1/register/reminders", Some(&w.buyer)).await,
+            200,
+        );
+        assert!(
+            due.as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["listing_id"] != lid.as_str()),
+            "{due}"
+        );
+
+        // an operator whose listing will have expired by the moved clock
+        let (_c, tc) = operator(&app, 3).await;
+        let l3 = ok(
+            &app.post("/v1/register/applications", Some(&tc), &json!({"province_id": w.province, "category": "90", "territories": ["national"], "expires_on": day(20)})).await,
+            201,
+        );
+        let lid3 = s(&l3["id"]);
+        ok(
+            &app.post(
+                &format!("/v1/register/listings/{lid3}/admit"),
+                Some(&w.buyer),
+                &json!({}),
+            )
+            .await,
+            200,
+        );
+
+        // 25 days before the new expiry (server clock): its 30-day reminder is owed and enqueued
+        ok(
+            &app.put(
+                "/v1/admin/clock",
+                Some(&w.admin),
+                &json!({"now": Utc::now() + Duration::days(175)}),
+            )
+            .await,
+            200,
+        );
+        let due = ok(
+            &app.get("/v1/register/reminders", Some(&w.buyer)).await,
+            200,
+        );
+        let mine: Vec<_> = due
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["listing_id"] == lid.as_str())
+            .collect();
+        assert_eq!(mine.len(), 1, "{due}");
+        assert_eq!(
+            (
+                mine[0]["expires_on"].clone(),
+                mine[0]["days_before"].clone()
+            ),
+            (json!(day(200)), json!(30))
+        );
+        let second = format!("listing-reminder:{lid}:{}:30d", day(200));
+        let keys = wait_for_reminder(&app, &lid, &second).await;
+        assert_eq!(keys, vec![first.clone(), second.clone()], "once each");
+
+        // "not in the past" is judged on the server clock: day 150 is after wall today, before the server's
+        let r = refused(
+            &app.post(
+                &format!("/v1/register/listings/{lid3}/renew"),
+                Some(&w.buyer),
+                &json!({"expires_on": day(150)}),
+            )
+            .await,
+            422,
+            Some("expires_on"),
+        );
+        assert!(s(&r["detail"]).contains("after today"), "{r}");
+        // an expired admitted listing can be renewed to a future date
+        let r3 = ok(
+            &app.post(
+                &format!("/v1/register/listings/{lid3}/renew"),
+                Some(&w.buyer),
+                &json!({"expires_on": day(400)}),
+            )
+            .await,
+            200,
+        );
+        assert_eq!(r3["expires_on"], day(400).as_str());
+
+        // suspended: readmit instead; removed: final
+        ok(
+            &app.post(
+                &format!("/v1/register/listings/{lid}/suspend"),
+                Some(&w.buyer),
+                &json!({"reason": "DURC irregolare"}),
+            )
+            .await,
+            200,
+        );
+        let r = refused(
+            &app.post(&renew, Some(&w.buyer), &json!({"expires_on": day(300)}))
+                .await,
+            409,
+            None,
+        );
+        assert_eq!(r["rule"], "register.status", "{r}");
+        assert!(s(&r["detail"]).contains("suspended"), "{r}");
+        ok(
+            &app.post(
+                &format!("/v1/register/listings/{lid}/remove"),
+                Some(&w.buyer),
+                &json!({"reason": "falsa dichiarazione"}),
+            )
+            .await,
+            200,
+        );
+        let r = refused(
+            &app.post(&renew, Some(&w.buyer), &json!({"expires_on": day(300)}))
+                .await,
+            409,
+            None,
+        );
+        assert_eq!(r["rule"], "register.status", "{r}");
+        assert!(s(&r["detail"]).contains("removed"), "{r}");
+        assert_eq!(
+            ok(
+                &app.get(&format!("/v1/register/listings/{lid}"), Some(&w.buyer))
+                    .await,
+                200
+            )["expires_on"],
+            day(200).as_str()
+        );
+        let (intact, out) = app.cli(&["audit", "verify"]);
+        assert!(intact, "{out}");
+    }
+);

@@ -1,5 +1,6 @@
-//! The register of operators: applications (bidders), admission, suspension and removal with a reason (SUA
-//! buyers of the Province), expiry reminders owed, and the import of past awards for the rotation history.
+//! The register of operators: applications (bidders), admission, suspension and removal with a reason, renewal
+//! of an admitted listing's expiry (SUA buyers of the Province), expiry reminders owed, and the import of past
+//! awards for the rotation history.
 
 use super::{
     entities::{register_award_history, register_listing},
@@ -14,7 +15,7 @@ use crate::{
     error::{ApiJson, ApiResult, AppError, Page, PageQuery, Problem},
     state::AppState,
 };
-use ::register::{Category, SoaClass, Territory, reminders_due};
+use ::register::{Category, SoaClass, Territory, model::RenewalError, reminders_due};
 use axum::{
     Json,
     extract::{Path, Query, State},
@@ -40,6 +41,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(admit))
         .routes(routes!(suspend))
         .routes(routes!(remove))
+        .routes(routes!(renew))
         .routes(routes!(reminders))
         .routes(routes!(import_award))
 }
@@ -451,6 +453,75 @@ async fn remove(
     ApiJson(b): ApiJson<ReasonInput>,
 ) -> ApiResult<Json<ListingView>> {
     change_status(&st, &p, id, Change::Remove(b.reason)).await
+}
+
+// ---------------------------------------------------------------- renewal
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenewalInput {
+    /// Required: the new last day of validity, after today and later than the current `expires_on` (e.g. the
+    /// expiry of the renewed SOA attestation).
+    #[schema(required = true)]
+    pub expires_on: Option<NaiveDate>,
+    /// What was checked (documents received, protocol number...); kept in the audit log.
+    pub note: Option<String>,
+}
+
+/// Renew an admitted listing: move its `expires_on` to a later date, keeping it admitted (SUA buyer of the
+/// Province). The expiry reminders (`[reminders] listing_expiry_days`) are owed again for the new date.
+/// An applied listing is admitted, a suspended one readmitted (`admit`, with `expires_on`); a removed one
+/// stays removed (409, rule `register.status`).
+#[utoipa::path(post, path = "/v1/register/listings/{id}/renew", tag = "register", security(("bearer" = [])),
+    request_body = RenewalInput,
+    responses((status = 200, body = ListingView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn renew(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    ApiJson(b): ApiJson<RenewalInput>,
+) -> ApiResult<Json<ListingView>> {
+    p.require(Role::SuaBuyer)?;
+    let expires_on = b
+        .expires_on
+        .ok_or_else(|| AppError::bad("expires_on", "expires_on: required (the new expiry)"))?;
+    let note = match &b.note {
+        Some(n) => Some(validate::non_empty("note", n, 2000)?),
+        None => None,
+    };
+    let now = st.now();
+    let w = st.db.write().await?;
+    let r = visible_listing(&w.txn, &p, id).await?;
+    let mut l = to_listing(&r)?;
+    l.renew(now.date_naive(), expires_on).map_err(|e| match e {
+        RenewalError::Status(s) => AppError::conflict("register.status", s.to_string()),
+        date => AppError::bad("expires_on", date.to_string()),
+    })?;
+    let before = listing_view(&r);
+    let mut am = r.into_active_model();
+    am.expires_on = Set(l.expires_on);
+    am.updated_at = Set(now);
+    let r = am.update(&w.txn).await?;
+    let view = listing_view(&r);
+    let mut after = to_json(&view);
+    if let (Some(n), Some(o)) = (note, after.as_object_mut()) {
+        o.insert("note".into(), n.into());
+    }
+    audit::append(
+        &w.txn,
+        now,
+        audit::Entry {
+            actor: &p.actor(),
+            action: "register.renew",
+            object_kind: "register_listing",
+            object_id: id.to_string(),
+            before: Some(to_json(&before)),
+            after: Some(after),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok(Json(view))
 }
 
 // ---------------------------------------------------------------- reminders
