@@ -6,8 +6,9 @@
 //! [`::register::counters::aggregate`]); this module only loads rows, calls them and stores the result with
 //! its audit entry, in one [`crate::db::Db::write`] transaction.
 //!
-//! - [`listings`]: `POST /v1/register/applications` (bidder), listing, admission, suspension, removal (SUA
-//!   buyer of the Province), import of past awards for the rotation history;
+//! - [`listings`]: `POST /v1/register/applications` (bidder), listing, admission, suspension, removal,
+//!   renewal of an admitted listing's expiry (SUA buyer of the Province), import of past awards for the
+//!   rotation history;
 //! - [`invitations`]: `POST|GET /v1/tenders/{id}/invitations/draw`, `GET /v1/tenders/{id}/invitations`;
 //! - [`mails`]: invitation mails through the `notify` outbox (`POST /v1/tenders/{id}/invitations/mails`, or
 //!   with the selection);
