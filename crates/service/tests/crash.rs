@@ -574,6 +574,20 @@ async fn upload_scenario(db_url: String, dir: tempfile::TempDir) {
     let (st, got) = get(path_a.clone()).await;
     assert_eq!(st, 200, "{}", String::from_utf8_lossy(&got));
     assert_eq!(sealing::Sha256Digest::of(&got).to_string(), sha_a);
+    // a row changed behind the platform's back (here: renamed; content and hashes intact, so only the
+    // signed receipt can tell) is refused: the download must match the latest receipt
+    {
+        use sea_orm::ConnectionTrait;
+        let db = sea_orm::Database::connect(&db_url).await.unwrap();
+        db.execute_unprepared("UPDATE bid_file SET name = 'renamed.pdf' WHERE name = 'dgue.pdf'")
+            .await
+            .unwrap();
+        db.close().await.ok();
+    }
+    let (st, body) = get(path_a.replace("dgue.pdf", "renamed.pdf")).await;
+    assert_eq!(st, 409, "{}", String::from_utf8_lossy(&body));
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["rule"], "file integrity", "{v}");
     let (st, got) = get(path_b.clone()).await;
     assert_eq!(st, 200, "{}", String::from_utf8_lossy(&got));
     assert_eq!(got.len(), doc_b.len());
