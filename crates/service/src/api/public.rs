@@ -11,7 +11,7 @@
 //! - it was read less than [`TTL`] (1 s) ago: the bound for writes this process cannot see (another
 //!   `sua serve` replica on the same PostgreSQL, a manual change in the database).
 
-use super::tenders::{TenderView, lots_of, publicly_visible, tender_view};
+use super::tenders::{TenderView, publicly_visible, tender_view};
 use crate::{
     db::entities::{lot, tender},
     error::{ApiResult, AppError, Page, PageQuery, Problem},
@@ -209,19 +209,19 @@ async fn public_tenders(
             .filter(tender::Column::PublishedAt.is_not_null())
             .filter(tender::Column::ProcedureType.is_not_in(INVITATION_ONLY))
     };
+    // the page and (when not cached) the total are read side by side, on two pooled connections
     let rows = select()
         .order_by_desc(tender::Column::PublishedAt)
         .order_by_desc(tender::Column::Id)
         .offset((page - 1) * per_page)
         .limit(per_page)
-        .all(&st.db.conn)
-        .await?;
-    let total = match cache.total(stamp) {
-        Some(total) => total,
+        .all(&st.db.conn);
+    let (rows, total) = match cache.total(stamp) {
+        Some(total) => (rows.await?, total),
         None => {
-            let total = select().count(&st.db.conn).await?;
+            let (rows, total) = tokio::try_join!(rows, select().count(&st.db.conn))?;
             cache.put_total(stamp, total);
-            total
+            (rows, total)
         }
     };
     let ids: Vec<Uuid> = rows.iter().map(|t| t.id).collect();
@@ -271,12 +271,17 @@ async fn public_tender(State(st): State<AppState>, Path(id): Path<Uuid>) -> ApiR
     }
     let stamp = cache.stamp();
     // not found (or not public) is never cached: it is cheap, and caching it would let anyone fill the cache
-    let t = tender::Entity::find_by_id(id)
-        .one(&st.db.conn)
-        .await?
+    // the tender and its lots are read side by side, on two pooled connections
+    let (t, lots) = tokio::try_join!(
+        tender::Entity::find_by_id(id).one(&st.db.conn),
+        lot::Entity::find()
+            .filter(lot::Column::TenderId.eq(id))
+            .order_by_asc(lot::Column::Number)
+            .all(&st.db.conn),
+    )?;
+    let t = t
         .filter(|t| publicly_visible(t, None))
         .ok_or(AppError::NotFound("tender"))?;
-    let lots = lots_of(&st.db.conn, id).await?;
     let body = render(&tender_view(&t, &lots, false))?;
     cache.put(key, stamp, body.clone());
     Ok(json(body))
