@@ -24,6 +24,7 @@
 # It is a benchmark, not a test: it prints figures and never fails on them. Release build; the server and
 # wrk share the machine's cores, so run it on an otherwise idle machine (the load average is printed).
 set -euo pipefail
+trap 'echo "bench-read.sh: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 cd "$(dirname "$0")/.."
 N=${1:-10000}; SECS=${2:-15}; CONNS=${3:-32}; POOL=${SUA_BENCH_POOL:-8}
 for tool in wrk jq curl; do
@@ -129,7 +130,12 @@ echo "$header"
 run sqlite "sqlite://$WORK/bench.db?mode=rwc"
 if [ -n "${SUA_BENCH_PG_URL:-}" ]; then
   PGDB="sua_bench_$$"
-  psql -q "$SUA_BENCH_PG_URL" -c "CREATE DATABASE $PGDB" >/dev/null
+  # CREATE DATABASE fails while another session uses template1 (other tests on the server): retry
+  for try in 1 2 3 4 5; do
+    psql -q "$SUA_BENCH_PG_URL" -c "CREATE DATABASE $PGDB" >/dev/null && break
+    [ "$try" -lt 5 ] || exit 1
+    sleep 2
+  done
   run postgres "${SUA_BENCH_PG_URL%/*}/$PGDB"
   psql -q "$SUA_BENCH_PG_URL" -c "DROP DATABASE $PGDB WITH (FORCE)" >/dev/null; PGDB=
 else
