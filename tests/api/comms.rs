@@ -6,15 +6,6 @@ use crate::flow::world;
 use crate::helpers::*;
 use serde_json::{Value, json};
 
-fn ok(r: &(u16, Value), expected: u16) -> Value {
-    assert_eq!(r.0, expected, "unexpected status, body: {}", r.1);
-    r.1.clone()
-}
-
-async fn event(app: &TestApp, path: &str, token: &str, ev: Value) -> Value {
-    ok(&app.post(path, Some(token), &ev).await, 200)
-}
-
 /// The tender's messages once there are `n`; with `sent`, once every one of them is sent (and none failed).
 /// Only the bid receipts are waited for until sent. After the test moves the server clock, the mail worker
 /// (`notify::start_with_clock`, on the same injected clock) sends the later mails too, but the test does not
@@ -74,56 +65,10 @@ both_backends!(
         let mut body = crate::flow::request_body();
         body["estimated_amount"] = json!("400000.00");
         body["lots"][0]["estimated_amount"] = json!("400000.00");
-        let r = ok(
-            &app.post("/v1/requests", Some(&w.municipality), &body).await,
-            201,
-        );
-        let rid = r["id"].as_str().unwrap().to_owned();
-        let acc = ok(
-            &app.post(
-                &format!("/v1/requests/{rid}/accept"),
-                Some(&w.buyer),
-                &json!({"procedure_type": "aperta"}),
-            )
-            .await,
-            201,
-        );
-        let tid = acc["tender_id"].as_str().unwrap().to_owned();
-        let t = ok(
-            &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
-            200,
-        );
-        let lot = t["lots"][0]["id"].as_str().unwrap().to_owned();
+        let p = publish_open(&app, &w.municipality, &w.buyer, &body).await;
+        let (tid, lot, deadline) = (p.tid, p.lot, p.deadline);
         let tev = format!("/v1/tenders/{tid}/events");
         let lev = format!("/v1/lots/{lot}/events");
-        event(
-            &app,
-            &tev,
-            &w.buyer,
-            json!({"event": "adopt_decision_to_contract"}),
-        )
-        .await;
-        ok(
-            &app.patch(
-                &format!("/v1/tenders/{tid}/lots/{lot}"),
-                Some(&w.buyer),
-                &json!({"cig": "B5A520026C"}),
-            )
-            .await,
-            200,
-        );
-        event(&app, &tev, &w.buyer, json!({"event": "acquire_cig"})).await;
-        let deadline = chrono::Utc::now() + chrono::Duration::days(40);
-        ok(
-            &app.patch(
-                &format!("/v1/tenders/{tid}"),
-                Some(&w.buyer),
-                &json!({"deadline": deadline}),
-            )
-            .await,
-            200,
-        );
-        event(&app, &tev, &w.buyer, json!({"event": "publish"})).await;
         let mut tokens = Vec::new();
         let mut bids = Vec::new();
         for (name, cf, pec, discount) in [

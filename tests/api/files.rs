@@ -9,11 +9,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const MARK: &[u8] = b"FILE-MARKER-c4d1e2f3";
 
-fn ok(r: &(u16, Value), expected: u16) -> Value {
-    assert_eq!(r.0, expected, "unexpected status, body: {}", r.1);
-    r.1.clone()
-}
-
 async fn event(app: &TestApp, path: &str, token: &str, ev: &str) {
     ok(
         &app.post(path, Some(token), &json!({"event": ev})).await,
@@ -26,56 +21,8 @@ async fn published(
     app: &TestApp,
     w: &crate::flow::World,
 ) -> (String, String, chrono::DateTime<chrono::Utc>) {
-    let r = ok(
-        &app.post("/v1/requests", Some(&w.municipality), &request_body())
-            .await,
-        201,
-    );
-    let rid = r["id"].as_str().unwrap();
-    let acc = ok(
-        &app.post(
-            &format!("/v1/requests/{rid}/accept"),
-            Some(&w.buyer),
-            &json!({"procedure_type": "aperta"}),
-        )
-        .await,
-        201,
-    );
-    let tid = acc["tender_id"].as_str().unwrap().to_owned();
-    let t = ok(
-        &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
-        200,
-    );
-    let lot = t["lots"][0]["id"].as_str().unwrap().to_owned();
-    let tev = format!("/v1/tenders/{tid}/events");
-    event(app, &tev, &w.buyer, "adopt_decision_to_contract").await;
-    ok(
-        &app.patch(
-            &format!("/v1/tenders/{tid}/lots/{lot}"),
-            Some(&w.buyer),
-            &json!({"cig": "B5A520026C"}),
-        )
-        .await,
-        200,
-    );
-    event(app, &tev, &w.buyer, "acquire_cig").await;
-    let deadline = chrono::Utc::now() + chrono::Duration::days(40);
-    ok(
-        &app.patch(
-            &format!("/v1/tenders/{tid}"),
-            Some(&w.buyer),
-            &json!({"deadline": deadline}),
-        )
-        .await,
-        200,
-    );
-    event(app, &tev, &w.buyer, "publish").await;
-    let t = ok(
-        &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
-        200,
-    );
-    let deadline = serde_json::from_value(t["deadline"].clone()).unwrap();
-    (tid, lot, deadline)
+    let p = publish_open(app, &w.municipality, &w.buyer, &request_body()).await;
+    (p.tid, p.lot, p.deadline)
 }
 
 async fn operator(app: &TestApp, name: &str, cf: &str, pec: &str) -> String {

@@ -5,11 +5,6 @@ use crate::both_backends;
 use crate::helpers::*;
 use serde_json::{Value, json};
 
-fn ok(r: &(u16, Value), expected: u16) -> Value {
-    assert_eq!(r.0, expected, "unexpected status, body: {}", r.1);
-    r.1.clone()
-}
-
 /// Everything a scenario needs: tokens and ids.
 pub struct World {
     pub admin: String,
@@ -101,10 +96,6 @@ pub fn request_body() -> Value {
         "desired_criterion": "lowest_price",
         "desired_timing": "entro marzo 2027"
     })
-}
-
-async fn event(app: &TestApp, path: &str, token: &str, ev: Value) -> Value {
-    ok(&app.post(path, Some(token), &ev).await, 200)
 }
 
 async fn wait_for_state(app: &TestApp, tender: &str, token: &str, state: &str) -> Value {

@@ -266,3 +266,95 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// The body of an answer with the expected status (panics naming the body otherwise).
+pub fn ok(r: &(u16, Value), expected: u16) -> Value {
+    assert_eq!(r.0, expected, "unexpected status, body: {}", r.1);
+    r.1.clone()
+}
+
+/// A lifecycle event (`POST …/events`) that must be accepted.
+pub async fn event(app: &TestApp, path: &str, token: &str, ev: Value) -> Value {
+    ok(&app.post(path, Some(token), &ev).await, 200)
+}
+
+/// A published open procedure (lowest price, one lot, CIG `B5A520026C`).
+pub struct Published {
+    pub request: String,
+    pub tid: String,
+    pub lot: String,
+    /// As stored (the API truncates to microseconds).
+    pub deadline: chrono::DateTime<chrono::Utc>,
+}
+
+/// The municipality (`municipality` token) submits `request`, the buyer accepts it into an open
+/// procedure, adopts the decision to contract, sets the CIG and a deadline 40 days ahead of the real
+/// clock, and publishes.
+pub async fn publish_open(
+    app: &TestApp,
+    municipality: &str,
+    buyer: &str,
+    request: &Value,
+) -> Published {
+    use serde_json::json;
+    let r = ok(
+        &app.post("/v1/requests", Some(municipality), request).await,
+        201,
+    );
+    let rid = r["id"].as_str().unwrap().to_owned();
+    let acc = ok(
+        &app.post(
+            &format!("/v1/requests/{rid}/accept"),
+            Some(buyer),
+            &json!({"procedure_type": "aperta"}),
+        )
+        .await,
+        201,
+    );
+    let tid = acc["tender_id"].as_str().unwrap().to_owned();
+    let t = ok(
+        &app.get(&format!("/v1/tenders/{tid}"), Some(buyer)).await,
+        200,
+    );
+    let lot = t["lots"][0]["id"].as_str().unwrap().to_owned();
+    let tev = format!("/v1/tenders/{tid}/events");
+    event(
+        app,
+        &tev,
+        buyer,
+        json!({"event": "adopt_decision_to_contract"}),
+    )
+    .await;
+    ok(
+        &app.patch(
+            &format!("/v1/tenders/{tid}/lots/{lot}"),
+            Some(buyer),
+            &json!({"cig": "B5A520026C"}),
+        )
+        .await,
+        200,
+    );
+    event(app, &tev, buyer, json!({"event": "acquire_cig"})).await;
+    let deadline = chrono::Utc::now() + chrono::Duration::days(40);
+    ok(
+        &app.patch(
+            &format!("/v1/tenders/{tid}"),
+            Some(buyer),
+            &json!({"deadline": deadline}),
+        )
+        .await,
+        200,
+    );
+    event(app, &tev, buyer, json!({"event": "publish"})).await;
+    let t = ok(
+        &app.get(&format!("/v1/tenders/{tid}"), Some(buyer)).await,
+        200,
+    );
+    let deadline = serde_json::from_value(t["deadline"].clone()).unwrap();
+    Published {
+        request: rid,
+        tid,
+        lot,
+        deadline,
+    }
+}

@@ -4,9 +4,9 @@
 mod comms;
 mod files;
 mod flow;
-mod municipality_mail;
 #[allow(dead_code)] // not every test uses every helper
 mod helpers;
+mod municipality_mail;
 mod refusals;
 mod register;
 mod reminders;

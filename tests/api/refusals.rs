@@ -5,11 +5,6 @@ use crate::flow::{request_body, world};
 use crate::helpers::*;
 use serde_json::{Value, json};
 
-fn ok(r: &(u16, Value), expected: u16) -> Value {
-    assert_eq!(r.0, expected, "unexpected status, body: {}", r.1);
-    r.1.clone()
-}
-
 /// Count of the audit entries: every accepted change writes one, so an unchanged count means nothing changed.
 fn audit_entries(app: &TestApp) -> u64 {
     let (okc, out) = app.cli(&["audit", "verify"]);

@@ -8,11 +8,6 @@ use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-fn ok(r: &(u16, Value), expected: u16) -> Value {
-    assert_eq!(r.0, expected, "unexpected status, body: {}", r.1);
-    r.1.clone()
-}
-
 /// A refusal: the status, a problem document, and (for 422) the field it names.
 fn refused(r: &(u16, Value), status: u16, field: Option<&str>) -> Value {
     assert_eq!(r.0, status, "unexpected status, body: {}", r.1);

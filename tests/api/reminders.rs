@@ -6,75 +6,20 @@
 use crate::both_backends;
 use crate::flow::world;
 use crate::helpers::*;
-use serde_json::{Value, json};
-
-fn ok(r: &(u16, Value), expected: u16) -> Value {
-    assert_eq!(r.0, expected, "unexpected status, body: {}", r.1);
-    r.1.clone()
-}
-
-async fn event(app: &TestApp, path: &str, token: &str, ev: Value) {
-    ok(&app.post(path, Some(token), &ev).await, 200);
-}
+use serde_json::json;
 
 both_backends!(
     the_deadline_reminder_is_enqueued_and_sent_on_the_server_clock,
     |app: TestApp| async move {
         let w = world(&app).await;
-        let r = ok(
-            &app.post(
-                "/v1/requests",
-                Some(&w.municipality),
-                &crate::flow::request_body(),
-            )
-            .await,
-            201,
-        );
-        let rid = r["id"].as_str().unwrap().to_owned();
-        let acc = ok(
-            &app.post(
-                &format!("/v1/requests/{rid}/accept"),
-                Some(&w.buyer),
-                &json!({"procedure_type": "aperta"}),
-            )
-            .await,
-            201,
-        );
-        let tid = acc["tender_id"].as_str().unwrap().to_owned();
-        let t = ok(
-            &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
-            200,
-        );
-        let lot = t["lots"][0]["id"].as_str().unwrap().to_owned();
-        let tev = format!("/v1/tenders/{tid}/events");
-        event(
+        let p = publish_open(
             &app,
-            &tev,
+            &w.municipality,
             &w.buyer,
-            json!({"event": "adopt_decision_to_contract"}),
+            &crate::flow::request_body(),
         )
         .await;
-        ok(
-            &app.patch(
-                &format!("/v1/tenders/{tid}/lots/{lot}"),
-                Some(&w.buyer),
-                &json!({"cig": "B5A520026C"}),
-            )
-            .await,
-            200,
-        );
-        event(&app, &tev, &w.buyer, json!({"event": "acquire_cig"})).await;
-        let deadline = chrono::Utc::now() + chrono::Duration::days(40);
-        ok(
-            &app.patch(
-                &format!("/v1/tenders/{tid}"),
-                Some(&w.buyer),
-                &json!({"deadline": deadline}),
-            )
-            .await,
-            200,
-        );
-        event(&app, &tev, &w.buyer, json!({"event": "publish"})).await;
+        let (tid, lot, deadline) = (p.tid, p.lot, p.deadline);
         let mut bids = Vec::new();
         let mut tokens = Vec::new();
         for (name, cf, pec) in [

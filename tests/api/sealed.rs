@@ -12,15 +12,6 @@ const DISCOUNT: &str = "13.579135";
 const MARK_A: &str = "MARKER-A-7f3c9e";
 const MARK_B: &str = "MARKER-B-7f3c9e";
 
-fn ok(r: &(u16, Value), expected: u16) -> Value {
-    assert_eq!(r.0, expected, "unexpected status, body: {}", r.1);
-    r.1.clone()
-}
-
-async fn event(app: &TestApp, path: &str, token: &str, ev: Value) -> Value {
-    ok(&app.post(path, Some(token), &ev).await, 200)
-}
-
 struct Open {
     tid: String,
     lot: String,
@@ -29,63 +20,12 @@ struct Open {
 
 /// A published open procedure (lowest price), deadline 40 days ahead of the real clock.
 async fn published(app: &TestApp, w: &crate::flow::World) -> Open {
-    let r = ok(
-        &app.post("/v1/requests", Some(&w.municipality), &request_body())
-            .await,
-        201,
-    );
-    let rid = r["id"].as_str().unwrap();
-    let acc = ok(
-        &app.post(
-            &format!("/v1/requests/{rid}/accept"),
-            Some(&w.buyer),
-            &json!({"procedure_type": "aperta"}),
-        )
-        .await,
-        201,
-    );
-    let tid = acc["tender_id"].as_str().unwrap().to_owned();
-    let t = ok(
-        &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
-        200,
-    );
-    let lot = t["lots"][0]["id"].as_str().unwrap().to_owned();
-    let tev = format!("/v1/tenders/{tid}/events");
-    event(
-        app,
-        &tev,
-        &w.buyer,
-        json!({"event": "adopt_decision_to_contract"}),
-    )
-    .await;
-    ok(
-        &app.patch(
-            &format!("/v1/tenders/{tid}/lots/{lot}"),
-            Some(&w.buyer),
-            &json!({"cig": "B5A520026C"}),
-        )
-        .await,
-        200,
-    );
-    event(app, &tev, &w.buyer, json!({"event": "acquire_cig"})).await;
-    let deadline = chrono::Utc::now() + chrono::Duration::days(40);
-    ok(
-        &app.patch(
-            &format!("/v1/tenders/{tid}"),
-            Some(&w.buyer),
-            &json!({"deadline": deadline}),
-        )
-        .await,
-        200,
-    );
-    event(app, &tev, &w.buyer, json!({"event": "publish"})).await;
-    // the API truncates to microseconds
-    let t = ok(
-        &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
-        200,
-    );
-    let deadline = serde_json::from_value(t["deadline"].clone()).unwrap();
-    Open { tid, lot, deadline }
+    let p = publish_open(app, &w.municipality, &w.buyer, &request_body()).await;
+    Open {
+        tid: p.tid,
+        lot: p.lot,
+        deadline: p.deadline,
+    }
 }
 
 async fn operator(app: &TestApp, name: &str, cf: &str, pec: &str) -> String {
