@@ -59,6 +59,19 @@ pub enum AdminCommand {
     CreateProvince(CreateProvince),
     /// Create a municipality of a Province and print its id.
     CreateMunicipality(CreateMunicipality),
+    /// Document store objects that no row references: list those older than --older-than-hours
+    /// (dry run), or remove them with --delete. Younger ones are never touched (uploads in flight).
+    DocumentsGc(DocumentsGc),
+}
+
+#[derive(Args, Debug)]
+pub struct DocumentsGc {
+    /// Only objects last modified at least this many hours ago.
+    #[arg(long, default_value_t = 24)]
+    pub older_than_hours: u32,
+    /// Remove the orphans (without it: print them only).
+    #[arg(long)]
+    pub delete: bool,
 }
 
 #[derive(Args, Debug)]
@@ -168,6 +181,10 @@ pub async fn run(cmd: Command, settings: Settings) -> anyhow::Result<ExitCode> {
 async fn admin(cmd: AdminCommand, settings: Settings) -> anyhow::Result<ExitCode> {
     use crate::db::entities::{municipality, province};
     use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    if let AdminCommand::DocumentsGc(g) = &cmd {
+        crate::docstore::gc::run(&settings, g.older_than_hours, g.delete).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let db = server::open_db(&settings).await?;
     let now = crate::audit::truncate_micros(chrono::Utc::now());
     let w = db.write().await?;
@@ -245,6 +262,7 @@ async fn admin(cmd: AdminCommand, settings: Settings) -> anyhow::Result<ExitCode
                 serde_json::json!({"province_id": m.province, "name": m.name, "codice_fiscale": cf.to_string()}),
             )
         }
+        AdminCommand::DocumentsGc(_) => anyhow::bail!("documents-gc is run before opening a write"),
     };
     audit::append(
         &w.txn,

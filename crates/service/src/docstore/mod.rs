@@ -17,6 +17,7 @@
 //! computed while streaming, verified again on download. See docs/sealing.md §7 "Files".
 
 pub mod api;
+pub mod gc;
 pub mod public;
 
 use crate::error::{ApiResult, AppError};
