@@ -8,8 +8,16 @@
 //! *Started but did not submit.* A bid is created already submitted (`POST /v1/lots/{id}/bids` seals and
 //! receipts it in one request: there is no draft), so "started" is read from the two things an operator can
 //! leave on a tender without a bid in force: it **withdrew a bid** (bid state `withdrawn`), or it **asked a
-//! clarification** on the tender. Such an operator is reminded only while it holds **no current bid** (any
-//! state but `withdrawn`) on any lot of the tender; an operator with a bid in force is never reminded. Invited
+//! clarification** on the tender. The rule is per lot where the data allows it:
+//! - a withdrawn bid on lot L, with **no current bid** (any state but `withdrawn`) **on lot L**, owes a reminder
+//!   about L, even if the operator holds a bid on another lot of the tender;
+//! - a clarification is asked on the tender and names no lot: it owes a reminder about **every lot** while the
+//!   operator holds no current bid on any lot of the tender; once it bids, the lots it chose are its answer,
+//!   and only its withdrawals name lots it is still owed.
+//!
+//! An operator with a current bid on every lot it started is never reminded. Each operator gets **one mail**
+//! per deadline and offset listing all the lots it is owed (`lot_number`/`lot_title`/`cig` for one, `lots` for
+//! several); `started` is `withdrawn` if it withdrew a bid on one of them, else `clarification`. Invited
 //! operators who did nothing are not "started": the lettera d'invito already states the deadline.
 //!
 //! *Which offset.* At a tick, the offset due is the smallest one whose window has opened (`now ≥ deadline −
@@ -119,53 +127,77 @@ fn mailbox(o: &operator::Model) -> Option<notify::Mailbox> {
 /// An operator owed a deadline reminder, and why.
 struct Owed {
     operator: Uuid,
-    /// `withdrawn` or `clarification`.
+    /// `withdrawn` (it withdrew a bid on one of `lots`) or `clarification`.
     started: &'static str,
-    /// The lots concerned: those of its withdrawn bids, or all the tender's lots.
-    lots: Vec<Uuid>,
+    /// The lots it is reminded of: those it started and holds no current bid on.
+    lots: BTreeSet<Uuid>,
 }
 
-/// The operators of `t` who started but hold no current bid (see the module documentation).
+/// What one operator left on a tender: lots with a current bid, lots with a withdrawn bid, whether it asked.
+#[derive(Default)]
+struct Trace {
+    current: BTreeSet<Uuid>,
+    withdrawn: BTreeSet<Uuid>,
+    asked: bool,
+}
+
+/// Per lot (see the module documentation): a withdrawn bid on lot L with no current bid on L owes L; a
+/// clarification, which names no lot, owes every lot while the operator holds no current bid on the tender.
+/// `None` when nothing is owed (in particular, a current bid on every lot it started).
+fn owed_lots(t: &Trace, all_lots: &[Uuid]) -> Option<(&'static str, BTreeSet<Uuid>)> {
+    let mut lots: BTreeSet<Uuid> = t.withdrawn.difference(&t.current).copied().collect();
+    let started = if lots.is_empty() {
+        "clarification"
+    } else {
+        "withdrawn"
+    };
+    if t.asked && t.current.is_empty() {
+        lots.extend(all_lots.iter().copied());
+    }
+    // a tender without lots (not publishable) still owes an asker its mail, naming none
+    (!lots.is_empty() || (t.asked && t.current.is_empty())).then_some((started, lots))
+}
+
+/// The operators of `t` who started but hold no current bid on some lot they started (see the module
+/// documentation), with those lots.
 async fn owed<C: ConnectionTrait>(db: &C, t: &tender::Model) -> ApiResult<Vec<Owed>> {
     let bids = bid::Entity::find()
         .filter(bid::Column::TenderId.eq(t.id))
         .all(db)
         .await?;
-    let current: HashSet<Uuid> = bids
-        .iter()
-        .filter(|b| b.state != "withdrawn")
-        .map(|b| b.operator_id)
-        .collect();
-    let mut withdrawn: BTreeMap<Uuid, BTreeSet<Uuid>> = BTreeMap::new();
-    for b in bids.iter().filter(|b| b.state == "withdrawn") {
-        withdrawn.entry(b.operator_id).or_default().insert(b.lot_id);
+    let all_lots: Vec<Uuid> = lot::Entity::find()
+        .select_only()
+        .column(lot::Column::Id)
+        .filter(lot::Column::TenderId.eq(t.id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut traces: BTreeMap<Uuid, Trace> = BTreeMap::new();
+    for b in &bids {
+        let tr = traces.entry(b.operator_id).or_default();
+        if b.state == "withdrawn" {
+            tr.withdrawn.insert(b.lot_id);
+        } else {
+            tr.current.insert(b.lot_id);
+        }
     }
-    let askers: BTreeSet<Uuid> = clarification::Entity::find()
+    for c in clarification::Entity::find()
         .filter(clarification::Column::TenderId.eq(t.id))
         .all(db)
         .await?
-        .into_iter()
-        .map(|c| c.operator_id)
-        .collect();
-    let mut out: Vec<Owed> = withdrawn
-        .into_iter()
-        .filter(|(op, _)| !current.contains(op))
-        .map(|(operator, lots)| Owed {
-            operator,
-            started: "withdrawn",
-            lots: lots.into_iter().collect(),
-        })
-        .collect();
-    for op in askers {
-        if !current.contains(&op) && !out.iter().any(|o| o.operator == op) {
-            out.push(Owed {
-                operator: op,
-                started: "clarification",
-                lots: Vec::new(),
-            });
-        }
+    {
+        traces.entry(c.operator_id).or_default().asked = true;
     }
-    Ok(out)
+    Ok(traces
+        .iter()
+        .filter_map(|(op, tr)| {
+            owed_lots(tr, &all_lots).map(|(started, lots)| Owed {
+                operator: *op,
+                started,
+                lots,
+            })
+        })
+        .collect())
 }
 
 fn lot_json(l: &lot::Model) -> Value {
@@ -248,11 +280,7 @@ async fn enqueue_for_tender<C: ConnectionTrait>(
             continue;
         };
         let Some(to) = mailbox(op) else { continue };
-        let concerned: Vec<&lot::Model> = if o.lots.is_empty() {
-            lots.iter().collect()
-        } else {
-            lots.iter().filter(|l| o.lots.contains(&l.id)).collect()
-        };
+        let concerned: Vec<&lot::Model> = lots.iter().filter(|l| o.lots.contains(&l.id)).collect();
         let mut ctx = json!({
             "recipient_name": op.name,
             "link": format!("{}/v1/tenders/{}", st.settings.http.public_base_url, t.id),
@@ -421,6 +449,45 @@ mod tests {
         assert_eq!(due_offset(d, d, &hours), None);
         assert_eq!(due_offset(d, d + Duration::hours(1), &hours), None);
         assert_eq!(due_offset(d, d - Duration::hours(1), &[]), None);
+    }
+
+    #[test]
+    fn owed_lots_are_per_lot_for_withdrawals_and_every_lot_for_an_asker_without_bids() {
+        let (l1, l2, l3) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+        let all = [l1, l2, l3];
+        let tr = |current: &[Uuid], withdrawn: &[Uuid], asked: bool| Trace {
+            current: current.iter().copied().collect(),
+            withdrawn: withdrawn.iter().copied().collect(),
+            asked,
+        };
+        let set = |v: &[Uuid]| v.iter().copied().collect::<BTreeSet<_>>();
+        // withdrew lot 2, bid in force on lot 1: lot 2 only
+        assert_eq!(
+            owed_lots(&tr(&[l1], &[l2], false), &all),
+            Some(("withdrawn", set(&[l2])))
+        );
+        // withdrew and bid again on the same lot: nothing
+        assert_eq!(owed_lots(&tr(&[l1], &[l1], false), &all), None);
+        // a bid in force on every lot it started, and a question: nothing
+        assert_eq!(owed_lots(&tr(&[l1, l2], &[l1, l2], true), &all), None);
+        assert_eq!(owed_lots(&tr(&[l1], &[], true), &all), None);
+        // a question and no bid: every lot
+        assert_eq!(
+            owed_lots(&tr(&[], &[], true), &all),
+            Some(("clarification", set(&all)))
+        );
+        // a question, a withdrawal and no bid: every lot, started by the withdrawal
+        assert_eq!(
+            owed_lots(&tr(&[], &[l3], true), &all),
+            Some(("withdrawn", set(&all)))
+        );
+        // a question, a bid on lot 1 and a withdrawal on lot 3: lot 3 only
+        assert_eq!(
+            owed_lots(&tr(&[l1], &[l3], true), &all),
+            Some(("withdrawn", set(&[l3])))
+        );
+        // nothing started
+        assert_eq!(owed_lots(&tr(&[l1], &[], false), &all), None);
     }
 
     #[test]

@@ -252,11 +252,11 @@ async fn deadline_scenario(t: &TestDb) {
     let deadline = start() + Duration::days(10);
     let tn = insert_tender(db, "Servizio di sgombero neve 2027-2029", deadline).await;
     let l1 = insert_lot(db, tn.id, 1, Some("B5A520026C")).await;
-    let l2 = insert_lot(db, tn.id, 2, None).await;
+    let l2 = insert_lot(db, tn.id, 2, Some("B2E4F60123")).await;
     let alfa = insert_operator(db, 1, "Alfa srl").await; // withdrew its bid on lot 1: reminded
     let beta = insert_operator(db, 2, "Beta spa").await; // bid in force (and a question): never
     let gamma = insert_operator(db, 3, "Gamma coop").await; // asked a question, no bid: reminded until it bids
-    let delta = insert_operator(db, 4, "Delta snc").await; // withdrew lot 2, bid in force on lot 1: never
+    let delta = insert_operator(db, 4, "Delta snc").await; // withdrew lot 2, bid in force on lot 1: lot 2
     let eps = insert_operator(db, 5, "Epsilon srl").await; // withdrew and submitted again: never
     let _zeta = insert_operator(db, 6, "Zeta srl").await; // nothing on this tender: never
     insert_bid(db, &l1, alfa.id, "withdrawn").await;
@@ -273,18 +273,19 @@ async fn deadline_scenario(t: &TestDb) {
     assert_eq!(tick(&st).await, 0);
     clock.set(deadline - Duration::hours(48) - Duration::seconds(1));
     assert_eq!(tick(&st).await, 0);
-    // 48 hours before: Alfa and Gamma, once, however many passes
+    // 48 hours before: Alfa, Gamma and Delta, once, however many passes
     clock.set(deadline - Duration::hours(48));
-    assert_eq!(tick(&st).await, 2);
+    assert_eq!(tick(&st).await, 3);
     assert_eq!(tick(&st).await, 0);
     clock.set(deadline - Duration::hours(30));
     assert_eq!(tick(&st).await, 0, "the 48 h reminder is not sent twice");
     let rows = outbox(db, "deadline_reminder").await;
-    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows.len(), 3, "{rows:?}");
     assert_eq!(
         recipients_with(&rows, ":48h"),
         vec![
             "Alfa srl <op1@pec.example.it>".to_owned(),
+            "Delta snc <op4@pec.example.it>".to_owned(),
             "Gamma coop <op3@pec.example.it>".to_owned()
         ]
     );
@@ -297,8 +298,10 @@ async fn deadline_scenario(t: &TestDb) {
             "the deadline is in the key: {key}"
         );
         let text = serde_json::to_string(ctx).unwrap();
-        for other in ["Beta", "Delta", "Epsilon", "Zeta"] {
-            assert!(!text.contains(other), "{to}: names {other}: {text}");
+        for other in ["Alfa", "Beta", "Gamma", "Delta", "Epsilon", "Zeta"] {
+            if !to.contains(other) {
+                assert!(!text.contains(other), "{to}: names {other}: {text}");
+            }
         }
         let r = tpl
             .render(notify::MailTemplate::DeadlineReminder, ctx)
@@ -310,6 +313,17 @@ async fn deadline_scenario(t: &TestDb) {
             assert_eq!(ctx["lot_number"], 1);
             assert!(r.text.contains("CIG: B5A520026C"), "{}", r.text);
             assert!(r.text.contains("ha ritirato l'offerta"), "{}", r.text);
+            assert!(!r.text.contains("B2E4F60123"), "not lot 2: {}", r.text);
+        } else if to.contains("Delta") {
+            // its bid on lot 1 is in force: the mail names lot 2 and its CIG only
+            assert_eq!(ctx["started"], "withdrawn");
+            assert_eq!(ctx["lot_number"], 2);
+            assert!(ctx.get("lots").is_none(), "{ctx}");
+            assert!(r.text.contains("Lotto 2 - Lotto numero 2"), "{}", r.text);
+            assert!(r.text.contains("CIG: B2E4F60123"), "{}", r.text);
+            assert!(!r.text.contains("B5A520026C"), "not lot 1: {}", r.text);
+            assert!(!r.text.contains("Lotto 1"), "not lot 1: {}", r.text);
+            assert!(r.text.contains("ha ritirato l'offerta"), "{}", r.text);
         } else {
             assert_eq!(ctx["started"], "clarification");
             assert!(
@@ -317,28 +331,35 @@ async fn deadline_scenario(t: &TestDb) {
                 "{}",
                 r.text
             );
-            assert!(r.text.contains("Lotto 2: Lotto numero 2"), "{}", r.text);
+            assert!(
+                r.text.contains("Lotto 2: Lotto numero 2 (CIG B2E4F60123)"),
+                "{}",
+                r.text
+            );
         }
     }
 
     // Gamma submits before the 24 h offset: it is not reminded again
     insert_bid(db, &l2, gamma.id, "submitted").await;
-    // 24 hours before, two replicas tick at once: Alfa's reminder is enqueued once
+    // 24 hours before, two replicas tick at once: Alfa's and Delta's reminders are enqueued once
     clock.set(deadline - Duration::hours(24));
     let replica = Db::connect(&t.url, 4).await.unwrap();
     let st2 = state(replica, clock.clone());
     let (a, b) = tokio::join!(tick(&st), tick(&st2));
     assert_eq!(
         a + b,
-        1,
-        "one reminder between the two replicas ({a} + {b})"
+        2,
+        "two reminders between the two replicas ({a} + {b})"
     );
     let rows = outbox(db, "deadline_reminder").await;
     assert_eq!(
         recipients_with(&rows, ":24h"),
-        vec!["Alfa srl <op1@pec.example.it>".to_owned()]
+        vec![
+            "Alfa srl <op1@pec.example.it>".to_owned(),
+            "Delta snc <op4@pec.example.it>".to_owned()
+        ]
     );
-    assert_eq!(rows.len(), 3);
+    assert_eq!(rows.len(), 5);
     // the last second before the deadline, at the deadline (the tender closes) and after: nothing
     clock.set(deadline - Duration::seconds(1));
     assert_eq!(tick(&st).await, 0);
@@ -347,7 +368,7 @@ async fn deadline_scenario(t: &TestDb) {
     assert_eq!((pass.tenders_closed, pass.reminders), (1, 0), "{pass:?}");
     clock.set(deadline + Duration::hours(1));
     assert_eq!(tick(&st).await, 0);
-    assert_eq!(outbox(db, "deadline_reminder").await.len(), 3);
+    assert_eq!(outbox(db, "deadline_reminder").await.len(), 5);
     st2.db.conn.close().await.ok();
 
     // an extended deadline owes its reminders again
