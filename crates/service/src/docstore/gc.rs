@@ -293,100 +293,133 @@ mod tests {
             let url = format!("sqlite://{}?mode=rwc", tmp.path().join("t.db").display());
             let db = Db::connect(&url, 2).await.unwrap();
             db.migrate().await.unwrap();
-            let dir = tmp.path().join("docs");
-            let settings = DocumentSettings {
-                dir: dir.clone(),
-                prefix: prefix.into(),
-                ..Default::default()
-            };
-            let store = Store::open(&settings).unwrap();
-
-            let (owner, doc_id, orphan_doc) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
-            let doc_key = format!("documents/tender/{owner}/{doc_id}");
-            let orphan_doc_key = format!("documents/tender/{owner}/{orphan_doc}");
-            let (file_id, orphan_file) = (Uuid::now_v7(), Uuid::now_v7());
-            let file_key = format!("{file_id}.sealed");
-            let orphan_file_key = format!("{orphan_file}.sealed");
-            put(&store, &doc_key, b"bando").await;
-            put(&store, &orphan_doc_key, b"orphan document").await;
-            put(&store, &file_key, b"sealed bytes").await;
-            put(&store, &orphan_file_key, b"orphan!").await;
-            put(&store, "backups/db.sql", b"not ours").await;
-
-            let now = Utc::now();
-            document::ActiveModel {
-                id: Set(doc_id),
-                owner_kind: Set("tender".into()),
-                owner_id: Set(owner),
-                name: Set("bando.pdf".into()),
-                media_type: Set("application/pdf".into()),
-                sha256: Set(String::new()),
-                size_bytes: Set(5),
-                content: Set(Vec::new()),
-                storage_key: Set(Some(doc_key.clone())),
-                created_at: Set(now),
-            }
-            .insert(&db.conn)
-            .await
-            .unwrap();
-            bid_file::ActiveModel {
-                id: Set(file_id),
-                bid_id: Set(Uuid::now_v7()),
-                version: Set(1),
-                kind: Set("technical".into()),
-                name: Set("offerta.pdf".into()),
-                media_type: Set("application/pdf".into()),
-                sha256: Set(String::new()),
-                sealed_path: Set(file_key.clone()),
-                plain_len: Set(1),
-                sealed_len: Set(12),
-                created_at: Set(now),
-            }
-            .insert(&db.conn)
-            .await
-            .unwrap();
-            let before = keys(&dir);
-            assert_eq!(before.len(), 5, "{before:?}");
-
-            // just written: both orphans are young with a 24 h threshold, nothing is deleted
-            let day = Duration::hours(24);
-            let r = collect(&settings, &store, &db.conn, day, Utc::now(), true)
-                .await
-                .unwrap();
-            assert_eq!((r.scanned, r.referenced, r.young, r.foreign), (5, 2, 2, 1));
-            assert!(r.orphans.is_empty());
-            assert_eq!(r.deleted, 0);
-            assert_eq!(keys(&dir), before);
-
-            // two days later: the dry run lists the two orphans and deletes nothing
-            let later = Utc::now() + Duration::hours(48);
-            let r = collect(&settings, &store, &db.conn, day, later, false)
-                .await
-                .unwrap();
-            let mut listed: Vec<(String, u64)> =
-                r.orphans.iter().map(|o| (o.key.clone(), o.size)).collect();
-            listed.sort();
-            let mut want = vec![(orphan_doc_key.clone(), 15), (orphan_file_key.clone(), 7)];
-            want.sort();
-            assert_eq!(listed, want);
-            assert_eq!((r.referenced, r.young, r.foreign, r.deleted), (2, 0, 1, 0));
-            assert_eq!(keys(&dir), before);
-
-            // --delete removes exactly them
-            let r = collect(&settings, &store, &db.conn, day, later, true)
-                .await
-                .unwrap();
-            assert_eq!((r.deleted, r.deleted_bytes), (2, 22));
-            assert!(store.exists(&doc_key).await.unwrap());
-            assert!(store.exists(&file_key).await.unwrap());
-            assert!(!store.exists(&orphan_doc_key).await.unwrap());
-            assert!(!store.exists(&orphan_file_key).await.unwrap());
-            assert!(store.exists("backups/db.sql").await.unwrap());
-            // nothing left to do
-            let r = collect(&settings, &store, &db.conn, day, later, true)
-                .await
-                .unwrap();
-            assert_eq!((r.scanned, r.orphans.len(), r.deleted), (3, 0, 0));
+            scenario(&db, &tmp.path().join("docs"), prefix).await;
         }
+    }
+
+    /// The same on PostgreSQL (a fresh database), skipped without `SUA_TEST_DATABASE_URL`.
+    #[tokio::test]
+    async fn finds_and_removes_only_old_unreferenced_objects_postgres() {
+        use sea_orm::{ConnectionTrait, Database};
+        let Some(base) = std::env::var("SUA_TEST_DATABASE_URL")
+            .ok()
+            .filter(|s| !s.is_empty())
+        else {
+            eprintln!("skipped: SUA_TEST_DATABASE_URL is not set");
+            return;
+        };
+        let name = format!("sua_test_{}", Uuid::new_v4().simple());
+        let admin = Database::connect(&base).await.unwrap();
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
+        let db = Db::connect(&url, 2).await.unwrap();
+        db.migrate().await.unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        scenario(&db, &tmp.path().join("docs"), "sua").await;
+        db.conn.close().await.ok();
+        admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await
+            .ok();
+    }
+
+    async fn scenario(db: &Db, dir: &std::path::Path, prefix: &str) {
+        let dir = dir.to_path_buf();
+        let settings = DocumentSettings {
+            dir: dir.clone(),
+            prefix: prefix.into(),
+            ..Default::default()
+        };
+        let store = Store::open(&settings).unwrap();
+
+        let (owner, doc_id, orphan_doc) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let doc_key = format!("documents/tender/{owner}/{doc_id}");
+        let orphan_doc_key = format!("documents/tender/{owner}/{orphan_doc}");
+        let (file_id, orphan_file) = (Uuid::now_v7(), Uuid::now_v7());
+        let file_key = format!("{file_id}.sealed");
+        let orphan_file_key = format!("{orphan_file}.sealed");
+        put(&store, &doc_key, b"bando").await;
+        put(&store, &orphan_doc_key, b"orphan document").await;
+        put(&store, &file_key, b"sealed bytes").await;
+        put(&store, &orphan_file_key, b"orphan!").await;
+        put(&store, "backups/db.sql", b"not ours").await;
+
+        let now = Utc::now();
+        document::ActiveModel {
+            id: Set(doc_id),
+            owner_kind: Set("tender".into()),
+            owner_id: Set(owner),
+            name: Set("bando.pdf".into()),
+            media_type: Set("application/pdf".into()),
+            sha256: Set(String::new()),
+            size_bytes: Set(5),
+            content: Set(Vec::new()),
+            storage_key: Set(Some(doc_key.clone())),
+            created_at: Set(now),
+        }
+        .insert(&db.conn)
+        .await
+        .unwrap();
+        bid_file::ActiveModel {
+            id: Set(file_id),
+            bid_id: Set(Uuid::now_v7()),
+            version: Set(1),
+            kind: Set("technical".into()),
+            name: Set("offerta.pdf".into()),
+            media_type: Set("application/pdf".into()),
+            sha256: Set(String::new()),
+            sealed_path: Set(file_key.clone()),
+            plain_len: Set(1),
+            sealed_len: Set(12),
+            created_at: Set(now),
+        }
+        .insert(&db.conn)
+        .await
+        .unwrap();
+        let before = keys(&dir);
+        assert_eq!(before.len(), 5, "{before:?}");
+
+        // just written: both orphans are young with a 24 h threshold, nothing is deleted
+        let day = Duration::hours(24);
+        let r = collect(&settings, &store, &db.conn, day, Utc::now(), true)
+            .await
+            .unwrap();
+        assert_eq!((r.scanned, r.referenced, r.young, r.foreign), (5, 2, 2, 1));
+        assert!(r.orphans.is_empty());
+        assert_eq!(r.deleted, 0);
+        assert_eq!(keys(&dir), before);
+
+        // two days later: the dry run lists the two orphans and deletes nothing
+        let later = Utc::now() + Duration::hours(48);
+        let r = collect(&settings, &store, &db.conn, day, later, false)
+            .await
+            .unwrap();
+        let mut listed: Vec<(String, u64)> =
+            r.orphans.iter().map(|o| (o.key.clone(), o.size)).collect();
+        listed.sort();
+        let mut want = vec![(orphan_doc_key.clone(), 15), (orphan_file_key.clone(), 7)];
+        want.sort();
+        assert_eq!(listed, want);
+        assert_eq!((r.referenced, r.young, r.foreign, r.deleted), (2, 0, 1, 0));
+        assert_eq!(keys(&dir), before);
+
+        // --delete removes exactly them
+        let r = collect(&settings, &store, &db.conn, day, later, true)
+            .await
+            .unwrap();
+        assert_eq!((r.deleted, r.deleted_bytes), (2, 22));
+        assert!(store.exists(&doc_key).await.unwrap());
+        assert!(store.exists(&file_key).await.unwrap());
+        assert!(!store.exists(&orphan_doc_key).await.unwrap());
+        assert!(!store.exists(&orphan_file_key).await.unwrap());
+        assert!(store.exists("backups/db.sql").await.unwrap());
+        // nothing left to do
+        let r = collect(&settings, &store, &db.conn, day, later, true)
+            .await
+            .unwrap();
+        assert_eq!((r.scanned, r.orphans.len(), r.deleted), (3, 0, 0));
     }
 }
