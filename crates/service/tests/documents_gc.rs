@@ -1,8 +1,7 @@
 //! `sua admin documents-gc` end to end on a local store and SQLite: a young orphan is kept, an old one
 //! is listed by the dry run and removed by `--delete`, a foreign key is left alone, exit 0; a store that
 //! cannot be opened is an error naming the setting; on S3 (moto, skipped without it) under a key prefix.
-//! (Which objects count as referenced is tested in
-//! `docstore::gc`'s unit tests with real rows.)
+//! (Which objects count as referenced is tested in `docstore::gc`'s unit tests with real rows.)
 
 use std::{
     path::Path,
