@@ -126,7 +126,7 @@ fn to_json<T: Serialize>(v: &T) -> serde_json::Value {
 }
 
 /// Load a request the caller may see, or 404 (existence is not leaked to other tenants).
-async fn visible_request<C: ConnectionTrait>(
+pub(crate) async fn visible_request<C: ConnectionTrait>(
     db: &C,
     p: &Principal,
     id: Uuid,

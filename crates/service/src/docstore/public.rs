@@ -20,7 +20,10 @@
 
 use super::{HashFilter, check_name};
 use crate::{
-    api::tenders::{access_tender, manage_tender},
+    api::{
+        requests::visible_request,
+        tenders::{access_tender, manage_tender},
+    },
     audit,
     auth::{MaybePrincipal, Principal, Role},
     db::entities::procurement_request as req,
@@ -251,30 +254,6 @@ async fn open_request<C: ConnectionTrait>(
         ));
     }
     Ok(r)
-}
-
-/// The request if `p` may see it (its municipality, the buyers of its Province, the platform admin),
-/// else 404: the same rule as `api::requests`.
-async fn visible_request<C: ConnectionTrait>(
-    db: &C,
-    p: &Principal,
-    id: Uuid,
-) -> ApiResult<req::Model> {
-    let r = req::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("request"))?;
-    let ok = match p.role {
-        Role::PlatformAdmin => true,
-        Role::Municipality => p.org == Some(r.municipality_id),
-        Role::SuaBuyer => p.org == Some(r.province_id),
-        _ => false,
-    };
-    if ok {
-        Ok(r)
-    } else {
-        Err(AppError::NotFound("request"))
-    }
 }
 
 /// Stream `body` into the store and write its row (after the owner's checks, which the caller did).
