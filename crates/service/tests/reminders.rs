@@ -4,10 +4,10 @@
 //! none at or after the deadline, again after an extension; two replicas ticking at once enqueue each once.
 //! PostgreSQL runs when `SUA_TEST_DATABASE_URL` is set (a fresh database per test), else "skipped".
 
+mod testdb;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, Database, EntityTrait, IntoActiveModel,
-    QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
 };
 use service::{
     clock::ManualClock,
@@ -20,63 +20,8 @@ use service::{
     state::AppState,
 };
 use std::{collections::BTreeMap, sync::Arc};
+use testdb::{TestDb, postgres, sqlite};
 use uuid::Uuid;
-
-struct TestDb {
-    db: Db,
-    url: String,
-    _dir: tempfile::TempDir,
-    pg: Option<(String, String)>,
-}
-
-impl TestDb {
-    async fn drop_pg(self) {
-        let TestDb { db, pg, .. } = self;
-        db.conn.close().await.ok();
-        if let Some((base, name)) = pg {
-            let admin = Database::connect(&base).await.unwrap();
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await
-                .ok();
-        }
-    }
-}
-
-async fn sqlite() -> TestDb {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-    let db = Db::connect(&url, 4).await.unwrap();
-    db.migrate().await.unwrap();
-    TestDb {
-        db,
-        url,
-        _dir: dir,
-        pg: None,
-    }
-}
-
-async fn postgres() -> Option<TestDb> {
-    let base = std::env::var("SUA_TEST_DATABASE_URL")
-        .ok()
-        .filter(|s| !s.is_empty())?;
-    let name = format!("sua_test_{}", Uuid::new_v4().simple());
-    let admin = Database::connect(&base).await.unwrap();
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    admin.close().await.ok();
-    let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
-    let db = Db::connect(&url, 4).await.unwrap();
-    db.migrate().await.unwrap();
-    Some(TestDb {
-        db,
-        url,
-        _dir: tempfile::tempdir().unwrap(),
-        pg: Some((base, name)),
-    })
-}
 
 fn state(db: Db, clock: Arc<ManualClock>) -> AppState {
     let mut settings = Settings::default();

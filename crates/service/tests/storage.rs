@@ -1,9 +1,10 @@
 //! Storage on both backends: extreme values round-trip exactly; the scheduler fires timers on an injected
 //! clock. PostgreSQL runs when `SUA_TEST_DATABASE_URL` is set (a fresh database per test), else "skipped".
 
+mod testdb;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rust_decimal::Decimal;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use service::{
     audit,
     clock::ManualClock,
@@ -15,60 +16,8 @@ use service::{
     state::AppState,
 };
 use std::{str::FromStr, sync::Arc};
+use testdb::{TestDb, postgres, sqlite};
 use uuid::Uuid;
-
-struct TestDb {
-    db: Db,
-    _dir: tempfile::TempDir,
-    pg: Option<(String, String)>,
-}
-
-impl TestDb {
-    async fn drop_pg(self) {
-        let TestDb { db, pg, .. } = self;
-        db.conn.close().await.ok();
-        if let Some((base, name)) = pg {
-            let admin = Database::connect(&base).await.unwrap();
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await
-                .ok();
-        }
-    }
-}
-
-async fn sqlite() -> TestDb {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-    let db = Db::connect(&url, 4).await.unwrap();
-    db.migrate().await.unwrap();
-    TestDb {
-        db,
-        _dir: dir,
-        pg: None,
-    }
-}
-
-async fn postgres() -> Option<TestDb> {
-    let base = std::env::var("SUA_TEST_DATABASE_URL")
-        .ok()
-        .filter(|s| !s.is_empty())?;
-    let name = format!("sua_test_{}", Uuid::new_v4().simple());
-    let admin = Database::connect(&base).await.unwrap();
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    admin.close().await.ok();
-    let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
-    let db = Db::connect(&url, 4).await.unwrap();
-    db.migrate().await.unwrap();
-    Some(TestDb {
-        db,
-        _dir: tempfile::tempdir().unwrap(),
-        pg: Some((base, name)),
-    })
-}
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
