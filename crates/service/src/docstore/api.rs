@@ -60,12 +60,6 @@ fn view(r: &bid_file::Model) -> FileView {
     }
 }
 
-fn unsupported(detail: String) -> Response {
-    let mut r = AppError::bad("content-type", detail).into_response();
-    *r.status_mut() = StatusCode::UNSUPPORTED_MEDIA_TYPE;
-    r
-}
-
 /// The current (`submitted`) envelope of `kind` of the bid.
 async fn current_envelope<C: sea_orm::ConnectionTrait>(
     db: &C,
@@ -117,23 +111,7 @@ async fn upload_file(
     let kind = sealed::parse_kind("kind", &kind).map_err(IntoResponse::into_response)?;
     let kind_s = sealed::kind_name(kind);
     super::check_name(&name).map_err(IntoResponse::into_response)?;
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let Some(media_type) = cfg.allowed(ct) else {
-        return Err(unsupported(format!(
-            "content-type: '{ct}' is not an allowed media type ({})",
-            cfg.allowed_media_types.join(", ")
-        )));
-    };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > cfg.max_file_bytes) {
-        return Err(AppError::TooLarge.into_response());
-    }
+    let media_type = super::upload_media_type(cfg, &headers)?;
     let r: ApiResult<_> = async {
         let op = p.require(Role::Bidder)?;
         let b = bid::Entity::find_by_id(id)

@@ -133,6 +133,43 @@ impl Default for DocumentSettings {
     }
 }
 
+/// The headers of a streamed upload, checked before its body is read: the media type (`Content-Type`,
+/// 415 if not allowed) and, when `Content-Length` announces more than `max_file_bytes`, 413 at once.
+#[allow(clippy::result_large_err)] // a handler's error response, returned at once
+pub(crate) fn upload_media_type(
+    cfg: &DocumentSettings,
+    headers: &axum::http::HeaderMap,
+) -> Result<String, axum::response::Response> {
+    use axum::{
+        http::{StatusCode, header},
+        response::IntoResponse,
+    };
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let Some(media_type) = cfg.allowed(ct) else {
+        let mut r = AppError::bad(
+            "content-type",
+            format!(
+                "content-type: '{ct}' is not an allowed media type ({})",
+                cfg.allowed_media_types.join(", ")
+            ),
+        )
+        .into_response();
+        *r.status_mut() = StatusCode::UNSUPPORTED_MEDIA_TYPE;
+        return Err(r);
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > cfg.max_file_bytes) {
+        return Err(AppError::TooLarge.into_response());
+    }
+    Ok(media_type)
+}
+
 impl DocumentSettings {
     /// The media type of an upload if allowed: `None` otherwise.
     pub fn allowed(&self, content_type: &str) -> Option<String> {

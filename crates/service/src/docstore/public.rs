@@ -347,39 +347,15 @@ pub async fn documents_of<C: ConnectionTrait>(
         .collect())
 }
 
-fn unsupported(detail: String) -> Response {
-    let mut r = AppError::bad("content-type", detail).into_response();
-    *r.status_mut() = StatusCode::UNSUPPORTED_MEDIA_TYPE;
-    r
-}
-
-/// The media type of a streamed upload (415 if not allowed) after the name check, and 413 at once when
-/// `Content-Length` announces more than the limit.
+/// The checked name and media type of a streamed upload (see [`super::upload_media_type`]).
 #[allow(clippy::result_large_err)] // a handler's error response, returned at once
 fn streamed_upload_checks(
     st: &AppState,
     name: &str,
     headers: &HeaderMap,
 ) -> Result<(String, String), Response> {
-    let cfg = &st.settings.documents;
     let name = checked_name(name).map_err(IntoResponse::into_response)?;
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let Some(media_type) = cfg.allowed(ct) else {
-        return Err(unsupported(format!(
-            "content-type: '{ct}' is not an allowed media type ({})",
-            cfg.allowed_media_types.join(", ")
-        )));
-    };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > cfg.max_file_bytes) {
-        return Err(AppError::TooLarge.into_response());
-    }
+    let media_type = super::upload_media_type(&st.settings.documents, headers)?;
     Ok((name, media_type))
 }
 
