@@ -11,7 +11,7 @@
 //! - it was read less than [`TTL`] (1 s) ago: the bound for writes this process cannot see (another
 //!   `sua serve` replica on the same PostgreSQL, a manual change in the database).
 
-use super::tenders::{TenderView, publicly_visible, tender_view};
+use super::tenders::{TenderView, lots_of, publicly_visible, tender_view};
 use crate::{
     db::entities::{lot, tender},
     error::{ApiResult, AppError, Page, PageQuery, Problem},
@@ -144,6 +144,26 @@ impl PublicCache {
         }
     }
 
+    /// The answer for `key`: from the cache, else from `read` (one reader at a time per key; the others
+    /// wait and take its result), cached under the generation current when the read began.
+    async fn answer<F, Fut>(&self, key: Key, read: F) -> ApiResult<Response>
+    where
+        F: FnOnce(Stamp) -> Fut,
+        Fut: std::future::Future<Output = ApiResult<Bytes>>,
+    {
+        if let Some(body) = self.get(&key) {
+            return Ok(json(body));
+        }
+        let _fill = self.fill(key).await;
+        if let Some(body) = self.get(&key) {
+            return Ok(json(body)); // read by the request this one waited for
+        }
+        let stamp = self.stamp();
+        let body = read(stamp).await?;
+        self.put(key, stamp, body.clone());
+        Ok(json(body))
+    }
+
     /// The cached total of the public list, if read under this generation less than [`TTL`] ago.
     fn total(&self, stamp: Stamp) -> Option<u64> {
         match self.lock().total {
@@ -195,15 +215,27 @@ async fn public_tenders(
 ) -> ApiResult<Response> {
     let (page, per_page) = q.resolve()?;
     let cache = &st.db.public_cache;
-    let key = Key::List { page, per_page };
-    if let Some(body) = cache.get(&key) {
-        return Ok(json(body));
-    }
-    let _fill = cache.fill(key).await;
-    if let Some(body) = cache.get(&key) {
-        return Ok(json(body)); // read by the request this one waited for
-    }
-    let stamp = cache.stamp();
+    cache
+        .answer(Key::List { page, per_page }, |stamp| {
+            read_list(&st, stamp, page, per_page)
+        })
+        .await
+}
+
+/// One published tender with its lots and, once the economic envelopes are open, the evaluation (public).
+/// Like the list, it may lag a change made by another server process by up to 1 s.
+#[utoipa::path(get, path = "/v1/public/tenders/{id}", tag = "public",
+    responses((status = 200, body = TenderView), (status = 404, body = Problem)))]
+async fn public_tender(State(st): State<AppState>, Path(id): Path<Uuid>) -> ApiResult<Response> {
+    let cache = &st.db.public_cache;
+    cache
+        .answer(Key::Tender(id), |_| read_tender(&st, id))
+        .await
+}
+
+/// The rendered public list page, read from the database (the total from the cache when fresh).
+async fn read_list(st: &AppState, stamp: Stamp, page: u64, per_page: u64) -> ApiResult<Bytes> {
+    let cache = &st.db.public_cache;
     let select = || {
         tender::Entity::find()
             .filter(tender::Column::PublishedAt.is_not_null())
@@ -245,46 +277,26 @@ async fn public_tenders(
             tender_view(t, &mine, false)
         })
         .collect();
-    let body = render(&Page {
+    render(&Page {
         items,
         page,
         per_page,
         total,
-    })?;
-    cache.put(key, stamp, body.clone());
-    Ok(json(body))
+    })
 }
 
-/// One published tender with its lots and, once the economic envelopes are open, the evaluation (public).
-/// Like the list, it may lag a change made by another server process by up to 1 s.
-#[utoipa::path(get, path = "/v1/public/tenders/{id}", tag = "public",
-    responses((status = 200, body = TenderView), (status = 404, body = Problem)))]
-async fn public_tender(State(st): State<AppState>, Path(id): Path<Uuid>) -> ApiResult<Response> {
-    let cache = &st.db.public_cache;
-    let key = Key::Tender(id);
-    if let Some(body) = cache.get(&key) {
-        return Ok(json(body));
-    }
-    let _fill = cache.fill(key).await;
-    if let Some(body) = cache.get(&key) {
-        return Ok(json(body)); // read by the request this one waited for
-    }
-    let stamp = cache.stamp();
+/// The rendered public page of a tender, read from the database; 404 unless it is publicly visible.
+async fn read_tender(st: &AppState, id: Uuid) -> ApiResult<Bytes> {
     // not found (or not public) is never cached: it is cheap, and caching it would let anyone fill the cache
     // the tender and its lots are read side by side, on two pooled connections
     let (t, lots) = tokio::try_join!(
-        tender::Entity::find_by_id(id).one(&st.db.conn),
-        lot::Entity::find()
-            .filter(lot::Column::TenderId.eq(id))
-            .order_by_asc(lot::Column::Number)
-            .all(&st.db.conn),
+        async { Ok(tender::Entity::find_by_id(id).one(&st.db.conn).await?) },
+        lots_of(&st.db.conn, id),
     )?;
     let t = t
         .filter(|t| publicly_visible(t, None))
         .ok_or(AppError::NotFound("tender"))?;
-    let body = render(&tender_view(&t, &lots, false))?;
-    cache.put(key, stamp, body.clone());
-    Ok(json(body))
+    render(&tender_view(&t, &lots, false))
 }
 
 #[cfg(test)]
