@@ -124,6 +124,9 @@ pub mod request_message {
 
 pub mod document {
     use sea_orm::entity::prelude::*;
+    /// A tender document or a request attachment. `storage_key` is the object's key in the document
+    /// store (`docstore::public`); `content` holds the bytes only for rows written before the store (then
+    /// `storage_key` is NULL), and is empty otherwise.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "document")]
     pub struct Model {
@@ -134,9 +137,11 @@ pub mod document {
         pub owner_id: Uuid,
         pub name: String,
         pub media_type: String,
+        /// Hex SHA-256 of the content, computed while streaming.
         pub sha256: String,
         pub size_bytes: i64,
         pub content: Vec<u8>,
+        pub storage_key: Option<String>,
         pub created_at: DateTimeUtc,
     }
     entity_boilerplate!();

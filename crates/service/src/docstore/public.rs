@@ -57,32 +57,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_document))
 }
 
-pub mod document {
-    use sea_orm::entity::prelude::*;
-    /// A tender document or a request attachment. `storage_key` is the object's key in the document
-    /// store; `content` holds the bytes only for rows written before the store (then `storage_key` is
-    /// NULL), and is empty otherwise.
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "document")]
-    pub struct Model {
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub id: Uuid,
-        /// `request` or `tender`.
-        pub owner_kind: String,
-        pub owner_id: Uuid,
-        pub name: String,
-        pub media_type: String,
-        /// Hex SHA-256 of the content, computed while streaming.
-        pub sha256: String,
-        pub size_bytes: i64,
-        pub content: Vec<u8>,
-        pub storage_key: Option<String>,
-        pub created_at: DateTimeUtc,
-    }
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-    impl ActiveModelBehavior for ActiveModel {}
-}
+/// The `document` rows (defined with the other entities).
+pub use crate::db::entities::document;
 
 /// Migration: `document.storage_key` (the rows' bytes move to the document store).
 pub struct M20261128DocumentStoreKey;
