@@ -248,22 +248,7 @@ mod tests {
         store.put_stream(key, body, 1 << 20, &mut f).await.unwrap();
     }
 
-    fn keys(dir: &std::path::Path) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    out.push(p.strip_prefix(dir).unwrap().to_string_lossy().into_owned());
-                }
-            }
-        }
-        out.sort();
-        out
-    }
+    use crate::docstore::tests::entries as keys;
 
     #[test]
     fn only_our_key_shapes() {

@@ -880,7 +880,7 @@ pub fn expected_summary(row: &bid_file::Model) -> ApiResult<sealing::SealedSumma
 pub type Timestamp = DateTime<Utc>;
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use sealing::{Kek, KeyId, Keyring};
     use std::path::Path;
@@ -912,8 +912,8 @@ mod tests {
         s.store().unwrap()
     }
 
-    /// Every file under `dir`, recursively, relative.
-    fn entries(dir: &Path) -> Vec<String> {
+    /// Every file under `dir`, recursively, relative (also used by the `gc` tests).
+    pub(crate) fn entries(dir: &Path) -> Vec<String> {
         let mut out = Vec::new();
         let mut stack = vec![dir.to_path_buf()];
         while let Some(d) = stack.pop() {
