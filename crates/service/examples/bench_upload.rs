@@ -55,11 +55,7 @@ async fn main() {
     )
     .await
     .unwrap();
-    let state = AppState {
-        db,
-        clock: Arc::new(OffsetClock::default()),
-        settings: Arc::new(settings),
-    };
+    let state = AppState::new(db, Arc::new(OffsetClock::default()), Arc::new(settings));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, api::app(state)).await });

@@ -8,16 +8,14 @@
 //! - [`audit`]: the append-only, hash-chained audit log; [`cli`]: the `sua` command line.
 
 pub mod api;
-pub mod audit;
+pub use workflow::{audit, clock, store as db};
 pub mod auth;
 pub mod cli;
 pub mod cli_evaluate;
 pub mod cli_export;
 pub mod cli_receipt;
-pub mod clock;
 pub mod comms;
 pub mod config;
-pub mod db;
 pub mod demo;
 pub mod docstore;
 pub mod error;

@@ -86,11 +86,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             "clock.allow_override is on: PUT /v1/admin/clock can move time (tests only)"
         );
     }
-    let state = AppState {
-        db,
-        clock,
-        settings: Arc::new(settings.clone()),
-    };
+    let state = AppState::new(db, clock, Arc::new(settings.clone()));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let sched = if settings.scheduler.enabled {
         Some(tokio::spawn(scheduler::run(

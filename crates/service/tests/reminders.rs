@@ -27,11 +27,7 @@ fn state(db: Db, clock: Arc<ManualClock>) -> AppState {
     let mut settings = Settings::default();
     settings.reminders.offer_deadline_hours = vec![48, 24];
     settings.reminders.listing_expiry_days = vec![60, 30, 7];
-    AppState {
-        db,
-        clock,
-        settings: Arc::new(settings),
-    }
+    AppState::new(db, clock, Arc::new(settings))
 }
 
 fn start() -> DateTime<Utc> {

@@ -149,11 +149,7 @@ async fn extreme_values_round_trip_on_postgres() {
 }
 
 fn state(db: Db, clock: Arc<ManualClock>) -> AppState {
-    AppState {
-        db,
-        clock,
-        settings: Arc::new(Settings::default()),
-    }
+    AppState::new(db, clock, Arc::new(Settings::default()))
 }
 
 async fn scheduler_scenario(t: &TestDb) {

@@ -72,10 +72,11 @@ struct Inner {
     total: Option<(Instant, u64, u64)>,
 }
 
-/// The cache of rendered public answers; one per [`crate::db::Db`], shared by its clones.
+/// The cache of rendered public answers; one per [`crate::db::Db`], shared by its clones. Its generation
+/// is the database's count of committed writes.
 #[derive(Default)]
 pub struct PublicCache {
-    generation: AtomicU64,
+    generation: Arc<AtomicU64>,
     inner: Mutex<Inner>,
     /// One read of the database at a time per answer: after a write, the requests for the same answer
     /// wait for the first one's read and take its result from the cache, instead of all reading at once.
@@ -83,8 +84,17 @@ pub struct PublicCache {
 }
 
 impl PublicCache {
-    /// Forget everything read so far. Called after every committed write transaction.
-    pub fn invalidate(&self) {
+    /// A cache that is stale whenever `writes` (the database's count of committed writes) moves.
+    pub fn new(writes: Arc<AtomicU64>) -> PublicCache {
+        PublicCache {
+            generation: writes,
+            ..PublicCache::default()
+        }
+    }
+
+    /// Forget everything read so far (what a committed write does).
+    #[cfg(test)]
+    fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
     }
 
@@ -214,7 +224,7 @@ async fn public_tenders(
     Query(q): Query<PageQuery>,
 ) -> ApiResult<Response> {
     let (page, per_page) = q.resolve()?;
-    let cache = &st.db.public_cache;
+    let cache = &st.public_cache;
     cache
         .answer(Key::List { page, per_page }, |stamp| {
             read_list(&st, stamp, page, per_page)
@@ -227,7 +237,7 @@ async fn public_tenders(
 #[utoipa::path(get, path = "/v1/public/tenders/{id}", tag = "public",
     responses((status = 200, body = TenderView), (status = 404, body = Problem)))]
 async fn public_tender(State(st): State<AppState>, Path(id): Path<Uuid>) -> ApiResult<Response> {
-    let cache = &st.db.public_cache;
+    let cache = &st.public_cache;
     cache
         .answer(Key::Tender(id), |_| read_tender(&st, id))
         .await
@@ -235,7 +245,7 @@ async fn public_tender(State(st): State<AppState>, Path(id): Path<Uuid>) -> ApiR
 
 /// The rendered public list page, read from the database (the total from the cache when fresh).
 async fn read_list(st: &AppState, stamp: Stamp, page: u64, per_page: u64) -> ApiResult<Bytes> {
-    let cache = &st.db.public_cache;
+    let cache = &st.public_cache;
     let select = || {
         tender::Entity::find()
             .filter(tender::Column::PublishedAt.is_not_null())
@@ -407,11 +417,11 @@ mod tests {
         let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
         let db = Db::connect(&url, 2).await.unwrap();
         db.migrate().await.unwrap();
-        let app = crate::api::app(AppState {
-            db: db.clone(),
-            clock: std::sync::Arc::new(crate::clock::OffsetClock::default()),
-            settings: std::sync::Arc::new(crate::config::Settings::default()),
-        });
+        let app = crate::api::app(AppState::new(
+            db.clone(),
+            std::sync::Arc::new(crate::clock::OffsetClock::default()),
+            std::sync::Arc::new(crate::config::Settings::default()),
+        ));
         let get = |path: String| {
             let app = app.clone();
             async move {

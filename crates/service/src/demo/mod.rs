@@ -86,11 +86,7 @@ pub async fn run(args: DemoArgs, mut settings: Settings) -> anyhow::Result<ExitC
         .single()
         .unwrap_or(first - Duration::days(7));
     let clock = Arc::new(DemoClock(ManualClock::new(start)));
-    let state = AppState {
-        db: db.clone(),
-        clock: clock.clone(),
-        settings: Arc::new(settings.clone()),
-    };
+    let state = AppState::new(db.clone(), clock.clone(), Arc::new(settings.clone()));
     let mailer = settings
         .mail
         .build_mailer()

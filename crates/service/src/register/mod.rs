@@ -20,12 +20,14 @@
 //! See `docs/register.md`.
 
 pub mod direct;
-pub mod entities;
+/// The register's tables (now with every other entity in `workflow::store`).
+pub mod entities {
+    pub use workflow::store::entities::{register_award_history, register_draw, register_listing};
+}
 pub mod history;
 pub mod invitations;
 pub mod listings;
 pub mod mails;
-pub mod migration;
 pub mod settings;
 pub mod stats;
 
@@ -36,8 +38,6 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
-
-pub use migration::M20261128RegisterTables;
 
 /// Every route of the register, merged into [`crate::api::routes`].
 pub fn router() -> OpenApiRouter<AppState> {

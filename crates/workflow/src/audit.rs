@@ -3,9 +3,9 @@
 //! Entry `n` stores `prev_hash` = hash of entry `n-1` (64 zeros for the first) and
 //! `hash` = SHA-256 of the canonical JSON array `[seq, at, actor, action, object_kind, object_id, before,
 //! after, prev_hash]`. Timestamps are truncated to microseconds so both backends store them exactly.
-//! Entries are appended inside the transaction of the change they record (see [`crate::db::Db::write`]).
+//! Entries are appended inside the transaction of the change they record (see [`crate::store::Db::write`]).
 
-use crate::db::entities::audit_entry;
+use crate::store::entities::audit_entry;
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryOrder, QuerySelect, Set,

@@ -1,26 +1,36 @@
 //! Schema migrations (sea-orm-migration), applied at `sua serve` start-up and by `sua migrate`.
 //! One code path for SQLite and PostgreSQL: only portable column types are used.
 
+mod documents;
+mod files;
+mod pec;
+mod register;
+mod sealed;
+
+pub use files::M20261128BidFiles;
+
 use sea_orm_migration::{prelude::*, schema::*};
 
+/// Every migration of the schema, in order: the one list (`sua migrate`, `sua serve` start-up).
 pub struct Migrator;
 
 #[sea_orm_migration::async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        // in the order they were written; a new migration goes at the end
         let mut m: Vec<Box<dyn MigrationTrait>> = vec![
             Box::new(M20261128Initial),
             Box::new(M20261128PublicListIndex),
-            Box::new(crate::register::M20261128RegisterTables),
+            Box::new(register::M20261128RegisterTables),
         ];
         // the mail outbox of the `notify` crate
         m.extend(notify::migrations());
-        // sealed bid envelopes and signed receipts (issue 6)
-        m.push(Box::new(crate::sealed::M20261128SealedBids));
-        m.push(Box::new(crate::docstore::M20261128BidFiles));
-        m.push(Box::new(crate::docstore::public::M20261128DocumentStoreKey));
-        // the municipality's PEC (issue 7)
-        m.push(Box::new(crate::comms::M20261128MunicipalityPec));
+        // sealed bid envelopes and signed receipts, sealed bid files, public documents in the store
+        m.push(Box::new(sealed::M20261128SealedBids));
+        m.push(Box::new(files::M20261128BidFiles));
+        m.push(Box::new(documents::M20261128DocumentStoreKey));
+        // the municipality's PEC
+        m.push(Box::new(pec::M20261128MunicipalityPec));
         m
     }
 }

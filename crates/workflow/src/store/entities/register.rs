@@ -1,13 +1,5 @@
-//! The register's tables. Same conventions as [`crate::db::entities`]: money in integer cents, JSON as TEXT,
+//! The register's tables. Same conventions as the core entities: money in integer cents, JSON as TEXT,
 //! ids UUID v7, times UTC; dates (listing expiry, award dates) are calendar dates.
-
-macro_rules! entity_boilerplate {
-    () => {
-        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-        pub enum Relation {}
-        impl ActiveModelBehavior for ActiveModel {}
-    };
-}
 
 /// One listing of an operator in one category of a Province's register (elenco).
 pub mod register_listing {

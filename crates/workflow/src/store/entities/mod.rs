@@ -10,6 +10,14 @@ macro_rules! entity_boilerplate {
     };
 }
 
+mod files;
+mod register;
+mod sealed;
+
+pub use files::bid_file;
+pub use register::{register_award_history, register_draw, register_listing};
+pub use sealed::{bid_envelope, bid_receipt};
+
 pub mod province {
     use sea_orm::entity::prelude::*;
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

@@ -1,4 +1,5 @@
-//! Database access: connection, migrations, entities. The same code runs on SQLite and PostgreSQL.
+//! Storage: the connection, every entity and every migration, in one place. The same code runs on SQLite
+//! and PostgreSQL.
 
 pub mod entities;
 pub mod migration;
@@ -9,6 +10,7 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::{Mutex, MutexGuard};
 
@@ -22,22 +24,23 @@ use tokio::sync::{Mutex, MutexGuard};
 pub struct Db {
     pub conn: DatabaseConnection,
     write_lock: Arc<Mutex<()>>,
-    /// Rendered answers of the public endpoints (see `api::public`); every committed write invalidates it.
-    pub(crate) public_cache: Arc<crate::api::public::PublicCache>,
+    /// How many write transactions this process committed: readers that cache what they read (the
+    /// public pages) compare it to know whether a write happened since.
+    writes: Arc<AtomicU64>,
 }
 
 /// A write transaction; commit it with [`WriteTxn::commit`]. Dropping it rolls back.
 pub struct WriteTxn<'a> {
     pub txn: DatabaseTransaction,
     _guard: MutexGuard<'a, ()>,
-    public_cache: &'a crate::api::public::PublicCache,
+    writes: &'a AtomicU64,
 }
 
 impl WriteTxn<'_> {
-    /// Commit, then drop the public read cache: the next public request reads what was written.
+    /// Commit, then count the write: a cache of what was read before ([`Db::writes`]) is stale.
     pub async fn commit(self) -> Result<(), sea_orm::DbErr> {
         let done = self.txn.commit().await;
-        self.public_cache.invalidate();
+        self.writes.fetch_add(1, Ordering::SeqCst);
         done
     }
 }
@@ -75,8 +78,13 @@ impl Db {
         Ok(Db {
             conn,
             write_lock: Arc::new(Mutex::new(())),
-            public_cache: Arc::default(),
+            writes: Arc::default(),
         })
+    }
+
+    /// The count of committed write transactions (shared by the clones of this `Db`).
+    pub fn writes(&self) -> Arc<AtomicU64> {
+        self.writes.clone()
     }
 
     pub fn backend(&self) -> DatabaseBackend {
@@ -106,7 +114,7 @@ impl Db {
         Ok(WriteTxn {
             txn,
             _guard: guard,
-            public_cache: &self.public_cache,
+            writes: &self.writes,
         })
     }
 

@@ -1,4 +1,4 @@
-//! The register's tables (issue 9), a migration of its own appended to [`crate::db::migration::Migrator`].
+//! The register's tables (listings, award history, draws).
 
 use sea_orm_migration::{prelude::*, schema::*};
 
