@@ -22,8 +22,8 @@ pub mod tender;
 mod common;
 
 pub use common::{
-    Addressee, AuditEntry, CommunicationKind, Effect, Machine, MachineEvent, RULE_TRANSITION_TABLE, Refusal,
-    TimerKind, Transition, UnknownName,
+    Addressee, AuditEntry, CommunicationKind, Effect, Machine, MachineEvent, RULE_TRANSITION_TABLE,
+    Refusal, TimerKind, Transition, UnknownName,
 };
 pub use domain::thresholds::ContractObject;
 pub use procedure::{AwardCriterion, ProcedureType, QualificationLevel, TermReduction};

@@ -5,8 +5,8 @@ use rust_fsm::StateMachineImpl;
 use serde::{Deserialize, Serialize};
 
 use crate::common::{
-    Addressee as To, CommunicationKind as Kind, Effect, EffectsBuilder, Machine, Refusal, TimerKind,
-    Transition, string_enum,
+    Addressee as To, CommunicationKind as Kind, Effect, EffectsBuilder, Machine, Refusal,
+    TimerKind, Transition, string_enum,
 };
 use crate::participation::{ParticipationEvent, ParticipationState};
 use crate::procedure::{self, AwardCriterion, ContractContext, ProcedureType};

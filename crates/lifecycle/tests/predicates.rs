@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use lifecycle::lot::{self, Followers, FollowUp, LotEvent, LotFacts, LotState, OpenEnvelopes};
+use lifecycle::lot::{self, FollowUp, Followers, LotEvent, LotFacts, LotState, OpenEnvelopes};
 use lifecycle::participation::{Admission, ParticipationEvent, ParticipationState};
 use lifecycle::tender::{TenderEvent, TenderPhase, TenderState};
 use lifecycle::{
@@ -168,8 +168,16 @@ fn four_timers_fire_an_event_and_the_others_only_remind() {
     assert_eq!(
         fired,
         [
-            (TimerKind::RequestsDeadline, Machine::Tender, "close_requests"),
-            (TimerKind::OfferDeadline, Machine::Tender, "close_submissions"),
+            (
+                TimerKind::RequestsDeadline,
+                Machine::Tender,
+                "close_requests"
+            ),
+            (
+                TimerKind::OfferDeadline,
+                Machine::Tender,
+                "close_submissions"
+            ),
             (
                 TimerKind::Soccorso,
                 Machine::Participation,
@@ -199,7 +207,10 @@ fn six_lot_events_drive_a_participation_event() {
     assert_eq!(
         driven,
         [
-            (LotEvent::OpenEconomicOffers, f(P::Rank, Followers::Admitted)),
+            (
+                LotEvent::OpenEconomicOffers,
+                f(P::Rank, Followers::Admitted)
+            ),
             (LotEvent::ProposeAward, f(P::Propose, Followers::Chosen)),
             (
                 LotEvent::VerifyRequirements,
@@ -210,7 +221,10 @@ fn six_lot_events_drive_a_participation_event() {
                 f(P::VerificationFailed, Followers::Awardee)
             ),
             (LotEvent::Award, f(P::Award, Followers::Awardee)),
-            (LotEvent::SignContract, f(P::SignContract, Followers::Awardee)),
+            (
+                LotEvent::SignContract,
+                f(P::SignContract, Followers::Awardee)
+            ),
         ]
     );
     assert_eq!(
@@ -282,11 +296,9 @@ fn an_award_records_its_communications_at_once_and_starts_the_standstill() {
         composed.timer(TimerKind::Standstill),
         Some(lot::standstill_end(lifecycle::Rules::standard(), now).unwrap())
     );
-    assert!(
-        composed
-            .effects
-            .contains(&Effect::CancelTimer { kind: TimerKind::Art90Communication })
-    );
+    assert!(composed.effects.contains(&Effect::CancelTimer {
+        kind: TimerKind::Art90Communication
+    }));
     assert_eq!(composed.audit().unwrap().event, "award");
 }
 
