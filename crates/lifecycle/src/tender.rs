@@ -132,6 +132,24 @@ impl TenderState {
         }
     }
 
+    /// Operators may ask clarification questions (art. 88 c.3): while requests or offers may be submitted,
+    /// the states where the table has `answer_clarification`.
+    pub fn takes_clarification_questions(self) -> bool {
+        match self {
+            Self::RequestsOpen | Self::Open => true,
+            Self::Draft
+            | Self::Approved
+            | Self::Ready
+            | Self::Prequalification
+            | Self::Closed
+            | Self::InEvaluation
+            | Self::Completed
+            | Self::Deserted
+            | Self::Revoked
+            | Self::Annulled => false,
+        }
+    }
+
     /// Requests or offers may still arrive and are sealed: nothing about the participants may be published
     /// (exports leave the bid data of such tenders out).
     pub fn participants_sealed(self) -> bool {

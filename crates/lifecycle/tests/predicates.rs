@@ -33,6 +33,20 @@ fn only_an_open_tender_accepts_bids() {
 }
 
 #[test]
+fn clarification_questions_are_taken_where_the_table_answers_them() {
+    let answering: Vec<TenderState> = lifecycle::tender::transitions()
+        .into_iter()
+        .filter(|(_, e, _)| *e == TenderEvent::AnswerClarification)
+        .map(|(s, _, _)| s)
+        .collect();
+    for s in TenderState::ALL.iter().copied() {
+        let old = matches!(s.as_str(), "open" | "requests_open");
+        assert_eq!(s.takes_clarification_questions(), old, "{s}");
+        assert_eq!(answering.contains(&s), old, "{s}");
+    }
+}
+
+#[test]
 fn participants_stay_sealed_while_requests_or_offers_may_arrive() {
     for s in TenderState::ALL.iter().copied() {
         let old = ["requests_open", "prequalification", "open"].contains(&s.as_str());
