@@ -3,6 +3,10 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::lot::LotEvent;
+use crate::participation::ParticipationEvent;
+use crate::tender::TenderEvent;
+
 /// A name that is not one of the enum's stable strings.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{kind}: '{value}' is not a known name")]
@@ -61,6 +65,8 @@ string_enum! {
         Tender => "tender",
         Lot => "lot",
         Participation => "participation",
+        /// A municipality's procurement request to the SUA (before any tender exists).
+        Request => "request",
     }
 }
 
@@ -114,6 +120,12 @@ string_enum! {
         ContractDate => "contract_date",
         AwardNotice => "award_notice",
         ReceiptAcknowledgement => "receipt_acknowledgement",
+        /// A municipality's procurement request reached the SUA.
+        RequestReceived => "request_received",
+        /// The SUA returned a request to the municipality with questions.
+        RequestReturned => "request_returned",
+        /// The SUA rejected a request, with its reasons.
+        RequestRejected => "request_rejected",
     }
 }
 
@@ -138,6 +150,56 @@ string_enum! {
         StipulaDeadline => "stipula_deadline",
         /// Maximum duration of the procedure up to award (art. 17 c.3, Allegato I.3): a soft SLA.
         MaxProcedureDuration => "max_procedure_duration",
+    }
+}
+
+impl TimerKind {
+    /// What the caller fires when a timer of this kind is due: an event of one machine, applied to the object
+    /// the timer was set on. `None`: the timer is a reminder (or an SLA) only and changes no state.
+    pub fn fires(self) -> Option<MachineEvent> {
+        match self {
+            Self::OfferDeadline => Some(MachineEvent::Tender(TenderEvent::CloseSubmissions)),
+            Self::RequestsDeadline => Some(MachineEvent::Tender(TenderEvent::CloseRequests)),
+            Self::Soccorso => Some(MachineEvent::Participation(
+                ParticipationEvent::SoccorsoExpired,
+            )),
+            Self::Standstill => Some(MachineEvent::Lot(LotEvent::StandstillElapsed)),
+            Self::ClarificationCutoff
+            | Self::AnomalyExplanations
+            | Self::OfferValidity
+            | Self::Art90Communication
+            | Self::StipulaDeadline
+            | Self::MaxProcedureDuration => None,
+        }
+    }
+}
+
+/// An event of one of the tender, lot and participation machines (what a timer fires).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "machine", content = "event", rename_all = "snake_case")]
+pub enum MachineEvent {
+    Tender(TenderEvent),
+    Lot(LotEvent),
+    Participation(ParticipationEvent),
+}
+
+impl MachineEvent {
+    /// The machine the event belongs to.
+    pub fn machine(self) -> Machine {
+        match self {
+            MachineEvent::Tender(_) => Machine::Tender,
+            MachineEvent::Lot(_) => Machine::Lot,
+            MachineEvent::Participation(_) => Machine::Participation,
+        }
+    }
+
+    /// The event's stable name (within its machine).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MachineEvent::Tender(e) => e.as_str(),
+            MachineEvent::Lot(e) => e.as_str(),
+            MachineEvent::Participation(e) => e.as_str(),
+        }
     }
 }
 

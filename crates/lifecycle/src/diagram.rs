@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::{lot, participation, tender};
+use crate::{lot, participation, request, tender};
 
 /// A Mermaid `stateDiagram-v2` for a machine given its transitions, initial state and final-state test.
 pub fn mermaid<S: Copy + PartialEq, E: Copy>(
@@ -66,12 +66,24 @@ pub fn participation_mermaid() -> String {
     )
 }
 
+/// The procurement request machine as Mermaid.
+pub fn request_mermaid() -> String {
+    mermaid(
+        request::RequestState::ALL,
+        &request::transitions(),
+        request::RequestState::INITIAL,
+        request::RequestState::is_final,
+        request::RequestState::as_str,
+        request::RequestEvent::as_str,
+    )
+}
+
 /// Markers delimiting the generated section of `docs/lifecycle.md`.
 pub const BEGIN_MARKER: &str =
     "<!-- BEGIN GENERATED: lifecycle diagrams (UPDATE_DOCS=1 cargo test -p lifecycle) -->";
 pub const END_MARKER: &str = "<!-- END GENERATED: lifecycle diagrams -->";
 
-/// The generated section of `docs/lifecycle.md`: the three diagrams and the transition lists.
+/// The generated section of `docs/lifecycle.md`: the four diagrams.
 pub fn generated_docs() -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{BEGIN_MARKER}");
@@ -79,6 +91,7 @@ pub fn generated_docs() -> String {
         ("Tender", tender_mermaid()),
         ("Lot", lot_mermaid()),
         ("Participation", participation_mermaid()),
+        ("Procurement request", request_mermaid()),
     ] {
         let _ = writeln!(
             out,

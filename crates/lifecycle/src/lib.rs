@@ -1,4 +1,5 @@
-//! The tender, lot and participation state machines of D.Lgs. 36/2023, for a Stazione Unica Appaltante.
+//! The tender, lot and participation state machines of D.Lgs. 36/2023, for a Stazione Unica Appaltante, and the
+//! machine of the municipalities' procurement requests that precede a tender.
 //!
 //! Each machine has a `rust-fsm` table saying *which* transitions exist, and guards in plain Rust saying *when*
 //! they are lawful. `apply(state, &event, &facts, now)` checks the table, then the guards, and returns either a
@@ -14,14 +15,15 @@ pub mod diagram;
 pub mod lot;
 pub mod participation;
 pub mod procedure;
+pub mod request;
 pub mod rules;
 pub mod tender;
 
 mod common;
 
 pub use common::{
-    Addressee, AuditEntry, CommunicationKind, Effect, Machine, RULE_TRANSITION_TABLE, Refusal,
-    TimerKind, Transition, UnknownName,
+    Addressee, AuditEntry, CommunicationKind, Effect, Machine, MachineEvent, RULE_TRANSITION_TABLE,
+    Refusal, TimerKind, Transition, UnknownName,
 };
 pub use domain::thresholds::ContractObject;
 pub use procedure::{AwardCriterion, ProcedureType, QualificationLevel, TermReduction};

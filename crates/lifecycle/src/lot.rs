@@ -5,9 +5,10 @@ use rust_fsm::StateMachineImpl;
 use serde::{Deserialize, Serialize};
 
 use crate::common::{
-    Addressee as To, CommunicationKind as Kind, EffectsBuilder, Machine, Refusal, TimerKind,
-    Transition, string_enum,
+    Addressee as To, CommunicationKind as Kind, Effect, EffectsBuilder, Machine, Refusal,
+    TimerKind, Transition, string_enum,
 };
+use crate::participation::{ParticipationEvent, ParticipationState};
 use crate::procedure::{self, AwardCriterion, ContractContext, ProcedureType};
 use crate::rules::Rules;
 use domain::thresholds::ContractObject;
@@ -88,10 +89,233 @@ impl LotState {
 
     /// Final states: nothing leaves them.
     pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            Self::Contracted | Self::Deserted | Self::NotAwarded | Self::Revoked | Self::Annulled
-        )
+        match self {
+            Self::Contracted
+            | Self::Deserted
+            | Self::NotAwarded
+            | Self::Revoked
+            | Self::Annulled => true,
+            Self::Pending
+            | Self::AdminReview
+            | Self::TechEval
+            | Self::EconEval
+            | Self::Ranked
+            | Self::AnomalyCheck
+            | Self::Proposed
+            | Self::Verified
+            | Self::Awarded
+            | Self::Suspended
+            | Self::ReadyToSign => false,
+        }
+    }
+
+    /// Which envelopes of the bids on this lot the lot's phase has opened: the sealed-order invariant.
+    /// Administrative from `admin_review`, technical from `tech_eval`, economic from `ranked` (after
+    /// `open_economic_offers`). Before that nobody but the bidder reads a bid. A lot that ended before the
+    /// ranking (excluded all, revoked, annulled, no suitable offer) keeps only the administrative envelope open.
+    pub fn open_envelopes(self) -> OpenEnvelopes {
+        const NONE: OpenEnvelopes = OpenEnvelopes {
+            administrative: false,
+            technical: false,
+            economic: false,
+        };
+        const ADMINISTRATIVE: OpenEnvelopes = OpenEnvelopes {
+            administrative: true,
+            technical: false,
+            economic: false,
+        };
+        const TECHNICAL: OpenEnvelopes = OpenEnvelopes {
+            administrative: true,
+            technical: true,
+            economic: false,
+        };
+        const ALL: OpenEnvelopes = OpenEnvelopes {
+            administrative: true,
+            technical: true,
+            economic: true,
+        };
+        match self {
+            Self::Pending | Self::Deserted => NONE,
+            Self::AdminReview => ADMINISTRATIVE,
+            Self::TechEval | Self::EconEval => TECHNICAL,
+            Self::Revoked | Self::Annulled | Self::NotAwarded => ADMINISTRATIVE,
+            Self::Ranked
+            | Self::AnomalyCheck
+            | Self::Proposed
+            | Self::Verified
+            | Self::Awarded
+            | Self::Suspended
+            | Self::ReadyToSign
+            | Self::Contracted => ALL,
+        }
+    }
+
+    /// The aggiudicazione has been adopted (art. 17 c.5) and stands: awarded, suspended, ready to sign or
+    /// contracted.
+    pub fn is_awarded(self) -> bool {
+        match self {
+            Self::Awarded | Self::Suspended | Self::ReadyToSign | Self::Contracted => true,
+            Self::Pending
+            | Self::AdminReview
+            | Self::TechEval
+            | Self::EconEval
+            | Self::Ranked
+            | Self::AnomalyCheck
+            | Self::Proposed
+            | Self::Verified
+            | Self::Deserted
+            | Self::NotAwarded
+            | Self::Revoked
+            | Self::Annulled => false,
+        }
+    }
+
+    /// No envelope of this lot may be opened any more, whatever was opened before: the lot is deserted or
+    /// annulled. (The sealing rule's "closed" lot status.)
+    pub fn closes_openings(self) -> bool {
+        match self {
+            Self::Deserted | Self::Annulled => true,
+            Self::Pending
+            | Self::AdminReview
+            | Self::TechEval
+            | Self::EconEval
+            | Self::Ranked
+            | Self::AnomalyCheck
+            | Self::Proposed
+            | Self::Verified
+            | Self::Awarded
+            | Self::Suspended
+            | Self::ReadyToSign
+            | Self::Contracted
+            | Self::NotAwarded
+            | Self::Revoked => false,
+        }
+    }
+}
+
+/// Which envelopes of a lot's bids are open ([`LotState::open_envelopes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct OpenEnvelopes {
+    /// The busta amministrativa (and the bidder's identity).
+    pub administrative: bool,
+    /// The technical offer.
+    pub technical: bool,
+    /// The economic offer.
+    pub economic: bool,
+}
+
+impl OpenEnvelopes {
+    /// Every envelope open (what the bidder always sees of its own bid).
+    pub const ALL: OpenEnvelopes = OpenEnvelopes {
+        administrative: true,
+        technical: true,
+        economic: true,
+    };
+}
+
+/// Which participations a lot event drives ([`LotEvent::participation_follow_up`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Followers {
+    /// Every participation of the lot in state `admitted`.
+    Admitted,
+    /// The one bid chosen by the buyer, or by default the first of the stored evaluation ranking (it becomes
+    /// the lot's awardee).
+    Chosen,
+    /// The lot's awardee (proposed or actual).
+    Awardee,
+}
+
+impl Followers {
+    /// The participation state the followers are picked by: `admitted` for [`Followers::Admitted`]; `None`
+    /// for the other two, which are picked by bid (the chosen one, the lot's awardee), not by state.
+    pub fn by_state(self) -> Option<ParticipationState> {
+        match self {
+            Followers::Admitted => Some(ParticipationState::Admitted),
+            Followers::Chosen | Followers::Awardee => None,
+        }
+    }
+}
+
+/// The participation event a lot event implies, and on which participations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct FollowUp {
+    pub event: ParticipationEvent,
+    pub on: Followers,
+}
+
+impl LotEvent {
+    /// The participation event this lot event drives, if any: opening the economic offers ranks the admitted
+    /// bids; proposing the award proposes the chosen bid; verification, award and stipula move the awardee.
+    pub fn participation_follow_up(self) -> Option<FollowUp> {
+        let follow = |event, on| Some(FollowUp { event, on });
+        match self {
+            Self::OpenEconomicOffers => follow(ParticipationEvent::Rank, Followers::Admitted),
+            Self::ProposeAward => follow(ParticipationEvent::Propose, Followers::Chosen),
+            Self::VerifyRequirements => {
+                follow(ParticipationEvent::VerificationPassed, Followers::Awardee)
+            }
+            Self::VerificationFailed => {
+                follow(ParticipationEvent::VerificationFailed, Followers::Awardee)
+            }
+            Self::Award => follow(ParticipationEvent::Award, Followers::Awardee),
+            Self::SignContract => follow(ParticipationEvent::SignContract, Followers::Awardee),
+            Self::OpenAdministrative
+            | Self::DeclareDeserted
+            | Self::StartDirectAward
+            | Self::StartTechnicalEvaluation
+            | Self::StartEconomicEvaluation
+            | Self::ExcludeAll
+            | Self::AppointCommission
+            | Self::FreezeTechnicalScores
+            | Self::ResolveTie
+            | Self::AutoExcludeAnomalous
+            | Self::StartAnomalyCheck
+            | Self::AcceptJustification
+            | Self::RejectJustification
+            | Self::NoSuitableOffer
+            | Self::RecordAwardCommunications
+            | Self::StandstillElapsed
+            | Self::NotifyCautelare
+            | Self::CautelareDecided
+            | Self::ReopenRanking
+            | Self::Revoke
+            | Self::Annul => None,
+        }
+    }
+
+    /// The lot forgets its (proposed) awardee: the verification of the requirements failed (art. 99), the
+    /// ranking scrolls to the next offer.
+    pub fn clears_awardee(self) -> bool {
+        match self {
+            Self::VerificationFailed => true,
+            Self::OpenAdministrative
+            | Self::DeclareDeserted
+            | Self::StartDirectAward
+            | Self::StartTechnicalEvaluation
+            | Self::StartEconomicEvaluation
+            | Self::ExcludeAll
+            | Self::AppointCommission
+            | Self::FreezeTechnicalScores
+            | Self::OpenEconomicOffers
+            | Self::ResolveTie
+            | Self::AutoExcludeAnomalous
+            | Self::StartAnomalyCheck
+            | Self::AcceptJustification
+            | Self::RejectJustification
+            | Self::ProposeAward
+            | Self::NoSuitableOffer
+            | Self::VerifyRequirements
+            | Self::Award
+            | Self::RecordAwardCommunications
+            | Self::StandstillElapsed
+            | Self::NotifyCautelare
+            | Self::CautelareDecided
+            | Self::SignContract
+            | Self::ReopenRanking
+            | Self::Revoke
+            | Self::Annul => false,
+        }
     }
 }
 
@@ -320,6 +544,66 @@ pub fn apply_with(
         (to, to.as_str()),
         now,
     ))
+}
+
+/// Applies `event` like [`apply`], and when it is the award also records the award communications at once
+/// (standard rules). See [`apply_recording_award_with`].
+pub fn apply_recording_award(
+    state: LotState,
+    event: &LotEvent,
+    facts: &LotFacts,
+    now: DateTime<Utc>,
+) -> Result<Transition<LotState>, Refusal> {
+    apply_recording_award_with(Rules::standard(), state, event, facts, now)
+}
+
+/// Applies `event`; when it is [`LotEvent::Award`], the art. 90 award communications are sent with the act, so
+/// [`LotEvent::RecordAwardCommunications`] is applied at once to the awarded lot with the same facts, and its
+/// timers (the standstill of art. 18 c.3, the cancelled art. 90 reminder) are added to the award's effects,
+/// before its audit entry. The audit entry stays the award's. The communications count as sent at
+/// `facts.last_award_communication_at`, or `now` when it is not declared. Either refusal refuses the whole.
+pub fn apply_recording_award_with(
+    rules: &Rules,
+    state: LotState,
+    event: &LotEvent,
+    facts: &LotFacts,
+    now: DateTime<Utc>,
+) -> Result<Transition<LotState>, Refusal> {
+    let mut award = apply_with(rules, state, event, facts, now)?;
+    if *event != LotEvent::Award {
+        return Ok(award);
+    }
+    let recorded = if facts.last_award_communication_at.is_some() {
+        apply_with(
+            rules,
+            award.to,
+            &LotEvent::RecordAwardCommunications,
+            facts,
+            now,
+        )?
+    } else {
+        let mut sent_now = facts.clone();
+        sent_now.last_award_communication_at = Some(now);
+        apply_with(
+            rules,
+            award.to,
+            &LotEvent::RecordAwardCommunications,
+            &sent_now,
+            now,
+        )?
+    };
+    let at = award
+        .effects
+        .iter()
+        .position(|e| matches!(e, Effect::Audit { .. }))
+        .unwrap_or(award.effects.len());
+    let timers: Vec<Effect> = recorded
+        .effects
+        .into_iter()
+        .filter(|e| matches!(e, Effect::SetTimer { .. } | Effect::CancelTimer { .. }))
+        .collect();
+    award.effects.splice(at..at, timers);
+    Ok(award)
 }
 
 fn art90(rules: &Rules, now: DateTime<Utc>, fx: &mut EffectsBuilder) -> Result<(), Refusal> {

@@ -69,10 +69,126 @@ impl ParticipationState {
 
     /// Final states: nothing leaves them.
     pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            Self::Contracted | Self::Excluded | Self::Withdrawn | Self::NoOffer | Self::NotAwarded
-        )
+        match self {
+            Self::Contracted
+            | Self::Excluded
+            | Self::Withdrawn
+            | Self::NoOffer
+            | Self::NotAwarded => true,
+            Self::Invited
+            | Self::Submitted
+            | Self::InSoccorso
+            | Self::Admitted
+            | Self::Ranked
+            | Self::ProposedAwardee
+            | Self::Verified
+            | Self::Awardee => false,
+        }
+    }
+
+    /// A live offer: one was submitted and not withdrawn. It counts among the offers received, the bidders
+    /// of the lot and the addressees of the art. 90 communications. (`no_offer` counts here, as in the
+    /// service's `live_bids` today; see [`is_participant`](Self::is_participant) for the stricter reading.)
+    pub fn is_offer(self) -> bool {
+        match self {
+            Self::Invited | Self::Withdrawn => false,
+            Self::Submitted
+            | Self::InSoccorso
+            | Self::Admitted
+            | Self::Ranked
+            | Self::ProposedAwardee
+            | Self::Verified
+            | Self::Awardee
+            | Self::Contracted
+            | Self::Excluded
+            | Self::NoOffer
+            | Self::NotAwarded => true,
+        }
+    }
+
+    /// A participant in the published data (open data exports): an offer was submitted and not withdrawn.
+    /// Not participants: an invitation never answered, no offer by the deadline, a withdrawn offer.
+    pub fn is_participant(self) -> bool {
+        match self {
+            Self::Invited | Self::NoOffer | Self::Withdrawn => false,
+            Self::Submitted
+            | Self::InSoccorso
+            | Self::Admitted
+            | Self::Ranked
+            | Self::ProposedAwardee
+            | Self::Verified
+            | Self::Awardee
+            | Self::Contracted
+            | Self::Excluded
+            | Self::NotAwarded => true,
+        }
+    }
+
+    /// The offer is admitted and still in the race (admitted, ranked, proposed, verified, awardee or
+    /// contracted): what the lot guards count as `admitted`.
+    pub fn is_admitted(self) -> bool {
+        match self {
+            Self::Admitted
+            | Self::Ranked
+            | Self::ProposedAwardee
+            | Self::Verified
+            | Self::Awardee
+            | Self::Contracted => true,
+            Self::Invited
+            | Self::Submitted
+            | Self::InSoccorso
+            | Self::Excluded
+            | Self::Withdrawn
+            | Self::NoOffer
+            | Self::NotAwarded => false,
+        }
+    }
+
+    /// The offer is in the ranking and still eligible for the award (ranked, proposed, verified, awardee):
+    /// what the lot guards count as `ranked_remaining`.
+    pub fn is_ranked_remaining(self) -> bool {
+        match self {
+            Self::Ranked | Self::ProposedAwardee | Self::Verified | Self::Awardee => true,
+            Self::Invited
+            | Self::Submitted
+            | Self::InSoccorso
+            | Self::Admitted
+            | Self::Contracted
+            | Self::Excluded
+            | Self::Withdrawn
+            | Self::NoOffer
+            | Self::NotAwarded => false,
+        }
+    }
+
+    /// The admission decision as the envelope-opening rule sees it. `not_awarded` counts as admitted there
+    /// (the lot ended; its envelopes follow the lot's phase), unlike [`is_admitted`](Self::is_admitted).
+    pub fn admission(self) -> Admission {
+        match self {
+            Self::Admitted
+            | Self::Ranked
+            | Self::ProposedAwardee
+            | Self::Verified
+            | Self::Awardee
+            | Self::Contracted
+            | Self::NotAwarded => Admission::Admitted,
+            Self::Excluded => Admission::Excluded,
+            Self::Invited
+            | Self::Submitted
+            | Self::InSoccorso
+            | Self::Withdrawn
+            | Self::NoOffer => Admission::Pending,
+        }
+    }
+}
+
+string_enum! {
+    /// The admission decision on a participation ([`ParticipationState::admission`]).
+    pub enum Admission ("admission") {
+        /// Not decided (or never to be: no offer, withdrawn).
+        Pending => "pending",
+        Admitted => "admitted",
+        Excluded => "excluded",
     }
 }
 

@@ -78,10 +78,124 @@ impl TenderState {
 
     /// Final states: nothing leaves them.
     pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            Self::Completed | Self::Deserted | Self::Revoked | Self::Annulled
-        )
+        match self {
+            Self::Completed | Self::Deserted | Self::Revoked | Self::Annulled => true,
+            Self::Draft
+            | Self::Approved
+            | Self::Ready
+            | Self::RequestsOpen
+            | Self::Prequalification
+            | Self::Open
+            | Self::Closed
+            | Self::InEvaluation => false,
+        }
+    }
+
+    /// The tender has been published (a bando, a call for requests or invitations went out) or is past
+    /// publication: the public and the bidders may know it exists. Before that it is the SA's draft.
+    pub fn is_public(self) -> bool {
+        !self.is_editable()
+    }
+
+    /// Tender fields (title, procedure, criterion, lots, invitees) may still be edited: nothing has been
+    /// published yet. Exactly the states that are not [`is_public`](Self::is_public).
+    pub fn is_editable(self) -> bool {
+        match self {
+            Self::Draft | Self::Approved | Self::Ready => true,
+            Self::RequestsOpen
+            | Self::Prequalification
+            | Self::Open
+            | Self::Closed
+            | Self::InEvaluation
+            | Self::Completed
+            | Self::Deserted
+            | Self::Revoked
+            | Self::Annulled => false,
+        }
+    }
+
+    /// Offers may be submitted, replaced or withdrawn (the participation guards still check the deadline).
+    pub fn accepts_bids(self) -> bool {
+        match self {
+            Self::Open => true,
+            Self::Draft
+            | Self::Approved
+            | Self::Ready
+            | Self::RequestsOpen
+            | Self::Prequalification
+            | Self::Closed
+            | Self::InEvaluation
+            | Self::Completed
+            | Self::Deserted
+            | Self::Revoked
+            | Self::Annulled => false,
+        }
+    }
+
+    /// Operators may ask clarification questions (art. 88 c.3): while requests or offers may be submitted,
+    /// the states where the table has `answer_clarification`.
+    pub fn takes_clarification_questions(self) -> bool {
+        match self {
+            Self::RequestsOpen | Self::Open => true,
+            Self::Draft
+            | Self::Approved
+            | Self::Ready
+            | Self::Prequalification
+            | Self::Closed
+            | Self::InEvaluation
+            | Self::Completed
+            | Self::Deserted
+            | Self::Revoked
+            | Self::Annulled => false,
+        }
+    }
+
+    /// Requests or offers may still arrive and are sealed: nothing about the participants may be published
+    /// (exports leave the bid data of such tenders out).
+    pub fn participants_sealed(self) -> bool {
+        match self {
+            Self::RequestsOpen | Self::Prequalification | Self::Open => true,
+            Self::Draft
+            | Self::Approved
+            | Self::Ready
+            | Self::Closed
+            | Self::InEvaluation
+            | Self::Completed
+            | Self::Deserted
+            | Self::Revoked
+            | Self::Annulled => false,
+        }
+    }
+
+    /// The phase of the procedure as open-data standards (OCDS `tender.status`) see it.
+    pub fn phase(self) -> TenderPhase {
+        match self {
+            Self::Draft | Self::Approved | Self::Ready => TenderPhase::Planning,
+            Self::RequestsOpen
+            | Self::Prequalification
+            | Self::Open
+            | Self::Closed
+            | Self::InEvaluation => TenderPhase::Active,
+            Self::Completed => TenderPhase::Complete,
+            Self::Deserted => TenderPhase::Unsuccessful,
+            Self::Revoked | Self::Annulled => TenderPhase::Cancelled,
+        }
+    }
+}
+
+string_enum! {
+    /// The phase of a tender, coarser than its state (the OCDS `tender.status` codes).
+    pub enum TenderPhase ("tender phase") {
+        /// Not yet published.
+        Planning => "planning",
+        /// Published and not yet ended.
+        Active => "active",
+        /// Every lot reached a final state.
+        Complete => "complete",
+        /// Deserted.
+        Unsuccessful => "unsuccessful",
+        /// Revoked or annulled.
+        Cancelled => "cancelled",
     }
 }
 

@@ -5,8 +5,9 @@ use std::fmt::Debug;
 use std::str::FromStr;
 
 use lifecycle::lot::{self, LotEvent, LotState};
-use lifecycle::participation::{self, ParticipationEvent, ParticipationState};
-use lifecycle::tender::{self, TenderEvent, TenderState};
+use lifecycle::participation::{self, Admission, ParticipationEvent, ParticipationState};
+use lifecycle::request::{RequestActor, RequestEvent, RequestState};
+use lifecycle::tender::{self, TenderEvent, TenderPhase, TenderState};
 use lifecycle::{
     Addressee, AwardCriterion, CommunicationKind, Machine, ProcedureType, QualificationLevel,
     TermReduction, TimerKind, UnknownName,
@@ -77,6 +78,11 @@ fn every_state_event_and_label_has_a_stable_snake_case_name() {
     );
     check_names(TimerKind::ALL, TimerKind::as_str, "timer kind");
     check_names(Machine::ALL, Machine::as_str, "machine");
+    check_names(RequestState::ALL, RequestState::as_str, "request state");
+    check_names(RequestEvent::ALL, RequestEvent::as_str, "request event");
+    check_names(RequestActor::ALL, RequestActor::as_str, "request actor");
+    check_names(TenderPhase::ALL, TenderPhase::as_str, "tender phase");
+    check_names(Admission::ALL, Admission::as_str, "admission");
 }
 
 #[test]

@@ -1,0 +1,357 @@
+//! The read-only questions the service asks about states and events, and the rules that span machines. Each
+//! test compares with the string rule the service spelled before (kept here as the oracle), so moving the rule
+//! into the crate changed no answer.
+
+mod common;
+
+use common::*;
+use lifecycle::lot::{self, FollowUp, Followers, LotEvent, LotFacts, LotState, OpenEnvelopes};
+use lifecycle::participation::{Admission, ParticipationEvent, ParticipationState};
+use lifecycle::tender::{TenderEvent, TenderPhase, TenderState};
+use lifecycle::{
+    AwardCriterion, ContractObject, Effect, Machine, MachineEvent, ProcedureType, TimerKind,
+};
+
+#[test]
+fn a_tender_is_public_exactly_when_it_is_no_longer_editable() {
+    for s in TenderState::ALL.iter().copied() {
+        let old_public = !matches!(s.as_str(), "draft" | "approved" | "ready");
+        let old_editable = matches!(s.as_str(), "draft" | "approved" | "ready");
+        assert_eq!(s.is_public(), old_public, "{s}");
+        assert_eq!(s.is_editable(), old_editable, "{s}");
+        assert_ne!(s.is_public(), s.is_editable(), "{s}");
+    }
+}
+
+#[test]
+fn only_an_open_tender_accepts_bids() {
+    let accepting: Vec<_> = TenderState::ALL
+        .iter()
+        .filter(|s| s.accepts_bids())
+        .collect();
+    assert_eq!(accepting, [&TenderState::Open]);
+}
+
+#[test]
+fn clarification_questions_are_taken_where_the_table_answers_them() {
+    let answering: Vec<TenderState> = lifecycle::tender::transitions()
+        .into_iter()
+        .filter(|(_, e, _)| *e == TenderEvent::AnswerClarification)
+        .map(|(s, _, _)| s)
+        .collect();
+    for s in TenderState::ALL.iter().copied() {
+        let old = matches!(s.as_str(), "open" | "requests_open");
+        assert_eq!(s.takes_clarification_questions(), old, "{s}");
+        assert_eq!(answering.contains(&s), old, "{s}");
+    }
+}
+
+#[test]
+fn participants_stay_sealed_while_requests_or_offers_may_arrive() {
+    for s in TenderState::ALL.iter().copied() {
+        let old = ["requests_open", "prequalification", "open"].contains(&s.as_str());
+        assert_eq!(s.participants_sealed(), old, "{s}");
+        // Sealed tenders are public ones.
+        assert!(!s.participants_sealed() || s.is_public(), "{s}");
+    }
+}
+
+#[test]
+fn the_tender_phase_is_the_ocds_status_the_export_gave() {
+    for s in TenderState::ALL.iter().copied() {
+        let old = match s.as_str() {
+            "draft" | "approved" | "ready" => "planning",
+            "completed" => "complete",
+            "deserted" => "unsuccessful",
+            "revoked" | "annulled" => "cancelled",
+            _ => "active",
+        };
+        assert_eq!(s.phase().as_str(), old, "{s}");
+    }
+    assert_eq!(TenderState::Draft.phase(), TenderPhase::Planning);
+    // Every final state has an ending phase.
+    for s in TenderState::ALL.iter().filter(|s| s.is_final()) {
+        assert!(!matches!(
+            s.phase(),
+            TenderPhase::Planning | TenderPhase::Active
+        ));
+    }
+}
+
+/// The service's `machines::envelopes(&str)` before the move.
+fn old_envelopes(lot_state: &str) -> (bool, bool, bool) {
+    match lot_state {
+        "pending" | "deserted" => (false, false, false),
+        "admin_review" => (true, false, false),
+        "tech_eval" | "econ_eval" => (true, true, false),
+        "revoked" | "annulled" | "not_awarded" => (true, false, false),
+        _ => (true, true, true),
+    }
+}
+
+#[test]
+fn envelopes_open_in_the_sealed_order_as_the_lot_advances() {
+    for s in LotState::ALL.iter().copied() {
+        let e = s.open_envelopes();
+        assert_eq!(
+            (e.administrative, e.technical, e.economic),
+            old_envelopes(s.as_str()),
+            "{s}"
+        );
+        // Technical never before administrative, economic never before technical.
+        assert!(!e.technical || e.administrative, "{s}");
+        assert!(!e.economic || e.technical, "{s}");
+    }
+    assert_eq!(LotState::Ranked.open_envelopes(), OpenEnvelopes::ALL);
+    assert!(!LotState::EconEval.open_envelopes().economic);
+}
+
+#[test]
+fn a_lot_counts_as_awarded_from_the_award_to_the_contract() {
+    for s in LotState::ALL.iter().copied() {
+        let old = ["awarded", "suspended", "ready_to_sign", "contracted"].contains(&s.as_str());
+        assert_eq!(s.is_awarded(), old, "{s}");
+        // An awarded lot has its economic offers open.
+        assert!(!s.is_awarded() || s.open_envelopes().economic, "{s}");
+    }
+}
+
+#[test]
+fn only_a_deserted_or_annulled_lot_closes_the_openings() {
+    for s in LotState::ALL.iter().copied() {
+        let old = matches!(s.as_str(), "deserted" | "annulled");
+        assert_eq!(s.closes_openings(), old, "{s}");
+    }
+}
+
+#[test]
+fn a_live_offer_is_any_participation_but_an_unanswered_invitation_or_a_withdrawal() {
+    for s in ParticipationState::ALL.iter().copied() {
+        let old_live = s.as_str() != "withdrawn" && s.as_str() != "invited";
+        assert_eq!(s.is_offer(), old_live, "{s}");
+        let old_participant = !["invited", "no_offer", "withdrawn"].contains(&s.as_str());
+        assert_eq!(s.is_participant(), old_participant, "{s}");
+        // The two readings differ only on `no_offer`.
+        assert_eq!(
+            s.is_offer() != s.is_participant(),
+            s == ParticipationState::NoOffer,
+            "{s}"
+        );
+    }
+}
+
+#[test]
+fn admitted_and_ranked_remaining_are_the_lists_the_lot_facts_counted() {
+    for s in ParticipationState::ALL.iter().copied() {
+        let admitted = [
+            "admitted",
+            "ranked",
+            "proposed_awardee",
+            "verified",
+            "awardee",
+            "contracted",
+        ]
+        .contains(&s.as_str());
+        let ranked = ["ranked", "proposed_awardee", "verified", "awardee"].contains(&s.as_str());
+        assert_eq!(s.is_admitted(), admitted, "{s}");
+        assert_eq!(s.is_ranked_remaining(), ranked, "{s}");
+        assert!(!s.is_ranked_remaining() || s.is_admitted(), "{s}");
+        assert!(!s.is_admitted() || s.is_offer(), "{s}");
+    }
+}
+
+#[test]
+fn the_opening_rule_sees_admission_as_the_sealed_store_did() {
+    for s in ParticipationState::ALL.iter().copied() {
+        let old = match s.as_str() {
+            "admitted" | "ranked" | "proposed_awardee" | "verified" | "awardee" | "contracted"
+            | "not_awarded" => Admission::Admitted,
+            "excluded" => Admission::Excluded,
+            _ => Admission::Pending,
+        };
+        assert_eq!(s.admission(), old, "{s}");
+    }
+}
+
+#[test]
+fn four_timers_fire_an_event_and_the_others_only_remind() {
+    let fired: Vec<(TimerKind, Machine, &str)> = TimerKind::ALL
+        .iter()
+        .filter_map(|k| k.fires().map(|e| (*k, e.machine(), e.as_str())))
+        .collect();
+    assert_eq!(
+        fired,
+        [
+            (
+                TimerKind::RequestsDeadline,
+                Machine::Tender,
+                "close_requests"
+            ),
+            (
+                TimerKind::OfferDeadline,
+                Machine::Tender,
+                "close_submissions"
+            ),
+            (
+                TimerKind::Soccorso,
+                Machine::Participation,
+                "soccorso_expired"
+            ),
+            (TimerKind::Standstill, Machine::Lot, "standstill_elapsed"),
+        ]
+    );
+    assert_eq!(
+        TimerKind::OfferDeadline.fires(),
+        Some(MachineEvent::Tender(TenderEvent::CloseSubmissions))
+    );
+    assert_eq!(
+        serde_json::to_value(TimerKind::Soccorso.fires()).unwrap(),
+        serde_json::json!({"machine": "participation", "event": "soccorso_expired"})
+    );
+}
+
+#[test]
+fn six_lot_events_drive_a_participation_event() {
+    use ParticipationEvent as P;
+    let driven: Vec<(LotEvent, FollowUp)> = LotEvent::ALL
+        .iter()
+        .filter_map(|e| e.participation_follow_up().map(|f| (*e, f)))
+        .collect();
+    let f = |event, on| FollowUp { event, on };
+    assert_eq!(
+        driven,
+        [
+            (
+                LotEvent::OpenEconomicOffers,
+                f(P::Rank, Followers::Admitted)
+            ),
+            (LotEvent::ProposeAward, f(P::Propose, Followers::Chosen)),
+            (
+                LotEvent::VerifyRequirements,
+                f(P::VerificationPassed, Followers::Awardee)
+            ),
+            (
+                LotEvent::VerificationFailed,
+                f(P::VerificationFailed, Followers::Awardee)
+            ),
+            (LotEvent::Award, f(P::Award, Followers::Awardee)),
+            (
+                LotEvent::SignContract,
+                f(P::SignContract, Followers::Awardee)
+            ),
+        ]
+    );
+    assert_eq!(
+        Followers::Admitted.by_state(),
+        Some(ParticipationState::Admitted)
+    );
+    assert_eq!(Followers::Awardee.by_state(), None);
+}
+
+#[test]
+fn only_a_failed_verification_clears_the_lots_awardee() {
+    let clearing: Vec<_> = LotEvent::ALL
+        .iter()
+        .filter(|e| e.clears_awardee())
+        .collect();
+    assert_eq!(clearing, [&LotEvent::VerificationFailed]);
+}
+
+/// A verified lot of an open procedure for services of 500,000 (above threshold: a standstill applies).
+fn verified_above_threshold() -> LotFacts {
+    let mut f = LotFacts::new(
+        ProcedureType::Aperta,
+        AwardCriterion::LowestPrice,
+        contract(ContractObject::Services, 500_000, date(2026, 11, 2)),
+    );
+    f.offer_deadline = Some(rome(2026, 12, 2, 12, 0));
+    f.offers_received = 3;
+    f.admitted = 3;
+    f.ranked_remaining = 3;
+    f.requirements_verified = Some(true);
+    f
+}
+
+fn timers(effects: &[Effect]) -> Vec<Effect> {
+    effects
+        .iter()
+        .filter(|e| matches!(e, Effect::SetTimer { .. } | Effect::CancelTimer { .. }))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn an_award_records_its_communications_at_once_and_starts_the_standstill() {
+    let f = verified_above_threshold();
+    let now = rome(2027, 1, 11, 10, 0);
+    let composed = accepted(lot::apply_recording_award(
+        LotState::Verified,
+        &LotEvent::Award,
+        &f,
+        now,
+    ));
+    // What the service did by hand: the award, then record_award_communications with the communications sent
+    // now, its timers spliced before the award's audit entry.
+    let award = accepted(lot::apply(LotState::Verified, &LotEvent::Award, &f, now));
+    let mut sent = f.clone();
+    sent.last_award_communication_at = Some(now);
+    let recorded = accepted(lot::apply(
+        LotState::Awarded,
+        &LotEvent::RecordAwardCommunications,
+        &sent,
+        now,
+    ));
+    let mut expected = award.clone();
+    let at = expected.effects.len() - 1;
+    expected.effects.splice(at..at, timers(&recorded.effects));
+    assert_eq!(composed, expected);
+    assert_eq!(composed.to, LotState::Awarded);
+    assert_eq!(
+        composed.timer(TimerKind::Standstill),
+        Some(lot::standstill_end(lifecycle::Rules::standard(), now).unwrap())
+    );
+    assert!(composed.effects.contains(&Effect::CancelTimer {
+        kind: TimerKind::Art90Communication
+    }));
+    assert_eq!(composed.audit().unwrap().event, "award");
+}
+
+#[test]
+fn a_declared_award_communication_time_sets_the_standstill() {
+    let mut f = verified_above_threshold();
+    let now = rome(2027, 1, 11, 10, 0);
+    let sent = rome(2027, 1, 8, 9, 0);
+    f.last_award_communication_at = Some(sent);
+    let t = accepted(lot::apply_recording_award(
+        LotState::Verified,
+        &LotEvent::Award,
+        &f,
+        now,
+    ));
+    assert_eq!(
+        t.timer(TimerKind::Standstill),
+        Some(lot::standstill_end(lifecycle::Rules::standard(), sent).unwrap())
+    );
+    // A time in the future refuses the whole act.
+    f.last_award_communication_at = Some(rome(2027, 1, 12, 9, 0));
+    refused(
+        lot::apply_recording_award(LotState::Verified, &LotEvent::Award, &f, now),
+        "art. 18 c.3",
+    );
+}
+
+#[test]
+fn other_lot_events_apply_unchanged_when_recording_the_award() {
+    let f = verified_above_threshold();
+    let now = rome(2027, 1, 11, 10, 0);
+    assert_eq!(
+        lot::apply_recording_award(LotState::Verified, &LotEvent::ReopenRanking, &f, now),
+        lot::apply(LotState::Verified, &LotEvent::ReopenRanking, &f, now)
+    );
+    let mut unverified = f.clone();
+    unverified.requirements_verified = None;
+    refused(
+        lot::apply_recording_award(LotState::Verified, &LotEvent::Award, &unverified, now),
+        "art. 17 c.5",
+    );
+}
