@@ -5,93 +5,15 @@
 //! guessed, so a fast hash is as safe and lets each request find its token with one indexed lookup
 //! (an argon2 verification per request would cost tens of milliseconds of CPU).
 
-use crate::{
-    db::entities::api_token,
-    error::{ApiResult, AppError},
-    state::AppState,
-};
+use crate::{db::entities::api_token, error::AppError, state::AppState};
 use axum::{extract::FromRequestParts, http::request::Parts};
 use base64::Engine;
 use rand::RngCore;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Runs the deployment: provinces, municipalities, tokens.
-    PlatformAdmin,
-    /// A buyer of one Province (SUA); `org` = province id.
-    SuaBuyer,
-    /// A user of one Comune; `org` = municipality id.
-    Municipality,
-    /// A user of one economic operator; `org` = operator id.
-    Bidder,
-    /// A member of the commission of one tender; `org` = tender id.
-    Commissioner,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::PlatformAdmin => "platform_admin",
-            Role::SuaBuyer => "sua_buyer",
-            Role::Municipality => "municipality",
-            Role::Bidder => "bidder",
-            Role::Commissioner => "commissioner",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Role> {
-        Some(match s {
-            "platform_admin" => Role::PlatformAdmin,
-            "sua_buyer" => Role::SuaBuyer,
-            "municipality" => Role::Municipality,
-            "bidder" => Role::Bidder,
-            "commissioner" => Role::Commissioner,
-            _ => return None,
-        })
-    }
-}
-
-/// An authenticated caller.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    pub token_id: Uuid,
-    pub role: Role,
-    /// Province, municipality, operator or tender, depending on the role; `None` for platform admins.
-    pub org: Option<Uuid>,
-}
-
-impl Principal {
-    /// Audit actor string, e.g. `sua_buyer:<province>/<token>`.
-    pub fn actor(&self) -> String {
-        match self.org {
-            Some(o) => format!("{}:{o}/{}", self.role.as_str(), self.token_id),
-            None => format!("{}/{}", self.role.as_str(), self.token_id),
-        }
-    }
-    pub fn require(&self, role: Role) -> ApiResult<Uuid> {
-        if self.role != role {
-            return Err(AppError::Forbidden(format!(
-                "this action needs the {} role",
-                role.as_str()
-            )));
-        }
-        self.org
-            .ok_or_else(|| AppError::Forbidden("token has no organisation".into()))
-    }
-    pub fn require_admin(&self) -> ApiResult<()> {
-        if self.role == Role::PlatformAdmin {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden(
-                "this action needs the platform_admin role".into(),
-            ))
-        }
-    }
-}
+pub use workflow::access::{Principal, Role};
 
 pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))

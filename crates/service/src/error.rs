@@ -45,6 +45,21 @@ impl AppError {
     }
 }
 
+/// The workflow's refusals and faults, as the HTTP edge answers them.
+impl From<workflow::WorkflowError> for AppError {
+    fn from(e: workflow::WorkflowError) -> Self {
+        use workflow::WorkflowError as W;
+        match e {
+            W::Refused { rule, detail } => AppError::Conflict { rule, detail },
+            W::NotFound(what) => AppError::NotFound(what),
+            W::Invalid { field, detail } => AppError::BadRequest { field, detail },
+            W::Forbidden(why) => AppError::Forbidden(why),
+            W::Store(e) => AppError::from(e),
+            W::Internal(e) => AppError::Internal(e),
+        }
+    }
+}
+
 impl From<sea_orm::DbErr> for AppError {
     fn from(e: sea_orm::DbErr) -> Self {
         AppError::Internal(anyhow::Error::new(e))

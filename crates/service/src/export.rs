@@ -121,7 +121,7 @@ pub async fn load<C: ConnectionTrait>(
     let op_ids: HashSet<Uuid> = bids
         .iter()
         .map(|b| b.operator_id)
-        .chain(tenders.iter().flat_map(crate::machines::invitees))
+        .chain(tenders.iter().flat_map(workflow::transition::invitees))
         .collect();
     let mut operators = Vec::new();
     let op_ids: Vec<Uuid> = op_ids.into_iter().collect();
@@ -417,7 +417,7 @@ pub fn l190_lots(snap: &Snapshot, sel: &L190Selection) -> Result<L190Export, Exp
     let ix = Index::new(snap);
     let mut out = L190Export::default();
     for t in &snap.tenders {
-        if !crate::machines::is_public(&t.state) {
+        if !workflow::transition::is_public(&t.state) {
             continue;
         }
         let tender_in_year = ix
@@ -538,7 +538,7 @@ fn lotto(
         partecipanti.push(Offerente::Singolo(soggetto(ix.operator(b)?)?));
     }
     if sel.include_invited {
-        for op in crate::machines::invitees(t) {
+        for op in workflow::transition::invitees(t) {
             if !seen.insert(op) {
                 continue;
             }
@@ -678,7 +678,7 @@ pub fn ocds_records(
     let ix = Index::new(snap);
     let mut out = Vec::new();
     for t in &snap.tenders {
-        if !crate::machines::is_public(&t.state) {
+        if !workflow::transition::is_public(&t.state) {
             continue;
         }
         let province = ix.province(t)?;
@@ -735,7 +735,7 @@ fn ocds_record(
             description: None,
             value: Some(base),
         });
-        let econ_open = crate::machines::envelopes(&l.state).2;
+        let econ_open = workflow::transition::envelopes(&l.state).2;
         for b in ix.bids(l.id) {
             if sealed || matches!(b.state.as_str(), "invited" | "no_offer") {
                 continue;

@@ -31,9 +31,7 @@
 //! the outbox's unique key backs it up: any number of ticks, on any number of replicas, enqueue each once.
 
 use crate::{
-    api::tenders::lots_of,
     db::entities::{bid, clarification, lot, operator, province, tender},
-    error::{ApiResult, AppError},
     register::{entities::register_listing, history::to_listing},
     state::AppState,
 };
@@ -42,6 +40,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use uuid::Uuid;
+use workflow::access::lots_of;
+use workflow::{WResult, WorkflowError};
 
 /// What one pass enqueued.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -56,13 +56,13 @@ impl Enqueued {
     }
 }
 
-fn outbox_err(e: notify::Error) -> AppError {
-    AppError::Internal(anyhow::anyhow!("mail outbox: {e}"))
+fn outbox_err(e: notify::Error) -> WorkflowError {
+    WorkflowError::from(e)
 }
 
 /// Enqueues every reminder due at `now`; returns how many mails were enqueued by this call (those already in
 /// the outbox are not counted).
-pub async fn enqueue_due(st: &AppState, now: DateTime<Utc>) -> ApiResult<Enqueued> {
+pub async fn enqueue_due(st: &AppState, now: DateTime<Utc>) -> WResult<Enqueued> {
     Ok(Enqueued {
         deadline: deadline_reminders(st, now).await?,
         listing_expiry: listing_reminders(st, now).await?,
@@ -96,7 +96,7 @@ pub fn listing_key(listing: Uuid, expires_on: chrono::NaiveDate, days: u32) -> S
 }
 
 /// Which of `keys` are already in the outbox.
-async fn existing_keys<C: ConnectionTrait>(db: &C, keys: &[String]) -> ApiResult<HashSet<String>> {
+async fn existing_keys<C: ConnectionTrait>(db: &C, keys: &[String]) -> WResult<HashSet<String>> {
     use notify::entity::{Column, Entity};
     let mut out = HashSet::new();
     for chunk in keys.chunks(500) {
@@ -160,7 +160,7 @@ fn owed_lots(t: &Trace, all_lots: &[Uuid]) -> Option<(&'static str, BTreeSet<Uui
 
 /// The operators of `t` who started but hold no current bid on some lot they started (see the module
 /// documentation), with those lots.
-async fn owed<C: ConnectionTrait>(db: &C, t: &tender::Model) -> ApiResult<Vec<Owed>> {
+async fn owed<C: ConnectionTrait>(db: &C, t: &tender::Model) -> WResult<Vec<Owed>> {
     let bids = bid::Entity::find()
         .filter(bid::Column::TenderId.eq(t.id))
         .all(db)
@@ -208,7 +208,7 @@ fn lot_json(l: &lot::Model) -> Value {
     v
 }
 
-async fn deadline_reminders(st: &AppState, now: DateTime<Utc>) -> ApiResult<u32> {
+async fn deadline_reminders(st: &AppState, now: DateTime<Utc>) -> WResult<u32> {
     let hours = &st.settings.reminders.offer_deadline_hours;
     let Some(widest) = hours.iter().max() else {
         return Ok(0);
@@ -250,7 +250,7 @@ async fn enqueue_for_tender<C: ConnectionTrait>(
     st: &AppState,
     tender_id: Uuid,
     now: DateTime<Utc>,
-) -> ApiResult<u32> {
+) -> WResult<u32> {
     let Some(t) = tender::Entity::find_by_id(tender_id).one(db).await? else {
         return Ok(0);
     };
@@ -325,7 +325,7 @@ fn listing_due(
     r: &register_listing::Model,
     today: chrono::NaiveDate,
     days: &[u32],
-) -> ApiResult<Option<(u32, i64)>> {
+) -> WResult<Option<(u32, i64)>> {
     let listing = to_listing(r)?;
     Ok(
         ::register::reminders_due(std::slice::from_ref(&listing), today, days, &HashSet::new())
@@ -339,7 +339,7 @@ async fn due_listings<C: ConnectionTrait>(
     today: chrono::NaiveDate,
     days: &[u32],
     ids: Option<&[Uuid]>,
-) -> ApiResult<Vec<(register_listing::Model, u32, i64, String)>> {
+) -> WResult<Vec<(register_listing::Model, u32, i64, String)>> {
     let widest = days.iter().copied().max().unwrap_or(0);
     let mut q = register_listing::Entity::find()
         .filter(register_listing::Column::Status.is_in(["admitted", "suspended"]))
@@ -362,7 +362,7 @@ async fn due_listings<C: ConnectionTrait>(
     Ok(out)
 }
 
-async fn listing_reminders(st: &AppState, now: DateTime<Utc>) -> ApiResult<u32> {
+async fn listing_reminders(st: &AppState, now: DateTime<Utc>) -> WResult<u32> {
     let days = &st.settings.reminders.listing_expiry_days;
     if days.is_empty() {
         return Ok(0);

@@ -9,11 +9,8 @@
 //! scheduler has done yet (see `api::bids`).
 
 use crate::{
-    api::tenders::{run_bid_event, run_lot_event, run_tender_event},
     audit,
     db::entities::{bid, lot, tender, timer},
-    error::AppError,
-    machines::{self, EventInput},
     state::AppState,
 };
 use sea_orm::{
@@ -21,6 +18,9 @@ use sea_orm::{
     QuerySelect, Set,
 };
 use std::time::Duration;
+use workflow::WorkflowError;
+use workflow::transition::{self as machines, EventInput};
+use workflow::transition::{run_bid_event, run_lot_event, run_tender_event};
 
 pub const ACTOR: &str = "scheduler";
 
@@ -43,7 +43,7 @@ fn event(name: &str) -> EventInput {
 }
 
 /// One scheduler pass at the clock's current time.
-pub async fn tick(st: &AppState) -> Result<Tick, AppError> {
+pub async fn tick(st: &AppState) -> Result<Tick, WorkflowError> {
     let now = st.now();
     let mut out = Tick::default();
     // 1. open tenders past their deadline
@@ -75,7 +75,7 @@ pub async fn tick(st: &AppState) -> Result<Tick, AppError> {
                 w.commit().await?;
                 out.tenders_closed += 1;
             }
-            Err(AppError::Conflict { rule, detail }) => {
+            Err(WorkflowError::Refused { rule, detail }) => {
                 tracing::warn!(%rule, %detail, "scheduler: close_submissions refused");
                 out.refused += 1;
             }
@@ -116,7 +116,7 @@ pub async fn tick(st: &AppState) -> Result<Tick, AppError> {
                     )
                     .await
                     .map(|a| a.to),
-                    None => Err(AppError::NotFound("tender")),
+                    None => Err(WorkflowError::NotFound("tender")),
                 }
             }
             Some(("lot", ev)) => match lot::Entity::find_by_id(tm.object_id).one(&w.txn).await? {
@@ -132,9 +132,9 @@ pub async fn tick(st: &AppState) -> Result<Tick, AppError> {
                     )
                     .await
                     .map(|a| a.to),
-                    None => Err(AppError::NotFound("tender")),
+                    None => Err(WorkflowError::NotFound("tender")),
                 },
-                None => Err(AppError::NotFound("lot")),
+                None => Err(WorkflowError::NotFound("lot")),
             },
             Some((_, ev)) => match bid::Entity::find_by_id(tm.object_id).one(&w.txn).await? {
                 Some(b) => {
@@ -153,10 +153,10 @@ pub async fn tick(st: &AppState) -> Result<Tick, AppError> {
                         )
                         .await
                         .map(|a| a.to),
-                        _ => Err(AppError::NotFound("bid")),
+                        _ => Err(WorkflowError::NotFound("bid")),
                     }
                 }
-                None => Err(AppError::NotFound("bid")),
+                None => Err(WorkflowError::NotFound("bid")),
             },
             None => {
                 // a reminder (art. 90 communications, stipula term...): recorded, no transition
@@ -185,11 +185,11 @@ pub async fn tick(st: &AppState) -> Result<Tick, AppError> {
                 // roll back whatever the refused event wrote, then record the outcome on its own
                 drop(w);
                 let outcome = match e {
-                    AppError::Conflict { rule, detail } => {
+                    WorkflowError::Refused { rule, detail } => {
                         out.refused += 1;
                         format!("refused: {rule}: {detail}")
                     }
-                    AppError::NotFound(what) => format!("dropped: {what} not found"),
+                    WorkflowError::NotFound(what) => format!("dropped: {what} not found"),
                     e => return Err(e),
                 };
                 (outcome, st.db.write().await?)

@@ -2,11 +2,23 @@
 //!
 //! - [`store`]: the connection, every entity and every migration (SQLite and PostgreSQL);
 //! - [`audit`]: the append-only, hash-chained audit log;
-//! - [`clock`]: the injected clock.
+//! - [`clock`]: the injected clock;
+//! - [`transition`]: **the entry point**: `run_tender_event`, `run_lot_event`, `run_bid_event` apply a
+//!   lifecycle event and write, in the caller's transaction, the new state, its timers, the audit entry
+//!   and the outbox mails ([`mails`]); the cascade from a lot event to its participations;
+//! - [`access`]: roles, the caller, who may read or manage a tender; [`views`]: tenders and lots as read;
+//! - [`error`]: [`WorkflowError`], the one error of this crate.
 //!
 //! This crate does I/O (the database) but knows nothing of HTTP: no axum, tower or hyper. The `sua`
 //! binary (`crates/service`) is its HTTP, CLI and scheduler edge.
 
+pub mod access;
 pub mod audit;
 pub mod clock;
+pub mod error;
+pub mod mails;
 pub mod store;
+pub mod transition;
+pub mod views;
+
+pub use error::{WResult, WorkflowError};

@@ -2,7 +2,7 @@
 //! clarifications (questions from bidders, answers public to all).
 
 use super::{
-    tenders::{self, Access, BidView, TransitionView, access_tender, bid_view},
+    tenders::{BidView, TransitionView, bid_view},
     validate,
 };
 use crate::{
@@ -10,7 +10,6 @@ use crate::{
     auth::{self, MaybePrincipal, Principal, Role},
     db::entities::{bid, clarification, lot, operator, tender},
     error::{ApiJson, ApiResult, AppError, Page, PageQuery, Problem},
-    machines::{self, Declarations, EventInput},
     sealed,
     state::AppState,
 };
@@ -29,6 +28,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
+use workflow::access::{Access, access_tender};
+use workflow::transition::{self as machines, Declarations, EventInput};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -409,7 +410,7 @@ fn mailbox(o: &operator::Model) -> ApiResult<notify::Mailbox> {
 }
 
 fn outbox_err(e: notify::Error) -> AppError {
-    AppError::Internal(anyhow::anyhow!("mail outbox: {e}"))
+    AppError::from(workflow::WorkflowError::from(e))
 }
 
 /// A file was added to version `version` of bid `b` (called by the upload handler inside its write
@@ -674,7 +675,7 @@ async fn withdraw_bid(
     };
     let o = bid_operator(&w.txn, &bd).await?;
     let b_row = bd.clone();
-    let applied = tenders::run_bid_event(
+    let applied = workflow::transition::run_bid_event(
         &w.txn,
         &p.actor(),
         &st.settings.http.public_base_url,
@@ -813,11 +814,11 @@ async fn open_envelope(
         .one(&w.txn)
         .await?
         .ok_or(AppError::NotFound("bid"))?;
-    let t = tenders::manage_tender(&w.txn, &p, b.tender_id)
+    let t = workflow::access::manage_tender(&w.txn, &p, b.tender_id)
         .await
         .map_err(|e| match e {
-            AppError::NotFound(_) => AppError::NotFound("bid"),
-            e => e,
+            workflow::WorkflowError::NotFound(_) => AppError::NotFound("bid"),
+            e => e.into(),
         })?;
     let l = lot::Entity::find_by_id(b.lot_id)
         .one(&w.txn)
@@ -997,11 +998,11 @@ async fn answer_clarification(
         .one(&w.txn)
         .await?
         .ok_or(AppError::NotFound("clarification"))?;
-    let t = tenders::manage_tender(&w.txn, &p, c.tender_id)
+    let t = workflow::access::manage_tender(&w.txn, &p, c.tender_id)
         .await
         .map_err(|e| match e {
-            AppError::NotFound(_) => AppError::NotFound("clarification"),
-            e => e,
+            workflow::WorkflowError::NotFound(_) => AppError::NotFound("clarification"),
+            e => e.into(),
         })?;
     if c.answer.is_some() {
         return Err(AppError::conflict(
@@ -1015,7 +1016,7 @@ async fn answer_clarification(
         declarations: Declarations::default(),
     };
     let (tender_title, tender_deadline) = (t.title.clone(), t.deadline);
-    tenders::run_tender_event(
+    workflow::transition::run_tender_event(
         &w.txn,
         &p.actor(),
         &st.settings.http.public_base_url,

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod bids;
+pub mod messages;
 pub mod public;
 pub mod requests;
 pub mod tenders;
@@ -53,7 +54,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(public::router())
         .merge(crate::register::router())
         .merge(crate::docstore::api::router())
-        .merge(crate::comms::router())
+        .merge(messages::router())
         .split_for_parts();
     (router, doc)
 }

@@ -11,7 +11,6 @@
 //! - it was read less than [`TTL`] (1 s) ago: the bound for writes this process cannot see (another
 //!   `sua serve` replica on the same PostgreSQL, a manual change in the database).
 
-use super::tenders::{TenderView, lots_of, publicly_visible, tender_view};
 use crate::{
     db::entities::{lot, tender},
     error::{ApiResult, AppError, Page, PageQuery, Problem},
@@ -34,6 +33,8 @@ use std::{
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
+use workflow::access::{lots_of, publicly_visible};
+use workflow::views::{TenderView, tender_view};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

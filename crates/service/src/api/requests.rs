@@ -4,7 +4,7 @@
 //! Request statuses: `submitted` → `returned` (questions pending) → `submitted` (answered) →
 //! `accepted` (a draft tender exists) | `rejected` | `withdrawn`.
 //!
-//! Mails to the municipality's PEC (`crate::comms::enqueue_request_mail`), in the transaction of the
+//! Mails to the municipality's PEC (`workflow::mails::enqueue_request_mail`), in the transaction of the
 //! change: submitted → `request_received`, accepted → `request_accepted` (listed with the new tender),
 //! returned → `request_returned` (with the questions), rejected → `request_rejected`. Not mailed: the
 //! municipality's answer that resubmits a request, a withdrawal, and the thread's other messages. A
@@ -14,7 +14,6 @@ use super::validate;
 use crate::{
     audit,
     auth::{Principal, Role},
-    comms::RequestEvent,
     db::entities::{lot, municipality, procurement_request as req, request_message, tender},
     error::{ApiJson, ApiResult, AppError, Page, PageQuery, Problem},
     state::AppState,
@@ -32,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
+use workflow::mails::RequestEvent;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -221,7 +221,7 @@ async fn create_request(
         },
     )
     .await?;
-    crate::comms::enqueue_request_mail(
+    workflow::mails::enqueue_request_mail(
         &w.txn,
         &st.settings.http.public_base_url,
         &row,
@@ -351,7 +351,7 @@ async fn set_status(
         Also::MailRejection => Some(RequestEvent::Rejected { reasons }),
     };
     if let Some(ev) = mail {
-        crate::comms::enqueue_request_mail(
+        workflow::mails::enqueue_request_mail(
             &w.txn,
             &st.settings.http.public_base_url,
             &row,
@@ -610,7 +610,7 @@ async fn accept_request(
     ApiJson(b): ApiJson<AcceptRequest>,
 ) -> ApiResult<(StatusCode, Json<Accepted>)> {
     let province = p.require(Role::SuaBuyer)?;
-    let procedure = crate::machines::parse_procedure("procedure_type", &b.procedure_type)?;
+    let procedure = workflow::transition::parse_procedure("procedure_type", &b.procedure_type)?;
     let now = st.now();
     let w = st.db.write().await?;
     let r = visible_request(&w.txn, &p, id).await?;
@@ -633,11 +633,11 @@ async fn accept_request(
         title: Set(title),
         contract_type: Set(r.contract_type.clone()),
         procedure_type: Set(procedure),
-        criterion: Set(crate::machines::parse_criterion(
+        criterion: Set(workflow::transition::parse_criterion(
             "desired_criterion",
             &r.desired_criterion,
         )?),
-        state: Set(crate::machines::TENDER_INITIAL.to_owned()),
+        state: Set(workflow::transition::TENDER_INITIAL.to_owned()),
         deadline: Set(None),
         published_at: Set(None),
         invitees_json: Set("[]".into()),
@@ -664,7 +664,7 @@ async fn accept_request(
             title: Set(l.title.clone()),
             cig: Set(None),
             base_amount_cents: Set(validate::euro_cents("lots", &l.estimated_amount)?),
-            state: Set(crate::machines::LOT_INITIAL.to_owned()),
+            state: Set(workflow::transition::LOT_INITIAL.to_owned()),
             evaluation_json: Set(None),
             awardee_bid_id: Set(None),
             standstill_end: Set(None),
@@ -694,7 +694,7 @@ async fn accept_request(
         },
     )
     .await?;
-    crate::comms::enqueue_request_mail(
+    workflow::mails::enqueue_request_mail(
         &w.txn,
         &st.settings.http.public_base_url,
         &row,

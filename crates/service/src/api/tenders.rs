@@ -8,9 +8,8 @@ use super::{
 use crate::{
     audit,
     auth::{MaybePrincipal, Principal, Role},
-    db::entities::{bid, lot, municipality, operator, tender, timer},
+    db::entities::{bid, lot, municipality, operator, tender},
     error::{ApiJson, ApiResult, AppError, Page, PageQuery, Problem},
-    machines::{self, Applied, Declarations, EventInput},
     state::AppState,
 };
 use axum::{
@@ -19,7 +18,6 @@ use axum::{
     http::StatusCode,
 };
 use chrono::{DateTime, Utc};
-use lifecycle::Effect;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
     QueryFilter, QueryOrder, Set,
@@ -28,6 +26,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
+use workflow::access::{
+    Access, access_tender, bids_of, lots_of, manage_tender, publicly_visible, shows_invitees,
+};
+use workflow::transition::{self as machines, Applied, EventInput};
+use workflow::transition::{run_bid_event, run_lot_event, run_tender_event};
+use workflow::views::{LotView, TenderView, tender_view, to_json};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -45,196 +49,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 // ---------------------------------------------------------------- views
-
-#[derive(Serialize, Deserialize, ToSchema, Clone)]
-pub struct LotView {
-    pub id: Uuid,
-    pub number: i32,
-    pub title: String,
-    pub cig: Option<String>,
-    /// Base amount in euro (decimal string).
-    pub base_amount: String,
-    pub state: String,
-    pub awardee_bid_id: Option<Uuid>,
-    pub standstill_end: Option<DateTime<Utc>>,
-    /// The explained evaluation result, once the economic envelopes are open.
-    #[schema(value_type = Option<Object>)]
-    pub evaluation: Option<serde_json::Value>,
-}
-
-impl From<&lot::Model> for LotView {
-    fn from(l: &lot::Model) -> Self {
-        LotView {
-            id: l.id,
-            number: l.number,
-            title: l.title.clone(),
-            cig: l.cig.clone(),
-            base_amount: validate::cents_to_string(l.base_amount_cents),
-            state: l.state.clone(),
-            awardee_bid_id: l.awardee_bid_id,
-            standstill_end: l.standstill_end,
-            evaluation: l
-                .evaluation_json
-                .as_deref()
-                .and_then(|s| serde_json::from_str(s).ok()),
-        }
-    }
-}
-
-#[derive(Serialize, Deserialize, ToSchema, Clone)]
-pub struct TenderView {
-    pub id: Uuid,
-    pub province_id: Uuid,
-    pub municipality_id: Option<Uuid>,
-    pub request_id: Option<Uuid>,
-    pub title: String,
-    pub contract_type: String,
-    pub procedure_type: String,
-    pub criterion: String,
-    pub state: String,
-    pub deadline: Option<DateTime<Utc>>,
-    pub published_at: Option<DateTime<Utc>>,
-    pub invitees: Vec<Uuid>,
-    pub lots: Vec<LotView>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-pub fn tender_view(t: &tender::Model, lots: &[lot::Model], show_invitees: bool) -> TenderView {
-    TenderView {
-        id: t.id,
-        province_id: t.province_id,
-        municipality_id: t.municipality_id,
-        request_id: t.request_id,
-        title: t.title.clone(),
-        contract_type: t.contract_type.clone(),
-        procedure_type: t.procedure_type.clone(),
-        criterion: t.criterion.clone(),
-        state: t.state.clone(),
-        deadline: t.deadline,
-        published_at: t.published_at,
-        invitees: if show_invitees {
-            machines::invitees(t)
-        } else {
-            Vec::new()
-        },
-        lots: lots
-            .iter()
-            .map(|l| {
-                let mut v = LotView::from(l);
-                if !machines::envelopes(&l.state).2 {
-                    v.evaluation = None;
-                }
-                v
-            })
-            .collect(),
-        created_at: t.created_at,
-        updated_at: t.updated_at,
-    }
-}
-
-fn to_json<T: Serialize>(v: &T) -> serde_json::Value {
-    serde_json::to_value(v).unwrap_or_default()
-}
-
-// ---------------------------------------------------------------- access
-
-/// How the caller relates to a tender.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Platform admin or buyer of the tender's Province.
-    Manage,
-    /// The beneficiary municipality or a commissioner of this tender.
-    Staff,
-    /// A bidder or the public, on a published tender.
-    Public,
-}
-
-pub async fn lots_of<C: ConnectionTrait>(db: &C, tender_id: Uuid) -> ApiResult<Vec<lot::Model>> {
-    Ok(lot::Entity::find()
-        .filter(lot::Column::TenderId.eq(tender_id))
-        .order_by_asc(lot::Column::Number)
-        .all(db)
-        .await?)
-}
-
-pub async fn bids_of<C: ConnectionTrait>(db: &C, tender_id: Uuid) -> ApiResult<Vec<bid::Model>> {
-    Ok(bid::Entity::find()
-        .filter(bid::Column::TenderId.eq(tender_id))
-        .order_by_asc(bid::Column::SubmittedAt)
-        .all(db)
-        .await?)
-}
-
-/// Art. 35 c.2 lett. b: before the offer deadline the invited operators are known only to the Province's
-/// buyers; the municipality and the commission see them once the deadline has passed (a tender without a
-/// deadline keeps them secret). Bidders and the public read them through the invitations endpoint, if ever.
-pub fn shows_invitees(t: &tender::Model, access: Access, now: DateTime<Utc>) -> bool {
-    use ::register::selection::Viewer;
-    let viewer = match access {
-        Access::Manage => Viewer::Buyer,
-        Access::Staff => Viewer::Public,
-        Access::Public => return false,
-    };
-    ::register::invitees_visible(viewer, now, t.deadline.unwrap_or(DateTime::<Utc>::MAX_UTC))
-}
-
-/// Whether the public (or a bidder) may see the tender.
-pub fn publicly_visible(t: &tender::Model, bidder: Option<Uuid>) -> bool {
-    if !machines::is_public(&t.state) {
-        return false;
-    }
-    let invitation_only = t
-        .procedure_type
-        .parse::<lifecycle::ProcedureType>()
-        .map(|p| p.offers_by_invitation())
-        .unwrap_or(false);
-    !invitation_only || bidder.is_some_and(|b| machines::invitees(t).contains(&b))
-}
-
-/// Load a tender with the caller's access, or 404 when the caller may not know it exists.
-pub async fn access_tender<C: ConnectionTrait>(
-    db: &C,
-    p: Option<&Principal>,
-    id: Uuid,
-) -> ApiResult<(tender::Model, Access)> {
-    let t = tender::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("tender"))?;
-    let access = match p.map(|p| (p.role, p.org)) {
-        Some((Role::PlatformAdmin, _)) => Some(Access::Manage),
-        Some((Role::SuaBuyer, org)) if org == Some(t.province_id) => Some(Access::Manage),
-        Some((Role::Municipality, org)) if org.is_some() && org == t.municipality_id => {
-            Some(Access::Staff)
-        }
-        Some((Role::Commissioner, org)) if org == Some(t.id) => Some(Access::Staff),
-        Some((Role::Bidder, org)) if publicly_visible(&t, org) => Some(Access::Public),
-        None if publicly_visible(&t, None) => Some(Access::Public),
-        _ => None,
-    };
-    match access {
-        Some(a) => Ok((t, a)),
-        None => Err(AppError::NotFound("tender")),
-    }
-}
-
-pub async fn manage_tender<C: ConnectionTrait>(
-    db: &C,
-    p: &Principal,
-    id: Uuid,
-) -> ApiResult<tender::Model> {
-    let (t, a) = access_tender(db, Some(p), id).await?;
-    if a == Access::Manage {
-        Ok(t)
-    } else {
-        Err(AppError::Forbidden(
-            "only the SUA buyers of this tender may do this".into(),
-        ))
-    }
-}
-
-// ---------------------------------------------------------------- create / edit
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewLot {
@@ -722,118 +536,6 @@ impl From<&Applied> for TransitionView {
     }
 }
 
-/// Persist the timers an accepted transition set or cancelled.
-pub async fn persist_effects<C: ConnectionTrait>(
-    db: &C,
-    object_kind: &str,
-    object_id: Uuid,
-    a: &Applied,
-    now: DateTime<Utc>,
-) -> ApiResult<()> {
-    for e in &a.effects {
-        let kind = match e {
-            Effect::SetTimer { kind, .. } | Effect::CancelTimer { kind } => *kind,
-            _ => continue,
-        };
-        // a timer set again replaces the pending one; a cancelled timer never fires
-        let pending = timer::Entity::find()
-            .filter(timer::Column::ObjectId.eq(object_id))
-            .filter(timer::Column::Event.eq(kind.as_str()))
-            .filter(timer::Column::FiredAt.is_null())
-            .all(db)
-            .await?;
-        for p in pending {
-            let mut am = p.into_active_model();
-            am.fired_at = Set(Some(now));
-            am.outcome = Set(Some("cancelled".into()));
-            am.update(db).await?;
-        }
-        if let Effect::SetTimer { at, .. } = e {
-            timer::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                object_kind: Set(object_kind.to_owned()),
-                object_id: Set(object_id),
-                event: Set(kind.as_str().to_owned()),
-                due_at: Set(audit::truncate_micros(*at)),
-                fired_at: Set(None),
-                outcome: Set(None),
-                created_at: Set(now),
-            }
-            .insert(db)
-            .await?;
-        }
-    }
-    Ok(())
-}
-
-/// Apply a tender event and persist it (shared with the scheduler). Runs inside the caller's transaction.
-pub async fn run_tender_event<C: ConnectionTrait>(
-    db: &C,
-    actor: &str,
-    base_url: &str,
-    t: tender::Model,
-    input: &EventInput,
-    now: DateTime<Utc>,
-) -> ApiResult<Applied> {
-    let lots = lots_of(db, t.id).await?;
-    let bids = bids_of(db, t.id).await?;
-    let mut decl = Declarations::from_json(&t.facts_json);
-    decl.merge(&input.declarations);
-    let applied = machines::apply_tender(&t, &lots, &bids, &input.event, &decl, now)?;
-    let before = tender_view(&t, &lots, true);
-    let id = t.id;
-    let previous_deadline = t.deadline;
-    let mail_decl = decl.clone();
-    let mut am = t.into_active_model();
-    am.state = Set(applied.to.clone());
-    if matches!(input.event.as_str(), "extend_deadline" | "amend_documents")
-        && let Some(d) = decl.new_deadline
-    {
-        am.deadline = Set(Some(audit::truncate_micros(d)));
-    }
-    if matches!(
-        input.event.as_str(),
-        "publish" | "send_invitations" | "publish_call_for_requests"
-    ) && before.published_at.is_none()
-    {
-        am.published_at = Set(Some(now));
-    }
-    decl.new_deadline = None;
-    am.facts_json = Set(decl.to_json());
-    am.updated_at = Set(now);
-    let t = am.update(db).await?;
-    persist_effects(db, "tender", id, &applied, now).await?;
-    let entry = audit::append(
-        db,
-        now,
-        audit::Entry {
-            actor,
-            action: &format!("tender.{}", input.event),
-            object_kind: "tender",
-            object_id: id.to_string(),
-            before: Some(to_json(&before)),
-            after: Some(serde_json::json!({
-                "tender": tender_view(&t, &lots, true),
-                "effects": applied.effects,
-            })),
-        },
-    )
-    .await?;
-    let subject = crate::comms::Subject {
-        base_url,
-        tender: &t,
-        lot: None,
-        bid: None,
-        event: &input.event,
-        declarations: &mail_decl,
-        previous_deadline,
-        seq: entry.seq,
-        now,
-    };
-    crate::comms::enqueue_communications(db, &subject, &applied.effects).await?;
-    Ok(applied)
-}
-
 /// Apply a lifecycle event to a tender (buyer). A refused transition is a 409 naming the legal rule.
 #[utoipa::path(post, path = "/v1/tenders/{id}/events", tag = "tenders", security(("bearer" = [])),
     request_body = EventInput,
@@ -860,241 +562,6 @@ async fn tender_event(
     Ok(Json(TransitionView::from(&applied)))
 }
 
-/// Participation events a lot event drives: (participation event, on which bids).
-fn participation_follow_up(lot_event: &str) -> Option<(&'static str, Follow)> {
-    Some(match lot_event {
-        "open_economic_offers" => ("rank", Follow::Admitted),
-        "propose_award" => ("propose", Follow::Chosen),
-        "verify_requirements" => ("verification_passed", Follow::Awardee),
-        "verification_failed" => ("verification_failed", Follow::Awardee),
-        "award" => ("award", Follow::Awardee),
-        "sign_contract" => ("sign_contract", Follow::Awardee),
-        _ => return None,
-    })
-}
-
-#[derive(Clone, Copy)]
-enum Follow {
-    Admitted,
-    Chosen,
-    Awardee,
-}
-
-/// Apply a lot event and persist it, with the participation events it implies.
-pub async fn run_lot_event<C: ConnectionTrait>(
-    db: &C,
-    actor: &str,
-    base_url: &str,
-    t: &tender::Model,
-    l: lot::Model,
-    input: &EventInput,
-    now: DateTime<Utc>,
-) -> ApiResult<Applied> {
-    let lots = lots_of(db, t.id).await?;
-    let bids = bids_of(db, t.id).await?;
-    let mut decl = Declarations::from_json(&l.facts_json);
-    decl.merge(&input.declarations);
-    if input.event == "award" && input.declarations.last_award_communication_at.is_none() {
-        // the award mails are enqueued in this transaction: their time is the default (art. 18 c.3)
-        decl.last_award_communication_at = Some(now);
-    }
-    let mut applied = machines::apply_lot(t, &lots, &l, &bids, &input.event, &decl, now)?;
-    if input.event == "award" {
-        // record the award communications at once: standstill timer and `standstill_end`
-        let mut awarded = l.clone();
-        awarded.state = applied.to.clone();
-        let recorded = machines::apply_lot(
-            t,
-            &lots,
-            &awarded,
-            &bids,
-            "record_award_communications",
-            &decl,
-            now,
-        )?;
-        let at = applied
-            .effects
-            .iter()
-            .position(|e| matches!(e, Effect::Audit { .. }))
-            .unwrap_or(applied.effects.len());
-        let extra: Vec<Effect> = recorded
-            .effects
-            .into_iter()
-            .filter(|e| matches!(e, Effect::SetTimer { .. } | Effect::CancelTimer { .. }))
-            .collect();
-        applied.effects.splice(at..at, extra);
-    }
-    let before = LotView::from(&l);
-    let lot_id = l.id;
-    // which bids follow
-    let mut awardee = l.awardee_bid_id;
-    let mut followers: Vec<bid::Model> = Vec::new();
-    if let Some((_, who)) = participation_follow_up(&input.event) {
-        followers = match who {
-            Follow::Admitted => bids
-                .iter()
-                .filter(|b| b.lot_id == lot_id && b.state == "admitted")
-                .cloned()
-                .collect(),
-            Follow::Chosen => {
-                let chosen = input.bid_id.or_else(|| first_ranked(&l)).ok_or_else(|| {
-                    AppError::bad(
-                        "bid_id",
-                        "bid_id: which bid is proposed (no stored ranking)",
-                    )
-                })?;
-                let b = bids
-                    .iter()
-                    .find(|b| b.id == chosen && b.lot_id == lot_id)
-                    .ok_or_else(|| AppError::bad("bid_id", "bid_id: no such bid on this lot"))?;
-                awardee = Some(b.id);
-                vec![b.clone()]
-            }
-            Follow::Awardee => bids
-                .iter()
-                .filter(|b| Some(b.id) == l.awardee_bid_id)
-                .cloned()
-                .collect(),
-        };
-    }
-    let mut am = l.into_active_model();
-    am.state = Set(applied.to.clone());
-    am.awardee_bid_id = Set(if input.event == "verification_failed" {
-        None
-    } else {
-        awardee
-    });
-    if let Some(at) = applied.effects.iter().find_map(|e| match e {
-        Effect::SetTimer { kind, at, .. } if kind.as_str() == "standstill" => Some(*at),
-        _ => None,
-    }) {
-        am.standstill_end = Set(Some(audit::truncate_micros(at)));
-    }
-    am.facts_json = Set(decl.to_json());
-    am.updated_at = Set(now);
-    let l = am.update(db).await?;
-    let lot_decl = decl;
-    persist_effects(db, "lot", lot_id, &applied, now).await?;
-    let entry = audit::append(
-        db,
-        now,
-        audit::Entry {
-            actor,
-            action: &format!("lot.{}", input.event),
-            object_kind: "lot",
-            object_id: lot_id.to_string(),
-            before: Some(to_json(&before)),
-            after: Some(serde_json::json!({"lot": LotView::from(&l), "effects": applied.effects})),
-        },
-    )
-    .await?;
-    let subject = crate::comms::Subject {
-        base_url,
-        tender: t,
-        lot: Some(&l),
-        bid: None,
-        event: &input.event,
-        declarations: &lot_decl,
-        previous_deadline: None,
-        seq: entry.seq,
-        now,
-    };
-    crate::comms::enqueue_communications(db, &subject, &applied.effects).await?;
-    if let Some((pev, _)) = participation_follow_up(&input.event) {
-        let follow = EventInput {
-            event: pev.to_owned(),
-            bid_id: None,
-            declarations: lot_decl,
-        };
-        for b in followers {
-            run_bid_event(db, actor, base_url, t, &l, b, &follow, now).await?;
-        }
-    }
-    Ok(applied)
-}
-
-/// The best-ranked bid of the stored evaluation, if any.
-fn first_ranked(l: &lot::Model) -> Option<Uuid> {
-    let v: serde_json::Value = serde_json::from_str(l.evaluation_json.as_deref()?).ok()?;
-    let r = &v["result"];
-    let candidates = [
-        r["winner"].as_str(),
-        r["awardee"].as_str(),
-        r["ranking"][0]["id"].as_str(),
-        r["ranking"][0].as_str(),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find_map(|s| s.parse().ok())
-}
-
-/// Apply a participation event to a bid and persist it (and enqueue the mails it owes).
-#[allow(clippy::too_many_arguments)]
-pub async fn run_bid_event<C: ConnectionTrait>(
-    db: &C,
-    actor: &str,
-    base_url: &str,
-    t: &tender::Model,
-    l: &lot::Model,
-    b: bid::Model,
-    input: &EventInput,
-    now: DateTime<Utc>,
-) -> ApiResult<Applied> {
-    let applied = machines::apply_participation(
-        t,
-        l,
-        &b.state,
-        b.soccorso_due,
-        b.operator_id,
-        &input.event,
-        &input.declarations,
-        now,
-    )?;
-    let id = b.id;
-    let before_state = b.state.clone();
-    let mut am = b.into_active_model();
-    am.state = Set(applied.to.clone());
-    if let Some(at) = applied.effects.iter().find_map(|e| match e {
-        Effect::SetTimer { kind, at, .. } if kind.as_str() == "soccorso" => Some(*at),
-        _ => None,
-    }) {
-        am.soccorso_due = Set(Some(audit::truncate_micros(at)));
-    }
-    if let Some(r) = &input.declarations.exclusion_reason {
-        am.exclusion_reason = Set(Some(r.clone()));
-    }
-    am.updated_at = Set(now);
-    let b = am.update(db).await?;
-    persist_effects(db, "bid", id, &applied, now).await?;
-    let entry = audit::append(
-        db,
-        now,
-        audit::Entry {
-            actor,
-            action: &format!("bid.{}", input.event),
-            object_kind: "bid",
-            object_id: id.to_string(),
-            before: Some(serde_json::json!({"state": before_state})),
-            after: Some(serde_json::json!({"state": applied.to, "effects": applied.effects})),
-        },
-    )
-    .await?;
-    let subject = crate::comms::Subject {
-        base_url,
-        tender: t,
-        lot: Some(l),
-        bid: Some(&b),
-        event: &input.event,
-        declarations: &input.declarations,
-        previous_deadline: None,
-        seq: entry.seq,
-        now,
-    };
-    crate::comms::enqueue_communications(db, &subject, &applied.effects).await?;
-    Ok(applied)
-}
-
 /// Apply a lifecycle event to a lot (buyer): admission phases, evaluation, proposal, award, signature.
 /// `propose_award` takes `bid_id` (default: first of the stored evaluation). Participations follow.
 #[utoipa::path(post, path = "/v1/lots/{id}/events", tag = "tenders", security(("bearer" = [])),
@@ -1115,8 +582,8 @@ async fn lot_event(
     let t = manage_tender(&w.txn, &p, l.tender_id)
         .await
         .map_err(|e| match e {
-            AppError::NotFound(_) => AppError::NotFound("lot"),
-            e => e,
+            workflow::WorkflowError::NotFound(_) => AppError::NotFound("lot"),
+            e => e.into(),
         })?;
     let applied = run_lot_event(
         &w.txn,
@@ -1285,8 +752,8 @@ async fn evaluate_lot(
     let t = manage_tender(&w.txn, &p, l.tender_id)
         .await
         .map_err(|e| match e {
-            AppError::NotFound(_) => AppError::NotFound("lot"),
-            e => e,
+            workflow::WorkflowError::NotFound(_) => AppError::NotFound("lot"),
+            e => e.into(),
         })?;
     if l.state != "ranked" {
         return Err(AppError::conflict(

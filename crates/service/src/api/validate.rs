@@ -36,9 +36,7 @@ pub fn euro_cents(field: &str, raw: &str) -> ApiResult<i64> {
 }
 
 /// Integer cents back to the canonical decimal string with two decimals.
-pub fn cents_to_string(cents: i64) -> String {
-    Decimal::new(cents, 2).to_string()
-}
+pub use workflow::views::cents_to_string;
 
 /// A percentage (ribasso, score) as exact decimal text, within `[min, max]`.
 pub fn percent(field: &str, raw: &str, min: Decimal, max: Decimal) -> ApiResult<Decimal> {

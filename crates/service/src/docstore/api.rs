@@ -2,11 +2,10 @@
 
 use super::{bid_file, envelope_context, expected_summary, item, store_stream};
 use crate::{
-    api::tenders::{Access, access_tender},
     auth::{Principal, Role},
     db::entities::{bid, lot, tender},
     error::{ApiResult, AppError, Problem},
-    machines, sealed,
+    sealed,
     state::AppState,
 };
 use axum::{
@@ -21,6 +20,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
+use workflow::access::{Access, access_tender};
+use workflow::transition as machines;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(upload_file, download_file))

@@ -20,10 +20,7 @@
 
 use super::{HashFilter, check_name};
 use crate::{
-    api::{
-        requests::visible_request,
-        tenders::{access_tender, manage_tender},
-    },
+    api::requests::visible_request,
     audit,
     auth::{MaybePrincipal, Principal, Role},
     db::entities::procurement_request as req,
@@ -48,6 +45,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
+use workflow::access::{access_tender, manage_tender};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -377,7 +375,7 @@ async fn put_tender_document(
     let (name, media_type) = streamed_upload_checks(&st, &name, &headers)?;
     manage_tender(&st.db.conn, &p, id)
         .await
-        .map_err(IntoResponse::into_response)?;
+        .map_err(|e| AppError::from(e).into_response())?;
     let v = put_document(
         &st,
         &p,

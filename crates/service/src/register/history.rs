@@ -10,10 +10,7 @@
 //!   awards.
 
 use super::entities::{register_award_history, register_draw, register_listing};
-use crate::{
-    db::entities::{audit_entry, bid, lot, tender},
-    error::{ApiResult, AppError},
-};
+use crate::db::entities::{audit_entry, bid, lot, tender};
 use ::register::{
     AwardRecord, Buyer, Category, Listing, ListingStatus, OperatorId, Qualification, Register,
     SoaClass, Territory,
@@ -24,16 +21,17 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashMap;
 use uuid::Uuid;
+use workflow::{WResult, WorkflowError};
 
 /// Lot states that come after the award (the aggiudicazione was adopted).
 pub const AWARDED_LOT_STATES: [&str; 4] = ["awarded", "suspended", "ready_to_sign", "contracted"];
 
-fn corrupt(what: &str, e: impl std::fmt::Display) -> AppError {
-    AppError::Internal(anyhow::anyhow!("stored {what} is invalid: {e}"))
+fn corrupt(what: &str, e: impl std::fmt::Display) -> WorkflowError {
+    WorkflowError::Internal(anyhow::anyhow!("stored {what} is invalid: {e}"))
 }
 
 /// A stored listing as the pure crate's [`Listing`].
-pub fn to_listing(r: &register_listing::Model) -> ApiResult<Listing> {
+pub fn to_listing(r: &register_listing::Model) -> WResult<Listing> {
     let category = Category::parse(&r.category).map_err(|e| corrupt("listing category", e))?;
     let qualification = match category {
         Category::Works(category) => Qualification::Works {
@@ -87,14 +85,14 @@ pub async fn register_for<C: ConnectionTrait>(
     db: &C,
     province: Uuid,
     category: Category,
-) -> ApiResult<Register> {
+) -> WResult<Register> {
     let rows = register_listing::Entity::find()
         .filter(register_listing::Column::ProvinceId.eq(province))
         .filter(register_listing::Column::Category.eq(category.to_string()))
         .filter(register_listing::Column::Status.ne("removed"))
         .all(db)
         .await?;
-    let listings = rows.iter().map(to_listing).collect::<ApiResult<Vec<_>>>()?;
+    let listings = rows.iter().map(to_listing).collect::<WResult<Vec<_>>>()?;
     Register::new(listings).map_err(|e| corrupt("register", e))
 }
 
@@ -108,7 +106,7 @@ pub struct KnownAward {
     pub buyer: Buyer,
 }
 
-fn euro(cents: i64) -> ApiResult<Euro> {
+fn euro(cents: i64) -> WResult<Euro> {
     Euro::from_cents(cents).map_err(|e| corrupt("amount", e))
 }
 
@@ -138,7 +136,7 @@ pub async fn awards<C: ConnectionTrait>(
     db: &C,
     province: Uuid,
     operator: Option<Uuid>,
-) -> ApiResult<Vec<KnownAward>> {
+) -> WResult<Vec<KnownAward>> {
     let mut out = Vec::new();
     // the service's own awarded lots
     let tenders: HashMap<Uuid, tender::Model> = tender::Entity::find()
@@ -233,7 +231,7 @@ pub async fn rotation_history<C: ConnectionTrait>(
     db: &C,
     province: Uuid,
     category: Category,
-) -> ApiResult<Vec<AwardRecord>> {
+) -> WResult<Vec<AwardRecord>> {
     Ok(awards(db, province, None)
         .await?
         .into_iter()
@@ -317,6 +315,6 @@ mod tests {
         );
         assert_eq!(status_columns(&l.status).0, "suspended");
         r.status = "limbo".into();
-        assert!(matches!(to_listing(&r), Err(AppError::Internal(_))));
+        assert!(matches!(to_listing(&r), Err(WorkflowError::Internal(_))));
     }
 }

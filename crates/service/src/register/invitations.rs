@@ -11,15 +11,11 @@ use super::{
     overrides, parse_category, selection_error, settings,
 };
 use crate::{
-    api::{
-        tenders::{Access, access_tender, lots_of, manage_tender},
-        validate,
-    },
+    api::validate,
     audit,
     auth::{MaybePrincipal, Principal, Role},
     db::entities::{operator, tender},
     error::{ApiJson, ApiResult, AppError, Problem},
-    machines,
     state::AppState,
 };
 use ::register::{
@@ -39,6 +35,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
+use workflow::access::{Access, access_tender, lots_of, manage_tender};
+use workflow::transition as machines;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -549,7 +549,10 @@ async fn reminders(State(st): State<AppState>, p: Principal) -> ApiResult<Json<V
         .filter(register_listing::Column::Status.is_in(["admitted", "suspended"]))
         .all(&st.db.conn)
         .await?;
-    let listings = rows.iter().map(to_listing).collect::<ApiResult<Vec<_>>>()?;
+    let listings = rows
+        .iter()
+        .map(to_listing)
+        .collect::<workflow::WResult<Vec<_>>>()?;
     let due = reminders_due(
         &listings,
         st.now().date_naive(),

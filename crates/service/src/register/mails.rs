@@ -6,7 +6,6 @@
 //! invitations of a tender again sends nothing twice.
 
 use crate::{
-    api::tenders::lots_of,
     db::entities::{operator, tender},
     error::{ApiResult, AppError},
     state::AppState,
@@ -15,6 +14,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
 use utoipa::ToSchema;
+use workflow::access::lots_of;
 
 /// The act the invitation refers to (e.g. the determina a contrarre approving the lettera d'invito).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -32,7 +32,7 @@ pub fn invitation_key(tender: uuid::Uuid, operator: uuid::Uuid) -> String {
 }
 
 fn outbox_err(e: notify::Error) -> AppError {
-    AppError::Internal(anyhow::anyhow!("mail outbox: {e}"))
+    AppError::from(workflow::WorkflowError::from(e))
 }
 
 /// Enqueues the invitation of every invitee of `t`; returns how many messages were enqueued (already

@@ -12,7 +12,6 @@ use crate::{
     auth::{Principal, Role},
     db::entities::{bid, operator, tender},
     error::{ApiResult, AppError, Problem},
-    machines,
     state::AppState,
 };
 use ::register::{
@@ -30,6 +29,7 @@ use std::collections::HashMap;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
+use workflow::transition as machines;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(counters))

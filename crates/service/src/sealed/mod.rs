@@ -14,7 +14,6 @@ use crate::{
     audit,
     db::entities::{bid, lot, tender},
     error::{ApiResult, AppError},
-    machines,
 };
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -27,6 +26,7 @@ use sealing::{
     ReceiptAction, ReceiptBody, ServerTime, WrappedKey,
 };
 use uuid::Uuid;
+use workflow::transition as machines;
 
 pub use workflow::store::entities::{bid_envelope, bid_receipt};
 

@@ -24,9 +24,9 @@
 //! (determina) is not yet an input of the events.
 
 use crate::{
-    db::entities::{bid, lot, municipality, operator, procurement_request, tender},
-    error::{ApiResult, AppError},
-    machines::Declarations,
+    error::{WResult, WorkflowError},
+    store::entities::{bid, lot, municipality, operator, procurement_request, tender},
+    transition::Declarations,
 };
 use chrono::{DateTime, Utc};
 use lifecycle::{Addressee, CommunicationKind, Effect, TimerKind};
@@ -54,8 +54,8 @@ pub struct Subject<'a> {
     pub now: DateTime<Utc>,
 }
 
-fn outbox_err(e: notify::Error) -> AppError {
-    AppError::Internal(anyhow::anyhow!("mail outbox: {e}"))
+fn outbox_err(e: notify::Error) -> WorkflowError {
+    WorkflowError::from(e)
 }
 
 /// Which template a communication to an operator uses (`None`: not mailed by this module).
@@ -92,7 +92,7 @@ fn act_type(kind: CommunicationKind) -> &'static str {
 async fn operators_of_bids<C: ConnectionTrait>(
     db: &C,
     bids: &[bid::Model],
-) -> ApiResult<Vec<operator::Model>> {
+) -> WResult<Vec<operator::Model>> {
     let mut ids: Vec<Uuid> = bids.iter().map(|b| b.operator_id).collect();
     ids.sort();
     ids.dedup();
@@ -107,7 +107,7 @@ async fn operators_of_bids<C: ConnectionTrait>(
 
 /// Bids that count as participation: submitted, not withdrawn.
 fn live(b: &bid::Model) -> bool {
-    b.state != "withdrawn" && b.state != crate::machines::PARTICIPATION_INITIAL
+    b.state != "withdrawn" && b.state != crate::transition::PARTICIPATION_INITIAL
 }
 
 fn timer_at(effects: &[Effect], kind: TimerKind) -> Option<DateTime<Utc>> {
@@ -122,7 +122,7 @@ pub async fn enqueue_communications<C: ConnectionTrait>(
     db: &C,
     s: &Subject<'_>,
     effects: &[Effect],
-) -> ApiResult<u32> {
+) -> WResult<u32> {
     let comms: Vec<(Addressee, CommunicationKind)> = effects
         .iter()
         .filter_map(|e| match e {
@@ -352,7 +352,7 @@ fn context(
 pub async fn municipality_of_tender<C: ConnectionTrait>(
     db: &C,
     t: &tender::Model,
-) -> ApiResult<Option<municipality::Model>> {
+) -> WResult<Option<municipality::Model>> {
     let id = match (t.municipality_id, t.request_id) {
         (Some(id), _) => Some(id),
         (None, Some(r)) => procurement_request::Entity::find_by_id(r)
@@ -538,7 +538,7 @@ async fn enqueue_to_comune<C: ConnectionTrait>(
     effects: &[Effect],
     bids: &[bid::Model],
     awardee: Option<&operator::Model>,
-) -> ApiResult<u32> {
+) -> WResult<u32> {
     let Some((template, update_event)) = comune_template(kind) else {
         return Ok(0);
     };
@@ -643,7 +643,7 @@ pub async fn enqueue_request_mail<C: ConnectionTrait>(
     ev: RequestEvent<'_>,
     seq: i64,
     now: DateTime<Utc>,
-) -> ApiResult<u32> {
+) -> WResult<u32> {
     let Some(m) = municipality::Entity::find_by_id(r.municipality_id)
         .one(db)
         .await?
@@ -697,79 +697,10 @@ pub async fn enqueue_request_mail<C: ConnectionTrait>(
     Ok(1)
 }
 
-// ---------------------------------------------------------------- buyer's view of the outbox
-
-use crate::{auth::Principal, state::AppState};
-use axum::{
-    Json,
-    extract::{Path, State},
-};
-use utoipa_axum::{router::OpenApiRouter, routes};
-
-/// `GET /v1/tenders/{id}/messages`, `POST /v1/messages/{id}/resend`.
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_tender_messages))
-        .routes(routes!(resend_message))
-}
-
-/// Every mail of a tender with its status (queued, sending, sent, failed), attempts and last error: the
-/// SUA buyers of the tender's Province only.
-#[utoipa::path(get, path = "/v1/tenders/{id}/messages", tag = "tenders", security(("bearer" = [])),
-    responses((status = 200, body = Vec<Object>), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
-async fn list_tender_messages(
-    State(st): State<AppState>,
-    p: Principal,
-    Path(id): Path<Uuid>,
-) -> ApiResult<Json<Vec<notify::MessageView>>> {
-    crate::api::tenders::manage_tender(&st.db.conn, &p, id).await?;
-    let list = notify::list_for_tender(&st.db.conn, id)
-        .await
-        .map_err(outbox_err)?;
-    Ok(Json(list))
-}
-
-/// Put a failed mail back in the queue (same outbox id, same `Message-ID`). 409 if it has not failed.
-#[utoipa::path(post, path = "/v1/messages/{id}/resend", tag = "tenders", security(("bearer" = [])),
-    responses((status = 200, body = Object), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-async fn resend_message(
-    State(st): State<AppState>,
-    p: Principal,
-    Path(id): Path<Uuid>,
-) -> ApiResult<Json<notify::MessageView>> {
-    let now = st.now();
-    let mid = notify::MessageId(id);
-    let w = st.db.write().await?;
-    let m = match notify::get(&w.txn, mid).await {
-        Ok(m) => m,
-        Err(notify::Error::NotFound(_)) => return Err(AppError::NotFound("message")),
-        Err(e) => return Err(outbox_err(e)),
-    };
-    let Some(tender_id) = m.tender_id else {
-        return Err(AppError::NotFound("message"));
-    };
-    crate::api::tenders::manage_tender(&w.txn, &p, tender_id).await?;
-    match notify::resend(&w.txn, mid, now).await {
-        Ok(()) => {}
-        Err(notify::Error::NotFailed { status, .. }) => {
-            return Err(AppError::Conflict {
-                rule: "outbox".into(),
-                detail: format!("only a failed message can be resent; this one is {status}"),
-            });
-        }
-        Err(e) => return Err(outbox_err(e)),
-    }
-    let view = notify::get(&w.txn, mid).await.map_err(outbox_err)?;
-    w.commit().await?;
-    Ok(Json(view))
-}
-
-// ---------------------------------------------------------------- the municipality's PEC
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::{Db, entities::province};
+    use crate::store::{Db, entities::province};
     use sea_orm::{ActiveModelTrait, PaginatorTrait, Set};
 
     async fn request_of(db: &Db, pec: Option<&str>, cf: &str) -> procurement_request::Model {

@@ -1,4 +1,4 @@
-//! Edge between stored rows and the pure `lifecycle` machines.
+//! The workflow's entry point: from stored rows to the pure `lifecycle` machines and back, committed.
 //!
 //! The service computes the facts it knows from the database (lots with a CIG, offers received, admitted
 //! participations, lot states, deadlines, invitees) and takes the rest from the buyer's [`Declarations`]
@@ -8,8 +8,11 @@
 //! communications, audit).
 
 use crate::{
-    db::entities::{bid, lot, tender},
-    error::{ApiResult, AppError},
+    access::{bids_of, lots_of},
+    audit,
+    error::{WResult, WorkflowError},
+    store::entities::{bid, lot, tender, timer},
+    views::{LotView, tender_view, to_json},
 };
 use chrono::{DateTime, Utc};
 use lifecycle::{
@@ -21,6 +24,9 @@ use lifecycle::{
     tender::{RotationFacts, TenderEvent, TenderFacts, TenderState},
 };
 use rust_decimal::Decimal;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -29,13 +35,13 @@ pub const TENDER_INITIAL: &str = "draft";
 pub const LOT_INITIAL: &str = "pending";
 pub const PARTICIPATION_INITIAL: &str = "invited";
 
-pub fn parse_procedure(field: &str, raw: &str) -> ApiResult<String> {
+pub fn parse_procedure(field: &str, raw: &str) -> WResult<String> {
     raw.parse::<ProcedureType>()
         .map(|p| p.as_str().to_owned())
-        .map_err(|e| AppError::bad(field, format!("{field}: {e}")))
+        .map_err(|e| WorkflowError::invalid(field, format!("{field}: {e}")))
 }
 
-pub fn parse_criterion(field: &str, raw: &str) -> ApiResult<String> {
+pub fn parse_criterion(field: &str, raw: &str) -> WResult<String> {
     // requests use the wording "best_quality_price"; the machines call it "quality_price"
     let raw = if raw == "best_quality_price" {
         "quality_price"
@@ -44,7 +50,7 @@ pub fn parse_criterion(field: &str, raw: &str) -> ApiResult<String> {
     };
     raw.parse::<AwardCriterion>()
         .map(|c| c.as_str().to_owned())
-        .map_err(|e| AppError::bad(field, format!("{field}: {e}")))
+        .map_err(|e| WorkflowError::invalid(field, format!("{field}: {e}")))
 }
 
 /// Facts declared by the buyer (all optional). Sent inside an event body; merged into the stored ones.
@@ -166,34 +172,34 @@ impl Applied {
     }
 }
 
-fn refusal(r: Refusal) -> AppError {
-    AppError::conflict(r.rule, r.message)
+fn refusal(r: Refusal) -> WorkflowError {
+    WorkflowError::from(r)
 }
 
-fn parse_state<T: std::str::FromStr>(what: &str, s: &str) -> ApiResult<T> {
+fn parse_state<T: std::str::FromStr>(what: &str, s: &str) -> WResult<T> {
     s.parse::<T>().map_err(|_| {
-        AppError::Internal(anyhow::anyhow!(
+        WorkflowError::Internal(anyhow::anyhow!(
             "stored {what} state {s:?} is not a known state"
         ))
     })
 }
 
-fn parse_event<T: std::str::FromStr>(raw: &str) -> ApiResult<T>
+fn parse_event<T: std::str::FromStr>(raw: &str) -> WResult<T>
 where
     T::Err: std::fmt::Display,
 {
     raw.parse::<T>()
-        .map_err(|e| AppError::bad("event", format!("event: {e}")))
+        .map_err(|e| WorkflowError::invalid("event", format!("event: {e}")))
 }
 
-fn parse_opt<T: std::str::FromStr>(field: &str, v: &Option<String>) -> ApiResult<Option<T>>
+fn parse_opt<T: std::str::FromStr>(field: &str, v: &Option<String>) -> WResult<Option<T>>
 where
     T::Err: std::fmt::Display,
 {
     v.as_deref()
         .map(|s| {
             s.parse::<T>()
-                .map_err(|e| AppError::bad(field, format!("{field}: {e}")))
+                .map_err(|e| WorkflowError::invalid(field, format!("{field}: {e}")))
         })
         .transpose()
 }
@@ -201,22 +207,22 @@ where
 fn snake_enum<T: serde::de::DeserializeOwned>(
     field: &str,
     v: &Option<String>,
-) -> ApiResult<Option<T>> {
+) -> WResult<Option<T>> {
     v.as_deref()
         .map(|s| {
             serde_json::from_value(serde_json::Value::String(s.to_owned()))
-                .map_err(|_| AppError::bad(field, format!("{field}: unknown value {s:?}")))
+                .map_err(|_| WorkflowError::invalid(field, format!("{field}: unknown value {s:?}")))
         })
         .transpose()
 }
 
-fn contract_object(contract_type: &str) -> ApiResult<ContractObject> {
+fn contract_object(contract_type: &str) -> WResult<ContractObject> {
     Ok(match contract_type {
         "works" => ContractObject::Works,
         "services" => ContractObject::Services,
         "supplies" => ContractObject::Supplies,
         other => {
-            return Err(AppError::Internal(anyhow::anyhow!(
+            return Err(WorkflowError::Internal(anyhow::anyhow!(
                 "stored contract type {other:?} unknown"
             )));
         }
@@ -225,7 +231,7 @@ fn contract_object(contract_type: &str) -> ApiResult<ContractObject> {
 
 /// The contract context: value = sum of the lots' base amounts; thresholds dated at the tender's creation
 /// (the start of the procedure as the engine knows it; the decisione di contrarre date is not stored yet).
-fn contract(t: &tender::Model, lots: &[lot::Model]) -> ApiResult<ContractContext> {
+fn contract(t: &tender::Model, lots: &[lot::Model]) -> WResult<ContractContext> {
     let cents: i64 = lots.iter().map(|l| l.base_amount_cents).sum();
     Ok(ContractContext::new(
         contract_object(&t.contract_type)?,
@@ -252,7 +258,7 @@ pub fn apply_tender(
     event: &str,
     d: &Declarations,
     now: DateTime<Utc>,
-) -> ApiResult<Applied> {
+) -> WResult<Applied> {
     let state: TenderState = parse_state("tender", &t.state)?;
     let ev: TenderEvent = parse_event(event)?;
     let mut f = TenderFacts::new(
@@ -285,7 +291,7 @@ pub fn apply_tender(
     f.lot_states = lots
         .iter()
         .map(|l| parse_state::<LotState>("lot", &l.state))
-        .collect::<ApiResult<_>>()?;
+        .collect::<WResult<_>>()?;
     f.motivation = d.motivation.clone();
     lifecycle::tender::apply(state, &ev, &f, now)
         .map(|tr| Applied::from_transition(tr, TenderState::as_str))
@@ -301,7 +307,7 @@ pub fn apply_lot(
     event: &str,
     d: &Declarations,
     now: DateTime<Utc>,
-) -> ApiResult<Applied> {
+) -> WResult<Applied> {
     let state: LotState = parse_state("lot", &l.state)?;
     let ev: LotEvent = parse_event(event)?;
     let mut f = LotFacts::new(
@@ -366,12 +372,12 @@ pub fn apply_participation(
     event: &str,
     d: &Declarations,
     now: DateTime<Utc>,
-) -> ApiResult<Applied> {
+) -> WResult<Applied> {
     let state: ParticipationState = parse_state("participation", state)?;
     let ev: ParticipationEvent = parse_event(event)?;
-    let deadline = t
-        .deadline
-        .ok_or_else(|| AppError::conflict("lex specialis", "the tender has no offer deadline"))?;
+    let deadline = t.deadline.ok_or_else(|| {
+        WorkflowError::refused("lex specialis", "the tender has no offer deadline")
+    })?;
     let mut f = ParticipationFacts::new(
         parse_state("procedure", &t.procedure_type)?,
         deadline,
@@ -468,7 +474,7 @@ mod tests {
     #[test]
     fn unknown_events_and_criteria_name_the_field() {
         match parse_event::<TenderEvent>("launch") {
-            Err(AppError::BadRequest { field, .. }) => assert_eq!(field, "event"),
+            Err(WorkflowError::Invalid { field, .. }) => assert_eq!(field, "event"),
             other => panic!("{other:?}"),
         }
         assert_eq!(
@@ -479,4 +485,355 @@ mod tests {
         assert!(parse_procedure("p", "aperta").is_ok());
         assert!(parse_procedure("p", "open").is_err());
     }
+}
+
+// ---------------------------------------------------------------- committing a transition
+
+/// Persist the timers an accepted transition set or cancelled.
+pub async fn persist_effects<C: ConnectionTrait>(
+    db: &C,
+    object_kind: &str,
+    object_id: Uuid,
+    a: &Applied,
+    now: DateTime<Utc>,
+) -> WResult<()> {
+    for e in &a.effects {
+        let kind = match e {
+            Effect::SetTimer { kind, .. } | Effect::CancelTimer { kind } => *kind,
+            _ => continue,
+        };
+        // a timer set again replaces the pending one; a cancelled timer never fires
+        let pending = timer::Entity::find()
+            .filter(timer::Column::ObjectId.eq(object_id))
+            .filter(timer::Column::Event.eq(kind.as_str()))
+            .filter(timer::Column::FiredAt.is_null())
+            .all(db)
+            .await?;
+        for p in pending {
+            let mut am = p.into_active_model();
+            am.fired_at = Set(Some(now));
+            am.outcome = Set(Some("cancelled".into()));
+            am.update(db).await?;
+        }
+        if let Effect::SetTimer { at, .. } = e {
+            timer::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                object_kind: Set(object_kind.to_owned()),
+                object_id: Set(object_id),
+                event: Set(kind.as_str().to_owned()),
+                due_at: Set(audit::truncate_micros(*at)),
+                fired_at: Set(None),
+                outcome: Set(None),
+                created_at: Set(now),
+            }
+            .insert(db)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Apply a tender event and persist it (shared with the scheduler). Runs inside the caller's transaction.
+pub async fn run_tender_event<C: ConnectionTrait>(
+    db: &C,
+    actor: &str,
+    base_url: &str,
+    t: tender::Model,
+    input: &EventInput,
+    now: DateTime<Utc>,
+) -> WResult<Applied> {
+    let lots = lots_of(db, t.id).await?;
+    let bids = bids_of(db, t.id).await?;
+    let mut decl = Declarations::from_json(&t.facts_json);
+    decl.merge(&input.declarations);
+    let applied = apply_tender(&t, &lots, &bids, &input.event, &decl, now)?;
+    let before = tender_view(&t, &lots, true);
+    let id = t.id;
+    let previous_deadline = t.deadline;
+    let mail_decl = decl.clone();
+    let mut am = t.into_active_model();
+    am.state = Set(applied.to.clone());
+    if matches!(input.event.as_str(), "extend_deadline" | "amend_documents")
+        && let Some(d) = decl.new_deadline
+    {
+        am.deadline = Set(Some(audit::truncate_micros(d)));
+    }
+    if matches!(
+        input.event.as_str(),
+        "publish" | "send_invitations" | "publish_call_for_requests"
+    ) && before.published_at.is_none()
+    {
+        am.published_at = Set(Some(now));
+    }
+    decl.new_deadline = None;
+    am.facts_json = Set(decl.to_json());
+    am.updated_at = Set(now);
+    let t = am.update(db).await?;
+    persist_effects(db, "tender", id, &applied, now).await?;
+    let entry = audit::append(
+        db,
+        now,
+        audit::Entry {
+            actor,
+            action: &format!("tender.{}", input.event),
+            object_kind: "tender",
+            object_id: id.to_string(),
+            before: Some(to_json(&before)),
+            after: Some(serde_json::json!({
+                "tender": tender_view(&t, &lots, true),
+                "effects": applied.effects,
+            })),
+        },
+    )
+    .await?;
+    let subject = crate::mails::Subject {
+        base_url,
+        tender: &t,
+        lot: None,
+        bid: None,
+        event: &input.event,
+        declarations: &mail_decl,
+        previous_deadline,
+        seq: entry.seq,
+        now,
+    };
+    crate::mails::enqueue_communications(db, &subject, &applied.effects).await?;
+    Ok(applied)
+}
+
+/// Participation events a lot event drives: (participation event, on which bids).
+fn participation_follow_up(lot_event: &str) -> Option<(&'static str, Follow)> {
+    Some(match lot_event {
+        "open_economic_offers" => ("rank", Follow::Admitted),
+        "propose_award" => ("propose", Follow::Chosen),
+        "verify_requirements" => ("verification_passed", Follow::Awardee),
+        "verification_failed" => ("verification_failed", Follow::Awardee),
+        "award" => ("award", Follow::Awardee),
+        "sign_contract" => ("sign_contract", Follow::Awardee),
+        _ => return None,
+    })
+}
+
+#[derive(Clone, Copy)]
+enum Follow {
+    Admitted,
+    Chosen,
+    Awardee,
+}
+
+/// Apply a lot event and persist it, with the participation events it implies.
+pub async fn run_lot_event<C: ConnectionTrait>(
+    db: &C,
+    actor: &str,
+    base_url: &str,
+    t: &tender::Model,
+    l: lot::Model,
+    input: &EventInput,
+    now: DateTime<Utc>,
+) -> WResult<Applied> {
+    let lots = lots_of(db, t.id).await?;
+    let bids = bids_of(db, t.id).await?;
+    let mut decl = Declarations::from_json(&l.facts_json);
+    decl.merge(&input.declarations);
+    if input.event == "award" && input.declarations.last_award_communication_at.is_none() {
+        // the award mails are enqueued in this transaction: their time is the default (art. 18 c.3)
+        decl.last_award_communication_at = Some(now);
+    }
+    let mut applied = apply_lot(t, &lots, &l, &bids, &input.event, &decl, now)?;
+    if input.event == "award" {
+        // record the award communications at once: standstill timer and `standstill_end`
+        let mut awarded = l.clone();
+        awarded.state = applied.to.clone();
+        let recorded = apply_lot(
+            t,
+            &lots,
+            &awarded,
+            &bids,
+            "record_award_communications",
+            &decl,
+            now,
+        )?;
+        let at = applied
+            .effects
+            .iter()
+            .position(|e| matches!(e, Effect::Audit { .. }))
+            .unwrap_or(applied.effects.len());
+        let extra: Vec<Effect> = recorded
+            .effects
+            .into_iter()
+            .filter(|e| matches!(e, Effect::SetTimer { .. } | Effect::CancelTimer { .. }))
+            .collect();
+        applied.effects.splice(at..at, extra);
+    }
+    let before = LotView::from(&l);
+    let lot_id = l.id;
+    // which bids follow
+    let mut awardee = l.awardee_bid_id;
+    let mut followers: Vec<bid::Model> = Vec::new();
+    if let Some((_, who)) = participation_follow_up(&input.event) {
+        followers = match who {
+            Follow::Admitted => bids
+                .iter()
+                .filter(|b| b.lot_id == lot_id && b.state == "admitted")
+                .cloned()
+                .collect(),
+            Follow::Chosen => {
+                let chosen = input.bid_id.or_else(|| first_ranked(&l)).ok_or_else(|| {
+                    WorkflowError::invalid(
+                        "bid_id",
+                        "bid_id: which bid is proposed (no stored ranking)",
+                    )
+                })?;
+                let b = bids
+                    .iter()
+                    .find(|b| b.id == chosen && b.lot_id == lot_id)
+                    .ok_or_else(|| {
+                        WorkflowError::invalid("bid_id", "bid_id: no such bid on this lot")
+                    })?;
+                awardee = Some(b.id);
+                vec![b.clone()]
+            }
+            Follow::Awardee => bids
+                .iter()
+                .filter(|b| Some(b.id) == l.awardee_bid_id)
+                .cloned()
+                .collect(),
+        };
+    }
+    let mut am = l.into_active_model();
+    am.state = Set(applied.to.clone());
+    am.awardee_bid_id = Set(if input.event == "verification_failed" {
+        None
+    } else {
+        awardee
+    });
+    if let Some(at) = applied.effects.iter().find_map(|e| match e {
+        Effect::SetTimer { kind, at, .. } if kind.as_str() == "standstill" => Some(*at),
+        _ => None,
+    }) {
+        am.standstill_end = Set(Some(audit::truncate_micros(at)));
+    }
+    am.facts_json = Set(decl.to_json());
+    am.updated_at = Set(now);
+    let l = am.update(db).await?;
+    let lot_decl = decl;
+    persist_effects(db, "lot", lot_id, &applied, now).await?;
+    let entry = audit::append(
+        db,
+        now,
+        audit::Entry {
+            actor,
+            action: &format!("lot.{}", input.event),
+            object_kind: "lot",
+            object_id: lot_id.to_string(),
+            before: Some(to_json(&before)),
+            after: Some(serde_json::json!({"lot": LotView::from(&l), "effects": applied.effects})),
+        },
+    )
+    .await?;
+    let subject = crate::mails::Subject {
+        base_url,
+        tender: t,
+        lot: Some(&l),
+        bid: None,
+        event: &input.event,
+        declarations: &lot_decl,
+        previous_deadline: None,
+        seq: entry.seq,
+        now,
+    };
+    crate::mails::enqueue_communications(db, &subject, &applied.effects).await?;
+    if let Some((pev, _)) = participation_follow_up(&input.event) {
+        let follow = EventInput {
+            event: pev.to_owned(),
+            bid_id: None,
+            declarations: lot_decl,
+        };
+        for b in followers {
+            run_bid_event(db, actor, base_url, t, &l, b, &follow, now).await?;
+        }
+    }
+    Ok(applied)
+}
+
+/// The best-ranked bid of the stored evaluation, if any.
+fn first_ranked(l: &lot::Model) -> Option<Uuid> {
+    let v: serde_json::Value = serde_json::from_str(l.evaluation_json.as_deref()?).ok()?;
+    let r = &v["result"];
+    let candidates = [
+        r["winner"].as_str(),
+        r["awardee"].as_str(),
+        r["ranking"][0]["id"].as_str(),
+        r["ranking"][0].as_str(),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find_map(|s| s.parse().ok())
+}
+
+/// Apply a participation event to a bid and persist it (and enqueue the mails it owes).
+#[allow(clippy::too_many_arguments)]
+pub async fn run_bid_event<C: ConnectionTrait>(
+    db: &C,
+    actor: &str,
+    base_url: &str,
+    t: &tender::Model,
+    l: &lot::Model,
+    b: bid::Model,
+    input: &EventInput,
+    now: DateTime<Utc>,
+) -> WResult<Applied> {
+    let applied = apply_participation(
+        t,
+        l,
+        &b.state,
+        b.soccorso_due,
+        b.operator_id,
+        &input.event,
+        &input.declarations,
+        now,
+    )?;
+    let id = b.id;
+    let before_state = b.state.clone();
+    let mut am = b.into_active_model();
+    am.state = Set(applied.to.clone());
+    if let Some(at) = applied.effects.iter().find_map(|e| match e {
+        Effect::SetTimer { kind, at, .. } if kind.as_str() == "soccorso" => Some(*at),
+        _ => None,
+    }) {
+        am.soccorso_due = Set(Some(audit::truncate_micros(at)));
+    }
+    if let Some(r) = &input.declarations.exclusion_reason {
+        am.exclusion_reason = Set(Some(r.clone()));
+    }
+    am.updated_at = Set(now);
+    let b = am.update(db).await?;
+    persist_effects(db, "bid", id, &applied, now).await?;
+    let entry = audit::append(
+        db,
+        now,
+        audit::Entry {
+            actor,
+            action: &format!("bid.{}", input.event),
+            object_kind: "bid",
+            object_id: id.to_string(),
+            before: Some(serde_json::json!({"state": before_state})),
+            after: Some(serde_json::json!({"state": applied.to, "effects": applied.effects})),
+        },
+    )
+    .await?;
+    let subject = crate::mails::Subject {
+        base_url,
+        tender: t,
+        lot: Some(l),
+        bid: Some(&b),
+        event: &input.event,
+        declarations: &input.declarations,
+        previous_deadline: None,
+        seq: entry.seq,
+        now,
+    };
+    crate::mails::enqueue_communications(db, &subject, &applied.effects).await?;
+    Ok(applied)
 }

@@ -1,0 +1,76 @@
+//! The buyer's view of a tender's outbox: list its mails, resend a failed one.
+
+use crate::{
+    auth::Principal,
+    error::{ApiResult, AppError},
+    state::AppState,
+};
+use uuid::Uuid;
+use workflow::access::manage_tender;
+
+fn outbox_err(e: notify::Error) -> AppError {
+    AppError::from(workflow::WorkflowError::from(e))
+}
+use axum::{
+    Json,
+    extract::{Path, State},
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+/// `GET /v1/tenders/{id}/messages`, `POST /v1/messages/{id}/resend`.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_tender_messages))
+        .routes(routes!(resend_message))
+}
+
+/// Every mail of a tender with its status (queued, sending, sent, failed), attempts and last error: the
+/// SUA buyers of the tender's Province only.
+#[utoipa::path(get, path = "/v1/tenders/{id}/messages", tag = "tenders", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Object>), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+async fn list_tender_messages(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Vec<notify::MessageView>>> {
+    manage_tender(&st.db.conn, &p, id).await?;
+    let list = notify::list_for_tender(&st.db.conn, id)
+        .await
+        .map_err(outbox_err)?;
+    Ok(Json(list))
+}
+
+/// Put a failed mail back in the queue (same outbox id, same `Message-ID`). 409 if it has not failed.
+#[utoipa::path(post, path = "/v1/messages/{id}/resend", tag = "tenders", security(("bearer" = [])),
+    responses((status = 200, body = Object), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+async fn resend_message(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<notify::MessageView>> {
+    let now = st.now();
+    let mid = notify::MessageId(id);
+    let w = st.db.write().await?;
+    let m = match notify::get(&w.txn, mid).await {
+        Ok(m) => m,
+        Err(notify::Error::NotFound(_)) => return Err(AppError::NotFound("message")),
+        Err(e) => return Err(outbox_err(e)),
+    };
+    let Some(tender_id) = m.tender_id else {
+        return Err(AppError::NotFound("message"));
+    };
+    manage_tender(&w.txn, &p, tender_id).await?;
+    match notify::resend(&w.txn, mid, now).await {
+        Ok(()) => {}
+        Err(notify::Error::NotFailed { status, .. }) => {
+            return Err(AppError::Conflict {
+                rule: "outbox".into(),
+                detail: format!("only a failed message can be resent; this one is {status}"),
+            });
+        }
+        Err(e) => return Err(outbox_err(e)),
+    }
+    let view = notify::get(&w.txn, mid).await.map_err(outbox_err)?;
+    w.commit().await?;
+    Ok(Json(view))
+}

@@ -1,0 +1,183 @@
+//! Who may do what to a tender: roles, the caller, and the tender access rules (art. 35 secrecy).
+
+use crate::error::{WResult, WorkflowError};
+use crate::store::entities::{bid, lot, tender};
+use crate::transition as machines;
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Runs the deployment: provinces, municipalities, tokens.
+    PlatformAdmin,
+    /// A buyer of one Province (SUA); `org` = province id.
+    SuaBuyer,
+    /// A user of one Comune; `org` = municipality id.
+    Municipality,
+    /// A user of one economic operator; `org` = operator id.
+    Bidder,
+    /// A member of the commission of one tender; `org` = tender id.
+    Commissioner,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::PlatformAdmin => "platform_admin",
+            Role::SuaBuyer => "sua_buyer",
+            Role::Municipality => "municipality",
+            Role::Bidder => "bidder",
+            Role::Commissioner => "commissioner",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        Some(match s {
+            "platform_admin" => Role::PlatformAdmin,
+            "sua_buyer" => Role::SuaBuyer,
+            "municipality" => Role::Municipality,
+            "bidder" => Role::Bidder,
+            "commissioner" => Role::Commissioner,
+            _ => return None,
+        })
+    }
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub token_id: Uuid,
+    pub role: Role,
+    /// Province, municipality, operator or tender, depending on the role; `None` for platform admins.
+    pub org: Option<Uuid>,
+}
+
+impl Principal {
+    /// Audit actor string, e.g. `sua_buyer:<province>/<token>`.
+    pub fn actor(&self) -> String {
+        match self.org {
+            Some(o) => format!("{}:{o}/{}", self.role.as_str(), self.token_id),
+            None => format!("{}/{}", self.role.as_str(), self.token_id),
+        }
+    }
+    pub fn require(&self, role: Role) -> WResult<Uuid> {
+        if self.role != role {
+            return Err(WorkflowError::Forbidden(format!(
+                "this action needs the {} role",
+                role.as_str()
+            )));
+        }
+        self.org
+            .ok_or_else(|| WorkflowError::Forbidden("token has no organisation".into()))
+    }
+    pub fn require_admin(&self) -> WResult<()> {
+        if self.role == Role::PlatformAdmin {
+            Ok(())
+        } else {
+            Err(WorkflowError::Forbidden(
+                "this action needs the platform_admin role".into(),
+            ))
+        }
+    }
+}
+
+// ---------------------------------------------------------------- access
+
+/// How the caller relates to a tender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Platform admin or buyer of the tender's Province.
+    Manage,
+    /// The beneficiary municipality or a commissioner of this tender.
+    Staff,
+    /// A bidder or the public, on a published tender.
+    Public,
+}
+
+pub async fn lots_of<C: ConnectionTrait>(db: &C, tender_id: Uuid) -> WResult<Vec<lot::Model>> {
+    Ok(lot::Entity::find()
+        .filter(lot::Column::TenderId.eq(tender_id))
+        .order_by_asc(lot::Column::Number)
+        .all(db)
+        .await?)
+}
+
+pub async fn bids_of<C: ConnectionTrait>(db: &C, tender_id: Uuid) -> WResult<Vec<bid::Model>> {
+    Ok(bid::Entity::find()
+        .filter(bid::Column::TenderId.eq(tender_id))
+        .order_by_asc(bid::Column::SubmittedAt)
+        .all(db)
+        .await?)
+}
+
+/// Art. 35 c.2 lett. b: before the offer deadline the invited operators are known only to the Province's
+/// buyers; the municipality and the commission see them once the deadline has passed (a tender without a
+/// deadline keeps them secret). Bidders and the public read them through the invitations endpoint, if ever.
+pub fn shows_invitees(t: &tender::Model, access: Access, now: DateTime<Utc>) -> bool {
+    use ::register::selection::Viewer;
+    let viewer = match access {
+        Access::Manage => Viewer::Buyer,
+        Access::Staff => Viewer::Public,
+        Access::Public => return false,
+    };
+    ::register::invitees_visible(viewer, now, t.deadline.unwrap_or(DateTime::<Utc>::MAX_UTC))
+}
+
+/// Whether the public (or a bidder) may see the tender.
+pub fn publicly_visible(t: &tender::Model, bidder: Option<Uuid>) -> bool {
+    if !machines::is_public(&t.state) {
+        return false;
+    }
+    let invitation_only = t
+        .procedure_type
+        .parse::<lifecycle::ProcedureType>()
+        .map(|p| p.offers_by_invitation())
+        .unwrap_or(false);
+    !invitation_only || bidder.is_some_and(|b| machines::invitees(t).contains(&b))
+}
+
+/// Load a tender with the caller's access, or 404 when the caller may not know it exists.
+pub async fn access_tender<C: ConnectionTrait>(
+    db: &C,
+    p: Option<&Principal>,
+    id: Uuid,
+) -> WResult<(tender::Model, Access)> {
+    let t = tender::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(WorkflowError::NotFound("tender"))?;
+    let access = match p.map(|p| (p.role, p.org)) {
+        Some((Role::PlatformAdmin, _)) => Some(Access::Manage),
+        Some((Role::SuaBuyer, org)) if org == Some(t.province_id) => Some(Access::Manage),
+        Some((Role::Municipality, org)) if org.is_some() && org == t.municipality_id => {
+            Some(Access::Staff)
+        }
+        Some((Role::Commissioner, org)) if org == Some(t.id) => Some(Access::Staff),
+        Some((Role::Bidder, org)) if publicly_visible(&t, org) => Some(Access::Public),
+        None if publicly_visible(&t, None) => Some(Access::Public),
+        _ => None,
+    };
+    match access {
+        Some(a) => Ok((t, a)),
+        None => Err(WorkflowError::NotFound("tender")),
+    }
+}
+
+pub async fn manage_tender<C: ConnectionTrait>(
+    db: &C,
+    p: &Principal,
+    id: Uuid,
+) -> WResult<tender::Model> {
+    let (t, a) = access_tender(db, Some(p), id).await?;
+    if a == Access::Manage {
+        Ok(t)
+    } else {
+        Err(WorkflowError::Forbidden(
+            "only the SUA buyers of this tender may do this".into(),
+        ))
+    }
+}
+
+// ---------------------------------------------------------------- create / edit
