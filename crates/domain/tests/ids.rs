@@ -1,4 +1,4 @@
-//! Identifier parsing on real examples (the ANAC samples in `../shared`) and on hand-picked refusals.
+//! Identifier parsing on real examples (the ANAC samples in `fixtures/anac/samples`) and on hand-picked refusals.
 
 use domain::ids::{
     Cig, CigKind, CodiceFiscale, Cpv, Cup, IdError, IdKind, NutsCode, PartitaIva, PersonalCode,
@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 fn samples_dir() -> String {
     format!(
-        "{}/../../../shared/anac/samples",
+        "{}/../../fixtures/anac/samples",
         env!("CARGO_MANIFEST_DIR")
     )
 }
