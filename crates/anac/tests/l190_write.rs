@@ -1,4 +1,4 @@
-//! The writer's output validates against the official XSD (xmllint), splits above the size limit, and
+//! The writer's output validates against the official XSD (`anac::l190::validate_dataset`), splits above the size limit, and
 //! reads back into the same lots; every business rule refuses bad data naming the lot and the field.
 
 mod common;
