@@ -56,11 +56,7 @@ fn a_dataset_is_not_an_index_and_vice_versa() {
 fn broken_datasets_are_rejected_naming_path_and_reason() {
     let ok = handwritten();
     // a code outside the enumeration
-    let p = problems(&ok.replacen(
-        "<sceltaContraente>",
-        "<sceltaContraente>99-",
-        1,
-    ));
+    let p = problems(&ok.replacen("<sceltaContraente>", "<sceltaContraente>99-", 1));
     assert_eq!(p.len(), 1, "{p:?}");
     assert!(p[0].contains("/lotto[1]/sceltaContraente"), "{p:?}");
     // a codice fiscale that fits none of the three patterns
@@ -75,11 +71,7 @@ fn broken_datasets_are_rejected_naming_path_and_reason() {
         "{p:?}"
     );
     // an amount with three decimals (fractionDigits 2)
-    let p = problems(&ok.replacen(
-        "<importoAggiudicazione>",
-        "<importoAggiudicazione>0.001",
-        1,
-    ));
+    let p = problems(&ok.replacen("<importoAggiudicazione>", "<importoAggiudicazione>0.001", 1));
     assert!(
         p.iter().any(|l| l.contains("importoAggiudicazione")),
         "{p:?}"
@@ -103,7 +95,9 @@ fn broken_datasets_are_rejected_naming_path_and_reason() {
     let p = problems(&ok.replacen("legge190_1_0", "legge190_9_9", 1));
     assert_eq!(
         p,
-        ["/pubblicazione: element `pubblicazione` must be in namespace `legge190_1_0`, not in namespace `legge190_9_9`"]
+        [
+            "/pubblicazione: element `pubblicazione` must be in namespace `legge190_1_0`, not in namespace `legge190_9_9`"
+        ]
     );
     let p = problems(
         &ok.replacen("<metadata>", "<legge190:metadata>", 1)
@@ -111,7 +105,9 @@ fn broken_datasets_are_rejected_naming_path_and_reason() {
     );
     assert_eq!(
         p,
-        ["/pubblicazione/metadata: element `metadata` must be in no namespace, not in namespace `legge190_1_0`"]
+        [
+            "/pubblicazione/metadata: element `metadata` must be in no namespace, not in namespace `legge190_1_0`"
+        ]
     );
     // not XML at all
     let e = validate_dataset(b"<pubblicazione>").unwrap_err();

@@ -10,8 +10,8 @@ use anac::l190::SceltaContraente;
 use anac::ocds::*;
 use chrono::{DateTime, TimeZone, Utc};
 use common::*;
-use ocds_schema::*;
 use domain::ids::CodiceFiscale;
+use ocds_schema::*;
 use rust_decimal::Decimal;
 use serde_json::Value as Json;
 
@@ -237,7 +237,10 @@ fn package_validates_against_the_ocds_schema_and_a_broken_one_does_not() {
     let p = ocds_problems(&broken);
     let has = |at: &str, what: &str| p.iter().any(|l| l.starts_with(at) && l.contains(what));
     assert!(has("/releases/1:", "ocid"), "{p:?}");
-    assert!(has("/releases/2/tender/value/amount:", "300000,00"), "{p:?}");
+    assert!(
+        has("/releases/2/tender/value/amount:", "300000,00"),
+        "{p:?}"
+    );
     assert!(has("/releases/3/date:", "date-time"), "{p:?}");
     assert!(has("/releases/2/awards/1:", "non-unique id"), "{p:?}");
 

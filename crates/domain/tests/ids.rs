@@ -6,10 +6,7 @@ use domain::ids::{
 use std::collections::BTreeSet;
 
 fn samples_dir() -> String {
-    format!(
-        "{}/../../fixtures/anac/samples",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    format!("{}/../../fixtures/anac/samples", env!("CARGO_MANIFEST_DIR"))
 }
 
 /// All texts of `<tag>…</tag>` elements in the real (non-handwritten) ANAC sample datasets.

@@ -17,12 +17,12 @@ mod xsd;
 pub use codes::{Procedura, Ruolo, SceltaContraente};
 pub use reader::{FieldProblem, LotFault, LotReader, ReadDataset, ReadError, read_dataset};
 pub use rules::{Rules, Violation, check_lotto, check_meta};
-pub use xsd::{
-    DATASET_XSD, INDEX_XSD, TYPES_XSD, XsdDocument, XsdError, XsdViolation, unenforced, validate_dataset,
-    validate_index,
-};
 pub use writer::{
     DatasetFile, LotError, SplitOptions, WriteError, write_dataset, write_index, write_split,
+};
+pub use xsd::{
+    DATASET_XSD, INDEX_XSD, TYPES_XSD, XsdDocument, XsdError, XsdViolation, unenforced,
+    validate_dataset, validate_index,
 };
 
 use chrono::NaiveDate;

@@ -186,7 +186,10 @@ fn check_namespaces(
         {
             out.push(XsdViolation {
                 path: format!("{path}/@{}", n.local),
-                message: format!("attribute `{}` must be in no namespace, not `{ns}`", n.local),
+                message: format!(
+                    "attribute `{}` must be in no namespace, not `{ns}`",
+                    n.local
+                ),
             });
         }
     }
