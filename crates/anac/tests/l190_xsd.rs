@@ -115,10 +115,75 @@ fn broken_datasets_are_rejected_naming_path_and_reason() {
 }
 
 #[test]
+fn undeclared_attributes_are_rejected() {
+    // xmlschema 0.0.14 accepts them; anac's check refuses them (xmllint does too)
+    let ok = handwritten();
+    let p = problems(&ok.replacen("<metadata>", "<metadata foo=\"1\">", 1));
+    assert_eq!(
+        p,
+        ["/pubblicazione/metadata/@foo: attribute `foo` is not allowed on `metadata`"]
+    );
+    let p = problems(&ok.replace("<lotto>", "<lotto id=\"1\">"));
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert!(
+        p[1].starts_with("/pubblicazione/data/lotto[2]/@id:"),
+        "{p:?}"
+    );
+    // xsi attributes and namespace declarations are not attributes of the schema
+    assert!(
+        validate_dataset(
+            ok.replacen("<data>", "<data xmlns:x=\"urn:x\" xsi:nil=\"false\">", 1)
+                .as_bytes()
+        )
+        .is_ok()
+    );
+    // the one attribute ANAC declares: the index's dataset id, unqualified
+    let index = fs::read_to_string(sample("handwritten-valid-index.xml")).unwrap();
+    let e = validate_index(
+        index
+            .replacen("<indice>", "<indice id=\"X\">", 1)
+            .replacen(
+                "<dataset id=",
+                "<dataset xmlns:q=\"urn:q\" q:id=\"ID_9\" id=",
+                1,
+            )
+            .as_bytes(),
+    )
+    .unwrap_err();
+    let p: Vec<String> = e.violations.iter().map(|v| v.to_string()).collect();
+    assert_eq!(
+        p,
+        [
+            "/indici/indice/@id: attribute `id` is not allowed on `indice`",
+            "/indici/indice/dataset[1]/@id: attribute `id` must be in no namespace, not `urn:q`"
+        ]
+    );
+}
+
+/// The supplementary attribute check knows every attribute the schemas declare.
+#[test]
+fn anacs_schemas_declare_one_attribute() {
+    use anac::l190::{DATASET_XSD, INDEX_XSD, TYPES_XSD};
+    assert_eq!(DATASET_XSD.matches("<xsd:attribute").count(), 0);
+    assert_eq!(TYPES_XSD.matches("<xsd:attribute").count(), 0);
+    assert_eq!(INDEX_XSD.matches("<xsd:attribute").count(), 1);
+    assert!(INDEX_XSD.contains("<xsd:attribute name=\"id\" type=\"xsd:ID\" use=\"required\"/>"));
+    for xsd in [DATASET_XSD, INDEX_XSD, TYPES_XSD] {
+        assert!(!xsd.contains("anyAttribute") && !xsd.contains("attributeGroup"));
+    }
+}
+
+#[test]
 fn a_broken_index_is_rejected() {
     let ok = fs::read_to_string(sample("handwritten-valid-index.xml")).unwrap();
     let e = validate_index(ok.replacen(" id=\"", " xid=\"", 1).as_bytes()).unwrap_err();
     assert!(e.to_string().contains("dataset"), "{e}");
+    assert!(e.to_string().contains("`xid` is not allowed"), "{e}");
+    // xs:ID values are unique and NCNames
+    let e = validate_index(ok.replace("ID_2", "ID_1").as_bytes()).unwrap_err();
+    assert!(e.to_string().contains("ID_1"), "{e}");
+    let e = validate_index(ok.replace("ID_2", "2").as_bytes()).unwrap_err();
+    assert!(e.to_string().contains("@id"), "{e}");
     let e = validate_index(
         ok.replacen("<linkDataset>", "<linkDataset2>", 1)
             .replacen("</linkDataset>", "</linkDataset2>", 1)

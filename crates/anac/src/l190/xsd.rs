@@ -3,11 +3,21 @@
 //!
 //! [`validate_dataset`] checks a `<legge190:pubblicazione>` against `datasetAppaltiL190.xsd`,
 //! [`validate_index`] an `<indici>` against `datasetIndiceAppaltiL190.xsd`; both include `TypesL190.xsd`.
-//! Every construct of the three schemas is enforced (see [`unenforced`]). One rule `xmlschema` 0.0.14
-//! does not apply is checked here: it matches elements by local name only, ignoring their namespace, so
-//! [`validate`] adds the namespaces ANAC's schemas prescribe: the root in the schema's target namespace
-//! (`legge190_1_0` for the dataset, none for the index), every other element and attribute unqualified
-//! (the dataset schema's local declarations are unqualified; the index schema has no target namespace).
+//! Every construct of the three schemas is enforced (see [`unenforced`]). Three rules `xmlschema` 0.0.14
+//! does not apply whatever the schema are checked here, for ANAC's schemas only:
+//! - it matches elements by local name, ignoring their namespace: [`validate`] checks the namespaces
+//!   ANAC's schemas prescribe, the root in the schema's target namespace (`legge190_1_0` for the dataset,
+//!   none for the index) and every other element unqualified (the dataset schema's local declarations
+//!   are unqualified; the index schema has no target namespace);
+//! - it accepts attributes a complex type does not declare (and has no `xs:anyAttribute` for):
+//!   [`validate`] refuses every attribute but `xsi:` ones, namespace declarations and the one ANAC
+//!   declares, `id` on the index's `dataset`;
+//! - it does not check that `xs:ID` values are unique in the document: [`validate`] checks it for that
+//!   `id`.
+//!
+//! Known difference from libxml2 (`xmllint --schema`): a value with surrounding blanks in an `xs:int`
+//! (`<annoRiferimento>2023 </annoRiferimento>`) is accepted here, as XSD's `whiteSpace="collapse"` says,
+//! and refused by libxml2. Our writer never writes such blanks.
 
 use std::fmt;
 use std::sync::OnceLock;
@@ -129,7 +139,21 @@ pub fn validate(schema: XsdDocument, xml: &[u8]) -> Result<(), XsdError> {
             XsdDocument::Dataset => Some(super::NAMESPACE),
             XsdDocument::Index => None,
         };
-        check_namespaces(&doc, root, String::new(), target, &mut violations);
+        let path = format!(
+            "/{}",
+            doc.element_name(root).map_or("", |n| n.local.as_str())
+        );
+        let mut ids = std::collections::HashMap::new();
+        check_names(
+            &doc,
+            schema,
+            root,
+            "",
+            &path,
+            target,
+            &mut ids,
+            &mut violations,
+        );
     }
     let report = xmlschema::validate(&doc, schema.schema());
     violations.extend(report.violations.into_iter().map(|v| XsdViolation {
@@ -146,6 +170,11 @@ pub fn validate(schema: XsdDocument, xml: &[u8]) -> Result<(), XsdError> {
 const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
 const XMLNS: &str = "http://www.w3.org/2000/xmlns/";
 
+/// The attributes ANAC's schemas declare, as (schema, parent element, element, attribute): only the
+/// index's `<dataset id="…">`, of type `xs:ID` (a test checks the schemas declare no other).
+pub(crate) const DECLARED_ATTRIBUTES: &[(XsdDocument, &str, &str, &str)] =
+    &[(XsdDocument::Index, "indice", "dataset", "id")];
+
 fn in_namespace(ns: Option<&str>) -> String {
     match ns {
         Some(ns) => format!("in namespace `{ns}`"),
@@ -153,44 +182,65 @@ fn in_namespace(ns: Option<&str>) -> String {
     }
 }
 
-/// The element at `node` must be in namespace `want`; its attributes (but `xsi:` ones and namespace
-/// declarations) and its descendants in none.
-fn check_namespaces(
-    doc: &oxml::Document,
+/// What `xmlschema` 0.0.14 leaves out, for the element at `node` (whose path is `path`) and below: it must
+/// be in namespace `want` (its descendants in none), and carry no attribute but those the schema declares,
+/// unqualified (`xsi:` attributes and namespace declarations aside).
+#[allow(clippy::too_many_arguments)]
+fn check_names<'d>(
+    doc: &'d oxml::Document,
+    schema: XsdDocument,
     node: oxml::NodeId,
-    parent: String,
+    parent: &str,
+    path: &str,
     want: Option<&str>,
+    ids: &mut std::collections::HashMap<&'d str, String>,
     out: &mut Vec<XsdViolation>,
 ) {
     let Some(name) = doc.element_name(node) else {
         return;
     };
-    let path = format!("{parent}/{}", name.local);
+    let violation = |path: String, message: String| XsdViolation { path, message };
     if name.namespace.as_deref() != want {
-        out.push(XsdViolation {
-            path: path.clone(),
-            message: format!(
+        out.push(violation(
+            path.to_owned(),
+            format!(
                 "element `{}` must be {}, not {}",
                 name.local,
                 in_namespace(want),
                 in_namespace(name.namespace.as_deref())
             ),
-        });
+        ));
     }
     for a in doc.attributes(node) {
-        if let Some(n) = doc.name(a.name)
-            && let Some(ns) = n.namespace.as_deref()
-            && ns != XSI
-            && ns != XMLNS
-            && n.local != "xmlns"
-        {
-            out.push(XsdViolation {
-                path: format!("{path}/@{}", n.local),
-                message: format!(
+        let Some(n) = doc.name(a.name) else { continue };
+        let ns = n.namespace.as_deref();
+        if ns == Some(XSI) || ns == Some(XMLNS) || n.local == "xmlns" {
+            continue;
+        }
+        let declared = DECLARED_ATTRIBUTES
+            .iter()
+            .any(|&(s, p, e, at)| s == schema && p == parent && e == name.local && at == n.local);
+        if !declared {
+            out.push(violation(
+                format!("{path}/@{}", n.local),
+                format!("attribute `{}` is not allowed on `{}`", n.local, name.local),
+            ));
+        } else if let Some(ns) = ns {
+            out.push(violation(
+                format!("{path}/@{}", n.local),
+                format!(
                     "attribute `{}` must be in no namespace, not `{ns}`",
                     n.local
                 ),
-            });
+            ));
+        } else if let Some(first) = ids.get(a.value.trim()) {
+            // every declared attribute is an xs:ID: unique in the document
+            out.push(violation(
+                format!("{path}/@{}", n.local),
+                format!("xs:ID `{}` is not unique (also at {first})", a.value.trim()),
+            ));
+        } else {
+            ids.insert(a.value.trim(), format!("{path}/@{}", n.local));
         }
     }
     let kids: Vec<oxml::NodeId> = doc
@@ -199,16 +249,16 @@ fn check_namespaces(
         .copied()
         .filter(|&c| doc.is_element(c))
         .collect();
-    let local = |c: oxml::NodeId| doc.element_name(c).map(|n| n.local.as_str());
+    let local = |c: oxml::NodeId| doc.element_name(c).map_or("", |n| n.local.as_str());
     for (i, &c) in kids.iter().enumerate() {
         let same = kids.iter().filter(|&&k| local(k) == local(c)).count();
         let at = if same > 1 {
             let nth = kids[..=i].iter().filter(|&&k| local(k) == local(c)).count();
-            format!("{path}[{nth}]")
+            format!("{path}/{}[{nth}]", local(c))
         } else {
-            path.clone()
+            format!("{path}/{}", local(c))
         };
-        check_namespaces(doc, c, at, None, out);
+        check_names(doc, schema, c, &name.local, &at, None, ids, out);
     }
 }
 
