@@ -26,6 +26,19 @@ pub const EXTENSIONS: [&str; 2] = [
     "https://raw.githubusercontent.com/open-contracting-extensions/ocds_bid_extension/v1.1.5/extension.json",
 ];
 
+/// The OCDS 1.1.5 schemas, compiled in (`schema/ocds/1.1.5/`, see its `SOURCES.md`), for validating
+/// packages offline: the release package schema and the release schema its `releases` items `$ref`.
+pub mod schema {
+    /// `release-package-schema.json` at OCDS 1.1.5.
+    pub const RELEASE_PACKAGE: &str =
+        include_str!("../schema/ocds/1.1.5/release-package-schema.json");
+    /// `release-schema.json` at OCDS 1.1.5.
+    pub const RELEASE: &str = include_str!("../schema/ocds/1.1.5/release-schema.json");
+    /// The `id` (and `$ref` target) of [`RELEASE`].
+    pub const RELEASE_URI: &str =
+        "https://standard.open-contracting.org/schema/1__1__5/release-schema.json";
+}
+
 /// A record that cannot be exported: the field (path in the input model) and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("OCDS export, field {field}: {message}")]

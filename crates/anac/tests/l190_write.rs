@@ -1,4 +1,4 @@
-//! The writer's output validates against the official XSD (xmllint), splits above the size limit, and
+//! The writer's output validates against the official XSD (`anac::l190::validate_dataset`), splits above the size limit, and
 //! reads back into the same lots; every business rule refuses bad data naming the lot and the field.
 
 mod common;
@@ -115,17 +115,18 @@ fn empty_dataset_validates() {
 
 /// The validator used by these tests does reject what the schema forbids (so a pass means something).
 #[test]
-fn xmllint_rejects_a_broken_dataset() {
+fn the_xsd_validator_rejects_a_broken_dataset_naming_the_problem() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_to(dir.path(), "ok.xml", &[lot(1)]);
     let text = fs::read_to_string(&path).unwrap();
-    let broken = dir.path().join("broken.xml");
-    fs::write(
-        &broken,
-        text.replacen("<sceltaContraente>", "<sceltaContraente>X", 1),
-    )
-    .unwrap();
-    assert!(!xmllint("datasetAppaltiL190.xsd", &broken).0);
+    let broken = text.replacen("<sceltaContraente>", "<sceltaContraente>X", 1);
+    let e = anac::l190::validate_dataset(broken.as_bytes()).unwrap_err();
+    assert_eq!(e.violations.len(), 1, "{e}");
+    assert!(
+        e.violations[0].path.ends_with("/lotto[1]/sceltaContraente"),
+        "{e}"
+    );
+    assert!(e.violations[0].message.contains("X"), "{e}");
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! Identifier parsing on real examples (the ANAC samples in `../shared`) and on hand-picked refusals.
+//! Identifier parsing on real examples (the ANAC samples in `fixtures/anac/samples`) and on hand-picked refusals.
 
 use domain::ids::{
     Cig, CigKind, CodiceFiscale, Cpv, Cup, IdError, IdKind, NutsCode, PartitaIva, PersonalCode,
@@ -6,10 +6,7 @@ use domain::ids::{
 use std::collections::BTreeSet;
 
 fn samples_dir() -> String {
-    format!(
-        "{}/../../../shared/anac/samples",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    format!("{}/../../fixtures/anac/samples", env!("CARGO_MANIFEST_DIR"))
 }
 
 /// All texts of `<tag>…</tag>` elements in the real (non-handwritten) ANAC sample datasets.

@@ -208,7 +208,7 @@ mod tests {
     /// Every label appears verbatim as an enumeration value of the official schema.
     #[test]
     fn labels_match_the_official_schema() {
-        let xsd = include_str!("../../../../../shared/anac/xsd/TypesL190.xsd");
+        let xsd = super::super::TYPES_XSD;
         let enums: Vec<&str> = xsd
             .split("<xsd:enumeration value=\"")
             .skip(1)

@@ -6,17 +6,23 @@
 //! - [`write_dataset`], [`write_split`], [`write_index`]: streaming writers over an iterator of lots
 //!   (constant memory), splitting above [`MAX_DATASET_BYTES`] and listing the parts in an index.
 //! - [`LotReader`] / [`read_dataset`]: reads published files, reporting each faulty lot and field.
+//! - [`validate_dataset`], [`validate_index`]: validation against ANAC's XSDs, compiled in.
 
 mod codes;
 mod reader;
 mod rules;
 mod writer;
+mod xsd;
 
 pub use codes::{Procedura, Ruolo, SceltaContraente};
 pub use reader::{FieldProblem, LotFault, LotReader, ReadDataset, ReadError, read_dataset};
 pub use rules::{Rules, Violation, check_lotto, check_meta};
 pub use writer::{
     DatasetFile, LotError, SplitOptions, WriteError, write_dataset, write_index, write_split,
+};
+pub use xsd::{
+    DATASET_XSD, INDEX_XSD, TYPES_XSD, XsdDocument, XsdError, XsdViolation, unenforced,
+    validate_dataset, validate_index,
 };
 
 use chrono::NaiveDate;

@@ -1,8 +1,7 @@
-//! Test helpers: valid identifiers, sample lots, xmllint.
+//! Test helpers: valid identifiers, sample lots, the vendored samples, XSD validation.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anac::l190::{
     DatasetMeta, IdFiscale, LotCig, Lotto, Membro, Offerente, Ruolo, SceltaContraente, Soggetto,
@@ -12,41 +11,27 @@ use chrono::NaiveDate;
 use domain::ids::{Cig, CodiceFiscale};
 use rust_decimal::Decimal;
 
-pub fn shared() -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")).to_path_buf()
-}
-
-pub fn xsd(name: &str) -> PathBuf {
-    shared().join("anac/xsd").join(name)
-}
-
+/// The real and hand-written L.190 samples vendored in the repository (`fixtures/anac/samples`).
 pub fn sample(name: &str) -> PathBuf {
-    shared().join("anac/samples").join(name)
-}
-
-/// Runs `xmllint --noout --schema` and returns (success, stderr).
-pub fn xmllint(schema: &str, file: &Path) -> (bool, String) {
-    let out = Command::new("xmllint")
-        .arg("--noout")
-        .arg("--schema")
-        .arg(xsd(schema))
-        .arg(file)
-        .output()
-        .expect("xmllint must be installed (apt: libxml2-utils)");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/anac/samples"
+    ))
+    .join(name)
 }
 
 pub fn assert_valid_dataset(file: &Path) {
-    let (ok, err) = xmllint("datasetAppaltiL190.xsd", file);
-    assert!(ok, "{} does not validate:\n{err}", file.display());
+    let bytes = std::fs::read(file).unwrap();
+    if let Err(e) = anac::l190::validate_dataset(&bytes) {
+        panic!("{} {e}", file.display());
+    }
 }
 
 pub fn assert_valid_index(file: &Path) {
-    let (ok, err) = xmllint("datasetIndiceAppaltiL190.xsd", file);
-    assert!(ok, "{} does not validate:\n{err}", file.display());
+    let bytes = std::fs::read(file).unwrap();
+    if let Err(e) = anac::l190::validate_index(&bytes) {
+        panic!("{} {e}", file.display());
+    }
 }
 
 /// The n-th SmartCIG (`Z` + 2 check hex digits + 7 hex digits), n ≥ 1; parsed, so its check is verified

@@ -34,10 +34,6 @@ pub struct DemoArgs {
     /// Directory to write into; refused if it exists and is not empty.
     #[arg(long, default_value = "demo-out")]
     pub out: PathBuf,
-    /// Directory holding ANAC's XSD (`datasetAppaltiL190.xsd`, `datasetIndiceAppaltiL190.xsd`); default:
-    /// `shared/anac/xsd` or `../shared/anac/xsd` found from the current directory upwards.
-    #[arg(long)]
-    pub xsd_dir: Option<PathBuf>,
 }
 
 /// The demo's clock, shared by the service, the scheduler and the mail worker.
@@ -157,7 +153,7 @@ pub async fn run(args: DemoArgs, mut settings: Settings) -> anyhow::Result<ExitC
         out.join("summary.json"),
         serde_json::to_string_pretty(&json!({"lots": d.summary, "mails_sent": d.mails_sent}))?,
     )?;
-    let validated = validate_xml(&out.join("anac"), args.xsd_dir.as_deref());
+    let validated = validate_xml(&out.join("anac"));
     println!();
     println!("Outputs in {}:", out.display());
     for (what, path) in [
@@ -1281,38 +1277,8 @@ async fn export(d: &Demo, settings: &Settings, out: &Path, year: i32) -> anyhow:
     crate::cli_export::run(ExportCommand::Ocds(ocds), settings.clone()).await
 }
 
-/// The XSD directory: `--xsd-dir`, else `shared/anac/xsd` or `../shared/anac/xsd` from the current
-/// directory upwards.
-fn find_xsd_dir(given: Option<&Path>) -> Option<PathBuf> {
-    if let Some(g) = given {
-        return Some(g.to_path_buf());
-    }
-    let cwd = std::env::current_dir().ok()?;
-    for dir in cwd.ancestors() {
-        for cand in [dir.join("shared/anac/xsd"), dir.join("../shared/anac/xsd")] {
-            if cand.join("datasetAppaltiL190.xsd").is_file() {
-                return Some(cand);
-            }
-        }
-    }
-    None
-}
-
-/// Validate every dataset and the index with xmllint; Ok(message) when valid or skipped.
-fn validate_xml(anac_dir: &Path, xsd_dir: Option<&Path>) -> anyhow::Result<String> {
-    let Some(xsd) = find_xsd_dir(xsd_dir) else {
-        return Ok("skipped (ANAC XSD not found: pass --xsd-dir)".into());
-    };
-    if xsd_dir.is_some() && !xsd.join("datasetAppaltiL190.xsd").is_file() {
-        bail!("--xsd-dir: {} has no datasetAppaltiL190.xsd", xsd.display());
-    }
-    if std::process::Command::new("xmllint")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        return Ok("skipped (xmllint not installed: apt install libxml2-utils)".into());
-    }
+/// Validate every dataset and the index against ANAC's XSD (compiled into the `anac` crate).
+fn validate_xml(anac_dir: &Path) -> anyhow::Result<String> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(anac_dir)?
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -1321,27 +1287,19 @@ fn validate_xml(anac_dir: &Path, xsd_dir: Option<&Path>) -> anyhow::Result<Strin
     files.sort();
     let mut checked = 0;
     for f in &files {
-        let schema = if f.file_name().is_some_and(|n| n == "indice.xml") {
-            "datasetIndiceAppaltiL190.xsd"
+        let bytes = std::fs::read(f).with_context(|| f.display().to_string())?;
+        let valid = if f.file_name().is_some_and(|n| n == "indice.xml") {
+            anac::l190::validate_index(&bytes)
         } else {
-            "datasetAppaltiL190.xsd"
+            anac::l190::validate_dataset(&bytes)
         };
-        let o = std::process::Command::new("xmllint")
-            .arg("--noout")
-            .arg("--schema")
-            .arg(xsd.join(schema))
-            .arg(f)
-            .output()?;
-        if !o.status.success() {
-            bail!("{}: {}", f.display(), String::from_utf8_lossy(&o.stderr));
+        if let Err(e) = valid {
+            bail!("{} {e}", f.display());
         }
         checked += 1;
     }
     if checked == 0 {
         bail!("no XML written into {}", anac_dir.display());
     }
-    Ok(format!(
-        "{checked} file(s) valid against {} (xmllint)",
-        xsd.display()
-    ))
+    Ok(format!("{checked} file(s) validated against ANAC's XSD"))
 }
