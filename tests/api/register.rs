@@ -1227,7 +1227,7 @@ both_backends!(
 #[ignore]
 async fn http_draw_with_10000_listings() {
     use sea_orm::{ActiveValue::Set, Database, EntityTrait};
-    use service::register::entities::register_listing;
+    use service::api::register::entities::register_listing;
     let app = TestApp::spawn(Backend::Sqlite).await.expect("sqlite app");
     let w = world(&app).await;
     let db = Database::connect(&app.db_url).await.unwrap();

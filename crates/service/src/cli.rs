@@ -4,13 +4,13 @@
 
 use crate::{
     audit,
-    auth::{self, Role},
     config::{self, Settings},
-    server,
+    server, tokens,
 };
 use clap::{Args, Parser, Subcommand};
 use std::{path::PathBuf, process::ExitCode};
 use uuid::Uuid;
+use workflow::access::Role;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -153,7 +153,7 @@ pub async fn run(cmd: Command, settings: Settings) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::Serve => server::serve(settings).await.map(|_| ExitCode::SUCCESS),
         Command::Migrate => {
-            server::open_db(&settings).await?;
+            crate::runtime::open_db(&settings).await?;
             println!("migrations applied");
             Ok(ExitCode::SUCCESS)
         }
@@ -163,7 +163,7 @@ pub async fn run(cmd: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         Command::Export(cmd) => crate::cli_export::run(cmd, settings).await,
         Command::Demo(args) => crate::demo::run(args, settings).await,
         Command::Audit(AuditCommand::Verify) => {
-            let db = server::open_db(&settings).await?;
+            let db = crate::runtime::open_db(&settings).await?;
             match audit::verify(&db.conn).await? {
                 audit::Verdict::Intact { entries } => {
                     println!("audit chain intact: {entries} entries");
@@ -185,7 +185,7 @@ async fn admin(cmd: AdminCommand, settings: Settings) -> anyhow::Result<ExitCode
         crate::docstore::gc::run(&settings, g.older_than_hours, g.delete).await?;
         return Ok(ExitCode::SUCCESS);
     }
-    let db = server::open_db(&settings).await?;
+    let db = crate::runtime::open_db(&settings).await?;
     let now = crate::audit::truncate_micros(chrono::Utc::now());
     let w = db.write().await?;
     let (action, kind, id, after) = match cmd {
@@ -196,10 +196,10 @@ async fn admin(cmd: AdminCommand, settings: Settings) -> anyhow::Result<ExitCode
                     t.role
                 )
             })?;
-            crate::api::admin::check_org(&w.txn, role, t.org)
+            workflow::access::check_org(&w.txn, role, t.org)
                 .await
                 .map_err(|e| anyhow::anyhow!("--org: {e}"))?;
-            let (id, token) = auth::issue(&w.txn, role, t.org, &t.label, now).await?;
+            let (id, token) = tokens::issue(&w.txn, role, t.org, &t.label, now).await?;
             println!("{token}");
             (
                 "token.issue",
@@ -248,7 +248,7 @@ async fn admin(cmd: AdminCommand, settings: Settings) -> anyhow::Result<ExitCode
                 pec: Set(m
                     .pec
                     .as_deref()
-                    .map(|p| crate::api::validate::pec("pec", p))
+                    .map(|p| crate::input::pec("pec", p))
                     .transpose()
                     .map_err(|e| anyhow::anyhow!("--pec: {e}"))?),
             }

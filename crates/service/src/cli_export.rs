@@ -21,7 +21,6 @@ use uuid::Uuid;
 
 use crate::config::Settings;
 use crate::export::{self, L190Selection, Proponente, SuaIdentity};
-use crate::server;
 
 #[derive(Subcommand, Debug)]
 pub enum ExportCommand {
@@ -198,7 +197,7 @@ async fn l190(a: L190Args, settings: &Settings) -> anyhow::Result<ExitCode> {
             "--proponente sua: the SUA's codice fiscale is unknown (provinces have none stored): pass --sua-codice-fiscale"
         );
     }
-    let db = server::open_db(settings).await?;
+    let db = crate::runtime::open_db(settings).await?;
     let snap = export::load(&db.conn, a.sua.province.as_deref(), None).await?;
     let sel = L190Selection {
         year: a.year,
@@ -328,7 +327,7 @@ async fn ocds(a: OcdsArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
         codice_fiscale: a.sua.codice_fiscale()?,
         name: a.sua.sua_name.clone(),
     };
-    let db = server::open_db(settings).await?;
+    let db = crate::runtime::open_db(settings).await?;
     let snap = export::load(&db.conn, a.sua.province.as_deref(), a.tender).await?;
     let records = export::ocds_records(&snap, &sua, a.sua.price_rounding.into())
         .map_err(|e| anyhow!("{e}"))?;

@@ -9,6 +9,10 @@ use figment::{
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+/// Days before a register listing's expiry when the operator is owed a reminder (default of
+/// `[reminders] listing_expiry_days`).
+pub const LISTING_EXPIRY_REMINDER_DAYS: [u32; 3] = [60, 30, 7];
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Settings {
     pub database: DatabaseSettings,
@@ -46,7 +50,7 @@ impl Default for RemindersSettings {
     fn default() -> Self {
         RemindersSettings {
             offer_deadline_hours: vec![48, 24],
-            listing_expiry_days: crate::register::settings::REMINDER_SCHEDULE.to_vec(),
+            listing_expiry_days: LISTING_EXPIRY_REMINDER_DAYS.to_vec(),
         }
     }
 }

@@ -32,8 +32,7 @@
 
 use crate::{
     db::entities::{bid, clarification, lot, operator, province, tender},
-    register::{entities::register_listing, history::to_listing},
-    state::AppState,
+    runtime::Runtime,
 };
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -42,6 +41,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use uuid::Uuid;
 use workflow::access::lots_of;
 use workflow::{WResult, WorkflowError};
+use workflow::{register::to_listing, store::entities::register_listing};
 
 /// What one pass enqueued.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +62,7 @@ fn outbox_err(e: notify::Error) -> WorkflowError {
 
 /// Enqueues every reminder due at `now`; returns how many mails were enqueued by this call (those already in
 /// the outbox are not counted).
-pub async fn enqueue_due(st: &AppState, now: DateTime<Utc>) -> WResult<Enqueued> {
+pub async fn enqueue_due(st: &Runtime, now: DateTime<Utc>) -> WResult<Enqueued> {
     Ok(Enqueued {
         deadline: deadline_reminders(st, now).await?,
         listing_expiry: listing_reminders(st, now).await?,
@@ -208,7 +208,7 @@ fn lot_json(l: &lot::Model) -> Value {
     v
 }
 
-async fn deadline_reminders(st: &AppState, now: DateTime<Utc>) -> WResult<u32> {
+async fn deadline_reminders(st: &Runtime, now: DateTime<Utc>) -> WResult<u32> {
     let hours = &st.settings.reminders.offer_deadline_hours;
     let Some(widest) = hours.iter().max() else {
         return Ok(0);
@@ -247,7 +247,7 @@ async fn deadline_reminders(st: &AppState, now: DateTime<Utc>) -> WResult<u32> {
 /// Inside the write transaction: re-reads the tender and the participants and enqueues what is still owed.
 async fn enqueue_for_tender<C: ConnectionTrait>(
     db: &C,
-    st: &AppState,
+    st: &Runtime,
     tender_id: Uuid,
     now: DateTime<Utc>,
 ) -> WResult<u32> {
@@ -362,7 +362,7 @@ async fn due_listings<C: ConnectionTrait>(
     Ok(out)
 }
 
-async fn listing_reminders(st: &AppState, now: DateTime<Utc>) -> WResult<u32> {
+async fn listing_reminders(st: &Runtime, now: DateTime<Utc>) -> WResult<u32> {
     let days = &st.settings.reminders.listing_expiry_days;
     if days.is_empty() {
         return Ok(0);

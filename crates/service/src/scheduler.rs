@@ -11,7 +11,7 @@
 use crate::{
     audit,
     db::entities::{bid, lot, tender, timer},
-    state::AppState,
+    runtime::Runtime,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
@@ -43,7 +43,7 @@ fn event(name: &str) -> EventInput {
 }
 
 /// One scheduler pass at the clock's current time.
-pub async fn tick(st: &AppState) -> Result<Tick, WorkflowError> {
+pub async fn tick(st: &Runtime) -> Result<Tick, WorkflowError> {
     let now = st.now();
     let mut out = Tick::default();
     // 1. open tenders past their deadline
@@ -207,7 +207,7 @@ pub async fn tick(st: &AppState) -> Result<Tick, WorkflowError> {
 }
 
 /// Run [`tick`] every `interval` until `stop` turns true.
-pub async fn run(st: AppState, interval: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn run(st: Runtime, interval: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

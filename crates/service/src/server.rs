@@ -1,6 +1,6 @@
 //! `sua serve`: tracing, database + migrations, scheduler, HTTP server with graceful shutdown.
 
-use crate::{api, clock::OffsetClock, config::Settings, db::Db, scheduler, state::AppState};
+use crate::{api, clock::OffsetClock, config::Settings, scheduler, state::AppState};
 use axum::{
     extract::{DefaultBodyLimit, Request},
     http::{Method, StatusCode},
@@ -61,14 +61,7 @@ pub fn init_tracing(settings: &Settings) {
     let _ = res; // already initialised (tests)
 }
 
-/// Connect and apply migrations.
-pub async fn open_db(settings: &Settings) -> anyhow::Result<Db> {
-    let db = Db::connect(&settings.database.url, settings.database.max_connections).await?;
-    db.migrate()
-        .await
-        .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
-    Ok(db)
-}
+pub use crate::runtime::open_db;
 
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let db = open_db(&settings).await?;
@@ -90,7 +83,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let sched = if settings.scheduler.enabled {
         Some(tokio::spawn(scheduler::run(
-            state.clone(),
+            state.runtime.clone(),
             Duration::from_secs(settings.scheduler.interval_secs),
             stop_rx,
         )))

@@ -679,7 +679,7 @@ fn support_pg_url() -> Option<String> {
 /// refused if its bytes no longer match its hash.
 async fn legacy_rows_are_still_served(c: &reqwest::Client, base: &str, db_url: &str, tid: &str) {
     use sea_orm::{ActiveModelTrait, Database, Set};
-    use service::docstore::public::document;
+    use service::api::documents::document;
     let tid: uuid::Uuid = tid.parse().unwrap();
     let db = Database::connect(db_url).await.unwrap();
     let bytes = b"bando caricato prima del document store".to_vec();

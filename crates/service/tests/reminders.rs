@@ -14,9 +14,8 @@ use service::{
     config::Settings,
     db::{
         Db,
-        entities::{bid, clarification, lot, operator, province, tender},
+        entities::{bid, clarification, lot, operator, province, register_listing, tender},
     },
-    register::entities::register_listing,
     state::AppState,
 };
 use std::{collections::BTreeMap, sync::Arc};
@@ -310,7 +309,7 @@ async fn deadline_scenario(t: &TestDb) {
     clock.set(deadline + Duration::hours(1));
     assert_eq!(tick(&st).await, 0);
     assert_eq!(outbox(db, "deadline_reminder").await.len(), 5);
-    st2.db.conn.close().await.ok();
+    st2.runtime.db.conn.close().await.ok();
 
     // an extended deadline owes its reminders again
     let d2 = clock_now(&clock) + Duration::days(5);

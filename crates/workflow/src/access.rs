@@ -1,7 +1,7 @@
 //! Who may do what to a tender: roles, the caller, and the tender access rules (art. 35 secrecy).
 
 use crate::error::{WResult, WorkflowError};
-use crate::store::entities::{bid, lot, tender};
+use crate::store::entities::{bid, lot, municipality, operator, province, tender};
 use crate::transition as machines;
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -181,3 +181,40 @@ pub async fn manage_tender<C: ConnectionTrait>(
 }
 
 // ---------------------------------------------------------------- create / edit
+
+/// Check that `org` exists and fits `role`.
+pub async fn check_org<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    role: Role,
+    org: Option<Uuid>,
+) -> WResult<()> {
+    let missing = || WorkflowError::invalid("org", "org: no such organisation for this role");
+    match (role, org) {
+        (Role::PlatformAdmin, None) => Ok(()),
+        (Role::PlatformAdmin, Some(_)) => Err(WorkflowError::invalid(
+            "org",
+            "org: platform_admin takes no organisation",
+        )),
+        (_, None) => Err(WorkflowError::invalid("org", "org: required for this role")),
+        (Role::SuaBuyer, Some(o)) => province::Entity::find_by_id(o)
+            .one(db)
+            .await?
+            .map(|_| ())
+            .ok_or_else(missing),
+        (Role::Municipality, Some(o)) => municipality::Entity::find_by_id(o)
+            .one(db)
+            .await?
+            .map(|_| ())
+            .ok_or_else(missing),
+        (Role::Bidder, Some(o)) => operator::Entity::find_by_id(o)
+            .one(db)
+            .await?
+            .map(|_| ())
+            .ok_or_else(missing),
+        (Role::Commissioner, Some(o)) => tender::Entity::find_by_id(o)
+            .one(db)
+            .await?
+            .map(|_| ())
+            .ok_or_else(missing),
+    }
+}

@@ -7,6 +7,7 @@
 //!   lifecycle event and write, in the caller's transaction, the new state, its timers, the audit entry
 //!   and the outbox mails ([`mails`]); the cascade from a lot event to its participations;
 //! - [`access`]: roles, the caller, who may read or manage a tender; [`views`]: tenders and lots as read;
+//! - [`register`]: the register's rows as the `register` crate's values (listings, award history);
 //! - [`error`]: [`WorkflowError`], the one error of this crate.
 //!
 //! This crate does I/O (the database) but knows nothing of HTTP: no axum, tower or hyper. The `sua`
@@ -17,6 +18,7 @@ pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod mails;
+pub mod register;
 pub mod store;
 pub mod transition;
 pub mod views;

@@ -1,10 +1,10 @@
 //! Platform administration: provinces (SUA tenants), municipalities, API tokens, and the test-only clock.
 
-use super::validate;
+use crate::input as validate;
 use crate::{
     audit,
     auth::{self, Principal, Role},
-    db::entities::{municipality, operator, province, tender},
+    db::entities::{municipality, province, tender},
     error::{ApiJson, ApiResult, AppError, Problem},
     state::AppState,
 };
@@ -190,43 +190,6 @@ pub struct IssuedToken {
     pub token: String,
 }
 
-/// Check that `org` exists and fits `role`.
-pub async fn check_org<C: sea_orm::ConnectionTrait>(
-    db: &C,
-    role: Role,
-    org: Option<Uuid>,
-) -> ApiResult<()> {
-    let missing = || AppError::bad("org", "org: no such organisation for this role");
-    match (role, org) {
-        (Role::PlatformAdmin, None) => Ok(()),
-        (Role::PlatformAdmin, Some(_)) => Err(AppError::bad(
-            "org",
-            "org: platform_admin takes no organisation",
-        )),
-        (_, None) => Err(AppError::bad("org", "org: required for this role")),
-        (Role::SuaBuyer, Some(o)) => province::Entity::find_by_id(o)
-            .one(db)
-            .await?
-            .map(|_| ())
-            .ok_or_else(missing),
-        (Role::Municipality, Some(o)) => municipality::Entity::find_by_id(o)
-            .one(db)
-            .await?
-            .map(|_| ())
-            .ok_or_else(missing),
-        (Role::Bidder, Some(o)) => operator::Entity::find_by_id(o)
-            .one(db)
-            .await?
-            .map(|_| ())
-            .ok_or_else(missing),
-        (Role::Commissioner, Some(o)) => tender::Entity::find_by_id(o)
-            .one(db)
-            .await?
-            .map(|_| ())
-            .ok_or_else(missing),
-    }
-}
-
 /// Issue an API token. Platform admins issue any token; a SUA buyer may issue commissioner tokens for
 /// its own Province's tenders.
 #[utoipa::path(post, path = "/v1/tokens", tag = "admin", security(("bearer" = [])),
@@ -257,7 +220,7 @@ async fn create_token(
             ));
         }
     }
-    check_org(&w.txn, b.role, b.org).await?;
+    workflow::access::check_org(&w.txn, b.role, b.org).await?;
     let (id, token) = auth::issue(&w.txn, b.role, b.org, &b.label, now).await?;
     audit::append(
         &w.txn,

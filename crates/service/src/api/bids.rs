@@ -1,10 +1,8 @@
 //! Economic operators (bidders): registration, bids (submit, replace, withdraw before the deadline),
 //! clarifications (questions from bidders, answers public to all).
 
-use super::{
-    tenders::{BidView, TransitionView, bid_view},
-    validate,
-};
+use super::tenders::{BidView, TransitionView, bid_view};
+use crate::input as validate;
 use crate::{
     audit,
     auth::{self, MaybePrincipal, Principal, Role},
@@ -304,7 +302,7 @@ async fn submit_bid(
 ) -> ApiResult<(StatusCode, Json<BidReceipted>)> {
     let op = p.require(Role::Bidder)?;
     let parsed = parse_bid(&b)?;
-    let keys = sealed::service_keys(&st)?;
+    let keys = sealed::service_keys(&st.settings.sealing)?;
     let now = st.now();
     let w = st.db.write().await?;
     let l = lot::Entity::find_by_id(lot_id)
@@ -424,7 +422,7 @@ pub(crate) async fn file_upload_receipt<C: ConnectionTrait>(
     version: i32,
     now: DateTime<Utc>,
 ) -> ApiResult<sealed::StoredReceipt> {
-    let keys = sealed::service_keys(st)?;
+    let keys = sealed::service_keys(&st.settings.sealing)?;
     let o = bid_operator(db, b).await?;
     let receipt = sealed::file_receipt(db, &keys, b, &o.codice_fiscale, version, now).await?;
     enqueue_receipt(db, st, t, b, &o, &receipt, now).await?;
@@ -601,7 +599,7 @@ async fn replace_bid(
     ApiJson(b): ApiJson<BidContent>,
 ) -> ApiResult<Json<BidReceipted>> {
     let parsed = parse_bid(&b)?;
-    let keys = sealed::service_keys(&st)?;
+    let keys = sealed::service_keys(&st.settings.sealing)?;
     let now = st.now();
     let w = st.db.write().await?;
     let (t, l, bd) = own_bid(&w.txn, &p, id).await?;
@@ -663,7 +661,7 @@ async fn withdraw_bid(
     p: Principal,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<WithdrawalReceipted>> {
-    let keys = sealed::service_keys(&st)?;
+    let keys = sealed::service_keys(&st.settings.sealing)?;
     let now = st.now();
     let w = st.db.write().await?;
     let (t, l, bd) = own_bid(&w.txn, &p, id).await?;
@@ -807,7 +805,7 @@ async fn open_envelope(
     Path((id, kind)): Path<(Uuid, String)>,
 ) -> ApiResult<Json<EnvelopeView>> {
     let kind = sealed::parse_kind("kind", &kind)?;
-    let keys = sealed::service_keys(&st)?;
+    let keys = sealed::service_keys(&st.settings.sealing)?;
     let now = st.now();
     let w = st.db.write().await?;
     let b = bid::Entity::find_by_id(id)
@@ -858,7 +856,7 @@ async fn open_envelope(
 async fn receipt_keys(
     State(st): State<AppState>,
 ) -> ApiResult<([(axum::http::HeaderName, &'static str); 1], String)> {
-    let keys = sealed::service_keys(&st)?;
+    let keys = sealed::service_keys(&st.settings.sealing)?;
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/jwk-set+json")],
         sealing::jwks(&keys.published),

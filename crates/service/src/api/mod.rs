@@ -3,12 +3,14 @@
 //! `#[utoipa::path]` annotations and served at `/openapi.json`.
 
 pub mod admin;
+pub mod bid_files;
 pub mod bids;
+pub mod documents;
 pub mod messages;
 pub mod public;
+pub mod register;
 pub mod requests;
 pub mod tenders;
-pub mod validate;
 
 use crate::{error::Problem, state::AppState};
 use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse, routing::get};
@@ -52,8 +54,9 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(tenders::router())
         .merge(bids::router())
         .merge(public::router())
-        .merge(crate::register::router())
-        .merge(crate::docstore::api::router())
+        .merge(register::router())
+        .merge(bid_files::router())
+        .merge(documents::router())
         .merge(messages::router())
         .split_for_parts();
     (router, doc)

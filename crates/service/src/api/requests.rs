@@ -10,7 +10,7 @@
 //! municipality's answer that resubmits a request, a withdrawal, and the thread's other messages. A
 //! municipality without a PEC gets no mail; the change still commits and the skip is logged.
 
-use super::validate;
+use crate::input as validate;
 use crate::{
     audit,
     auth::{Principal, Role},
@@ -39,7 +39,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_request))
         .routes(routes!(withdraw_request))
         .routes(routes!(add_message, list_messages))
-        .merge(crate::docstore::public::router())
         .routes(routes!(accept_request))
         .routes(routes!(return_request))
         .routes(routes!(reject_request))
@@ -579,11 +578,6 @@ async fn list_messages(
             .collect(),
     ))
 }
-
-// Documents (tender documents and request attachments) live in the document store: see
-// `docstore::public` (routes `POST/GET /v1/requests/{id}/documents`, `PUT .../documents/{name}`,
-// `GET /v1/documents/{id}`).
-pub use crate::docstore::public::{DocumentView, NewDocument, documents_of, store_document};
 
 #[derive(Deserialize, ToSchema)]
 pub struct AcceptRequest {

@@ -1,10 +1,8 @@
 //! Tenders and lots (SUA buyers), driven through the lifecycle machines; admission, commission scores,
 //! evaluation and award.
 
-use super::{
-    requests::{DocumentView, NewDocument, documents_of, store_document},
-    validate,
-};
+use super::documents::{DocumentView, NewDocument, documents_of, store_document};
+use crate::input as validate;
 use crate::{
     audit,
     auth::{MaybePrincipal, Principal, Role},
@@ -325,8 +323,8 @@ async fn patch_tender(
     if let Some(x) = &b.invitees {
         // a list drawn from the register (or taken from a market survey) is the one in the minutes:
         // replacing it by hand would make the recorded draw say something that did not happen
-        let drawn = crate::register::entities::register_draw::Entity::find()
-            .filter(crate::register::entities::register_draw::Column::TenderId.eq(id))
+        let drawn = workflow::store::entities::register_draw::Entity::find()
+            .filter(workflow::store::entities::register_draw::Column::TenderId.eq(id))
             .one(&w.txn)
             .await?;
         if let Some(d) = drawn {
@@ -595,7 +593,7 @@ async fn lot_event(
         now,
     )
     .await?;
-    let keys = crate::sealed::service_keys(&st)?;
+    let keys = crate::sealed::service_keys(&st.settings.sealing)?;
     crate::sealed::open_due(&w.txn, &keys, &p.actor(), &t, id, now).await?;
     w.commit().await?;
     Ok(Json(TransitionView::from(&applied)))
@@ -657,7 +655,7 @@ async fn bid_event(
         now,
     )
     .await?;
-    let keys = crate::sealed::service_keys(&st)?;
+    let keys = crate::sealed::service_keys(&st.settings.sealing)?;
     crate::sealed::open_due(&w.txn, &keys, &p.actor(), &t, l.id, now).await?;
     w.commit().await?;
     Ok(Json(TransitionView::from(&applied)))

@@ -15,7 +15,7 @@ use crate::{
     auth::{self, Role},
     clock::{Clock, ManualClock},
     config::Settings,
-    scheduler, server,
+    scheduler,
     state::AppState,
 };
 use anyhow::{Context, anyhow, bail};
@@ -65,7 +65,7 @@ pub async fn run(args: DemoArgs, mut settings: Settings) -> anyhow::Result<ExitC
     settings.clock.allow_override = true;
     let fx = fixture::load()?;
 
-    let db = server::open_db(&settings).await?;
+    let db = crate::runtime::open_db(&settings).await?;
     let first = fx
         .tenders
         .iter()

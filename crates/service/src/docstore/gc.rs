@@ -12,12 +12,13 @@
 //! `{uuid}.sealed`, `{sha256}.sealed`) can be orphans: anything else in a shared bucket or directory is
 //! counted as foreign and left alone.
 
-use super::{Backend, DocumentSettings, Store, bid_file, public::document};
+use super::{Backend, DocumentSettings, Store, bid_file};
 use chrono::{DateTime, Duration, Utc};
 use futures_util::StreamExt;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use std::collections::HashSet;
 use uuid::Uuid;
+use workflow::store::entities::document;
 
 /// An unreferenced object older than the threshold.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,7 +197,7 @@ pub async fn run(
     older_than_hours: u32,
     delete: bool,
 ) -> anyhow::Result<()> {
-    let db = crate::server::open_db(settings).await?;
+    let db = crate::runtime::open_db(settings).await?;
     let docs = &settings.documents;
     let store = Store::open(docs).map_err(|e| anyhow::anyhow!("document store: {e}"))?;
     let r = collect(

@@ -16,9 +16,7 @@
 //! stream it. Public tender documents and request attachments (`public`): stored as they are, SHA-256
 //! computed while streaming, verified again on download. See docs/sealing.md §7 "Files".
 
-pub mod api;
 pub mod gc;
-pub mod public;
 
 use crate::error::{ApiResult, AppError};
 use bytes::Bytes;

@@ -645,7 +645,7 @@ pub async fn open_due<C: ConnectionTrait>(
     Ok(())
 }
 
-/// The keys of the running service, as an API error if they cannot be loaded.
-pub fn service_keys(st: &crate::state::AppState) -> ApiResult<std::sync::Arc<SealKeys>> {
-    keys(&st.settings.sealing).map_err(AppError::Internal)
+/// The keys of the running service (`[sealing]`), as an API error if they cannot be loaded.
+pub fn service_keys(settings: &SealingSettings) -> ApiResult<std::sync::Arc<SealKeys>> {
+    keys(settings).map_err(AppError::Internal)
 }

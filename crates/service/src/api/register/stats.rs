@@ -8,10 +8,10 @@
 
 use super::{entities::register_draw, history::awards};
 use crate::{
-    api::validate,
     auth::{Principal, Role},
     db::entities::{bid, operator, tender},
     error::{ApiResult, AppError, Problem},
+    input as validate,
     state::AppState,
 };
 use ::register::{

@@ -15,9 +15,6 @@ use std::sync::OnceLock;
 /// The environment variable naming the JSON file of the [`SelectionConfig`].
 pub const CONFIG_ENV: &str = "SUA_REGISTER_CONFIG";
 
-/// Days before a listing's expiry when the operator is owed a reminder.
-pub const REMINDER_SCHEDULE: [u32; 3] = [60, 30, 7];
-
 pub struct RegisterSettings {
     pub selection: SelectionConfig,
     pub thresholds: ThresholdTable,

@@ -45,8 +45,8 @@ pub async fn enqueue_invitations<C: ConnectionTrait>(
     letter: &InvitationLetter,
     now: DateTime<Utc>,
 ) -> ApiResult<usize> {
-    let act_type = crate::api::validate::non_empty("letter.act_type", &letter.act_type, 200)?;
-    let act_number = crate::api::validate::non_empty("letter.act_number", &letter.act_number, 100)?;
+    let act_type = crate::input::non_empty("letter.act_type", &letter.act_type, 200)?;
+    let act_number = crate::input::non_empty("letter.act_number", &letter.act_number, 100)?;
     let deadline = t.deadline.ok_or_else(|| {
         AppError::bad(
             "letter",

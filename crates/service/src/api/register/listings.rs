@@ -8,11 +8,11 @@ use super::{
     parse_category,
 };
 use crate::{
-    api::validate,
     audit,
     auth::{Principal, Role},
     db::entities::{municipality, operator, province},
     error::{ApiJson, ApiResult, AppError, Page, PageQuery, Problem},
+    input as validate,
     state::AppState,
 };
 use ::register::{Category, SoaClass, Territory, model::RenewalError, reminders_due};

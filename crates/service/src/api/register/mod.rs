@@ -24,7 +24,7 @@ pub mod direct;
 pub mod entities {
     pub use workflow::store::entities::{register_award_history, register_draw, register_listing};
 }
-pub mod history;
+pub use workflow::register as history;
 pub mod invitations;
 pub mod listings;
 pub mod mails;

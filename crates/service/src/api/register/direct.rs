@@ -10,10 +10,10 @@ use super::{
     overrides, parse_category, selection_error, settings,
 };
 use crate::{
-    api::validate,
     audit,
     auth::{Principal, Role},
     error::{ApiJson, ApiResult, AppError, Problem},
+    input as validate,
     state::AppState,
 };
 use ::register::{Buyer, DirectAwardRequest, OperatorId, ProcedureRequest, check_direct_award};

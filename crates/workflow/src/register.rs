@@ -1,4 +1,4 @@
-//! Rows to the pure crate's values: the register of a Province in one category, and the award history.
+//! The register's rows to the `register` crate's values: the register of a Province in one category, and the award history.
 //!
 //! Awards come from two places:
 //! - the service's own lots that reached the award (`awarded`, `suspended`, `ready_to_sign`, `contracted`):
@@ -9,8 +9,10 @@
 //! - `register_award_history`: awards imported by the SUA (made before the platform) and recorded direct
 //!   awards.
 
-use super::entities::{register_award_history, register_draw, register_listing};
-use crate::db::entities::{audit_entry, bid, lot, tender};
+use crate::store::entities::{
+    audit_entry, bid, lot, register_award_history, register_draw, register_listing, tender,
+};
+use crate::{WResult, WorkflowError};
 use ::register::{
     AwardRecord, Buyer, Category, Listing, ListingStatus, OperatorId, Qualification, Register,
     SoaClass, Territory,
@@ -21,7 +23,6 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashMap;
 use uuid::Uuid;
-use workflow::{WResult, WorkflowError};
 
 /// Lot states that come after the award (the aggiudicazione was adopted).
 pub const AWARDED_LOT_STATES: [&str; 4] = ["awarded", "suspended", "ready_to_sign", "contracted"];

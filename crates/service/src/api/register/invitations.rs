@@ -11,11 +11,11 @@ use super::{
     overrides, parse_category, selection_error, settings,
 };
 use crate::{
-    api::validate,
     audit,
     auth::{MaybePrincipal, Principal, Role},
     db::entities::{operator, tender},
     error::{ApiJson, ApiResult, AppError, Problem},
+    input as validate,
     state::AppState,
 };
 use ::register::{

@@ -1,6 +1,6 @@
 //! `PUT`/`GET /v1/bids/{id}/envelopes/{kind}/files/{name}`: sealed files of a bid's envelopes.
 
-use super::{bid_file, envelope_context, expected_summary, item, store_stream};
+use crate::docstore::{self, bid_file, envelope_context, expected_summary, item, store_stream};
 use crate::{
     auth::{Principal, Role},
     db::entities::{bid, lot, tender},
@@ -111,8 +111,8 @@ async fn upload_file(
     let cfg = &st.settings.documents;
     let kind = sealed::parse_kind("kind", &kind).map_err(IntoResponse::into_response)?;
     let kind_s = sealed::kind_name(kind);
-    super::check_name(&name).map_err(IntoResponse::into_response)?;
-    let media_type = super::upload_media_type(cfg, &headers)?;
+    docstore::check_name(&name).map_err(IntoResponse::into_response)?;
+    let media_type = docstore::upload_media_type(cfg, &headers)?;
     let r: ApiResult<_> = async {
         let op = p.require(Role::Bidder)?;
         let b = bid::Entity::find_by_id(id)
@@ -133,7 +133,7 @@ async fn upload_file(
                     format!("the bid has no submitted {kind_s} envelope to attach a file to"),
                 )
             })?;
-        let keys = sealed::service_keys(&st)?;
+        let keys = sealed::service_keys(&st.settings.sealing)?;
         let ctx = envelope_context(b.tender_id, b.lot_id, b.id, kind, env.version)?;
         let wrapped = sealing::WrappedKey::parse(&env.wrapped_dek)
             .map_err(|e| AppError::Internal(anyhow::anyhow!("wrapped key: {e}")))?;
@@ -289,7 +289,7 @@ async fn download_file(
         st.now(),
     )
     .map_err(|r| AppError::conflict("opening order (docs/sealing.md §3)", r.to_string()))?;
-    let keys = sealed::service_keys(&st)?;
+    let keys = sealed::service_keys(&st.settings.sealing)?;
     let wrapped = sealing::WrappedKey::parse(&env.wrapped_dek)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("wrapped key: {e}")))?;
     let key = keys
@@ -304,7 +304,7 @@ async fn download_file(
     }
     let it = item(row.id)?;
     let store = st.settings.documents.store()?;
-    super::verify_sealed(&store, &row.sealed_path, &key, &it, &expected)
+    docstore::verify_sealed(&store, &row.sealed_path, &key, &it, &expected)
         .await
         .map_err(|e| {
             tracing::error!(file = %row.id, error = %e, "stored file failed its integrity check");
@@ -314,7 +314,7 @@ async fn download_file(
             )
         })?;
     let mut resp =
-        super::stream_sealed(store, row.sealed_path.clone(), key, it, expected).into_response();
+        docstore::stream_sealed(store, row.sealed_path.clone(), key, it, expected).into_response();
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&row.media_type) {
         h.insert(header::CONTENT_TYPE, v);

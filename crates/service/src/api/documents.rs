@@ -18,7 +18,7 @@
 //! Rows written before the store (`storage_key` NULL) keep their bytes in `document.content` and are
 //! still served from there, verified the same way; they are not moved.
 
-use super::{HashFilter, check_name};
+use crate::docstore::{self, HashFilter, check_name};
 use crate::{
     api::requests::visible_request,
     audit,
@@ -290,7 +290,7 @@ fn streamed_upload_checks(
     headers: &HeaderMap,
 ) -> Result<(String, String), Response> {
     let name = checked_name(name).map_err(IntoResponse::into_response)?;
-    let media_type = super::upload_media_type(&st.settings.documents, headers)?;
+    let media_type = docstore::upload_media_type(&st.settings.documents, headers)?;
     Ok((name, media_type))
 }
 
@@ -443,10 +443,10 @@ async fn get_document(
     let body = match &d.storage_key {
         Some(key) => {
             let store = st.settings.documents.store()?;
-            super::verify_plain(&store, key, &d.sha256, len)
+            docstore::verify_plain(&store, key, &d.sha256, len)
                 .await
                 .map_err(integrity)?;
-            super::stream_plain(store, key.clone(), d.sha256.clone(), len)
+            docstore::stream_plain(store, key.clone(), d.sha256.clone(), len)
         }
         None => {
             // a row from before the store: the bytes are in the row
