@@ -24,9 +24,14 @@ use crate::outbox::{self, Outcome};
 use crate::templates::{MailTemplate, Rendered, Templates};
 use crate::transport::{SendError, Transport};
 
-/// The worker's source of time (injected so that tests can move it).
+/// The injected source of time: the one clock trait of the workspace (the mail worker, the service's
+/// handlers and scheduler all read it, so tests and the demo move time for all of them at once).
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
+    /// Shift the clock by `offset` from real time; `false` if this clock cannot be moved that way.
+    fn set_offset(&self, _offset: chrono::Duration) -> bool {
+        false
+    }
 }
 
 /// The real clock.
@@ -58,6 +63,10 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
         *self.0.lock().expect("clock lock")
+    }
+    fn set_offset(&self, offset: chrono::Duration) -> bool {
+        self.set(Utc::now() + offset);
+        true
     }
 }
 

@@ -17,22 +17,18 @@ where
 /// A euro amount given as a decimal string (`"1234.50"`), converted to integer cents.
 /// Refuses negative amounts, more than two decimals and values that do not fit in i64 cents.
 pub fn euro_cents(field: &str, raw: &str) -> ApiResult<i64> {
+    use domain::money::{Euro, MoneyError};
     let d = Decimal::from_str_exact(raw.trim())
         .map_err(|_| AppError::bad(field, format!("{field}: not a decimal amount: {raw:?}")))?;
-    if d.is_sign_negative() && !d.is_zero() {
-        return Err(AppError::bad(
-            field,
-            format!("{field}: amount must not be negative"),
-        ));
-    }
-    if d.normalize().scale() > 2 {
-        return Err(AppError::bad(
-            field,
-            format!("{field}: at most two decimals (euro cents)"),
-        ));
-    }
-    let cents = (d * Decimal::from(100)).normalize();
-    i64::try_from(cents).map_err(|_| AppError::bad(field, format!("{field}: amount too large")))
+    // the rule (not negative, at most two decimals, fits) is the domain's; the messages name the field
+    Euro::from_decimal(d).map(Euro::cents).map_err(|e| {
+        let why = match e {
+            MoneyError::Negative(_) => "amount must not be negative",
+            MoneyError::TooManyDecimals(_) => "at most two decimals (euro cents)",
+            _ => "amount too large",
+        };
+        AppError::bad(field, format!("{field}: {why}"))
+    })
 }
 
 /// Integer cents back to the canonical decimal string with two decimals.

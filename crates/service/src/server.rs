@@ -91,12 +91,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         None
     };
     // the mail worker runs on the application's clock (moved by `PUT /v1/admin/clock` in tests)
-    let mailer = notify::start_with_clock(
-        state.db.conn.clone(),
-        &settings.mail,
-        Arc::new(MailClock(state.clock.clone())),
-    )
-    .map_err(|e| anyhow::anyhow!("mail: {e}"))?;
+    let mailer =
+        notify::start_with_clock(state.db.conn.clone(), &settings.mail, state.clock.clone())
+            .map_err(|e| anyhow::anyhow!("mail: {e}"))?;
     let timeouts = Timeouts {
         request: Duration::from_secs(settings.http.request_timeout_secs),
         upload: Duration::from_secs(settings.http.upload_timeout_secs),
@@ -132,16 +129,6 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let _ = tokio::time::timeout(Duration::from_secs(10), mailer.shutdown()).await;
     tracing::info!("sua stopped");
     Ok(())
-}
-
-/// The application's clock seen by the mail worker: a message enqueued at the application's "now" is due
-/// at that instant, and retries back off on the same clock.
-pub struct MailClock(pub crate::clock::SharedClock);
-
-impl notify::Clock for MailClock {
-    fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        self.0.now()
-    }
 }
 
 async fn shutdown_signal() {

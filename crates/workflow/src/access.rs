@@ -218,3 +218,30 @@ pub async fn check_org<C: sea_orm::ConnectionTrait>(
             .ok_or_else(missing),
     }
 }
+
+/// Who may read a bid (its envelopes' state, its files): the operator that submitted it, and the SUA's
+/// buyers, the municipality and the commission of its tender. Anyone else — another bidder, the public —
+/// is told the bid does not exist. Returns the bid and whether the caller is its owner.
+pub async fn read_bid<C: ConnectionTrait>(
+    db: &C,
+    p: &Principal,
+    id: Uuid,
+) -> WResult<(bid::Model, bool)> {
+    let b = bid::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(WorkflowError::NotFound("bid"))?;
+    let owner = p.role == Role::Bidder && p.org == Some(b.operator_id);
+    if !owner {
+        if p.role == Role::Bidder {
+            return Err(WorkflowError::NotFound("bid"));
+        }
+        let (_, a) = access_tender(db, Some(p), b.tender_id)
+            .await
+            .map_err(|_| WorkflowError::NotFound("bid"))?;
+        if a == Access::Public {
+            return Err(WorkflowError::NotFound("bid"));
+        }
+    }
+    Ok((b, owner))
+}

@@ -20,7 +20,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
-use workflow::access::{Access, access_tender};
+
 use workflow::transition as machines;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -238,22 +238,7 @@ async fn download_file(
 ) -> ApiResult<Response> {
     let kind = sealed::parse_kind("kind", &kind)?;
     let kind_s = sealed::kind_name(kind);
-    let b = bid::Entity::find_by_id(id)
-        .one(&st.db.conn)
-        .await?
-        .ok_or(AppError::NotFound("bid"))?;
-    let owner = p.role == Role::Bidder && p.org == Some(b.operator_id);
-    if !owner {
-        if p.role == Role::Bidder {
-            return Err(AppError::NotFound("bid"));
-        }
-        let (_, a) = access_tender(&st.db.conn, Some(&p), b.tender_id)
-            .await
-            .map_err(|_| AppError::NotFound("bid"))?;
-        if a == Access::Public {
-            return Err(AppError::NotFound("bid"));
-        }
-    }
+    let (b, _owner) = workflow::access::read_bid(&st.db.conn, &p, id).await?;
     let env = current_envelope(&st.db.conn, b.id, kind_s)
         .await?
         .ok_or(AppError::NotFound("file"))?;

@@ -745,22 +745,7 @@ async fn bid_envelopes(
     p: Principal,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<BidEnvelopes>> {
-    let b = bid::Entity::find_by_id(id)
-        .one(&st.db.conn)
-        .await?
-        .ok_or(AppError::NotFound("bid"))?;
-    let owner = p.role == Role::Bidder && p.org == Some(b.operator_id);
-    if !owner {
-        if p.role == Role::Bidder {
-            return Err(AppError::NotFound("bid"));
-        }
-        let (_, a) = access_tender(&st.db.conn, Some(&p), b.tender_id)
-            .await
-            .map_err(|_| AppError::NotFound("bid"))?;
-        if a == Access::Public {
-            return Err(AppError::NotFound("bid"));
-        }
-    }
+    let (_, owner) = workflow::access::read_bid(&st.db.conn, &p, id).await?;
     let mut q = sealed::bid_envelope::Entity::find()
         .filter(sealed::bid_envelope::Column::BidId.eq(id))
         .order_by_asc(sealed::bid_envelope::Column::Version)

@@ -45,14 +45,6 @@ impl Clock for DemoClock {
     }
 }
 
-struct MailClock(Arc<DemoClock>);
-
-impl notify::Clock for MailClock {
-    fn now(&self) -> DateTime<Utc> {
-        self.0.now()
-    }
-}
-
 pub async fn run(args: DemoArgs, mut settings: Settings) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
     let out = prepare_out(&args.out)?;
@@ -91,7 +83,7 @@ pub async fn run(args: DemoArgs, mut settings: Settings) -> anyhow::Result<ExitC
         db.conn.clone(),
         mailer,
         settings.mail.worker.clone(),
-        Arc::new(MailClock(clock.clone())),
+        clock.clone(),
     )
     .map_err(|e| anyhow!("mail: {e}"))?;
 
