@@ -1,11 +1,14 @@
-//! The `sua` service: the only crate of the workspace that does I/O.
+//! The `sua` binary: the edge around the `workflow` crate (docs/ARCHITECTURE.md, "crates/service").
 //!
-//! - [`config`]: layered settings (figment, `SUA_*` env overrides);
-//! - [`db`]: sea-orm entities and migrations, one code path for SQLite and PostgreSQL;
-//! - [`auth`]: bearer tokens and roles; [`api`]: the axum HTTP API and its OpenAPI document;
-//! - [`machines`]: the edge between stored rows and the pure `lifecycle` machines;
-//! - [`scheduler`]: deadline closing and lifecycle timers on an injected [`clock`];
-//! - [`audit`]: the append-only, hash-chained audit log; [`cli`]: the `sua` command line.
+//! - HTTP layer: [`api`] (every route and the OpenAPI document), [`state`], [`auth`] (bearer-token
+//!   extractors), [`error`] (problem documents). Handlers parse, authorise, call `workflow`, render.
+//! - Below it: [`runtime`] (database, clock, settings), [`scheduler`] and [`reminders`], [`sealed`] (bid
+//!   envelopes and receipts), [`docstore`] (the document store), [`export`] (ANAC and OCDS), [`input`]
+//!   (parsing outside input), [`tokens`], [`config`], [`cli`] and the offline commands.
+//! - Router hosts: [`server`] (`sua serve`) and [`demo`] (`sua demo`).
+//!
+//! `db`, `audit` and `clock` are the workflow crate's `store`, `audit` and `clock`, re-exported.
+//! `tests/layers.rs` checks that nothing below the HTTP layer imports it.
 
 pub mod api;
 pub use workflow::{audit, clock, store as db};
