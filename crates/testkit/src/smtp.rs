@@ -340,6 +340,31 @@ fn body(mail: &mailparse::ParsedMail<'_>, subtype: &str) -> Option<String> {
     mail.subparts.iter().find_map(|p| body(p, subtype))
 }
 
+/// An address header (decoded) in the usual normalized form, as Python's `email` package prints it:
+/// `Name <addr>`, the display name quoted only when it contains a special character; as received when
+/// it does not parse.
+fn addresses(value: &str) -> String {
+    const SPECIALS: &[char] = &['(', ')', '<', '>', '@', ',', ':', ';', '.', '\\', '"', '[', ']'];
+    let Ok(list) = mailparse::addrparse(value) else {
+        return value.to_owned();
+    };
+    let mut out = Vec::new();
+    for a in list.iter() {
+        let mailparse::MailAddr::Single(a) = a else {
+            return value.to_owned();
+        };
+        out.push(match &a.display_name {
+            None => a.addr.clone(),
+            Some(name) if name.contains(SPECIALS) => {
+                let quoted = name.replace('\\', "\\\\").replace('"', "\\\"");
+                format!("\"{quoted}\" <{}>", a.addr)
+            }
+            Some(name) => format!("{name} <{}>", a.addr),
+        });
+    }
+    out.join(", ")
+}
+
 fn parse(mail_from: String, rcpt_tos: Vec<String>, data: &[u8]) -> Value {
     let envelope = json!({"mail_from": mail_from, "rcpt_tos": rcpt_tos});
     let Ok(mail) = mailparse::parse_mail(data) else {
@@ -352,8 +377,8 @@ fn parse(mail_from: String, rcpt_tos: Vec<String>, data: &[u8]) -> Value {
     json!({
         "mail_from": mail_from,
         "rcpt_tos": rcpt_tos,
-        "from": header("From"),
-        "to": header("To"),
+        "from": header("From").map(|v| addresses(&v)),
+        "to": header("To").map(|v| addresses(&v)),
         "subject": header("Subject"),
         "message_id": header("Message-ID"),
         "date": header("Date"),

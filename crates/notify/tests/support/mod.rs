@@ -3,7 +3,7 @@
 
 pub mod contexts;
 pub mod db;
-pub mod smtp;
+pub use testkit::smtp;
 
 use std::path::PathBuf;
 use std::sync::Arc;
