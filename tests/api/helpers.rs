@@ -21,55 +21,22 @@ pub struct TestApp {
     pub db_url: String,
     pub dir: tempfile::TempDir,
     child: Child,
-    pg_cleanup: Option<(String, String)>,
-}
-
-/// PostgreSQL server URL from `SUA_TEST_DATABASE_URL`, or `None` (the caller prints "skipped").
-pub fn pg_url() -> Option<String> {
-    std::env::var("SUA_TEST_DATABASE_URL")
-        .ok()
-        .filter(|s| !s.is_empty())
-}
-
-/// Create a fresh database on the server of `base_url`; returns (its URL, its name).
-pub async fn fresh_pg_database(base_url: &str) -> (String, String) {
-    use sea_orm::{ConnectionTrait, Database};
-    let name = format!("sua_test_{}", uuid::Uuid::new_v4().simple());
-    let admin = Database::connect(base_url)
-        .await
-        .expect("connect to SUA_TEST_DATABASE_URL");
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create test database");
-    admin.close().await.ok();
-    let (prefix, _) = base_url.rsplit_once('/').expect("database URL has a path");
-    (format!("{prefix}/{name}"), name)
-}
-
-pub async fn drop_pg_database(base_url: &str, name: &str) {
-    use sea_orm::{ConnectionTrait, Database};
-    if let Ok(admin) = Database::connect(base_url).await {
-        let _ = admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .await;
-        admin.close().await.ok();
-    }
+    pg: Option<testkit::pg::ScratchPg>,
 }
 
 impl TestApp {
-    /// Spawn on `backend`; `None` when PostgreSQL is asked for and not configured.
-    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+    /// Spawn on `backend` (PostgreSQL: a fresh database on the server of `SUA_TEST_DATABASE_URL`,
+    /// panicking when it is unset).
+    pub async fn spawn(backend: Backend) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (db_url, pg_cleanup) = match backend {
+        let (db_url, pg) = match backend {
             Backend::Sqlite => (
                 format!("sqlite://{}?mode=rwc", dir.path().join("sua.db").display()),
                 None,
             ),
             Backend::Postgres => {
-                let base = pg_url()?;
-                let (url, name) = fresh_pg_database(&base).await;
-                (url, Some((base, name)))
+                let pg = testkit::pg::ScratchPg::create("sua_test").await;
+                (pg.url.clone(), Some(pg))
             }
         };
         let mut child = Command::new(SUA)
@@ -102,14 +69,14 @@ impl TestApp {
         let base = rx
             .recv_timeout(Duration::from_secs(60))
             .expect("sua serve did not report its address");
-        Some(TestApp {
+        TestApp {
             base,
             client: reqwest::Client::new(),
             db_url,
             dir,
             child,
-            pg_cleanup,
-        })
+            pg,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -227,14 +194,14 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        if let Some((base, name)) = self.pg_cleanup.take() {
+        if let Some(pg) = self.pg.take() {
             // Best effort, on a fresh runtime thread (Drop cannot be async).
             let _ = std::thread::spawn(move || {
                 if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
                 {
-                    rt.block_on(drop_pg_database(&base, &name));
+                    rt.block_on(pg.drop_db());
                 }
             })
             .join();
@@ -242,7 +209,8 @@ impl Drop for TestApp {
     }
 }
 
-/// Run `f` on SQLite, then on PostgreSQL if configured (printing "skipped" otherwise).
+/// Two tests running `f`: `sqlite`, and `postgres`, ignored (with the reason) unless the build saw
+/// `SUA_TEST_DATABASE_URL` (`cfg(sua_pg)`, set by the service crate's build script).
 #[macro_export]
 macro_rules! both_backends {
     ($name:ident, $body:expr) => {
@@ -250,18 +218,17 @@ macro_rules! both_backends {
             use super::*;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let app = TestApp::spawn(Backend::Sqlite).await.expect("sqlite app");
+                let app = TestApp::spawn(Backend::Sqlite).await;
                 ($body)(app).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(
+                not(sua_pg),
+                ignore = "PostgreSQL: set SUA_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test to run"
+            )]
             async fn postgres() {
-                match TestApp::spawn(Backend::Postgres).await {
-                    Some(app) => ($body)(app).await,
-                    None => eprintln!(
-                        "skipped: {} on PostgreSQL (set SUA_TEST_DATABASE_URL)",
-                        stringify!($name)
-                    ),
-                }
+                let app = TestApp::spawn(Backend::Postgres).await;
+                ($body)(app).await;
             }
         }
     };

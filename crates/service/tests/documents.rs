@@ -11,7 +11,7 @@ use reqwest::Method as M;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::path::Path;
-use support::{PgScratch, call, codice_fiscale, ok, published, register_bidders, rows, spawn};
+use support::{call, codice_fiscale, ok, published, register_bidders, rows, spawn};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const MARK: &[u8] = b"OFFERTA-RISERVATA-7f3a";
@@ -653,12 +653,12 @@ async fn local_store_sqlite() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(sua_pg),
+    ignore = "PostgreSQL: set SUA_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test to run"
+)]
 async fn local_store_postgres() {
-    let Some(base) = support_pg_url() else {
-        eprintln!("skipped: SUA_TEST_DATABASE_URL not set");
-        return;
-    };
-    let pg = PgScratch::create(&base, "sua_docs").await;
+    let pg = testkit::pg::ScratchPg::create("sua_docs").await;
     let dir = tempfile::tempdir().unwrap();
     let s = spawn(dir.path(), &pg.url, &[LIMIT_ENV]);
     let c = reqwest::Client::new();
@@ -667,12 +667,6 @@ async fn local_store_postgres() {
     legacy_rows_are_still_served(&c, &s.base, &pg.url, &w.tender).await;
     drop(s);
     pg.drop_db().await;
-}
-
-fn support_pg_url() -> Option<String> {
-    std::env::var("SUA_TEST_DATABASE_URL")
-        .ok()
-        .filter(|s| !s.is_empty())
 }
 
 /// A row written before the store (bytes in `document.content`, no key) is served from the row, and
@@ -892,7 +886,7 @@ async fn s3_store() {
 /// tender document of `SUA_BENCH_DOC_MIB` MiB (default 512) streamed with chunked encoding into the local
 /// store of a `sua serve` process; prints the time and the server's peak RSS (VmHWM) before and after.
 #[tokio::test]
-#[ignore]
+#[ignore = "measurement, not a check: run by hand with -- --ignored --nocapture"]
 async fn measure_streamed_document_upload() {
     let mib: usize = std::env::var("SUA_BENCH_DOC_MIB")
         .ok()

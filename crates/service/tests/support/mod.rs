@@ -4,7 +4,7 @@
 //! register bidders and submit bids, read the database directly, make a throw-away PostgreSQL database.
 #![allow(dead_code)] // each includer uses a part
 
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -358,41 +358,6 @@ pub async fn rows(db_url: &str, q: &str) -> Vec<sea_orm::QueryResult> {
         .unwrap();
     db.close().await.ok();
     r
-}
-
-/// A fresh database on the PostgreSQL server of `server_url` (`postgres://user@host/anydb`); drop it with
-/// [`PgScratch::drop_db`].
-pub struct PgScratch {
-    pub url: String,
-    admin: DatabaseConnection,
-    name: String,
-}
-
-impl PgScratch {
-    pub async fn create(server_url: &str, prefix: &str) -> PgScratch {
-        let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
-        let admin = Database::connect(server_url).await.unwrap();
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
-        let (base, _) = server_url.rsplit_once('/').unwrap();
-        PgScratch {
-            url: format!("{base}/{name}"),
-            admin,
-            name,
-        }
-    }
-
-    pub async fn drop_db(self) {
-        self.admin
-            .execute_unprepared(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .await
-            .ok();
-    }
 }
 
 /// `/proc/loadavg`'s 1, 5 and 15 minute load averages (the machine may be shared: print it with figures).
