@@ -1,9 +1,8 @@
 //! Spawning `sua serve` and talking to it.
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 pub const SUA: &str = env!("CARGO_BIN_EXE_sua");
@@ -20,7 +19,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db_url: String,
     pub dir: tempfile::TempDir,
-    child: Child,
+    server: testkit::serve::Server,
     pg: Option<testkit::pg::ScratchPg>,
 }
 
@@ -39,42 +38,18 @@ impl TestApp {
                 (pg.url.clone(), Some(pg))
             }
         };
-        let mut child = Command::new(SUA)
-            .arg("serve")
-            .current_dir(dir.path())
-            .env("SUA_DATABASE__URL", &db_url)
-            .env("SUA_HTTP__ADDR", "127.0.0.1:0")
-            .env("SUA_MAIL__TRANSPORT__KIND", "file")
-            .env("SUA_MAIL__TRANSPORT__DIR", dir.path().join("mail"))
-            .env(
-                "SUA_MAIL__TEMPLATES_DIR",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/templates/mail"),
-            )
-            .env("SUA_CLOCK__ALLOW_OVERRIDE", "true")
-            .env("SUA_SCHEDULER__INTERVAL_SECS", "1")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn sua serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("sua listening on ") {
-                    let _ = tx.send(url.to_owned());
-                }
-            }
-        });
-        let base = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("sua serve did not report its address");
+        let server = testkit::serve::spawn(
+            SUA.as_ref(),
+            dir.path(),
+            &db_url,
+            &[("SUA_CLOCK__ALLOW_OVERRIDE", "true"), ("RUST_LOG", "warn")],
+        );
         TestApp {
-            base,
+            base: server.base.clone(),
             client: reqwest::Client::new(),
             db_url,
             dir,
-            child,
+            server,
             pg,
         }
     }
@@ -159,10 +134,10 @@ impl TestApp {
         #[cfg(unix)]
         {
             let _ = Command::new("kill")
-                .args(["-TERM", &self.child.id().to_string()])
+                .args(["-TERM", &self.server.child.id().to_string()])
                 .status();
         }
-        self.child.wait().expect("wait for sua")
+        self.server.child.wait().expect("wait for sua")
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -192,8 +167,8 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.server.child.kill();
+        let _ = self.server.child.wait();
         if let Some(pg) = self.pg.take() {
             // Best effort, on a fresh runtime thread (Drop cannot be async).
             let _ = std::thread::spawn(move || {

@@ -6,10 +6,8 @@
 
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
 /// The `sua` binary: Cargo's path when built as a test of the package, else `SUA_BIN`, else the `sua`
 /// next to the running executable's directory (`target/<profile>/examples/x` -> `target/<profile>/sua`).
@@ -25,62 +23,12 @@ pub fn sua() -> PathBuf {
         })
 }
 
-/// A running `sua serve`; killed (SIGKILL) when dropped.
-pub struct Server {
-    pub child: Child,
-    pub base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// SIGKILL, and wait for the process to be gone.
-    pub fn kill(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
+pub use testkit::serve::Server;
 
 /// Starts `sua serve` in `dir` (its data directory: keys, document store, mail files) on `db_url`, with
 /// extra environment variables (`SUA_SECTION__KEY`), and waits for its "listening" line.
 pub fn spawn(dir: &Path, db_url: &str, env: &[(&str, &str)]) -> Server {
-    let mut cmd = Command::new(sua());
-    cmd.arg("serve")
-        .current_dir(dir)
-        .env("SUA_DATABASE__URL", db_url)
-        .env("SUA_HTTP__ADDR", "127.0.0.1:0")
-        .env("SUA_MAIL__TRANSPORT__KIND", "file")
-        .env("SUA_MAIL__TRANSPORT__DIR", dir.join("mail"))
-        .env(
-            "SUA_MAIL__TEMPLATES_DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/templates/mail"),
-        )
-        .env("SUA_SCHEDULER__INTERVAL_SECS", "1")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("spawn sua serve");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("sua listening on ") {
-                let _ = tx.send(url.to_owned());
-            }
-        }
-    });
-    let base = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("sua serve did not start");
-    Server { child, base }
+    testkit::serve::spawn(&sua(), dir, db_url, env)
 }
 
 /// One JSON call; `(0, Null)` when the server is gone (connection refused or cut).
