@@ -238,65 +238,12 @@ pub async fn publish_open(
     buyer: &str,
     request: &Value,
 ) -> Published {
-    use serde_json::json;
-    let r = ok(
-        &app.post("/v1/requests", Some(municipality), request).await,
-        201,
-    );
-    let rid = r["id"].as_str().unwrap().to_owned();
-    let acc = ok(
-        &app.post(
-            &format!("/v1/requests/{rid}/accept"),
-            Some(buyer),
-            &json!({"procedure_type": "aperta"}),
-        )
-        .await,
-        201,
-    );
-    let tid = acc["tender_id"].as_str().unwrap().to_owned();
-    let t = ok(
-        &app.get(&format!("/v1/tenders/{tid}"), Some(buyer)).await,
-        200,
-    );
-    let lot = t["lots"][0]["id"].as_str().unwrap().to_owned();
-    let tev = format!("/v1/tenders/{tid}/events");
-    event(
-        app,
-        &tev,
-        buyer,
-        json!({"event": "adopt_decision_to_contract"}),
-    )
-    .await;
-    ok(
-        &app.patch(
-            &format!("/v1/tenders/{tid}/lots/{lot}"),
-            Some(buyer),
-            &json!({"cig": "B5A520026C"}),
-        )
-        .await,
-        200,
-    );
-    event(app, &tev, buyer, json!({"event": "acquire_cig"})).await;
-    let deadline = chrono::Utc::now() + chrono::Duration::days(40);
-    ok(
-        &app.patch(
-            &format!("/v1/tenders/{tid}"),
-            Some(buyer),
-            &json!({"deadline": deadline}),
-        )
-        .await,
-        200,
-    );
-    event(app, &tev, buyer, json!({"event": "publish"})).await;
-    let t = ok(
-        &app.get(&format!("/v1/tenders/{tid}"), Some(buyer)).await,
-        200,
-    );
-    let deadline = serde_json::from_value(t["deadline"].clone()).unwrap();
+    let p =
+        testkit::fixtures::publish_open(&app.client, &app.base, municipality, buyer, request).await;
     Published {
-        request: rid,
-        tid,
-        lot,
-        deadline,
+        request: p.request,
+        tid: p.tender,
+        lot: p.lot,
+        deadline: p.deadline,
     }
 }

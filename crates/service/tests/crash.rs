@@ -20,8 +20,8 @@ use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
-use testkit::pg::ScratchPg;
 use support::{call, ok, published, register_bidders, rows, spawn, submit_bid};
+use testkit::pg::ScratchPg;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn submissions_scenario(db_url: String, dir: tempfile::TempDir) {

@@ -163,7 +163,10 @@ async fn s3_under_a_prefix() {
             .env("SUA_DOCUMENTS__ENDPOINT", &s3.server.endpoint)
             .env("SUA_DOCUMENTS__ALLOW_HTTP", "true")
             .env("SUA_DOCUMENTS__ACCESS_KEY_ID", testkit::s3::ACCESS_KEY_ID)
-            .env("SUA_DOCUMENTS__SECRET_ACCESS_KEY", testkit::s3::SECRET_ACCESS_KEY)
+            .env(
+                "SUA_DOCUMENTS__SECRET_ACCESS_KEY",
+                testkit::s3::SECRET_ACCESS_KEY,
+            )
             .env("SUA_DOCUMENTS__PREFIX", "sua")
             .env("RUST_LOG", "warn")
             .output()

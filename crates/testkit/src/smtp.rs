@@ -78,7 +78,10 @@ impl SmtpSink {
             match StdListener::bind(addr) {
                 Ok(l) => break l,
                 Err(e) => {
-                    assert!(Instant::now() < deadline, "SMTP sink cannot bind {addr}: {e}");
+                    assert!(
+                        Instant::now() < deadline,
+                        "SMTP sink cannot bind {addr}: {e}"
+                    );
                     std::thread::sleep(Duration::from_millis(20));
                 }
             }
@@ -262,7 +265,10 @@ async fn session_inner(stream: tokio::net::TcpStream, s: Settings) -> std::io::R
                 reply(&mut write, "503 Error: need MAIL command").await?
             }
             "RCPT" => {
-                let to = arg.split_once(':').map(|(_, a)| address(a)).unwrap_or_default();
+                let to = arg
+                    .split_once(':')
+                    .map(|(_, a)| address(a))
+                    .unwrap_or_default();
                 let local = to.split('@').next().unwrap_or_default();
                 if local.starts_with("reject") {
                     reply(&mut write, "550 5.1.1 Mailbox unavailable").await?;
@@ -344,7 +350,9 @@ fn body(mail: &mailparse::ParsedMail<'_>, subtype: &str) -> Option<String> {
 /// `Name <addr>`, the display name quoted only when it contains a special character; as received when
 /// it does not parse.
 fn addresses(value: &str) -> String {
-    const SPECIALS: &[char] = &['(', ')', '<', '>', '@', ',', ':', ';', '.', '\\', '"', '[', ']'];
+    const SPECIALS: &[char] = &[
+        '(', ')', '<', '>', '@', ',', ':', ';', '.', '\\', '"', '[', ']',
+    ];
     let Ok(list) = mailparse::addrparse(value) else {
         return value.to_owned();
     };

@@ -153,110 +153,20 @@ pub async fn publish_tender(c: &reqwest::Client, base: &str, admin: String) -> P
     };
     let buyer = token("sua_buyer", &p["id"]).await;
     let muni = token("municipality", &m["id"]).await;
-    let r = ok(
-        call(c, b, M::POST, "/v1/requests", Some(&muni), Some(json!({
-            "object": "Servizio di pulizia 2027", "contract_type": "services", "cpv": "90911200-8",
-            "estimated_amount": "180000.00",
-            "lots": [{"title": "Lotto unico", "estimated_amount": "180000.00"}],
-            "rup": "Mario Rossi", "funding_source": "Fondi propri di bilancio",
-            "desired_criterion": "lowest_price"
-        }))).await,
-        201,
-    );
-    let rid = r["id"].as_str().unwrap();
-    let acc = ok(
-        call(
-            c,
-            b,
-            M::POST,
-            &format!("/v1/requests/{rid}/accept"),
-            Some(&buyer),
-            Some(json!({"procedure_type": "aperta"})),
-        )
-        .await,
-        201,
-    );
-    let tid = acc["tender_id"].as_str().unwrap().to_owned();
-    let t = ok(
-        call(
-            c,
-            b,
-            M::GET,
-            &format!("/v1/tenders/{tid}"),
-            Some(&buyer),
-            None,
-        )
-        .await,
-        200,
-    );
-    let lot = t["lots"][0]["id"].as_str().unwrap().to_owned();
-    let tev = format!("/v1/tenders/{tid}/events");
-    let ev = |e: &str| Some(json!({"event": e}));
-    ok(
-        call(
-            c,
-            b,
-            M::POST,
-            &tev,
-            Some(&buyer),
-            ev("adopt_decision_to_contract"),
-        )
-        .await,
-        200,
-    );
-    ok(
-        call(
-            c,
-            b,
-            M::PATCH,
-            &format!("/v1/tenders/{tid}/lots/{lot}"),
-            Some(&buyer),
-            Some(json!({"cig": "B5A520026C"})),
-        )
-        .await,
-        200,
-    );
-    ok(
-        call(c, b, M::POST, &tev, Some(&buyer), ev("acquire_cig")).await,
-        200,
-    );
-    let deadline = chrono::Utc::now() + chrono::Duration::days(40);
-    ok(
-        call(
-            c,
-            b,
-            M::PATCH,
-            &format!("/v1/tenders/{tid}"),
-            Some(&buyer),
-            Some(json!({"deadline": deadline})),
-        )
-        .await,
-        200,
-    );
-    ok(
-        call(c, b, M::POST, &tev, Some(&buyer), ev("publish")).await,
-        200,
-    );
-    // the deadline as the server stored it (it may round or move it to a working day)
-    let t = ok(
-        call(
-            c,
-            b,
-            M::GET,
-            &format!("/v1/tenders/{tid}"),
-            Some(&buyer),
-            None,
-        )
-        .await,
-        200,
-    );
-    let deadline = serde_json::from_value(t["deadline"].clone()).unwrap();
+    let request = json!({
+        "object": "Servizio di pulizia 2027", "contract_type": "services", "cpv": "90911200-8",
+        "estimated_amount": "180000.00",
+        "lots": [{"title": "Lotto unico", "estimated_amount": "180000.00"}],
+        "rup": "Mario Rossi", "funding_source": "Fondi propri di bilancio",
+        "desired_criterion": "lowest_price"
+    });
+    let p = testkit::fixtures::publish_open(c, b, &muni, &buyer, &request).await;
     Published {
         admin,
         buyer,
-        tender: tid,
-        lot,
-        deadline,
+        tender: p.tender,
+        lot: p.lot,
+        deadline: p.deadline,
     }
 }
 
