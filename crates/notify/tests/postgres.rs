@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use notify::{ManualClock, Status};
 use sea_orm::{ConnectionTrait, Database, TransactionTrait};
-use support::smtp::SmtpSink;
 use support::{db, exclusion, mail_config, smtp_transport, t0, worker};
+use testkit::smtp::SmtpSink;
 use uuid::Uuid;
 
 #[tokio::test]

@@ -9,8 +9,8 @@ use std::time::{Duration as StdDuration, Instant};
 
 use chrono::Duration;
 use notify::{IdempotencyKey, MailTemplate, ManualClock, NewMessage, Status};
-use support::smtp::SmtpSink;
 use support::{contexts, db, exclusion, mail_config, mailbox, smtp_transport, t0, worker};
+use testkit::smtp::SmtpSink;
 use uuid::Uuid;
 
 /// Runs rounds until one claims nothing.
