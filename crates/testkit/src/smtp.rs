@@ -395,3 +395,47 @@ fn parse(mail_from: String, rcpt_tos: Vec<String>, data: &[u8]) -> Value {
         "html": body(&mail, "html"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_addresses_lose_brackets_and_parameters() {
+        assert_eq!(address("<a@b.example>"), "a@b.example");
+        assert_eq!(
+            address(" <a@b.example> SIZE=100 BODY=8BITMIME"),
+            "a@b.example"
+        );
+        assert_eq!(address("a@b.example SIZE=1"), "a@b.example");
+        assert_eq!(address("<>"), "");
+    }
+
+    #[test]
+    fn address_headers_quote_the_display_name_only_when_needed() {
+        assert_eq!(
+            addresses("\"SUA Provincia\" <sua@pec.example.it>"),
+            "SUA Provincia <sua@pec.example.it>"
+        );
+        assert_eq!(
+            addresses("\"Alfa S.p.A.\" <a@b.example>, c@d.example"),
+            "\"Alfa S.p.A.\" <a@b.example>, c@d.example"
+        );
+    }
+
+    #[test]
+    fn a_multipart_message_is_parsed_into_headers_and_decoded_bodies() {
+        let data = b"From: \"Mittente\" <m@x.example>\r\nTo: d@y.example\r\n\
+Subject: =?utf-8?b?Q2Fmw6g=?=\r\nMessage-ID: <1@x.example>\r\nDate: Sat, 28 Nov 2026 09:00:00 +0000\r\n\
+MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"B\"\r\n\r\n\
+--B\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\
+=E2=82=AC 1.234,80\r\nriga due\r\n--B\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>x</p>\r\n--B--\r\n";
+        let v = parse("m@x.example".into(), vec!["d@y.example".into()], data);
+        assert_eq!(v["subject"], "Caf\u{e8}");
+        assert_eq!(v["from"], "Mittente <m@x.example>");
+        assert_eq!(v["content_type"], "multipart/alternative");
+        assert_eq!(v["text"], "\u{20ac} 1.234,80\nriga due");
+        assert_eq!(v["html"], "<p>x</p>");
+        assert_eq!(v["rcpt_tos"], json!(["d@y.example"]));
+    }
+}
