@@ -132,7 +132,7 @@ async fn oversized_put(app: &TestApp, path: &str, token: &str) -> String {
 
 #[tokio::test]
 async fn sealed_files_round_trip_only_after_opening() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
     let w = world(&app).await;
     let (tid, lot, deadline) = published(&app, &w).await;
     let ta = operator(&app, "Pulizie Alfa srl", "05949241110", "alfa@pec.it").await;

@@ -1,9 +1,8 @@
 //! Spawning `sua serve` and talking to it.
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 pub const SUA: &str = env!("CARGO_BIN_EXE_sua");
@@ -20,96 +19,39 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db_url: String,
     pub dir: tempfile::TempDir,
-    child: Child,
-    pg_cleanup: Option<(String, String)>,
-}
-
-/// PostgreSQL server URL from `SUA_TEST_DATABASE_URL`, or `None` (the caller prints "skipped").
-pub fn pg_url() -> Option<String> {
-    std::env::var("SUA_TEST_DATABASE_URL")
-        .ok()
-        .filter(|s| !s.is_empty())
-}
-
-/// Create a fresh database on the server of `base_url`; returns (its URL, its name).
-pub async fn fresh_pg_database(base_url: &str) -> (String, String) {
-    use sea_orm::{ConnectionTrait, Database};
-    let name = format!("sua_test_{}", uuid::Uuid::new_v4().simple());
-    let admin = Database::connect(base_url)
-        .await
-        .expect("connect to SUA_TEST_DATABASE_URL");
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create test database");
-    admin.close().await.ok();
-    let (prefix, _) = base_url.rsplit_once('/').expect("database URL has a path");
-    (format!("{prefix}/{name}"), name)
-}
-
-pub async fn drop_pg_database(base_url: &str, name: &str) {
-    use sea_orm::{ConnectionTrait, Database};
-    if let Ok(admin) = Database::connect(base_url).await {
-        let _ = admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .await;
-        admin.close().await.ok();
-    }
+    server: testkit::serve::Server,
+    pg: Option<testkit::pg::ScratchPg>,
 }
 
 impl TestApp {
-    /// Spawn on `backend`; `None` when PostgreSQL is asked for and not configured.
-    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+    /// Spawn on `backend` (PostgreSQL: a fresh database on the server of `SUA_TEST_DATABASE_URL`,
+    /// panicking when it is unset).
+    pub async fn spawn(backend: Backend) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (db_url, pg_cleanup) = match backend {
+        let (db_url, pg) = match backend {
             Backend::Sqlite => (
                 format!("sqlite://{}?mode=rwc", dir.path().join("sua.db").display()),
                 None,
             ),
             Backend::Postgres => {
-                let base = pg_url()?;
-                let (url, name) = fresh_pg_database(&base).await;
-                (url, Some((base, name)))
+                let pg = testkit::pg::ScratchPg::create("sua_test").await;
+                (pg.url.clone(), Some(pg))
             }
         };
-        let mut child = Command::new(SUA)
-            .arg("serve")
-            .current_dir(dir.path())
-            .env("SUA_DATABASE__URL", &db_url)
-            .env("SUA_HTTP__ADDR", "127.0.0.1:0")
-            .env("SUA_MAIL__TRANSPORT__KIND", "file")
-            .env("SUA_MAIL__TRANSPORT__DIR", dir.path().join("mail"))
-            .env(
-                "SUA_MAIL__TEMPLATES_DIR",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/templates/mail"),
-            )
-            .env("SUA_CLOCK__ALLOW_OVERRIDE", "true")
-            .env("SUA_SCHEDULER__INTERVAL_SECS", "1")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn sua serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("sua listening on ") {
-                    let _ = tx.send(url.to_owned());
-                }
-            }
-        });
-        let base = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("sua serve did not report its address");
-        Some(TestApp {
-            base,
+        let server = testkit::serve::spawn(
+            SUA.as_ref(),
+            dir.path(),
+            &db_url,
+            &[("SUA_CLOCK__ALLOW_OVERRIDE", "true"), ("RUST_LOG", "warn")],
+        );
+        TestApp {
+            base: server.base.clone(),
             client: reqwest::Client::new(),
             db_url,
             dir,
-            child,
-            pg_cleanup,
-        })
+            server,
+            pg,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -192,10 +134,10 @@ impl TestApp {
         #[cfg(unix)]
         {
             let _ = Command::new("kill")
-                .args(["-TERM", &self.child.id().to_string()])
+                .args(["-TERM", &self.server.child.id().to_string()])
                 .status();
         }
-        self.child.wait().expect("wait for sua")
+        self.server.child.wait().expect("wait for sua")
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -225,16 +167,16 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if let Some((base, name)) = self.pg_cleanup.take() {
+        let _ = self.server.child.kill();
+        let _ = self.server.child.wait();
+        if let Some(pg) = self.pg.take() {
             // Best effort, on a fresh runtime thread (Drop cannot be async).
             let _ = std::thread::spawn(move || {
                 if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
                 {
-                    rt.block_on(drop_pg_database(&base, &name));
+                    rt.block_on(pg.drop_db());
                 }
             })
             .join();
@@ -242,7 +184,8 @@ impl Drop for TestApp {
     }
 }
 
-/// Run `f` on SQLite, then on PostgreSQL if configured (printing "skipped" otherwise).
+/// Two tests running `f`: `sqlite`, and `postgres`, ignored (with the reason) unless the build saw
+/// `SUA_TEST_DATABASE_URL` (`cfg(sua_pg)`, set by the service crate's build script).
 #[macro_export]
 macro_rules! both_backends {
     ($name:ident, $body:expr) => {
@@ -250,18 +193,17 @@ macro_rules! both_backends {
             use super::*;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let app = TestApp::spawn(Backend::Sqlite).await.expect("sqlite app");
+                let app = TestApp::spawn(Backend::Sqlite).await;
                 ($body)(app).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(
+                not(sua_pg),
+                ignore = "PostgreSQL: set SUA_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test to run"
+            )]
             async fn postgres() {
-                match TestApp::spawn(Backend::Postgres).await {
-                    Some(app) => ($body)(app).await,
-                    None => eprintln!(
-                        "skipped: {} on PostgreSQL (set SUA_TEST_DATABASE_URL)",
-                        stringify!($name)
-                    ),
-                }
+                let app = TestApp::spawn(Backend::Postgres).await;
+                ($body)(app).await;
             }
         }
     };
@@ -296,65 +238,12 @@ pub async fn publish_open(
     buyer: &str,
     request: &Value,
 ) -> Published {
-    use serde_json::json;
-    let r = ok(
-        &app.post("/v1/requests", Some(municipality), request).await,
-        201,
-    );
-    let rid = r["id"].as_str().unwrap().to_owned();
-    let acc = ok(
-        &app.post(
-            &format!("/v1/requests/{rid}/accept"),
-            Some(buyer),
-            &json!({"procedure_type": "aperta"}),
-        )
-        .await,
-        201,
-    );
-    let tid = acc["tender_id"].as_str().unwrap().to_owned();
-    let t = ok(
-        &app.get(&format!("/v1/tenders/{tid}"), Some(buyer)).await,
-        200,
-    );
-    let lot = t["lots"][0]["id"].as_str().unwrap().to_owned();
-    let tev = format!("/v1/tenders/{tid}/events");
-    event(
-        app,
-        &tev,
-        buyer,
-        json!({"event": "adopt_decision_to_contract"}),
-    )
-    .await;
-    ok(
-        &app.patch(
-            &format!("/v1/tenders/{tid}/lots/{lot}"),
-            Some(buyer),
-            &json!({"cig": "B5A520026C"}),
-        )
-        .await,
-        200,
-    );
-    event(app, &tev, buyer, json!({"event": "acquire_cig"})).await;
-    let deadline = chrono::Utc::now() + chrono::Duration::days(40);
-    ok(
-        &app.patch(
-            &format!("/v1/tenders/{tid}"),
-            Some(buyer),
-            &json!({"deadline": deadline}),
-        )
-        .await,
-        200,
-    );
-    event(app, &tev, buyer, json!({"event": "publish"})).await;
-    let t = ok(
-        &app.get(&format!("/v1/tenders/{tid}"), Some(buyer)).await,
-        200,
-    );
-    let deadline = serde_json::from_value(t["deadline"].clone()).unwrap();
+    let p =
+        testkit::fixtures::publish_open(&app.client, &app.base, municipality, buyer, request).await;
     Published {
-        request: rid,
-        tid,
-        lot,
-        deadline,
+        request: p.request,
+        tid: p.tender,
+        lot: p.lot,
+        deadline: p.deadline,
     }
 }

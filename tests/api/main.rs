@@ -1,5 +1,6 @@
 //! Black-box tests: start the built `sua` binary on a free port with a temporary database and talk HTTP.
-//! SQLite always; PostgreSQL when `SUA_TEST_DATABASE_URL` is set (a fresh database per test).
+//! SQLite always; PostgreSQL when `SUA_TEST_DATABASE_URL` is set at build time (a fresh database per
+//! test), else the PostgreSQL variants are listed as ignored.
 
 mod comms;
 mod files;

@@ -1224,11 +1224,11 @@ both_backends!(
 /// --nocapture http_draw_with_10000_listings`): the HTTP draw against a SQLite register of 10,000 admitted
 /// listings, seeded straight into the database. Prints the timings; asserts only the results.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore]
+#[ignore = "measurement, not a check: run by hand with --release -- --ignored --nocapture"]
 async fn http_draw_with_10000_listings() {
     use sea_orm::{ActiveValue::Set, Database, EntityTrait};
     use service::api::register::entities::register_listing;
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("sqlite app");
+    let app = TestApp::spawn(Backend::Sqlite).await;
     let w = world(&app).await;
     let db = Database::connect(&app.db_url).await.unwrap();
     let province: Uuid = w.province.parse().unwrap();

@@ -1,7 +1,7 @@
 //! PostgreSQL: the claim skips rows locked by another replica, two workers share one outbox without
 //! sending anything twice, and a duplicate enqueue does not abort the caller's transaction.
-//! Runs when `SUA_TEST_DATABASE_URL` is set (CI: postgres://postgres@127.0.0.1:5432/test); each test
-//! creates and drops its own database.
+//! Runs when `SUA_TEST_DATABASE_URL` is set at build time (CI: postgres://postgres@127.0.0.1:5432/test),
+//! else the tests are listed as ignored; each test creates and drops its own database.
 
 mod support;
 
@@ -10,16 +10,17 @@ use std::sync::Arc;
 
 use notify::{ManualClock, Status};
 use sea_orm::{ConnectionTrait, Database, TransactionTrait};
-use support::smtp::SmtpSink;
 use support::{db, exclusion, mail_config, smtp_transport, t0, worker};
+use testkit::smtp::SmtpSink;
 use uuid::Uuid;
 
 #[tokio::test]
+#[cfg_attr(
+    not(sua_pg),
+    ignore = "PostgreSQL: set SUA_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test to run"
+)]
 async fn the_claim_skips_messages_locked_by_another_transaction() {
-    let Some(t) = db::postgres("the_claim_skips_messages_locked_by_another_transaction").await
-    else {
-        return;
-    };
+    let t = db::postgres().await;
     let dir = tempfile::tempdir().unwrap();
     let config = mail_config(notify::TransportConfig::File {
         dir: dir.path().to_owned(),
@@ -62,12 +63,13 @@ async fn the_claim_skips_messages_locked_by_another_transaction() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(sua_pg),
+    ignore = "PostgreSQL: set SUA_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test to run"
+)]
 async fn two_workers_on_one_database_never_send_a_message_twice() {
-    let Some(t) = db::postgres("two_workers_on_one_database_never_send_a_message_twice").await
-    else {
-        return;
-    };
-    let sink = SmtpSink::start(0.0);
+    let t = db::postgres().await;
+    let sink = SmtpSink::start(std::time::Duration::ZERO);
     let mut config = mail_config(smtp_transport(sink.port));
     config.worker.batch_size = 5;
     let clock = Arc::new(ManualClock::new(t0()));
@@ -132,12 +134,12 @@ async fn two_workers_on_one_database_never_send_a_message_twice() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(sua_pg),
+    ignore = "PostgreSQL: set SUA_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test to run"
+)]
 async fn a_duplicate_enqueue_does_not_abort_the_callers_postgres_transaction() {
-    let Some(t) =
-        db::postgres("a_duplicate_enqueue_does_not_abort_the_callers_postgres_transaction").await
-    else {
-        return;
-    };
+    let t = db::postgres().await;
     let tender = Uuid::new_v4();
     let txn = t.db.begin().await.unwrap();
     let a = notify::enqueue(&txn, exclusion("a@pec.example.it", tender, "dup", t0()))

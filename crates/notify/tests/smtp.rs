@@ -1,4 +1,4 @@
-//! Against a real SMTP server on loopback (Python aiosmtpd, `support/smtp_sink.py`): contents and headers,
+//! Against a real SMTP server on loopback (`testkit::smtp::SmtpSink`, in the test process): contents and headers,
 //! 4xx/5xx handling, an outage with 200 messages, a worker killed mid-send, a graceful stop.
 
 mod support;
@@ -9,8 +9,8 @@ use std::time::{Duration as StdDuration, Instant};
 
 use chrono::Duration;
 use notify::{IdempotencyKey, MailTemplate, ManualClock, NewMessage, Status};
-use support::smtp::SmtpSink;
 use support::{contexts, db, exclusion, mail_config, mailbox, smtp_transport, t0, worker};
+use testkit::smtp::SmtpSink;
 use uuid::Uuid;
 
 /// Runs rounds until one claims nothing.
@@ -50,7 +50,7 @@ async fn wait_until(what: &str, timeout: StdDuration, mut f: impl FnMut() -> boo
 
 #[tokio::test]
 async fn messages_arrive_with_the_right_recipients_subject_body_and_headers() {
-    let sink = SmtpSink::start(0.0);
+    let sink = SmtpSink::start(StdDuration::ZERO);
     let t = db::sqlite().await;
     let config = mail_config(smtp_transport(sink.port));
     let clock = Arc::new(ManualClock::new(t0()));
@@ -141,7 +141,7 @@ async fn messages_arrive_with_the_right_recipients_subject_body_and_headers() {
 
 #[tokio::test]
 async fn a_5xx_answer_fails_permanently_and_a_4xx_answer_is_retried_later() {
-    let sink = SmtpSink::start(0.0);
+    let sink = SmtpSink::start(StdDuration::ZERO);
     let t = db::sqlite().await;
     let config = mail_config(smtp_transport(sink.port));
     let clock = Arc::new(ManualClock::new(t0()));
@@ -191,7 +191,7 @@ async fn a_5xx_answer_fails_permanently_and_a_4xx_answer_is_retried_later() {
 
 #[tokio::test]
 async fn during_an_outage_200_messages_wait_and_after_it_all_arrive_exactly_once() {
-    let mut sink = SmtpSink::start(0.0);
+    let mut sink = SmtpSink::start(StdDuration::ZERO);
     let t = db::sqlite().await;
     let config = mail_config(smtp_transport(sink.port));
     let clock = Arc::new(ManualClock::new(t0()));
@@ -244,7 +244,7 @@ async fn during_an_outage_200_messages_wait_and_after_it_all_arrive_exactly_once
 #[tokio::test]
 async fn a_worker_killed_mid_send_loses_nothing_and_repeats_at_most_the_message_in_flight() {
     // The sink records each message, then waits 1 s before its 250: the worker is killed in that window.
-    let mut sink = SmtpSink::start(1.0);
+    let mut sink = SmtpSink::start(StdDuration::from_secs(1));
     let t = db::sqlite().await;
     let config = mail_config(smtp_transport(sink.port));
     let clock = Arc::new(ManualClock::new(t0()));
@@ -299,7 +299,7 @@ async fn a_worker_killed_mid_send_loses_nothing_and_repeats_at_most_the_message_
 
     // Restart (server without delay, worker after the lease of the dead one expired).
     sink.stop();
-    sink.set_delay(0.0);
+    sink.set_delay(StdDuration::ZERO);
     sink.restart();
     clock.advance(Duration::seconds(31));
     let w = worker(&t.db, &config, clock.clone());
@@ -327,7 +327,7 @@ async fn a_worker_killed_mid_send_loses_nothing_and_repeats_at_most_the_message_
 
 #[tokio::test]
 async fn a_graceful_stop_finishes_the_send_in_progress_and_requeues_the_rest() {
-    let sink = SmtpSink::start(0.3);
+    let sink = SmtpSink::start(StdDuration::from_millis(300));
     let t = db::sqlite().await;
     let config = mail_config(smtp_transport(sink.port));
     let clock = Arc::new(ManualClock::new(t0()));
@@ -367,7 +367,7 @@ async fn a_graceful_stop_finishes_the_send_in_progress_and_requeues_the_rest() {
 
 #[tokio::test]
 async fn tls_or_starttls_against_a_plaintext_server_never_sends_in_clear_and_is_retried() {
-    let sink = SmtpSink::start(0.0);
+    let sink = SmtpSink::start(StdDuration::ZERO);
     let t = db::sqlite().await;
     for (i, security) in [notify::SmtpSecurity::Tls, notify::SmtpSecurity::Starttls]
         .into_iter()
@@ -451,7 +451,7 @@ async fn smtp_auth_sends_with_the_right_credentials_and_postpones_with_wrong_one
 
 #[tokio::test]
 async fn a_started_worker_delivers_what_is_enqueued_after_it_started() {
-    let sink = SmtpSink::start(0.0);
+    let sink = SmtpSink::start(StdDuration::ZERO);
     let t = db::sqlite().await;
     let config = mail_config(smtp_transport(sink.port));
     let handle = notify::start(t.db.clone(), &config).unwrap();

@@ -16,7 +16,7 @@ mod support;
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::json;
 use std::time::Instant;
-use support::{PgScratch, call, ok, published, register_bidders, spawn, submit_bid};
+use support::{call, ok, published, register_bidders, spawn, submit_bid};
 
 #[tokio::main]
 async fn main() {
@@ -32,7 +32,7 @@ async fn main() {
             None,
         )
     } else {
-        let pg = PgScratch::create(&target, "sua_bench").await;
+        let pg = testkit::pg::ScratchPg::create_on(&target, "sua_bench").await;
         (pg.url.clone(), Some(pg))
     };
     let c = reqwest::Client::builder()

@@ -20,7 +20,8 @@ use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
-use support::{PgScratch, call, ok, published, register_bidders, rows, spawn, submit_bid};
+use support::{call, ok, published, register_bidders, rows, spawn, submit_bid};
+use testkit::pg::ScratchPg;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn submissions_scenario(db_url: String, dir: tempfile::TempDir) {
@@ -595,15 +596,8 @@ async fn upload_scenario(db_url: String, dir: tempfile::TempDir) {
     drop(server);
 }
 
-async fn on_postgres(prefix: &str) -> Option<PgScratch> {
-    let Some(base) = std::env::var("SUA_TEST_DATABASE_URL")
-        .ok()
-        .filter(|s| !s.is_empty())
-    else {
-        eprintln!("skipped: crash test on PostgreSQL (set SUA_TEST_DATABASE_URL)");
-        return None;
-    };
-    Some(PgScratch::create(&base, prefix).await)
+async fn on_postgres(prefix: &str) -> ScratchPg {
+    ScratchPg::create(prefix).await
 }
 
 fn sqlite_url(dir: &tempfile::TempDir) -> String {
@@ -617,10 +611,12 @@ async fn sigkill_during_submissions_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(sua_pg),
+    ignore = "PostgreSQL: set SUA_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test to run"
+)]
 async fn sigkill_during_submissions_postgres() {
-    let Some(pg) = on_postgres("sua_crash").await else {
-        return;
-    };
+    let pg = on_postgres("sua_crash").await;
     submissions_scenario(pg.url.clone(), tempfile::tempdir().unwrap()).await;
     pg.drop_db().await;
 }
@@ -632,10 +628,12 @@ async fn sigkill_during_an_upload_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(sua_pg),
+    ignore = "PostgreSQL: set SUA_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test to run"
+)]
 async fn sigkill_during_an_upload_postgres() {
-    let Some(pg) = on_postgres("sua_crash_up").await else {
-        return;
-    };
+    let pg = on_postgres("sua_crash_up").await;
     upload_scenario(pg.url.clone(), tempfile::tempdir().unwrap()).await;
     pg.drop_db().await;
 }

@@ -1,6 +1,6 @@
 //! Black-box tests of the document store (issue 6 "Documents", issue 8 "object store"): public tender
-//! documents and municipality request attachments, streamed into the store (local directory; S3 on a
-//! `moto_server` started by the test), downloaded with their SHA-256 verified; refusals (401/403/404/
+//! documents and municipality request attachments, streamed into the store (local directory; S3 on an
+//! S3 server inside the test process, `testkit::s3`), downloaded with their SHA-256 verified; refusals (401/403/404/
 //! 409/413/415/422), a tampered object refused, a cut or over-limit upload leaving no object and no row,
 //! rows from before the store (bytes in `document.content`) still served. On S3 also a sealed bid file:
 //! the bucket holds no plaintext, the file comes back exact after opening.
@@ -11,7 +11,7 @@ use reqwest::Method as M;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::path::Path;
-use support::{PgScratch, call, codice_fiscale, ok, published, register_bidders, rows, spawn};
+use support::{call, codice_fiscale, ok, published, register_bidders, rows, spawn};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const MARK: &[u8] = b"OFFERTA-RISERVATA-7f3a";
@@ -278,7 +278,7 @@ async fn document_rows(db_url: &str) -> i64 {
 /// What the store must look like, as the test sees it: local directory or S3 bucket.
 enum Peek<'a> {
     Local(&'a Path),
-    S3(&'a Moto),
+    S3(&'a S3),
 }
 
 impl Peek<'_> {
@@ -653,12 +653,12 @@ async fn local_store_sqlite() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(sua_pg),
+    ignore = "PostgreSQL: set SUA_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test to run"
+)]
 async fn local_store_postgres() {
-    let Some(base) = support_pg_url() else {
-        eprintln!("skipped: SUA_TEST_DATABASE_URL not set");
-        return;
-    };
-    let pg = PgScratch::create(&base, "sua_docs").await;
+    let pg = testkit::pg::ScratchPg::create("sua_docs").await;
     let dir = tempfile::tempdir().unwrap();
     let s = spawn(dir.path(), &pg.url, &[LIMIT_ENV]);
     let c = reqwest::Client::new();
@@ -667,12 +667,6 @@ async fn local_store_postgres() {
     legacy_rows_are_still_served(&c, &s.base, &pg.url, &w.tender).await;
     drop(s);
     pg.drop_db().await;
-}
-
-fn support_pg_url() -> Option<String> {
-    std::env::var("SUA_TEST_DATABASE_URL")
-        .ok()
-        .filter(|s| !s.is_empty())
 }
 
 /// A row written before the store (bytes in `document.content`, no key) is served from the row, and
@@ -720,110 +714,46 @@ async fn legacy_rows_are_still_served(c: &reqwest::Client, base: &str, db_url: &
 
 // ------------------------------------------------------------------------------------------- S3
 
-/// A `moto_server` (PyPI `moto[server]`) on a free port, killed on drop.
-struct Moto {
-    child: std::process::Child,
-    endpoint: String,
-    bucket: String,
-    c: reqwest::Client,
+/// An S3 server in the test process (`testkit::s3`) with a bucket, stopped on drop; read and written
+/// here with signed requests, as the document store does.
+struct S3 {
+    server: testkit::s3::S3Server,
 }
 
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Moto {
-    /// `None` when `moto_server` is not installed.
-    async fn start() -> Option<Moto> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        // the console script, or the module where only the package is on the path
-        let args = ["-H", "127.0.0.1", "-p", &port.to_string()].map(str::to_owned);
-        let spawn = |prog: &str, pre: &[&str]| {
-            std::process::Command::new(prog)
-                .args(pre)
-                .args(&args)
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-        };
-        let child = spawn("moto_server", &[])
-            .or_else(|_| spawn("python3", &["-m", "moto.server"]))
-            .ok()?;
-        let endpoint = format!("http://127.0.0.1:{port}");
-        let c = reqwest::Client::new();
-        let mut m = Moto {
-            child,
-            endpoint,
-            bucket: "sua-documents".into(),
-            c,
-        };
-        for _ in 0..300 {
-            if m.c.get(&m.endpoint).send().await.is_ok() {
-                break;
-            }
-            if let Ok(Some(_)) = m.child.try_wait() {
-                return None;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+impl S3 {
+    fn start() -> S3 {
+        S3 {
+            server: testkit::s3::S3Server::start("sua-documents"),
         }
-        // moto accepts unsigned requests: create the bucket
-        let r =
-            m.c.put(format!("{}/{}", m.endpoint, m.bucket))
-                .send()
-                .await
-                .expect("moto_server did not start");
-        assert!(r.status().is_success(), "create bucket: {}", r.status());
-        Some(m)
     }
 
     async fn keys(&self) -> Vec<String> {
-        let xml = self
-            .c
-            .get(format!("{}/{}?list-type=2", self.endpoint, self.bucket))
-            .send()
-            .await
-            .unwrap()
-            .text()
+        use futures_util::TryStreamExt;
+        use object_store::ObjectStore;
+        let mut keys: Vec<String> = self
+            .client()
+            .list(None)
+            .map_ok(|m| m.location.to_string())
+            .try_collect()
             .await
             .unwrap();
-        let mut keys: Vec<String> = xml
-            .split("<Key>")
-            .skip(1)
-            .map(|s| s.split("</Key>").next().unwrap().to_owned())
-            .collect();
         keys.sort();
         keys
     }
 
     async fn pending_uploads(&self) -> usize {
-        let xml = self
-            .c
-            .get(format!("{}/{}?uploads", self.endpoint, self.bucket))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        xml.matches("<UploadId>").count()
+        self.server.pending_uploads()
     }
 
-    /// A signed client of the bucket (moto refuses anonymous reads of objects).
+    /// A signed client of the bucket (the server refuses unsigned requests).
     fn client(&self) -> object_store::aws::AmazonS3 {
         object_store::aws::AmazonS3Builder::new()
-            .with_bucket_name(&self.bucket)
-            .with_endpoint(&self.endpoint)
-            .with_region("us-east-1")
+            .with_bucket_name(&self.server.bucket)
+            .with_endpoint(&self.server.endpoint)
+            .with_region(testkit::s3::REGION)
             .with_allow_http(true)
-            .with_access_key_id("testing")
-            .with_secret_access_key("testing")
+            .with_access_key_id(testkit::s3::ACCESS_KEY_ID)
+            .with_secret_access_key(testkit::s3::SECRET_ACCESS_KEY)
             .build()
             .unwrap()
     }
@@ -842,33 +772,23 @@ impl Moto {
     }
 
     fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("SUA_DOCUMENTS__BACKEND", "s3".into()),
-            ("SUA_DOCUMENTS__BUCKET", self.bucket.clone()),
-            ("SUA_DOCUMENTS__ENDPOINT", self.endpoint.clone()),
-            ("SUA_DOCUMENTS__REGION", "us-east-1".into()),
-            ("SUA_DOCUMENTS__ALLOW_HTTP", "true".into()),
-            ("SUA_DOCUMENTS__ACCESS_KEY_ID", "testing".into()),
-            ("SUA_DOCUMENTS__SECRET_ACCESS_KEY", "testing".into()),
-            ("SUA_CLOCK__ALLOW_OVERRIDE", "true".into()),
-            (LIMIT_ENV.0, LIMIT_ENV.1.into()),
-        ]
+        let mut env = self.server.sua_env();
+        env.push(("SUA_CLOCK__ALLOW_OVERRIDE", "true".into()));
+        env.push((LIMIT_ENV.0, LIMIT_ENV.1.into()));
+        env
     }
 }
 
 #[tokio::test]
-async fn s3_store_with_moto() {
-    let Some(moto) = Moto::start().await else {
-        eprintln!("skipped: moto_server not installed (pip install 'moto[server]')");
-        return;
-    };
+async fn s3_store() {
+    let s3 = S3::start();
     let dir = tempfile::tempdir().unwrap();
     let db_url = format!("sqlite://{}?mode=rwc", dir.path().join("sua.db").display());
-    let env = moto.env();
+    let env = s3.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let s = spawn(dir.path(), &db_url, &env);
     let c = reqwest::Client::new();
-    let peek = Peek::S3(&moto);
+    let peek = Peek::S3(&s3);
     let w = documents_flow(&c, &s, dir.path(), &db_url, &peek).await;
     // nothing went to the local directory
     assert!(local_objects(&dir.path().join("data/documents")).is_empty());
@@ -879,7 +799,7 @@ async fn s3_store_with_moto() {
     let bidder = register_bidders(&c, b, 50, 1).await.remove(0);
     let bid = ok(support::submit_bid(&c, b, lot, &bidder).await, 201);
     let bid_id = bid["id"].as_str().unwrap();
-    let before = moto.keys().await;
+    let before = s3.keys().await;
     let file = content(6 << 20);
     let path = format!("/v1/bids/{bid_id}/envelopes/administrative/files/dgue.pdf");
     let f = ok(
@@ -889,10 +809,10 @@ async fn s3_store_with_moto() {
     assert_eq!(f["sha256"], sha_hex(&file));
     let fid = f["id"].as_str().unwrap();
     let key = format!("{fid}.sealed");
-    let after = moto.keys().await;
+    let after = s3.keys().await;
     assert_eq!(after.len(), before.len() + 1);
     assert!(after.contains(&key), "{after:?}");
-    let sealed = moto.get(&key).await;
+    let sealed = s3.get(&key).await;
     assert_eq!(sealed.len() as u64, f["sealed_size"].as_u64().unwrap());
     assert!(
         !sealed.windows(MARK.len()).any(|w| w == MARK),
@@ -957,7 +877,7 @@ async fn s3_store_with_moto() {
     // tampered in the bucket: refused
     let mut t2 = sealed.clone();
     t2[100_000] ^= 1;
-    moto.put(&key, t2).await;
+    s3.put(&key, t2).await;
     let (st, _, _) = get_raw(&c, b, &path, Some(buyer)).await;
     assert_eq!(st, 409);
 }
@@ -966,7 +886,7 @@ async fn s3_store_with_moto() {
 /// tender document of `SUA_BENCH_DOC_MIB` MiB (default 512) streamed with chunked encoding into the local
 /// store of a `sua serve` process; prints the time and the server's peak RSS (VmHWM) before and after.
 #[tokio::test]
-#[ignore]
+#[ignore = "measurement, not a check: run by hand with -- --ignored --nocapture"]
 async fn measure_streamed_document_upload() {
     let mib: usize = std::env::var("SUA_BENCH_DOC_MIB")
         .ok()

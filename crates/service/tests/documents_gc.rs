@@ -1,6 +1,6 @@
 //! `sua admin documents-gc` end to end on a local store and SQLite: a young orphan is kept, an old one
 //! is listed by the dry run and removed by `--delete`, a foreign key is left alone, exit 0; a store that
-//! cannot be opened is an error naming the setting; on S3 (moto, skipped without it) under a key prefix.
+//! cannot be opened is an error naming the setting; on S3 (an S3 server in the test process) under a key prefix.
 //! (Which objects count as referenced is tested in `docstore::gc`'s unit tests with real rows.)
 
 use std::{
@@ -102,66 +102,28 @@ fn a_store_that_cannot_be_opened_names_the_setting() {
     assert!(t.contains("documents.dir"), "{t}");
 }
 
-/// A `moto_server` (PyPI `moto[server]`) on a free port with a bucket, killed on drop.
-struct Moto {
-    child: std::process::Child,
-    endpoint: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// An S3 server in the test process (`testkit::s3`) with a bucket, stopped on drop.
+struct S3 {
+    server: testkit::s3::S3Server,
 }
 
 const BUCKET: &str = "sua-documents";
 
-impl Moto {
-    /// `None` when `moto_server` is not installed.
-    async fn start() -> Option<Moto> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .ok()?;
-        let mut m = Moto {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        };
-        let c = reqwest::Client::new();
-        for _ in 0..300 {
-            if c.get(&m.endpoint).send().await.is_ok() {
-                break;
-            }
-            if let Ok(Some(_)) = m.child.try_wait() {
-                return None;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+impl S3 {
+    fn start() -> S3 {
+        S3 {
+            server: testkit::s3::S3Server::start(BUCKET),
         }
-        let r = c
-            .put(format!("{}/{BUCKET}", m.endpoint))
-            .send()
-            .await
-            .expect("moto_server did not start");
-        assert!(r.status().is_success(), "create bucket: {}", r.status());
-        Some(m)
     }
 
     fn client(&self) -> object_store::aws::AmazonS3 {
         object_store::aws::AmazonS3Builder::new()
             .with_bucket_name(BUCKET)
-            .with_endpoint(&self.endpoint)
-            .with_region("us-east-1")
+            .with_endpoint(&self.server.endpoint)
+            .with_region(testkit::s3::REGION)
             .with_allow_http(true)
-            .with_access_key_id("testing")
-            .with_secret_access_key("testing")
+            .with_access_key_id(testkit::s3::ACCESS_KEY_ID)
+            .with_secret_access_key(testkit::s3::SECRET_ACCESS_KEY)
             .build()
             .unwrap()
     }
@@ -179,18 +141,15 @@ impl Moto {
     }
 }
 
-/// On S3 (moto), under a key prefix: the same dry run and delete; objects outside the prefix are not
-/// even listed. Skipped without `moto_server`.
+/// On S3 (an in-process S3 server), under a key prefix: the same dry run and delete; objects outside
+/// the prefix are not even listed.
 #[tokio::test]
 async fn s3_under_a_prefix() {
-    let Some(moto) = Moto::start().await else {
-        eprintln!("skipped: moto_server not installed (pip install 'moto[server]')");
-        return;
-    };
+    let s3 = S3::start();
     let orphan = format!("{}.sealed", Uuid::now_v7());
     let outside = format!("{}.sealed", Uuid::now_v7());
-    moto.put(&format!("sua/{orphan}"), b"sealed orphan").await;
-    moto.put(&outside, b"another installation").await;
+    s3.put(&format!("sua/{orphan}"), b"sealed orphan").await;
+    s3.put(&outside, b"another installation").await;
     let tmp = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
         let url = format!("sqlite://{}?mode=rwc", tmp.path().join("sua.db").display());
@@ -201,10 +160,13 @@ async fn s3_under_a_prefix() {
             .env("SUA_DATABASE__URL", url)
             .env("SUA_DOCUMENTS__BACKEND", "s3")
             .env("SUA_DOCUMENTS__BUCKET", BUCKET)
-            .env("SUA_DOCUMENTS__ENDPOINT", &moto.endpoint)
+            .env("SUA_DOCUMENTS__ENDPOINT", &s3.server.endpoint)
             .env("SUA_DOCUMENTS__ALLOW_HTTP", "true")
-            .env("SUA_DOCUMENTS__ACCESS_KEY_ID", "testing")
-            .env("SUA_DOCUMENTS__SECRET_ACCESS_KEY", "testing")
+            .env("SUA_DOCUMENTS__ACCESS_KEY_ID", testkit::s3::ACCESS_KEY_ID)
+            .env(
+                "SUA_DOCUMENTS__SECRET_ACCESS_KEY",
+                testkit::s3::SECRET_ACCESS_KEY,
+            )
             .env("SUA_DOCUMENTS__PREFIX", "sua")
             .env("RUST_LOG", "warn")
             .output()
@@ -220,11 +182,11 @@ async fn s3_under_a_prefix() {
     let o = run(&["--older-than-hours", "0"]);
     let t = text(&o);
     assert!(t.contains(&format!("orphan\t{orphan}\t13 bytes")), "{t}");
-    assert!(moto.exists(&format!("sua/{orphan}")).await);
+    assert!(s3.exists(&format!("sua/{orphan}")).await);
     let o = run(&["--older-than-hours", "0", "--delete"]);
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(t.contains("deleted 1 orphans, 13 bytes"), "{t}");
-    assert!(!moto.exists(&format!("sua/{orphan}")).await);
-    assert!(moto.exists(&outside).await);
+    assert!(!s3.exists(&format!("sua/{orphan}")).await);
+    assert!(s3.exists(&outside).await);
 }

@@ -1138,27 +1138,15 @@ async fn ocds_refusals_name_the_option() {
     );
 }
 
-/// The same exports from PostgreSQL (skipped without `SUA_TEST_DATABASE_URL`): one code path for both.
+/// The same exports from PostgreSQL (ignored without `SUA_TEST_DATABASE_URL`): one code path for both.
 #[tokio::test]
+#[cfg_attr(
+    not(sua_pg),
+    ignore = "PostgreSQL: set SUA_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test to run"
+)]
 async fn exports_from_postgresql() {
-    use sea_orm::ConnectionTrait;
-    let Some(base) = std::env::var("SUA_TEST_DATABASE_URL")
-        .ok()
-        .filter(|s| !s.is_empty())
-    else {
-        eprintln!("skipped: SUA_TEST_DATABASE_URL is not set");
-        return;
-    };
-    let name = format!("sua_export_{}", Uuid::new_v4().simple());
-    let admin = Database::connect(&base)
-        .await
-        .expect("connect to PostgreSQL");
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let (prefix, _) = base.rsplit_once('/').expect("database URL has a path");
-    let env = setup_on(tempfile::tempdir().unwrap(), format!("{prefix}/{name}")).await;
+    let pg = testkit::pg::ScratchPg::create("sua_export").await;
+    let env = setup_on(tempfile::tempdir().unwrap(), pg.url.clone()).await;
     let out = env.dir.path().join("out");
     let o = sua(
         &env,
@@ -1205,8 +1193,5 @@ async fn exports_from_postgresql() {
     assert!(o.status.success(), "{}", text(&o));
     validate_ocds(&file);
     env.db.close().await.ok();
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .ok();
+    pg.drop_db().await;
 }

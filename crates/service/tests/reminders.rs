@@ -2,7 +2,8 @@
 //! operators who started but did not submit, and register listing-expiry reminders. The clock is moved across
 //! the offsets and the outbox is checked: the right recipients, once each, none to a bidder with a current bid,
 //! none at or after the deadline, again after an extension; two replicas ticking at once enqueue each once.
-//! PostgreSQL runs when `SUA_TEST_DATABASE_URL` is set (a fresh database per test), else "skipped".
+//! PostgreSQL runs when `SUA_TEST_DATABASE_URL` is set at build time (a fresh database per test), else
+//! those tests are listed as ignored.
 
 mod testdb;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
@@ -367,11 +368,12 @@ async fn deadline_reminders_go_once_per_offset_to_who_started_and_did_not_submit
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(sua_pg),
+    ignore = "PostgreSQL: set SUA_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test to run"
+)]
 async fn deadline_reminders_go_once_per_offset_to_who_started_and_did_not_submit_on_postgres() {
-    let Some(t) = postgres().await else {
-        eprintln!("skipped: PostgreSQL deadline reminders (set SUA_TEST_DATABASE_URL)");
-        return;
-    };
+    let t = postgres().await;
     deadline_scenario(&t).await;
     t.drop_pg().await;
 }
@@ -543,11 +545,12 @@ async fn listing_expiry_reminders_go_once_per_listing_and_offset_on_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(sua_pg),
+    ignore = "PostgreSQL: set SUA_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test to run"
+)]
 async fn listing_expiry_reminders_go_once_per_listing_and_offset_on_postgres() {
-    let Some(t) = postgres().await else {
-        eprintln!("skipped: PostgreSQL listing reminders (set SUA_TEST_DATABASE_URL)");
-        return;
-    };
+    let t = postgres().await;
     listing_scenario(&t).await;
     t.drop_pg().await;
 }

@@ -1,13 +1,13 @@
 //! Databases for the tests: a fresh SQLite file, or a fresh PostgreSQL database when
 //! `SUA_TEST_DATABASE_URL` is set.
 
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{Database, DatabaseConnection};
 use sea_orm_migration::MigratorTrait;
 
 pub struct TestDb {
     pub db: DatabaseConnection,
     _dir: Option<tempfile::TempDir>,
-    drop_pg: Option<(String, String)>,
+    pg: Option<testkit::pg::ScratchPg>,
 }
 
 pub async fn sqlite() -> TestDb {
@@ -24,53 +24,33 @@ pub async fn sqlite() -> TestDb {
     TestDb {
         db,
         _dir: Some(dir),
-        drop_pg: None,
+        pg: None,
     }
 }
 
 /// A fresh database `notify_test_<uuid>` on the server of `SUA_TEST_DATABASE_URL`, migrated; dropped by
-/// [`TestDb::cleanup`]. `None` (and a printed "skipped") when the variable is unset.
-pub async fn postgres(test: &str) -> Option<TestDb> {
-    let Ok(admin_url) = std::env::var("SUA_TEST_DATABASE_URL") else {
-        println!("skipped {test}: SUA_TEST_DATABASE_URL is not set");
-        return None;
-    };
-    let name = format!("notify_test_{}", uuid::Uuid::new_v4().simple());
-    let admin = Database::connect(&admin_url).await.unwrap();
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await
-        .unwrap();
-    admin.close().await.unwrap();
-    let (base, _) = admin_url
-        .rsplit_once('/')
-        .expect("SUA_TEST_DATABASE_URL ends with /<database>");
-    let url = format!("{base}/{name}");
-    let db = Database::connect(&url).await.unwrap();
+/// [`TestDb::cleanup`]. Panics when the variable is unset (the tests that call this are ignored then).
+pub async fn postgres() -> TestDb {
+    let pg = testkit::pg::ScratchPg::create("notify_test").await;
+    let db = Database::connect(&pg.url).await.unwrap();
     notify::Migrator::up(&db, None).await.unwrap();
-    Some(TestDb {
+    TestDb {
         db,
         _dir: None,
-        drop_pg: Some((admin_url, name)),
-    })
+        pg: Some(pg),
+    }
 }
 
 impl TestDb {
     pub fn url_for_second_connection(&self) -> Option<String> {
-        let (admin_url, name) = self.drop_pg.as_ref()?;
-        let (base, _) = admin_url.rsplit_once('/')?;
-        Some(format!("{base}/{name}"))
+        self.pg.as_ref().map(|pg| pg.url.clone())
     }
 
     pub async fn cleanup(self) {
-        let TestDb { db, drop_pg, .. } = self;
+        let TestDb { db, pg, .. } = self;
         db.close().await.unwrap();
-        if let Some((admin_url, name)) = drop_pg {
-            let admin = Database::connect(&admin_url).await.unwrap();
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .await
-                .unwrap();
+        if let Some(pg) = pg {
+            pg.drop_db().await;
         }
     }
 }

@@ -3,7 +3,6 @@
 
 pub mod contexts;
 pub mod db;
-pub mod smtp;
 
 use std::path::PathBuf;
 use std::sync::Arc;

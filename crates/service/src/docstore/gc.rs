@@ -283,33 +283,20 @@ mod tests {
         }
     }
 
-    /// The same on PostgreSQL (a fresh database), skipped without `SUA_TEST_DATABASE_URL`.
+    /// The same on PostgreSQL (a fresh database); ignored without `SUA_TEST_DATABASE_URL`.
     #[tokio::test]
+    #[cfg_attr(
+        not(sua_pg),
+        ignore = "PostgreSQL: set SUA_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test to run"
+    )]
     async fn finds_and_removes_only_old_unreferenced_objects_postgres() {
-        use sea_orm::{ConnectionTrait, Database};
-        let Some(base) = std::env::var("SUA_TEST_DATABASE_URL")
-            .ok()
-            .filter(|s| !s.is_empty())
-        else {
-            eprintln!("skipped: SUA_TEST_DATABASE_URL is not set");
-            return;
-        };
-        let name = format!("sua_test_{}", Uuid::new_v4().simple());
-        let admin = Database::connect(&base).await.unwrap();
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
-        let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
-        let db = Db::connect(&url, 2).await.unwrap();
+        let pg = testkit::pg::ScratchPg::create("sua_test").await;
+        let db = Db::connect(&pg.url, 2).await.unwrap();
         db.migrate().await.unwrap();
         let tmp = tempfile::tempdir().unwrap();
         scenario(&db, &tmp.path().join("docs"), "sua").await;
         db.conn.close().await.ok();
-        admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .await
-            .ok();
+        pg.drop_db().await;
     }
 
     async fn scenario(db: &Db, dir: &std::path::Path, prefix: &str) {

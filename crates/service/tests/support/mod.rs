@@ -4,12 +4,10 @@
 //! register bidders and submit bids, read the database directly, make a throw-away PostgreSQL database.
 #![allow(dead_code)] // each includer uses a part
 
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
 /// The `sua` binary: Cargo's path when built as a test of the package, else `SUA_BIN`, else the `sua`
 /// next to the running executable's directory (`target/<profile>/examples/x` -> `target/<profile>/sua`).
@@ -25,62 +23,12 @@ pub fn sua() -> PathBuf {
         })
 }
 
-/// A running `sua serve`; killed (SIGKILL) when dropped.
-pub struct Server {
-    pub child: Child,
-    pub base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// SIGKILL, and wait for the process to be gone.
-    pub fn kill(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
+pub use testkit::serve::Server;
 
 /// Starts `sua serve` in `dir` (its data directory: keys, document store, mail files) on `db_url`, with
 /// extra environment variables (`SUA_SECTION__KEY`), and waits for its "listening" line.
 pub fn spawn(dir: &Path, db_url: &str, env: &[(&str, &str)]) -> Server {
-    let mut cmd = Command::new(sua());
-    cmd.arg("serve")
-        .current_dir(dir)
-        .env("SUA_DATABASE__URL", db_url)
-        .env("SUA_HTTP__ADDR", "127.0.0.1:0")
-        .env("SUA_MAIL__TRANSPORT__KIND", "file")
-        .env("SUA_MAIL__TRANSPORT__DIR", dir.join("mail"))
-        .env(
-            "SUA_MAIL__TEMPLATES_DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/templates/mail"),
-        )
-        .env("SUA_SCHEDULER__INTERVAL_SECS", "1")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("spawn sua serve");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("sua listening on ") {
-                let _ = tx.send(url.to_owned());
-            }
-        }
-    });
-    let base = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("sua serve did not start");
-    Server { child, base }
+    testkit::serve::spawn(&sua(), dir, db_url, env)
 }
 
 /// One JSON call; `(0, Null)` when the server is gone (connection refused or cut).
@@ -205,110 +153,20 @@ pub async fn publish_tender(c: &reqwest::Client, base: &str, admin: String) -> P
     };
     let buyer = token("sua_buyer", &p["id"]).await;
     let muni = token("municipality", &m["id"]).await;
-    let r = ok(
-        call(c, b, M::POST, "/v1/requests", Some(&muni), Some(json!({
-            "object": "Servizio di pulizia 2027", "contract_type": "services", "cpv": "90911200-8",
-            "estimated_amount": "180000.00",
-            "lots": [{"title": "Lotto unico", "estimated_amount": "180000.00"}],
-            "rup": "Mario Rossi", "funding_source": "Fondi propri di bilancio",
-            "desired_criterion": "lowest_price"
-        }))).await,
-        201,
-    );
-    let rid = r["id"].as_str().unwrap();
-    let acc = ok(
-        call(
-            c,
-            b,
-            M::POST,
-            &format!("/v1/requests/{rid}/accept"),
-            Some(&buyer),
-            Some(json!({"procedure_type": "aperta"})),
-        )
-        .await,
-        201,
-    );
-    let tid = acc["tender_id"].as_str().unwrap().to_owned();
-    let t = ok(
-        call(
-            c,
-            b,
-            M::GET,
-            &format!("/v1/tenders/{tid}"),
-            Some(&buyer),
-            None,
-        )
-        .await,
-        200,
-    );
-    let lot = t["lots"][0]["id"].as_str().unwrap().to_owned();
-    let tev = format!("/v1/tenders/{tid}/events");
-    let ev = |e: &str| Some(json!({"event": e}));
-    ok(
-        call(
-            c,
-            b,
-            M::POST,
-            &tev,
-            Some(&buyer),
-            ev("adopt_decision_to_contract"),
-        )
-        .await,
-        200,
-    );
-    ok(
-        call(
-            c,
-            b,
-            M::PATCH,
-            &format!("/v1/tenders/{tid}/lots/{lot}"),
-            Some(&buyer),
-            Some(json!({"cig": "B5A520026C"})),
-        )
-        .await,
-        200,
-    );
-    ok(
-        call(c, b, M::POST, &tev, Some(&buyer), ev("acquire_cig")).await,
-        200,
-    );
-    let deadline = chrono::Utc::now() + chrono::Duration::days(40);
-    ok(
-        call(
-            c,
-            b,
-            M::PATCH,
-            &format!("/v1/tenders/{tid}"),
-            Some(&buyer),
-            Some(json!({"deadline": deadline})),
-        )
-        .await,
-        200,
-    );
-    ok(
-        call(c, b, M::POST, &tev, Some(&buyer), ev("publish")).await,
-        200,
-    );
-    // the deadline as the server stored it (it may round or move it to a working day)
-    let t = ok(
-        call(
-            c,
-            b,
-            M::GET,
-            &format!("/v1/tenders/{tid}"),
-            Some(&buyer),
-            None,
-        )
-        .await,
-        200,
-    );
-    let deadline = serde_json::from_value(t["deadline"].clone()).unwrap();
+    let request = json!({
+        "object": "Servizio di pulizia 2027", "contract_type": "services", "cpv": "90911200-8",
+        "estimated_amount": "180000.00",
+        "lots": [{"title": "Lotto unico", "estimated_amount": "180000.00"}],
+        "rup": "Mario Rossi", "funding_source": "Fondi propri di bilancio",
+        "desired_criterion": "lowest_price"
+    });
+    let p = testkit::fixtures::publish_open(c, b, &muni, &buyer, &request).await;
     Published {
         admin,
         buyer,
-        tender: tid,
-        lot,
-        deadline,
+        tender: p.tender,
+        lot: p.lot,
+        deadline: p.deadline,
     }
 }
 
@@ -358,41 +216,6 @@ pub async fn rows(db_url: &str, q: &str) -> Vec<sea_orm::QueryResult> {
         .unwrap();
     db.close().await.ok();
     r
-}
-
-/// A fresh database on the PostgreSQL server of `server_url` (`postgres://user@host/anydb`); drop it with
-/// [`PgScratch::drop_db`].
-pub struct PgScratch {
-    pub url: String,
-    admin: DatabaseConnection,
-    name: String,
-}
-
-impl PgScratch {
-    pub async fn create(server_url: &str, prefix: &str) -> PgScratch {
-        let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
-        let admin = Database::connect(server_url).await.unwrap();
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
-        let (base, _) = server_url.rsplit_once('/').unwrap();
-        PgScratch {
-            url: format!("{base}/{name}"),
-            admin,
-            name,
-        }
-    }
-
-    pub async fn drop_db(self) {
-        self.admin
-            .execute_unprepared(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .await
-            .ok();
-    }
 }
 
 /// `/proc/loadavg`'s 1, 5 and 15 minute load averages (the machine may be shared: print it with figures).

@@ -2,27 +2,21 @@
 //! `SUA_TEST_DATABASE_URL` (dropped by `drop_pg`). Shared by the storage and reminders tests.
 #![allow(dead_code)] // not every test uses every field
 
-use sea_orm::{ConnectionTrait, Database};
 use service::db::Db;
-use uuid::Uuid;
 
 pub struct TestDb {
     pub db: Db,
     pub url: String,
     _dir: tempfile::TempDir,
-    pg: Option<(String, String)>,
+    pg: Option<testkit::pg::ScratchPg>,
 }
 
 impl TestDb {
     pub async fn drop_pg(self) {
         let TestDb { db, pg, .. } = self;
         db.conn.close().await.ok();
-        if let Some((base, name)) = pg {
-            let admin = Database::connect(&base).await.unwrap();
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await
-                .ok();
+        if let Some(pg) = pg {
+            pg.drop_db().await;
         }
     }
 }
@@ -40,24 +34,17 @@ pub async fn sqlite() -> TestDb {
     }
 }
 
-pub async fn postgres() -> Option<TestDb> {
-    let base = std::env::var("SUA_TEST_DATABASE_URL")
-        .ok()
-        .filter(|s| !s.is_empty())?;
-    let name = format!("sua_test_{}", Uuid::new_v4().simple());
-    let admin = Database::connect(&base).await.unwrap();
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    admin.close().await.ok();
-    let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
+/// A fresh, migrated database on the server of `SUA_TEST_DATABASE_URL`; panics when it is unset (the
+/// tests that call this are ignored then).
+pub async fn postgres() -> TestDb {
+    let pg = testkit::pg::ScratchPg::create("sua_test").await;
+    let url = pg.url.clone();
     let db = Db::connect(&url, 4).await.unwrap();
     db.migrate().await.unwrap();
-    Some(TestDb {
+    TestDb {
         db,
         url,
         _dir: tempfile::tempdir().unwrap(),
-        pg: Some((base, name)),
-    })
+        pg: Some(pg),
+    }
 }
