@@ -21,7 +21,6 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 use workflow::access::{Access, access_tender};
-use workflow::transition as machines;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(upload_file, download_file))
@@ -80,7 +79,7 @@ fn before_deadline(t: &tender::Model, now: chrono::DateTime<chrono::Utc>) -> Api
     let deadline = t
         .deadline
         .ok_or_else(|| AppError::conflict("lex specialis", "the tender has no offer deadline"))?;
-    if now >= deadline || !machines::accepts_bids(&t.state) {
+    if now >= deadline || !t.state.accepts_bids() {
         return Err(AppError::conflict(
             "offer deadline",
             format!(

@@ -17,14 +17,20 @@ use ::register::{
 };
 use chrono::NaiveDate;
 use domain::money::Euro;
+use lifecycle::lot::LotState;
 use rust_decimal::{Decimal, RoundingStrategy};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashMap;
 use uuid::Uuid;
 use workflow::{WResult, WorkflowError};
 
-/// Lot states that come after the award (the aggiudicazione was adopted).
-pub const AWARDED_LOT_STATES: [&str; 4] = ["awarded", "suspended", "ready_to_sign", "contracted"];
+/// Lot states that come after the award (the aggiudicazione was adopted): [`LotState::is_awarded`].
+pub fn awarded_lot_states() -> impl Iterator<Item = &'static str> {
+    LotState::ALL
+        .iter()
+        .filter(|s| s.is_awarded())
+        .map(|s| s.as_str())
+}
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> WorkflowError {
     WorkflowError::Internal(anyhow::anyhow!("stored {what} is invalid: {e}"))
@@ -161,7 +167,7 @@ pub async fn awards<C: ConnectionTrait>(
     if !tenders.is_empty() {
         let lots = lot::Entity::find()
             .filter(lot::Column::TenderId.is_in(tenders.keys().copied()))
-            .filter(lot::Column::State.is_in(AWARDED_LOT_STATES))
+            .filter(lot::Column::State.is_in(awarded_lot_states()))
             .all(db)
             .await?;
         for l in lots {
@@ -257,7 +263,7 @@ mod tests {
             tender_id: Uuid::nil(),
             lot_id: Uuid::nil(),
             operator_id: Uuid::nil(),
-            state: "awardee".into(),
+            state: lifecycle::participation::ParticipationState::Awardee.into(),
             declared_discount: discount.map(str::to_owned),
             declared_price_cents: price,
             technical_json: "{}".into(),

@@ -16,6 +16,7 @@ use crate::{
     error::{ApiResult, AppError},
 };
 use chrono::{DateTime, Utc};
+use lifecycle::{lot::OpenEnvelopes, participation::ParticipationState};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, Set,
@@ -26,7 +27,6 @@ use sealing::{
     ReceiptAction, ReceiptBody, ServerTime, WrappedKey,
 };
 use uuid::Uuid;
-use workflow::transition as machines;
 
 pub use workflow::store::entities::{bid_envelope, bid_receipt};
 
@@ -383,42 +383,44 @@ pub async fn withdraw<C: ConnectionTrait>(
 }
 
 /// The lot as the opening rule sees it. The service's lot machine and the sealing rule must both agree
-/// before an envelope opens: `machines::envelopes(lot state)` says which envelopes the lot's phase opens.
+/// before an envelope opens: `LotState::open_envelopes` says which envelopes the lot's phase opens.
 pub fn lot_opening_state(t: &tender::Model, l: &lot::Model) -> Option<LotOpeningState> {
-    let (a, b, c) = machines::envelopes(&l.state);
+    let OpenEnvelopes {
+        administrative,
+        technical,
+        economic,
+    } = l.state.open_envelopes();
     Some(LotOpeningState {
-        criterion: if t.criterion == "lowest_price" {
-            AwardCriterion::LowestPrice
-        } else {
-            AwardCriterion::BestQualityPriceRatio
+        criterion: match *t.criterion {
+            lifecycle::AwardCriterion::LowestPrice => AwardCriterion::LowestPrice,
+            lifecycle::AwardCriterion::QualityPrice => AwardCriterion::BestQualityPriceRatio,
         },
         sequence: OpeningSequence::Standard,
-        status: if matches!(l.state.as_str(), "deserted" | "annulled") {
+        status: if l.state.closes_openings() {
             LotStatus::Closed
         } else {
             LotStatus::Active
         },
         deadline: t.deadline?,
         milestones: Milestones {
-            opening_session_started: a,
-            admission_decided: b || c,
-            technical_scores_frozen: c,
-            economic_ranking_done: c,
+            opening_session_started: administrative,
+            admission_decided: technical || economic,
+            technical_scores_frozen: economic,
+            economic_ranking_done: economic,
         },
     })
 }
 
 pub fn bid_opening_state(b: &bid::Model, env: &bid_envelope::Model) -> BidOpeningState {
     let standing = match env.state.as_str() {
-        "submitted" if b.state != "withdrawn" => BidStanding::Current,
+        "submitted" if b.state != ParticipationState::Withdrawn => BidStanding::Current,
         "superseded" => BidStanding::Superseded,
         _ => BidStanding::Withdrawn,
     };
-    let admission = match b.state.as_str() {
-        "admitted" | "ranked" | "proposed_awardee" | "verified" | "awardee" | "contracted"
-        | "not_awarded" => Admission::Admitted,
-        "excluded" => Admission::Excluded,
-        _ => Admission::Pending,
+    let admission = match b.state.admission() {
+        lifecycle::participation::Admission::Admitted => Admission::Admitted,
+        lifecycle::participation::Admission::Excluded => Admission::Excluded,
+        lifecycle::participation::Admission::Pending => Admission::Pending,
     };
     BidOpeningState {
         standing,
@@ -438,11 +440,11 @@ pub enum OpenOutcome {
 }
 
 fn envelope_flag(l: &lot::Model, kind: EnvelopeKind) -> bool {
-    let (a, b, c) = machines::envelopes(&l.state);
+    let open = l.state.open_envelopes();
     match kind {
-        EnvelopeKind::Administrative => a,
-        EnvelopeKind::Technical => b,
-        EnvelopeKind::Economic => c,
+        EnvelopeKind::Administrative => open.administrative,
+        EnvelopeKind::Technical => open.technical,
+        EnvelopeKind::Economic => open.economic,
     }
 }
 
