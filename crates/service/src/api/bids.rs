@@ -35,6 +35,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 use workflow::access::{Access, access_tender};
+use workflow::store::entities::EnvelopeState;
 use workflow::transition::{self as machines, Declarations, EventInput};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -765,7 +766,7 @@ async fn bid_envelopes(
         .order_by_asc(sealed::bid_envelope::Column::Version)
         .order_by_asc(sealed::bid_envelope::Column::Kind);
     if !owner {
-        q = q.filter(sealed::bid_envelope::Column::State.eq("submitted"));
+        q = q.filter(sealed::bid_envelope::Column::State.eq(EnvelopeState::Submitted.as_str()));
     }
     let envelopes = q
         .all(&st.db.conn)

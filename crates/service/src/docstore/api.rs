@@ -21,6 +21,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 use workflow::access::{Access, access_tender};
+use workflow::store::entities::EnvelopeState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(upload_file, download_file))
@@ -69,7 +70,7 @@ async fn current_envelope<C: sea_orm::ConnectionTrait>(
     Ok(sealed::bid_envelope::Entity::find()
         .filter(sealed::bid_envelope::Column::BidId.eq(bid_id))
         .filter(sealed::bid_envelope::Column::Kind.eq(kind))
-        .filter(sealed::bid_envelope::Column::State.eq("submitted"))
+        .filter(sealed::bid_envelope::Column::State.eq(EnvelopeState::Submitted.as_str()))
         .order_by_desc(sealed::bid_envelope::Column::Version)
         .one(db)
         .await?)

@@ -16,7 +16,7 @@ mod sealed;
 
 pub use files::bid_file;
 pub use register::{register_award_history, register_draw, register_listing};
-pub use sealed::{bid_envelope, bid_receipt};
+pub use sealed::{EnvelopeState, bid_envelope, bid_receipt};
 
 pub use super::stored::Stored;
 
