@@ -371,48 +371,6 @@ pub fn apply_participation(
     lifecycle::participation::apply(state, &ev, &f, now).map_err(refusal)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn declarations_merge_keeps_earlier_values_and_takes_new_ones() {
-        let mut a = Declarations {
-            commission_members: Some(3),
-            motivation: Some("x".into()),
-            ..Default::default()
-        };
-        let b = Declarations {
-            motivation: Some("y".into()),
-            requirements_verified: Some(true),
-            ..Default::default()
-        };
-        a.merge(&b);
-        assert_eq!(a.commission_members, Some(3));
-        assert_eq!(a.motivation.as_deref(), Some("y"));
-        assert_eq!(a.requirements_verified, Some(true));
-        assert_eq!(
-            Declarations::from_json(&a.to_json()).commission_members,
-            Some(3)
-        );
-    }
-
-    #[test]
-    fn unknown_events_and_criteria_name_the_field() {
-        match parse_event::<TenderEvent>("launch") {
-            Err(WorkflowError::Invalid { field, .. }) => assert_eq!(field, "event"),
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(
-            parse_criterion("c", "best_quality_price").unwrap(),
-            AwardCriterion::QualityPrice
-        );
-        assert!(parse_criterion("c", "cheapest").is_err());
-        assert!(parse_procedure("p", "aperta").is_ok());
-        assert!(parse_procedure("p", "open").is_err());
-    }
-}
-
 // ---------------------------------------------------------------- committing a transition
 
 /// Persist the timers an accepted transition set or cancelled.
@@ -714,4 +672,46 @@ pub async fn run_bid_event<C: ConnectionTrait>(
     };
     crate::mails::enqueue_communications(db, &subject, &applied.effects).await?;
     Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declarations_merge_keeps_earlier_values_and_takes_new_ones() {
+        let mut a = Declarations {
+            commission_members: Some(3),
+            motivation: Some("x".into()),
+            ..Default::default()
+        };
+        let b = Declarations {
+            motivation: Some("y".into()),
+            requirements_verified: Some(true),
+            ..Default::default()
+        };
+        a.merge(&b);
+        assert_eq!(a.commission_members, Some(3));
+        assert_eq!(a.motivation.as_deref(), Some("y"));
+        assert_eq!(a.requirements_verified, Some(true));
+        assert_eq!(
+            Declarations::from_json(&a.to_json()).commission_members,
+            Some(3)
+        );
+    }
+
+    #[test]
+    fn unknown_events_and_criteria_name_the_field() {
+        match parse_event::<TenderEvent>("launch") {
+            Err(WorkflowError::Invalid { field, .. }) => assert_eq!(field, "event"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            parse_criterion("c", "best_quality_price").unwrap(),
+            AwardCriterion::QualityPrice
+        );
+        assert!(parse_criterion("c", "cheapest").is_err());
+        assert!(parse_procedure("p", "aperta").is_ok());
+        assert!(parse_procedure("p", "open").is_err());
+    }
 }
