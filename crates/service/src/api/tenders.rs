@@ -886,10 +886,10 @@ const SEALED: OpenEnvelopes = OpenEnvelopes {
 /// The envelopes of a bid its lot's phase opened to staff (the owner sees [`OpenEnvelopes::ALL`]): none of a
 /// withdrawn bid, whatever the lot's state.
 pub fn visible_envelopes(b: &bid::Model, l: Option<&lot::Model>) -> OpenEnvelopes {
-    match (*b.state, l) {
-        (ParticipationState::Withdrawn, _) | (_, None) => SEALED,
-        (_, Some(l)) => l.state.open_envelopes(),
+    if b.state == ParticipationState::Withdrawn {
+        return SEALED;
     }
+    l.map_or(SEALED, |l| l.state.open_envelopes())
 }
 
 /// A bid as a reader may see it, with the envelopes open to that reader: the owner sees everything
