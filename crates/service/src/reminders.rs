@@ -343,7 +343,10 @@ async fn due_listings<C: ConnectionTrait>(
 ) -> WResult<Vec<(register_listing::Model, u32, i64, String)>> {
     let widest = days.iter().copied().max().unwrap_or(0);
     let mut q = register_listing::Entity::find()
-        .filter(register_listing::Column::Status.is_in(["admitted", "suspended"]))
+        .filter(
+            register_listing::Column::Status
+                .is_in(crate::register::history::listing_status::ON_REGISTER),
+        )
         .filter(register_listing::Column::ExpiresOn.gte(today))
         .filter(register_listing::Column::ExpiresOn.lte(today + Duration::days(i64::from(widest))));
     if let Some(ids) = ids {

@@ -462,7 +462,7 @@ pub async fn run_tender_event<C: ConnectionTrait>(
         now,
         audit::Entry {
             actor,
-            action: &format!("tender.{}", input.event),
+            action: &format!("tender.{ev}"),
             object_kind: "tender",
             object_id: id.to_string(),
             before: Some(to_json(&before)),
@@ -561,7 +561,7 @@ pub async fn run_lot_event<C: ConnectionTrait>(
         now,
         audit::Entry {
             actor,
-            action: &format!("lot.{}", input.event),
+            action: &format!("lot.{ev}"),
             object_kind: "lot",
             object_id: lot_id.to_string(),
             before: Some(to_json(&before)),
@@ -651,7 +651,7 @@ pub async fn run_bid_event<C: ConnectionTrait>(
         now,
         audit::Entry {
             actor,
-            action: &format!("bid.{}", input.event),
+            action: &format!("bid.{ev}"),
             object_kind: "bid",
             object_id: id.to_string(),
             before: Some(serde_json::json!({"state": before_state})),

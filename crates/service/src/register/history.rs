@@ -32,6 +32,19 @@ pub fn awarded_lot_states() -> impl Iterator<Item = &'static str> {
         .map(|s| s.as_str())
 }
 
+/// The stored names of a register listing's status (`register_listing.status`, the register crate's
+/// `ListingStatus`). Not lifecycle states, though two are spelled like participation and lot states.
+pub mod listing_status {
+    pub const APPLIED: &str = "applied";
+    pub const ADMITTED: &str = "admitted";
+    pub const SUSPENDED: &str = "suspended";
+    pub const REMOVED: &str = "removed";
+    /// Every status, in the register's order.
+    pub const ALL: [&str; 4] = [APPLIED, ADMITTED, SUSPENDED, REMOVED];
+    /// The statuses of a listing still on the register (it may expire, and is reminded of it).
+    pub const ON_REGISTER: [&str; 2] = [ADMITTED, SUSPENDED];
+}
+
 fn corrupt(what: &str, e: impl std::fmt::Display) -> WorkflowError {
     WorkflowError::Internal(anyhow::anyhow!("stored {what} is invalid: {e}"))
 }
@@ -56,10 +69,10 @@ pub fn to_listing(r: &register_listing::Model) -> WResult<Listing> {
     let on = r.status_on.unwrap_or(r.created_at.date_naive());
     let reason = r.reason.clone().unwrap_or_default();
     let status = match r.status.as_str() {
-        "applied" => ListingStatus::Applied,
-        "admitted" => ListingStatus::Admitted { on },
-        "suspended" => ListingStatus::Suspended { on, reason },
-        "removed" => ListingStatus::Removed { on, reason },
+        listing_status::APPLIED => ListingStatus::Applied,
+        listing_status::ADMITTED => ListingStatus::Admitted { on },
+        listing_status::SUSPENDED => ListingStatus::Suspended { on, reason },
+        listing_status::REMOVED => ListingStatus::Removed { on, reason },
         other => return Err(corrupt("listing status", other)),
     };
     Ok(Listing {
@@ -74,14 +87,18 @@ pub fn to_listing(r: &register_listing::Model) -> WResult<Listing> {
 /// The status columns of a listing: (status, status_on, reason).
 pub fn status_columns(s: &ListingStatus) -> (String, Option<NaiveDate>, Option<String>) {
     match s {
-        ListingStatus::Applied => ("applied".into(), None, None),
-        ListingStatus::Admitted { on } => ("admitted".into(), Some(*on), None),
-        ListingStatus::Suspended { on, reason } => {
-            ("suspended".into(), Some(*on), Some(reason.clone()))
-        }
-        ListingStatus::Removed { on, reason } => {
-            ("removed".into(), Some(*on), Some(reason.clone()))
-        }
+        ListingStatus::Applied => (listing_status::APPLIED.into(), None, None),
+        ListingStatus::Admitted { on } => (listing_status::ADMITTED.into(), Some(*on), None),
+        ListingStatus::Suspended { on, reason } => (
+            listing_status::SUSPENDED.into(),
+            Some(*on),
+            Some(reason.clone()),
+        ),
+        ListingStatus::Removed { on, reason } => (
+            listing_status::REMOVED.into(),
+            Some(*on),
+            Some(reason.clone()),
+        ),
     }
 }
 
@@ -95,7 +112,7 @@ pub async fn register_for<C: ConnectionTrait>(
     let rows = register_listing::Entity::find()
         .filter(register_listing::Column::ProvinceId.eq(province))
         .filter(register_listing::Column::Category.eq(category.to_string()))
-        .filter(register_listing::Column::Status.ne("removed"))
+        .filter(register_listing::Column::Status.ne(listing_status::REMOVED))
         .all(db)
         .await?;
     let listings = rows.iter().map(to_listing).collect::<WResult<Vec<_>>>()?;
