@@ -20,6 +20,12 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use domain::calendar::LegalCalendar;
 use domain::ids::{Cig, CodiceFiscale};
 use domain::money::{Discount, Euro, Rounding, price_from_discount};
+use lifecycle::{
+    ProcedureType,
+    lot::LotState,
+    participation::ParticipationState,
+    tender::{TenderPhase, TenderState},
+};
 use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
@@ -160,41 +166,27 @@ pub async fn load<C: ConnectionTrait>(
 
 // ---------- shared helpers ----------
 
-/// Tender states in which offers (or requests) are still sealed: nothing about participants may be
-/// published yet, so such tenders are left out of both exports' bid data (L.190 leaves them out entirely).
-const SEALED_TENDER_STATES: [&str; 3] = ["requests_open", "prequalification", "open"];
-/// Lot states in which the aggiudicazione has been adopted.
-const AWARDED_LOT_STATES: [&str; 4] = ["awarded", "suspended", "ready_to_sign", "contracted"];
-/// Participations that are not an offer: an invitation never answered, no offer, or a withdrawn one.
-const NOT_PARTICIPANTS: [&str; 3] = ["invited", "no_offer", "withdrawn"];
+// Tenders whose offers (or requests) are still sealed (`TenderState::participants_sealed`) are left out of
+// both exports' bid data (L.190 leaves them out entirely).
 
-/// The L.190 procedure for a stored `procedure_type` (the `lifecycle` crate's names).
-pub fn procedura(procedure_type: &str) -> Option<Procedura> {
-    Some(match procedure_type {
-        "affidamento_diretto" => Procedura::AffidamentoDiretto,
+/// The L.190 procedure for a procedure type of the `lifecycle` crate.
+pub fn procedura(procedure_type: ProcedureType) -> Procedura {
+    match procedure_type {
+        ProcedureType::AffidamentoDiretto => Procedura::AffidamentoDiretto,
         // art. 50 c.1 lett. c)-e): negotiated below the EU thresholds
-        "negoziata_senza_bando" => Procedura::NegoziataSottoSoglia,
-        "aperta" => Procedura::Aperta,
-        "ristretta" => Procedura::Ristretta,
-        "competitiva_con_negoziazione" => Procedura::CompetitivaConNegoziazione,
-        "dialogo_competitivo" => Procedura::DialogoCompetitivo,
-        "partenariato_innovazione" => Procedura::PartenariatoInnovazione,
+        ProcedureType::NegoziataSenzaBando => Procedura::NegoziataSottoSoglia,
+        ProcedureType::Aperta => Procedura::Aperta,
+        ProcedureType::Ristretta => Procedura::Ristretta,
+        ProcedureType::CompetitivaConNegoziazione => Procedura::CompetitivaConNegoziazione,
+        ProcedureType::DialogoCompetitivo => Procedura::DialogoCompetitivo,
+        ProcedureType::PartenariatoInnovazione => Procedura::PartenariatoInnovazione,
         // art. 76: negotiated without prior publication
-        "negoziata_senza_pubblicazione" => Procedura::NegoziataSenzaBando,
-        _ => return None,
-    })
+        ProcedureType::NegoziataSenzaPubblicazione => Procedura::NegoziataSenzaBando,
+    }
 }
 
 fn scelta(t: &tender::Model) -> Result<SceltaContraente, ExportError> {
-    match procedura(&t.procedure_type) {
-        Some(p) => Ok(p.into()),
-        None => fail(
-            "tender",
-            t.id,
-            "procedure_type",
-            format!("unknown procedure type {:?}", t.procedure_type),
-        ),
-    }
+    Ok(procedura(*t.procedure_type).into())
 }
 
 fn cents(object: &'static str, id: Uuid, field: &str, c: i64) -> Result<Euro, ExportError> {
@@ -417,7 +409,7 @@ pub fn l190_lots(snap: &Snapshot, sel: &L190Selection) -> Result<L190Export, Exp
     let ix = Index::new(snap);
     let mut out = L190Export::default();
     for t in &snap.tenders {
-        if !workflow::transition::is_public(&t.state) {
+        if !t.state.is_public() {
             continue;
         }
         let tender_in_year = ix
@@ -441,7 +433,7 @@ pub fn l190_lots(snap: &Snapshot, sel: &L190Selection) -> Result<L190Export, Exp
         if lots.is_empty() {
             continue;
         }
-        if SEALED_TENDER_STATES.contains(&t.state.as_str()) {
+        if t.state.participants_sealed() {
             out.sealed_tenders.push(t.id);
             continue;
         }
@@ -531,7 +523,7 @@ fn lotto(
     let mut partecipanti = Vec::new();
     let mut seen = HashSet::new();
     for b in ix.bids(l.id) {
-        let counted = sel.include_invited || !NOT_PARTICIPANTS.contains(&b.state.as_str());
+        let counted = sel.include_invited || b.state.is_participant();
         if !counted || !seen.insert(b.operator_id) {
             continue;
         }
@@ -550,7 +542,7 @@ fn lotto(
     }
     let mut aggiudicatari = Vec::new();
     let mut importo = Decimal::ZERO;
-    if AWARDED_LOT_STATES.contains(&l.state.as_str())
+    if l.state.is_awarded()
         && let Some(aw) = l.awardee_bid_id
     {
         let Some(b) = ix.bids(l.id).iter().find(|b| b.id == aw) else {
@@ -597,15 +589,14 @@ fn soggetto(o: &operator::Model) -> Result<Soggetto, ExportError> {
 
 // ---------- OCDS ----------
 
-/// The OCDS tender status for a stored tender state.
-pub fn tender_status(state: &str) -> TenderStatus {
-    match state {
-        "draft" | "approved" | "ready" => TenderStatus::Planning,
-        "completed" => TenderStatus::Complete,
-        "deserted" => TenderStatus::Unsuccessful,
-        "revoked" | "annulled" => TenderStatus::Cancelled,
-        // requests_open, prequalification, open, closed, in_evaluation
-        _ => TenderStatus::Active,
+/// The OCDS tender status for a tender state: its phase.
+pub fn tender_status(state: TenderState) -> TenderStatus {
+    match state.phase() {
+        TenderPhase::Planning => TenderStatus::Planning,
+        TenderPhase::Active => TenderStatus::Active,
+        TenderPhase::Complete => TenderStatus::Complete,
+        TenderPhase::Unsuccessful => TenderStatus::Unsuccessful,
+        TenderPhase::Cancelled => TenderStatus::Cancelled,
     }
 }
 
@@ -678,7 +669,7 @@ pub fn ocds_records(
     let ix = Index::new(snap);
     let mut out = Vec::new();
     for t in &snap.tenders {
-        if !workflow::transition::is_public(&t.state) {
+        if !t.state.is_public() {
             continue;
         }
         let province = ix.province(t)?;
@@ -709,7 +700,7 @@ fn ocds_record(
         },
         None => procuring_entity(province, sua),
     };
-    let sealed = SEALED_TENDER_STATES.contains(&t.state.as_str());
+    let sealed = t.state.participants_sealed();
     let lots = ix.lots(t.id);
     let mut lot_records = Vec::new();
     let mut bids = Vec::new();
@@ -735,24 +726,34 @@ fn ocds_record(
             description: None,
             value: Some(base),
         });
-        let econ_open = workflow::transition::envelopes(&l.state).2;
+        let econ_open = l.state.open_envelopes().economic;
         for b in ix.bids(l.id) {
-            if sealed || matches!(b.state.as_str(), "invited" | "no_offer") {
+            use ParticipationState as P;
+            if sealed {
                 continue;
             }
+            let status = match *b.state {
+                // no offer to publish
+                P::Invited | P::NoOffer => continue,
+                P::Withdrawn => BidStatus::Withdrawn,
+                P::Excluded => BidStatus::Disqualified,
+                P::Submitted | P::InSoccorso => BidStatus::Pending,
+                P::Admitted
+                | P::Ranked
+                | P::ProposedAwardee
+                | P::Verified
+                | P::Awardee
+                | P::Contracted
+                | P::NotAwarded => BidStatus::Valid,
+            };
             let o = ix.operator(b)?;
             bids.push(BidRecord {
                 id: b.id.to_string(),
                 lot_ids: vec![l.id.to_string()],
                 bidder: Bidder::Single(organization(o)?),
                 date: b.submitted_at,
-                status: match b.state.as_str() {
-                    "withdrawn" => BidStatus::Withdrawn,
-                    "excluded" => BidStatus::Disqualified,
-                    "submitted" | "in_soccorso" => BidStatus::Pending,
-                    _ => BidStatus::Valid,
-                },
-                value: if econ_open && b.state != "withdrawn" {
+                status,
+                value: if econ_open && b.state != P::Withdrawn {
                     bid_price(b, l.base_amount_cents, rounding)?
                 } else {
                     None
@@ -760,12 +761,24 @@ fn ocds_record(
             });
         }
         let Some(aw) = l.awardee_bid_id else { continue };
-        let status = match l.state.as_str() {
-            "proposed" | "verified" => AwardStatus::Pending,
-            s if AWARDED_LOT_STATES.contains(&s) => AwardStatus::Active,
-            "revoked" | "annulled" => AwardStatus::Cancelled,
-            _ => continue,
+        let status = match *l.state {
+            LotState::Proposed | LotState::Verified => AwardStatus::Pending,
+            // the aggiudicazione stands (`LotState::is_awarded`)
+            LotState::Awarded
+            | LotState::Suspended
+            | LotState::ReadyToSign
+            | LotState::Contracted => AwardStatus::Active,
+            LotState::Revoked | LotState::Annulled => AwardStatus::Cancelled,
+            LotState::Pending
+            | LotState::AdminReview
+            | LotState::TechEval
+            | LotState::EconEval
+            | LotState::Ranked
+            | LotState::AnomalyCheck
+            | LotState::Deserted
+            | LotState::NotAwarded => continue,
         };
+        debug_assert_eq!(status == AwardStatus::Active, l.state.is_awarded());
         let Some(b) = ix.bids(l.id).iter().find(|b| b.id == aw) else {
             return fail(
                 "lot",
@@ -790,7 +803,7 @@ fn ocds_record(
             status,
             value: price,
         });
-        if l.state == "contracted" {
+        if l.state == LotState::Contracted {
             contracts.push(ContractRecord {
                 id: format!("contract-{}", l.id),
                 award_id,
@@ -867,7 +880,8 @@ fn events(ix: &Index<'_>, t: &tender::Model, lots: &[&lot::Model]) -> Vec<Lifecy
                 .after_json
                 .as_deref()
                 .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
-                .and_then(|v| v["tender"]["state"].as_str().map(tender_status))
+                .and_then(|v| v["tender"]["state"].as_str()?.parse().ok())
+                .map(tender_status)
         {
             status = state;
         }
@@ -894,7 +908,7 @@ fn events(ix: &Index<'_>, t: &tender::Model, lots: &[&lot::Model]) -> Vec<Lifecy
             id: "published".to_owned(),
             date: ix.public_since(t).unwrap_or(t.updated_at),
             kind: EventKind::Tender,
-            tender_status: tender_status(&t.state),
+            tender_status: tender_status(*t.state),
         });
     }
     out
@@ -917,11 +931,11 @@ mod tests {
             ProcedureType::PartenariatoInnovazione,
             ProcedureType::NegoziataSenzaPubblicazione,
         ] {
-            assert!(procedura(p.as_str()).is_some(), "{p}");
+            // every procedure type has a code
+            let _ = SceltaContraente::from(procedura(p)).code();
         }
-        assert_eq!(procedura("asta"), None);
         assert_eq!(
-            SceltaContraente::from(procedura("negoziata_senza_bando").unwrap()).code(),
+            SceltaContraente::from(procedura(ProcedureType::NegoziataSenzaBando)).code(),
             "33"
         );
     }
@@ -932,8 +946,14 @@ mod tests {
         assert_eq!(event_kind("lot.sign_contract"), Some(EventKind::Contract));
         assert_eq!(event_kind("tender.create"), None);
         assert_eq!(event_kind("lot.open_administrative"), None);
-        assert_eq!(tender_status("deserted"), TenderStatus::Unsuccessful);
-        assert_eq!(tender_status("in_evaluation"), TenderStatus::Active);
+        assert_eq!(
+            tender_status(TenderState::Deserted),
+            TenderStatus::Unsuccessful
+        );
+        assert_eq!(
+            tender_status(TenderState::InEvaluation),
+            TenderStatus::Active
+        );
     }
 
     fn bid_row(discount: Option<&str>, price: Option<i64>) -> bid::Model {
@@ -943,7 +963,7 @@ mod tests {
             tender_id: Uuid::nil(),
             lot_id: Uuid::nil(),
             operator_id: Uuid::nil(),
-            state: "awardee".into(),
+            state: ParticipationState::Awardee.into(),
             declared_discount: discount.map(str::to_owned),
             declared_price_cents: price,
             technical_json: "{}".into(),

@@ -35,6 +35,7 @@ use crate::{
     runtime::Runtime,
 };
 use chrono::{DateTime, Duration, Utc};
+use lifecycle::{participation::ParticipationState, tender::TenderState};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -175,7 +176,7 @@ async fn owed<C: ConnectionTrait>(db: &C, t: &tender::Model) -> WResult<Vec<Owed
     let mut traces: BTreeMap<Uuid, Trace> = BTreeMap::new();
     for b in &bids {
         let tr = traces.entry(b.operator_id).or_default();
-        if b.state == "withdrawn" {
+        if b.state == ParticipationState::Withdrawn {
             tr.withdrawn.insert(b.lot_id);
         } else {
             tr.current.insert(b.lot_id);
@@ -214,7 +215,7 @@ async fn deadline_reminders(st: &Runtime, now: DateTime<Utc>) -> WResult<u32> {
         return Ok(0);
     };
     let tenders = tender::Entity::find()
-        .filter(tender::Column::State.eq("open"))
+        .filter(tender::Column::State.eq(TenderState::Open.as_str()))
         .filter(tender::Column::Deadline.gt(now))
         .filter(tender::Column::Deadline.lte(now + Duration::hours(i64::from(*widest))))
         .order_by_asc(tender::Column::Deadline)
@@ -254,7 +255,7 @@ async fn enqueue_for_tender<C: ConnectionTrait>(
     let Some(t) = tender::Entity::find_by_id(tender_id).one(db).await? else {
         return Ok(0);
     };
-    let Some(deadline) = t.deadline.filter(|_| t.state == "open") else {
+    let Some(deadline) = t.deadline.filter(|_| t.state == TenderState::Open) else {
         return Ok(0);
     };
     let Some(h) = due_offset(deadline, now, &st.settings.reminders.offer_deadline_hours) else {
@@ -342,7 +343,9 @@ async fn due_listings<C: ConnectionTrait>(
 ) -> WResult<Vec<(register_listing::Model, u32, i64, String)>> {
     let widest = days.iter().copied().max().unwrap_or(0);
     let mut q = register_listing::Entity::find()
-        .filter(register_listing::Column::Status.is_in(["admitted", "suspended"]))
+        .filter(
+            register_listing::Column::Status.is_in(workflow::register::listing_status::ON_REGISTER),
+        )
         .filter(register_listing::Column::ExpiresOn.gte(today))
         .filter(register_listing::Column::ExpiresOn.lte(today + Duration::days(i64::from(widest))));
     if let Some(ids) = ids {

@@ -13,13 +13,17 @@ use crate::{
     db::entities::{bid, lot, tender, timer},
     runtime::Runtime,
 };
+use lifecycle::{
+    MachineEvent, TimerKind,
+    tender::{TenderEvent, TenderState},
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
     QuerySelect, Set,
 };
 use std::time::Duration;
 use workflow::WorkflowError;
-use workflow::transition::{self as machines, EventInput};
+use workflow::transition::EventInput;
 use workflow::transition::{run_bid_event, run_lot_event, run_tender_event};
 
 pub const ACTOR: &str = "scheduler";
@@ -34,21 +38,13 @@ pub struct Tick {
     pub reminders: u32,
 }
 
-fn event(name: &str) -> EventInput {
-    EventInput {
-        event: name.to_owned(),
-        bid_id: None,
-        declarations: Default::default(),
-    }
-}
-
 /// One scheduler pass at the clock's current time.
 pub async fn tick(st: &Runtime) -> Result<Tick, WorkflowError> {
     let now = st.now();
     let mut out = Tick::default();
     // 1. open tenders past their deadline
     let due = tender::Entity::find()
-        .filter(tender::Column::State.eq("open"))
+        .filter(tender::Column::State.eq(TenderState::Open.as_str()))
         .filter(tender::Column::Deadline.lte(now))
         .limit(200)
         .all(&st.db.conn)
@@ -58,7 +54,7 @@ pub async fn tick(st: &Runtime) -> Result<Tick, WorkflowError> {
         let Some(t) = tender::Entity::find_by_id(t.id).one(&w.txn).await? else {
             continue;
         };
-        if t.state != "open" || t.deadline.is_none_or(|d| d > now) {
+        if t.state != TenderState::Open || t.deadline.is_none_or(|d| d > now) {
             continue;
         }
         match run_tender_event(
@@ -66,7 +62,7 @@ pub async fn tick(st: &Runtime) -> Result<Tick, WorkflowError> {
             ACTOR,
             &st.settings.http.public_base_url,
             t,
-            &event("close_submissions"),
+            &EventInput::of(TenderEvent::CloseSubmissions),
             now,
         )
         .await
@@ -99,11 +95,19 @@ pub async fn tick(st: &Runtime) -> Result<Tick, WorkflowError> {
         else {
             continue;
         };
-        let result = match machines::timer_event(&tm.event) {
-            Some(("tender", ev)) => {
+        // an unknown kind is treated as a reminder, as before
+        let fires = tm
+            .event
+            .parse::<TimerKind>()
+            .ok()
+            .and_then(TimerKind::fires);
+        let result = match fires {
+            Some(MachineEvent::Tender(ev)) => {
                 match tender::Entity::find_by_id(tm.object_id).one(&w.txn).await? {
                     // the deadline pass above (or a buyer) already closed it: nothing left to do
-                    Some(t) if ev == "close_submissions" && t.state != "open" => {
+                    Some(t)
+                        if ev == TenderEvent::CloseSubmissions && t.state != TenderState::Open =>
+                    {
                         Ok(format!("already {}", t.state))
                     }
                     Some(t) => run_tender_event(
@@ -111,53 +115,57 @@ pub async fn tick(st: &Runtime) -> Result<Tick, WorkflowError> {
                         ACTOR,
                         &st.settings.http.public_base_url,
                         t,
-                        &event(ev),
+                        &EventInput::of(ev),
                         now,
                     )
                     .await
-                    .map(|a| a.to),
+                    .map(|a| a.to.to_string()),
                     None => Err(WorkflowError::NotFound("tender")),
                 }
             }
-            Some(("lot", ev)) => match lot::Entity::find_by_id(tm.object_id).one(&w.txn).await? {
-                Some(l) => match tender::Entity::find_by_id(l.tender_id).one(&w.txn).await? {
-                    Some(t) => run_lot_event(
-                        &w.txn,
-                        ACTOR,
-                        &st.settings.http.public_base_url,
-                        &t,
-                        l,
-                        &event(ev),
-                        now,
-                    )
-                    .await
-                    .map(|a| a.to),
-                    None => Err(WorkflowError::NotFound("tender")),
-                },
-                None => Err(WorkflowError::NotFound("lot")),
-            },
-            Some((_, ev)) => match bid::Entity::find_by_id(tm.object_id).one(&w.txn).await? {
-                Some(b) => {
-                    let l = lot::Entity::find_by_id(b.lot_id).one(&w.txn).await?;
-                    let t = tender::Entity::find_by_id(b.tender_id).one(&w.txn).await?;
-                    match (t, l) {
-                        (Some(t), Some(l)) => run_bid_event(
+            Some(MachineEvent::Lot(ev)) => {
+                match lot::Entity::find_by_id(tm.object_id).one(&w.txn).await? {
+                    Some(l) => match tender::Entity::find_by_id(l.tender_id).one(&w.txn).await? {
+                        Some(t) => run_lot_event(
                             &w.txn,
                             ACTOR,
                             &st.settings.http.public_base_url,
                             &t,
-                            &l,
-                            b,
-                            &event(ev),
+                            l,
+                            &EventInput::of(ev),
                             now,
                         )
                         .await
-                        .map(|a| a.to),
-                        _ => Err(WorkflowError::NotFound("bid")),
-                    }
+                        .map(|a| a.to.to_string()),
+                        None => Err(WorkflowError::NotFound("tender")),
+                    },
+                    None => Err(WorkflowError::NotFound("lot")),
                 }
-                None => Err(WorkflowError::NotFound("bid")),
-            },
+            }
+            Some(MachineEvent::Participation(ev)) => {
+                match bid::Entity::find_by_id(tm.object_id).one(&w.txn).await? {
+                    Some(b) => {
+                        let l = lot::Entity::find_by_id(b.lot_id).one(&w.txn).await?;
+                        let t = tender::Entity::find_by_id(b.tender_id).one(&w.txn).await?;
+                        match (t, l) {
+                            (Some(t), Some(l)) => run_bid_event(
+                                &w.txn,
+                                ACTOR,
+                                &st.settings.http.public_base_url,
+                                &t,
+                                &l,
+                                b,
+                                &EventInput::of(ev),
+                                now,
+                            )
+                            .await
+                            .map(|a| a.to.to_string()),
+                            _ => Err(WorkflowError::NotFound("bid")),
+                        }
+                    }
+                    None => Err(WorkflowError::NotFound("bid")),
+                }
+            }
             None => {
                 // a reminder (art. 90 communications, stipula term...): recorded, no transition
                 audit::append(

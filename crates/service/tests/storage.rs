@@ -36,9 +36,9 @@ async fn insert_tender(
         request_id: Set(None),
         title: Set("Àccènti e “virgolette” — 😀".into()),
         contract_type: Set("services".into()),
-        procedure_type: Set("aperta".into()),
-        criterion: Set("lowest_price".into()),
-        state: Set(state.into()),
+        procedure_type: Set("aperta".parse().unwrap()),
+        criterion: Set("lowest_price".parse().unwrap()),
+        state: Set(state.parse().unwrap()),
         deadline: Set(Some(deadline)),
         published_at: Set(None),
         invitees_json: Set("[]".into()),
@@ -59,7 +59,7 @@ async fn insert_lot(db: &impl ConnectionTrait, t: Uuid, cents: i64) -> lot::Mode
         title: Set("Lotto".into()),
         cig: Set(Some("B5A520026C".into())),
         base_amount_cents: Set(cents),
-        state: Set("pending".into()),
+        state: Set("pending".parse().unwrap()),
         evaluation_json: Set(None),
         awardee_bid_id: Set(None),
         standstill_end: Set(None),
@@ -99,7 +99,7 @@ async fn round_trip(t: &TestDb) {
             tender_id: Set(tn.id),
             lot_id: Set(l.id),
             operator_id: Set(Uuid::now_v7()),
-            state: Set("submitted".into()),
+            state: Set("submitted".parse().unwrap()),
             declared_discount: Set(Some(discount.into())),
             declared_price_cents: Set(Some(i64::MAX)),
             technical_json: Set(r#"{"a":"€"}"#.into()),
@@ -193,7 +193,7 @@ async fn scheduler_scenario(t: &TestDb) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(now_t.state, "open");
+    assert_eq!(now_t.state.as_str(), "open");
     let timers = timer::Entity::find().all(&t.db.conn).await.unwrap();
     assert!(timers.iter().all(|t| t.fired_at.is_some()), "{timers:?}");
     assert!(
@@ -215,7 +215,7 @@ async fn scheduler_scenario(t: &TestDb) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(closed.state, "closed");
+    assert_eq!(closed.state.as_str(), "closed");
     // a second pass does nothing (no double firing)
     assert_eq!(
         service::scheduler::tick(&st).await.unwrap(),

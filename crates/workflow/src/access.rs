@@ -127,14 +127,10 @@ pub fn shows_invitees(t: &tender::Model, access: Access, now: DateTime<Utc>) -> 
 
 /// Whether the public (or a bidder) may see the tender.
 pub fn publicly_visible(t: &tender::Model, bidder: Option<Uuid>) -> bool {
-    if !machines::is_public(&t.state) {
+    if !t.state.is_public() {
         return false;
     }
-    let invitation_only = t
-        .procedure_type
-        .parse::<lifecycle::ProcedureType>()
-        .map(|p| p.offers_by_invitation())
-        .unwrap_or(false);
+    let invitation_only = t.procedure_type.offers_by_invitation();
     !invitation_only || bidder.is_some_and(|b| machines::invitees(t).contains(&b))
 }
 

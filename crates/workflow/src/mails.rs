@@ -29,7 +29,12 @@ use crate::{
     transition::Declarations,
 };
 use chrono::{DateTime, Utc};
-use lifecycle::{Addressee, CommunicationKind, Effect, TimerKind};
+use lifecycle::{
+    Addressee, CommunicationKind, Effect, MachineEvent, TimerKind,
+    lot::LotEvent,
+    participation::{ParticipationEvent, ParticipationState},
+    tender::TenderEvent,
+};
 use notify::MailTemplate;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Map, Value, json};
@@ -44,8 +49,8 @@ pub struct Subject<'a> {
     pub lot: Option<&'a lot::Model>,
     /// The bid of a participation event.
     pub bid: Option<&'a bid::Model>,
-    /// The event name (e.g. `award`).
-    pub event: &'a str,
+    /// The event (e.g. the lot's `award`).
+    pub event: MachineEvent,
     pub declarations: &'a Declarations,
     /// The offer deadline before the transition (for `deadline_extended`).
     pub previous_deadline: Option<DateTime<Utc>>,
@@ -107,7 +112,7 @@ async fn operators_of_bids<C: ConnectionTrait>(
 
 /// Bids that count as participation: submitted, not withdrawn.
 fn live(b: &bid::Model) -> bool {
-    b.state != "withdrawn" && b.state != crate::transition::PARTICIPATION_INITIAL
+    b.state.is_offer()
 }
 
 fn timer_at(effects: &[Effect], kind: TimerKind) -> Option<DateTime<Utc>> {
@@ -252,7 +257,7 @@ fn context(
     put("act_type", json!(act_type(kind)));
     put("act_number", json!(s.seq.to_string()));
     put("act_date", json!(s.now.date_naive().to_string()));
-    put("event", json!(s.event));
+    put("event", json!(s.event.as_str()));
     let reasons = s
         .declarations
         .exclusion_reason
@@ -480,8 +485,14 @@ fn comune_details(
             out
         }
         K::AdmissionsAndExclusions => {
-            let admitted = bids.iter().filter(|b| b.state == "admitted").count();
-            let excluded = bids.iter().filter(|b| b.state == "excluded").count();
+            let admitted = bids
+                .iter()
+                .filter(|b| b.state == ParticipationState::Admitted)
+                .count();
+            let excluded = bids
+                .iter()
+                .filter(|b| b.state == ParticipationState::Excluded)
+                .count();
             format!("Offerte ammesse: {admitted}; offerte escluse: {excluded}.")
         }
         K::CommissionComposition => match s.declarations.commission_members {
@@ -497,7 +508,10 @@ fn comune_details(
             Some(n) => period(format!("Proposta di aggiudicazione in favore di {n}")),
             None => "Formulata la proposta di aggiudicazione.".to_owned(),
         },
-        K::VerificationOutcome if s.event == "verification_failed" => {
+        K::VerificationOutcome
+            if s.event == MachineEvent::Lot(LotEvent::VerificationFailed)
+                || s.event == MachineEvent::Participation(ParticipationEvent::VerificationFailed) =>
+        {
             "La verifica dei requisiti dell'operatore proposto per l'aggiudicazione ha avuto esito \
              negativo: l'operatore è escluso (art. 99)."
                 .to_owned()
@@ -515,10 +529,11 @@ fn comune_details(
             .to_owned(),
         K::DecisionNotToAward => {
             let default = match s.event {
-                "declare_deserted" => "Nessuna offerta pervenuta entro il termine: la procedura è deserta.",
-                "exclude_all" => "Tutte le offerte sono state escluse.",
-                "no_suitable_offer" => "Nessuna offerta è risultata conveniente o idonea.",
-                _ => "Si veda il provvedimento sulla piattaforma.",
+                MachineEvent::Tender(TenderEvent::DeclareDeserted)
+                | MachineEvent::Lot(LotEvent::DeclareDeserted) => "Nessuna offerta pervenuta entro il termine: la procedura è deserta.",
+                MachineEvent::Lot(LotEvent::ExcludeAll) => "Tutte le offerte sono state escluse.",
+                MachineEvent::Lot(LotEvent::NoSuitableOffer) => "Nessuna offerta è risultata conveniente o idonea.",
+                MachineEvent::Tender(_) | MachineEvent::Lot(_) | MachineEvent::Participation(_) => "Si veda il provvedimento sulla piattaforma.",
             };
             s.declarations
                 .motivation
@@ -742,7 +757,7 @@ mod tests {
             funding_source: Set("Bilancio".into()),
             desired_criterion: Set("lowest_price".into()),
             desired_timing: Set(None),
-            status: Set("submitted".into()),
+            status: Set(lifecycle::request::RequestState::INITIAL.into()),
             tender_id: Set(None),
             decision_reason: Set(None),
             created_at: Set(now),

@@ -19,13 +19,32 @@ use ::register::{
 };
 use chrono::NaiveDate;
 use domain::money::Euro;
+use lifecycle::lot::LotState;
 use rust_decimal::{Decimal, RoundingStrategy};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashMap;
 use uuid::Uuid;
 
-/// Lot states that come after the award (the aggiudicazione was adopted).
-pub const AWARDED_LOT_STATES: [&str; 4] = ["awarded", "suspended", "ready_to_sign", "contracted"];
+/// Lot states that come after the award (the aggiudicazione was adopted): [`LotState::is_awarded`].
+pub fn awarded_lot_states() -> impl Iterator<Item = &'static str> {
+    LotState::ALL
+        .iter()
+        .filter(|s| s.is_awarded())
+        .map(|s| s.as_str())
+}
+
+/// The stored names of a register listing's status (`register_listing.status`, the register crate's
+/// `ListingStatus`). Not lifecycle states, though two are spelled like participation and lot states.
+pub mod listing_status {
+    pub const APPLIED: &str = "applied";
+    pub const ADMITTED: &str = "admitted";
+    pub const SUSPENDED: &str = "suspended";
+    pub const REMOVED: &str = "removed";
+    /// Every status, in the register's order.
+    pub const ALL: [&str; 4] = [APPLIED, ADMITTED, SUSPENDED, REMOVED];
+    /// The statuses of a listing still on the register (it may expire, and is reminded of it).
+    pub const ON_REGISTER: [&str; 2] = [ADMITTED, SUSPENDED];
+}
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> WorkflowError {
     WorkflowError::Internal(anyhow::anyhow!("stored {what} is invalid: {e}"))
@@ -51,10 +70,10 @@ pub fn to_listing(r: &register_listing::Model) -> WResult<Listing> {
     let on = r.status_on.unwrap_or(r.created_at.date_naive());
     let reason = r.reason.clone().unwrap_or_default();
     let status = match r.status.as_str() {
-        "applied" => ListingStatus::Applied,
-        "admitted" => ListingStatus::Admitted { on },
-        "suspended" => ListingStatus::Suspended { on, reason },
-        "removed" => ListingStatus::Removed { on, reason },
+        listing_status::APPLIED => ListingStatus::Applied,
+        listing_status::ADMITTED => ListingStatus::Admitted { on },
+        listing_status::SUSPENDED => ListingStatus::Suspended { on, reason },
+        listing_status::REMOVED => ListingStatus::Removed { on, reason },
         other => return Err(corrupt("listing status", other)),
     };
     Ok(Listing {
@@ -69,14 +88,18 @@ pub fn to_listing(r: &register_listing::Model) -> WResult<Listing> {
 /// The status columns of a listing: (status, status_on, reason).
 pub fn status_columns(s: &ListingStatus) -> (String, Option<NaiveDate>, Option<String>) {
     match s {
-        ListingStatus::Applied => ("applied".into(), None, None),
-        ListingStatus::Admitted { on } => ("admitted".into(), Some(*on), None),
-        ListingStatus::Suspended { on, reason } => {
-            ("suspended".into(), Some(*on), Some(reason.clone()))
-        }
-        ListingStatus::Removed { on, reason } => {
-            ("removed".into(), Some(*on), Some(reason.clone()))
-        }
+        ListingStatus::Applied => (listing_status::APPLIED.into(), None, None),
+        ListingStatus::Admitted { on } => (listing_status::ADMITTED.into(), Some(*on), None),
+        ListingStatus::Suspended { on, reason } => (
+            listing_status::SUSPENDED.into(),
+            Some(*on),
+            Some(reason.clone()),
+        ),
+        ListingStatus::Removed { on, reason } => (
+            listing_status::REMOVED.into(),
+            Some(*on),
+            Some(reason.clone()),
+        ),
     }
 }
 
@@ -90,7 +113,7 @@ pub async fn register_for<C: ConnectionTrait>(
     let rows = register_listing::Entity::find()
         .filter(register_listing::Column::ProvinceId.eq(province))
         .filter(register_listing::Column::Category.eq(category.to_string()))
-        .filter(register_listing::Column::Status.ne("removed"))
+        .filter(register_listing::Column::Status.ne(listing_status::REMOVED))
         .all(db)
         .await?;
     let listings = rows.iter().map(to_listing).collect::<WResult<Vec<_>>>()?;
@@ -162,7 +185,7 @@ pub async fn awards<C: ConnectionTrait>(
     if !tenders.is_empty() {
         let lots = lot::Entity::find()
             .filter(lot::Column::TenderId.is_in(tenders.keys().copied()))
-            .filter(lot::Column::State.is_in(AWARDED_LOT_STATES))
+            .filter(lot::Column::State.is_in(awarded_lot_states()))
             .all(db)
             .await?;
         for l in lots {
@@ -258,7 +281,7 @@ mod tests {
             tender_id: Uuid::nil(),
             lot_id: Uuid::nil(),
             operator_id: Uuid::nil(),
-            state: "awardee".into(),
+            state: lifecycle::participation::ParticipationState::Awardee.into(),
             declared_discount: discount.map(str::to_owned),
             declared_price_cents: price,
             technical_json: "{}".into(),

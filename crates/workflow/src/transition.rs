@@ -16,10 +16,10 @@ use crate::{
 };
 use chrono::{DateTime, Utc};
 use lifecycle::{
-    AwardCriterion, ContractObject, Effect, ProcedureType, QualificationLevel, Refusal,
-    TermReduction, Transition,
-    lot::{Commission, LotEvent, LotFacts, LotState, StandstillExemption},
-    participation::{ParticipationEvent, ParticipationFacts, ParticipationState},
+    AwardCriterion, ContractObject, Effect, MachineEvent, ProcedureType, QualificationLevel,
+    Refusal, TermReduction, TimerKind, Transition,
+    lot::{Commission, FollowUp, Followers, LotEvent, LotFacts, LotState, StandstillExemption},
+    participation::{Admission, ParticipationEvent, ParticipationFacts, ParticipationState},
     procedure::ContractContext,
     tender::{RotationFacts, TenderEvent, TenderFacts, TenderState},
 };
@@ -31,17 +31,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-pub const TENDER_INITIAL: &str = "draft";
-pub const LOT_INITIAL: &str = "pending";
-pub const PARTICIPATION_INITIAL: &str = "invited";
-
-pub fn parse_procedure(field: &str, raw: &str) -> WResult<String> {
+pub fn parse_procedure(field: &str, raw: &str) -> WResult<ProcedureType> {
     raw.parse::<ProcedureType>()
-        .map(|p| p.as_str().to_owned())
         .map_err(|e| WorkflowError::invalid(field, format!("{field}: {e}")))
 }
 
-pub fn parse_criterion(field: &str, raw: &str) -> WResult<String> {
+pub fn parse_criterion(field: &str, raw: &str) -> WResult<AwardCriterion> {
     // requests use the wording "best_quality_price"; the machines call it "quality_price"
     let raw = if raw == "best_quality_price" {
         "quality_price"
@@ -49,7 +44,6 @@ pub fn parse_criterion(field: &str, raw: &str) -> WResult<String> {
         raw
     };
     raw.parse::<AwardCriterion>()
-        .map(|c| c.as_str().to_owned())
         .map_err(|e| WorkflowError::invalid(field, format!("{field}: {e}")))
 }
 
@@ -154,37 +148,25 @@ pub struct EventInput {
     pub declarations: Declarations,
 }
 
-/// An accepted transition, ready to persist.
-#[derive(Debug, Clone, Serialize)]
-pub struct Applied {
-    pub from: String,
-    pub to: String,
-    pub effects: Vec<Effect>,
-}
-
-impl Applied {
-    fn from_transition<S: Copy>(t: Transition<S>, name: fn(S) -> &'static str) -> Applied {
-        Applied {
-            from: name(t.from).to_owned(),
-            to: name(t.to).to_owned(),
-            effects: t.effects,
+impl EventInput {
+    /// An event sent by the engine itself (a timer, a bid submission...), without declarations.
+    pub fn of(event: impl std::fmt::Display) -> EventInput {
+        EventInput {
+            event: event.to_string(),
+            bid_id: None,
+            declarations: Declarations::default(),
         }
     }
 }
+
+/// An accepted transition, ready to persist: typed `from` and `to` states and the effects.
+pub type Applied<S> = Transition<S>;
 
 fn refusal(r: Refusal) -> WorkflowError {
     WorkflowError::from(r)
 }
 
-fn parse_state<T: std::str::FromStr>(what: &str, s: &str) -> WResult<T> {
-    s.parse::<T>().map_err(|_| {
-        WorkflowError::Internal(anyhow::anyhow!(
-            "stored {what} state {s:?} is not a known state"
-        ))
-    })
-}
-
-fn parse_event<T: std::str::FromStr>(raw: &str) -> WResult<T>
+pub fn parse_event<T: std::str::FromStr>(raw: &str) -> WResult<T>
 where
     T::Err: std::fmt::Display,
 {
@@ -246,7 +228,7 @@ pub fn invitees(t: &tender::Model) -> Vec<Uuid> {
 
 fn live_bids(bids: &[bid::Model], lot: Option<Uuid>) -> impl Iterator<Item = &bid::Model> {
     bids.iter()
-        .filter(move |b| b.state != "withdrawn" && b.state != PARTICIPATION_INITIAL)
+        .filter(move |b| b.state.is_offer())
         .filter(move |b| lot.is_none_or(|l| b.lot_id == l))
 }
 
@@ -255,17 +237,11 @@ pub fn apply_tender(
     t: &tender::Model,
     lots: &[lot::Model],
     bids: &[bid::Model],
-    event: &str,
+    ev: TenderEvent,
     d: &Declarations,
     now: DateTime<Utc>,
-) -> WResult<Applied> {
-    let state: TenderState = parse_state("tender", &t.state)?;
-    let ev: TenderEvent = parse_event(event)?;
-    let mut f = TenderFacts::new(
-        parse_state("procedure", &t.procedure_type)?,
-        parse_state("criterion", &t.criterion)?,
-        contract(t, lots)?,
-    );
+) -> WResult<Applied<TenderState>> {
+    let mut f = TenderFacts::new(*t.procedure_type, *t.criterion, contract(t, lots)?);
     f.condition_motivated = d.condition_motivated.unwrap_or(false);
     f.essential_elements_present = d.essential_elements_present.unwrap_or(true);
     f.contractor_named = d.contractor_named.unwrap_or(false);
@@ -288,14 +264,9 @@ pub fn apply_tender(
         exception: snake_enum("declarations.rotation_exception", &d.rotation_exception)?,
     };
     f.offers_received = live_bids(bids, None).count() as u32;
-    f.lot_states = lots
-        .iter()
-        .map(|l| parse_state::<LotState>("lot", &l.state))
-        .collect::<WResult<_>>()?;
+    f.lot_states = lots.iter().map(|l| *l.state).collect();
     f.motivation = d.motivation.clone();
-    lifecycle::tender::apply(state, &ev, &f, now)
-        .map(|tr| Applied::from_transition(tr, TenderState::as_str))
-        .map_err(refusal)
+    lifecycle::tender::apply(*t.state, &ev, &f, now).map_err(refusal)
 }
 
 /// Apply a lot event.
@@ -304,45 +275,57 @@ pub fn apply_lot(
     lots: &[lot::Model],
     l: &lot::Model,
     bids: &[bid::Model],
-    event: &str,
+    ev: LotEvent,
     d: &Declarations,
     now: DateTime<Utc>,
-) -> WResult<Applied> {
-    let state: LotState = parse_state("lot", &l.state)?;
-    let ev: LotEvent = parse_event(event)?;
-    let mut f = LotFacts::new(
-        parse_state("procedure", &t.procedure_type)?,
-        parse_state("criterion", &t.criterion)?,
-        contract(t, lots)?,
-    );
+) -> WResult<Applied<LotState>> {
+    let f = lot_facts(t, lots, l, bids, d)?;
+    lifecycle::lot::apply(*l.state, &ev, &f, now).map_err(refusal)
+}
+
+/// Apply a lot event; an award records its communications at once (the standstill timer, art. 18 c.3),
+/// sent now unless `last_award_communication_at` is declared.
+pub fn apply_lot_recording_award(
+    t: &tender::Model,
+    lots: &[lot::Model],
+    l: &lot::Model,
+    bids: &[bid::Model],
+    ev: LotEvent,
+    d: &Declarations,
+    now: DateTime<Utc>,
+) -> WResult<Applied<LotState>> {
+    let f = lot_facts(t, lots, l, bids, d)?;
+    lifecycle::lot::apply_recording_award(*l.state, &ev, &f, now).map_err(refusal)
+}
+
+/// The facts of a lot: what the database knows (offers, admissions) plus the buyer's declarations.
+fn lot_facts(
+    t: &tender::Model,
+    lots: &[lot::Model],
+    l: &lot::Model,
+    bids: &[bid::Model],
+    d: &Declarations,
+) -> WResult<LotFacts> {
+    let mut f = LotFacts::new(*t.procedure_type, *t.criterion, contract(t, lots)?);
     let mine: Vec<&bid::Model> = live_bids(bids, Some(l.id)).collect();
-    let count = |states: &[&str]| {
-        mine.iter()
-            .filter(|b| states.contains(&b.state.as_str()))
-            .count() as u32
+    let count = |pick: fn(ParticipationState) -> bool| {
+        mine.iter().filter(|b| pick(*b.state)).count() as u32
     };
     f.offer_deadline = t.deadline;
     f.offers_received = mine.len() as u32;
-    f.admitted = count(&[
-        "admitted",
-        "ranked",
-        "proposed_awardee",
-        "verified",
-        "awardee",
-        "contracted",
-    ]);
-    f.excluded = count(&["excluded"]);
-    f.pending_soccorso = count(&["in_soccorso"]);
+    f.admitted = count(ParticipationState::is_admitted);
+    f.excluded = count(|s| s.admission() == Admission::Excluded);
+    f.pending_soccorso = count(|s| s == ParticipationState::InSoccorso);
     f.commission = d.commission_members.map(|members| Commission {
         members,
         rup_is_president: d.rup_is_president.unwrap_or(false),
     });
     f.technical_scored = mine
         .iter()
-        .filter(|b| b.state == "admitted" && b.tech_score.is_some())
+        .filter(|b| b.state == ParticipationState::Admitted && b.tech_score.is_some())
         .count() as u32;
     f.tech_scores_frozen = d.tech_scores_frozen.unwrap_or(false);
-    f.ranked_remaining = count(&["ranked", "proposed_awardee", "verified", "awardee"]);
+    f.ranked_remaining = count(ParticipationState::is_ranked_remaining);
     f.tie_among_best = d.tie_among_best.unwrap_or(false);
     f.auto_exclusion_method_set = d.auto_exclusion_method_set.unwrap_or(false);
     f.cross_border_interest = d.cross_border_interest.unwrap_or(false);
@@ -356,9 +339,7 @@ pub fn apply_lot(
     f.last_award_communication_at = d.last_award_communication_at;
     f.judgment_reference = d.judgment_reference.clone();
     f.motivation = d.motivation.clone();
-    lifecycle::lot::apply(state, &ev, &f, now)
-        .map(|tr| Applied::from_transition(tr, LotState::as_str))
-        .map_err(refusal)
+    Ok(f)
 }
 
 /// Apply a participation (bid) event.
@@ -366,23 +347,17 @@ pub fn apply_lot(
 pub fn apply_participation(
     t: &tender::Model,
     l: &lot::Model,
-    state: &str,
+    state: ParticipationState,
     soccorso_due: Option<DateTime<Utc>>,
     operator: Uuid,
-    event: &str,
+    ev: ParticipationEvent,
     d: &Declarations,
     now: DateTime<Utc>,
-) -> WResult<Applied> {
-    let state: ParticipationState = parse_state("participation", state)?;
-    let ev: ParticipationEvent = parse_event(event)?;
+) -> WResult<Applied<ParticipationState>> {
     let deadline = t.deadline.ok_or_else(|| {
         WorkflowError::refused("lex specialis", "the tender has no offer deadline")
     })?;
-    let mut f = ParticipationFacts::new(
-        parse_state("procedure", &t.procedure_type)?,
-        deadline,
-        parse_state("lot", &l.state)?,
-    );
+    let mut f = ParticipationFacts::new(*t.procedure_type, deadline, *l.state);
     if !f.invited {
         f.invited = invitees(t).contains(&operator);
     }
@@ -393,108 +368,17 @@ pub fn apply_participation(
     f.soccorso_due = soccorso_due;
     f.exclusion_reason = d.exclusion_reason.clone();
     f.requirements_verified = d.requirements_verified;
-    lifecycle::participation::apply(state, &ev, &f, now)
-        .map(|tr| Applied::from_transition(tr, ParticipationState::as_str))
-        .map_err(refusal)
-}
-
-/// Bids may be submitted, replaced or withdrawn only while the tender is open.
-pub fn accepts_bids(tender_state: &str) -> bool {
-    tender_state == TenderState::Open.as_str()
-}
-
-/// States in which a tender is public (published or past publication).
-pub fn is_public(tender_state: &str) -> bool {
-    !matches!(tender_state, "draft" | "approved" | "ready")
-}
-
-/// Tender fields (title, procedure, criterion, lots) may be edited only before publication.
-pub fn editable(tender_state: &str) -> bool {
-    matches!(tender_state, "draft" | "approved" | "ready")
-}
-
-/// Which envelopes of the bids on a lot are open, by the lot state (administrative, technical, economic).
-/// The sealed-order invariant: administrative from `admin_review`, technical from `tech_eval`, economic
-/// from `ranked` (after `open_economic_offers`). Before that nobody but the bidder reads a bid.
-pub fn envelopes(lot_state: &str) -> (bool, bool, bool) {
-    match lot_state {
-        "pending" | "deserted" => (false, false, false),
-        "admin_review" => (true, false, false),
-        "tech_eval" | "econ_eval" => (true, true, false),
-        "revoked" | "annulled" | "not_awarded" => (true, false, false),
-        _ => (true, true, true),
-    }
-}
-
-/// What the scheduler fires when a timer of `kind` is due: (level, event). `None`: a reminder only.
-pub fn timer_event(kind: &str) -> Option<(&'static str, &'static str)> {
-    match kind {
-        "offer_deadline" => Some(("tender", "close_submissions")),
-        "requests_deadline" => Some(("tender", "close_requests")),
-        "soccorso" => Some(("bid", "soccorso_expired")),
-        "standstill" => Some(("lot", "standstill_elapsed")),
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn declarations_merge_keeps_earlier_values_and_takes_new_ones() {
-        let mut a = Declarations {
-            commission_members: Some(3),
-            motivation: Some("x".into()),
-            ..Default::default()
-        };
-        let b = Declarations {
-            motivation: Some("y".into()),
-            requirements_verified: Some(true),
-            ..Default::default()
-        };
-        a.merge(&b);
-        assert_eq!(a.commission_members, Some(3));
-        assert_eq!(a.motivation.as_deref(), Some("y"));
-        assert_eq!(a.requirements_verified, Some(true));
-        assert_eq!(
-            Declarations::from_json(&a.to_json()).commission_members,
-            Some(3)
-        );
-    }
-
-    #[test]
-    fn envelopes_open_in_order() {
-        assert_eq!(envelopes("pending"), (false, false, false));
-        assert_eq!(envelopes("admin_review"), (true, false, false));
-        assert_eq!(envelopes("tech_eval"), (true, true, false));
-        assert_eq!(envelopes("ranked"), (true, true, true));
-    }
-
-    #[test]
-    fn unknown_events_and_criteria_name_the_field() {
-        match parse_event::<TenderEvent>("launch") {
-            Err(WorkflowError::Invalid { field, .. }) => assert_eq!(field, "event"),
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(
-            parse_criterion("c", "best_quality_price").unwrap(),
-            "quality_price"
-        );
-        assert!(parse_criterion("c", "cheapest").is_err());
-        assert!(parse_procedure("p", "aperta").is_ok());
-        assert!(parse_procedure("p", "open").is_err());
-    }
+    lifecycle::participation::apply(state, &ev, &f, now).map_err(refusal)
 }
 
 // ---------------------------------------------------------------- committing a transition
 
 /// Persist the timers an accepted transition set or cancelled.
-pub async fn persist_effects<C: ConnectionTrait>(
+pub async fn persist_effects<C: ConnectionTrait, S>(
     db: &C,
     object_kind: &str,
     object_id: Uuid,
-    a: &Applied,
+    a: &Applied<S>,
     now: DateTime<Utc>,
 ) -> WResult<()> {
     for e in &a.effects {
@@ -541,26 +425,29 @@ pub async fn run_tender_event<C: ConnectionTrait>(
     t: tender::Model,
     input: &EventInput,
     now: DateTime<Utc>,
-) -> WResult<Applied> {
+) -> WResult<Applied<TenderState>> {
+    let ev: TenderEvent = parse_event(&input.event)?;
     let lots = lots_of(db, t.id).await?;
     let bids = bids_of(db, t.id).await?;
     let mut decl = Declarations::from_json(&t.facts_json);
     decl.merge(&input.declarations);
-    let applied = apply_tender(&t, &lots, &bids, &input.event, &decl, now)?;
+    let applied = apply_tender(&t, &lots, &bids, ev, &decl, now)?;
     let before = tender_view(&t, &lots, true);
     let id = t.id;
     let previous_deadline = t.deadline;
     let mail_decl = decl.clone();
     let mut am = t.into_active_model();
-    am.state = Set(applied.to.clone());
-    if matches!(input.event.as_str(), "extend_deadline" | "amend_documents")
-        && let Some(d) = decl.new_deadline
+    am.state = Set(applied.to.into());
+    if matches!(
+        ev,
+        TenderEvent::ExtendDeadline | TenderEvent::AmendDocuments
+    ) && let Some(d) = decl.new_deadline
     {
         am.deadline = Set(Some(audit::truncate_micros(d)));
     }
     if matches!(
-        input.event.as_str(),
-        "publish" | "send_invitations" | "publish_call_for_requests"
+        ev,
+        TenderEvent::Publish | TenderEvent::SendInvitations | TenderEvent::PublishCallForRequests
     ) && before.published_at.is_none()
     {
         am.published_at = Set(Some(now));
@@ -575,7 +462,7 @@ pub async fn run_tender_event<C: ConnectionTrait>(
         now,
         audit::Entry {
             actor,
-            action: &format!("tender.{}", input.event),
+            action: &format!("tender.{ev}"),
             object_kind: "tender",
             object_id: id.to_string(),
             before: Some(to_json(&before)),
@@ -591,7 +478,7 @@ pub async fn run_tender_event<C: ConnectionTrait>(
         tender: &t,
         lot: None,
         bid: None,
-        event: &input.event,
+        event: MachineEvent::Tender(ev),
         declarations: &mail_decl,
         previous_deadline,
         seq: entry.seq,
@@ -599,26 +486,6 @@ pub async fn run_tender_event<C: ConnectionTrait>(
     };
     crate::mails::enqueue_communications(db, &subject, &applied.effects).await?;
     Ok(applied)
-}
-
-/// Participation events a lot event drives: (participation event, on which bids).
-fn participation_follow_up(lot_event: &str) -> Option<(&'static str, Follow)> {
-    Some(match lot_event {
-        "open_economic_offers" => ("rank", Follow::Admitted),
-        "propose_award" => ("propose", Follow::Chosen),
-        "verify_requirements" => ("verification_passed", Follow::Awardee),
-        "verification_failed" => ("verification_failed", Follow::Awardee),
-        "award" => ("award", Follow::Awardee),
-        "sign_contract" => ("sign_contract", Follow::Awardee),
-        _ => return None,
-    })
-}
-
-#[derive(Clone, Copy)]
-enum Follow {
-    Admitted,
-    Chosen,
-    Awardee,
 }
 
 /// Apply a lot event and persist it, with the participation events it implies.
@@ -630,54 +497,32 @@ pub async fn run_lot_event<C: ConnectionTrait>(
     l: lot::Model,
     input: &EventInput,
     now: DateTime<Utc>,
-) -> WResult<Applied> {
+) -> WResult<Applied<LotState>> {
+    let ev: LotEvent = parse_event(&input.event)?;
     let lots = lots_of(db, t.id).await?;
     let bids = bids_of(db, t.id).await?;
     let mut decl = Declarations::from_json(&l.facts_json);
     decl.merge(&input.declarations);
-    if input.event == "award" && input.declarations.last_award_communication_at.is_none() {
+    if ev == LotEvent::Award && input.declarations.last_award_communication_at.is_none() {
         // the award mails are enqueued in this transaction: their time is the default (art. 18 c.3)
         decl.last_award_communication_at = Some(now);
     }
-    let mut applied = apply_lot(t, &lots, &l, &bids, &input.event, &decl, now)?;
-    if input.event == "award" {
-        // record the award communications at once: standstill timer and `standstill_end`
-        let mut awarded = l.clone();
-        awarded.state = applied.to.clone();
-        let recorded = apply_lot(
-            t,
-            &lots,
-            &awarded,
-            &bids,
-            "record_award_communications",
-            &decl,
-            now,
-        )?;
-        let at = applied
-            .effects
-            .iter()
-            .position(|e| matches!(e, Effect::Audit { .. }))
-            .unwrap_or(applied.effects.len());
-        let extra: Vec<Effect> = recorded
-            .effects
-            .into_iter()
-            .filter(|e| matches!(e, Effect::SetTimer { .. } | Effect::CancelTimer { .. }))
-            .collect();
-        applied.effects.splice(at..at, extra);
-    }
+    // an award records its communications at once: standstill timer and `standstill_end`
+    let applied = apply_lot_recording_award(t, &lots, &l, &bids, ev, &decl, now)?;
     let before = LotView::from(&l);
     let lot_id = l.id;
     // which bids follow
     let mut awardee = l.awardee_bid_id;
     let mut followers: Vec<bid::Model> = Vec::new();
-    if let Some((_, who)) = participation_follow_up(&input.event) {
-        followers = match who {
-            Follow::Admitted => bids
+    let follow_up = ev.participation_follow_up();
+    if let Some(FollowUp { on, .. }) = follow_up {
+        followers = match on {
+            Followers::Admitted => bids
                 .iter()
-                .filter(|b| b.lot_id == lot_id && b.state == "admitted")
+                .filter(|b| b.lot_id == lot_id && Some(*b.state) == on.by_state())
                 .cloned()
                 .collect(),
-            Follow::Chosen => {
+            Followers::Chosen => {
                 let chosen = input.bid_id.or_else(|| first_ranked(&l)).ok_or_else(|| {
                     WorkflowError::invalid(
                         "bid_id",
@@ -693,7 +538,7 @@ pub async fn run_lot_event<C: ConnectionTrait>(
                 awardee = Some(b.id);
                 vec![b.clone()]
             }
-            Follow::Awardee => bids
+            Followers::Awardee => bids
                 .iter()
                 .filter(|b| Some(b.id) == l.awardee_bid_id)
                 .cloned()
@@ -701,16 +546,9 @@ pub async fn run_lot_event<C: ConnectionTrait>(
         };
     }
     let mut am = l.into_active_model();
-    am.state = Set(applied.to.clone());
-    am.awardee_bid_id = Set(if input.event == "verification_failed" {
-        None
-    } else {
-        awardee
-    });
-    if let Some(at) = applied.effects.iter().find_map(|e| match e {
-        Effect::SetTimer { kind, at, .. } if kind.as_str() == "standstill" => Some(*at),
-        _ => None,
-    }) {
+    am.state = Set(applied.to.into());
+    am.awardee_bid_id = Set(if ev.clears_awardee() { None } else { awardee });
+    if let Some(at) = applied.timer(TimerKind::Standstill) {
         am.standstill_end = Set(Some(audit::truncate_micros(at)));
     }
     am.facts_json = Set(decl.to_json());
@@ -723,7 +561,7 @@ pub async fn run_lot_event<C: ConnectionTrait>(
         now,
         audit::Entry {
             actor,
-            action: &format!("lot.{}", input.event),
+            action: &format!("lot.{ev}"),
             object_kind: "lot",
             object_id: lot_id.to_string(),
             before: Some(to_json(&before)),
@@ -736,16 +574,16 @@ pub async fn run_lot_event<C: ConnectionTrait>(
         tender: t,
         lot: Some(&l),
         bid: None,
-        event: &input.event,
+        event: MachineEvent::Lot(ev),
         declarations: &lot_decl,
         previous_deadline: None,
         seq: entry.seq,
         now,
     };
     crate::mails::enqueue_communications(db, &subject, &applied.effects).await?;
-    if let Some((pev, _)) = participation_follow_up(&input.event) {
+    if let Some(FollowUp { event, .. }) = follow_up {
         let follow = EventInput {
-            event: pev.to_owned(),
+            event: event.as_str().to_owned(),
             bid_id: None,
             declarations: lot_decl,
         };
@@ -783,25 +621,23 @@ pub async fn run_bid_event<C: ConnectionTrait>(
     b: bid::Model,
     input: &EventInput,
     now: DateTime<Utc>,
-) -> WResult<Applied> {
+) -> WResult<Applied<ParticipationState>> {
+    let ev: ParticipationEvent = parse_event(&input.event)?;
     let applied = apply_participation(
         t,
         l,
-        &b.state,
+        *b.state,
         b.soccorso_due,
         b.operator_id,
-        &input.event,
+        ev,
         &input.declarations,
         now,
     )?;
     let id = b.id;
-    let before_state = b.state.clone();
+    let before_state = b.state;
     let mut am = b.into_active_model();
-    am.state = Set(applied.to.clone());
-    if let Some(at) = applied.effects.iter().find_map(|e| match e {
-        Effect::SetTimer { kind, at, .. } if kind.as_str() == "soccorso" => Some(*at),
-        _ => None,
-    }) {
+    am.state = Set(applied.to.into());
+    if let Some(at) = applied.timer(TimerKind::Soccorso) {
         am.soccorso_due = Set(Some(audit::truncate_micros(at)));
     }
     if let Some(r) = &input.declarations.exclusion_reason {
@@ -815,7 +651,7 @@ pub async fn run_bid_event<C: ConnectionTrait>(
         now,
         audit::Entry {
             actor,
-            action: &format!("bid.{}", input.event),
+            action: &format!("bid.{ev}"),
             object_kind: "bid",
             object_id: id.to_string(),
             before: Some(serde_json::json!({"state": before_state})),
@@ -828,7 +664,7 @@ pub async fn run_bid_event<C: ConnectionTrait>(
         tender: t,
         lot: Some(l),
         bid: Some(&b),
-        event: &input.event,
+        event: MachineEvent::Participation(ev),
         declarations: &input.declarations,
         previous_deadline: None,
         seq: entry.seq,
@@ -836,4 +672,46 @@ pub async fn run_bid_event<C: ConnectionTrait>(
     };
     crate::mails::enqueue_communications(db, &subject, &applied.effects).await?;
     Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declarations_merge_keeps_earlier_values_and_takes_new_ones() {
+        let mut a = Declarations {
+            commission_members: Some(3),
+            motivation: Some("x".into()),
+            ..Default::default()
+        };
+        let b = Declarations {
+            motivation: Some("y".into()),
+            requirements_verified: Some(true),
+            ..Default::default()
+        };
+        a.merge(&b);
+        assert_eq!(a.commission_members, Some(3));
+        assert_eq!(a.motivation.as_deref(), Some("y"));
+        assert_eq!(a.requirements_verified, Some(true));
+        assert_eq!(
+            Declarations::from_json(&a.to_json()).commission_members,
+            Some(3)
+        );
+    }
+
+    #[test]
+    fn unknown_events_and_criteria_name_the_field() {
+        match parse_event::<TenderEvent>("launch") {
+            Err(WorkflowError::Invalid { field, .. }) => assert_eq!(field, "event"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            parse_criterion("c", "best_quality_price").unwrap(),
+            AwardCriterion::QualityPrice
+        );
+        assert!(parse_criterion("c", "cheapest").is_err());
+        assert!(parse_procedure("p", "aperta").is_ok());
+        assert!(parse_procedure("p", "open").is_err());
+    }
 }

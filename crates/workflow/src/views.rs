@@ -32,7 +32,7 @@ impl From<&lot::Model> for LotView {
             title: l.title.clone(),
             cig: l.cig.clone(),
             base_amount: cents_to_string(l.base_amount_cents),
-            state: l.state.clone(),
+            state: l.state.to_string(),
             awardee_bid_id: l.awardee_bid_id,
             standstill_end: l.standstill_end,
             evaluation: l
@@ -70,9 +70,9 @@ pub fn tender_view(t: &tender::Model, lots: &[lot::Model], show_invitees: bool) 
         request_id: t.request_id,
         title: t.title.clone(),
         contract_type: t.contract_type.clone(),
-        procedure_type: t.procedure_type.clone(),
-        criterion: t.criterion.clone(),
-        state: t.state.clone(),
+        procedure_type: t.procedure_type.to_string(),
+        criterion: t.criterion.to_string(),
+        state: t.state.to_string(),
         deadline: t.deadline,
         published_at: t.published_at,
         invitees: if show_invitees {
@@ -84,7 +84,7 @@ pub fn tender_view(t: &tender::Model, lots: &[lot::Model], show_invitees: bool) 
             .iter()
             .map(|l| {
                 let mut v = LotView::from(l);
-                if !machines::envelopes(&l.state).2 {
+                if !l.state.open_envelopes().economic {
                     v.evaluation = None;
                 }
                 v

@@ -20,8 +20,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
-
-use workflow::transition as machines;
+use workflow::store::entities::EnvelopeState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(upload_file, download_file))
@@ -70,7 +69,7 @@ async fn current_envelope<C: sea_orm::ConnectionTrait>(
     Ok(sealed::bid_envelope::Entity::find()
         .filter(sealed::bid_envelope::Column::BidId.eq(bid_id))
         .filter(sealed::bid_envelope::Column::Kind.eq(kind))
-        .filter(sealed::bid_envelope::Column::State.eq("submitted"))
+        .filter(sealed::bid_envelope::Column::State.eq(EnvelopeState::Submitted.as_str()))
         .order_by_desc(sealed::bid_envelope::Column::Version)
         .one(db)
         .await?)
@@ -80,7 +79,7 @@ fn before_deadline(t: &tender::Model, now: chrono::DateTime<chrono::Utc>) -> Api
     let deadline = t
         .deadline
         .ok_or_else(|| AppError::conflict("lex specialis", "the tender has no offer deadline"))?;
-    if now >= deadline || !machines::accepts_bids(&t.state) {
+    if now >= deadline || !t.state.accepts_bids() {
         return Err(AppError::conflict(
             "offer deadline",
             format!(

@@ -1,7 +1,7 @@
 //! Economic operators (bidders): registration, bids (submit, replace, withdraw before the deadline),
 //! clarifications (questions from bidders, answers public to all).
 
-use super::tenders::{BidView, TransitionView, bid_view};
+use super::tenders::{BidView, TransitionView, bid_view, visible_envelopes};
 use crate::input as validate;
 use crate::{
     audit,
@@ -17,6 +17,12 @@ use axum::{
     http::StatusCode,
 };
 use chrono::{DateTime, Utc};
+use lifecycle::{
+    AwardCriterion,
+    lot::OpenEnvelopes,
+    participation::{ParticipationEvent, ParticipationState},
+    tender::TenderEvent,
+};
 use rust_decimal::Decimal;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
@@ -27,6 +33,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 use workflow::access::{Access, access_tender};
+use workflow::store::entities::EnvelopeState;
 use workflow::transition::{self as machines, Declarations, EventInput};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -194,7 +201,7 @@ impl ParsedBid {
             data: serde_json::json!({"administrative": self.administrative}),
         }];
         let has_tech = self.technical.as_object().is_some_and(|o| !o.is_empty());
-        if has_tech || t.criterion != "lowest_price" {
+        if has_tech || t.criterion != AwardCriterion::LowestPrice {
             v.push(sealed::EnvelopeData {
                 kind: EnvelopeKind::Technical,
                 data: serde_json::json!({"technical": self.technical}),
@@ -276,7 +283,7 @@ fn check_open(t: &tender::Model, now: DateTime<Utc>) -> ApiResult<()> {
             format!("the offer deadline passed at {deadline}"),
         ));
     }
-    if !machines::accepts_bids(&t.state) {
+    if !t.state.accepts_bids() {
         return Err(AppError::conflict(
             "offer deadline",
             format!("the tender is {} and accepts no bids", t.state),
@@ -316,7 +323,7 @@ async fn submit_bid(
     let existing = bid::Entity::find()
         .filter(bid::Column::LotId.eq(lot_id))
         .filter(bid::Column::OperatorId.eq(op))
-        .filter(bid::Column::State.ne("withdrawn"))
+        .filter(bid::Column::State.ne(ParticipationState::Withdrawn.as_str()))
         .one(&w.txn)
         .await?;
     if existing.is_some() {
@@ -328,10 +335,10 @@ async fn submit_bid(
     let applied = machines::apply_participation(
         &t,
         &l,
-        machines::PARTICIPATION_INITIAL,
+        ParticipationState::INITIAL,
         None,
         op,
-        "submit",
+        ParticipationEvent::Submit,
         &Declarations::default(),
         now,
     )?;
@@ -340,7 +347,7 @@ async fn submit_bid(
         tender_id: Set(t.id),
         lot_id: Set(lot_id),
         operator_id: Set(op),
-        state: Set(applied.to.clone()),
+        state: Set(applied.to.into()),
         // sealed: filled in only when the envelope holding them is opened
         declared_discount: Set(None),
         declared_price_cents: Set(None),
@@ -386,7 +393,7 @@ async fn submit_bid(
     Ok((
         StatusCode::CREATED,
         Json(BidReceipted {
-            bid: bid_view(&row, &l.state, true),
+            bid: bid_view(&row, OpenEnvelopes::ALL),
             receipt: receipt.value(),
         }),
     ))
@@ -519,7 +526,7 @@ async fn list_my_bids(
         .fetch_page(page - 1)
         .await?
         .iter()
-        .map(|b| bid_view(b, "", true))
+        .map(|b| bid_view(b, OpenEnvelopes::ALL))
         .collect();
     Ok(Json(Page {
         items,
@@ -544,7 +551,7 @@ async fn get_bid(
         .ok_or(AppError::NotFound("bid"))?;
     if p.role == Role::Bidder {
         if p.org == Some(b.operator_id) {
-            return Ok(Json(bid_view(&b, "", true)));
+            return Ok(Json(bid_view(&b, OpenEnvelopes::ALL)));
         }
         return Err(AppError::NotFound("bid"));
     }
@@ -558,12 +565,7 @@ async fn get_bid(
         .one(&st.db.conn)
         .await?
         .ok_or(AppError::NotFound("bid"))?;
-    let ls = if b.state == "withdrawn" {
-        "pending"
-    } else {
-        &l.state
-    };
-    Ok(Json(bid_view(&b, ls, false)))
+    Ok(Json(bid_view(&b, visible_envelopes(&b, Some(&l)))))
 }
 
 async fn own_bid<C: ConnectionTrait>(
@@ -607,15 +609,15 @@ async fn replace_bid(
     let applied = machines::apply_participation(
         &t,
         &l,
-        &bd.state,
+        *bd.state,
         None,
         bd.operator_id,
-        "replace",
+        ParticipationEvent::Replace,
         &Declarations::default(),
         now,
     )?;
     let mut am = bd.into_active_model();
-    am.state = Set(applied.to);
+    am.state = Set(applied.to.into());
     am.updated_at = Set(now);
     let bd = am.update(&w.txn).await?;
     let o = bid_operator(&w.txn, &bd).await?;
@@ -648,7 +650,7 @@ async fn replace_bid(
     enqueue_receipt(&w.txn, &st, &t, &bd, &o, &receipt, now).await?;
     w.commit().await?;
     Ok(Json(BidReceipted {
-        bid: bid_view(&bd, &l.state, true),
+        bid: bid_view(&bd, OpenEnvelopes::ALL),
         receipt: receipt.value(),
     }))
 }
@@ -666,11 +668,7 @@ async fn withdraw_bid(
     let w = st.db.write().await?;
     let (t, l, bd) = own_bid(&w.txn, &p, id).await?;
     check_open(&t, now)?;
-    let input = EventInput {
-        event: "withdraw".into(),
-        bid_id: None,
-        declarations: Declarations::default(),
-    };
+    let input = EventInput::of(ParticipationEvent::Withdraw);
     let o = bid_operator(&w.txn, &bd).await?;
     let b_row = bd.clone();
     let applied = workflow::transition::run_bid_event(
@@ -751,7 +749,7 @@ async fn bid_envelopes(
         .order_by_asc(sealed::bid_envelope::Column::Version)
         .order_by_asc(sealed::bid_envelope::Column::Kind);
     if !owner {
-        q = q.filter(sealed::bid_envelope::Column::State.eq("submitted"));
+        q = q.filter(sealed::bid_envelope::Column::State.eq(EnvelopeState::Submitted.as_str()));
     }
     let envelopes = q
         .all(&st.db.conn)
@@ -894,7 +892,7 @@ async fn ask_clarification(
     let now = st.now();
     let w = st.db.write().await?;
     let (t, _) = access_tender(&w.txn, Some(&p), id).await?;
-    if !matches!(t.state.as_str(), "open" | "requests_open") {
+    if !t.state.takes_clarification_questions() {
         return Err(AppError::conflict(
             "art. 88 c.3",
             format!(
@@ -993,11 +991,7 @@ async fn answer_clarification(
             "already answered",
         ));
     }
-    let input = EventInput {
-        event: "answer_clarification".into(),
-        bid_id: None,
-        declarations: Declarations::default(),
-    };
+    let input = EventInput::of(TenderEvent::AnswerClarification);
     let (tender_title, tender_deadline) = (t.title.clone(), t.deadline);
     workflow::transition::run_tender_event(
         &w.txn,

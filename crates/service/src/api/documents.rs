@@ -182,7 +182,7 @@ async fn open_request<C: ConnectionTrait>(
 ) -> ApiResult<req::Model> {
     p.require(Role::Municipality)?;
     let r = visible_request(db, p, id).await?;
-    if !matches!(r.status.as_str(), "submitted" | "returned") {
+    if r.status.is_final() {
         return Err(AppError::conflict(
             "request.document",
             format!("documents cannot be added to a {} request", r.status),

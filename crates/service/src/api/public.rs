@@ -451,9 +451,9 @@ mod tests {
                 request_id: Set(None),
                 title: Set(title.into()),
                 contract_type: Set("services".into()),
-                procedure_type: Set("aperta".into()),
-                criterion: Set("lowest_price".into()),
-                state: Set("open".into()),
+                procedure_type: Set(lifecycle::ProcedureType::Aperta.into()),
+                criterion: Set(lifecycle::AwardCriterion::LowestPrice.into()),
+                state: Set(lifecycle::tender::TenderState::Open.into()),
                 deadline: Set(Some(now + chrono::Duration::days(40))),
                 published_at: Set(Some(now)),
                 invitees_json: Set("[]".into()),
@@ -468,7 +468,7 @@ mod tests {
                 title: Set("Lotto unico".into()),
                 cig: Set(None),
                 base_amount_cents: Set(100_000),
-                state: Set("pending".into()),
+                state: Set(lifecycle::lot::LotState::Pending.into()),
                 evaluation_json: Set(None),
                 awardee_bid_id: Set(None),
                 standstill_end: Set(None),
@@ -485,7 +485,10 @@ mod tests {
             };
             match col {
                 "title" => t.title = Set(value.into()),
-                _ => t.procedure_type = Set(value.into()),
+                _ => {
+                    t.procedure_type =
+                        Set(value.parse::<lifecycle::ProcedureType>().unwrap().into())
+                }
             }
             t
         };

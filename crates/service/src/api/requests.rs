@@ -23,6 +23,12 @@ use axum::{
     extract::{Path, Query, State},
     http::StatusCode,
 };
+use lifecycle::{
+    Transition,
+    lot::LotState,
+    request::{self, RequestActor, RequestEvent as Ev, RequestFacts, RequestState},
+    tender::TenderState,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
     QueryFilter, QueryOrder, Set,
@@ -31,6 +37,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
+use workflow::WorkflowError;
 use workflow::mails::RequestEvent;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -111,7 +118,7 @@ impl From<req::Model> for RequestView {
             funding_source: m.funding_source,
             desired_criterion: m.desired_criterion,
             desired_timing: m.desired_timing,
-            status: m.status,
+            status: m.status.to_string(),
             tender_id: m.tender_id,
             decision_reason: m.decision_reason,
             created_at: m.created_at,
@@ -198,7 +205,7 @@ async fn create_request(
         funding_source: Set(funding),
         desired_criterion: Set(criterion),
         desired_timing: Set(b.desired_timing),
-        status: Set("submitted".into()),
+        status: Set(RequestState::INITIAL.into()),
         tender_id: Set(None),
         decision_reason: Set(None),
         created_at: Set(now),
@@ -288,31 +295,44 @@ enum Also {
     MailRejection,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The role that sends a request event (the machine's actor).
+fn role_of(actor: RequestActor) -> Role {
+    match actor {
+        RequestActor::Municipality => Role::Municipality,
+        RequestActor::SuaBuyer => Role::SuaBuyer,
+    }
+}
+
+/// Apply a request event through the request machine; a refusal is a 409 naming the rule.
+fn apply_request(
+    r: &req::Model,
+    event: Ev,
+    reason: Option<String>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<Transition<RequestState>> {
+    let facts = RequestFacts {
+        actor: event.actor(),
+        reason,
+    };
+    Ok(request::apply(*r.status, &event, &facts, now).map_err(WorkflowError::from)?)
+}
+
 async fn set_status(
     st: &AppState,
     p: &Principal,
     id: Uuid,
-    allowed_from: &[&str],
-    to: &str,
+    event: Ev,
     reason: Option<String>,
-    action: &str,
-    needs: Role,
     also: Also,
 ) -> ApiResult<RequestView> {
-    p.require(needs)?;
+    p.require(role_of(event.actor()))?;
     let now = st.now();
     let w = st.db.write().await?;
     let r = visible_request(&w.txn, p, id).await?;
-    if !allowed_from.contains(&r.status.as_str()) {
-        return Err(AppError::conflict(
-            format!("request.{action}"),
-            format!("a request in status {} cannot be {to}", r.status),
-        ));
-    }
+    let tr = apply_request(&r, event, reason.clone(), now)?;
     let before = RequestView::from(r.clone());
     let mut am = r.into_active_model();
-    am.status = Set(to.to_owned());
+    am.status = Set(tr.to.into());
     if reason.is_some() {
         am.decision_reason = Set(reason.clone());
     }
@@ -335,7 +355,7 @@ async fn set_status(
         now,
         audit::Entry {
             actor: &p.actor(),
-            action: &format!("request.{action}"),
+            action: &format!("request.{event}"),
             object_kind: "request",
             object_id: id.to_string(),
             before: Some(to_json(&before)),
@@ -372,19 +392,9 @@ async fn withdraw_request(
     p: Principal,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<RequestView>> {
-    set_status(
-        &st,
-        &p,
-        id,
-        &["submitted", "returned"],
-        "withdrawn",
-        None,
-        "withdraw",
-        Role::Municipality,
-        Also::Nothing,
-    )
-    .await
-    .map(Json)
+    set_status(&st, &p, id, Ev::Withdraw, None, Also::Nothing)
+        .await
+        .map(Json)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -408,11 +418,8 @@ async fn return_request(
         &st,
         &p,
         id,
-        &["submitted"],
-        "returned",
+        Ev::Return,
         Some(reason),
-        "return",
-        Role::SuaBuyer,
         Also::ReturnWithQuestions,
     )
     .await?;
@@ -430,19 +437,9 @@ async fn reject_request(
     ApiJson(b): ApiJson<Reason>,
 ) -> ApiResult<Json<RequestView>> {
     let reason = validate::non_empty("reason", &b.reason, 5000)?;
-    set_status(
-        &st,
-        &p,
-        id,
-        &["submitted", "returned"],
-        "rejected",
-        Some(reason),
-        "reject",
-        Role::SuaBuyer,
-        Also::MailRejection,
-    )
-    .await
-    .map(Json)
+    set_status(&st, &p, id, Ev::Reject, Some(reason), Also::MailRejection)
+        .await
+        .map(Json)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -521,7 +518,7 @@ async fn add_message(
             ));
         }
     };
-    if matches!(r.status.as_str(), "rejected" | "withdrawn") {
+    if !r.status.accepts_messages() {
         return Err(AppError::conflict(
             "request.message",
             format!("the request is {}", r.status),
@@ -529,10 +526,11 @@ async fn add_message(
     }
     let m = insert_message_in(&w.txn, &p, id, role, &body, now).await?;
     // the answer and the resubmission are one change: both or neither
-    if role == "municipality" && r.status == "returned" {
+    if role == "municipality" && r.status == RequestState::Returned {
+        let tr = apply_request(&r, Ev::Resubmit, None, now)?;
         let before = RequestView::from(r.clone());
         let mut am = r.into_active_model();
-        am.status = Set("submitted".into());
+        am.status = Set(tr.to.into());
         am.updated_at = Set(now);
         let view = RequestView::from(am.update(&w.txn).await?);
         audit::append(
@@ -540,7 +538,7 @@ async fn add_message(
             now,
             audit::Entry {
                 actor: &p.actor(),
-                action: "request.resubmit",
+                action: &format!("request.{}", Ev::Resubmit),
                 object_kind: "request",
                 object_id: id.to_string(),
                 before: Some(to_json(&before)),
@@ -608,12 +606,7 @@ async fn accept_request(
     let now = st.now();
     let w = st.db.write().await?;
     let r = visible_request(&w.txn, &p, id).await?;
-    if r.status != "submitted" {
-        return Err(AppError::conflict(
-            "request.accept",
-            format!("a request in status {} cannot be accepted", r.status),
-        ));
-    }
+    let accepted = apply_request(&r, Ev::Accept, None, now)?;
     let tender_id = Uuid::now_v7();
     let title = match b.title {
         Some(t) => validate::non_empty("title", &t, 2000)?,
@@ -626,12 +619,13 @@ async fn accept_request(
         request_id: Set(Some(r.id)),
         title: Set(title),
         contract_type: Set(r.contract_type.clone()),
-        procedure_type: Set(procedure),
+        procedure_type: Set(procedure.into()),
         criterion: Set(workflow::transition::parse_criterion(
             "desired_criterion",
             &r.desired_criterion,
-        )?),
-        state: Set(workflow::transition::TENDER_INITIAL.to_owned()),
+        )?
+        .into()),
+        state: Set(TenderState::INITIAL.into()),
         deadline: Set(None),
         published_at: Set(None),
         invitees_json: Set("[]".into()),
@@ -658,7 +652,7 @@ async fn accept_request(
             title: Set(l.title.clone()),
             cig: Set(None),
             base_amount_cents: Set(validate::euro_cents("lots", &l.estimated_amount)?),
-            state: Set(workflow::transition::LOT_INITIAL.to_owned()),
+            state: Set(LotState::INITIAL.into()),
             evaluation_json: Set(None),
             awardee_bid_id: Set(None),
             standstill_end: Set(None),
@@ -670,7 +664,7 @@ async fn accept_request(
     }
     let before = RequestView::from(r.clone());
     let mut am = r.into_active_model();
-    am.status = Set("accepted".into());
+    am.status = Set(accepted.to.into());
     am.tender_id = Set(Some(tender_id));
     am.updated_at = Set(now);
     let row = am.update(&w.txn).await?;
@@ -680,7 +674,7 @@ async fn accept_request(
         now,
         audit::Entry {
             actor: &p.actor(),
-            action: "request.accept",
+            action: &format!("request.{}", Ev::Accept),
             object_kind: "request",
             object_id: id.to_string(),
             before: Some(to_json(&before)),

@@ -16,6 +16,11 @@ use axum::{
     http::StatusCode,
 };
 use chrono::{DateTime, Utc};
+use lifecycle::{
+    lot::{LotState, OpenEnvelopes},
+    participation::{ParticipationEvent, ParticipationState},
+    tender::TenderState,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
     QueryFilter, QueryOrder, Set,
@@ -27,6 +32,7 @@ use uuid::Uuid;
 use workflow::access::{
     Access, access_tender, bids_of, lots_of, manage_tender, publicly_visible, shows_invitees,
 };
+use workflow::store::StoredName;
 use workflow::transition::{self as machines, Applied, EventInput};
 use workflow::transition::{run_bid_event, run_lot_event, run_tender_event};
 use workflow::views::{LotView, TenderView, tender_view, to_json};
@@ -111,7 +117,7 @@ fn new_lot_row(
         title: Set(parsed.0),
         cig: Set(parsed.2),
         base_amount_cents: Set(parsed.1),
-        state: Set(machines::LOT_INITIAL.to_owned()),
+        state: Set(LotState::INITIAL.into()),
         evaluation_json: Set(None),
         awardee_bid_id: Set(None),
         standstill_end: Set(None),
@@ -170,9 +176,9 @@ async fn create_tender(
         request_id: Set(None),
         title: Set(title),
         contract_type: Set(contract_type),
-        procedure_type: Set(procedure),
-        criterion: Set(criterion),
-        state: Set(machines::TENDER_INITIAL.to_owned()),
+        procedure_type: Set(procedure.into()),
+        criterion: Set(criterion.into()),
+        state: Set(TenderState::INITIAL.into()),
         deadline: Set(b.deadline.map(audit::truncate_micros)),
         published_at: Set(None),
         invitees_json: Set(serde_json::to_string(&b.invitees).unwrap_or_else(|_| "[]".into())),
@@ -227,7 +233,11 @@ async fn list_tenders(
         Role::Commissioner => sel.filter(tender::Column::Id.eq(p.org)),
         Role::Bidder => {
             // published tenders, filtered below for invitation-only procedures
-            sel.filter(tender::Column::State.is_not_in(["draft", "approved", "ready"]))
+            let unpublished = TenderState::ALL
+                .iter()
+                .filter(|s| !s.is_public())
+                .map(|s| s.as_str());
+            sel.filter(tender::Column::State.is_not_in(unpublished))
         }
     };
     let pages = sel
@@ -296,7 +306,7 @@ async fn patch_tender(
     let now = st.now();
     let w = st.db.write().await?;
     let t = manage_tender(&w.txn, &p, id).await?;
-    if !machines::editable(&t.state) {
+    if !t.state.is_editable() {
         return Err(AppError::conflict(
             "tender.edit",
             format!(
@@ -312,10 +322,10 @@ async fn patch_tender(
         am.title = Set(validate::non_empty("title", x, 2000)?);
     }
     if let Some(x) = &b.procedure_type {
-        am.procedure_type = Set(machines::parse_procedure("procedure_type", x)?);
+        am.procedure_type = Set(machines::parse_procedure("procedure_type", x)?.into());
     }
     if let Some(x) = &b.criterion {
-        am.criterion = Set(machines::parse_criterion("criterion", x)?);
+        am.criterion = Set(machines::parse_criterion("criterion", x)?.into());
     }
     if let Some(x) = b.deadline {
         am.deadline = Set(Some(audit::truncate_micros(x)));
@@ -373,7 +383,7 @@ async fn add_lot(
     let now = st.now();
     let w = st.db.write().await?;
     let t = manage_tender(&w.txn, &p, id).await?;
-    if !machines::editable(&t.state) {
+    if !t.state.is_editable() {
         return Err(AppError::conflict(
             "tender.edit",
             format!("a tender in state {} cannot get new lots", t.state),
@@ -446,7 +456,7 @@ async fn patch_lot(
     let w = st.db.write().await?;
     let t = manage_tender(&w.txn, &p, id).await?;
     let l = load_lot(&w.txn, id, lot_id).await?;
-    if !machines::editable(&t.state) {
+    if !t.state.is_editable() {
         return Err(AppError::conflict(
             "tender.edit",
             format!("lots of a tender in state {} cannot be edited", t.state),
@@ -524,11 +534,11 @@ pub struct TransitionView {
     pub effects: Vec<serde_json::Value>,
 }
 
-impl From<&Applied> for TransitionView {
-    fn from(a: &Applied) -> Self {
+impl<S: StoredName> From<&Applied<S>> for TransitionView {
+    fn from(a: &Applied<S>) -> Self {
         TransitionView {
-            from: a.from.clone(),
-            to: a.to.clone(),
+            from: a.from.name().to_owned(),
+            to: a.to.name().to_owned(),
             effects: a.effects.iter().map(to_json).collect(),
         }
     }
@@ -630,7 +640,10 @@ async fn bid_event(
     Path(id): Path<Uuid>,
     ApiJson(b): ApiJson<EventInput>,
 ) -> ApiResult<Json<TransitionView>> {
-    if matches!(b.event.as_str(), "submit" | "replace" | "withdraw") {
+    if let Ok(
+        ParticipationEvent::Submit | ParticipationEvent::Replace | ParticipationEvent::Withdraw,
+    ) = b.event.parse()
+    {
         return Err(AppError::bad(
             "event",
             "event: bidders submit, replace and withdraw through /v1/bids",
@@ -691,7 +704,7 @@ async fn record_technical(
             "only the commission or the buyers record scores".into(),
         ));
     }
-    if l.state != "tech_eval" || bd.state != "admitted" {
+    if l.state != LotState::TechEval || bd.state != ParticipationState::Admitted {
         return Err(AppError::conflict(
             "art. 93 (commissione giudicatrice)",
             format!(
@@ -718,7 +731,7 @@ async fn record_technical(
     )
     .await?;
     w.commit().await?;
-    Ok(Json(bid_view(&bd, &l.state, true)))
+    Ok(Json(bid_view(&bd, OpenEnvelopes::ALL)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -753,7 +766,7 @@ async fn evaluate_lot(
             workflow::WorkflowError::NotFound(_) => AppError::NotFound("lot"),
             e => e.into(),
         })?;
-    if l.state != "ranked" {
+    if l.state != LotState::Ranked {
         return Err(AppError::conflict(
             "sealed-order invariant",
             format!(
@@ -778,7 +791,7 @@ async fn evaluate_lot(
     let bids: Vec<serde_json::Value> = bids_of(&w.txn, t.id)
         .await?
         .into_iter()
-        .filter(|x| x.lot_id == l.id && x.state == "ranked")
+        .filter(|x| x.lot_id == l.id && x.state == ParticipationState::Ranked)
         .map(|x| {
             let mut e = serde_json::Map::new();
             e.insert("id".into(), x.id.to_string().into());
@@ -798,7 +811,7 @@ async fn evaluate_lot(
             serde_json::Value::Object(e)
         })
         .collect();
-    input.insert("criterion".into(), t.criterion.clone().into());
+    input.insert("criterion".into(), t.criterion.as_str().into());
     input.insert(
         "base_amount".into(),
         validate::cents_to_string(l.base_amount_cents).into(),
@@ -861,19 +874,36 @@ pub struct BidView {
     pub sealed: bool,
 }
 
-/// A bid as `reader` may see it: the owner sees everything; others per the envelopes open on the lot.
-pub fn bid_view(b: &bid::Model, lot_state: &str, owner: bool) -> BidView {
-    let (admin, tech, econ) = if owner {
-        (true, true, true)
-    } else {
-        machines::envelopes(lot_state)
-    };
+/// Nothing of a bid is open (before the lot's phase opens it, or once the bid is withdrawn).
+const SEALED: OpenEnvelopes = OpenEnvelopes {
+    administrative: false,
+    technical: false,
+    economic: false,
+};
+
+/// The envelopes of a bid its lot's phase opened to staff (the owner sees [`OpenEnvelopes::ALL`]): none of a
+/// withdrawn bid, whatever the lot's state.
+pub fn visible_envelopes(b: &bid::Model, l: Option<&lot::Model>) -> OpenEnvelopes {
+    if b.state == ParticipationState::Withdrawn {
+        return SEALED;
+    }
+    l.map_or(SEALED, |l| l.state.open_envelopes())
+}
+
+/// A bid as a reader may see it, with the envelopes open to that reader: the owner sees everything
+/// ([`OpenEnvelopes::ALL`]); others see what [`visible_envelopes`] says.
+pub fn bid_view(b: &bid::Model, open: OpenEnvelopes) -> BidView {
+    let OpenEnvelopes {
+        administrative: admin,
+        technical: tech,
+        economic: econ,
+    } = open;
     BidView {
         id: b.id,
         tender_id: b.tender_id,
         lot_id: b.lot_id,
         operator_id: admin.then_some(b.operator_id),
-        state: b.state.clone(),
+        state: b.state.to_string(),
         declared_discount: if econ {
             b.declared_discount.clone()
         } else {
@@ -925,19 +955,12 @@ async fn list_tender_bids(
     let bids = bids_of(&st.db.conn, t.id).await?;
     Ok(Json(
         bids.iter()
-            .filter(|b| b.state != machines::PARTICIPATION_INITIAL)
+            .filter(|b| b.state != ParticipationState::INITIAL)
             .map(|b| {
-                let ls = lots
-                    .iter()
-                    .find(|l| l.id == b.lot_id)
-                    .map(|l| l.state.as_str())
-                    .unwrap_or("pending");
-                let ls = if b.state == "withdrawn" {
-                    "pending"
-                } else {
-                    ls
-                };
-                bid_view(b, ls, false)
+                bid_view(
+                    b,
+                    visible_envelopes(b, lots.iter().find(|l| l.id == b.lot_id)),
+                )
             })
             .collect(),
     ))

@@ -16,6 +16,7 @@ use crate::{
     error::{ApiResult, AppError},
 };
 use chrono::{DateTime, Utc};
+use lifecycle::{lot::OpenEnvelopes, participation::ParticipationState};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, Set,
@@ -26,7 +27,7 @@ use sealing::{
     ReceiptAction, ReceiptBody, ServerTime, WrappedKey,
 };
 use uuid::Uuid;
-use workflow::transition as machines;
+use workflow::store::entities::EnvelopeState;
 
 pub use workflow::store::entities::{bid_envelope, bid_receipt};
 
@@ -101,15 +102,15 @@ async fn last_version<C: ConnectionTrait>(db: &C, bid_id: Uuid) -> ApiResult<i32
         .unwrap_or(0))
 }
 
-async fn mark<C: ConnectionTrait>(db: &C, bid_id: Uuid, to: &str) -> ApiResult<()> {
+async fn mark<C: ConnectionTrait>(db: &C, bid_id: Uuid, to: EnvelopeState) -> ApiResult<()> {
     let rows = bid_envelope::Entity::find()
         .filter(bid_envelope::Column::BidId.eq(bid_id))
-        .filter(bid_envelope::Column::State.eq("submitted"))
+        .filter(bid_envelope::Column::State.eq(EnvelopeState::Submitted.as_str()))
         .all(db)
         .await?;
     for r in rows {
         let mut am = r.into_active_model();
-        am.state = Set(to.to_owned());
+        am.state = Set(to.as_str().to_owned());
         am.update(db).await?;
     }
     Ok(())
@@ -189,7 +190,7 @@ pub async fn seal_version<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> ApiResult<StoredReceipt> {
     let version = last_version(db, b.id).await? + 1;
-    mark(db, b.id, "superseded").await?;
+    mark(db, b.id, EnvelopeState::Superseded).await?;
     // All cryptography first, synchronously (the thread RNG stays on this thread).
     let mut rows = Vec::new();
     let mut digests = Vec::new();
@@ -212,7 +213,7 @@ pub async fn seal_version<C: ConnectionTrait>(
                 wrapped_dek: Set(wrapped.to_text()),
                 commitment: Set(sealed.commitment().to_string()),
                 sealed_manifest: Set(sealed.0),
-                state: Set("submitted".into()),
+                state: Set(EnvelopeState::Submitted.as_str().to_owned()),
                 opened_at: Set(None),
                 opened_json: Set(None),
                 open_error: Set(None),
@@ -368,7 +369,7 @@ pub async fn withdraw<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> ApiResult<StoredReceipt> {
     let version = last_version(db, b.id).await?.max(1);
-    mark(db, b.id, "withdrawn").await?;
+    mark(db, b.id, EnvelopeState::Withdrawn).await?;
     store_receipt(
         db,
         keys,
@@ -383,42 +384,46 @@ pub async fn withdraw<C: ConnectionTrait>(
 }
 
 /// The lot as the opening rule sees it. The service's lot machine and the sealing rule must both agree
-/// before an envelope opens: `machines::envelopes(lot state)` says which envelopes the lot's phase opens.
+/// before an envelope opens: `LotState::open_envelopes` says which envelopes the lot's phase opens.
 pub fn lot_opening_state(t: &tender::Model, l: &lot::Model) -> Option<LotOpeningState> {
-    let (a, b, c) = machines::envelopes(&l.state);
+    let OpenEnvelopes {
+        administrative,
+        technical,
+        economic,
+    } = l.state.open_envelopes();
     Some(LotOpeningState {
-        criterion: if t.criterion == "lowest_price" {
-            AwardCriterion::LowestPrice
-        } else {
-            AwardCriterion::BestQualityPriceRatio
+        criterion: match *t.criterion {
+            lifecycle::AwardCriterion::LowestPrice => AwardCriterion::LowestPrice,
+            lifecycle::AwardCriterion::QualityPrice => AwardCriterion::BestQualityPriceRatio,
         },
         sequence: OpeningSequence::Standard,
-        status: if matches!(l.state.as_str(), "deserted" | "annulled") {
+        status: if l.state.closes_openings() {
             LotStatus::Closed
         } else {
             LotStatus::Active
         },
         deadline: t.deadline?,
         milestones: Milestones {
-            opening_session_started: a,
-            admission_decided: b || c,
-            technical_scores_frozen: c,
-            economic_ranking_done: c,
+            opening_session_started: administrative,
+            admission_decided: technical || economic,
+            technical_scores_frozen: economic,
+            economic_ranking_done: economic,
         },
     })
 }
 
 pub fn bid_opening_state(b: &bid::Model, env: &bid_envelope::Model) -> BidOpeningState {
-    let standing = match env.state.as_str() {
-        "submitted" if b.state != "withdrawn" => BidStanding::Current,
-        "superseded" => BidStanding::Superseded,
-        _ => BidStanding::Withdrawn,
+    let standing = match EnvelopeState::from_name(&env.state) {
+        Some(EnvelopeState::Submitted) if b.state != ParticipationState::Withdrawn => {
+            BidStanding::Current
+        }
+        Some(EnvelopeState::Superseded) => BidStanding::Superseded,
+        Some(EnvelopeState::Submitted | EnvelopeState::Withdrawn) | None => BidStanding::Withdrawn,
     };
-    let admission = match b.state.as_str() {
-        "admitted" | "ranked" | "proposed_awardee" | "verified" | "awardee" | "contracted"
-        | "not_awarded" => Admission::Admitted,
-        "excluded" => Admission::Excluded,
-        _ => Admission::Pending,
+    let admission = match b.state.admission() {
+        lifecycle::participation::Admission::Admitted => Admission::Admitted,
+        lifecycle::participation::Admission::Excluded => Admission::Excluded,
+        lifecycle::participation::Admission::Pending => Admission::Pending,
     };
     BidOpeningState {
         standing,
@@ -438,11 +443,11 @@ pub enum OpenOutcome {
 }
 
 fn envelope_flag(l: &lot::Model, kind: EnvelopeKind) -> bool {
-    let (a, b, c) = machines::envelopes(&l.state);
+    let open = l.state.open_envelopes();
     match kind {
-        EnvelopeKind::Administrative => a,
-        EnvelopeKind::Technical => b,
-        EnvelopeKind::Economic => c,
+        EnvelopeKind::Administrative => open.administrative,
+        EnvelopeKind::Technical => open.technical,
+        EnvelopeKind::Economic => open.economic,
     }
 }
 
@@ -632,7 +637,7 @@ pub async fn open_due<C: ConnectionTrait>(
     for b in bids {
         let envs = bid_envelope::Entity::find()
             .filter(bid_envelope::Column::BidId.eq(b.id))
-            .filter(bid_envelope::Column::State.eq("submitted"))
+            .filter(bid_envelope::Column::State.eq(EnvelopeState::Submitted.as_str()))
             .filter(bid_envelope::Column::OpenedAt.is_null())
             .filter(bid_envelope::Column::OpenError.is_null())
             .order_by_asc(bid_envelope::Column::Kind)

@@ -3,6 +3,9 @@
 
 pub mod entities;
 pub mod migration;
+pub mod stored;
+
+pub use stored::{Stored, StoredName};
 
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,

@@ -29,6 +29,7 @@ use axum::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::{ids::NutsCode, money::Euro};
+use lifecycle::ProcedureType;
 use rand::TryRngCore;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
@@ -46,7 +47,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The procedure type whose invitees the register selects.
-pub const NEGOTIATED: &str = "negoziata_senza_bando";
+pub const NEGOTIATED: ProcedureType = ProcedureType::NegoziataSenzaBando;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -266,7 +267,7 @@ async fn make_selection(
             ),
         ));
     }
-    if !machines::editable(&t.state) {
+    if !t.state.is_editable() {
         return Err(AppError::conflict(
             "tender.edit",
             format!(

@@ -4,7 +4,7 @@
 
 use super::{
     entities::{register_award_history, register_listing},
-    history::{status_columns, to_listing},
+    history::{listing_status, status_columns, to_listing},
     parse_category,
 };
 use crate::{
@@ -185,7 +185,7 @@ async fn apply(
         .filter(register_listing::Column::ProvinceId.eq(b.province_id))
         .filter(register_listing::Column::OperatorId.eq(op))
         .filter(register_listing::Column::Category.eq(category.to_string()))
-        .filter(register_listing::Column::Status.ne("removed"))
+        .filter(register_listing::Column::Status.ne(listing_status::REMOVED))
         .one(&w.txn)
         .await?;
     if let Some(l) = live {
@@ -204,7 +204,7 @@ async fn apply(
         category: Set(category.to_string()),
         soa_class: Set(soa_class),
         territories_json: Set(serde_json::to_string(&territories).unwrap_or_else(|_| "[]".into())),
-        status: Set("applied".into()),
+        status: Set(listing_status::APPLIED.into()),
         status_on: Set(None),
         reason: Set(None),
         expires_on: Set(b.expires_on),
@@ -269,11 +269,7 @@ async fn list_listings(
         }
     };
     if let Some(s) = &q.status {
-        validate::one_of(
-            "status",
-            s,
-            &["applied", "admitted", "suspended", "removed"],
-        )?;
+        validate::one_of("status", s, &listing_status::ALL)?;
         sel = sel.filter(register_listing::Column::Status.eq(s.as_str()));
     }
     if let Some(c) = &q.category {
@@ -546,7 +542,7 @@ async fn reminders(State(st): State<AppState>, p: Principal) -> ApiResult<Json<V
     let province = p.require(Role::SuaBuyer)?;
     let rows = register_listing::Entity::find()
         .filter(register_listing::Column::ProvinceId.eq(province))
-        .filter(register_listing::Column::Status.is_in(["admitted", "suspended"]))
+        .filter(register_listing::Column::Status.is_in(listing_status::ON_REGISTER))
         .all(&st.db.conn)
         .await?;
     let listings = rows

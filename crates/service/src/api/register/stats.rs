@@ -23,6 +23,7 @@ use axum::{
     extract::{Path, Query, State},
 };
 use chrono::NaiveDate;
+use lifecycle::participation::ParticipationState;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -118,7 +119,14 @@ async fn counters(
     }
     for b in bid::Entity::find()
         .filter(bid::Column::OperatorId.eq(id))
-        .filter(bid::Column::State.is_not_in(["withdrawn", machines::PARTICIPATION_INITIAL]))
+        .filter(
+            bid::Column::State.is_in(
+                ParticipationState::ALL
+                    .iter()
+                    .filter(|s| s.is_offer())
+                    .map(|s| s.as_str()),
+            ),
+        )
         .all(db)
         .await?
     {

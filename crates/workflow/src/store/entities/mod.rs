@@ -16,7 +16,9 @@ mod sealed;
 
 pub use files::bid_file;
 pub use register::{register_award_history, register_draw, register_listing};
-pub use sealed::{bid_envelope, bid_receipt};
+pub use sealed::{EnvelopeState, bid_envelope, bid_receipt};
+
+pub use super::stored::Stored;
 
 pub mod province {
     use sea_orm::entity::prelude::*;
@@ -87,6 +89,8 @@ pub mod api_token {
 }
 
 pub mod procurement_request {
+    use super::Stored;
+    use lifecycle::request::RequestState;
     use sea_orm::entity::prelude::*;
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "procurement_request")]
@@ -105,7 +109,7 @@ pub mod procurement_request {
         pub funding_source: String,
         pub desired_criterion: String,
         pub desired_timing: Option<String>,
-        pub status: String,
+        pub status: Stored<RequestState>,
         pub tender_id: Option<Uuid>,
         pub decision_reason: Option<String>,
         pub created_at: DateTimeUtc,
@@ -156,6 +160,8 @@ pub mod document {
 }
 
 pub mod tender {
+    use super::Stored;
+    use lifecycle::{AwardCriterion, ProcedureType, tender::TenderState};
     use sea_orm::entity::prelude::*;
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "tender")]
@@ -167,9 +173,9 @@ pub mod tender {
         pub request_id: Option<Uuid>,
         pub title: String,
         pub contract_type: String,
-        pub procedure_type: String,
-        pub criterion: String,
-        pub state: String,
+        pub procedure_type: Stored<ProcedureType>,
+        pub criterion: Stored<AwardCriterion>,
+        pub state: Stored<TenderState>,
         pub deadline: Option<DateTimeUtc>,
         pub published_at: Option<DateTimeUtc>,
         /// JSON array of operator ids invited (negotiated procedures).
@@ -183,6 +189,8 @@ pub mod tender {
 }
 
 pub mod lot {
+    use super::Stored;
+    use lifecycle::lot::LotState;
     use sea_orm::entity::prelude::*;
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "lot")]
@@ -194,7 +202,7 @@ pub mod lot {
         pub title: String,
         pub cig: Option<String>,
         pub base_amount_cents: i64,
-        pub state: String,
+        pub state: Stored<LotState>,
         /// The explained evaluation result (JSON from the `evaluation` crate).
         pub evaluation_json: Option<String>,
         pub awardee_bid_id: Option<Uuid>,
@@ -207,6 +215,8 @@ pub mod lot {
 }
 
 pub mod bid {
+    use super::Stored;
+    use lifecycle::participation::ParticipationState;
     use sea_orm::entity::prelude::*;
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "bid")]
@@ -216,8 +226,8 @@ pub mod bid {
         pub tender_id: Uuid,
         pub lot_id: Uuid,
         pub operator_id: Uuid,
-        /// Participation state (lifecycle machine), or `withdrawn`.
-        pub state: String,
+        /// Participation state (lifecycle machine).
+        pub state: Stored<ParticipationState>,
         /// Ribasso, exact decimal text (e.g. `12.345`).
         pub declared_discount: Option<String>,
         pub declared_price_cents: Option<i64>,

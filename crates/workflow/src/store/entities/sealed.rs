@@ -1,5 +1,39 @@
 //! Sealed bid envelopes and signed receipts (docs/sealing.md).
 
+/// The state of a sealed envelope version (`bid_envelope.state`): not a lifecycle state, though two of its
+/// names are spelled like participation states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EnvelopeState {
+    /// The version that counts.
+    Submitted,
+    /// Replaced by a later version of the bid.
+    Superseded,
+    /// The bid was withdrawn: never opened.
+    Withdrawn,
+}
+
+impl EnvelopeState {
+    pub const ALL: [EnvelopeState; 3] = [
+        EnvelopeState::Submitted,
+        EnvelopeState::Superseded,
+        EnvelopeState::Withdrawn,
+    ];
+
+    /// The stored name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EnvelopeState::Submitted => "submitted",
+            EnvelopeState::Superseded => "superseded",
+            EnvelopeState::Withdrawn => "withdrawn",
+        }
+    }
+
+    /// The state of a stored name, if it is one.
+    pub fn from_name(s: &str) -> Option<EnvelopeState> {
+        Self::ALL.into_iter().find(|e| e.as_str() == s)
+    }
+}
+
 pub mod bid_envelope {
     use sea_orm::entity::prelude::*;
     /// One sealed envelope of one bid version. Holds no plaintext until `opened_at` is set.
