@@ -348,6 +348,12 @@ fn lot_in(
     })
 }
 
+/// Offers are taken strictly before the deadline: one at the deadline's instant is late. The one home of
+/// this boundary: the guard below and the service's early check before sealing both ask it.
+pub fn offers_open(deadline: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    now < deadline
+}
+
 fn guard(
     rules: &Rules,
     state: ParticipationState,
@@ -360,16 +366,22 @@ fn guard(
     let days = rules.art90_days;
     let deadline = f.offer_deadline;
     let before_deadline = || {
-        Refusal::unless(now < deadline, "lex specialis: offer deadline", || {
-            format!(
-                "the offer deadline {deadline} has passed: nothing may be submitted, replaced or withdrawn"
-            )
-        })
+        Refusal::unless(
+            offers_open(deadline, now),
+            "lex specialis: offer deadline",
+            || {
+                format!(
+                    "the offer deadline {deadline} has passed: nothing may be submitted, replaced or withdrawn"
+                )
+            },
+        )
     };
     let after_deadline = |what: &str| {
-        Refusal::unless(now >= deadline, "lex specialis: offer deadline", || {
-            format!("{what} only after the offer deadline {deadline}")
-        })
+        Refusal::unless(
+            !offers_open(deadline, now),
+            "lex specialis: offer deadline",
+            || format!("{what} only after the offer deadline {deadline}"),
+        )
     };
     match event {
         E::Submit => {

@@ -355,3 +355,17 @@ fn other_lot_events_apply_unchanged_when_recording_the_award() {
         "art. 17 c.5",
     );
 }
+
+#[test]
+fn offers_are_open_strictly_before_the_deadline() {
+    use chrono::{Duration, TimeZone, Utc};
+    use lifecycle::participation::offers_open;
+    let d = Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap();
+    assert!(offers_open(d, d - Duration::milliseconds(1)));
+    assert!(offers_open(d, d - Duration::microseconds(1)));
+    assert!(
+        !offers_open(d, d),
+        "an offer at the deadline's instant is late"
+    );
+    assert!(!offers_open(d, d + Duration::microseconds(1)));
+}

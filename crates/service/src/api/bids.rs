@@ -277,7 +277,7 @@ fn check_open(t: &tender::Model, now: DateTime<Utc>) -> ApiResult<()> {
     let deadline = t
         .deadline
         .ok_or_else(|| AppError::conflict("lex specialis", "the tender has no offer deadline"))?;
-    if deadline_passed(deadline, now) {
+    if !lifecycle::participation::offers_open(deadline, now) {
         return Err(AppError::conflict(
             "offer deadline",
             format!("the offer deadline passed at {deadline}"),
@@ -290,11 +290,6 @@ fn check_open(t: &tender::Model, now: DateTime<Utc>) -> ApiResult<()> {
         ));
     }
     Ok(())
-}
-
-/// Bids are accepted strictly before the deadline: one at the deadline's instant is late.
-fn deadline_passed(deadline: DateTime<Utc>, now: DateTime<Utc>) -> bool {
-    now >= deadline
 }
 
 /// Submit a bid on a lot (bidder), before the deadline. One live bid per operator and lot.
@@ -1048,19 +1043,4 @@ async fn answer_clarification(
     .await?;
     w.commit().await?;
     Ok(Json(clar_view(c, None)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::{Duration, TimeZone};
-
-    #[test]
-    fn deadline_boundary_is_exclusive() {
-        let d = Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap();
-        assert!(!deadline_passed(d, d - Duration::milliseconds(1)));
-        assert!(!deadline_passed(d, d - Duration::microseconds(1)));
-        assert!(deadline_passed(d, d));
-        assert!(deadline_passed(d, d + Duration::microseconds(1)));
-    }
 }
