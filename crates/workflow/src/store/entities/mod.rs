@@ -190,6 +190,7 @@ pub mod tender {
 
 pub mod lot {
     use super::Stored;
+    use domain::ids::Cig;
     use lifecycle::lot::LotState;
     use sea_orm::entity::prelude::*;
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -200,7 +201,8 @@ pub mod lot {
         pub tender_id: Uuid,
         pub number: i32,
         pub title: String,
-        pub cig: Option<String>,
+        /// The CIG acquired from ANAC, validated when written and read back typed.
+        pub cig: Option<Stored<Cig>>,
         pub base_amount_cents: i64,
         pub state: Stored<LotState>,
         /// The explained evaluation result (JSON from the `evaluation` crate).
