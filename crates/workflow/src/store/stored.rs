@@ -1,12 +1,13 @@
 //! Typed values as stored columns: [`Stored<T>`] keeps a typed state (`TenderState`, `LotState`, ...) in a
-//! TEXT column holding the enum's stable snake_case name, or a validated identifier (a lot's [`Cig`]) in a
+//! TEXT column holding the enum's stable snake_case name, or a validated identifier (a lot's [`Cig`], a
+//! request's [`Cup`]) in a
 //! TEXT column holding its canonical text; the same text as before the columns were typed (no data
 //! migration). `lifecycle` and `domain` stay pure: the sea-orm glue lives here.
 //!
 //! `Stored<T>` dereferences to `T` (so `t.state.is_public()`), compares with `T` (`t.state == TenderState::Open`)
 //! and serialises as `T` does (the snake_case name, the identifier's text).
 
-use domain::ids::{Cig, IdError};
+use domain::ids::{Cig, Cup, IdError};
 use lifecycle::{
     AwardCriterion, ProcedureType, UnknownName, lot::LotState, participation::ParticipationState,
     request::RequestState, tender::TenderState,
@@ -51,17 +52,24 @@ macro_rules! stored_name {
     )+};
 }
 
-/// A lot's CIG: the column holds the ten characters; a row that does not parse is a read error.
-impl StoredText for Cig {
-    const TYPE: &'static str = "Cig";
-    type Err = IdError;
-    fn text(&self) -> &str {
-        self.as_str()
-    }
-    fn parse_text(s: &str) -> Result<Self, IdError> {
-        Cig::parse(s)
-    }
+macro_rules! stored_id {
+    ($($t:ident),+ $(,)?) => {$(
+        impl StoredText for $t {
+            const TYPE: &'static str = stringify!($t);
+            type Err = IdError;
+            fn text(&self) -> &str {
+                self.as_str()
+            }
+            fn parse_text(s: &str) -> Result<Self, IdError> {
+                $t::parse(s)
+            }
+        }
+    )+};
 }
+
+// A lot's CIG and a request's CUP: the column holds the identifier's text; a row that does not parse is a
+// read error.
+stored_id!(Cig, Cup);
 
 stored_name!(
     TenderState,

@@ -102,7 +102,8 @@ pub mod procurement_request {
         pub object: String,
         pub contract_type: String,
         pub cpv: String,
-        pub cup: Option<String>,
+        /// The CUP, validated when written and read back typed.
+        pub cup: Option<Stored<domain::ids::Cup>>,
         pub estimated_amount_cents: i64,
         pub lots_json: String,
         pub rup: String,
