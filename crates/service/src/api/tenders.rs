@@ -827,7 +827,7 @@ async fn evaluate_lot(
         };
         AppError::bad(field, format!("evaluation: {e}"))
     })?;
-    let stored = serde_json::json!({"input": input, "result": result, "evaluated_at": now});
+    let stored = workflow::store::evaluation::stored_evaluation(input, result, now);
     let mut am = l.into_active_model();
     am.evaluation_json = Set(Some(stored.to_string()));
     am.updated_at = Set(now);
