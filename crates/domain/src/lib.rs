@@ -3,6 +3,7 @@
 //! This crate is pure: no I/O, no clock, no randomness. Every type parses from text with an error that
 //! names the rule it broke, and serialises back to the same text.
 
+pub mod award;
 pub mod calendar;
 pub mod ids;
 pub mod money;

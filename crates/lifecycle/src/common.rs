@@ -7,13 +7,8 @@ use crate::lot::LotEvent;
 use crate::participation::ParticipationEvent;
 use crate::tender::TenderEvent;
 
-/// A name that is not one of the enum's stable strings.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{kind}: '{value}' is not a known name")]
-pub struct UnknownName {
-    pub kind: &'static str,
-    pub value: String,
-}
+/// A name that is not one of the enum's stable strings (defined in `domain`, next to the award criterion).
+pub use domain::award::UnknownName;
 
 /// Declares a fieldless enum whose variants have stable snake_case names, with serde, `as_str`, `Display`,
 /// `FromStr` and `ALL`.

@@ -33,15 +33,8 @@ string_enum! {
     }
 }
 
-string_enum! {
-    /// The award criterion (art. 108).
-    pub enum AwardCriterion ("award criterion") {
-        /// Minor prezzo.
-        LowestPrice => "lowest_price",
-        /// Offerta economicamente più vantaggiosa, best quality-price ratio.
-        QualityPrice => "quality_price",
-    }
-}
+/// The award criterion (art. 108): one enum, defined in `domain` and shared with `sealing`.
+pub use domain::award::AwardCriterion;
 
 string_enum! {
     /// Qualification level of a stazione appaltante for the award phase (art. 63 c.2), in increasing order.

@@ -56,7 +56,7 @@ fn bench(c: &mut Criterion) {
     let (tail, summary) = sealer.finish().unwrap();
     sealed.extend_from_slice(&tail);
     let lot = LotOpeningState {
-        criterion: sealing::AwardCriterion::BestQualityPriceRatio,
+        criterion: sealing::AwardCriterion::QualityPrice,
         sequence: sealing::OpeningSequence::Standard,
         status: sealing::LotStatus::Active,
         deadline: chrono::DateTime::UNIX_EPOCH,

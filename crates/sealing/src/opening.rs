@@ -9,15 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::context::{EnvelopeContext, EnvelopeKind};
 
-/// Award criterion of the lot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AwardCriterion {
-    /// Minor prezzo: no busta B.
-    LowestPrice,
-    /// Offerta economicamente più vantaggiosa, miglior rapporto qualità/prezzo.
-    BestQualityPriceRatio,
-}
+/// Award criterion of the lot: the one enum of `domain` (the lifecycle machines use it too).
+pub use domain::award::AwardCriterion;
 
 /// Order in which envelopes are examined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -172,7 +165,7 @@ pub fn may_open(
     if !m.opening_session_started {
         return Err(R::SessionNotStarted);
     }
-    let quality = lot.criterion == AwardCriterion::BestQualityPriceRatio;
+    let quality = lot.criterion == AwardCriterion::QualityPrice;
     if kind == EnvelopeKind::Technical && !quality {
         return Err(R::NoTechnicalEnvelope);
     }

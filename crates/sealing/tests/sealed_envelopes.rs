@@ -41,7 +41,7 @@ fn deadline() -> DateTime<Utc> {
 /// A lot where everything may be opened (quality-price, all milestones reached).
 fn lot_all_open() -> LotOpeningState {
     LotOpeningState {
-        criterion: AwardCriterion::BestQualityPriceRatio,
+        criterion: AwardCriterion::QualityPrice,
         sequence: OpeningSequence::Standard,
         status: LotStatus::Active,
         deadline: deadline(),
@@ -611,7 +611,7 @@ const NONE: Milestones = Milestones {
 fn standard_order_a_then_b_after_admission_then_c_after_frozen_scores() {
     use EnvelopeKind::*;
     use OpeningRefusal as R;
-    let q = AwardCriterion::BestQualityPriceRatio;
+    let q = AwardCriterion::QualityPrice;
     let std = OpeningSequence::Standard;
     let now = after();
     let bid = admitted();
@@ -768,7 +768,7 @@ fn inversione_procedimentale_opens_offers_first_and_a_after_the_ranking() {
         standing: BidStanding::Current,
         admission: Admission::Pending,
     };
-    let q = lot(AwardCriterion::BestQualityPriceRatio, inv, started);
+    let q = lot(AwardCriterion::QualityPrice, inv, started);
     assert_eq!(may_open(Technical, &q, &pending, after()), Ok(()));
     assert_eq!(
         may_open(Economic, &q, &pending, after()),
@@ -799,7 +799,7 @@ fn a_permit_opens_only_the_envelope_it_was_granted_for() {
     let (_, _) = ring.new_envelope_key(&a, &mut rng(90));
     let (wrapped_c, _) = ring.new_envelope_key(&c, &mut rng(91));
     let only_a = lot(
-        AwardCriterion::BestQualityPriceRatio,
+        AwardCriterion::QualityPrice,
         OpeningSequence::Standard,
         Milestones {
             opening_session_started: true,
@@ -884,10 +884,7 @@ fn exhaustive_opening_rule_is_monotone_and_ordered() {
             && (!x.economic_ranking_done || y.economic_ranking_done)
     };
     let mut checked = 0;
-    for criterion in [
-        AwardCriterion::LowestPrice,
-        AwardCriterion::BestQualityPriceRatio,
-    ] {
+    for criterion in [AwardCriterion::LowestPrice, AwardCriterion::QualityPrice] {
         for sequence in [
             OpeningSequence::Standard,
             OpeningSequence::InversioneProcedimentale,
@@ -919,7 +916,7 @@ fn exhaustive_opening_rule_is_monotone_and_ordered() {
                         && may_open(EnvelopeKind::Economic, &l, &bid, after()).is_ok()
                     {
                         assert!(may_open(EnvelopeKind::Administrative, &l, &bid, after()).is_ok());
-                        if criterion == AwardCriterion::BestQualityPriceRatio {
+                        if criterion == AwardCriterion::QualityPrice {
                             assert!(may_open(EnvelopeKind::Technical, &l, &bid, after()).is_ok());
                         }
                     }

@@ -60,7 +60,7 @@ async fn main() -> anyhow::Result<()> {
             tender_id: Set(id),
             number: Set(1),
             title: Set("Lotto unico".into()),
-            cig: Set(Some("B5A520026C".into())),
+            cig: Set(Some("B5A520026C".parse()?)),
             base_amount_cents: Set(18_000_000 + i as i64),
             state: Set(lifecycle::lot::LotState::Pending.into()),
             evaluation_json: Set(None),

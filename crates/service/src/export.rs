@@ -27,7 +27,7 @@ use lifecycle::{
     tender::{TenderPhase, TenderState},
 };
 use rust_decimal::Decimal;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use crate::db::entities::{audit_entry, bid, lot, municipality, operator, province, tender};
@@ -70,6 +70,40 @@ pub struct Snapshot {
     pub events: Vec<audit_entry::Model>,
 }
 
+/// Why the lots of `tenders` could not be read. A lot's CIG is a typed column (validated when written), so
+/// a stored text that is not a CIG fails the whole read; name the lot and its field, as the export names
+/// every other unexportable value.
+async fn unreadable_lots<C: ConnectionTrait>(
+    db: &C,
+    tenders: Vec<Uuid>,
+    err: sea_orm::DbErr,
+) -> anyhow::Error {
+    let raw = lot::Entity::find()
+        .select_only()
+        .column(lot::Column::Id)
+        .column(lot::Column::Cig)
+        .filter(lot::Column::TenderId.is_in(tenders))
+        .order_by_asc(lot::Column::Id)
+        .into_tuple::<(Uuid, Option<String>)>()
+        .all(db)
+        .await;
+    let bad = raw.ok().and_then(|rows| {
+        rows.into_iter().find_map(|(id, cig)| {
+            let e = Cig::parse(cig.as_deref()?).err()?;
+            Some(ExportError {
+                object: "lot",
+                id: id.to_string(),
+                field: "cig".into(),
+                message: e.to_string(),
+            })
+        })
+    });
+    match bad {
+        Some(e) => e.into(),
+        None => err.into(),
+    }
+}
+
 /// Loads the rows of one Province (by its code) or of all, optionally of one tender only.
 pub async fn load<C: ConnectionTrait>(
     db: &C,
@@ -108,13 +142,15 @@ pub async fn load<C: ConnectionTrait>(
     let mut bids = Vec::new();
     for chunk in tenders.chunks(500) {
         let ids: Vec<Uuid> = chunk.iter().map(|t| t.id).collect();
-        lots.extend(
-            lot::Entity::find()
-                .filter(lot::Column::TenderId.is_in(ids.clone()))
-                .order_by_asc(lot::Column::Number)
-                .all(db)
-                .await?,
-        );
+        let found = lot::Entity::find()
+            .filter(lot::Column::TenderId.is_in(ids.clone()))
+            .order_by_asc(lot::Column::Number)
+            .all(db)
+            .await;
+        match found {
+            Ok(found) => lots.extend(found),
+            Err(e) => return Err(unreadable_lots(db, ids, e).await),
+        }
         bids.extend(
             bid::Entity::find()
                 .filter(bid::Column::TenderId.is_in(ids))
@@ -507,7 +543,7 @@ fn lotto(
     sel: &L190Selection,
 ) -> Result<Lotto, ExportError> {
     let cig = match &l.cig {
-        Some(c) => LotCig::Cig(Cig::parse(c).or_else(|e| fail("lot", l.id, "cig", e.to_string()))?),
+        Some(c) => LotCig::Cig(c.0.clone()),
         None => LotCig::Placeholder,
     };
     // An empty title stays empty so that the anac rules refuse the lot, naming `oggetto`.
@@ -712,12 +748,7 @@ fn ocds_record(
         total += base;
         lot_records.push(LotRecord {
             id: l.id.to_string(),
-            cig: match &l.cig {
-                Some(c) => {
-                    Some(Cig::parse(c).or_else(|e| fail("lot", l.id, "cig", e.to_string()))?)
-                }
-                None => None,
-            },
+            cig: l.cig.as_ref().map(|c| c.0.clone()),
             title: if l.title.trim().is_empty() && lots.len() == 1 {
                 t.title.clone()
             } else {

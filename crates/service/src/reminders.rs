@@ -204,7 +204,7 @@ async fn owed<C: ConnectionTrait>(db: &C, t: &tender::Model) -> WResult<Vec<Owed
 fn lot_json(l: &lot::Model) -> Value {
     let mut v = json!({"number": l.number, "title": l.title});
     if let Some(c) = &l.cig {
-        v["cig"] = c.clone().into();
+        v["cig"] = c.to_string().into();
     }
     v
 }
@@ -298,7 +298,7 @@ async fn enqueue_for_tender<C: ConnectionTrait>(
                 ctx["lot_number"] = l.number.into();
                 ctx["lot_title"] = l.title.clone().into();
                 if let Some(c) = &l.cig {
-                    ctx["cig"] = c.clone().into();
+                    ctx["cig"] = c.to_string().into();
                 }
             }
             [] => {}

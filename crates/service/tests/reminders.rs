@@ -86,7 +86,10 @@ async fn insert_lot(
         tender_id: Set(t),
         number: Set(number),
         title: Set(format!("Lotto numero {number}")),
-        cig: Set(cig.map(str::to_owned)),
+        cig: Set(cig.map(|c| {
+            c.parse()
+                .expect("test CIG is valid (check characters included)")
+        })),
         base_amount_cents: Set(10_000_000),
         state: Set("pending".parse().unwrap()),
         evaluation_json: Set(None),
@@ -193,7 +196,7 @@ async fn deadline_scenario(t: &TestDb) {
     let deadline = start() + Duration::days(10);
     let tn = insert_tender(db, "Servizio di sgombero neve 2027-2029", deadline).await;
     let l1 = insert_lot(db, tn.id, 1, Some("B5A520026C")).await;
-    let l2 = insert_lot(db, tn.id, 2, Some("B2E4F60123")).await;
+    let l2 = insert_lot(db, tn.id, 2, Some("B2E4F60F0F")).await;
     let alfa = insert_operator(db, 1, "Alfa srl").await; // withdrew its bid on lot 1: reminded
     let beta = insert_operator(db, 2, "Beta spa").await; // bid in force (and a question): never
     let gamma = insert_operator(db, 3, "Gamma coop").await; // asked a question, no bid: reminded until it bids
@@ -254,14 +257,14 @@ async fn deadline_scenario(t: &TestDb) {
             assert_eq!(ctx["lot_number"], 1);
             assert!(r.text.contains("CIG: B5A520026C"), "{}", r.text);
             assert!(r.text.contains("ha ritirato l'offerta"), "{}", r.text);
-            assert!(!r.text.contains("B2E4F60123"), "not lot 2: {}", r.text);
+            assert!(!r.text.contains("B2E4F60F0F"), "not lot 2: {}", r.text);
         } else if to.contains("Delta") {
             // its bid on lot 1 is in force: the mail names lot 2 and its CIG only
             assert_eq!(ctx["started"], "withdrawn");
             assert_eq!(ctx["lot_number"], 2);
             assert!(ctx.get("lots").is_none(), "{ctx}");
             assert!(r.text.contains("Lotto 2 - Lotto numero 2"), "{}", r.text);
-            assert!(r.text.contains("CIG: B2E4F60123"), "{}", r.text);
+            assert!(r.text.contains("CIG: B2E4F60F0F"), "{}", r.text);
             assert!(!r.text.contains("B5A520026C"), "not lot 1: {}", r.text);
             assert!(!r.text.contains("Lotto 1"), "not lot 1: {}", r.text);
             assert!(r.text.contains("ha ritirato l'offerta"), "{}", r.text);
@@ -273,7 +276,7 @@ async fn deadline_scenario(t: &TestDb) {
                 r.text
             );
             assert!(
-                r.text.contains("Lotto 2: Lotto numero 2 (CIG B2E4F60123)"),
+                r.text.contains("Lotto 2: Lotto numero 2 (CIG B2E4F60F0F)"),
                 "{}",
                 r.text
             );
@@ -315,7 +318,7 @@ async fn deadline_scenario(t: &TestDb) {
     // an extended deadline owes its reminders again
     let d2 = clock_now(&clock) + Duration::days(5);
     let t2 = insert_tender(db, "Fornitura di sale stradale", d2).await;
-    let l = insert_lot(db, t2.id, 1, Some("B7654321CD")).await;
+    let l = insert_lot(db, t2.id, 1, Some("B765432AB2")).await;
     insert_bid(db, &l, alfa.id, "withdrawn").await;
     clock.set(d2 - Duration::hours(24));
     assert_eq!(

@@ -57,7 +57,7 @@ async fn insert_lot(db: &impl ConnectionTrait, t: Uuid, cents: i64) -> lot::Mode
         tender_id: Set(t),
         number: Set(1),
         title: Set("Lotto".into()),
-        cig: Set(Some("B5A520026C".into())),
+        cig: Set(Some("B5A520026C".parse().unwrap())),
         base_amount_cents: Set(cents),
         state: Set("pending".parse().unwrap()),
         evaluation_json: Set(None),

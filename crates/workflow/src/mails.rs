@@ -249,10 +249,14 @@ fn context(
         put("lot_number", json!(l.number));
         put("lot_title", json!(l.title));
     }
-    let cig = s.lot.and_then(|l| l.cig.clone()).unwrap_or_else(|| {
-        // a tender-level event: the CIGs of all lots are not at hand here, say so plainly
-        "vedi lotti".to_owned()
-    });
+    let cig = s
+        .lot
+        .and_then(|l| l.cig.as_ref())
+        .map(|c| c.to_string())
+        .unwrap_or_else(|| {
+            // a tender-level event: the CIGs of all lots are not at hand here, say so plainly
+            "vedi lotti".to_owned()
+        });
     put("cig", json!(cig));
     put("act_type", json!(act_type(kind)));
     put("act_number", json!(s.seq.to_string()));
@@ -572,7 +576,11 @@ async fn enqueue_to_comune<C: ConnectionTrait>(
         .await?;
     let mut ctx = context(s, kind, effects, &m.name, false, awardee);
     if s.lot.is_none() && !lots.is_empty() && lots.iter().all(|l| l.cig.is_some()) {
-        let cigs: Vec<&str> = lots.iter().filter_map(|l| l.cig.as_deref()).collect();
+        let cigs: Vec<&str> = lots
+            .iter()
+            .filter_map(|l| l.cig.as_ref())
+            .map(|c| c.as_str())
+            .collect();
         ctx.insert("cig".into(), json!(cigs.join(", ")));
     }
     match template {

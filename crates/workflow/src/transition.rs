@@ -7,6 +7,7 @@
 //! naming the legal rule; an accepted transition gives the new state and the effects to persist (timers,
 //! communications, audit).
 
+use crate::store::evaluation::StoredEvaluation;
 use crate::{
     access::{bids_of, lots_of},
     audit,
@@ -596,18 +597,7 @@ pub async fn run_lot_event<C: ConnectionTrait>(
 
 /// The best-ranked bid of the stored evaluation, if any.
 fn first_ranked(l: &lot::Model) -> Option<Uuid> {
-    let v: serde_json::Value = serde_json::from_str(l.evaluation_json.as_deref()?).ok()?;
-    let r = &v["result"];
-    let candidates = [
-        r["winner"].as_str(),
-        r["awardee"].as_str(),
-        r["ranking"][0]["id"].as_str(),
-        r["ranking"][0].as_str(),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find_map(|s| s.parse().ok())
+    StoredEvaluation::read(l.evaluation_json.as_deref()?)?.first_ranked()
 }
 
 /// Apply a participation event to a bid and persist it (and enqueue the mails it owes).

@@ -30,7 +30,7 @@ impl From<&lot::Model> for LotView {
             id: l.id,
             number: l.number,
             title: l.title.clone(),
-            cig: l.cig.clone(),
+            cig: l.cig.as_ref().map(|c| c.to_string()),
             base_amount: cents_to_string(l.base_amount_cents),
             state: l.state.to_string(),
             awardee_bid_id: l.awardee_bid_id,

@@ -111,7 +111,7 @@ impl From<req::Model> for RequestView {
             object: m.object,
             contract_type: m.contract_type,
             cpv: m.cpv,
-            cup: m.cup,
+            cup: m.cup.map(|c| c.to_string()),
             estimated_amount: validate::cents_to_string(m.estimated_amount_cents),
             lots: serde_json::from_str(&m.lots_json).unwrap_or_default(),
             rup: m.rup,
@@ -168,7 +168,9 @@ async fn create_request(
     let contract_type = validate::one_of("contract_type", &b.contract_type, CONTRACT_TYPES)?;
     let cpv: domain::ids::Cpv = validate::id("cpv", &b.cpv)?;
     let cup = match b.cup.as_deref() {
-        Some(c) => Some(validate::id::<domain::ids::Cup>("cup", c)?.to_string()),
+        Some(c) => Some(workflow::store::Stored(validate::id::<domain::ids::Cup>(
+            "cup", c,
+        )?)),
         None => None,
     };
     let amount = validate::euro_cents("estimated_amount", &b.estimated_amount)?;

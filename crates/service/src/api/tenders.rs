@@ -16,6 +16,7 @@ use axum::{
     http::StatusCode,
 };
 use chrono::{DateTime, Utc};
+use domain::ids::Cig;
 use lifecycle::{
     lot::{LotState, OpenEnvelopes},
     participation::{ParticipationEvent, ParticipationState},
@@ -32,7 +33,7 @@ use uuid::Uuid;
 use workflow::access::{
     Access, access_tender, bids_of, lots_of, manage_tender, publicly_visible, shows_invitees,
 };
-use workflow::store::StoredName;
+use workflow::store::{Stored, StoredName};
 use workflow::transition::{self as machines, Applied, EventInput};
 use workflow::transition::{run_bid_event, run_lot_event, run_tender_event};
 use workflow::views::{LotView, TenderView, tender_view, to_json};
@@ -78,7 +79,7 @@ pub struct NewTender {
     pub lots: Vec<NewLot>,
 }
 
-fn parse_lot(i: Option<usize>, l: &NewLot) -> ApiResult<(String, i64, Option<String>)> {
+fn parse_lot(i: Option<usize>, l: &NewLot) -> ApiResult<(String, i64, Option<Cig>)> {
     let p = |f: &str| match i {
         Some(i) => format!("lots[{i}].{f}"),
         None => f.to_owned(),
@@ -86,7 +87,7 @@ fn parse_lot(i: Option<usize>, l: &NewLot) -> ApiResult<(String, i64, Option<Str
     let title = validate::non_empty(&p("title"), &l.title, 2000)?;
     let amount = validate::euro_cents(&p("base_amount"), &l.base_amount)?;
     let cig = match &l.cig {
-        Some(c) => Some(validate::id::<domain::ids::Cig>(&p("cig"), c)?.to_string()),
+        Some(c) => Some(validate::id::<Cig>(&p("cig"), c)?),
         None => None,
     };
     Ok((title, amount, cig))
@@ -107,7 +108,7 @@ async fn check_invitees<C: ConnectionTrait>(db: &C, inv: &[Uuid]) -> ApiResult<(
 fn new_lot_row(
     tender_id: Uuid,
     number: i32,
-    parsed: (String, i64, Option<String>),
+    parsed: (String, i64, Option<Cig>),
     now: DateTime<Utc>,
 ) -> lot::ActiveModel {
     lot::ActiveModel {
@@ -115,7 +116,7 @@ fn new_lot_row(
         tender_id: Set(tender_id),
         number: Set(number),
         title: Set(parsed.0),
-        cig: Set(parsed.2),
+        cig: Set(parsed.2.map(Stored)),
         base_amount_cents: Set(parsed.1),
         state: Set(LotState::INITIAL.into()),
         evaluation_json: Set(None),
@@ -441,7 +442,7 @@ async fn patch_lot(
     ApiJson(b): ApiJson<LotPatch>,
 ) -> ApiResult<Json<LotView>> {
     let cig = match &b.cig {
-        Some(c) => Some(validate::id::<domain::ids::Cig>("cig", c)?.to_string()),
+        Some(c) => Some(validate::id::<Cig>("cig", c)?),
         None => None,
     };
     let amount = match &b.base_amount {
@@ -465,7 +466,7 @@ async fn patch_lot(
     let before = LotView::from(&l);
     let mut am = l.into_active_model();
     if let Some(c) = cig {
-        am.cig = Set(Some(c));
+        am.cig = Set(Some(Stored(c)));
     }
     if let Some(a) = amount {
         am.base_amount_cents = Set(a);
@@ -826,7 +827,7 @@ async fn evaluate_lot(
         };
         AppError::bad(field, format!("evaluation: {e}"))
     })?;
-    let stored = serde_json::json!({"input": input, "result": result, "evaluated_at": now});
+    let stored = workflow::store::evaluation::stored_evaluation(input, result, now);
     let mut am = l.into_active_model();
     am.evaluation_json = Set(Some(stored.to_string()));
     am.updated_at = Set(now);

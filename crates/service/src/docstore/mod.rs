@@ -1006,7 +1006,7 @@ pub(crate) mod tests {
         assert_eq!(sealed.len() as u64, s.summary.sealed_len);
         // opening needs a permit: build one for this context
         let lot = sealing::LotOpeningState {
-            criterion: sealing::AwardCriterion::BestQualityPriceRatio,
+            criterion: sealing::AwardCriterion::QualityPrice,
             sequence: sealing::OpeningSequence::Standard,
             status: sealing::LotStatus::Active,
             deadline: Utc::now() - chrono::Duration::days(1),

@@ -22,9 +22,9 @@ use sea_orm::{
     QueryOrder, Set,
 };
 use sealing::{
-    Admission, AwardCriterion, BidOpeningState, BidStanding, ContextId, EnvelopeContext,
-    EnvelopeKind, EnvelopeManifest, LotOpeningState, LotStatus, Milestones, OpeningSequence,
-    ReceiptAction, ReceiptBody, ServerTime, WrappedKey,
+    Admission, BidOpeningState, BidStanding, ContextId, EnvelopeContext, EnvelopeKind,
+    EnvelopeManifest, LotOpeningState, LotStatus, Milestones, OpeningSequence, ReceiptAction,
+    ReceiptBody, ServerTime, WrappedKey,
 };
 use uuid::Uuid;
 use workflow::store::entities::EnvelopeState;
@@ -392,10 +392,7 @@ pub fn lot_opening_state(t: &tender::Model, l: &lot::Model) -> Option<LotOpening
         economic,
     } = l.state.open_envelopes();
     Some(LotOpeningState {
-        criterion: match *t.criterion {
-            lifecycle::AwardCriterion::LowestPrice => AwardCriterion::LowestPrice,
-            lifecycle::AwardCriterion::QualityPrice => AwardCriterion::BestQualityPriceRatio,
-        },
+        criterion: *t.criterion,
         sequence: OpeningSequence::Standard,
         status: if l.state.closes_openings() {
             LotStatus::Closed

@@ -2,6 +2,7 @@
 //! and PostgreSQL.
 
 pub mod entities;
+pub mod evaluation;
 pub mod migration;
 pub mod stored;
 

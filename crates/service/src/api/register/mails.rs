@@ -59,7 +59,7 @@ pub async fn enqueue_invitations<C: ConnectionTrait>(
         .map(|l| {
             let mut v = serde_json::json!({"number": l.number, "title": l.title});
             if let Some(c) = &l.cig {
-                v["cig"] = c.clone().into();
+                v["cig"] = c.to_string().into();
             }
             v
         })

@@ -102,7 +102,8 @@ pub mod procurement_request {
         pub object: String,
         pub contract_type: String,
         pub cpv: String,
-        pub cup: Option<String>,
+        /// The CUP, validated when written and read back typed.
+        pub cup: Option<Stored<domain::ids::Cup>>,
         pub estimated_amount_cents: i64,
         pub lots_json: String,
         pub rup: String,
@@ -190,6 +191,7 @@ pub mod tender {
 
 pub mod lot {
     use super::Stored;
+    use domain::ids::Cig;
     use lifecycle::lot::LotState;
     use sea_orm::entity::prelude::*;
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -200,7 +202,8 @@ pub mod lot {
         pub tender_id: Uuid,
         pub number: i32,
         pub title: String,
-        pub cig: Option<String>,
+        /// The CIG acquired from ANAC, validated when written and read back typed.
+        pub cig: Option<Stored<Cig>>,
         pub base_amount_cents: i64,
         pub state: Stored<LotState>,
         /// The explained evaluation result (JSON from the `evaluation` crate).
