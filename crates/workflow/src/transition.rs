@@ -270,20 +270,6 @@ pub fn apply_tender(
     lifecycle::tender::apply(*t.state, &ev, &f, now).map_err(refusal)
 }
 
-/// Apply a lot event.
-pub fn apply_lot(
-    t: &tender::Model,
-    lots: &[lot::Model],
-    l: &lot::Model,
-    bids: &[bid::Model],
-    ev: LotEvent,
-    d: &Declarations,
-    now: DateTime<Utc>,
-) -> WResult<Applied<LotState>> {
-    let f = lot_facts(t, lots, l, bids, d)?;
-    lifecycle::lot::apply(*l.state, &ev, &f, now).map_err(refusal)
-}
-
 /// Apply a lot event; an award records its communications at once (the standstill timer, art. 18 c.3),
 /// sent now unless `last_award_communication_at` is declared.
 pub fn apply_lot_recording_award(

@@ -1,5 +1,6 @@
 //! The register's tables (listings, award history, draws).
 
+use super::idx;
 use sea_orm_migration::{prelude::*, schema::*};
 
 pub struct M20261128RegisterTables;
@@ -8,19 +9,6 @@ impl MigrationName for M20261128RegisterTables {
     fn name(&self) -> &str {
         "m20261128_000009_register_tables"
     }
-}
-
-fn idx(table: &'static str, cols: &[&'static str], unique: bool) -> IndexCreateStatement {
-    let mut i = Index::create();
-    i.name(format!("idx_{table}_{}", cols.join("_")))
-        .table(table);
-    for c in cols {
-        i.col(*c);
-    }
-    if unique {
-        i.unique();
-    }
-    i.to_owned()
 }
 
 #[sea_orm_migration::async_trait::async_trait]
