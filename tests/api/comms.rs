@@ -102,6 +102,26 @@ both_backends!(
         // before any lifecycle mail: only the three receipts
         let receipts = messages(&app, &tid, &w.buyer, 3, true).await;
         assert_eq!(receipts.len(), 3, "{receipts:?}");
+        // art. 35 c.2 a: before the deadline the buyer learns how many receipts, never who has bid
+        let listed = serde_json::to_string(&receipts).unwrap();
+        for who in [
+            "alfa@pec.it",
+            "beta@pec.it",
+            "gamma",
+            "Alfa",
+            "Beta",
+            "Gamma",
+        ] {
+            assert!(
+                !listed.contains(who),
+                "{who} named before the deadline: {listed}"
+            );
+        }
+        assert!(
+            receipts
+                .iter()
+                .all(|m| m["template"] == "bid_receipt" && m["to"] == json!([]))
+        );
         // bidders and the other Province's buyer do not see the tender's messages
         let (st, _) = app
             .get(&format!("/v1/tenders/{tid}/messages"), Some(&tokens[0]))
@@ -169,6 +189,9 @@ both_backends!(
             db.close().await.ok();
             assert_eq!(outcomes, vec!["fired: already closed".to_owned()]);
         }
+        // after the deadline the receipts name their recipients again
+        let after = messages(&app, &tid, &w.buyer, 3, false).await;
+        assert_eq!(count(&after, "bid_receipt", "alfa@pec.it"), 1, "{after:?}");
         event(&app, &tev, &w.buyer, json!({"event": "start_evaluation"})).await;
         event(
             &app,

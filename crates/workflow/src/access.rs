@@ -241,3 +241,25 @@ pub async fn read_bid<C: ConnectionTrait>(
     }
     Ok((b, owner))
 }
+
+/// Art. 35 c.2 lett. a D.Lgs. 36/2023: until the offer deadline nobody learns who has bid or shown interest,
+/// the SUA's own staff included. The outbox of a tender names operators (a bid receipt goes to the bidder's
+/// PEC, a reminder to an operator who started a bid), so before the deadline its listing keeps every
+/// message but names the recipient only of the mails to the municipality and of the invitations (the buyer
+/// chose the invitees). A tender without a deadline counts as before it.
+pub fn outbox_names_recipient(t: &tender::Model, template: &str, now: DateTime<Utc>) -> bool {
+    let deadline_passed = t
+        .deadline
+        .is_some_and(|d| !lifecycle::participation::offers_open(d, now));
+    use notify::MailTemplate as M;
+    deadline_passed
+        || matches!(
+            template.parse::<M>(),
+            Ok(M::RequestReceived
+                | M::RequestAccepted
+                | M::RequestReturned
+                | M::RequestRejected
+                | M::MunicipalityUpdate
+                | M::Invitation)
+        )
+}

@@ -25,7 +25,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Every mail of a tender with its status (queued, sending, sent, failed), attempts and last error: the
-/// SUA buyers of the tender's Province only.
+/// SUA buyers of the tender's Province only. Before the offer deadline the mails to operators are listed
+/// without recipient, subject, error or Message-ID: how many, never who (art. 35 c.2 a).
 #[utoipa::path(get, path = "/v1/tenders/{id}/messages", tag = "tenders", security(("bearer" = [])),
     responses((status = 200, body = Vec<Object>), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
 async fn list_tender_messages(
@@ -33,10 +34,19 @@ async fn list_tender_messages(
     p: Principal,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<Vec<notify::MessageView>>> {
-    manage_tender(&st.db.conn, &p, id).await?;
-    let list = notify::list_for_tender(&st.db.conn, id)
+    let t = manage_tender(&st.db.conn, &p, id).await?;
+    let now = st.now();
+    let mut list = notify::list_for_tender(&st.db.conn, id)
         .await
         .map_err(outbox_err)?;
+    for m in &mut list {
+        if !workflow::access::outbox_names_recipient(&t, &m.template, now) {
+            m.to.clear();
+            m.subject = None;
+            m.last_error = None;
+            m.message_id = None;
+        }
+    }
     Ok(Json(list))
 }
 
