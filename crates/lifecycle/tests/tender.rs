@@ -231,10 +231,10 @@ fn negotiated_works_need_5_invitees_below_1_million_and_10_above() {
             ..
         }
     )));
-    // Art. 50 c.2: the names of the operators consulted are published.
+    // The invitees stay secret until the offer deadline (art. 35 c.2 b), c.3): nothing public.
     assert!(
-        t.communications()
-            .any(|(to, _, _, a)| to == Addressee::Public && a == "art. 50 c.2")
+        !t.communications()
+            .any(|(to, _, _, _)| to == Addressee::Public)
     );
 
     let mut f = negotiated_works(2_000_000);
@@ -667,4 +667,21 @@ fn an_expired_deadline_cannot_be_extended_nor_the_documents_amended() {
         &f,
         rome(2026, 12, 2, 11, 59),
     ));
+}
+
+#[test]
+fn invitees_stay_secret_until_the_offer_deadline() {
+    let mut f = negotiated_works(800_000);
+    f.invitees = 5;
+    let now = rome(2026, 11, 2, 9, 0);
+    f.offer_deadline = Some(rome(2026, 11, 24, 12, 0));
+    let t = accepted(tender::apply(S::Ready, &E::SendInvitations, &f, now));
+    assert!(
+        t.communications()
+            .any(|(to, k, _, _)| to == Addressee::Invitees && k == CommunicationKind::Invitation)
+    );
+    assert!(
+        !t.communications()
+            .any(|(to, _, _, _)| to == Addressee::Public)
+    );
 }
