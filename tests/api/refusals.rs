@@ -373,3 +373,78 @@ both_backends!(
         assert!(out.contains("entry 3"), "{out}");
     }
 );
+
+both_backends!(
+    a_deadline_at_00_00_of_the_last_day_of_the_term_is_refused,
+    |app: TestApp| async move {
+        // A term of N days ends at the end of its last day: 00:00 of that day is one day short.
+        let w = world(&app).await;
+        let r = ok(
+            &app.post("/v1/requests", Some(&w.municipality), &request_body())
+                .await,
+            201,
+        );
+        let rid = r["id"].as_str().unwrap();
+        let acc = ok(
+            &app.post(
+                &format!("/v1/requests/{rid}/accept"),
+                Some(&w.buyer),
+                &json!({"procedure_type": "aperta"}),
+            )
+            .await,
+            201,
+        );
+        let tender = format!("/v1/tenders/{}", acc["tender_id"].as_str().unwrap());
+        let events = format!("{tender}/events");
+        let t = ok(&app.get(&tender, Some(&w.buyer)).await, 200);
+        let lot = t["lots"][0]["id"].as_str().unwrap();
+        event(
+            &app,
+            &events,
+            &w.buyer,
+            json!({"event": "adopt_decision_to_contract"}),
+        )
+        .await;
+        ok(
+            &app.patch(
+                &format!("{tender}/lots/{lot}"),
+                Some(&w.buyer),
+                &json!({"cig": "B5A520026C"}),
+            )
+            .await,
+            200,
+        );
+        event(&app, &events, &w.buyer, json!({"event": "acquire_cig"})).await;
+        // The 30-day term of art. 71 c.2 from now, with the calendar's roll-forward.
+        let rules = lifecycle::rules::Rules::default();
+        let term = lifecycle::procedure::MinTerm {
+            days: 30,
+            article: "art. 71 c.2",
+        };
+        let end =
+            lifecycle::procedure::earliest_deadline(&rules, chrono::Utc::now(), term).unwrap();
+        let cal = &rules.calendar;
+        let last_day_midnight =
+            cal.start_of_day(cal.local_date(end - chrono::Duration::seconds(1)));
+        ok(
+            &app.patch(
+                &tender,
+                Some(&w.buyer),
+                &json!({"deadline": last_day_midnight}),
+            )
+            .await,
+            200,
+        );
+        let refused = app
+            .post(&events, Some(&w.buyer), &json!({"event": "publish"}))
+            .await;
+        assert_eq!(refused.0, 409, "{}", refused.1);
+        assert!(refused.1.to_string().contains("art. 71"), "{}", refused.1);
+        ok(
+            &app.patch(&tender, Some(&w.buyer), &json!({"deadline": end}))
+                .await,
+            200,
+        );
+        event(&app, &events, &w.buyer, json!({"event": "publish"})).await;
+    }
+);

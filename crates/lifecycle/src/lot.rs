@@ -766,11 +766,11 @@ fn guard(
                 .ok_or_else(|| Refusal::new("art. 93 c.2", "commission composition is missing"))?;
             fx.rule("art. 93 c.2");
             Refusal::unless(
-                c.members % 2 == 1 && c.members <= rules.commission_max_members,
+                c.members >= 3 && c.members % 2 == 1 && c.members <= rules.commission_max_members,
                 "art. 93 c.2",
                 || {
                     format!(
-                        "the commission has an odd number of members, at most {}; proposed {}",
+                        "the commission has an odd number of members, at least three and at most {}; proposed {}",
                         rules.commission_max_members, c.members
                     )
                 },

@@ -372,8 +372,8 @@ pub fn min_offer_term(procedure: ProcedureType, reduction: TermReduction) -> Opt
 }
 
 /// The earliest lawful deadline for a term of `term` triggered at `start`, with the calendar's roll-forward.
-/// With `rules.deadline_any_hour_on_last_day` the deadline may be at any hour of the last day (returned as the
-/// start of that day); otherwise it must be at its end.
+/// A term of N days ends at the end of its last day (Reg. 1182/71 art. 3(2)(b)): a deadline at any hour of the
+/// last day, 00:00 included, is one day short.
 pub fn earliest_deadline(
     rules: &Rules,
     start: DateTime<Utc>,
@@ -383,11 +383,7 @@ pub fn earliest_deadline(
     let last = cal
         .term_end(cal.local_date(start), term.days)
         .map_err(|e| Refusal::new(term.article, e.to_string()))?;
-    Ok(if rules.deadline_any_hour_on_last_day {
-        cal.start_of_day(last)
-    } else {
-        cal.end_of_day(last)
-    })
+    Ok(cal.end_of_day(last))
 }
 
 /// Checks a deadline against a minimum term triggered at `start`.

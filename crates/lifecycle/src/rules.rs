@@ -25,9 +25,6 @@ pub struct Rules {
     /// Standstill lengths by date of the last award communication, sorted by `from`: 35 days in the 2023 text,
     /// 32 since D.Lgs. 209/2024 (in force 31 Dec 2024). The transitional rule is not verified.
     pub standstill: Vec<StandstillPeriod>,
-    /// Whether a deadline may fall at any hour of the last day of the minimum term (common practice) or must be
-    /// at its end (Reg. 1182/71 art. 3(2)(b), strict reading). Default: any hour.
-    pub deadline_any_hour_on_last_day: bool,
     /// Apply the minimum terms of art. 71-73 to ordinary procedures below the EU threshold too (safe side).
     pub part_iv_terms_below_threshold: bool,
     /// Minimum offer term for procedures with no statutory minimum (art. 50 negotiated procedures, art. 92 c.1
@@ -72,7 +69,6 @@ impl Default for Rules {
                     source: "art. 18 c.3 as amended by art. 6 D.Lgs. 209/2024".to_owned(),
                 },
             ],
-            deadline_any_hour_on_last_day: true,
             part_iv_terms_below_threshold: true,
             min_offer_days_without_statutory_term: None,
             clarification_cutoff_days: 6,

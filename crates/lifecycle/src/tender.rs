@@ -737,10 +737,8 @@ fn guard(
             check_reduction(f, now, fx)?;
             check_offer_term(rules, f, now, deadline, fx)?;
             fx.communicate(To::Invitees, Kind::Invitation, 0, f.procedure.article());
-            if f.procedure == ProcedureType::NegoziataSenzaBando {
-                // Art. 50 c.2: the names of the operators consulted are published on the SA's website.
-                fx.communicate(To::Public, Kind::Invitation, days, "art. 50 c.2");
-            }
+            // No public effect: the invitees stay secret until the offer deadline (art. 35 c.2 b), c.3); the
+            // list of the operators consulted goes in the results notice (art. 50 c.9).
             fx.communicate(
                 To::Comune,
                 Kind::Invitation,

@@ -573,3 +573,27 @@ fn revocation_of_a_lot_needs_a_motivation() {
         kind: TimerKind::Standstill
     }));
 }
+
+#[test]
+fn the_commission_has_an_odd_number_of_members_three_or_five() {
+    let mut f = qp_lot();
+    let now = rome(2026, 12, 3, 9, 0);
+    for members in [0, 1, 2, 4, 6, 7] {
+        f.commission = Some(Commission {
+            members,
+            rup_is_president: false,
+        });
+        let r = refused(
+            lot::apply(S::TechEval, &E::AppointCommission, &f, now),
+            "art. 93 c.2",
+        );
+        assert!(r.message.contains("odd number"), "{}", r.message);
+    }
+    for members in [3, 5] {
+        f.commission = Some(Commission {
+            members,
+            rup_is_president: false,
+        });
+        accepted(lot::apply(S::TechEval, &E::AppointCommission, &f, now));
+    }
+}

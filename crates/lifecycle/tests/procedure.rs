@@ -215,10 +215,10 @@ fn the_earliest_deadline_rolls_forward_with_the_calendar() {
         days: 30,
         article: "art. 71 c.2",
     };
-    // 25 Nov 2026 + 30 = Christmas -> Mon 28 Dec, from the start of that day.
+    // 25 Nov 2026 + 30 = Christmas -> Mon 28 Dec, at the end of that day.
     assert_eq!(
         procedure::earliest_deadline(&rules, rome(2026, 11, 25, 10, 0), term).unwrap(),
-        rome(2026, 12, 28, 0, 0)
+        rome(2026, 12, 29, 0, 0)
     );
     // A patron saint on 28 Dec (invented) moves it once more.
     let local = Rules {
@@ -231,7 +231,7 @@ fn the_earliest_deadline_rolls_forward_with_the_calendar() {
     };
     assert_eq!(
         procedure::earliest_deadline(&local, rome(2026, 11, 25, 10, 0), term).unwrap(),
-        rome(2026, 12, 29, 0, 0)
+        rome(2026, 12, 30, 0, 0)
     );
 }
 

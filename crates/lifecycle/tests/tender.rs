@@ -36,15 +36,15 @@ fn an_open_procedure_goes_from_draft_to_open_with_its_effects() {
     let t = accepted(tender::apply(S::Approved, &E::AcquireCig, &f, now));
     assert_eq!(t.to, S::Ready);
 
-    // Mon 2 Nov + 30 days = Wed 2 Dec: a deadline at 12:00 that day is lawful.
-    f.offer_deadline = Some(rome(2026, 12, 2, 12, 0));
+    // Mon 2 Nov + 30 days = Wed 2 Dec, to the end of that day: a deadline at 12:00 on 3 Dec is lawful.
+    f.offer_deadline = Some(rome(2026, 12, 3, 12, 0));
     let t = accepted(tender::apply(S::Ready, &E::Publish, &f, now));
     assert_eq!(t.to, S::Open);
     assert_eq!(t.timer(TimerKind::OfferDeadline), f.offer_deadline);
-    // Clarifications at least 6 days before: Thu 26 Nov, until the end of that day.
+    // Clarifications at least 6 days before: Fri 27 Nov, until the end of that day.
     assert_eq!(
         t.timer(TimerKind::ClarificationCutoff),
-        Some(rome(2026, 11, 27, 0, 0))
+        Some(rome(2026, 11, 28, 0, 0))
     );
     // Allegato I.3: 9 months for an open quality-price procedure.
     assert_eq!(
@@ -82,24 +82,23 @@ fn the_minimum_term_rolls_past_christmas() {
     f.offer_deadline = Some(rome(2026, 12, 27, 12, 0));
     refused(tender::apply(S::Ready, &E::Publish, &f, now), "art. 71 c.2");
     f.offer_deadline = Some(rome(2026, 12, 28, 9, 0));
+    refused(tender::apply(S::Ready, &E::Publish, &f, now), "art. 71 c.2");
+    f.offer_deadline = Some(rome(2026, 12, 29, 9, 0));
     accepted(tender::apply(S::Ready, &E::Publish, &f, now));
 }
 
 #[test]
-fn the_strict_reading_requires_the_deadline_at_the_end_of_the_last_day() {
-    let rules = Rules {
-        deadline_any_hour_on_last_day: false,
-        ..Rules::default()
-    };
+fn a_term_of_n_days_ends_at_the_end_of_its_last_day() {
     let mut f = open_services();
+    // 2 Nov + 30 = Wed 2 Dec 2026: the term runs to the end of 2 Dec.
     let now = rome(2026, 11, 2, 9, 0);
+    f.offer_deadline = Some(rome(2026, 12, 2, 0, 0));
+    let r = refused(tender::apply(S::Ready, &E::Publish, &f, now), "art. 71 c.2");
+    assert!(r.message.contains("shorter than 30 days"), "{}", r.message);
     f.offer_deadline = Some(rome(2026, 12, 2, 12, 0));
-    refused(
-        tender::apply_with(&rules, S::Ready, &E::Publish, &f, now),
-        "art. 71 c.2",
-    );
+    refused(tender::apply(S::Ready, &E::Publish, &f, now), "art. 71 c.2");
     f.offer_deadline = Some(rome(2026, 12, 3, 0, 0));
-    accepted(tender::apply_with(&rules, S::Ready, &E::Publish, &f, now));
+    accepted(tender::apply(S::Ready, &E::Publish, &f, now));
 }
 
 #[test]
@@ -114,9 +113,9 @@ fn urgency_reduces_the_open_term_to_15_days_and_the_clarification_cutoff_to_4() 
     // 2 Nov + 15 = Tue 17 Nov.
     f.offer_deadline = Some(rome(2026, 11, 16, 12, 0));
     refused(tender::apply(S::Ready, &E::Publish, &f, now), "art. 71 c.3");
-    f.offer_deadline = Some(rome(2026, 11, 17, 12, 0));
+    f.offer_deadline = Some(rome(2026, 11, 18, 12, 0));
     let t = accepted(tender::apply(S::Ready, &E::Publish, &f, now));
-    // 4 days before Tue 17 Nov = Fri 13 Nov.
+    // 4 days before Wed 18 Nov = Sat 14 Nov, brought back to Fri 13 Nov.
     assert_eq!(
         t.timer(TimerKind::ClarificationCutoff),
         Some(rome(2026, 11, 14, 0, 0))
@@ -145,7 +144,7 @@ fn a_restricted_procedure_has_a_request_phase_then_invitations() {
         tender::apply(S::Ready, &E::PublishCallForRequests, &f, now),
         "art. 72 c.2",
     );
-    f.requests_deadline = Some(rome(2026, 12, 2, 12, 0));
+    f.requests_deadline = Some(rome(2026, 12, 3, 12, 0));
     let t = accepted(tender::apply(S::Ready, &E::PublishCallForRequests, &f, now));
     assert_eq!(t.to, S::RequestsOpen);
     assert_eq!(t.timer(TimerKind::RequestsDeadline), f.requests_deadline);
@@ -155,11 +154,11 @@ fn a_restricted_procedure_has_a_request_phase_then_invitations() {
             S::RequestsOpen,
             &E::CloseRequests,
             &f,
-            rome(2026, 12, 2, 11, 59),
+            rome(2026, 12, 3, 11, 59),
         ),
         "lex specialis: requests deadline",
     );
-    let later = rome(2026, 12, 2, 12, 0);
+    let later = rome(2026, 12, 3, 12, 0);
     assert_eq!(
         accepted(tender::apply(S::RequestsOpen, &E::CloseRequests, &f, later)).to,
         S::Prequalification
@@ -169,7 +168,7 @@ fn a_restricted_procedure_has_a_request_phase_then_invitations() {
     let invite_at = rome(2026, 12, 10, 10, 0);
     f.candidates_admitted = 6;
     f.invitees = 4;
-    f.offer_deadline = Some(rome(2027, 1, 11, 12, 0));
+    f.offer_deadline = Some(rome(2027, 1, 12, 12, 0));
     refused(
         tender::apply(S::Prequalification, &E::SendInvitations, &f, invite_at),
         "dir. 2014/24 art. 65(2)",
@@ -186,8 +185,8 @@ fn a_restricted_procedure_has_a_request_phase_then_invitations() {
         tender::apply(S::Prequalification, &E::SendInvitations, &f, invite_at),
         "art. 72 c.3",
     );
-    // 10 Dec + 30 = Sat 9 Jan 2027 -> Mon 11 Jan.
-    f.offer_deadline = Some(rome(2027, 1, 11, 12, 0));
+    // 10 Dec + 30 = Sat 9 Jan 2027 -> Mon 11 Jan, to the end of that day.
+    f.offer_deadline = Some(rome(2027, 1, 12, 12, 0));
     let t = accepted(tender::apply(
         S::Prequalification,
         &E::SendInvitations,
@@ -232,10 +231,10 @@ fn negotiated_works_need_5_invitees_below_1_million_and_10_above() {
             ..
         }
     )));
-    // Art. 50 c.2: the names of the operators consulted are published.
+    // The invitees stay secret until the offer deadline (art. 35 c.2 b), c.3): nothing public.
     assert!(
-        t.communications()
-            .any(|(to, _, _, a)| to == Addressee::Public && a == "art. 50 c.2")
+        !t.communications()
+            .any(|(to, _, _, _)| to == Addressee::Public)
     );
 
     let mut f = negotiated_works(2_000_000);
@@ -282,7 +281,7 @@ fn a_configured_minimum_term_turns_the_warning_into_a_guard() {
         tender::apply_with(&rules, S::Ready, &E::SendInvitations, &f, now),
         "art. 92 c.1",
     );
-    f.offer_deadline = Some(rome(2026, 11, 23, 12, 0));
+    f.offer_deadline = Some(rome(2026, 11, 24, 12, 0));
     accepted(tender::apply_with(
         &rules,
         S::Ready,
@@ -633,7 +632,7 @@ fn a_prior_information_notice_reduces_the_term_only_if_sent_35_days_to_12_months
     f.term_reduction = TermReduction::PriorInformationNotice;
     let now = rome(2026, 11, 2, 9, 0);
     // 2 Nov + 15 = Tue 17 Nov.
-    f.offer_deadline = Some(rome(2026, 11, 17, 12, 0));
+    f.offer_deadline = Some(rome(2026, 11, 18, 12, 0));
     refused(tender::apply(S::Ready, &E::Publish, &f, now), "art. 71 c.4");
     for too_recent_or_old in [rome(2026, 10, 1, 9, 0), rome(2025, 11, 1, 9, 0)] {
         f.prior_information_notice_sent = Some(too_recent_or_old);
@@ -643,7 +642,7 @@ fn a_prior_information_notice_reduces_the_term_only_if_sent_35_days_to_12_months
     let t = accepted(tender::apply(S::Ready, &E::Publish, &f, now));
     assert!(t.audit().unwrap().rules_checked.contains(&"art. 71 c.4"));
     // Still not shorter than 15 days.
-    f.offer_deadline = Some(rome(2026, 11, 16, 12, 0));
+    f.offer_deadline = Some(rome(2026, 11, 17, 12, 0));
     refused(tender::apply(S::Ready, &E::Publish, &f, now), "art. 71 c.4");
 }
 
@@ -668,4 +667,21 @@ fn an_expired_deadline_cannot_be_extended_nor_the_documents_amended() {
         &f,
         rome(2026, 12, 2, 11, 59),
     ));
+}
+
+#[test]
+fn invitees_stay_secret_until_the_offer_deadline() {
+    let mut f = negotiated_works(800_000);
+    f.invitees = 5;
+    let now = rome(2026, 11, 2, 9, 0);
+    f.offer_deadline = Some(rome(2026, 11, 24, 12, 0));
+    let t = accepted(tender::apply(S::Ready, &E::SendInvitations, &f, now));
+    assert!(
+        t.communications()
+            .any(|(to, k, _, _)| to == Addressee::Invitees && k == CommunicationKind::Invitation)
+    );
+    assert!(
+        !t.communications()
+            .any(|(to, _, _, _)| to == Addressee::Public)
+    );
 }
