@@ -60,6 +60,13 @@ impl From<workflow::WorkflowError> for AppError {
     }
 }
 
+/// The mail outbox failed: not the caller's fault (the workflow's rule, [`workflow::WorkflowError`]).
+impl From<notify::Error> for AppError {
+    fn from(e: notify::Error) -> Self {
+        AppError::from(workflow::WorkflowError::from(e))
+    }
+}
+
 impl From<sea_orm::DbErr> for AppError {
     fn from(e: sea_orm::DbErr) -> Self {
         AppError::Internal(anyhow::Error::new(e))

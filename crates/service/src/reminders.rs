@@ -40,8 +40,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use uuid::Uuid;
+use workflow::WResult;
 use workflow::access::lots_of;
-use workflow::{WResult, WorkflowError};
 use workflow::{register::to_listing, store::entities::register_listing};
 
 /// What one pass enqueued.
@@ -55,10 +55,6 @@ impl Enqueued {
     pub fn total(self) -> u32 {
         self.deadline + self.listing_expiry
     }
-}
-
-fn outbox_err(e: notify::Error) -> WorkflowError {
-    WorkflowError::from(e)
 }
 
 /// Enqueues every reminder due at `now`; returns how many mails were enqueued by this call (those already in
@@ -310,10 +306,10 @@ async fn enqueue_for_tender<C: ConnectionTrait>(
             context: ctx,
             tender_id: Some(t.id),
             lot_id,
-            idempotency_key: notify::IdempotencyKey::new(key).map_err(outbox_err)?,
+            idempotency_key: notify::IdempotencyKey::new(key)?,
             now,
         };
-        notify::enqueue(db, msg).await.map_err(outbox_err)?;
+        notify::enqueue(db, msg).await?;
         n += 1;
     }
     Ok(n)
@@ -424,10 +420,10 @@ async fn listing_reminders(st: &Runtime, now: DateTime<Utc>) -> WResult<u32> {
                 context: ctx,
                 tender_id: None,
                 lot_id: None,
-                idempotency_key: notify::IdempotencyKey::new(key).map_err(outbox_err)?,
+                idempotency_key: notify::IdempotencyKey::new(key)?,
                 now,
             };
-            notify::enqueue(&w.txn, msg).await.map_err(outbox_err)?;
+            notify::enqueue(&w.txn, msg).await?;
             n += 1;
         }
         w.commit().await?;

@@ -24,7 +24,7 @@
 //! (determina) is not yet an input of the events.
 
 use crate::{
-    error::{WResult, WorkflowError},
+    error::WResult,
     store::entities::{bid, lot, municipality, operator, procurement_request, tender},
     transition::Declarations,
 };
@@ -57,10 +57,6 @@ pub struct Subject<'a> {
     /// Audit sequence number of the transition (idempotency key and act number).
     pub seq: i64,
     pub now: DateTime<Utc>,
-}
-
-fn outbox_err(e: notify::Error) -> WorkflowError {
-    WorkflowError::from(e)
 }
 
 /// Which template a communication to an operator uses (`None`: not mailed by this module).
@@ -209,11 +205,10 @@ pub async fn enqueue_communications<C: ConnectionTrait>(
                 idempotency_key: notify::IdempotencyKey::new(format!(
                     "lc:{}:{}:{}",
                     s.seq, kind, o.id
-                ))
-                .map_err(outbox_err)?,
+                ))?,
                 now: s.now,
             };
-            notify::enqueue(db, msg).await.map_err(outbox_err)?;
+            notify::enqueue(db, msg).await?;
             sent += 1;
         }
     }
@@ -619,11 +614,10 @@ async fn enqueue_to_comune<C: ConnectionTrait>(
         idempotency_key: notify::IdempotencyKey::new(format!(
             "lc:{}:{}:comune:{}",
             s.seq, kind, m.id
-        ))
-        .map_err(outbox_err)?,
+        ))?,
         now: s.now,
     };
-    notify::enqueue(db, msg).await.map_err(outbox_err)?;
+    notify::enqueue(db, msg).await?;
     Ok(1)
 }
 
@@ -712,11 +706,10 @@ pub async fn enqueue_request_mail<C: ConnectionTrait>(
         context: ctx,
         tender_id,
         lot_id: None,
-        idempotency_key: notify::IdempotencyKey::new(format!("req:{}:{}:{seq}", r.id, ev.name()))
-            .map_err(outbox_err)?,
+        idempotency_key: notify::IdempotencyKey::new(format!("req:{}:{}:{seq}", r.id, ev.name()))?,
         now,
     };
-    notify::enqueue(db, msg).await.map_err(outbox_err)?;
+    notify::enqueue(db, msg).await?;
     Ok(1)
 }
 

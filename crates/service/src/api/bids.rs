@@ -409,10 +409,6 @@ fn mailbox(o: &operator::Model) -> ApiResult<notify::Mailbox> {
     Ok(notify::Mailbox::new(Some(o.name.clone()), addr))
 }
 
-fn outbox_err(e: notify::Error) -> AppError {
-    AppError::from(workflow::WorkflowError::from(e))
-}
-
 /// A file was added to version `version` of bid `b` (called by the upload handler inside its write
 /// transaction, after the `bid_file` row): signs the `file_upload` receipt listing every file of the
 /// version (`sealed::file_receipt`) and enqueues it to the bidder's PEC like any other receipt.
@@ -493,11 +489,10 @@ async fn enqueue_receipt<C: ConnectionTrait>(
         idempotency_key: notify::IdempotencyKey::new(format!(
             "bid_receipt:{}:{}",
             b.id, receipt.sequence
-        ))
-        .map_err(outbox_err)?,
+        ))?,
         now,
     };
-    notify::enqueue(db, msg).await.map_err(outbox_err)?;
+    notify::enqueue(db, msg).await?;
     Ok(())
 }
 
@@ -1022,11 +1017,10 @@ async fn answer_clarification(
             idempotency_key: notify::IdempotencyKey::new(format!(
                 "clarification_answered:{}",
                 c.id
-            ))
-            .map_err(outbox_err)?,
+            ))?,
             now,
         };
-        notify::enqueue(&w.txn, msg).await.map_err(outbox_err)?;
+        notify::enqueue(&w.txn, msg).await?;
     }
     audit::append(
         &w.txn,

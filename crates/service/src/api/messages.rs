@@ -5,17 +5,13 @@ use crate::{
     error::{ApiResult, AppError},
     state::AppState,
 };
-use uuid::Uuid;
-use workflow::access::manage_tender;
-
-fn outbox_err(e: notify::Error) -> AppError {
-    AppError::from(workflow::WorkflowError::from(e))
-}
 use axum::{
     Json,
     extract::{Path, State},
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+use workflow::access::manage_tender;
 
 /// `GET /v1/tenders/{id}/messages`, `POST /v1/messages/{id}/resend`.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -36,9 +32,7 @@ async fn list_tender_messages(
 ) -> ApiResult<Json<Vec<notify::MessageView>>> {
     let t = manage_tender(&st.db.conn, &p, id).await?;
     let now = st.now();
-    let mut list = notify::list_for_tender(&st.db.conn, id)
-        .await
-        .map_err(outbox_err)?;
+    let mut list = notify::list_for_tender(&st.db.conn, id).await?;
     for m in &mut list {
         if !workflow::access::outbox_names_recipient(&t, &m.template, now) {
             m.to.clear();
@@ -64,7 +58,7 @@ async fn resend_message(
     let m = match notify::get(&w.txn, mid).await {
         Ok(m) => m,
         Err(notify::Error::NotFound(_)) => return Err(AppError::NotFound("message")),
-        Err(e) => return Err(outbox_err(e)),
+        Err(e) => return Err(e.into()),
     };
     let Some(tender_id) = m.tender_id else {
         return Err(AppError::NotFound("message"));
@@ -78,9 +72,9 @@ async fn resend_message(
                 detail: format!("only a failed message can be resent; this one is {status}"),
             });
         }
-        Err(e) => return Err(outbox_err(e)),
+        Err(e) => return Err(e.into()),
     }
-    let view = notify::get(&w.txn, mid).await.map_err(outbox_err)?;
+    let view = notify::get(&w.txn, mid).await?;
     w.commit().await?;
     Ok(Json(view))
 }

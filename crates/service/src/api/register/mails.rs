@@ -31,10 +31,6 @@ pub fn invitation_key(tender: uuid::Uuid, operator: uuid::Uuid) -> String {
     format!("invitation:{tender}:{operator}")
 }
 
-fn outbox_err(e: notify::Error) -> AppError {
-    AppError::from(workflow::WorkflowError::from(e))
-}
-
 /// Enqueues the invitation of every invitee of `t`; returns how many messages were enqueued (already
 /// enqueued ones count too: the outbox deduplicates). Refused (422 naming `letter`) without an offer deadline.
 pub async fn enqueue_invitations<C: ConnectionTrait>(
@@ -94,11 +90,10 @@ pub async fn enqueue_invitations<C: ConnectionTrait>(
             }),
             tender_id: Some(t.id),
             lot_id: None,
-            idempotency_key: notify::IdempotencyKey::new(invitation_key(t.id, o.id))
-                .map_err(outbox_err)?,
+            idempotency_key: notify::IdempotencyKey::new(invitation_key(t.id, o.id))?,
             now,
         };
-        notify::enqueue(db, msg).await.map_err(outbox_err)?;
+        notify::enqueue(db, msg).await?;
         n += 1;
     }
     Ok(n)
