@@ -27,6 +27,11 @@ impl TestApp {
     /// Spawn on `backend` (PostgreSQL: a fresh database on the server of `SUA_TEST_DATABASE_URL`,
     /// panicking when it is unset).
     pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, &[]).await
+    }
+
+    /// [`TestApp::spawn`] with more configuration (`SUA_SECTION__KEY` pairs; an empty value unsets one).
+    pub async fn spawn_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
         let (db_url, pg) = match backend {
             Backend::Sqlite => (
@@ -42,7 +47,11 @@ impl TestApp {
             SUA.as_ref(),
             dir.path(),
             &db_url,
-            &[("SUA_CLOCK__ALLOW_OVERRIDE", "true"), ("RUST_LOG", "warn")],
+            &[
+                &[("SUA_CLOCK__ALLOW_OVERRIDE", "true"), ("RUST_LOG", "warn")],
+                extra,
+            ]
+            .concat(),
         );
         TestApp {
             base: server.base.clone(),

@@ -7,9 +7,11 @@ mod files;
 mod flow;
 #[allow(dead_code)] // not every test uses every helper
 mod helpers;
+mod legal;
 mod municipality_mail;
 mod refusals;
 mod register;
 mod reminders;
 mod sealed;
 mod smoke;
+mod standstill;

@@ -5,8 +5,8 @@ use rust_fsm::StateMachineImpl;
 use serde::{Deserialize, Serialize};
 
 use crate::common::{
-    Addressee as To, CommunicationKind as Kind, Effect, EffectsBuilder, Machine, Refusal,
-    TimerKind, Transition, string_enum,
+    Addressee as To, CommunicationKind as Kind, EffectsBuilder, Machine, Refusal, TimerKind,
+    Transition, string_enum,
 };
 use crate::participation::{ParticipationEvent, ParticipationState};
 use crate::procedure::{self, AwardCriterion, ContractContext, ProcedureType};
@@ -73,6 +73,7 @@ string_enum! {
         VerifyRequirements => "verify_requirements",
         VerificationFailed => "verification_failed",
         Award => "award",
+        /// The outbox reported the last art. 90 c.1 b)-c) award communication sent: the standstill starts.
         RecordAwardCommunications => "record_award_communications",
         StandstillElapsed => "standstill_elapsed",
         NotifyCautelare => "notify_cautelare",
@@ -284,6 +285,12 @@ impl LotEvent {
         }
     }
 
+    /// Only the platform records this event, from facts it observes itself: the sending of the last award
+    /// communication is reported by the outbox (art. 18 c.3), never declared by a user.
+    pub fn recorded_by_platform(self) -> bool {
+        matches!(self, Self::RecordAwardCommunications)
+    }
+
     /// The lot forgets its (proposed) awardee: the verification of the requirements failed (art. 99), the
     /// ranking scrolls to the next offer.
     pub fn clears_awardee(self) -> bool {
@@ -468,7 +475,10 @@ pub struct LotFacts {
     /// Outcome of the requirement checks on the proposed awardee (FVOE): `None` while pending.
     pub requirements_verified: Option<bool>,
     pub standstill_exemption: Option<StandstillExemption>,
-    /// When the last art. 90 c.1 b)-c) award communication was sent.
+    /// A timely challenge of the bando or invitation is pending: the single-offer exemption (art. 18 c.3 lett.
+    /// a) does not apply.
+    pub single_offer_challenged: bool,
+    /// When the last art. 90 c.1 b)-c) award communication was sent (reported by the outbox, art. 18 c.3).
     pub last_award_communication_at: Option<DateTime<Utc>>,
     /// A judgment or act reference (for `reopen_ranking`).
     pub judgment_reference: Option<String>,
@@ -502,6 +512,7 @@ impl LotFacts {
             anomaly_term_days: None,
             requirements_verified: None,
             standstill_exemption: None,
+            single_offer_challenged: false,
             last_award_communication_at: None,
             judgment_reference: None,
             motivation: None,
@@ -546,66 +557,6 @@ pub fn apply_with(
     ))
 }
 
-/// Applies `event` like [`apply`], and when it is the award also records the award communications at once
-/// (standard rules). See [`apply_recording_award_with`].
-pub fn apply_recording_award(
-    state: LotState,
-    event: &LotEvent,
-    facts: &LotFacts,
-    now: DateTime<Utc>,
-) -> Result<Transition<LotState>, Refusal> {
-    apply_recording_award_with(Rules::standard(), state, event, facts, now)
-}
-
-/// Applies `event`; when it is [`LotEvent::Award`], the art. 90 award communications are sent with the act, so
-/// [`LotEvent::RecordAwardCommunications`] is applied at once to the awarded lot with the same facts, and its
-/// timers (the standstill of art. 18 c.3, the cancelled art. 90 reminder) are added to the award's effects,
-/// before its audit entry. The audit entry stays the award's. The communications count as sent at
-/// `facts.last_award_communication_at`, or `now` when it is not declared. Either refusal refuses the whole.
-pub fn apply_recording_award_with(
-    rules: &Rules,
-    state: LotState,
-    event: &LotEvent,
-    facts: &LotFacts,
-    now: DateTime<Utc>,
-) -> Result<Transition<LotState>, Refusal> {
-    let mut award = apply_with(rules, state, event, facts, now)?;
-    if *event != LotEvent::Award {
-        return Ok(award);
-    }
-    let recorded = if facts.last_award_communication_at.is_some() {
-        apply_with(
-            rules,
-            award.to,
-            &LotEvent::RecordAwardCommunications,
-            facts,
-            now,
-        )?
-    } else {
-        let mut sent_now = facts.clone();
-        sent_now.last_award_communication_at = Some(now);
-        apply_with(
-            rules,
-            award.to,
-            &LotEvent::RecordAwardCommunications,
-            &sent_now,
-            now,
-        )?
-    };
-    let at = award
-        .effects
-        .iter()
-        .position(|e| matches!(e, Effect::Audit { .. }))
-        .unwrap_or(award.effects.len());
-    let timers: Vec<Effect> = recorded
-        .effects
-        .into_iter()
-        .filter(|e| matches!(e, Effect::SetTimer { .. } | Effect::CancelTimer { .. }))
-        .collect();
-    award.effects.splice(at..at, timers);
-    Ok(award)
-}
-
 fn art90(rules: &Rules, now: DateTime<Utc>, fx: &mut EffectsBuilder) -> Result<(), Refusal> {
     let at = rules
         .calendar
@@ -622,15 +573,67 @@ fn is_above(rules: &Rules, f: &LotFacts) -> Result<bool, Refusal> {
 }
 
 /// The standstill exemption that applies, with its article, if any.
+///
+/// Lett. d) (below the EU threshold, art. 55 c.2) follows from the contract value. Lett. a) follows from the
+/// offers: one offer submitted or one admitted, unless the buyer states that a timely challenge of the bando or
+/// invitation is pending (`single_offer_challenged`). Lett. b) and c) are facts of the procedure (framework
+/// agreement, dynamic purchasing system) that the buyer declares; a declared lett. a) with more than one offer
+/// submitted and admitted is refused by the award's guard ([`check_declared_exemption`]).
 pub fn standstill_exemption(rules: &Rules, f: &LotFacts) -> Result<Option<&'static str>, Refusal> {
     if !is_above(rules, f)? {
         return Ok(Some("art. 55 c.2, art. 18 c.3 lett. d)"));
     }
-    Ok(f.standstill_exemption.map(|e| match e {
-        StandstillExemption::SingleOfferUnchallenged => "art. 18 c.3 lett. a)",
-        StandstillExemption::FrameworkAgreement => "art. 18 c.3 lett. b)",
-        StandstillExemption::DynamicPurchasingSystem => "art. 18 c.3 lett. c)",
+    if single_offer(f) && !f.single_offer_challenged {
+        return Ok(Some("art. 18 c.3 lett. a)"));
+    }
+    Ok(f.standstill_exemption.and_then(|e| match e {
+        StandstillExemption::SingleOfferUnchallenged => None,
+        StandstillExemption::FrameworkAgreement => Some("art. 18 c.3 lett. b)"),
+        StandstillExemption::DynamicPurchasingSystem => Some("art. 18 c.3 lett. c)"),
     }))
+}
+
+/// One offer was submitted, or one was admitted (art. 18 c.3 lett. a).
+fn single_offer(f: &LotFacts) -> bool {
+    f.offers_received == 1 || f.admitted == 1
+}
+
+/// A declared lett. a) exemption must match the offers: the exemption is computed, not declared.
+fn check_declared_exemption(f: &LotFacts) -> Result<(), Refusal> {
+    Refusal::unless(
+        f.standstill_exemption != Some(StandstillExemption::SingleOfferUnchallenged)
+            || single_offer(f),
+        "art. 18 c.3 lett. a)",
+        || {
+            format!(
+                "the single-offer exemption needs one offer submitted or admitted: {} submitted, {} admitted",
+                f.offers_received, f.admitted
+            )
+        },
+    )
+}
+
+/// What the award communications say of the standstill (art. 90 c.2): which exemption applies, or how many
+/// days it runs from the sending of the last of them (its end is known only once they are sent, art. 18 c.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum StandstillOutlook {
+    Exempt { article: &'static str },
+    RunsFromSending { days: u32 },
+}
+
+/// The standstill outlook of an award made at `now`.
+pub fn standstill_outlook(
+    rules: &Rules,
+    f: &LotFacts,
+    now: DateTime<Utc>,
+) -> Result<StandstillOutlook, Refusal> {
+    Ok(match standstill_exemption(rules, f)? {
+        Some(article) => StandstillOutlook::Exempt { article },
+        None => StandstillOutlook::RunsFromSending {
+            days: rules.standstill_days(rules.calendar.local_date(now)),
+        },
+    })
 }
 
 /// The instant the standstill ends for award communications last sent at `sent`.
@@ -962,6 +965,7 @@ fn guard(
             Refusal::unless(f.requirements_verified == Some(true), "art. 17 c.5", || {
                 "no award without a successful verification of the requirements".into()
             })?;
+            check_declared_exemption(f)?;
             fx.communicate(To::Awardee, Kind::Award, days, "art. 90 c.1 lett. b)");
             if f.procedure != ProcedureType::AffidamentoDiretto {
                 fx.communicate(

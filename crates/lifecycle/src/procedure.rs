@@ -278,18 +278,32 @@ pub fn required_qualification(
 }
 
 /// Checks that an SA of level `held` may run the contract (art. 62 c.2: ANAC does not issue the CIG otherwise).
+/// `None`: the SUA has not declared its qualification; it may run only what art. 62 c.1 allows every SA.
 pub fn check_qualification(
     rules: &Rules,
     ctx: &ContractContext,
-    held: QualificationLevel,
+    held: Option<QualificationLevel>,
 ) -> Result<QualificationLevel, Refusal> {
     let needed = required_qualification(rules, ctx)?;
-    Refusal::unless(held >= needed, "art. 62 c.2, art. 63 c.2", || {
-        format!(
-            "a {} contract of {} needs qualification level '{}', the stazione appaltante has '{}'",
-            ctx.scope.object, ctx.estimated_value, needed, held
-        )
-    })?;
+    match held {
+        Some(held) => Refusal::unless(held >= needed, "art. 62 c.2, art. 63 c.2", || {
+            format!(
+                "a {} contract of {} needs qualification level '{}', the stazione appaltante has '{}'",
+                ctx.scope.object, ctx.estimated_value, needed, held
+            )
+        })?,
+        None => Refusal::unless(
+            needed == QualificationLevel::None,
+            "art. 62 c.2, art. 63 c.2",
+            || {
+                format!(
+                    "a {} contract of {} needs qualification level '{}', and the stazione appaltante has not \
+                     declared its qualification (configuration `sua.qualification`)",
+                    ctx.scope.object, ctx.estimated_value, needed
+                )
+            },
+        )?,
+    }
     Ok(needed)
 }
 
@@ -301,8 +315,7 @@ pub struct MinInvitees {
 }
 
 /// The minimum number of operators to invite, "ove esistenti": 5 or 10 for art. 50 c.1 c)-e); 5 candidates for
-/// the restricted procedure and 3 for competitive negotiation / dialogue (dir. 2014/24 art. 65(2), not verified
-/// in the Italian text).
+/// the restricted procedure and 3 for competitive negotiation, dialogue and innovation partnership (art. 70 c.6).
 pub fn min_invitees(procedure: ProcedureType, band: &BandDecision) -> Option<MinInvitees> {
     match procedure {
         ProcedureType::NegoziataSenzaBando => {
@@ -317,14 +330,14 @@ pub fn min_invitees(procedure: ProcedureType, band: &BandDecision) -> Option<Min
         }
         ProcedureType::Ristretta => Some(MinInvitees {
             count: 5,
-            article: "dir. 2014/24 art. 65(2)",
+            article: "art. 70 c.6",
         }),
-        ProcedureType::CompetitivaConNegoziazione | ProcedureType::DialogoCompetitivo => {
-            Some(MinInvitees {
-                count: 3,
-                article: "dir. 2014/24 art. 65(2)",
-            })
-        }
+        ProcedureType::CompetitivaConNegoziazione
+        | ProcedureType::DialogoCompetitivo
+        | ProcedureType::PartenariatoInnovazione => Some(MinInvitees {
+            count: 3,
+            article: "art. 70 c.6",
+        }),
         _ => None,
     }
 }
@@ -337,15 +350,23 @@ pub struct MinTerm {
 }
 
 /// Minimum term for requests to participate (procedures with a request phase).
-pub fn min_request_term(procedure: ProcedureType, reduction: TermReduction) -> Option<MinTerm> {
+pub fn min_request_term(
+    rules: &Rules,
+    procedure: ProcedureType,
+    reduction: TermReduction,
+) -> Option<MinTerm> {
     if !procedure.has_request_phase() {
         return None;
     }
     let (days, article) = match (procedure, reduction) {
         (ProcedureType::Ristretta, TermReduction::Urgency) => (15, "art. 72 c.6 lett. a)"),
         (ProcedureType::Ristretta, _) => (30, "art. 72 c.2"),
-        (ProcedureType::CompetitivaConNegoziazione, TermReduction::Urgency) => (15, "art. 73 c.2"),
-        (ProcedureType::CompetitivaConNegoziazione, _) => (30, "art. 73 c.2"),
+        (ProcedureType::CompetitivaConNegoziazione, TermReduction::Urgency) => {
+            (15, "art. 73 c.4, art. 72 c.6 lett. a)")
+        }
+        (ProcedureType::CompetitivaConNegoziazione, _) => {
+            (rules.art73.requests_days, "art. 73 c.4")
+        }
         (ProcedureType::DialogoCompetitivo, _) => (30, "art. 74 c.2"),
         _ => (30, "art. 75 c.2"),
     };
@@ -354,7 +375,11 @@ pub fn min_request_term(procedure: ProcedureType, reduction: TermReduction) -> O
 
 /// Minimum term for offers, from the transmission of the bando (open) or the invitation (others), above the
 /// EU threshold. `None`: no statutory minimum (negotiated procedures, direct award, dialogue, partnership).
-pub fn min_offer_term(procedure: ProcedureType, reduction: TermReduction) -> Option<MinTerm> {
+pub fn min_offer_term(
+    rules: &Rules,
+    procedure: ProcedureType,
+    reduction: TermReduction,
+) -> Option<MinTerm> {
     use TermReduction::*;
     let (days, article) = match (procedure, reduction) {
         (ProcedureType::Aperta, None) => (30, "art. 71 c.2"),
@@ -363,9 +388,15 @@ pub fn min_offer_term(procedure: ProcedureType, reduction: TermReduction) -> Opt
         (ProcedureType::Ristretta, None) => (30, "art. 72 c.3"),
         (ProcedureType::Ristretta, PriorInformationNotice) => (10, "art. 72 c.4"),
         (ProcedureType::Ristretta, Urgency) => (10, "art. 72 c.6 lett. b)"),
-        (ProcedureType::CompetitivaConNegoziazione, None) => (30, "art. 73 c.3"),
-        (ProcedureType::CompetitivaConNegoziazione, PriorInformationNotice) => (10, "art. 73 c.3"),
-        (ProcedureType::CompetitivaConNegoziazione, Urgency) => (10, "art. 73 c.3"),
+        (ProcedureType::CompetitivaConNegoziazione, None) => {
+            (rules.art73.offers_days, "art. 73 c.5")
+        }
+        (ProcedureType::CompetitivaConNegoziazione, PriorInformationNotice) => {
+            (10, "art. 73 c.5, art. 72 c.4")
+        }
+        (ProcedureType::CompetitivaConNegoziazione, Urgency) => {
+            (10, "art. 73 c.5, art. 72 c.6 lett. b)")
+        }
         _ => return Option::None,
     };
     Some(MinTerm { days, article })

@@ -17,6 +17,32 @@ pub struct StandstillPeriod {
     pub source: String,
 }
 
+/// The minimum terms of the competitive procedure with negotiation (art. 73). An open point: the 2023 text
+/// of D.Lgs. 36/2023 says 10 days for requests (art. 73 c.4) and 25 for initial offers (c.5); directive
+/// 2014/24/EU art. 29(1) says 30 and 30, and whether D.Lgs. 209/2024 aligned the Italian text is not
+/// verified. The default is the directive's 30/30, the stricter reading (a term longer than the minimum is
+/// lawful under both); [`Art73Terms::TEXT_2023`] is the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Art73Terms {
+    /// Requests to participate, from the transmission of the bando (art. 73 c.4).
+    pub requests_days: u32,
+    /// Initial offers, from the invitation (art. 73 c.5).
+    pub offers_days: u32,
+}
+
+impl Art73Terms {
+    /// Directive 2014/24/EU art. 29(1): 30 and 30 days (the default).
+    pub const DIRECTIVE: Art73Terms = Art73Terms {
+        requests_days: 30,
+        offers_days: 30,
+    };
+    /// D.Lgs. 36/2023 as published in 2023: 10 and 25 days.
+    pub const TEXT_2023: Art73Terms = Art73Terms {
+        requests_days: 10,
+        offers_days: 25,
+    };
+}
+
 /// Calendar, thresholds and the configurable legal parameters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rules {
@@ -25,6 +51,8 @@ pub struct Rules {
     /// Standstill lengths by date of the last award communication, sorted by `from`: 35 days in the 2023 text,
     /// 32 since D.Lgs. 209/2024 (in force 31 Dec 2024). The transitional rule is not verified.
     pub standstill: Vec<StandstillPeriod>,
+    /// Minimum terms of art. 73 (an open point, see [`Art73Terms`]).
+    pub art73: Art73Terms,
     /// Apply the minimum terms of art. 71-73 to ordinary procedures below the EU threshold too (safe side).
     pub part_iv_terms_below_threshold: bool,
     /// Minimum offer term for procedures with no statutory minimum (art. 50 negotiated procedures, art. 92 c.1
@@ -69,6 +97,7 @@ impl Default for Rules {
                     source: "art. 18 c.3 as amended by art. 6 D.Lgs. 209/2024".to_owned(),
                 },
             ],
+            art73: Art73Terms::DIRECTIVE,
             part_iv_terms_below_threshold: true,
             min_offer_days_without_statutory_term: None,
             clarification_cutoff_days: 6,

@@ -302,7 +302,8 @@ pub struct TenderFacts {
     pub essential_elements_present: bool,
     /// For a direct award the act names the contractor, object, amount, reasons and requirements (art. 17 c.2).
     pub contractor_named: bool,
-    pub sua_qualification: QualificationLevel,
+    /// The SUA's declared qualification (art. 63), from its configuration; `None` when not declared.
+    pub sua_qualification: Option<QualificationLevel>,
     pub lots_total: u32,
     pub lots_with_cig: u32,
     pub term_reduction: TermReduction,
@@ -311,6 +312,9 @@ pub struct TenderFacts {
     /// When the prior information notice relied on for a reduction was sent (art. 71 c.4, art. 72 c.4): at
     /// least 35 days and at most 12 months before the bando.
     pub prior_information_notice_sent: Option<DateTime<Utc>>,
+    /// When the bando (call for requests to participate) was transmitted: restricted and competitive
+    /// procedures check the PIN window of art. 72 c.4 lett. b) against it when the invitations go out.
+    pub call_transmitted_at: Option<DateTime<Utc>>,
     pub requests_deadline: Option<DateTime<Utc>>,
     pub offer_deadline: Option<DateTime<Utc>>,
     /// The new deadline, for `extend_deadline` and `amend_documents`.
@@ -345,12 +349,13 @@ impl TenderFacts {
             condition_motivated: false,
             essential_elements_present: true,
             contractor_named: false,
-            sua_qualification: QualificationLevel::Advanced,
+            sua_qualification: None,
             lots_total: 1,
             lots_with_cig: 0,
             term_reduction: TermReduction::None,
             urgency_motivated: false,
             prior_information_notice_sent: None,
+            call_transmitted_at: None,
             requests_deadline: None,
             offer_deadline: None,
             new_deadline: None,
@@ -446,15 +451,19 @@ fn is_above(rules: &Rules, facts: &TenderFacts) -> Result<bool, Refusal> {
 
 /// Checks that a reduction of the terms is lawful: urgency motivated, or a prior information notice sent 35
 /// days to 12 months before `now`.
+/// Checks a reduction of the terms. The PIN window (35 days to 12 months) counts back from the transmission
+/// of the bando (art. 71 c.4, art. 72 c.4 lett. b): `bando_sent` is that instant — `now` when this act
+/// transmits it (open procedure, call for requests), the stored transmission when invitations follow a call
+/// (restricted and competitive procedures), `now` for procedures without a bando.
 fn check_reduction(
     f: &TenderFacts,
-    now: DateTime<Utc>,
+    bando_sent: Option<DateTime<Utc>>,
     fx: &mut EffectsBuilder,
 ) -> Result<(), Refusal> {
     let (urgency_rule, pin_rule) = if f.procedure == ProcedureType::Aperta {
         ("art. 71 c.3", "art. 71 c.4")
     } else {
-        ("art. 72 c.6", "art. 72 c.4")
+        ("art. 72 c.6", "art. 72 c.4 lett. b)")
     };
     match f.term_reduction {
         TermReduction::None => Ok(()),
@@ -467,16 +476,23 @@ fn check_reduction(
         }
         TermReduction::PriorInformationNotice => {
             fx.rule(pin_rule);
+            let bando_sent = bando_sent.ok_or_else(|| {
+                Refusal::new(
+                    pin_rule,
+                    "the transmission of the bando, from which the prior information notice's window counts \
+                     back, is not recorded",
+                )
+            })?;
             let ok = f.prior_information_notice_sent.is_some_and(|sent| {
-                sent <= now - chrono::Duration::days(35)
+                sent <= bando_sent - chrono::Duration::days(35)
                     && sent
                         .checked_add_months(Months::new(12))
-                        .is_some_and(|l| now <= l)
+                        .is_some_and(|l| bando_sent <= l)
             });
             Refusal::unless(ok, pin_rule, || {
                 format!(
                     "a prior information notice reduces the terms only if sent at least 35 days and at most 12 \
-                     months before; sent: {:?}",
+                     months before the transmission of the bando ({bando_sent}); sent: {:?}",
                     f.prior_information_notice_sent
                 )
             })
@@ -493,7 +509,7 @@ fn check_offer_term(
     fx: &mut EffectsBuilder,
 ) -> Result<(), Refusal> {
     let above = is_above(rules, facts)?;
-    let statutory = procedure::min_offer_term(facts.procedure, facts.term_reduction)
+    let statutory = procedure::min_offer_term(rules, facts.procedure, facts.term_reduction)
         .filter(|_| above || rules.part_iv_terms_below_threshold);
     match (statutory, rules.min_offer_days_without_statutory_term) {
         (Some(term), _) => {
@@ -645,7 +661,7 @@ fn guard(
                 },
             )?;
             let deadline = require_deadline(f.offer_deadline, "art. 71 c.1", "offer_deadline")?;
-            check_reduction(f, now, fx)?;
+            check_reduction(f, Some(now), fx)?;
             check_offer_term(rules, f, now, deadline, fx)?;
             publication_effects(rules, f, now, deadline, TimerKind::OfferDeadline, fx)?;
         }
@@ -660,8 +676,8 @@ fn guard(
                 f.procedure.article(),
                 "requests_deadline",
             )?;
-            check_reduction(f, now, fx)?;
-            if let Some(term) = procedure::min_request_term(f.procedure, f.term_reduction)
+            check_reduction(f, Some(now), fx)?;
+            if let Some(term) = procedure::min_request_term(rules, f.procedure, f.term_reduction)
                 && (is_above(rules, f)? || rules.part_iv_terms_below_threshold)
             {
                 fx.rule(term.article);
@@ -734,7 +750,12 @@ fn guard(
             }
             let deadline =
                 require_deadline(f.offer_deadline, f.procedure.article(), "offer_deadline")?;
-            check_reduction(f, now, fx)?;
+            let bando_sent = if f.procedure.has_request_phase() {
+                f.call_transmitted_at
+            } else {
+                Some(now)
+            };
+            check_reduction(f, bando_sent, fx)?;
             check_offer_term(rules, f, now, deadline, fx)?;
             fx.communicate(To::Invitees, Kind::Invitation, 0, f.procedure.article());
             // No public effect: the invitees stay secret until the offer deadline (art. 35 c.2 b), c.3); the

@@ -146,7 +146,12 @@ proptest! {
                 LotEvent::OpenAdministrative | LotEvent::AppointCommission => {
                     prop_assert!(now >= deadline, "envelopes or commission before the deadline");
                 }
-                LotEvent::StandstillElapsed if above && facts.standstill_exemption.is_none() => {
+                LotEvent::StandstillElapsed
+                    if above
+                        && lot::standstill_exemption(lifecycle::Rules::standard(), &facts)
+                            .unwrap()
+                            .is_none() =>
+                {
                     let end = lot::standstill_end(
                         lifecycle::Rules::standard(),
                         facts.last_award_communication_at.unwrap(),
@@ -225,6 +230,7 @@ proptest! {
                 );
                 f.lots_total = lots as u32;
                 f.lots_with_cig = lots as u32;
+                f.sua_qualification = Some(lifecycle::QualificationLevel::Advanced);
                 f.offer_deadline = Some(deadline);
                 f.offers_received = k.small[0];
                 f.motivation = (k.small[5] == 5 && k.small[4] == 0).then(|| "motivazione".to_owned());

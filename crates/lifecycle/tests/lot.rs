@@ -381,7 +381,7 @@ fn below_threshold_there_is_no_standstill_and_no_automatic_suspension() {
 #[test]
 fn above_threshold_exemptions_of_art_18_c_3_skip_the_standstill() {
     let mut f = qp_lot();
-    f.standstill_exemption = Some(StandstillExemption::SingleOfferUnchallenged);
+    f.standstill_exemption = Some(StandstillExemption::FrameworkAgreement);
     let now = rome(2026, 12, 16, 9, 0);
     accepted(lot::apply(S::Awarded, &E::StandstillElapsed, &f, now));
 }

@@ -272,86 +272,136 @@ fn verified_above_threshold() -> LotFacts {
     f
 }
 
-fn timers(effects: &[Effect]) -> Vec<Effect> {
-    effects
-        .iter()
-        .filter(|e| matches!(e, Effect::SetTimer { .. } | Effect::CancelTimer { .. }))
-        .cloned()
-        .collect()
-}
-
 #[test]
-fn an_award_records_its_communications_at_once_and_starts_the_standstill() {
+fn the_standstill_runs_from_the_sending_of_the_last_award_communication_art_18_c_3() {
     let f = verified_above_threshold();
     let now = rome(2027, 1, 11, 10, 0);
-    let composed = accepted(lot::apply_recording_award(
-        LotState::Verified,
-        &LotEvent::Award,
-        &f,
-        now,
-    ));
-    // What the service did by hand: the award, then record_award_communications with the communications sent
-    // now, its timers spliced before the award's audit entry.
+    // The award sets no standstill: its communications are only queued.
     let award = accepted(lot::apply(LotState::Verified, &LotEvent::Award, &f, now));
-    let mut sent = f.clone();
-    sent.last_award_communication_at = Some(now);
-    let recorded = accepted(lot::apply(
-        LotState::Awarded,
-        &LotEvent::RecordAwardCommunications,
-        &sent,
-        now,
-    ));
-    let mut expected = award.clone();
-    let at = expected.effects.len() - 1;
-    expected.effects.splice(at..at, timers(&recorded.effects));
-    assert_eq!(composed, expected);
-    assert_eq!(composed.to, LotState::Awarded);
-    assert_eq!(
-        composed.timer(TimerKind::Standstill),
-        Some(lot::standstill_end(lifecycle::Rules::standard(), now).unwrap())
+    assert_eq!(award.to, LotState::Awarded);
+    assert_eq!(award.timer(TimerKind::Standstill), None);
+    assert!(
+        award.effects.contains(&Effect::SetTimer {
+            kind: TimerKind::Art90Communication,
+            at: lifecycle::Rules::standard()
+                .calendar
+                .term_end_instant(now, 5)
+                .unwrap(),
+            article: "art. 90 c.1",
+        })
     );
-    assert!(composed.effects.contains(&Effect::CancelTimer {
-        kind: TimerKind::Art90Communication
-    }));
-    assert_eq!(composed.audit().unwrap().event, "award");
-}
-
-#[test]
-fn a_declared_award_communication_time_sets_the_standstill() {
-    let mut f = verified_above_threshold();
-    let now = rome(2027, 1, 11, 10, 0);
-    let sent = rome(2027, 1, 8, 9, 0);
-    f.last_award_communication_at = Some(sent);
-    let t = accepted(lot::apply_recording_award(
-        LotState::Verified,
-        &LotEvent::Award,
-        &f,
-        now,
-    ));
+    // The award mails say how many days run from the sending, not a date.
     assert_eq!(
-        t.timer(TimerKind::Standstill),
-        Some(lot::standstill_end(lifecycle::Rules::standard(), sent).unwrap())
+        lot::standstill_outlook(lifecycle::Rules::standard(), &f, now).unwrap(),
+        lot::StandstillOutlook::RunsFromSending { days: 32 }
     );
-    // A time in the future refuses the whole act.
-    f.last_award_communication_at = Some(rome(2027, 1, 12, 9, 0));
+    // Recording needs the sending time; sent three days later, the standstill ends 32 days after that.
     refused(
-        lot::apply_recording_award(LotState::Verified, &LotEvent::Award, &f, now),
+        lot::apply(
+            LotState::Awarded,
+            &LotEvent::RecordAwardCommunications,
+            &f,
+            now,
+        ),
         "art. 18 c.3",
     );
+    let sent = rome(2027, 1, 14, 9, 30);
+    let mut recorded = f.clone();
+    recorded.last_award_communication_at = Some(sent);
+    let later = rome(2027, 1, 14, 9, 31);
+    let r = accepted(lot::apply(
+        LotState::Awarded,
+        &LotEvent::RecordAwardCommunications,
+        &recorded,
+        later,
+    ));
+    assert_eq!(r.to, LotState::Awarded);
+    let end = lot::standstill_end(lifecycle::Rules::standard(), sent).unwrap();
+    assert_eq!(r.timer(TimerKind::Standstill), Some(end));
+    // 14 Jan + 32 = Mon 15 Feb 2027, at its end (00:00 of the 16th, Rome)
+    assert_eq!(end, rome(2027, 2, 16, 0, 0));
+    assert!(r.effects.contains(&Effect::CancelTimer {
+        kind: TimerKind::Art90Communication
+    }));
+    // A sending time in the future is refused.
+    refused(
+        lot::apply(
+            LotState::Awarded,
+            &LotEvent::RecordAwardCommunications,
+            &recorded,
+            now,
+        ),
+        "art. 18 c.3",
+    );
+    // Only the platform records it.
+    assert!(LotEvent::RecordAwardCommunications.recorded_by_platform());
+    assert_eq!(
+        LotEvent::ALL
+            .iter()
+            .filter(|e| e.recorded_by_platform())
+            .count(),
+        1
+    );
 }
 
 #[test]
-fn other_lot_events_apply_unchanged_when_recording_the_award() {
-    let f = verified_above_threshold();
+fn the_single_offer_exemption_follows_from_the_offers_art_18_c_3_a() {
+    let rules = lifecycle::Rules::standard();
     let now = rome(2027, 1, 11, 10, 0);
-    assert_eq!(
-        lot::apply_recording_award(LotState::Verified, &LotEvent::ReopenRanking, &f, now),
-        lot::apply(LotState::Verified, &LotEvent::ReopenRanking, &f, now)
+    // Three offers: no exemption, and declaring lett. a) is refused at the award.
+    let mut f = verified_above_threshold();
+    assert_eq!(lot::standstill_exemption(rules, &f).unwrap(), None);
+    f.standstill_exemption = Some(lot::StandstillExemption::SingleOfferUnchallenged);
+    refused(
+        lot::apply(LotState::Verified, &LotEvent::Award, &f, now),
+        "art. 18 c.3 lett. a)",
     );
-    let mut unverified = f.clone();
+    // One offer submitted: exempt without any declaration.
+    let mut one = verified_above_threshold();
+    one.offers_received = 1;
+    one.admitted = 1;
+    one.ranked_remaining = 1;
+    assert_eq!(
+        lot::standstill_exemption(rules, &one).unwrap(),
+        Some("art. 18 c.3 lett. a)")
+    );
+    assert_eq!(
+        lot::standstill_outlook(rules, &one, now).unwrap(),
+        lot::StandstillOutlook::Exempt {
+            article: "art. 18 c.3 lett. a)"
+        }
+    );
+    // Three submitted, one admitted: exempt too ("presentata o ammessa una sola offerta").
+    let mut admitted_one = verified_above_threshold();
+    admitted_one.admitted = 1;
+    assert_eq!(
+        lot::standstill_exemption(rules, &admitted_one).unwrap(),
+        Some("art. 18 c.3 lett. a)")
+    );
+    // A timely challenge of the bando keeps the standstill.
+    one.single_offer_challenged = true;
+    assert_eq!(lot::standstill_exemption(rules, &one).unwrap(), None);
+    // Lett. b) is a fact of the procedure, declared.
+    let mut fa = verified_above_threshold();
+    fa.standstill_exemption = Some(lot::StandstillExemption::FrameworkAgreement);
+    assert_eq!(
+        lot::standstill_exemption(rules, &fa).unwrap(),
+        Some("art. 18 c.3 lett. b)")
+    );
+    accepted(lot::apply(LotState::Verified, &LotEvent::Award, &fa, now));
+}
+
+#[test]
+fn an_award_needs_verified_requirements_art_17_c_5() {
+    let mut unverified = verified_above_threshold();
     unverified.requirements_verified = None;
     refused(
-        lot::apply_recording_award(LotState::Verified, &LotEvent::Award, &unverified, now),
+        lot::apply(
+            LotState::Verified,
+            &LotEvent::Award,
+            &unverified,
+            rome(2027, 1, 11, 10, 0),
+        ),
         "art. 17 c.5",
     );
 }

@@ -123,7 +123,7 @@ fn qualification_levels_follow_art_62_and_63() {
     let e = check_qualification(
         &rules,
         &contract(ContractObject::Works, 2_000_000, on),
-        Q::Base,
+        Some(Q::Base),
     )
     .unwrap_err();
     assert_eq!(e.rule, "art. 62 c.2, art. 63 c.2");
@@ -131,64 +131,94 @@ fn qualification_levels_follow_art_62_and_63() {
         check_qualification(
             &rules,
             &contract(ContractObject::Works, 2_000_000, on),
-            Q::Advanced
+            Some(Q::Advanced)
         )
         .is_ok()
+    );
+    // Undeclared: only what art. 62 c.1 allows every SA (works up to 500,000).
+    let e = check_qualification(
+        &rules,
+        &contract(ContractObject::Works, 2_000_000, on),
+        None,
+    )
+    .unwrap_err();
+    assert!(e.message.contains("not declared"), "{}", e.message);
+    assert!(
+        check_qualification(&rules, &contract(ContractObject::Works, 500_000, on), None).is_ok()
     );
 }
 
 #[test]
 fn minimum_terms_follow_art_71_and_72() {
     assert_eq!(
-        min_offer_term(P::Aperta, TermReduction::None),
+        min_offer_term(&Rules::default(), P::Aperta, TermReduction::None),
         Some(MinTerm {
             days: 30,
             article: "art. 71 c.2"
         })
     );
     assert_eq!(
-        min_offer_term(P::Aperta, TermReduction::Urgency)
+        min_offer_term(&Rules::default(), P::Aperta, TermReduction::Urgency)
             .unwrap()
             .days,
         15
     );
     assert_eq!(
-        min_offer_term(P::Aperta, TermReduction::PriorInformationNotice)
-            .unwrap()
-            .days,
+        min_offer_term(
+            &Rules::default(),
+            P::Aperta,
+            TermReduction::PriorInformationNotice
+        )
+        .unwrap()
+        .days,
         15
     );
     assert_eq!(
-        min_offer_term(P::Ristretta, TermReduction::PriorInformationNotice)
-            .unwrap()
-            .days,
+        min_offer_term(
+            &Rules::default(),
+            P::Ristretta,
+            TermReduction::PriorInformationNotice
+        )
+        .unwrap()
+        .days,
         10
     );
     assert_eq!(
-        min_offer_term(P::Ristretta, TermReduction::Urgency)
+        min_offer_term(&Rules::default(), P::Ristretta, TermReduction::Urgency)
             .unwrap()
             .article,
         "art. 72 c.6 lett. b)"
     );
     assert_eq!(
-        min_request_term(P::Ristretta, TermReduction::None)
+        min_request_term(&Rules::default(), P::Ristretta, TermReduction::None)
             .unwrap()
             .days,
         30
     );
     assert_eq!(
-        min_request_term(P::Ristretta, TermReduction::Urgency)
+        min_request_term(&Rules::default(), P::Ristretta, TermReduction::Urgency)
             .unwrap()
             .days,
         15
     );
-    assert_eq!(min_request_term(P::Aperta, TermReduction::None), None);
     assert_eq!(
-        min_offer_term(P::NegoziataSenzaBando, TermReduction::None),
+        min_request_term(&Rules::default(), P::Aperta, TermReduction::None),
         None
     );
     assert_eq!(
-        min_offer_term(P::AffidamentoDiretto, TermReduction::None),
+        min_offer_term(
+            &Rules::default(),
+            P::NegoziataSenzaBando,
+            TermReduction::None
+        ),
+        None
+    );
+    assert_eq!(
+        min_offer_term(
+            &Rules::default(),
+            P::AffidamentoDiretto,
+            TermReduction::None
+        ),
         None
     );
 }
@@ -283,4 +313,31 @@ fn rules_load_from_configuration_and_keep_their_checks() {
     let mut bad: serde_json::Value = serde_json::from_str(&json).unwrap();
     bad["thresholds"]["eu"][0]["valid_to"] = serde_json::json!("2020-01-01");
     assert!(serde_json::from_value::<Rules>(bad).is_err());
+}
+
+#[test]
+fn art_73_terms_are_cited_to_c_4_and_c_5_and_their_value_is_configurable() {
+    let p = P::CompetitivaConNegoziazione;
+    let rules = Rules::default();
+    let requests = min_request_term(&rules, p, TermReduction::None).unwrap();
+    let offers = min_offer_term(&rules, p, TermReduction::None).unwrap();
+    assert_eq!((requests.days, requests.article), (30, "art. 73 c.4"));
+    assert_eq!((offers.days, offers.article), (30, "art. 73 c.5"));
+    // The 2023 Italian text's reading: 10 and 25 days.
+    let text_2023 = Rules {
+        art73: lifecycle::rules::Art73Terms::TEXT_2023,
+        ..Rules::default()
+    };
+    assert_eq!(
+        min_request_term(&text_2023, p, TermReduction::None)
+            .unwrap()
+            .days,
+        10
+    );
+    assert_eq!(
+        min_offer_term(&text_2023, p, TermReduction::None)
+            .unwrap()
+            .days,
+        25
+    );
 }

@@ -17,6 +17,7 @@ fn open_services() -> TenderFacts {
         contract(ContractObject::Services, 500_000, date(2026, 11, 2)),
     );
     f.lots_with_cig = 1;
+    f.sua_qualification = Some(QualificationLevel::Advanced);
     f
 }
 
@@ -171,7 +172,7 @@ fn a_restricted_procedure_has_a_request_phase_then_invitations() {
     f.offer_deadline = Some(rome(2027, 1, 12, 12, 0));
     refused(
         tender::apply(S::Prequalification, &E::SendInvitations, &f, invite_at),
-        "dir. 2014/24 art. 65(2)",
+        "art. 70 c.6",
     );
     f.invitees = 7;
     let r = refused(
@@ -207,6 +208,7 @@ fn negotiated_works(value: i64) -> TenderFacts {
         contract(ContractObject::Works, value, date(2026, 11, 2)),
     );
     f.lots_with_cig = 1;
+    f.sua_qualification = Some(QualificationLevel::Advanced);
     f.offer_deadline = Some(rome(2026, 11, 20, 12, 0));
     f
 }
@@ -320,7 +322,7 @@ fn direct_award(value: i64) -> TenderFacts {
     );
     f.contractor_named = true;
     f.lots_with_cig = 1;
-    f.sua_qualification = QualificationLevel::None;
+    f.sua_qualification = Some(QualificationLevel::None);
     f
 }
 
@@ -400,13 +402,13 @@ fn the_direct_award_path_skips_publication() {
 fn an_unqualified_sa_cannot_run_a_large_procedure() {
     let now = rome(2026, 11, 2, 9, 0);
     let mut f = open_services();
-    f.sua_qualification = QualificationLevel::None;
+    f.sua_qualification = Some(QualificationLevel::None);
     let r = refused(
         tender::apply(S::Draft, &E::AdoptDecisionToContract, &f, now),
         "art. 62 c.2, art. 63 c.2",
     );
     assert!(r.message.contains("base"));
-    f.sua_qualification = QualificationLevel::Base;
+    f.sua_qualification = Some(QualificationLevel::Base);
     accepted(tender::apply(
         S::Draft,
         &E::AdoptDecisionToContract,
@@ -644,6 +646,53 @@ fn a_prior_information_notice_reduces_the_term_only_if_sent_35_days_to_12_months
     // Still not shorter than 15 days.
     f.offer_deadline = Some(rome(2026, 11, 17, 12, 0));
     refused(tender::apply(S::Ready, &E::Publish, &f, now), "art. 71 c.4");
+}
+
+#[test]
+fn the_pin_window_of_a_restricted_procedure_counts_back_from_the_bando_art_72_c_4_b() {
+    // Restricted procedure: bando (call for requests) transmitted on 2 Nov 2026, invitations on 10 Dec.
+    let mut f = open_services();
+    f.procedure = ProcedureType::Ristretta;
+    f.term_reduction = TermReduction::PriorInformationNotice;
+    f.candidates_admitted = 6;
+    f.invitees = 6;
+    let bando = rome(2026, 11, 2, 9, 0);
+    let invite_at = rome(2026, 12, 10, 10, 0);
+    // 10 days from the invitation (art. 72 c.4): 20 Dec is a Sunday -> Mon 21 Dec, to its end.
+    f.offer_deadline = Some(rome(2026, 12, 22, 12, 0));
+    // Without the bando's transmission recorded the window cannot be checked.
+    f.prior_information_notice_sent = Some(rome(2026, 9, 1, 9, 0));
+    refused(
+        tender::apply(S::Prequalification, &E::SendInvitations, &f, invite_at),
+        "art. 72 c.4 lett. b)",
+    );
+    f.call_transmitted_at = Some(bando);
+    // A PIN sent 20 days before the bando is too recent, although 58 days before the invitation.
+    f.prior_information_notice_sent = Some(rome(2026, 10, 13, 9, 0));
+    let r = refused(
+        tender::apply(S::Prequalification, &E::SendInvitations, &f, invite_at),
+        "art. 72 c.4 lett. b)",
+    );
+    assert!(
+        r.message.contains("transmission of the bando"),
+        "{}",
+        r.message
+    );
+    // A PIN sent 11 months and a half before the bando is lawful, although over 12 months before the
+    // invitation.
+    f.prior_information_notice_sent = Some(rome(2025, 11, 20, 9, 0));
+    let t = accepted(tender::apply(
+        S::Prequalification,
+        &E::SendInvitations,
+        &f,
+        invite_at,
+    ));
+    assert!(
+        t.audit()
+            .unwrap()
+            .rules_checked
+            .contains(&"art. 72 c.4 lett. b)")
+    );
 }
 
 #[test]

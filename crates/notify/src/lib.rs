@@ -24,7 +24,7 @@ pub use config::MailConfig;
 pub use error::Error;
 pub use message::{IdempotencyKey, MessageId, MessageView, NewMessage, Status};
 pub use migration::{Migrator, migrations};
-pub use outbox::{enqueue, get, list_for_tender, resend};
+pub use outbox::{enqueue, get, list_for_tender, resend, with_key_prefix};
 pub use templates::{MailTemplate, Rendered, Templates};
 pub use transport::{SendError, SmtpConfig, SmtpSecurity, Transport, TransportConfig};
 pub use worker::{

@@ -118,6 +118,23 @@ pub async fn list_for_tender(
         .collect()
 }
 
+/// The messages whose idempotency key starts with `prefix` (e.g. every mail of one lifecycle act), oldest
+/// first, with their status: lets the caller learn when the last of them was sent.
+pub async fn with_key_prefix(
+    db: &impl ConnectionTrait,
+    prefix: &str,
+) -> Result<Vec<MessageView>, Error> {
+    MailMessage::find()
+        .filter(Column::IdempotencyKey.starts_with(prefix))
+        .order_by_asc(Column::CreatedAt)
+        .order_by_asc(Column::Id)
+        .all(db)
+        .await?
+        .iter()
+        .map(view)
+        .collect()
+}
+
 /// Puts a `failed` message back in the queue, due at `now`, with its attempt counter reset (the last
 /// error stays visible until the next attempt). The same outbox id, hence the same `Message-ID`, is reused.
 pub async fn resend(

@@ -126,7 +126,11 @@ impl MailTemplate {
     /// why there is none, art. 90 c.2 / art. 55 c.2).
     pub fn required_one_of(self) -> &'static [&'static [&'static str]] {
         match self {
-            MailTemplate::Award => &[&["standstill_end", "standstill_not_applicable"]],
+            MailTemplate::Award => &[&[
+                "standstill_end",
+                "standstill_days",
+                "standstill_not_applicable",
+            ]],
             _ => &[],
         }
     }

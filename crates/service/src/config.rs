@@ -33,6 +33,20 @@ pub struct Settings {
     /// `[reminders]`: offer-deadline and register-expiry reminders (see `service::reminders`).
     #[serde(default)]
     pub reminders: RemindersSettings,
+    /// `[sua]`: facts of the stazione appaltante itself.
+    #[serde(default)]
+    pub sua: SuaSettings,
+}
+
+/// `[sua]`: facts of the stazione appaltante that the law makes depend on it, not on one tender.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SuaSettings {
+    /// The SUA's qualification level as ANAC recorded it (art. 63 c.2): `none`, `base`, `intermediate`
+    /// or `advanced`. No default: while it is not declared, the SUA runs only what art. 62 c.1 allows
+    /// every stazione appaltante (services and supplies up to the direct-award threshold, works up to
+    /// 500,000), and publishing anything larger is refused naming art. 62 c.2, art. 63 c.2.
+    pub qualification: Option<lifecycle::QualificationLevel>,
 }
 
 /// `[reminders]`: when the scheduler mails reminders (`service::reminders`, docs/operations.md).
@@ -136,6 +150,7 @@ impl Default for Settings {
             sealing: Default::default(),
             documents: Default::default(),
             reminders: Default::default(),
+            sua: Default::default(),
         }
     }
 }

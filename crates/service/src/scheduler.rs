@@ -1,5 +1,6 @@
-//! The scheduler: closes tenders at their deadline and fires the lifecycle timers (standstill end, soccorso
-//! terms, requests deadline), and enqueues the reminders owed ([`crate::reminders`]). Time comes from the
+//! The scheduler: closes tenders at their deadline, fires the lifecycle timers (standstill end, soccorso
+//! terms, requests deadline), starts the standstill of an award once the outbox reports its last
+//! communication sent (art. 18 c.3), and enqueues the reminders owed ([`crate::reminders`]). Time comes from the
 //! injected clock, so tests control it.
 //!
 //! Each firing runs in its own write transaction (the in-process lock plus, on PostgreSQL, the advisory
@@ -36,6 +37,8 @@ pub struct Tick {
     pub refused: u32,
     /// Reminder mails enqueued (offer deadline and register listing expiry, see [`crate::reminders`]).
     pub reminders: u32,
+    /// Awards whose communications the outbox reported sent: their standstill started (art. 18 c.3).
+    pub award_communications_recorded: u32,
 }
 
 /// One scheduler pass at the clock's current time.
@@ -61,6 +64,7 @@ pub async fn tick(st: &Runtime) -> Result<Tick, WorkflowError> {
             &w.txn,
             ACTOR,
             &st.settings.http.public_base_url,
+            st.settings.sua.qualification,
             t,
             &EventInput::of(TenderEvent::CloseSubmissions),
             now,
@@ -114,6 +118,7 @@ pub async fn tick(st: &Runtime) -> Result<Tick, WorkflowError> {
                         &w.txn,
                         ACTOR,
                         &st.settings.http.public_base_url,
+                        st.settings.sua.qualification,
                         t,
                         &EventInput::of(ev),
                         now,
@@ -209,7 +214,23 @@ pub async fn tick(st: &Runtime) -> Result<Tick, WorkflowError> {
         am.update(&w.txn).await?;
         w.commit().await?;
     }
-    // 3. reminders owed at this instant (each enqueued once, whatever the number of passes or replicas)
+    // 3. awards whose communications are all sent: the standstill runs from the last one (art. 18 c.3)
+    for id in workflow::transition::lots_awaiting_award_communications(&st.db.conn, 200).await? {
+        let w = st.db.write().await?;
+        if workflow::transition::record_award_communications_if_sent(
+            &w.txn,
+            ACTOR,
+            &st.settings.http.public_base_url,
+            id,
+            now,
+        )
+        .await?
+        {
+            w.commit().await?;
+            out.award_communications_recorded += 1;
+        }
+    }
+    // 4. reminders owed at this instant (each enqueued once, whatever the number of passes or replicas)
     out.reminders = crate::reminders::enqueue_due(st, now).await?.total();
     Ok(out)
 }

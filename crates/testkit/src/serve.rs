@@ -30,8 +30,8 @@ impl Server {
 }
 
 /// Starts `bin serve` in `dir` (its data directory: keys, document store, mail files under `dir/mail`)
-/// on `db_url`, with the scheduler ticking every second and `RUST_LOG=error`; `env` (`SUA_SECTION__KEY`
-/// pairs, `RUST_LOG`) is applied last and overrides those. Waits up to 60 s for the "listening" line.
+/// on `db_url`, with the scheduler ticking every second, the SUA qualified `advanced` and `RUST_LOG=error`; `env` (`SUA_SECTION__KEY`
+/// pairs, `RUST_LOG`) is applied last and overrides those (an empty value removes one). Waits up to 60 s for the "listening" line.
 pub fn spawn(bin: &Path, dir: &Path, db_url: &str, env: &[(&str, &str)]) -> Server {
     let mut cmd = Command::new(bin);
     cmd.arg("serve")
@@ -45,11 +45,18 @@ pub fn spawn(bin: &Path, dir: &Path, db_url: &str, env: &[(&str, &str)]) -> Serv
             concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/templates/mail"),
         )
         .env("SUA_SCHEDULER__INTERVAL_SECS", "1")
+        // the test Province declared its qualification (art. 63); a test may override or unset it
+        .env("SUA_SUA__QUALIFICATION", "advanced")
         .env("RUST_LOG", "error")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     for (k, v) in env {
-        cmd.env(k, v);
+        // an empty value removes the variable (e.g. to leave `sua.qualification` undeclared)
+        if v.is_empty() {
+            cmd.env_remove(k);
+        } else {
+            cmd.env(k, v);
+        }
     }
     let mut child = cmd
         .spawn()

@@ -29,6 +29,7 @@ use crate::{
     transition::Declarations,
 };
 use chrono::{DateTime, Utc};
+use lifecycle::lot::StandstillOutlook;
 use lifecycle::{
     Addressee, CommunicationKind, Effect, MachineEvent, TimerKind,
     lot::LotEvent,
@@ -54,6 +55,8 @@ pub struct Subject<'a> {
     pub declarations: &'a Declarations,
     /// The offer deadline before the transition (for `deadline_extended`).
     pub previous_deadline: Option<DateTime<Utc>>,
+    /// An award: what its communications say of the standstill (art. 90 c.2).
+    pub standstill: Option<lifecycle::lot::StandstillOutlook>,
     /// Audit sequence number of the transition (idempotency key and act number).
     pub seq: i64,
     pub now: DateTime<Utc>,
@@ -203,8 +206,9 @@ pub async fn enqueue_communications<C: ConnectionTrait>(
                 tender_id: Some(t.id),
                 lot_id: s.lot.map(|l| l.id),
                 idempotency_key: notify::IdempotencyKey::new(format!(
-                    "lc:{}:{}:{}",
-                    s.seq, kind, o.id
+                    "{}{}",
+                    act_key_prefix(s.seq, kind),
+                    o.id
                 ))?,
                 now: s.now,
             };
@@ -213,6 +217,34 @@ pub async fn enqueue_communications<C: ConnectionTrait>(
         }
     }
     Ok(sent)
+}
+
+/// The idempotency-key prefix of the operator mails of kind `kind` enqueued by the act of audit entry `seq`.
+pub fn act_key_prefix(seq: i64, kind: CommunicationKind) -> String {
+    format!("lc:{seq}:{kind}:")
+}
+
+/// When the last award communication to the operators (art. 90 c.1 b-c) of the award recorded by audit
+/// entry `seq` was sent, as the outbox reports it; `None` while one of them is not sent yet (queued, being
+/// sent, or failed and waiting for the buyer's resend). An award that owed no operator mail counts as
+/// communicated at `award_at`.
+pub async fn award_communications_sent<C: ConnectionTrait>(
+    db: &C,
+    seq: i64,
+    award_at: DateTime<Utc>,
+) -> WResult<Option<DateTime<Utc>>> {
+    let mut last = None;
+    let mut any = false;
+    for kind in [CommunicationKind::Award, CommunicationKind::AwardToOthers] {
+        for m in notify::with_key_prefix(db, &act_key_prefix(seq, kind)).await? {
+            any = true;
+            match (m.status, m.sent_at) {
+                (notify::Status::Sent, Some(at)) => last = last.max(Some(at)),
+                _ => return Ok(None),
+            }
+        }
+    }
+    Ok(if any { last } else { Some(award_at) })
 }
 
 fn context(
@@ -276,21 +308,21 @@ fn context(
                 "is_awardee",
                 json!(kind == CommunicationKind::Award && recipient_is_awardee),
             );
+            // art. 90 c.2: the end date once the last award communication was sent (a mail sent after it, e.g.
+            // to the Comune), else the term that runs from that sending, else the exemption that applies
             let end = timer_at(effects, TimerKind::Standstill)
                 .or_else(|| s.lot.and_then(|l| l.standstill_end));
-            match end {
-                Some(end) => put("standstill_end", json!(end.to_rfc3339())),
-                None => put(
+            match (end, s.standstill) {
+                (Some(end), _) => put("standstill_end", json!(end.to_rfc3339())),
+                (None, Some(StandstillOutlook::RunsFromSending { days })) => {
+                    put("standstill_days", json!(days))
+                }
+                (None, Some(StandstillOutlook::Exempt { article })) => {
+                    put("standstill_not_applicable", json!(article))
+                }
+                (None, None) => put(
                     "standstill_not_applicable",
-                    json!(
-                        s.declarations
-                            .standstill_exemption
-                            .clone()
-                            .unwrap_or_else(|| {
-                                "termine dilatorio non applicabile (art. 55 c.2 / art. 18 c.3)"
-                                    .into()
-                            })
-                    ),
+                    json!("termine dilatorio non applicabile (art. 55 c.2 / art. 18 c.3)"),
                 ),
             }
         }

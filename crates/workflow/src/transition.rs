@@ -12,7 +12,7 @@ use crate::{
     access::{bids_of, lots_of},
     audit,
     error::{WResult, WorkflowError},
-    store::entities::{bid, lot, tender, timer},
+    store::entities::{audit_entry, bid, lot, tender, timer},
     views::{LotView, tender_view, to_json},
 };
 use chrono::{DateTime, Utc};
@@ -26,7 +26,8 @@ use lifecycle::{
 };
 use rust_decimal::Decimal;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -58,10 +59,14 @@ pub struct Declarations {
     pub essential_elements_present: Option<bool>,
     /// Direct award: the decisione di contrarre names the contractor (art. 17 c.2).
     pub contractor_named: Option<bool>,
-    /// none, base, intermediate, advanced (art. 63). Default: advanced.
+    /// Refused: the SUA's qualification (art. 63) is configuration (`sua.qualification`).
     pub sua_qualification: Option<String>,
     /// none, urgency, prior_information_notice.
     pub term_reduction: Option<String>,
+    /// The urgency that reduces the terms is specifically motivated in the acts (art. 71 c.3, 72 c.6).
+    pub urgency_motivated: Option<bool>,
+    /// When the prior information notice relied on for a reduction was sent (art. 71 c.4, 72 c.4 b).
+    pub prior_information_notice_sent: Option<DateTime<Utc>>,
     pub requests_deadline: Option<DateTime<Utc>>,
     /// `extend_deadline` / `amend_documents`: the new offer deadline.
     pub new_deadline: Option<DateTime<Utc>>,
@@ -81,6 +86,11 @@ pub struct Declarations {
     pub requirements_verified: Option<bool>,
     /// single_offer_unchallenged, framework_agreement, dynamic_purchasing_system.
     pub standstill_exemption: Option<String>,
+    /// A timely challenge of the bando or invitation is pending (the single-offer exemption of art. 18 c.3
+    /// lett. a) does not apply).
+    pub single_offer_challenged: Option<bool>,
+    /// Set by the platform when the outbox reports the last award communication sent (art. 18 c.3); a user
+    /// who declares it is refused.
     pub last_award_communication_at: Option<DateTime<Utc>>,
     pub judgment_reference: Option<String>,
     /// Participation events: soccorso term in days (art. 101: 5-10).
@@ -109,6 +119,8 @@ impl Declarations {
             contractor_named,
             sua_qualification,
             term_reduction,
+            urgency_motivated,
+            prior_information_notice_sent,
             requests_deadline,
             new_deadline,
             significant_change,
@@ -125,6 +137,7 @@ impl Declarations {
             anomaly_term_days,
             requirements_verified,
             standstill_exemption,
+            single_offer_challenged,
             last_award_communication_at,
             judgment_reference,
             soccorso_days,
@@ -240,20 +253,25 @@ pub fn apply_tender(
     bids: &[bid::Model],
     ev: TenderEvent,
     d: &Declarations,
+    sua_qualification: Option<QualificationLevel>,
     now: DateTime<Utc>,
 ) -> WResult<Applied<TenderState>> {
     let mut f = TenderFacts::new(*t.procedure_type, *t.criterion, contract(t, lots)?);
     f.condition_motivated = d.condition_motivated.unwrap_or(false);
     f.essential_elements_present = d.essential_elements_present.unwrap_or(true);
     f.contractor_named = d.contractor_named.unwrap_or(false);
-    f.sua_qualification =
-        parse_opt::<QualificationLevel>("declarations.sua_qualification", &d.sua_qualification)?
-            .unwrap_or(QualificationLevel::Advanced);
+    f.sua_qualification = sua_qualification;
     f.lots_total = lots.len() as u32;
     f.lots_with_cig = lots.iter().filter(|l| l.cig.is_some()).count() as u32;
     f.term_reduction =
         parse_opt::<TermReduction>("declarations.term_reduction", &d.term_reduction)?
             .unwrap_or(TermReduction::None);
+    f.urgency_motivated = d.urgency_motivated.unwrap_or(false);
+    f.prior_information_notice_sent = d.prior_information_notice_sent;
+    // the bando of a procedure with a request phase is transmitted when its call is published
+    f.call_transmitted_at = t
+        .published_at
+        .filter(|_| t.procedure_type.has_request_phase());
     f.requests_deadline = d.requests_deadline;
     f.offer_deadline = t.deadline;
     f.new_deadline = d.new_deadline;
@@ -270,9 +288,8 @@ pub fn apply_tender(
     lifecycle::tender::apply(*t.state, &ev, &f, now).map_err(refusal)
 }
 
-/// Apply a lot event; an award records its communications at once (the standstill timer, art. 18 c.3),
-/// sent now unless `last_award_communication_at` is declared.
-pub fn apply_lot_recording_award(
+/// Apply a lot event to the lot's facts (no persistence).
+pub fn apply_lot(
     t: &tender::Model,
     lots: &[lot::Model],
     l: &lot::Model,
@@ -282,7 +299,7 @@ pub fn apply_lot_recording_award(
     now: DateTime<Utc>,
 ) -> WResult<Applied<LotState>> {
     let f = lot_facts(t, lots, l, bids, d)?;
-    lifecycle::lot::apply_recording_award(*l.state, &ev, &f, now).map_err(refusal)
+    lifecycle::lot::apply(*l.state, &ev, &f, now).map_err(refusal)
 }
 
 /// The facts of a lot: what the database knows (offers, admissions) plus the buyer's declarations.
@@ -323,6 +340,7 @@ fn lot_facts(
         "declarations.standstill_exemption",
         &d.standstill_exemption,
     )?;
+    f.single_offer_challenged = d.single_offer_challenged.unwrap_or(false);
     f.last_award_communication_at = d.last_award_communication_at;
     f.judgment_reference = d.judgment_reference.clone();
     f.motivation = d.motivation.clone();
@@ -405,20 +423,30 @@ pub async fn persist_effects<C: ConnectionTrait, S>(
 }
 
 /// Apply a tender event and persist it (shared with the scheduler). Runs inside the caller's transaction.
+/// `sua_qualification` is the SUA's declared qualification (art. 63), from its configuration.
+#[allow(clippy::too_many_arguments)]
 pub async fn run_tender_event<C: ConnectionTrait>(
     db: &C,
     actor: &str,
     base_url: &str,
+    sua_qualification: Option<QualificationLevel>,
     t: tender::Model,
     input: &EventInput,
     now: DateTime<Utc>,
 ) -> WResult<Applied<TenderState>> {
     let ev: TenderEvent = parse_event(&input.event)?;
+    if input.declarations.sua_qualification.is_some() {
+        return Err(WorkflowError::invalid(
+            "declarations.sua_qualification",
+            "declarations.sua_qualification: the SUA's qualification (art. 63) is its configuration \
+             (`sua.qualification`), not a declaration of one tender",
+        ));
+    }
     let lots = lots_of(db, t.id).await?;
     let bids = bids_of(db, t.id).await?;
     let mut decl = Declarations::from_json(&t.facts_json);
     decl.merge(&input.declarations);
-    let applied = apply_tender(&t, &lots, &bids, ev, &decl, now)?;
+    let applied = apply_tender(&t, &lots, &bids, ev, &decl, sua_qualification, now)?;
     let before = tender_view(&t, &lots, true);
     let id = t.id;
     let previous_deadline = t.deadline;
@@ -468,6 +496,7 @@ pub async fn run_tender_event<C: ConnectionTrait>(
         event: MachineEvent::Tender(ev),
         declarations: &mail_decl,
         previous_deadline,
+        standstill: None,
         seq: entry.seq,
         now,
     };
@@ -486,16 +515,64 @@ pub async fn run_lot_event<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> WResult<Applied<LotState>> {
     let ev: LotEvent = parse_event(&input.event)?;
+    if ev.recorded_by_platform() {
+        return Err(WorkflowError::refused(
+            "art. 18 c.3",
+            format!(
+                "{ev} is recorded by the platform when the outbox reports the last award communication sent"
+            ),
+        ));
+    }
+    if input.declarations.last_award_communication_at.is_some() {
+        return Err(WorkflowError::invalid(
+            "declarations.last_award_communication_at",
+            "declarations.last_award_communication_at: the standstill runs from the sending of the last award \
+             communication as the outbox reports it (art. 18 c.3); it cannot be declared",
+        ));
+    }
+    apply_lot_event(
+        db,
+        actor,
+        base_url,
+        t,
+        l,
+        ev,
+        &input.declarations,
+        input.bid_id,
+        now,
+    )
+    .await
+}
+
+/// Apply a lot event and persist it (any event, platform-recorded ones included), with the participation
+/// events it implies.
+#[allow(clippy::too_many_arguments)]
+async fn apply_lot_event<C: ConnectionTrait>(
+    db: &C,
+    actor: &str,
+    base_url: &str,
+    t: &tender::Model,
+    l: lot::Model,
+    ev: LotEvent,
+    declared: &Declarations,
+    bid_id: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> WResult<Applied<LotState>> {
     let lots = lots_of(db, t.id).await?;
     let bids = bids_of(db, t.id).await?;
     let mut decl = Declarations::from_json(&l.facts_json);
-    decl.merge(&input.declarations);
-    if ev == LotEvent::Award && input.declarations.last_award_communication_at.is_none() {
-        // the award mails are enqueued in this transaction: their time is the default (art. 18 c.3)
-        decl.last_award_communication_at = Some(now);
+    decl.merge(declared);
+    let mut standstill = None;
+    if ev == LotEvent::Award {
+        // a new award's communications are not sent yet: the standstill has no start until they are
+        decl.last_award_communication_at = None;
+        let f = lot_facts(t, &lots, &l, &bids, &decl)?;
+        standstill = Some(
+            lifecycle::lot::standstill_outlook(lifecycle::Rules::standard(), &f, now)
+                .map_err(refusal)?,
+        );
     }
-    // an award records its communications at once: standstill timer and `standstill_end`
-    let applied = apply_lot_recording_award(t, &lots, &l, &bids, ev, &decl, now)?;
+    let applied = apply_lot(t, &lots, &l, &bids, ev, &decl, now)?;
     let before = LotView::from(&l);
     let lot_id = l.id;
     // which bids follow
@@ -510,7 +587,7 @@ pub async fn run_lot_event<C: ConnectionTrait>(
                 .cloned()
                 .collect(),
             Followers::Chosen => {
-                let chosen = input.bid_id.or_else(|| first_ranked(&l)).ok_or_else(|| {
+                let chosen = bid_id.or_else(|| first_ranked(&l)).ok_or_else(|| {
                     WorkflowError::invalid(
                         "bid_id",
                         "bid_id: which bid is proposed (no stored ranking)",
@@ -537,6 +614,13 @@ pub async fn run_lot_event<C: ConnectionTrait>(
     am.awardee_bid_id = Set(if ev.clears_awardee() { None } else { awardee });
     if let Some(at) = applied.timer(TimerKind::Standstill) {
         am.standstill_end = Set(Some(audit::truncate_micros(at)));
+    } else if ev == LotEvent::Award
+        || applied.effects.contains(&Effect::CancelTimer {
+            kind: TimerKind::Standstill,
+        })
+    {
+        // no standstill end until the award communications are sent (art. 18 c.3)
+        am.standstill_end = Set(None);
     }
     am.facts_json = Set(decl.to_json());
     am.updated_at = Set(now);
@@ -564,6 +648,7 @@ pub async fn run_lot_event<C: ConnectionTrait>(
         event: MachineEvent::Lot(ev),
         declarations: &lot_decl,
         previous_deadline: None,
+        standstill,
         seq: entry.seq,
         now,
     };
@@ -643,6 +728,7 @@ pub async fn run_bid_event<C: ConnectionTrait>(
         event: MachineEvent::Participation(ev),
         declarations: &input.declarations,
         previous_deadline: None,
+        standstill: None,
         seq: entry.seq,
         now,
     };
@@ -690,4 +776,83 @@ mod tests {
         assert!(parse_procedure("p", "aperta").is_ok());
         assert!(parse_procedure("p", "open").is_err());
     }
+}
+
+// ---------------------------------------------------------------- the standstill's start (art. 18 c.3)
+
+/// Awarded lots whose award communications are not yet recorded as sent (candidates for
+/// [`record_award_communications_if_sent`]), at most `limit`.
+pub async fn lots_awaiting_award_communications<C: ConnectionTrait>(
+    db: &C,
+    limit: u64,
+) -> WResult<Vec<Uuid>> {
+    Ok(lot::Entity::find()
+        .filter(lot::Column::State.eq(LotState::Awarded.as_str()))
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|l| {
+            Declarations::from_json(&l.facts_json)
+                .last_award_communication_at
+                .is_none()
+        })
+        .map(|l| l.id)
+        .collect())
+}
+
+/// When the outbox reports every award communication of the lot's award sent, records it: the lot's
+/// `record_award_communications` event with the sending time of the last one, which starts the standstill
+/// (art. 18 c.3) and sets `standstill_end`. Returns whether it recorded. Runs in the caller's transaction;
+/// a lot no longer awarded, or already recorded, is left alone.
+pub async fn record_award_communications_if_sent<C: ConnectionTrait>(
+    db: &C,
+    actor: &str,
+    base_url: &str,
+    lot_id: Uuid,
+    now: DateTime<Utc>,
+) -> WResult<bool> {
+    let Some(l) = lot::Entity::find_by_id(lot_id).one(db).await? else {
+        return Ok(false);
+    };
+    if l.state != LotState::Awarded
+        || Declarations::from_json(&l.facts_json)
+            .last_award_communication_at
+            .is_some()
+    {
+        return Ok(false);
+    }
+    let Some(award) = audit_entry::Entity::find()
+        .filter(audit_entry::Column::ObjectKind.eq("lot"))
+        .filter(audit_entry::Column::ObjectId.eq(lot_id.to_string()))
+        .filter(audit_entry::Column::Action.eq(format!("lot.{}", LotEvent::Award)))
+        .order_by_desc(audit_entry::Column::Seq)
+        .one(db)
+        .await?
+    else {
+        return Ok(false);
+    };
+    let Some(sent) = crate::mails::award_communications_sent(db, award.seq, award.at).await? else {
+        return Ok(false);
+    };
+    let Some(t) = tender::Entity::find_by_id(l.tender_id).one(db).await? else {
+        return Ok(false);
+    };
+    let declared = Declarations {
+        last_award_communication_at: Some(sent.min(now)),
+        ..Declarations::default()
+    };
+    apply_lot_event(
+        db,
+        actor,
+        base_url,
+        &t,
+        l,
+        LotEvent::RecordAwardCommunications,
+        &declared,
+        None,
+        now,
+    )
+    .await?;
+    Ok(true)
 }

@@ -987,6 +987,7 @@ async fn answer_clarification(
         &w.txn,
         &p.actor(),
         &st.settings.http.public_base_url,
+        st.settings.sua.qualification,
         t,
         &input,
         now,

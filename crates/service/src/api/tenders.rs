@@ -562,6 +562,7 @@ async fn tender_event(
         &w.txn,
         &p.actor(),
         &st.settings.http.public_base_url,
+        st.settings.sua.qualification,
         t,
         &b,
         now,

@@ -6,7 +6,7 @@ use serde::Deserialize;
 /// The fixture embedded in the binary, so `sua demo` needs no file next to it.
 pub const DEMO_JSON: &str = include_str!("../../../../fixtures/demo.json");
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Fixture {
     pub province: Province,
     pub municipalities: Vec<Municipality>,
@@ -14,13 +14,13 @@ pub struct Fixture {
     pub tenders: Vec<Tender>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Province {
     pub name: String,
     pub codice_fiscale: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Municipality {
     pub key: String,
     pub name: String,
@@ -30,12 +30,12 @@ pub struct Municipality {
     pub rup: Rup,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Rup {
     pub name: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Operator {
     pub key: String,
     pub name: String,
@@ -44,7 +44,7 @@ pub struct Operator {
     pub pec: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Tender {
     pub key: String,
     pub municipality: String,
@@ -71,7 +71,7 @@ pub struct Tender {
     pub expected: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Lot {
     pub number: u32,
     pub cig: String,
@@ -79,7 +79,7 @@ pub struct Lot {
     pub base_amount: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Bid {
     pub operator: String,
     pub lot: u32,
@@ -87,7 +87,7 @@ pub struct Bid {
     pub coefficients: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Revoke {
     pub reason: String,
 }

@@ -55,6 +55,8 @@ pub async fn run(args: DemoArgs, mut settings: Settings) -> anyhow::Result<ExitC
     };
     settings.mail.templates_dir = templates_dir(&settings.mail.templates_dir);
     settings.clock.allow_override = true;
+    // the invented Province declared its qualification to ANAC (art. 63): it runs tenders of any size
+    settings.sua.qualification = Some(lifecycle::QualificationLevel::Advanced);
     let fx = fixture::load()?;
 
     let db = crate::runtime::open_db(&settings).await?;
@@ -943,7 +945,7 @@ impl Demo {
         let key = self.fx.tenders[i].key.clone();
         let run = self.run(i)?;
         let (tid, lots, bids) = (run.id.clone(), run.lots.clone(), run.bids.clone());
-        let t = &self.fx.tenders[i];
+        let t = &self.fx.tenders[i].clone();
         let qp = t.criterion == "quality_price";
         let soccorso = soccorso_operator(t);
         let commissioner = if qp {
@@ -1053,15 +1055,12 @@ impl Demo {
             self.event("lots", lid, json!({"event": "propose_award"}))
                 .await?;
             self.event("lots", lid, json!({"event": "verify_requirements", "declarations": {"requirements_verified": true}})).await?;
-            // the award communication's date starts the standstill (art. 18 c.3); the service does not send it yet
-            let sent_at = self.now();
-            self.awarded_at.insert(lid.clone(), sent_at);
-            self.event(
-                "lots",
-                lid,
-                json!({"event": "award", "declarations": {"last_award_communication_at": sent_at}}),
-            )
-            .await?;
+            self.event("lots", lid, json!({"event": "award"})).await?;
+            // the standstill runs from the sending of the last award communication (art. 18 c.3): deliver the
+            // mail, then a scheduler pass records the sending time the outbox reports
+            self.flush_mail().await?;
+            self.advance_to(self.now()).await?;
+            self.awarded_at.insert(lid.clone(), self.now());
             let op = self
                 .op_by_bid(self.run(i)?, &winner)
                 .ok_or_else(|| anyhow!("lot {n}: the winner {winner} is not a known bid"))?;
