@@ -75,3 +75,126 @@ async fn undeclared_qualification_limits_the_sua_to_art_62_c_1(backend: Backend)
 async fn an_sua_without_a_declared_qualification_cannot_run_large_tenders_art_62_63() {
     undeclared_qualification_limits_the_sua_to_art_62_c_1(Backend::Sqlite).await;
 }
+
+/// A hand-written invitation of the outgoing contractor (art. 49): refused without the override, naming the
+/// article; accepted with its reasons and the RUP's quality attestation, as the seeded draw would.
+async fn rotation_holds_on_a_hand_written_invitee_list(app: TestApp) {
+    use crate::register::{negotiated_tender, operator, world};
+    let w = world(&app).await;
+    let mut ops = Vec::new();
+    for n in 1..=5 {
+        ops.push(operator(&app, n).await.0);
+    }
+    let outgoing = ops[2].clone();
+    // the last award in division 77 for this municipality went to `outgoing`
+    let past = json!({"operator_id": outgoing, "category": "77", "amount": "150000.00",
+        "awarded_on": (chrono::Utc::now() - chrono::Duration::days(90)).date_naive().to_string(),
+        "municipality_id": w.comune, "reference": "Det. 12/2026"});
+    ok(
+        &app.post("/v1/register/awards", Some(&w.buyer), &past).await,
+        201,
+    );
+    let tid = negotiated_tender(&app, &w).await;
+    let tender = format!("/v1/tenders/{tid}");
+    let events = format!("{tender}/events");
+    let t = ok(&app.get(&tender, Some(&w.buyer)).await, 200);
+    let lot = t["lots"][0]["id"].as_str().unwrap().to_owned();
+    ok(
+        &app.post(
+            &events,
+            Some(&w.buyer),
+            &json!({"event": "adopt_decision_to_contract"}),
+        )
+        .await,
+        200,
+    );
+    ok(
+        &app.patch(
+            &format!("{tender}/lots/{lot}"),
+            Some(&w.buyer),
+            &json!({"cig": "B5A520026C"}),
+        )
+        .await,
+        200,
+    );
+    ok(
+        &app.post(&events, Some(&w.buyer), &json!({"event": "acquire_cig"}))
+            .await,
+        200,
+    );
+    // the buyer writes the list by hand, the outgoing contractor in it
+    let deadline = chrono::Utc::now() + chrono::Duration::days(20);
+    ok(
+        &app.patch(
+            &tender,
+            Some(&w.buyer),
+            &json!({"deadline": deadline, "invitees": ops}),
+        )
+        .await,
+        200,
+    );
+    let send = |declarations: serde_json::Value| json!({"event": "send_invitations", "declarations": declarations});
+    // the sector is needed to apply rotation
+    let r = app.post(&events, Some(&w.buyer), &send(json!({}))).await;
+    assert_eq!(r.0, 422, "{}", r.1);
+    assert_eq!(r.1["field"], "declarations.rotation_category");
+    // a buyer cannot declare rotation away
+    let r = app
+        .post(
+            &events,
+            Some(&w.buyer),
+            &send(json!({"rotation_category": "77", "outgoing_contractor_involved": false})),
+        )
+        .await;
+    assert_eq!(r.0, 422, "{}", r.1);
+    // without the override: refused, naming art. 49
+    let r = app
+        .post(
+            &events,
+            Some(&w.buyer),
+            &send(json!({"rotation_category": "77"})),
+        )
+        .await;
+    assert_eq!(r.0, 409, "{}", r.1);
+    let text = r.1.to_string();
+    assert!(text.contains("art. 49"), "{text}");
+    assert!(
+        text.contains(&outgoing),
+        "names the outgoing contractor: {text}"
+    );
+    // an override without the RUP's attestation is refused naming the field
+    let r = app
+        .post(
+            &events,
+            Some(&w.buyer),
+            &send(json!({"rotation_category": "77", "rotation_overrides": [
+                {"operator_id": outgoing, "reason": "unico operatore con la macchina richiesta"}]})),
+        )
+        .await;
+    assert_eq!(r.0, 422, "{}", r.1);
+    assert_eq!(
+        r.1["field"],
+        "declarations.rotation_overrides[0].quality_attestation"
+    );
+    let t = ok(&app.get(&tender, Some(&w.buyer)).await, 200);
+    assert_ne!(t["state"], "open", "nothing sent: {t}");
+    // with reasons and attestation: accepted, the exception recorded
+    let tr = ok(
+        &app.post(
+            &events,
+            Some(&w.buyer),
+            &send(json!({"rotation_category": "77", "rotation_overrides": [
+                {"operator_id": outgoing, "reason": "unico operatore con la macchina richiesta",
+                 "quality_attestation": "Il RUP attesta la regolare esecuzione del contratto precedente"}]})),
+        )
+        .await,
+        200,
+    );
+    assert_eq!(tr["to"], "open");
+    assert!(tr.to_string().contains("art. 49 c.4"), "{tr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hand_written_invitation_of_the_outgoing_contractor_is_refused_without_override_art_49() {
+    rotation_holds_on_a_hand_written_invitee_list(TestApp::spawn(Backend::Sqlite).await).await;
+}

@@ -53,16 +53,16 @@ fn cf(n: u32) -> String {
     format!("{body}{}", (10 - sum % 10) % 10)
 }
 
-struct World {
-    admin: String,
-    province: String,
-    buyer: String,
-    other_buyer: String,
-    comune: String,
-    municipality: String,
+pub(crate) struct World {
+    pub(crate) admin: String,
+    pub(crate) province: String,
+    pub(crate) buyer: String,
+    pub(crate) other_buyer: String,
+    pub(crate) comune: String,
+    pub(crate) municipality: String,
 }
 
-async fn world(app: &TestApp) -> World {
+pub(crate) async fn world(app: &TestApp) -> World {
     let (okc, admin) = app.cli(&["admin", "create-token", "--role", "platform_admin"]);
     assert!(okc, "{admin}");
     let admin = admin.lines().last().unwrap().to_owned();
@@ -112,7 +112,7 @@ async fn world(app: &TestApp) -> World {
 }
 
 /// Registers operator `n`: (id, bidder token).
-async fn operator(app: &TestApp, n: u32) -> (String, String) {
+pub(crate) async fn operator(app: &TestApp, n: u32) -> (String, String) {
     let code = cf(n);
     let r = ok(
         &app.post("/v1/operators", None, &json!({"name": format!("Operatore {n} srl"), "codice_fiscale": code, "pec": format!("op{n}@pec.it")})).await,
@@ -146,7 +146,7 @@ async fn listed(app: &TestApp, w: &World, n: u32, category: &str) -> (String, St
 }
 
 /// A draft negotiated procedure for services of 180,000 euro (art. 50 c.1 lett. e: at least 5 invitees).
-async fn negotiated_tender(app: &TestApp, w: &World) -> String {
+pub(crate) async fn negotiated_tender(app: &TestApp, w: &World) -> String {
     let t = ok(
         &app.post(
             "/v1/tenders",

@@ -25,6 +25,18 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use std::collections::HashMap;
 use uuid::Uuid;
 
+/// A motivated invitation or award of the outgoing contractor anyway (art. 49 c.4).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OverrideInput {
+    pub operator_id: Uuid,
+    /// Market structure, effective absence of alternatives, accurate execution of the previous contract.
+    pub reason: String,
+    /// The RUP's attestation of the quality of the previous performance (required by default since the
+    /// correttivo; see `docs/register.md`).
+    pub quality_attestation: Option<String>,
+}
+
 /// Lot states that come after the award (the aggiudicazione was adopted): [`LotState::is_awarded`].
 pub fn awarded_lot_states() -> impl Iterator<Item = &'static str> {
     LotState::ALL

@@ -75,6 +75,11 @@ pub struct Declarations {
     pub outgoing_contractor_involved: Option<bool>,
     /// motivated_market_structure, uncapped_market_survey, below_five_thousand.
     pub rotation_exception: Option<String>,
+    /// `send_invitations` of a negotiated procedure whose invitees were written by hand: the sector of the
+    /// contract (register category: `OG1`, `OS12-A` or a CPV division) on which rotation is applied (art. 49).
+    pub rotation_category: Option<String>,
+    /// With it, the motivated invitations of the outgoing contractor (art. 49 c.4).
+    pub rotation_overrides: Option<Vec<crate::register::OverrideInput>>,
     pub commission_members: Option<u32>,
     pub rup_is_president: Option<bool>,
     pub tech_scores_frozen: Option<bool>,
@@ -127,6 +132,8 @@ impl Declarations {
             operators_available,
             outgoing_contractor_involved,
             rotation_exception,
+            rotation_category,
+            rotation_overrides,
             commission_members,
             rup_is_president,
             tech_scores_frozen,
@@ -736,48 +743,6 @@ pub async fn run_bid_event<C: ConnectionTrait>(
     Ok(applied)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn declarations_merge_keeps_earlier_values_and_takes_new_ones() {
-        let mut a = Declarations {
-            commission_members: Some(3),
-            motivation: Some("x".into()),
-            ..Default::default()
-        };
-        let b = Declarations {
-            motivation: Some("y".into()),
-            requirements_verified: Some(true),
-            ..Default::default()
-        };
-        a.merge(&b);
-        assert_eq!(a.commission_members, Some(3));
-        assert_eq!(a.motivation.as_deref(), Some("y"));
-        assert_eq!(a.requirements_verified, Some(true));
-        assert_eq!(
-            Declarations::from_json(&a.to_json()).commission_members,
-            Some(3)
-        );
-    }
-
-    #[test]
-    fn unknown_events_and_criteria_name_the_field() {
-        match parse_event::<TenderEvent>("launch") {
-            Err(WorkflowError::Invalid { field, .. }) => assert_eq!(field, "event"),
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(
-            parse_criterion("c", "best_quality_price").unwrap(),
-            AwardCriterion::QualityPrice
-        );
-        assert!(parse_criterion("c", "cheapest").is_err());
-        assert!(parse_procedure("p", "aperta").is_ok());
-        assert!(parse_procedure("p", "open").is_err());
-    }
-}
-
 // ---------------------------------------------------------------- the standstill's start (art. 18 c.3)
 
 /// Awarded lots whose award communications are not yet recorded as sent (candidates for
@@ -855,4 +820,46 @@ pub async fn record_award_communications_if_sent<C: ConnectionTrait>(
     )
     .await?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declarations_merge_keeps_earlier_values_and_takes_new_ones() {
+        let mut a = Declarations {
+            commission_members: Some(3),
+            motivation: Some("x".into()),
+            ..Default::default()
+        };
+        let b = Declarations {
+            motivation: Some("y".into()),
+            requirements_verified: Some(true),
+            ..Default::default()
+        };
+        a.merge(&b);
+        assert_eq!(a.commission_members, Some(3));
+        assert_eq!(a.motivation.as_deref(), Some("y"));
+        assert_eq!(a.requirements_verified, Some(true));
+        assert_eq!(
+            Declarations::from_json(&a.to_json()).commission_members,
+            Some(3)
+        );
+    }
+
+    #[test]
+    fn unknown_events_and_criteria_name_the_field() {
+        match parse_event::<TenderEvent>("launch") {
+            Err(WorkflowError::Invalid { field, .. }) => assert_eq!(field, "event"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            parse_criterion("c", "best_quality_price").unwrap(),
+            AwardCriterion::QualityPrice
+        );
+        assert!(parse_criterion("c", "cheapest").is_err());
+        assert!(parse_procedure("p", "aperta").is_ok());
+        assert!(parse_procedure("p", "open").is_err());
+    }
 }

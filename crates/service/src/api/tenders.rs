@@ -553,11 +553,13 @@ async fn tender_event(
     State(st): State<AppState>,
     p: Principal,
     Path(id): Path<Uuid>,
-    ApiJson(b): ApiJson<EventInput>,
+    ApiJson(mut b): ApiJson<EventInput>,
 ) -> ApiResult<Json<TransitionView>> {
     let now = st.now();
     let w = st.db.write().await?;
     let t = manage_tender(&w.txn, &p, id).await?;
+    // rotation (art. 49) on a hand-written invitee list, computed from the register as the draw does
+    crate::api::register::rotation::check_hand_written_invitees(&w.txn, &t, &mut b, now).await?;
     let applied = run_tender_event(
         &w.txn,
         &p.actor(),

@@ -745,8 +745,19 @@ impl Demo {
                     200,
                 )
                 .await?;
-            self.event("tenders", &tid, json!({"event": "send_invitations"}))
-                .await?;
+            // the invitees were written by hand: rotation (art. 49) is applied to them in the contract's
+            // sector, a works category for works, else the CPV division
+            let sector = if t.object == "works" {
+                "OG1".to_owned()
+            } else {
+                t.cpv.chars().take(2).collect()
+            };
+            self.event(
+                "tenders",
+                &tid,
+                json!({"event": "send_invitations", "declarations": {"rotation_category": sector}}),
+            )
+            .await?;
             self.say(
                 "SUA buyer",
                 format!(

@@ -28,14 +28,13 @@ pub use workflow::register as history;
 pub mod invitations;
 pub mod listings;
 pub mod mails;
+pub mod rotation;
 pub mod settings;
 pub mod stats;
 
 use crate::{error::AppError, state::AppState};
 use ::register::rotation::RotationError;
 use ::register::{Category, OperatorId, RotationOverride, SelectionError};
-use serde::Deserialize;
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
@@ -54,16 +53,9 @@ pub fn parse_category(field: &str, raw: &str) -> Result<Category, AppError> {
 }
 
 /// A motivated decision to invite (or award to) the outgoing contractor anyway (art. 49 c.4).
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OverrideInput {
-    pub operator_id: Uuid,
-    /// Market structure, effective absence of alternatives, accurate execution of the previous contract.
-    pub reason: String,
-    /// The RUP's attestation of the quality of the previous performance (required by default since the
-    /// correttivo; see `docs/register.md`).
-    pub quality_attestation: Option<String>,
-}
+/// A motivated invitation or award of the outgoing contractor (art. 49 c.4): one shape for the draw, the
+/// direct award and a hand-written invitee list.
+pub use workflow::register::OverrideInput;
 
 pub(crate) fn overrides(input: &[OverrideInput]) -> Vec<RotationOverride> {
     input
