@@ -198,3 +198,108 @@ async fn rotation_holds_on_a_hand_written_invitee_list(app: TestApp) {
 async fn a_hand_written_invitation_of_the_outgoing_contractor_is_refused_without_override_art_49() {
     rotation_holds_on_a_hand_written_invitee_list(TestApp::spawn(Backend::Sqlite).await).await;
 }
+
+/// The commissione giudicatrice of a quality-price lot has three or five members (art. 93 c.2): a
+/// one-member (or even) commission is refused naming the article, three members are accepted.
+async fn the_commission_has_three_or_five_members(app: TestApp) {
+    let w = world(&app).await;
+    let mut body = request_body();
+    body["desired_criterion"] = json!("best_quality_price");
+    let p = publish_open(&app, &w.municipality, &w.buyer, &body).await;
+    let t = ok(
+        &app.get(&format!("/v1/tenders/{}", p.tid), Some(&w.buyer))
+            .await,
+        200,
+    );
+    assert_eq!(t["criterion"], "quality_price", "{t}");
+    let o = ok(
+        &app.post(
+            "/v1/operators",
+            None,
+            &json!({"name": "Pulizie Alfa srl", "codice_fiscale": "05949241110", "pec": "alfa@pec.it"}),
+        )
+        .await,
+        201,
+    );
+    let b = ok(
+        &app.post(
+            &format!("/v1/lots/{}/bids", p.lot),
+            o["token"].as_str(),
+            &json!({"declared_discount": "10"}),
+        )
+        .await,
+        201,
+    );
+    ok(
+        &app.put(
+            "/v1/admin/clock",
+            Some(&w.admin),
+            &json!({"now": p.deadline + chrono::Duration::minutes(1)}),
+        )
+        .await,
+        200,
+    );
+    for _ in 0..100 {
+        let t = ok(
+            &app.get(&format!("/v1/tenders/{}", p.tid), Some(&w.buyer))
+                .await,
+            200,
+        );
+        if t["state"] == "closed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let lev = format!("/v1/lots/{}/events", p.lot);
+    event(
+        &app,
+        &format!("/v1/tenders/{}/events", p.tid),
+        &w.buyer,
+        json!({"event": "start_evaluation"}),
+    )
+    .await;
+    event(
+        &app,
+        &lev,
+        &w.buyer,
+        json!({"event": "open_administrative"}),
+    )
+    .await;
+    event(
+        &app,
+        &format!("/v1/bids/{}/events", b["id"].as_str().unwrap()),
+        &w.buyer,
+        json!({"event": "admit"}),
+    )
+    .await;
+    event(
+        &app,
+        &lev,
+        &w.buyer,
+        json!({"event": "start_technical_evaluation"}),
+    )
+    .await;
+    for members in [1, 2, 7] {
+        let r = app
+            .post(
+                &lev,
+                Some(&w.buyer),
+                &json!({"event": "appoint_commission", "declarations": {"commission_members": members}}),
+            )
+            .await;
+        assert_eq!(r.0, 409, "{members} members: {}", r.1);
+        assert!(r.1.to_string().contains("art. 93 c.2"), "{}", r.1);
+    }
+    event(
+        &app,
+        &lev,
+        &w.buyer,
+        json!({"event": "appoint_commission", "declarations": {"commission_members": 3}}),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_member_commissione_giudicatrice_is_refused_art_93() {
+    the_commission_has_three_or_five_members(TestApp::spawn(Backend::Sqlite).await).await;
+}
