@@ -1,0 +1,1 @@
+//! PDND/ModI (built in a later step).
