@@ -175,7 +175,17 @@ fn contracting_party(w: &mut W, a: &Appalto) -> R {
     close(w, "cac:ContractingParty")
 }
 
-fn project(w: &mut W, id: Option<&str>, title: &str, descr: &str, o: ContractObject, cpv: &str, nuts: &str) -> R {
+#[allow(clippy::too_many_arguments)]
+fn project(
+    w: &mut W,
+    id: Option<&str>,
+    title: &str,
+    descr: &str,
+    o: ContractObject,
+    value: Option<Decimal>,
+    cpv: &str,
+    nuts: &str,
+) -> R {
     open(w, "cac:ProcurementProject", &[])?;
     if let Some(id) = id {
         leaf(w, "cbc:ID", &[("schemeName", "InternalID")], id)?;
@@ -183,6 +193,12 @@ fn project(w: &mut W, id: Option<&str>, title: &str, descr: &str, o: ContractObj
     leaf(w, "cbc:Name", &[("languageID", "ITA")], title)?;
     leaf(w, "cbc:Description", &[("languageID", "ITA")], descr)?;
     leaf(w, "cbc:ProcurementTypeCode", &[("listName", "contract-nature")], nature(o))?;
+    if let Some(v) = value {
+        // BT-27 estimated value (UBL order: before the classification)
+        open(w, "cac:RequestedTenderTotal", &[])?;
+        leaf(w, "cbc:EstimatedOverallContractAmount", &[("currencyID", "EUR")], &amount(v))?;
+        close(w, "cac:RequestedTenderTotal")?;
+    }
     open(w, "cac:MainCommodityClassification", &[])?;
     leaf(w, "cbc:ItemClassificationCode", &[("listName", "cpv")], cpv)?;
     close(w, "cac:MainCommodityClassification")?;
@@ -247,7 +263,7 @@ pub fn contract_notice(a: &Appalto, ids: &NoticeIds, at: DateTime<Utc>) -> Resul
     close(&mut w, "cac:ProcessJustification")?;
     close(&mut w, "cac:TenderingProcess")?;
     let first = &a.lotti[0];
-    project(&mut w, None, &a.titolo, &a.descrizione, first.oggetto, first.cpv.code(), first.nuts.as_str())?;
+    project(&mut w, None, &a.titolo, &a.descrizione, first.oggetto, None, first.cpv.code(), first.nuts.as_str())?;
     close(&mut w, "cac:ProcurementProject")?;
     for l in &a.lotti {
         open(&mut w, "cac:ProcurementProjectLot", &[])?;
@@ -299,13 +315,19 @@ pub fn contract_notice(a: &Appalto, ids: &NoticeIds, at: DateTime<Utc>) -> Resul
         leaf(&mut w, "cbc:EndTime", &[], &t)?;
         close(&mut w, "cac:TenderSubmissionDeadlinePeriod")?;
         close(&mut w, "cac:TenderingProcess")?;
-        project(&mut w, Some(&l.lot_identifier), &l.titolo, &l.descrizione, l.oggetto, l.cpv.code(), l.nuts.as_str())?;
+        project(
+            &mut w,
+            Some(&l.lot_identifier),
+            &l.titolo,
+            &l.descrizione,
+            l.oggetto,
+            Some(l.quadro.valore_stimato()),
+            l.cpv.code(),
+            l.nuts.as_str(),
+        )?;
         open(&mut w, "cac:PlannedPeriod", &[])?;
         leaf(&mut w, "cbc:DurationMeasure", &[("unitCode", "MONTH")], &l.durata_mesi.to_string())?;
         close(&mut w, "cac:PlannedPeriod")?;
-        open(&mut w, "cac:RequestedTenderTotal", &[])?;
-        leaf(&mut w, "cbc:EstimatedOverallContractAmount", &[("currencyID", "EUR")], &amount(l.quadro.valore_stimato()))?;
-        close(&mut w, "cac:RequestedTenderTotal")?;
         close(&mut w, "cac:ProcurementProject")?;
         close(&mut w, "cac:ProcurementProjectLot")?;
     }
@@ -437,15 +459,18 @@ pub fn award_notice(
         .lotti
         .first()
         .ok_or_else(|| PcpError::invalid("lotti", "an award notice needs at least one lot"))?;
-    project(&mut w, None, &a.titolo, &a.descrizione, first.oggetto, first.cpv.code(), first.nuts.as_str())?;
+    project(&mut w, None, &a.titolo, &a.descrizione, first.oggetto, None, first.cpv.code(), first.nuts.as_str())?;
     close(&mut w, "cac:ProcurementProject")?;
     for l in &a.lotti {
         open(&mut w, "cac:ProcurementProjectLot", &[])?;
         leaf(&mut w, "cbc:ID", &[("schemeName", "Lot")], &l.lot_identifier)?;
-        project(&mut w, Some(&l.lot_identifier), &l.titolo, &l.descrizione, l.oggetto, l.cpv.code(), l.nuts.as_str())?;
+        project(&mut w, Some(&l.lot_identifier), &l.titolo, &l.descrizione, l.oggetto, None, l.cpv.code(), l.nuts.as_str())?;
         close(&mut w, "cac:ProcurementProject")?;
         close(&mut w, "cac:ProcurementProjectLot")?;
     }
+    open(&mut w, "cac:TenderResult", &[])?;
+    leaf(&mut w, "cbc:AwardDate", &[], &award_date)?;
+    close(&mut w, "cac:TenderResult")?;
     close(&mut w, "ContractAwardNotice")?;
     finish(w)
 }
