@@ -194,6 +194,7 @@ pub fn esito() -> EsitoAggiudicazione {
                 offerte_ammesse: 3,
                 soglia_anomalia: None,
                 quadro: None,
+                annullata: None,
             },
             Aggiudicazione {
                 cig: c2,
@@ -204,6 +205,7 @@ pub fn esito() -> EsitoAggiudicazione {
                 offerte_ammesse: 2,
                 soglia_anomalia: None,
                 quadro: None,
+                annullata: None,
             },
         ],
     }

@@ -279,6 +279,8 @@ pub struct Aggiudicazione {
     pub offerte_ammesse: u32,
     pub soglia_anomalia: Option<Decimal>,
     pub quadro: Option<QuadroEconomico>,
+    /// Set when the lot's procedure was annulled or revoked (no winner).
+    pub annullata: Option<EsitoProceduraAnnullata>,
 }
 
 /// The award phase of the appalto.

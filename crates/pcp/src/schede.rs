@@ -269,6 +269,80 @@ pub fn p1_16(a: &Appalto, eform_xml: &str, espd_xml: &str, at: DateTime<Utc>) ->
     })
 }
 
+fn oggetto_contratto(o: ContractObject) -> &'static str {
+    match o {
+        ContractObject::Works => "works",
+        ContractObject::Services => "services",
+        ContractObject::Supplies => "supplies",
+    }
+}
+
+/// P2_16: the bando of an open procedure below the EU threshold (art. 50 c.1 d), no TED). Without an
+/// eForm, the data TED would read from it go in the scheda's `datiBase*` groups. `espd_xml` is the ESPD
+/// request.
+pub fn p2_16(a: &Appalto, espd_xml: &str, at: DateTime<Utc>) -> Result<Scheda, PcpError> {
+    rules::check_publication(SchedaCode::P2_16, a, at)?;
+    let mut appalto = appalto_p16(a, at)?;
+    appalto["datiBase"] = json!({
+        "oggetto": a.titolo,
+        "importo": money(a.valore_stimato(), "appalto.datiBase.importo")?,
+    });
+    appalto["datiBaseProcedura"] = json!({"tipoProcedura": raw("tipoProcedura", "open", at)?});
+    appalto["datiBaseStrumentiProcedura"] = json!({
+        "accordoQuadro": raw("accordoQuadro", "none", at)?,
+        "sistemaDinamicoAcquisizione": raw("sistemaDinamicoAcquisizione", "none", at)?,
+        "astaElettronica": false,
+    });
+    let criterio = match a.criterio {
+        domain::award::AwardCriterion::LowestPrice => "price",
+        domain::award::AwardCriterion::QualityPrice => "quality",
+    };
+    let mut lotti = Vec::new();
+    for l in &a.lotti {
+        let mut v = lotto_p16(l, a, at)?;
+        v["datiBase"] = json!({
+            "oggettoContratto": raw("oggettoContratto", oggetto_contratto(l.oggetto), at)?,
+            "oggetto": l.titolo,
+            "importo": money(l.quadro.valore_stimato(), "lotti.datiBase.importo")?,
+        });
+        v["datiBaseContratto"] = json!({"codNUTS": tipologica_raw("codNUTS", l.nuts.as_str())});
+        v["datiBaseAggiuntivi"] = json!({"affidamentiRiservati": [raw("affidamentiRiservati", "none", at)?]});
+        v["datiBaseAggiudicazione"] = json!({"criteriAggiudicazione": raw("criteriAggiudicazione", criterio, at)?});
+        v["datiBaseTerminiInvio"] = json!({"scadenzaPresentazioneOfferte": date_time(l.scadenza_offerte)});
+        v["datiBaseCPV"] = json!({
+            "tipoClassificazione": raw("tipoClassificazione", "cpv", at)?,
+            "cpvPrevalente": tipologica_raw("CPV", l.cpv.code()),
+        });
+        v["datiBaseDocumenti"] = json!({"url": a.url_documenti, "lingue": [raw("lingue", "ITA", at)?]});
+        lotti.push(v);
+    }
+    Ok(Scheda {
+        codice: SchedaCode::P2_16,
+        body: json!({
+            "anacForm": {
+                "stazioniAppaltanti": stazioni_appaltanti(&a.committente, at)?,
+                "appalto": appalto,
+                "lotti": lotti,
+            },
+            "espd": b64(espd_xml),
+        }),
+    })
+}
+
+/// The publication scheda of a procedure: P1_16 above the EU threshold (with the contract notice 16),
+/// P2_16 below it. Negotiated procedures without a bando (P7_2) and direct awards (AD3) are not built yet
+/// (see `docs/pcp.md`): refused here rather than sent with the wrong scheda.
+pub fn publication(a: &Appalto, eform_xml: &str, espd_xml: &str, at: DateTime<Utc>) -> Result<Scheda, PcpError> {
+    match (a.procedura, a.sopra_soglia) {
+        (crate::model::Procedura::Aperta, true) => p1_16(a, eform_xml, espd_xml, at),
+        (crate::model::Procedura::Aperta, false) => p2_16(a, espd_xml, at),
+        (p, _) => Err(PcpError::invalid(
+            "procedura",
+            format!("{p:?}: its scheda (P7_2 / AD3) is not built yet"),
+        )),
+    }
+}
+
 /// S2: for each lot, the operators that submitted a bid (every member of a grouping, with its role).
 pub fn s2(lotti: &[ElencoLotto], at: DateTime<Utc>) -> Result<Scheda, PcpError> {
     rules::check_s2(lotti)?;
@@ -343,6 +417,9 @@ pub fn a1_29(e: &EsitoAggiudicazione, eform_xml: &str, at: DateTime<Utc>) -> Res
         m.insert("numeroOfferteAmmesse".into(), json!(ag.offerte_ammesse));
         if let Some(q) = &ag.quadro {
             m.insert("quadroEconomicoStandard".into(), quadro_json(q)?);
+        }
+        if let Some(x) = ag.annullata {
+            m.insert("esitoProceduraAnnullata".into(), tip(x, at)?);
         }
         aggiudicazioni.push(Value::Object(m));
     }

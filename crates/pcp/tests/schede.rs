@@ -51,6 +51,29 @@ fn p1_16_is_valid_against_its_schema() {
 }
 
 #[test]
+fn p2_16_below_threshold_is_valid_against_its_schema() {
+    let mut a = example::appalto(now());
+    a.sopra_soglia = false;
+    let s = schede::publication(&a, "<unused/>", "<espd/>", now()).unwrap();
+    assert_eq!(s.codice, SchedaCode::P2_16);
+    assert_valid(SchedaCode::P2_16, &s.body);
+    assert!(s.body.get("eform").is_none());
+    let lot = &s.body["anacForm"]["lotti"][1];
+    assert_eq!(lot["datiBase"]["importo"], json!(185000));
+    assert_eq!(lot["datiBaseCPV"]["cpvPrevalente"]["codice"], "77310000");
+    assert_eq!(s.body["anacForm"]["appalto"]["datiBase"]["importo"], json!(440000));
+    // and the schema is strict there too
+    let mut body = s.body.clone();
+    body["anacForm"]["lotti"][0].as_object_mut().unwrap().remove("datiBaseCPV");
+    assert!(errors(SchedaCode::P2_16, &body).iter().any(|e| e.contains("datiBaseCPV")));
+    // above the threshold the same tender gets P1_16
+    a.sopra_soglia = true;
+    assert_eq!(schede::publication(&a, "<cn/>", "<espd/>", now()).unwrap().codice, SchedaCode::P1_16);
+    a.procedura = pcp::model::Procedura::NegoziataSenzaBando;
+    assert!(schede::publication(&a, "<cn/>", "<espd/>", now()).is_err());
+}
+
+#[test]
 fn s2_a1_29_sc1_nag_are_valid_against_their_schemas() {
     let s2 = schede::s2(&example::elenco(), now()).unwrap();
     assert_valid(SchedaCode::S2, &s2.body);
@@ -65,6 +88,16 @@ fn s2_a1_29_sc1_nag_are_valid_against_their_schemas() {
     let a1 = schede::a1_29(&example::esito(), &eform, now()).unwrap();
     assert_valid(SchedaCode::A1_29, &a1.body);
     assert_eq!(a1.body["anacForm"]["aggiudicazioni"][1]["offertePresentate"][1]["offertaEconomica"], json!(10));
+
+    // above the threshold, a revoked lot is reported in A1_29 with esitoProceduraAnnullata and no winner
+    let mut revoked = example::esito();
+    revoked.aggiudicazioni[1].offerte.iter_mut().for_each(|o| o.aggiudicatario = false);
+    revoked.aggiudicazioni[1].annullata = Some(pcp::codes::EsitoProceduraAnnullata::DopoLAvvio);
+    let a1r = schede::a1_29(&revoked, "<can/>", now()).unwrap();
+    assert_valid(SchedaCode::A1_29, &a1r.body);
+    assert_eq!(a1r.body["anacForm"]["aggiudicazioni"][1]["esitoProceduraAnnullata"]["codice"], "7");
+    revoked.aggiudicazioni[1].offerte[0].aggiudicatario = true;
+    assert!(schede::a1_29(&revoked, "<can/>", now()).is_err(), "a revoked lot with a winner");
 
     let sc1 = schede::sc1(&example::contratto()).unwrap();
     assert_valid(SchedaCode::SC1, &sc1.body);
