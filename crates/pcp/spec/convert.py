@@ -41,6 +41,7 @@ for s in SCHEDE:
 for m in ['modello-dati-tipologiche', 'modello-dati-npa']:
     dump(f'{docs}/modello-dati/{m}.yaml', f'schede/{m}.json')
 dump(f'{docs}/specifiche-interfacce/specifiche-servizi-appalto.yaml', 'openapi/specifiche-servizi-appalto.json')
+dump(f'{docs}/specifiche-jws/jws.yaml', 'jws/jws.json')
 for r in RULES:
     shutil.copy(f'{docs}/modello-dati/regole/{r}.dmn', 'regole/')
 for t in TIPOLOGICHE:
