@@ -234,3 +234,34 @@ pub fn deserta() -> MancataAggiudicazione {
         annullata: None,
     }
 }
+
+/// A direct award of one lot (services, 38,000 euro) to a single firm.
+pub fn affidamento(now: DateTime<Utc>) -> AffidamentoDiretto {
+    let mut a = appalto(now);
+    a.codice_appalto = "SUA-2026-0002".into();
+    a.procedura = Procedura::AffidamentoDiretto;
+    a.sopra_soglia = false;
+    a.lotti.truncate(1);
+    a.lotti[0].quadro = QuadroEconomico {
+        servizi: Decimal::from(38_000),
+        somme_a_disposizione: Decimal::from(8_360),
+        ..QuadroEconomico::default()
+    };
+    AffidamentoDiretto {
+        appalto: a,
+        affidatario: partecipanti().remove(0),
+        importo: Decimal::from(38_000),
+        data_aggiudicazione: now,
+        relazione_unica: true,
+    }
+}
+
+/// A negotiated procedure without a bando below the threshold (art. 50 c.1 c-e), one lot.
+pub fn negoziata(now: DateTime<Utc>) -> Appalto {
+    let mut a = appalto(now);
+    a.codice_appalto = "SUA-2026-0003".into();
+    a.procedura = Procedura::NegoziataSenzaBando;
+    a.sopra_soglia = false;
+    a.lotti.truncate(1);
+    a
+}

@@ -317,3 +317,15 @@ pub struct MancataAggiudicazione {
     /// Set when the procedure was annulled or revoked.
     pub annullata: Option<EsitoProceduraAnnullata>,
 }
+
+/// A direct award (art. 50 c.1 a)-b), scheda AD3): the appalto with its lot, the operator chosen and the
+/// amount, decided at `data_aggiudicazione`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AffidamentoDiretto {
+    pub appalto: Appalto,
+    /// The operator (a single firm: a grouping's members would need per-member amounts, ANAC REG52-53).
+    pub affidatario: Partecipante,
+    pub importo: Decimal,
+    pub data_aggiudicazione: DateTime<Utc>,
+    pub relazione_unica: bool,
+}

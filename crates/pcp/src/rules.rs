@@ -24,6 +24,14 @@ pub fn checked(code: SchedaCode) -> &'static [&'static str] {
             "REG21", "REG23", "REG24", "REG27", "REG28", "REG34", "REG35", "REG36", "REG37", "REG38", "REG98",
             "REG99", "REG105",
         ],
+        SchedaCode::P7_2 => &[
+            "REG4_1", "REG5", "REG5_1", "REG8", "REG14", "REG15", "REG18", "REG19", "REG37", "REG38", "REG98",
+            "REG99", "REG105",
+        ],
+        SchedaCode::AD3 => &[
+            "REG7", "REG8", "REG18", "REG19", "REG21", "REG23", "REG24", "REG27", "REG28", "REG34_1", "REG35_1",
+            "REG36_1", "REG78", "REG112", "REG144", "REG145",
+        ],
         SchedaCode::A1_29 => &["REG7", "REG8", "REG47", "REG50", "REG51", "REG112"],
         SchedaCode::S2 => &["REG78"],
         SchedaCode::SC1 => &["REG77", "REG117"],
@@ -37,11 +45,28 @@ fn is_url(s: &str) -> bool {
 
 /// The rules of the publication schede (P1_16, P2_16: `P1_16.dmn`, `P2_16.dmn`).
 pub fn check_publication(code: SchedaCode, a: &Appalto, at: DateTime<Utc>) -> Result<(), PcpError> {
-    let err = |rule, detail: String| Err(PcpError::rule_broken(rule, code, detail));
+    // Each scheda's table has its own subset of the rules: only those in `checked(code)` refuse.
+    appalto_rules(code, &|rule| checked(code).contains(&rule), a, at)
+}
+
+/// The rules on the appalto and its lots, those `applies` selects, refusals named for `code`.
+fn appalto_rules(
+    code: SchedaCode,
+    applies: &dyn Fn(&str) -> bool,
+    a: &Appalto,
+    at: DateTime<Utc>,
+) -> Result<(), PcpError> {
+    let err = |rule: &'static str, detail: String| -> Result<(), PcpError> {
+        if applies(rule) {
+            Err(PcpError::rule_broken(rule, code, detail))
+        } else {
+            Ok(())
+        }
+    };
     if let Committente::PerConto { cuc, titolare, .. } = &a.committente
         && cuc.codice_fiscale == titolare.codice_fiscale
     {
-        return err("REG3", format!("the CUC and the titolare share codice fiscale {}", cuc.codice_fiscale));
+        err("REG3", format!("the CUC and the titolare share codice fiscale {}", cuc.codice_fiscale))?;
     }
     // We never send motivazioneCIG, so every category must be 999 ("not in the DPCM list").
     if a
@@ -49,24 +74,24 @@ pub fn check_publication(code: SchedaCode, a: &Appalto, at: DateTime<Utc>) -> Re
         .iter()
         .any(|c| *c != CategoriaMerceologica::NonElencata)
     {
-        return err("REG4_1", "a DPCM category needs motivazioneCIG, which we do not send".into());
+        err("REG4_1", "a DPCM category needs motivazioneCIG, which we do not send".into())?;
     }
     if a.motivo_urgenza == MotivoUrgenza::SommaUrgenzaProtezioneCivile
         && a.link_documenti.as_deref().is_none_or(str::is_empty)
     {
-        return err("REG7", "somma urgenza (art. 140 c.10) needs linkDocumenti".into());
+        err("REG7", "somma urgenza (art. 140 c.10) needs linkDocumenti".into())?;
     }
     if let Some(link) = &a.link_documenti
         && !link.is_empty()
         && !is_url(link)
     {
-        return err("REG8", format!("linkDocumenti '{link}' is not an http(s) URL"));
+        err("REG8", format!("linkDocumenti '{link}' is not an http(s) URL"))?;
     }
     if !is_url(&a.url_documenti) {
-        return err("REG8", format!("the documents' URL '{}' is not an http(s) URL", a.url_documenti));
+        err("REG8", format!("the documents' URL '{}' is not an http(s) URL", a.url_documenti))?;
     }
     if a.valore_stimato() <= Decimal::ZERO {
-        return err("REG98", "the appalto's value must be positive".into());
+        err("REG98", "the appalto's value must be positive".into())?;
     }
     for l in &a.lotti {
         let id = &l.lot_identifier;
@@ -76,69 +101,116 @@ pub fn check_publication(code: SchedaCode, a: &Appalto, at: DateTime<Utc>) -> Re
             && l.strumenti_elettronici.is_none()
             && value > Decimal::from(1_000_000)
         {
-            return err("REG5", format!("{id}: works above 1,000,000 must state strumentiElettroniciSpecifici (art. 43)"));
+            err("REG5", format!("{id}: works above 1,000,000 must state strumentiElettroniciSpecifici (art. 43)"))?;
         }
         if l.strumenti_elettronici.is_some() && l.doc_fap.is_none() {
-            return err("REG5_1", format!("{id}: strumentiElettroniciSpecifici needs docFAP"));
+            err("REG5_1", format!("{id}: strumentiElettroniciSpecifici needs docFAP"))?;
         }
         if l.in_programmazione && l.cui.is_none() {
-            return err("REG11", format!("{id}: a programmed lot needs its CUI"));
+            err("REG11", format!("{id}: a programmed lot needs its CUI"))?;
         }
         if l.ripetizioni && l.collegamento != MotivoCollegamento::Nessuno {
-            return err("REG14", format!("{id}: repetitions exclude a link to an earlier CIG"));
+            err("REG14", format!("{id}: repetitions exclude a link to an earlier CIG"))?;
         }
         if l.collegamento != MotivoCollegamento::Nessuno && l.cig_collegati.is_empty() {
-            return err("REG15", format!("{id}: a linked lot needs the linked CIG"));
+            err("REG15", format!("{id}: a linked lot needs the linked CIG"))?;
         }
         if l.pnrr && !l.acquisizione_cup {
-            return err("REG18", format!("{id}: a PNRR lot needs a CUP"));
+            err("REG18", format!("{id}: a PNRR lot needs a CUP"))?;
         }
         if l.acquisizione_cup && l.cup.is_empty() {
-            return err("REG19", format!("{id}: acquisizioneCup without a CUP"));
+            err("REG19", format!("{id}: acquisizioneCup without a CUP"))?;
         }
         if l.pnrr && l.parita.is_none() {
-            return err("REG21", format!("{id}: a PNRR lot needs paritaDiGenereGenerazionale (art. 47 D.L. 77/2021)"));
+            err("REG21", format!("{id}: a PNRR lot needs paritaDiGenereGenerazionale (art. 47 D.L. 77/2021)"))?;
         }
         if let Some(p) = &l.parita {
             if p.quota30 == Quota30::SiQuotaInferiore && p.quota_femminile.is_zero() && p.quota_giovanile.is_zero() {
-                return err("REG23", format!("{id}: a lower quota must state at least one percentage"));
+                err("REG23", format!("{id}: a lower quota must state at least one percentage"))?;
             }
             if p.quota_femminile >= Decimal::from(30) && p.quota_giovanile >= Decimal::from(30) {
-                return err("REG24", format!("{id}: quotas of 30% or more are not lower quotas"));
+                err("REG24", format!("{id}: quotas of 30% or more are not lower quotas"))?;
             }
             if matches!(p.quota30, Quota30::SiQuotaInferiore | Quota30::No) && p.motivi_deroga.is_empty() {
-                return err("REG27", format!("{id}: a lower or absent quota needs motivoDeroga"));
+                err("REG27", format!("{id}: a lower or absent quota needs motivoDeroga"))?;
             }
             if l.pnrr && p.misure_premiali.is_empty() {
-                return err("REG28", format!("{id}: a PNRR lot needs misurePremiali"));
+                err("REG28", format!("{id}: a PNRR lot needs misurePremiali"))?;
             }
         }
         match l.oggetto {
             ContractObject::Works if q.lavori.is_zero() => {
-                return err("REG34", format!("{id}: a works lot needs impLavori"));
+                err("REG34", format!("{id}: a works lot needs impLavori"))?;
             }
             ContractObject::Services if q.servizi.is_zero() => {
-                return err("REG35", format!("{id}: a services lot needs impServizi"));
+                err("REG35", format!("{id}: a services lot needs impServizi"))?;
             }
             ContractObject::Supplies if q.forniture.is_zero() => {
-                return err("REG36", format!("{id}: a supplies lot needs impForniture"));
+                err("REG36", format!("{id}: a supplies lot needs impForniture"))?;
             }
             _ => {}
         }
         if l.opzioni_rinnovi && q.opzioni_rinnovi.is_zero() {
-            return err("REG37", format!("{id}: options/renewals need sommeOpzioniRinnovi"));
+            err("REG37", format!("{id}: options/renewals need sommeOpzioniRinnovi"))?;
         }
         if l.ripetizioni && q.ripetizioni.is_zero() {
-            return err("REG38", format!("{id}: repetitions need sommeRipetizioni"));
+            err("REG38", format!("{id}: repetitions need sommeRipetizioni"))?;
         }
         if value <= Decimal::ZERO {
-            return err("REG99", format!("{id}: the lot's value must be positive"));
+            err("REG99", format!("{id}: the lot's value must be positive"))?;
         }
         if l.scadenza_offerte <= at {
-            return err("REG105", format!("{id}: the offer deadline {} is not after {at}", l.scadenza_offerte));
+            err("REG105", format!("{id}: the offer deadline {} is not after {at}", l.scadenza_offerte))?;
         }
     }
     Ok(())
+}
+
+/// The rules of the direct-award scheda (`AD3.dmn`) that are not the publication's: the art. 50 c.1 a)-b)
+/// limits (REG144 works ≤ 150,000, REG145 services and supplies ≤ 140,000), a participant (REG78), the
+/// quadro economico by object (REG34_1-36_1), plus the publication rules the table shares (REG7, REG8,
+/// REG18, REG19, REG21-28).
+pub fn check_direct_award(a: &Appalto, importo: Decimal, partecipanti: usize) -> Result<(), PcpError> {
+    let code = SchedaCode::AD3;
+    let err = |rule, detail: String| Err(PcpError::rule_broken(rule, code, detail));
+    if a.lotti.is_empty() {
+        return err("REG112", "no lot awarded".into());
+    }
+    if partecipanti == 0 {
+        return err("REG78", "no affidatario".into());
+    }
+    for l in &a.lotti {
+        let id = &l.lot_identifier;
+        match l.oggetto {
+            ContractObject::Works if l.quadro.lavori.is_zero() => {
+                return err("REG34_1", format!("{id}: a works lot needs impLavori"));
+            }
+            ContractObject::Services if l.quadro.servizi.is_zero() => {
+                return err("REG35_1", format!("{id}: a services lot needs impServizi"));
+            }
+            ContractObject::Supplies if l.quadro.forniture.is_zero() => {
+                return err("REG36_1", format!("{id}: a supplies lot needs impForniture"));
+            }
+            _ => {}
+        }
+        match l.oggetto {
+            ContractObject::Works if importo > Decimal::from(150_000) => {
+                return err("REG144", format!("{id}: direct award of works for {importo} (art. 50 c.1 a)"));
+            }
+            ContractObject::Services | ContractObject::Supplies if importo > Decimal::from(140_000) => {
+                return err("REG145", format!("{id}: direct award of services/supplies for {importo} (art. 50 c.1 b)"));
+            }
+            _ => {}
+        }
+    }
+    // the rules AD3 shares with the publication schede, on the same facts
+    let shared = |rule: &str| {
+        matches!(
+            rule,
+            "REG7" | "REG8" | "REG18" | "REG19" | "REG21" | "REG23" | "REG24" | "REG27" | "REG28"
+        )
+    };
+    appalto_rules(code, &shared, a, DateTime::<Utc>::MIN_UTC)
 }
 
 /// The rules of the award scheda (`A1_29.dmn`).

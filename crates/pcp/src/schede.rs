@@ -329,16 +329,176 @@ pub fn p2_16(a: &Appalto, espd_xml: &str, at: DateTime<Utc>) -> Result<Scheda, P
     })
 }
 
+/// P7_2: a negotiated procedure without a bando below the threshold, offers requested from operators drawn
+/// from the register (art. 50 c.1 c)-e), `condizioniNegoziata` 45). The list of invitees goes later, in
+/// S1_2 / S2.
+pub fn p7_2(a: &Appalto, at: DateTime<Utc>) -> Result<Scheda, PcpError> {
+    rules::check_publication(SchedaCode::P7_2, a, at)?;
+    let mut appalto = Map::new();
+    appalto.insert("codiceAppalto".into(), json!(a.codice_appalto));
+    appalto.insert("contrattoDifesa".into(), json!(false));
+    appalto.insert("settore".into(), raw("settore", "1", at)?);
+    appalto.insert("categorieMerceologiche".into(), categorie(&a.categorie_merceologiche, at)?);
+    appalto.insert("motivoUrgenza".into(), tip(a.motivo_urgenza, at)?);
+    if let Some(link) = &a.link_documenti {
+        appalto.insert("linkDocumenti".into(), json!(link));
+    }
+    appalto.insert(
+        "datiBase".into(),
+        json!({"oggetto": a.titolo, "importo": money(a.valore_stimato(), "appalto.datiBase.importo")?}),
+    );
+    appalto.insert(
+        "datiBaseProcedura".into(),
+        json!({"tipoProcedura": raw("tipoProcedura", "neg-wo-call", at)?}),
+    );
+    appalto.insert(
+        "datiBaseStrumentiProcedura".into(),
+        json!({"accordoQuadro": raw("accordoQuadro", "none", at)?, "astaElettronica": false}),
+    );
+    let criterio = match a.criterio {
+        domain::award::AwardCriterion::LowestPrice => "price",
+        domain::award::AwardCriterion::QualityPrice => "quality",
+    };
+    let mut lotti = Vec::new();
+    for l in &a.lotti {
+        let mut v = lotto_p16(l, a, at)?;
+        v["condizioniNegoziata"] = json!([raw("condizioniNegoziata", "45", at)?]);
+        v["tipoRealizzazione"] = raw("tipoRealizzazione", "1", at)?;
+        v["datiBase"] = json!({
+            "oggettoContratto": raw("oggettoContratto", oggetto_contratto(l.oggetto), at)?,
+            "oggetto": l.titolo,
+            "importo": money(l.quadro.valore_stimato(), "lotti.datiBase.importo")?,
+        });
+        v["datiBaseCPV"] = json!({
+            "tipoClassificazione": raw("tipoClassificazione", "cpv", at)?,
+            "cpvPrevalente": tipologica_raw("CPV", l.cpv.code()),
+        });
+        v["datiBaseContratto"] = json!({"codNUTS": tipologica_raw("codNUTS", l.nuts.as_str())});
+        v["datiBaseAggiudicazione"] = json!({"criteriAggiudicazione": raw("criteriAggiudicazione", criterio, at)?});
+        v["datiBaseAggiuntivi"] = json!({"affidamentiRiservati": [raw("affidamentiRiservati", "none", at)?]});
+        v["datiBaseDocumenti"] = json!({"url": a.url_documenti});
+        v["datiBaseTerminiInvio"] = json!({"scadenzaPresentazioneOfferte": date_time(l.scadenza_offerte)});
+        lotti.push(v);
+    }
+    Ok(Scheda {
+        codice: SchedaCode::P7_2,
+        body: json!({
+            "anacForm": {
+                "stazioniAppaltanti": stazioni_appaltanti(&a.committente, at)?,
+                "appalto": appalto,
+                "lotti": lotti,
+            },
+        }),
+    })
+}
+
+/// AD3: a direct award below the art. 50 c.1 a)-b) limits (≥ 5,000 euro), which creates the appalto and
+/// awards it at once (no publication, no TED).
+pub fn ad3(d: &crate::model::AffidamentoDiretto, at: DateTime<Utc>) -> Result<Scheda, PcpError> {
+    let a = &d.appalto;
+    if d.affidatario.membri.len() != 1 {
+        return Err(PcpError::invalid(
+            "affidatario",
+            "a direct award is reported here for a single operator",
+        ));
+    }
+    rules::check_direct_award(a, d.importo, d.affidatario.membri.len())?;
+    let mut appalto = Map::new();
+    appalto.insert("codiceAppalto".into(), json!(a.codice_appalto));
+    appalto.insert("contrattoDifesa".into(), json!(false));
+    appalto.insert("settore".into(), raw("settore", "1", at)?);
+    appalto.insert("accordoQuadro".into(), json!(false));
+    appalto.insert("motivoUrgenza".into(), tip(a.motivo_urgenza, at)?);
+    if let Some(link) = &a.link_documenti {
+        appalto.insert("linkDocumenti".into(), json!(link));
+    }
+    appalto.insert("relazioneUnicaSulleProcedure".into(), json!(d.relazione_unica));
+    appalto.insert("opereUrbanizzazioneScomputo".into(), json!(false));
+    appalto.insert("datiBase".into(), json!({"oggetto": a.titolo}));
+    let membro = &d.affidatario.membri[0];
+    let mut p = Map::new();
+    p.insert("codiceFiscale".into(), json!(membro.id.as_str()));
+    p.insert("denominazione".into(), json!(membro.denominazione));
+    p.insert("ruoloOE".into(), tip(membro.ruolo, at)?);
+    p.insert("tipoOE".into(), tip(membro.tipo, at)?);
+    p.insert("idPartecipante".into(), json!(d.affidatario.id.to_string()));
+    p.insert("paeseOperatoreEconomico".into(), json!(membro.id.paese()));
+    p.insert("avvalimento".into(), json!(d.affidatario.avvalimento.is_some()));
+    if let Some((tipo, _)) = &d.affidatario.avvalimento {
+        p.insert("tipologiaAvvalimento".into(), tip(*tipo, at)?);
+    }
+    p.insert("importo".into(), money(d.importo, "partecipanti.importo")?);
+    let mut aggiudicazioni = Vec::new();
+    for l in &a.lotti {
+        let mut m = Map::new();
+        m.insert("lotIdentifier".into(), json!(l.lot_identifier));
+        m.insert("partecipanti".into(), json!([Value::Object(p.clone())]));
+        m.insert("ccnl".into(), raw("ccnl", &l.ccnl, at)?);
+        m.insert("categoria".into(), raw("categoria", &l.categoria, at)?);
+        m.insert("codIstat".into(), tipologica_raw("codIstat", &l.cod_istat));
+        m.insert("afferenteInvestimentiPNRR".into(), json!(l.pnrr));
+        m.insert("acquisizioneCup".into(), json!(l.acquisizione_cup));
+        if !l.cup.is_empty() {
+            m.insert(
+                "cupLotto".into(),
+                Value::Array(l.cup.iter().map(|c| json!(c.as_str())).collect()),
+            );
+        }
+        if let Some(par) = &l.parita {
+            m.insert("paritaDiGenereGenerazionale".into(), parita_json(par, at)?);
+        }
+        m.insert("quadroEconomicoStandard".into(), quadro_json(&l.quadro)?);
+        m.insert(
+            "datiBase".into(),
+            json!({"oggetto": l.titolo, "oggettoContratto": raw("oggettoContratto", oggetto_contratto(l.oggetto), at)?}),
+        );
+        m.insert(
+            "datiBaseCPV".into(),
+            json!({
+                "tipoClassificazione": raw("tipoClassificazione", "cpv", at)?,
+                "cpvPrevalente": tipologica_raw("CPV", l.cpv.code()),
+            }),
+        );
+        m.insert("datiBaseContratto".into(), json!({"codNUTS": tipologica_raw("codNUTS", l.nuts.as_str())}));
+        m.insert(
+            "datiBaseAggiudicazioneAppalto".into(),
+            json!({"dataAggiudicazione": date_time(d.data_aggiudicazione)}),
+        );
+        m.insert("datiBaseDocumenti".into(), json!({"url": a.url_documenti}));
+        if let Some(s) = l.strumenti_elettronici {
+            m.insert("strumentiElettroniciSpecifici".into(), json!(s));
+        }
+        if let Some(f) = l.doc_fap {
+            m.insert("docFAP".into(), json!(f));
+        }
+        aggiudicazioni.push(Value::Object(m));
+    }
+    Ok(Scheda {
+        codice: SchedaCode::AD3,
+        body: json!({
+            "anacForm": {
+                "stazioniAppaltanti": stazioni_appaltanti(&a.committente, at)?,
+                "appalto": appalto,
+                "aggiudicazioni": aggiudicazioni,
+            },
+        }),
+    })
+}
+
 /// The publication scheda of a procedure: P1_16 above the EU threshold (with the contract notice 16),
-/// P2_16 below it. Negotiated procedures without a bando (P7_2) and direct awards (AD3) are not built yet
-/// (see `docs/pcp.md`): refused here rather than sent with the wrong scheda.
+/// P2_16 below it, P7_2 for a negotiated procedure without a bando below it. A direct award has no
+/// publication: its scheda is [`ad3`]. Above the threshold only the open procedure is built (the
+/// negotiated procedures of art. 76 would need P7_1_x/A7_1_x, see `docs/pcp.md`): refused here rather than
+/// sent with the wrong scheda.
 pub fn publication(a: &Appalto, eform_xml: &str, espd_xml: &str, at: DateTime<Utc>) -> Result<Scheda, PcpError> {
+    use crate::model::Procedura;
     match (a.procedura, a.sopra_soglia) {
-        (crate::model::Procedura::Aperta, true) => p1_16(a, eform_xml, espd_xml, at),
-        (crate::model::Procedura::Aperta, false) => p2_16(a, espd_xml, at),
-        (p, _) => Err(PcpError::invalid(
+        (Procedura::Aperta, true) => p1_16(a, eform_xml, espd_xml, at),
+        (Procedura::Aperta, false) => p2_16(a, espd_xml, at),
+        (Procedura::NegoziataSenzaBando, false) => p7_2(a, at),
+        (p, sopra) => Err(PcpError::invalid(
             "procedura",
-            format!("{p:?}: its scheda (P7_2 / AD3) is not built yet"),
+            format!("{p:?} (sopra soglia: {sopra}) has no publication scheda built here"),
         )),
     }
 }

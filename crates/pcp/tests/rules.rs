@@ -117,8 +117,46 @@ fn s2_and_sc1_rules_refuse_with_anacs_code() {
 }
 
 #[test]
+fn direct_award_rules_refuse_with_anacs_code() {
+    let ad3 = |f: &dyn Fn(&mut pcp::model::AffidamentoDiretto)| {
+        let mut d = example::affidamento(now());
+        f(&mut d);
+        schede::ad3(&d, now()).err().and_then(|e| e.rule())
+    };
+    assert_eq!(ad3(&|_| {}), None);
+    assert_eq!(ad3(&|d| d.importo = Decimal::from(140_001)), Some("REG145"));
+    assert_eq!(ad3(&|d| {
+        d.appalto.lotti[0].oggetto = domain::thresholds::ContractObject::Works;
+        d.appalto.lotti[0].quadro.lavori = Decimal::from(150_001);
+        d.importo = Decimal::from(150_001);
+    }), Some("REG144"));
+    assert_eq!(ad3(&|d| {
+        d.appalto.lotti[0].oggetto = domain::thresholds::ContractObject::Works;
+        d.appalto.lotti[0].quadro.lavori = Decimal::from(150_000);
+        d.importo = Decimal::from(150_000);
+    }), None, "150,000 for works is allowed (art. 50 c.1 a)");
+    assert_eq!(ad3(&|d| d.appalto.lotti[0].quadro.servizi = Decimal::ZERO), Some("REG35_1"));
+    assert_eq!(ad3(&|d| d.appalto.lotti.clear()), Some("REG112"));
+    assert_eq!(ad3(&|d| d.appalto.lotti[0].pnrr = true), Some("REG18"));
+    assert_eq!(ad3(&|d| d.appalto.motivo_urgenza = MotivoUrgenza::SommaUrgenzaProtezioneCivile), Some("REG7"));
+    // rules of other tables do not apply to AD3: an offer deadline in the past is not REG105 here
+    assert_eq!(ad3(&|d| d.appalto.lotti[0].scadenza_offerte = now() - Duration::days(1)), None);
+}
+
+#[test]
+fn negotiated_publication_checks_only_its_tables_rules() {
+    // REG11 (CUI of a programmed lot) is in P1_16's table, not in P7_2's
+    let mut n = example::negoziata(now());
+    n.lotti[0].in_programmazione = true;
+    assert!(schede::p7_2(&n, now()).is_ok());
+    assert_eq!(p1(&{ let mut a = example::appalto(now()); a.lotti[0].in_programmazione = true; a }), Some("REG11"));
+    n.lotti[0].opzioni_rinnovi = true;
+    assert_eq!(schede::p7_2(&n, now()).unwrap_err().rule(), Some("REG37"));
+}
+
+#[test]
 fn every_checked_code_is_in_the_scheda_dmn_table_and_in_errori() {
-    for code in [SchedaCode::P1_16, SchedaCode::P2_16, SchedaCode::A1_29, SchedaCode::S2, SchedaCode::SC1] {
+    for code in [SchedaCode::P1_16, SchedaCode::P2_16, SchedaCode::P7_2, SchedaCode::AD3, SchedaCode::A1_29, SchedaCode::S2, SchedaCode::SC1] {
         let dmn = pcp::spec::scheda_rules_dmn(code);
         for rule in rules::checked(code) {
             let needle = format!("\\&quot;codice\\&quot;:\\&quot;{rule}\\&quot;");

@@ -74,6 +74,26 @@ fn p2_16_below_threshold_is_valid_against_its_schema() {
 }
 
 #[test]
+fn p7_2_negotiated_and_ad3_direct_award_are_valid_against_their_schemas() {
+    let n = example::negoziata(now());
+    let s = schede::publication(&n, "<unused/>", "<unused/>", now()).unwrap();
+    assert_eq!(s.codice, SchedaCode::P7_2);
+    assert_valid(SchedaCode::P7_2, &s.body);
+    assert_eq!(s.body["anacForm"]["lotti"][0]["condizioniNegoziata"][0]["codice"], "45");
+    assert_eq!(s.body["anacForm"]["appalto"]["datiBaseProcedura"]["tipoProcedura"]["codice"], "neg-wo-call");
+
+    let d = example::affidamento(now());
+    let s = schede::ad3(&d, now()).unwrap();
+    assert_valid(SchedaCode::AD3, &s.body);
+    assert!(s.codice.creates_appalto(), "AD3 goes to crea-appalto");
+    let p = &s.body["anacForm"]["aggiudicazioni"][0]["partecipanti"][0];
+    assert_eq!((p["importo"].clone(), p["codiceFiscale"].clone()), (json!(38000), json!("01234567897")));
+    let mut rti = example::affidamento(now());
+    rti.affidatario = example::partecipanti().remove(2);
+    assert!(schede::ad3(&rti, now()).is_err(), "a grouping is refused, not half-reported");
+}
+
+#[test]
 fn s2_a1_29_sc1_nag_are_valid_against_their_schemas() {
     let s2 = schede::s2(&example::elenco(), now()).unwrap();
     assert_valid(SchedaCode::S2, &s2.body);
