@@ -27,7 +27,7 @@ TIPOLOGICHE = ['funzioniSvolte', 'ruoloOE', 'tipoOE', 'contrattiDisposizioniPart
     'tipoOperazione', 'esitoProcedura', 'esitoProceduraAnnullata', 'criteriAggiudicazione', 'tipoProcedura',
     'codiceScheda', 'categorieMerceologiche', 'errori', 'statoAppalto', 'tipologiaAvvalimento',
     'condizioniNegoziata', 'giustificazioniAggiudicazioneDiretta', 'motivazioneMancatoAffidamento',
-    'modalitaAcquisizione', 'giustificazione', 'tipoRealizzazione', 'accordoQuadro', 'sistemaDinamicoAcquisizione', 'affidamentiRiservati', 'tipoClassificazione', 'oggettoContratto', 'accessibilita', 'settore', 'lingue', 'tipologiaLavoro', 'motivoDerogaQlf', 'motivoDeroga', 'misurePremiali']
+    'modalitaAcquisizione', 'giustificazione', 'tipoRealizzazione', 'subappalto', 'accordoQuadro', 'sistemaDinamicoAcquisizione', 'affidamentiRiservati', 'tipoClassificazione', 'oggettoContratto', 'accessibilita', 'settore', 'lingue', 'tipologiaLavoro', 'motivoDerogaQlf', 'motivoDeroga', 'misurePremiali']
 
 def dump(src, dst):
     with open(src) as f:

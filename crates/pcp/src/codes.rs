@@ -387,6 +387,7 @@ pub fn list_json(id: &str) -> Option<&'static str> {
         "modalitaAcquisizione" => include_str!("../spec/tipologiche/modalitaAcquisizione.json"),
         "giustificazione" => include_str!("../spec/tipologiche/giustificazione.json"),
         "tipoRealizzazione" => include_str!("../spec/tipologiche/tipoRealizzazione.json"),
+        "subappalto" => include_str!("../spec/tipologiche/subappalto.json"),
         "accordoQuadro" => include_str!("../spec/tipologiche/accordoQuadro.json"),
         "sistemaDinamicoAcquisizione" => include_str!("../spec/tipologiche/sistemaDinamicoAcquisizione.json"),
         "affidamentiRiservati" => include_str!("../spec/tipologiche/affidamentiRiservati.json"),

@@ -2,7 +2,7 @@
 //! the facts of ANAC's worked example (`appalto_ordinario_sopra_soglia`) in our model. Used by the tests,
 //! the mock PCP's tests and the demo; every value is valid, so a test changes one field to break one rule.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use domain::award::AwardCriterion;
 use domain::ids::{Cig, CodiceFiscale, Cpv, NutsCode};
 use domain::thresholds::ContractObject;
@@ -179,6 +179,9 @@ fn offerta(id: u128, importo: i64, ribasso: Decimal, pos: u32) -> Offerta {
 pub fn esito() -> EsitoAggiudicazione {
     let [c1, c2] = cigs();
     EsitoAggiudicazione {
+        procedura: Procedura::Aperta,
+        data_aggiudicazione: Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).single().expect("valid time"),
+        subappalto: Some(false),
         motivo_urgenza: MotivoUrgenza::NonApplicabile,
         link_documenti: None,
         relazione_unica: true,

@@ -286,6 +286,12 @@ pub struct Aggiudicazione {
 /// The award phase of the appalto.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EsitoAggiudicazione {
+    /// The procedure that was run (below the threshold, A2_29 states it).
+    pub procedura: Procedura,
+    /// When the award was decided (art. 17 c.5).
+    pub data_aggiudicazione: DateTime<Utc>,
+    /// Whether the winner declared it will subcontract (`None`: not yet known).
+    pub subappalto: Option<bool>,
     pub motivo_urgenza: MotivoUrgenza,
     pub link_documenti: Option<String>,
     /// The SA has drawn up the Relazione unica sulle procedure (art. 112).

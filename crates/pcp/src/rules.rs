@@ -32,7 +32,7 @@ pub fn checked(code: SchedaCode) -> &'static [&'static str] {
             "REG7", "REG8", "REG18", "REG19", "REG21", "REG23", "REG24", "REG27", "REG28", "REG34_1", "REG35_1",
             "REG36_1", "REG78", "REG112", "REG144", "REG145",
         ],
-        SchedaCode::A1_29 => &["REG7", "REG8", "REG47", "REG50", "REG51", "REG112"],
+        SchedaCode::A1_29 | SchedaCode::A2_29 => &["REG7", "REG8", "REG47", "REG50", "REG51", "REG112"],
         SchedaCode::S2 => &["REG78"],
         SchedaCode::SC1 => &["REG77", "REG117"],
         _ => &[],

@@ -536,6 +536,57 @@ pub fn s2(lotti: &[ElencoLotto], at: DateTime<Utc>) -> Result<Scheda, PcpError> 
 /// A1_29: the award of an above-threshold procedure, with eForm 29 to TED (art. 111).
 pub fn a1_29(e: &EsitoAggiudicazione, eform_xml: &str, at: DateTime<Utc>) -> Result<Scheda, PcpError> {
     rules::check_award(SchedaCode::A1_29, e)?;
+    let (appalto, aggiudicazioni) = award_parts(e, at)?;
+    Ok(Scheda {
+        codice: SchedaCode::A1_29,
+        body: json!({
+            "anacForm": {"appalto": appalto, "aggiudicazioni": aggiudicazioni},
+            "eform": b64(eform_xml),
+        }),
+    })
+}
+
+/// A2_29: the award of a below-threshold procedure (art. 50 c.9), no TED: what eForm 29 would say goes in
+/// the `datiBase*` groups (procedure, techniques, subcontracting, award date, result).
+pub fn a2_29(e: &EsitoAggiudicazione, at: DateTime<Utc>) -> Result<Scheda, PcpError> {
+    rules::check_award(SchedaCode::A2_29, e)?;
+    let (mut appalto, mut aggiudicazioni) = award_parts(e, at)?;
+    let tipo = match e.procedura {
+        crate::model::Procedura::Aperta => "open",
+        crate::model::Procedura::NegoziataSenzaBando => "neg-wo-call",
+        crate::model::Procedura::AffidamentoDiretto => {
+            return Err(PcpError::invalid("procedura", "a direct award is reported with AD3, not A2_29"));
+        }
+    };
+    appalto["datiBaseProcedura"] = json!({"tipoProcedura": raw("tipoProcedura", tipo, at)?});
+    appalto["datiBaseStrumentiProcedura"] = json!({
+        "accordoQuadro": raw("accordoQuadro", "none", at)?,
+        "sistemaDinamicoAcquisizione": raw("sistemaDinamicoAcquisizione", "none", at)?,
+        "astaElettronica": false,
+    });
+    let sub = match e.subappalto {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "not-known",
+    };
+    appalto["datiBaseSubappalti"] = json!({"subappalto": raw("subappalto", sub, at)?});
+    for (ag, v) in e.aggiudicazioni.iter().zip(aggiudicazioni.iter_mut()) {
+        let esito = if ag.offerte.iter().any(|o| o.aggiudicatario) {
+            codes::EsitoProcedura::ConVincitore
+        } else {
+            codes::EsitoProcedura::ChiusaSenzaVincitore
+        };
+        v["datiBaseAggiudicazioneAppalto"] = json!({"dataAggiudicazione": date_time(e.data_aggiudicazione)});
+        v["datiBaseRisultatoProcedura"] = json!({"esitoProcedura": tip(esito, at)?});
+    }
+    Ok(Scheda {
+        codice: SchedaCode::A2_29,
+        body: json!({"anacForm": {"appalto": appalto, "aggiudicazioni": aggiudicazioni}}),
+    })
+}
+
+/// The `appalto` and `aggiudicazioni` shared by A1_29 and A2_29.
+fn award_parts(e: &EsitoAggiudicazione, at: DateTime<Utc>) -> Result<(Value, Vec<Value>), PcpError> {
     let mut appalto = Map::new();
     appalto.insert("motivoUrgenza".into(), tip(e.motivo_urgenza, at)?);
     if let Some(link) = &e.link_documenti {
@@ -583,13 +634,7 @@ pub fn a1_29(e: &EsitoAggiudicazione, eform_xml: &str, at: DateTime<Utc>) -> Res
         }
         aggiudicazioni.push(Value::Object(m));
     }
-    Ok(Scheda {
-        codice: SchedaCode::A1_29,
-        body: json!({
-            "anacForm": {"appalto": appalto, "aggiudicazioni": aggiudicazioni},
-            "eform": b64(eform_xml),
-        }),
-    })
+    Ok((Value::Object(appalto), aggiudicazioni))
 }
 
 /// SC1: the signed contract (art. 18).

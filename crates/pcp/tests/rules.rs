@@ -156,7 +156,7 @@ fn negotiated_publication_checks_only_its_tables_rules() {
 
 #[test]
 fn every_checked_code_is_in_the_scheda_dmn_table_and_in_errori() {
-    for code in [SchedaCode::P1_16, SchedaCode::P2_16, SchedaCode::P7_2, SchedaCode::AD3, SchedaCode::A1_29, SchedaCode::S2, SchedaCode::SC1] {
+    for code in [SchedaCode::P1_16, SchedaCode::P2_16, SchedaCode::P7_2, SchedaCode::AD3, SchedaCode::A1_29, SchedaCode::A2_29, SchedaCode::S2, SchedaCode::SC1] {
         let dmn = pcp::spec::scheda_rules_dmn(code);
         for rule in rules::checked(code) {
             let needle = format!("\\&quot;codice\\&quot;:\\&quot;{rule}\\&quot;");

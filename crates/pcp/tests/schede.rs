@@ -94,7 +94,7 @@ fn p7_2_negotiated_and_ad3_direct_award_are_valid_against_their_schemas() {
 }
 
 #[test]
-fn s2_a1_29_sc1_nag_are_valid_against_their_schemas() {
+fn s2_a1_29_a2_29_sc1_nag_are_valid_against_their_schemas() {
     let s2 = schede::s2(&example::elenco(), now()).unwrap();
     assert_valid(SchedaCode::S2, &s2.body);
     // an RTI is listed member by member under one idPartecipante
@@ -118,6 +118,16 @@ fn s2_a1_29_sc1_nag_are_valid_against_their_schemas() {
     assert_eq!(a1r.body["anacForm"]["aggiudicazioni"][1]["esitoProceduraAnnullata"]["codice"], "7");
     revoked.aggiudicazioni[1].offerte[0].aggiudicatario = true;
     assert!(schede::a1_29(&revoked, "<can/>", now()).is_err(), "a revoked lot with a winner");
+
+    // below the threshold the award goes in A2_29
+    let mut below = example::esito();
+    below.procedura = pcp::model::Procedura::NegoziataSenzaBando;
+    let a2 = schede::a2_29(&below, now()).unwrap();
+    assert_valid(SchedaCode::A2_29, &a2.body);
+    assert_eq!(a2.body["anacForm"]["appalto"]["datiBaseProcedura"]["tipoProcedura"]["codice"], "neg-wo-call");
+    assert_eq!(a2.body["anacForm"]["aggiudicazioni"][0]["datiBaseRisultatoProcedura"]["esitoProcedura"]["codice"], "selec-w");
+    below.procedura = pcp::model::Procedura::AffidamentoDiretto;
+    assert!(schede::a2_29(&below, now()).is_err());
 
     let sc1 = schede::sc1(&example::contratto()).unwrap();
     assert_valid(SchedaCode::SC1, &sc1.body);
