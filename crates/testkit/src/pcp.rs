@@ -111,10 +111,24 @@ fn ack() -> Response {
         .into_response()
 }
 
+/// Compiled validators, by request component or scheda code: compiling ANAC's schemas takes a while, so
+/// each is compiled once per process.
+fn validator(key: &str, schema: impl FnOnce() -> Value) -> Arc<jsonschema::Validator> {
+    static CACHE: std::sync::OnceLock<Mutex<BTreeMap<String, Arc<jsonschema::Validator>>>> =
+        std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Mutex::default);
+    if let Some(v) = cache.lock().unwrap().get(key) {
+        return v.clone();
+    }
+    let v = Arc::new(jsonschema::validator_for(&schema()).expect("ANAC's schema compiles"));
+    cache.lock().unwrap().insert(key.to_owned(), v.clone());
+    v
+}
+
 /// Validates `body` against an OpenAPI request component, then the scheda it carries (if any) against its
 /// scheda schema. `Err` is the 400 answer.
 fn validate(component: &str, body: &Value) -> Result<Option<SchedaCode>, Response> {
-    let v = jsonschema::validator_for(&pcp::spec::request_schema(component)).expect("request schema compiles");
+    let v = validator(component, || pcp::spec::request_schema(component));
     let errs: Vec<String> = v.iter_errors(body).map(|e| format!("{} at {}", e, e.instance_path())).collect();
     if !errs.is_empty() {
         return Err(problem(StatusCode::BAD_REQUEST, "Richiesta non valida", "ERR4", &errs.join("; ")));
@@ -126,7 +140,7 @@ fn validate(component: &str, body: &Value) -> Result<Option<SchedaCode>, Respons
     let Some(code) = SchedaCode::parse(codice) else {
         return Err(problem(StatusCode::BAD_REQUEST, "Codice scheda errato", "ERR3", codice));
     };
-    let v = jsonschema::validator_for(&pcp::spec::scheda_body_schema(code)).expect("scheda schema compiles");
+    let v = validator(code.as_str(), || pcp::spec::scheda_body_schema(code));
     let errs: Vec<String> = v
         .iter_errors(&scheda["body"])
         .map(|e| format!("{} at {}", e, e.instance_path()))

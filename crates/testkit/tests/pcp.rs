@@ -14,7 +14,7 @@ fn now() -> DateTime<Utc> {
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_millis(800)).build().unwrap()
+    reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap()
 }
 
 async fn post(c: &reqwest::Client, m: &MockPcp, path: &str, body: &Value) -> (u16, Value) {
@@ -124,8 +124,9 @@ async fn faults_5xx_timeout_and_ko() {
     let (s, r) = post(&c, &m, "/ComunicaAppalto/v2/crea-appalto", &body).await;
     assert_eq!((s, r["status"].as_u64()), (503, Some(503)));
 
-    m.inject(Fault::Delay(Duration::from_millis(1500)));
-    let err = c.post(format!("{}/ComunicaAppalto/v2/crea-appalto", m.url)).json(&body).send().await.unwrap_err();
+    m.inject(Fault::Delay(Duration::from_secs(8)));
+    let short = reqwest::Client::builder().timeout(Duration::from_millis(500)).build().unwrap();
+    let err = short.post(format!("{}/ComunicaAppalto/v2/crea-appalto", m.url)).json(&body).send().await.unwrap_err();
     assert!(err.is_timeout(), "{err}");
 
     let id = create(&c, &m).await;
@@ -142,4 +143,42 @@ async fn faults_5xx_timeout_and_ko() {
     assert_eq!(s, 200);
     let (_, r) = get(&c, &m, &format!("/ComunicaAppalto/v2/recupera-cig?idAppalto={id}")).await;
     assert_eq!(r["result"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn the_below_threshold_schede_are_accepted_too() {
+    let m = MockPcp::start();
+    let c = client();
+    // negotiated without bando: P7_2 → conferma → CIG → A2_29 → NAG of nothing (one lot, awarded)
+    let n = example::negoziata(now());
+    let (s, r) = post(&c, &m, "/ComunicaAppalto/v2/crea-appalto", &schede::p7_2(&n, now()).unwrap().request(None)).await;
+    assert_eq!(s, 200, "{r}");
+    let id = r["idAppalto"].as_str().unwrap().to_owned();
+    post(&c, &m, "/ComunicaAppalto/v2/conferma-appalto", &json!({"idAppalto": id})).await;
+    let (_, r) = get(&c, &m, &format!("/ComunicaAppalto/v2/recupera-cig?idAppalto={id}")).await;
+    let cig = domain::ids::Cig::parse(r["result"][0]["cig"].as_str().unwrap()).unwrap();
+    let mut e = example::esito();
+    e.procedura = pcp::model::Procedura::NegoziataSenzaBando;
+    e.aggiudicazioni.truncate(1);
+    e.aggiudicazioni[0].cig = cig.clone();
+    let a2 = schede::a2_29(&e, now()).unwrap();
+    let (s, r) = post(&c, &m, "/ComunicaPostPubblicazione/v2/crea-scheda", &a2.request(Some(id.parse().unwrap()))).await;
+    assert_eq!(s, 200, "{r}");
+    // a lot that ends without an award
+    let nag = schede::nag(&[pcp::model::MancataAggiudicazione { cig, ..example::deserta() }], now()).unwrap();
+    let (s, r) = post(&c, &m, "/ComunicaPostPubblicazione/v2/crea-scheda", &nag.request(Some(id.parse().unwrap()))).await;
+    assert_eq!(s, 200, "{r}");
+    // open below the threshold and direct award create their appalto
+    let mut open = example::appalto(now());
+    open.sopra_soglia = false;
+    for body in [
+        schede::p2_16(&open, "<espd/>", now()).unwrap().request(None),
+        schede::ad3(&example::affidamento(now()), now()).unwrap().request(None),
+    ] {
+        let (s, r) = post(&c, &m, "/ComunicaAppalto/v2/crea-appalto", &body).await;
+        assert_eq!(s, 200, "{r}");
+    }
+    // a post-award scheda is not accepted by crea-appalto
+    let (s, r) = post(&c, &m, "/ComunicaAppalto/v2/crea-appalto", &json!({"scheda": a2.envelope()})).await;
+    assert_eq!((s, r["errori"][0]["codice"].as_str()), (400, Some("ERR2")));
 }
