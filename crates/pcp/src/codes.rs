@@ -389,7 +389,9 @@ pub fn list_json(id: &str) -> Option<&'static str> {
         "tipoRealizzazione" => include_str!("../spec/tipologiche/tipoRealizzazione.json"),
         "subappalto" => include_str!("../spec/tipologiche/subappalto.json"),
         "accordoQuadro" => include_str!("../spec/tipologiche/accordoQuadro.json"),
-        "sistemaDinamicoAcquisizione" => include_str!("../spec/tipologiche/sistemaDinamicoAcquisizione.json"),
+        "sistemaDinamicoAcquisizione" => {
+            include_str!("../spec/tipologiche/sistemaDinamicoAcquisizione.json")
+        }
         "affidamentiRiservati" => include_str!("../spec/tipologiche/affidamentiRiservati.json"),
         "tipoClassificazione" => include_str!("../spec/tipologiche/tipoClassificazione.json"),
         "oggettoContratto" => include_str!("../spec/tipologiche/oggettoContratto.json"),
@@ -398,7 +400,9 @@ pub fn list_json(id: &str) -> Option<&'static str> {
         "lingue" => include_str!("../spec/tipologiche/lingue.json"),
         "categorieMerceologiche" => include_str!("../spec/tipologiche/categorieMerceologiche.json"),
         "tipologiaAvvalimento" => include_str!("../spec/tipologiche/tipologiaAvvalimento.json"),
-        "esitoProceduraAnnullata" => include_str!("../spec/tipologiche/esitoProceduraAnnullata.json"),
+        "esitoProceduraAnnullata" => {
+            include_str!("../spec/tipologiche/esitoProceduraAnnullata.json")
+        }
         "esitoProcedura" => include_str!("../spec/tipologiche/esitoProcedura.json"),
         "esito" => include_str!("../spec/tipologiche/esito.json"),
         "tipoOperazione" => include_str!("../spec/tipologiche/tipoOperazione.json"),
@@ -450,7 +454,10 @@ pub fn entries(id: &str) -> Option<Vec<CodeEntry>> {
         list.iter()
             .map(|e| CodeEntry {
                 code: e["codice"].as_str().unwrap_or_default().to_owned(),
-                description_it: e["descrizione"]["it"].as_str().unwrap_or_default().to_owned(),
+                description_it: e["descrizione"]["it"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
                 valid_from: parse_date(&e["dataInizio"]),
                 valid_until: parse_date(&e["dataFine"]),
             })
@@ -471,9 +478,9 @@ pub fn check_code(list: &str, code: &str, at: DateTime<Utc>) -> Result<(), PcpEr
             code: code.to_owned(),
         });
     }
-    let valid = matching.iter().any(|e| {
-        e.valid_from.is_none_or(|f| f <= at) && e.valid_until.is_none_or(|u| at < u)
-    });
+    let valid = matching
+        .iter()
+        .any(|e| e.valid_from.is_none_or(|f| f <= at) && e.valid_until.is_none_or(|u| at < u));
     if valid {
         Ok(())
     } else {

@@ -47,7 +47,10 @@ mod chrono_tz_free {
     use chrono::{DateTime, Utc};
     /// eForms dates and times carry their offset: `2026-10-01Z`, `09:00:00Z`.
     pub fn format_date_time(t: DateTime<Utc>) -> (String, String) {
-        (t.format("%Y-%m-%dZ").to_string(), t.format("%H:%M:%SZ").to_string())
+        (
+            t.format("%Y-%m-%dZ").to_string(),
+            t.format("%H:%M:%SZ").to_string(),
+        )
     }
 }
 
@@ -67,12 +70,14 @@ fn open(w: &mut W, name: &str, attrs: &[(&str, &str)]) -> R {
 }
 
 fn close(w: &mut W, name: &str) -> R {
-    w.write_event(Event::End(BytesEnd::new(name))).map_err(xml_err)
+    w.write_event(Event::End(BytesEnd::new(name)))
+        .map_err(xml_err)
 }
 
 fn leaf(w: &mut W, name: &str, attrs: &[(&str, &str)], text: &str) -> R {
     open(w, name, attrs)?;
-    w.write_event(Event::Text(BytesText::new(text))).map_err(xml_err)?;
+    w.write_event(Event::Text(BytesText::new(text)))
+        .map_err(xml_err)?;
     close(w, name)
 }
 
@@ -89,12 +94,30 @@ fn nature(o: ContractObject) -> &'static str {
 }
 
 const NS: &[(&str, &str)] = &[
-    ("xmlns:cac", "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"),
-    ("xmlns:cbc", "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"),
-    ("xmlns:ext", "urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2"),
-    ("xmlns:efac", "http://data.europa.eu/p27/eforms-ubl-extension-aggregate-components/1"),
-    ("xmlns:efext", "http://data.europa.eu/p27/eforms-ubl-extensions/1"),
-    ("xmlns:efbc", "http://data.europa.eu/p27/eforms-ubl-extension-basic-components/1"),
+    (
+        "xmlns:cac",
+        "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
+    ),
+    (
+        "xmlns:cbc",
+        "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
+    ),
+    (
+        "xmlns:ext",
+        "urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2",
+    ),
+    (
+        "xmlns:efac",
+        "http://data.europa.eu/p27/eforms-ubl-extension-aggregate-components/1",
+    ),
+    (
+        "xmlns:efext",
+        "http://data.europa.eu/p27/eforms-ubl-extensions/1",
+    ),
+    (
+        "xmlns:efbc",
+        "http://data.europa.eu/p27/eforms-ubl-extension-basic-components/1",
+    ),
 ];
 
 fn organization(w: &mut W, id: &str, sa: &StazioneAppaltante, a: &Appalto) -> R {
@@ -110,7 +133,12 @@ fn organization(w: &mut W, id: &str, sa: &StazioneAppaltante, a: &Appalto) -> R 
     let nuts = a.lotti.first().map(|l| l.nuts.as_str()).unwrap_or("ITZZZ");
     leaf(w, "cbc:CountrySubentityCode", &[("listName", "nuts")], nuts)?;
     open(w, "cac:Country", &[])?;
-    leaf(w, "cbc:IdentificationCode", &[("listName", "country")], "ITA")?;
+    leaf(
+        w,
+        "cbc:IdentificationCode",
+        &[("listName", "country")],
+        "ITA",
+    )?;
     close(w, "cac:Country")?;
     close(w, "cac:PostalAddress")?;
     open(w, "cac:PartyLegalEntity", &[])?;
@@ -138,23 +166,43 @@ fn header(w: &mut W, ids: &NoticeIds, at: DateTime<Utc>, type_list: &str, type_c
     let (d, t) = format_date_time(at);
     leaf(w, "cbc:UBLVersionID", &[], "2.3")?;
     leaf(w, "cbc:CustomizationID", &[], SDK)?;
-    leaf(w, "cbc:ID", &[("schemeName", "notice-id")], &ids.notice.to_string())?;
+    leaf(
+        w,
+        "cbc:ID",
+        &[("schemeName", "notice-id")],
+        &ids.notice.to_string(),
+    )?;
     leaf(w, "cbc:ContractFolderID", &[], &ids.procedure.to_string())?;
     leaf(w, "cbc:IssueDate", &[], &d)?;
     leaf(w, "cbc:IssueTime", &[], &t)?;
     leaf(w, "cbc:VersionID", &[], "01")?;
     leaf(w, "cbc:RegulatoryDomain", &[], "32014L0024")?;
-    leaf(w, "cbc:NoticeTypeCode", &[("listName", type_list)], type_code)?;
+    leaf(
+        w,
+        "cbc:NoticeTypeCode",
+        &[("listName", type_list)],
+        type_code,
+    )?;
     leaf(w, "cbc:NoticeLanguageCode", &[], "ITA")
 }
 
 fn contracting_party(w: &mut W, a: &Appalto) -> R {
     open(w, "cac:ContractingParty", &[])?;
     open(w, "cac:ContractingPartyType", &[])?;
-    leaf(w, "cbc:PartyTypeCode", &[("listName", "buyer-legal-type")], "ra")?;
+    leaf(
+        w,
+        "cbc:PartyTypeCode",
+        &[("listName", "buyer-legal-type")],
+        "ra",
+    )?;
     close(w, "cac:ContractingPartyType")?;
     open(w, "cac:ContractingActivity", &[])?;
-    leaf(w, "cbc:ActivityTypeCode", &[("listName", "authority-activity")], "gen-pub")?;
+    leaf(
+        w,
+        "cbc:ActivityTypeCode",
+        &[("listName", "authority-activity")],
+        "gen-pub",
+    )?;
     close(w, "cac:ContractingActivity")?;
     open(w, "cac:Party", &[])?;
     open(w, "cac:PartyIdentification", &[])?;
@@ -163,7 +211,12 @@ fn contracting_party(w: &mut W, a: &Appalto) -> R {
     if matches!(a.committente, Committente::PerConto { .. }) {
         // The Province runs the procedure for the Comune (eForms: "procurement service provider").
         open(w, "cac:ServiceProviderParty", &[])?;
-        leaf(w, "cbc:ServiceTypeCode", &[("listName", "organisation-role")], "serv-prov")?;
+        leaf(
+            w,
+            "cbc:ServiceTypeCode",
+            &[("listName", "organisation-role")],
+            "serv-prov",
+        )?;
         open(w, "cac:Party", &[])?;
         open(w, "cac:PartyIdentification", &[])?;
         leaf(w, "cbc:ID", &[("schemeName", "organization")], "ORG-0002")?;
@@ -192,11 +245,21 @@ fn project(
     }
     leaf(w, "cbc:Name", &[("languageID", "ITA")], title)?;
     leaf(w, "cbc:Description", &[("languageID", "ITA")], descr)?;
-    leaf(w, "cbc:ProcurementTypeCode", &[("listName", "contract-nature")], nature(o))?;
+    leaf(
+        w,
+        "cbc:ProcurementTypeCode",
+        &[("listName", "contract-nature")],
+        nature(o),
+    )?;
     if let Some(v) = value {
         // BT-27 estimated value (UBL order: before the classification)
         open(w, "cac:RequestedTenderTotal", &[])?;
-        leaf(w, "cbc:EstimatedOverallContractAmount", &[("currencyID", "EUR")], &amount(v))?;
+        leaf(
+            w,
+            "cbc:EstimatedOverallContractAmount",
+            &[("currencyID", "EUR")],
+            &amount(v),
+        )?;
         close(w, "cac:RequestedTenderTotal")?;
     }
     open(w, "cac:MainCommodityClassification", &[])?;
@@ -206,7 +269,12 @@ fn project(
     open(w, "cac:Address", &[])?;
     leaf(w, "cbc:CountrySubentityCode", &[("listName", "nuts")], nuts)?;
     open(w, "cac:Country", &[])?;
-    leaf(w, "cbc:IdentificationCode", &[("listName", "country")], "ITA")?;
+    leaf(
+        w,
+        "cbc:IdentificationCode",
+        &[("listName", "country")],
+        "ITA",
+    )?;
     close(w, "cac:Country")?;
     close(w, "cac:Address")?;
     close(w, "cac:RealizedLocation")
@@ -225,14 +293,24 @@ fn procedure_code(a: &Appalto) -> &'static str {
 }
 
 /// The contract notice, subtype 16 (`cn-standard`, open procedure under Directive 2014/24/EU).
-pub fn contract_notice(a: &Appalto, ids: &NoticeIds, at: DateTime<Utc>) -> Result<String, PcpError> {
+pub fn contract_notice(
+    a: &Appalto,
+    ids: &NoticeIds,
+    at: DateTime<Utc>,
+) -> Result<String, PcpError> {
     if a.lotti.is_empty() {
-        return Err(PcpError::invalid("lotti", "a contract notice needs at least one lot"));
+        return Err(PcpError::invalid(
+            "lotti",
+            "a contract notice needs at least one lot",
+        ));
     }
     let mut w = Writer::new_with_indent(Cursor::new(Vec::new()), b' ', 1);
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))
         .map_err(xml_err)?;
-    let mut root: Vec<(&str, &str)> = vec![("xmlns", "urn:oasis:names:specification:ubl:schema:xsd:ContractNotice-2")];
+    let mut root: Vec<(&str, &str)> = vec![(
+        "xmlns",
+        "urn:oasis:names:specification:ubl:schema:xsd:ContractNotice-2",
+    )];
     root.extend_from_slice(NS);
     open(&mut w, "ContractNotice", &root)?;
     open(&mut w, "ext:UBLExtensions", &[])?;
@@ -240,7 +318,12 @@ pub fn contract_notice(a: &Appalto, ids: &NoticeIds, at: DateTime<Utc>) -> Resul
     open(&mut w, "ext:ExtensionContent", &[])?;
     open(&mut w, "efext:EformsExtension", &[])?;
     open(&mut w, "efac:NoticeSubType", &[])?;
-    leaf(&mut w, "cbc:SubTypeCode", &[("listName", "notice-subtype")], "16")?;
+    leaf(
+        &mut w,
+        "cbc:SubTypeCode",
+        &[("listName", "notice-subtype")],
+        "16",
+    )?;
     close(&mut w, "efac:NoticeSubType")?;
     organizations(&mut w, a)?;
     close(&mut w, "efext:EformsExtension")?;
@@ -252,26 +335,65 @@ pub fn contract_notice(a: &Appalto, ids: &NoticeIds, at: DateTime<Utc>) -> Resul
     open(&mut w, "cac:TenderingTerms", &[])?;
     open(&mut w, "cac:TendererQualificationRequest", &[])?;
     open(&mut w, "cac:SpecificTendererRequirement", &[])?;
-    leaf(&mut w, "cbc:TendererRequirementTypeCode", &[("listName", "exclusion-grounds-source")], "epo-procurement-document")?;
+    leaf(
+        &mut w,
+        "cbc:TendererRequirementTypeCode",
+        &[("listName", "exclusion-grounds-source")],
+        "epo-procurement-document",
+    )?;
     close(&mut w, "cac:SpecificTendererRequirement")?;
     close(&mut w, "cac:TendererQualificationRequest")?;
     close(&mut w, "cac:TenderingTerms")?;
     open(&mut w, "cac:TenderingProcess", &[])?;
-    leaf(&mut w, "cbc:ProcedureCode", &[("listName", "procurement-procedure-type")], procedure_code(a))?;
+    leaf(
+        &mut w,
+        "cbc:ProcedureCode",
+        &[("listName", "procurement-procedure-type")],
+        procedure_code(a),
+    )?;
     open(&mut w, "cac:ProcessJustification", &[])?;
-    leaf(&mut w, "cbc:ProcessReasonCode", &[("listName", "accelerated-procedure")], "false")?;
+    leaf(
+        &mut w,
+        "cbc:ProcessReasonCode",
+        &[("listName", "accelerated-procedure")],
+        "false",
+    )?;
     close(&mut w, "cac:ProcessJustification")?;
     close(&mut w, "cac:TenderingProcess")?;
     let first = &a.lotti[0];
-    project(&mut w, None, &a.titolo, &a.descrizione, first.oggetto, None, first.cpv.code(), first.nuts.as_str())?;
+    project(
+        &mut w,
+        None,
+        &a.titolo,
+        &a.descrizione,
+        first.oggetto,
+        None,
+        first.cpv.code(),
+        first.nuts.as_str(),
+    )?;
     close(&mut w, "cac:ProcurementProject")?;
     for l in &a.lotti {
         open(&mut w, "cac:ProcurementProjectLot", &[])?;
-        leaf(&mut w, "cbc:ID", &[("schemeName", "Lot")], &l.lot_identifier)?;
+        leaf(
+            &mut w,
+            "cbc:ID",
+            &[("schemeName", "Lot")],
+            &l.lot_identifier,
+        )?;
         open(&mut w, "cac:TenderingTerms", &[])?;
-        leaf(&mut w, "cbc:VariantConstraintCode", &[("listName", "permission")], "not-allowed")?;
+        leaf(
+            &mut w,
+            "cbc:VariantConstraintCode",
+            &[("listName", "permission")],
+            "not-allowed",
+        )?;
         let eu = if l.pnrr { "eu-funds" } else { "no-eu-funds" };
-        leaf(&mut w, "cbc:FundingProgramCode", &[("listName", "eu-funded")], eu)?;
+        leaf(
+            &mut w,
+            "cbc:FundingProgramCode",
+            &[("listName", "eu-funded")],
+            eu,
+        )?;
         open(&mut w, "cac:CallForTendersDocumentReference", &[])?;
         leaf(&mut w, "cbc:ID", &[], &a.codice_appalto)?;
         leaf(&mut w, "cbc:DocumentType", &[], "non-restricted-document")?;
@@ -283,7 +405,12 @@ pub fn contract_notice(a: &Appalto, ids: &NoticeIds, at: DateTime<Utc>) -> Resul
         close(&mut w, "cac:CallForTendersDocumentReference")?;
         open(&mut w, "cac:TendererQualificationRequest", &[])?;
         open(&mut w, "cac:SpecificTendererRequirement", &[])?;
-        leaf(&mut w, "cbc:TendererRequirementTypeCode", &[("listName", "reserved-procurement")], "none")?;
+        leaf(
+            &mut w,
+            "cbc:TendererRequirementTypeCode",
+            &[("listName", "reserved-procurement")],
+            "none",
+        )?;
         close(&mut w, "cac:SpecificTendererRequirement")?;
         close(&mut w, "cac:TendererQualificationRequest")?;
         open(&mut w, "cac:AwardingTerms", &[])?;
@@ -293,7 +420,12 @@ pub fn contract_notice(a: &Appalto, ids: &NoticeIds, at: DateTime<Utc>) -> Resul
             AwardCriterion::LowestPrice => "price",
             AwardCriterion::QualityPrice => "quality",
         };
-        leaf(&mut w, "cbc:AwardingCriterionTypeCode", &[("listName", "award-criterion-type")], crit)?;
+        leaf(
+            &mut w,
+            "cbc:AwardingCriterionTypeCode",
+            &[("listName", "award-criterion-type")],
+            crit,
+        )?;
         close(&mut w, "cac:SubordinateAwardingCriterion")?;
         close(&mut w, "cac:AwardingCriterion")?;
         close(&mut w, "cac:AwardingTerms")?;
@@ -301,14 +433,24 @@ pub fn contract_notice(a: &Appalto, ids: &NoticeIds, at: DateTime<Utc>) -> Resul
         leaf(&mut w, "cbc:EndpointID", &[], &a.url_offerte)?;
         close(&mut w, "cac:TenderRecipientParty")?;
         open(&mut w, "cac:TenderValidityPeriod", &[])?;
-        leaf(&mut w, "cbc:DurationMeasure", &[("unitCode", "DAY")], &l.validita_offerta_giorni.to_string())?;
+        leaf(
+            &mut w,
+            "cbc:DurationMeasure",
+            &[("unitCode", "DAY")],
+            &l.validita_offerta_giorni.to_string(),
+        )?;
         close(&mut w, "cac:TenderValidityPeriod")?;
         open(&mut w, "cac:Language", &[])?;
         leaf(&mut w, "cbc:ID", &[], "ITA")?;
         close(&mut w, "cac:Language")?;
         close(&mut w, "cac:TenderingTerms")?;
         open(&mut w, "cac:TenderingProcess", &[])?;
-        leaf(&mut w, "cbc:SubmissionMethodCode", &[("listName", "esubmission")], "required")?;
+        leaf(
+            &mut w,
+            "cbc:SubmissionMethodCode",
+            &[("listName", "esubmission")],
+            "required",
+        )?;
         open(&mut w, "cac:TenderSubmissionDeadlinePeriod", &[])?;
         let (d, t) = format_date_time(l.scadenza_offerte);
         leaf(&mut w, "cbc:EndDate", &[], &d)?;
@@ -326,7 +468,12 @@ pub fn contract_notice(a: &Appalto, ids: &NoticeIds, at: DateTime<Utc>) -> Resul
             l.nuts.as_str(),
         )?;
         open(&mut w, "cac:PlannedPeriod", &[])?;
-        leaf(&mut w, "cbc:DurationMeasure", &[("unitCode", "MONTH")], &l.durata_mesi.to_string())?;
+        leaf(
+            &mut w,
+            "cbc:DurationMeasure",
+            &[("unitCode", "MONTH")],
+            &l.durata_mesi.to_string(),
+        )?;
         close(&mut w, "cac:PlannedPeriod")?;
         close(&mut w, "cac:ProcurementProject")?;
         close(&mut w, "cac:ProcurementProjectLot")?;
@@ -347,8 +494,10 @@ pub fn award_notice(
     let mut w = Writer::new_with_indent(Cursor::new(Vec::new()), b' ', 1);
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))
         .map_err(xml_err)?;
-    let mut root: Vec<(&str, &str)> =
-        vec![("xmlns", "urn:oasis:names:specification:ubl:schema:xsd:ContractAwardNotice-2")];
+    let mut root: Vec<(&str, &str)> = vec![(
+        "xmlns",
+        "urn:oasis:names:specification:ubl:schema:xsd:ContractAwardNotice-2",
+    )];
     root.extend_from_slice(NS);
     open(&mut w, "ContractAwardNotice", &root)?;
     open(&mut w, "ext:UBLExtensions", &[])?;
@@ -367,11 +516,26 @@ pub fn award_notice(
             .position(|l| l.cig == ag.cig)
             .and_then(|p| a.lotti.get(p))
             .map(|l| l.lot_identifier.clone())
-            .ok_or_else(|| PcpError::invalid("aggiudicazioni.cig", format!("{} is not a lot of the appalto", ag.cig)))?;
+            .ok_or_else(|| {
+                PcpError::invalid(
+                    "aggiudicazioni.cig",
+                    format!("{} is not a lot of the appalto", ag.cig),
+                )
+            })?;
         open(&mut w, "efac:LotResult", &[])?;
-        leaf(&mut w, "cbc:ID", &[("schemeName", "result")], &format!("RES-{:04}", i + 1))?;
+        leaf(
+            &mut w,
+            "cbc:ID",
+            &[("schemeName", "result")],
+            &format!("RES-{:04}", i + 1),
+        )?;
         let winner = ag.offerte.iter().any(|o| o.aggiudicatario);
-        leaf(&mut w, "cbc:TenderResultCode", &[("listName", "winner-selection-status")], if winner { "selec-w" } else { "clos-nw" })?;
+        leaf(
+            &mut w,
+            "cbc:TenderResultCode",
+            &[("listName", "winner-selection-status")],
+            if winner { "selec-w" } else { "clos-nw" },
+        )?;
         let mut lot_tenders = Vec::new();
         for o in &ag.offerte {
             let tid = format!("TEN-{:04}", tenders.len() + 1);
@@ -382,7 +546,12 @@ pub fn award_notice(
                     parties.len() - 1
                 }
             };
-            tenders.push((tid.clone(), lot_id.clone(), o.importo, format!("TPA-{:04}", party + 1)));
+            tenders.push((
+                tid.clone(),
+                lot_id.clone(),
+                o.importo,
+                format!("TPA-{:04}", party + 1),
+            ));
             if o.aggiudicatario {
                 contracts.push((format!("CON-{:04}", contracts.len() + 1), tid.clone()));
             }
@@ -394,8 +563,18 @@ pub fn award_notice(
             close(&mut w, "efac:LotTender")?;
         }
         open(&mut w, "efac:ReceivedSubmissionsStatistics", &[])?;
-        leaf(&mut w, "efbc:StatisticsCode", &[("listName", "received-submission-type")], "tenders")?;
-        leaf(&mut w, "efbc:StatisticsNumeric", &[], &ag.offerte.len().to_string())?;
+        leaf(
+            &mut w,
+            "efbc:StatisticsCode",
+            &[("listName", "received-submission-type")],
+            "tenders",
+        )?;
+        leaf(
+            &mut w,
+            "efbc:StatisticsNumeric",
+            &[],
+            &ag.offerte.len().to_string(),
+        )?;
         close(&mut w, "efac:ReceivedSubmissionsStatistics")?;
         for (cid, tid) in &contracts {
             if lot_tenders.contains(tid) {
@@ -413,10 +592,20 @@ pub fn award_notice(
         open(&mut w, "efac:LotTender", &[])?;
         leaf(&mut w, "cbc:ID", &[("schemeName", "tender")], tid)?;
         open(&mut w, "cac:LegalMonetaryTotal", &[])?;
-        leaf(&mut w, "cbc:PayableAmount", &[("currencyID", "EUR")], &amount(*importo))?;
+        leaf(
+            &mut w,
+            "cbc:PayableAmount",
+            &[("currencyID", "EUR")],
+            &amount(*importo),
+        )?;
         close(&mut w, "cac:LegalMonetaryTotal")?;
         open(&mut w, "efac:TenderingParty", &[])?;
-        leaf(&mut w, "cbc:ID", &[("schemeName", "tendering-party")], party)?;
+        leaf(
+            &mut w,
+            "cbc:ID",
+            &[("schemeName", "tendering-party")],
+            party,
+        )?;
         close(&mut w, "efac:TenderingParty")?;
         open(&mut w, "efac:TenderLot", &[])?;
         leaf(&mut w, "cbc:ID", &[("schemeName", "Lot")], lot)?;
@@ -435,15 +624,30 @@ pub fn award_notice(
     }
     for (i, p) in parties.iter().enumerate() {
         open(&mut w, "efac:TenderingParty", &[])?;
-        leaf(&mut w, "cbc:ID", &[("schemeName", "tendering-party")], &format!("TPA-{:04}", i + 1))?;
+        leaf(
+            &mut w,
+            "cbc:ID",
+            &[("schemeName", "tendering-party")],
+            &format!("TPA-{:04}", i + 1),
+        )?;
         open(&mut w, "efac:Tenderer", &[])?;
-        leaf(&mut w, "cbc:ID", &[("schemeName", "organization")], &format!("ORG-T{}", p.simple()))?;
+        leaf(
+            &mut w,
+            "cbc:ID",
+            &[("schemeName", "organization")],
+            &format!("ORG-T{}", p.simple()),
+        )?;
         close(&mut w, "efac:Tenderer")?;
         close(&mut w, "efac:TenderingParty")?;
     }
     close(&mut w, "efac:NoticeResult")?;
     open(&mut w, "efac:NoticeSubType", &[])?;
-    leaf(&mut w, "cbc:SubTypeCode", &[("listName", "notice-subtype")], "29")?;
+    leaf(
+        &mut w,
+        "cbc:SubTypeCode",
+        &[("listName", "notice-subtype")],
+        "29",
+    )?;
     close(&mut w, "efac:NoticeSubType")?;
     organizations(&mut w, a)?;
     close(&mut w, "efext:EformsExtension")?;
@@ -453,18 +657,46 @@ pub fn award_notice(
     header(&mut w, ids, at, "result", "can-standard")?;
     contracting_party(&mut w, a)?;
     open(&mut w, "cac:TenderingProcess", &[])?;
-    leaf(&mut w, "cbc:ProcedureCode", &[("listName", "procurement-procedure-type")], procedure_code(a))?;
+    leaf(
+        &mut w,
+        "cbc:ProcedureCode",
+        &[("listName", "procurement-procedure-type")],
+        procedure_code(a),
+    )?;
     close(&mut w, "cac:TenderingProcess")?;
     let first = a
         .lotti
         .first()
         .ok_or_else(|| PcpError::invalid("lotti", "an award notice needs at least one lot"))?;
-    project(&mut w, None, &a.titolo, &a.descrizione, first.oggetto, None, first.cpv.code(), first.nuts.as_str())?;
+    project(
+        &mut w,
+        None,
+        &a.titolo,
+        &a.descrizione,
+        first.oggetto,
+        None,
+        first.cpv.code(),
+        first.nuts.as_str(),
+    )?;
     close(&mut w, "cac:ProcurementProject")?;
     for l in &a.lotti {
         open(&mut w, "cac:ProcurementProjectLot", &[])?;
-        leaf(&mut w, "cbc:ID", &[("schemeName", "Lot")], &l.lot_identifier)?;
-        project(&mut w, Some(&l.lot_identifier), &l.titolo, &l.descrizione, l.oggetto, None, l.cpv.code(), l.nuts.as_str())?;
+        leaf(
+            &mut w,
+            "cbc:ID",
+            &[("schemeName", "Lot")],
+            &l.lot_identifier,
+        )?;
+        project(
+            &mut w,
+            Some(&l.lot_identifier),
+            &l.titolo,
+            &l.descrizione,
+            l.oggetto,
+            None,
+            l.cpv.code(),
+            l.nuts.as_str(),
+        )?;
         close(&mut w, "cac:ProcurementProject")?;
         close(&mut w, "cac:ProcurementProjectLot")?;
     }

@@ -40,7 +40,11 @@ impl PcpError {
         }
     }
 
-    pub(crate) fn rule_broken(rule: &'static str, scheda: SchedaCode, detail: impl Into<String>) -> Self {
+    pub(crate) fn rule_broken(
+        rule: &'static str,
+        scheda: SchedaCode,
+        detail: impl Into<String>,
+    ) -> Self {
         PcpError::Rule {
             rule,
             scheda,

@@ -88,7 +88,8 @@ pub fn appalto(now: DateTime<Utc>) -> Appalto {
     Appalto {
         codice_appalto: "SUA-2026-0001".into(),
         titolo: "Manutenzione del verde pubblico".into(),
-        descrizione: "Servizi di manutenzione del verde pubblico del Comune di Esempio, in due lotti".into(),
+        descrizione:
+            "Servizi di manutenzione del verde pubblico del Comune di Esempio, in due lotti".into(),
         committente: committente(),
         procedura: Procedura::Aperta,
         sopra_soglia: true,
@@ -180,7 +181,10 @@ pub fn esito() -> EsitoAggiudicazione {
     let [c1, c2] = cigs();
     EsitoAggiudicazione {
         procedura: Procedura::Aperta,
-        data_aggiudicazione: Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).single().expect("valid time"),
+        data_aggiudicazione: Utc
+            .with_ymd_and_hms(2026, 11, 20, 10, 0, 0)
+            .single()
+            .expect("valid time"),
         subappalto: Some(false),
         motivo_urgenza: MotivoUrgenza::NonApplicabile,
         link_documenti: None,

@@ -16,8 +16,8 @@
 
 pub mod codes;
 pub mod eforms;
-pub mod example;
 pub mod error;
+pub mod example;
 pub mod model;
 pub mod modi;
 pub mod rules;

@@ -9,9 +9,9 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::codes::{
-    CategoriaMerceologica, ContrattiDisposizioniParticolari, EsitoProceduraAnnullata, FunzioniSvolte,
-    GiustificazioneEsito, MotivoCollegamento, MotivoUrgenza, PrestazioniComprese, RuoloOE, TipoFinanziamento,
-    TipoOE, TipologiaAvvalimento,
+    CategoriaMerceologica, ContrattiDisposizioniParticolari, EsitoProceduraAnnullata,
+    FunzioniSvolte, GiustificazioneEsito, MotivoCollegamento, MotivoUrgenza, PrestazioniComprese,
+    RuoloOE, TipoFinanziamento, TipoOE, TipologiaAvvalimento,
 };
 
 /// A stazione appaltante as ANAC knows it (its AUSA registration and cost centre).
@@ -205,7 +205,10 @@ impl Appalto {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OperatoreId {
     Italiano(CodiceFiscale),
-    Estero { paese: String, identificativo: String },
+    Estero {
+        paese: String,
+        identificativo: String,
+    },
 }
 
 impl OperatoreId {

@@ -101,7 +101,10 @@ pub fn tracking_evidence_claims(
     ttl: Duration,
 ) -> Result<Value, PcpError> {
     if !(3..=4).contains(&user.loa) {
-        return Err(PcpError::invalid("userLoa", "level of assurance must be 3 or 4"));
+        return Err(PcpError::invalid(
+            "userLoa",
+            "level of assurance must be 3 or 4",
+        ));
     }
     let (iat, exp) = times(now, ttl);
     let mut v = json!({
@@ -200,5 +203,6 @@ pub fn sign(claims: &Value, kid: &str, private_key_pem: &[u8]) -> Result<String,
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
     header.kid = Some(kid.to_owned());
     header.typ = Some("JWT".into());
-    jsonwebtoken::encode(&header, claims, &key).map_err(|e| PcpError::invalid("modi.sign", e.to_string()))
+    jsonwebtoken::encode(&header, claims, &key)
+        .map_err(|e| PcpError::invalid("modi.sign", e.to_string()))
 }

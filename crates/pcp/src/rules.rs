@@ -20,19 +20,21 @@ use crate::model::{Appalto, Committente, Contratto, ElencoLotto, EsitoAggiudicaz
 pub fn checked(code: SchedaCode) -> &'static [&'static str] {
     match code {
         SchedaCode::P1_16 | SchedaCode::P2_16 => &[
-            "REG3", "REG4_1", "REG5", "REG5_1", "REG7", "REG8", "REG11", "REG14", "REG15", "REG18", "REG19",
-            "REG21", "REG23", "REG24", "REG27", "REG28", "REG34", "REG35", "REG36", "REG37", "REG38", "REG98",
-            "REG99", "REG105",
+            "REG3", "REG4_1", "REG5", "REG5_1", "REG7", "REG8", "REG11", "REG14", "REG15", "REG18",
+            "REG19", "REG21", "REG23", "REG24", "REG27", "REG28", "REG34", "REG35", "REG36",
+            "REG37", "REG38", "REG98", "REG99", "REG105",
         ],
         SchedaCode::P7_2 => &[
-            "REG4_1", "REG5", "REG5_1", "REG8", "REG14", "REG15", "REG18", "REG19", "REG37", "REG38", "REG98",
-            "REG99", "REG105",
+            "REG4_1", "REG5", "REG5_1", "REG8", "REG14", "REG15", "REG18", "REG19", "REG37",
+            "REG38", "REG98", "REG99", "REG105",
         ],
         SchedaCode::AD3 => &[
-            "REG7", "REG8", "REG18", "REG19", "REG21", "REG23", "REG24", "REG27", "REG28", "REG34_1", "REG35_1",
-            "REG36_1", "REG78", "REG112", "REG144", "REG145",
+            "REG7", "REG8", "REG18", "REG19", "REG21", "REG23", "REG24", "REG27", "REG28",
+            "REG34_1", "REG35_1", "REG36_1", "REG78", "REG112", "REG144", "REG145",
         ],
-        SchedaCode::A1_29 | SchedaCode::A2_29 => &["REG7", "REG8", "REG47", "REG50", "REG51", "REG112"],
+        SchedaCode::A1_29 | SchedaCode::A2_29 => {
+            &["REG7", "REG8", "REG47", "REG50", "REG51", "REG112"]
+        }
         SchedaCode::S2 => &["REG78"],
         SchedaCode::SC1 => &["REG77", "REG117"],
         _ => &[],
@@ -66,29 +68,49 @@ fn appalto_rules(
     if let Committente::PerConto { cuc, titolare, .. } = &a.committente
         && cuc.codice_fiscale == titolare.codice_fiscale
     {
-        err("REG3", format!("the CUC and the titolare share codice fiscale {}", cuc.codice_fiscale))?;
+        err(
+            "REG3",
+            format!(
+                "the CUC and the titolare share codice fiscale {}",
+                cuc.codice_fiscale
+            ),
+        )?;
     }
     // We never send motivazioneCIG, so every category must be 999 ("not in the DPCM list").
-    if a
-        .categorie_merceologiche
+    if a.categorie_merceologiche
         .iter()
         .any(|c| *c != CategoriaMerceologica::NonElencata)
     {
-        err("REG4_1", "a DPCM category needs motivazioneCIG, which we do not send".into())?;
+        err(
+            "REG4_1",
+            "a DPCM category needs motivazioneCIG, which we do not send".into(),
+        )?;
     }
     if a.motivo_urgenza == MotivoUrgenza::SommaUrgenzaProtezioneCivile
         && a.link_documenti.as_deref().is_none_or(str::is_empty)
     {
-        err("REG7", "somma urgenza (art. 140 c.10) needs linkDocumenti".into())?;
+        err(
+            "REG7",
+            "somma urgenza (art. 140 c.10) needs linkDocumenti".into(),
+        )?;
     }
     if let Some(link) = &a.link_documenti
         && !link.is_empty()
         && !is_url(link)
     {
-        err("REG8", format!("linkDocumenti '{link}' is not an http(s) URL"))?;
+        err(
+            "REG8",
+            format!("linkDocumenti '{link}' is not an http(s) URL"),
+        )?;
     }
     if !is_url(&a.url_documenti) {
-        err("REG8", format!("the documents' URL '{}' is not an http(s) URL", a.url_documenti))?;
+        err(
+            "REG8",
+            format!(
+                "the documents' URL '{}' is not an http(s) URL",
+                a.url_documenti
+            ),
+        )?;
     }
     if a.valore_stimato() <= Decimal::ZERO {
         err("REG98", "the appalto's value must be positive".into())?;
@@ -101,16 +123,27 @@ fn appalto_rules(
             && l.strumenti_elettronici.is_none()
             && value > Decimal::from(1_000_000)
         {
-            err("REG5", format!("{id}: works above 1,000,000 must state strumentiElettroniciSpecifici (art. 43)"))?;
+            err(
+                "REG5",
+                format!(
+                    "{id}: works above 1,000,000 must state strumentiElettroniciSpecifici (art. 43)"
+                ),
+            )?;
         }
         if l.strumenti_elettronici.is_some() && l.doc_fap.is_none() {
-            err("REG5_1", format!("{id}: strumentiElettroniciSpecifici needs docFAP"))?;
+            err(
+                "REG5_1",
+                format!("{id}: strumentiElettroniciSpecifici needs docFAP"),
+            )?;
         }
         if l.in_programmazione && l.cui.is_none() {
             err("REG11", format!("{id}: a programmed lot needs its CUI"))?;
         }
         if l.ripetizioni && l.collegamento != MotivoCollegamento::Nessuno {
-            err("REG14", format!("{id}: repetitions exclude a link to an earlier CIG"))?;
+            err(
+                "REG14",
+                format!("{id}: repetitions exclude a link to an earlier CIG"),
+            )?;
         }
         if l.collegamento != MotivoCollegamento::Nessuno && l.cig_collegati.is_empty() {
             err("REG15", format!("{id}: a linked lot needs the linked CIG"))?;
@@ -122,17 +155,36 @@ fn appalto_rules(
             err("REG19", format!("{id}: acquisizioneCup without a CUP"))?;
         }
         if l.pnrr && l.parita.is_none() {
-            err("REG21", format!("{id}: a PNRR lot needs paritaDiGenereGenerazionale (art. 47 D.L. 77/2021)"))?;
+            err(
+                "REG21",
+                format!(
+                    "{id}: a PNRR lot needs paritaDiGenereGenerazionale (art. 47 D.L. 77/2021)"
+                ),
+            )?;
         }
         if let Some(p) = &l.parita {
-            if p.quota30 == Quota30::SiQuotaInferiore && p.quota_femminile.is_zero() && p.quota_giovanile.is_zero() {
-                err("REG23", format!("{id}: a lower quota must state at least one percentage"))?;
+            if p.quota30 == Quota30::SiQuotaInferiore
+                && p.quota_femminile.is_zero()
+                && p.quota_giovanile.is_zero()
+            {
+                err(
+                    "REG23",
+                    format!("{id}: a lower quota must state at least one percentage"),
+                )?;
             }
             if p.quota_femminile >= Decimal::from(30) && p.quota_giovanile >= Decimal::from(30) {
-                err("REG24", format!("{id}: quotas of 30% or more are not lower quotas"))?;
+                err(
+                    "REG24",
+                    format!("{id}: quotas of 30% or more are not lower quotas"),
+                )?;
             }
-            if matches!(p.quota30, Quota30::SiQuotaInferiore | Quota30::No) && p.motivi_deroga.is_empty() {
-                err("REG27", format!("{id}: a lower or absent quota needs motivoDeroga"))?;
+            if matches!(p.quota30, Quota30::SiQuotaInferiore | Quota30::No)
+                && p.motivi_deroga.is_empty()
+            {
+                err(
+                    "REG27",
+                    format!("{id}: a lower or absent quota needs motivoDeroga"),
+                )?;
             }
             if l.pnrr && p.misure_premiali.is_empty() {
                 err("REG28", format!("{id}: a PNRR lot needs misurePremiali"))?;
@@ -151,7 +203,10 @@ fn appalto_rules(
             _ => {}
         }
         if l.opzioni_rinnovi && q.opzioni_rinnovi.is_zero() {
-            err("REG37", format!("{id}: options/renewals need sommeOpzioniRinnovi"))?;
+            err(
+                "REG37",
+                format!("{id}: options/renewals need sommeOpzioniRinnovi"),
+            )?;
         }
         if l.ripetizioni && q.ripetizioni.is_zero() {
             err("REG38", format!("{id}: repetitions need sommeRipetizioni"))?;
@@ -160,7 +215,13 @@ fn appalto_rules(
             err("REG99", format!("{id}: the lot's value must be positive"))?;
         }
         if l.scadenza_offerte <= at {
-            err("REG105", format!("{id}: the offer deadline {} is not after {at}", l.scadenza_offerte))?;
+            err(
+                "REG105",
+                format!(
+                    "{id}: the offer deadline {} is not after {at}",
+                    l.scadenza_offerte
+                ),
+            )?;
         }
     }
     Ok(())
@@ -170,7 +231,11 @@ fn appalto_rules(
 /// limits (REG144 works ≤ 150,000, REG145 services and supplies ≤ 140,000), a participant (REG78), the
 /// quadro economico by object (REG34_1-36_1), plus the publication rules the table shares (REG7, REG8,
 /// REG18, REG19, REG21-28).
-pub fn check_direct_award(a: &Appalto, importo: Decimal, partecipanti: usize) -> Result<(), PcpError> {
+pub fn check_direct_award(
+    a: &Appalto,
+    importo: Decimal,
+    partecipanti: usize,
+) -> Result<(), PcpError> {
     let code = SchedaCode::AD3;
     let err = |rule, detail: String| Err(PcpError::rule_broken(rule, code, detail));
     if a.lotti.is_empty() {
@@ -189,16 +254,29 @@ pub fn check_direct_award(a: &Appalto, importo: Decimal, partecipanti: usize) ->
                 return err("REG35_1", format!("{id}: a services lot needs impServizi"));
             }
             ContractObject::Supplies if l.quadro.forniture.is_zero() => {
-                return err("REG36_1", format!("{id}: a supplies lot needs impForniture"));
+                return err(
+                    "REG36_1",
+                    format!("{id}: a supplies lot needs impForniture"),
+                );
             }
             _ => {}
         }
         match l.oggetto {
             ContractObject::Works if importo > Decimal::from(150_000) => {
-                return err("REG144", format!("{id}: direct award of works for {importo} (art. 50 c.1 a)"));
+                return err(
+                    "REG144",
+                    format!("{id}: direct award of works for {importo} (art. 50 c.1 a)"),
+                );
             }
-            ContractObject::Services | ContractObject::Supplies if importo > Decimal::from(140_000) => {
-                return err("REG145", format!("{id}: direct award of services/supplies for {importo} (art. 50 c.1 b)"));
+            ContractObject::Services | ContractObject::Supplies
+                if importo > Decimal::from(140_000) =>
+            {
+                return err(
+                    "REG145",
+                    format!(
+                        "{id}: direct award of services/supplies for {importo} (art. 50 c.1 b)"
+                    ),
+                );
             }
             _ => {}
         }
@@ -219,13 +297,19 @@ pub fn check_award(code: SchedaCode, e: &EsitoAggiudicazione) -> Result<(), PcpE
     if e.motivo_urgenza == MotivoUrgenza::SommaUrgenzaProtezioneCivile
         && e.link_documenti.as_deref().is_none_or(str::is_empty)
     {
-        return err("REG7", "somma urgenza (art. 140 c.10) needs linkDocumenti".into());
+        return err(
+            "REG7",
+            "somma urgenza (art. 140 c.10) needs linkDocumenti".into(),
+        );
     }
     if let Some(link) = &e.link_documenti
         && !link.is_empty()
         && !is_url(link)
     {
-        return err("REG8", format!("linkDocumenti '{link}' is not an http(s) URL"));
+        return err(
+            "REG8",
+            format!("linkDocumenti '{link}' is not an http(s) URL"),
+        );
     }
     if e.aggiudicazioni.is_empty() {
         return err("REG112", "no lot awarded".into());
@@ -241,7 +325,11 @@ pub fn check_award(code: SchedaCode, e: &EsitoAggiudicazione) -> Result<(), PcpE
         if ag.offerte.len() > ag.offerte_ammesse as usize {
             return err(
                 "REG47",
-                format!("{cig}: {} bids listed, {} admitted", ag.offerte.len(), ag.offerte_ammesse),
+                format!(
+                    "{cig}: {} bids listed, {} admitted",
+                    ag.offerte.len(),
+                    ag.offerte_ammesse
+                ),
             );
         }
         let hundred = Decimal::from(100);
@@ -250,10 +338,15 @@ pub fn check_award(code: SchedaCode, e: &EsitoAggiudicazione) -> Result<(), PcpE
             .iter()
             .find(|o| o.ribasso.is_some_and(|r| r < Decimal::ZERO || r > hundred))
         {
-            return err("REG50", format!("{cig}: ribasso {:?} outside 0-100", o.ribasso));
+            return err(
+                "REG50",
+                format!("{cig}: ribasso {:?} outside 0-100", o.ribasso),
+            );
         }
         // ANAC: every bid states offertaEconomica (ribasso) or offertaInAumento; we send only ribassi.
-        if ag.offerte.iter().any(|o| o.aggiudicatario) && ag.offerte.iter().any(|o| o.ribasso.is_none()) {
+        if ag.offerte.iter().any(|o| o.aggiudicatario)
+            && ag.offerte.iter().any(|o| o.ribasso.is_none())
+        {
             return err("REG51", format!("{cig}: a bid without its ribasso"));
         }
     }
@@ -267,7 +360,10 @@ pub fn check_s2(lotti: &[ElencoLotto]) -> Result<(), PcpError> {
             return Err(PcpError::rule_broken(
                 "REG78",
                 SchedaCode::S2,
-                format!("{}: no participant (a deserted lot goes in NAG or A1_29, not S2)", l.cig),
+                format!(
+                    "{}: no participant (a deserted lot goes in NAG or A1_29, not S2)",
+                    l.cig
+                ),
             ));
         }
     }
@@ -280,7 +376,10 @@ pub fn check_sc1(c: &Contratto) -> Result<(), PcpError> {
         return Err(PcpError::rule_broken(
             "REG77",
             SchedaCode::SC1,
-            format!("scadenza {} before stipula {}", c.data_scadenza, c.data_stipula),
+            format!(
+                "scadenza {} before stipula {}",
+                c.data_scadenza, c.data_stipula
+            ),
         ));
     }
     if c.importo_cauzione < Decimal::ZERO {

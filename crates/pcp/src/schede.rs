@@ -12,11 +12,13 @@ use rust_decimal::prelude::ToPrimitive;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::codes::{self, CategoriaMerceologica, ModalitaAcquisizione, SchedaCode, Tipologica, tipologica_raw};
+use crate::codes::{
+    self, CategoriaMerceologica, ModalitaAcquisizione, SchedaCode, Tipologica, tipologica_raw,
+};
 use crate::error::PcpError;
 use crate::model::{
-    Appalto, Committente, Contratto, ElencoLotto, EsitoAggiudicazione, Lotto, MancataAggiudicazione,
-    ParitaDiGenere, QuadroEconomico, Quota30, StazioneAppaltante,
+    Appalto, Committente, Contratto, ElencoLotto, EsitoAggiudicazione, Lotto,
+    MancataAggiudicazione, ParitaDiGenere, QuadroEconomico, Quota30, StazioneAppaltante,
 };
 use crate::rules;
 
@@ -62,7 +64,8 @@ pub fn money(d: Decimal, field: &str) -> Result<Value, PcpError> {
     let f = d
         .to_f64()
         .ok_or_else(|| PcpError::invalid(field, "amount out of range"))?;
-    let n = serde_json::Number::from_f64(f).ok_or_else(|| PcpError::invalid(field, "not finite"))?;
+    let n =
+        serde_json::Number::from_f64(f).ok_or_else(|| PcpError::invalid(field, "not finite"))?;
     if n.to_string() != d.to_string() {
         return Err(PcpError::invalid(
             field,
@@ -90,7 +93,12 @@ fn raw(list: &str, code: &str, at: DateTime<Utc>) -> Result<Value, PcpError> {
     Ok(tipologica_raw(list, code))
 }
 
-fn sa_json(sa: &StazioneAppaltante, titolare: bool, funzioni: &[codes::FunzioniSvolte], at: DateTime<Utc>) -> Result<Value, PcpError> {
+fn sa_json(
+    sa: &StazioneAppaltante,
+    titolare: bool,
+    funzioni: &[codes::FunzioniSvolte],
+    at: DateTime<Utc>,
+) -> Result<Value, PcpError> {
     let mut m = Map::new();
     m.insert("codiceFiscale".into(), json!(sa.codice_fiscale.as_str()));
     m.insert("codiceAusa".into(), json!(sa.codice_ausa));
@@ -112,7 +120,10 @@ pub fn stazioni_appaltanti(c: &Committente, at: DateTime<Utc>) -> Result<Value, 
             cuc,
             titolare,
             funzioni,
-        } => json!([sa_json(titolare, true, &[], at)?, sa_json(cuc, false, funzioni, at)?]),
+        } => json!([
+            sa_json(titolare, true, &[], at)?,
+            sa_json(cuc, false, funzioni, at)?
+        ]),
     })
 }
 
@@ -150,13 +161,19 @@ fn parita_json(p: &ParitaDiGenere, at: DateTime<Utc>) -> Result<Value, PcpError>
         );
     }
     if !p.motivi_deroga.is_empty() {
-        let v: Result<Vec<Value>, PcpError> =
-            p.motivi_deroga.iter().map(|c| raw("motivoDeroga", c, at)).collect();
+        let v: Result<Vec<Value>, PcpError> = p
+            .motivi_deroga
+            .iter()
+            .map(|c| raw("motivoDeroga", c, at))
+            .collect();
         m.insert("motivoDeroga".into(), Value::Array(v?));
     }
     if !p.misure_premiali.is_empty() {
-        let v: Result<Vec<Value>, PcpError> =
-            p.misure_premiali.iter().map(|c| raw("misurePremiali", c, at)).collect();
+        let v: Result<Vec<Value>, PcpError> = p
+            .misure_premiali
+            .iter()
+            .map(|c| raw("misurePremiali", c, at))
+            .collect();
         m.insert("misurePremiali".into(), Value::Array(v?));
     }
     Ok(Value::Object(m))
@@ -171,8 +188,14 @@ fn categorie(cats: &[CategoriaMerceologica], at: DateTime<Utc>) -> Result<Value,
 fn lotto_p16(l: &Lotto, appalto: &Appalto, at: DateTime<Utc>) -> Result<Value, PcpError> {
     let mut m = Map::new();
     m.insert("lotIdentifier".into(), json!(l.lot_identifier));
-    m.insert("categorieMerceologiche".into(), categorie(&appalto.categorie_merceologiche, at)?);
-    m.insert("contrattiDisposizioniParticolari".into(), tip(l.disposizioni_particolari, at)?);
+    m.insert(
+        "categorieMerceologiche".into(),
+        categorie(&appalto.categorie_merceologiche, at)?,
+    );
+    m.insert(
+        "contrattiDisposizioniParticolari".into(),
+        tip(l.disposizioni_particolari, at)?,
+    );
     m.insert("codIstat".into(), tipologica_raw("codIstat", &l.cod_istat));
     m.insert("afferenteInvestimentiPNRR".into(), json!(l.pnrr));
     m.insert("acquisizioneCup".into(), json!(l.acquisizione_cup));
@@ -194,9 +217,18 @@ fn lotto_p16(l: &Lotto, appalto: &Appalto, at: DateTime<Utc>) -> Result<Value, P
         .collect();
     m.insert("finanziamenti".into(), Value::Array(fin?));
     m.insert("prestazioniComprese".into(), tip(l.prestazioni, at)?);
-    m.insert("servizioPubblicoLocale".into(), json!(l.servizio_pubblico_locale));
-    m.insert("ripetizioniEConsegneComplementari".into(), json!(l.ripetizioni));
-    m.insert("lavoroOAcquistoPrevistoInProgrammazione".into(), json!(l.in_programmazione));
+    m.insert(
+        "servizioPubblicoLocale".into(),
+        json!(l.servizio_pubblico_locale),
+    );
+    m.insert(
+        "ripetizioniEConsegneComplementari".into(),
+        json!(l.ripetizioni),
+    );
+    m.insert(
+        "lavoroOAcquistoPrevistoInProgrammazione".into(),
+        json!(l.in_programmazione),
+    );
     if let Some(cui) = &l.cui {
         m.insert("cui".into(), json!(cui));
     }
@@ -219,12 +251,18 @@ fn lotto_p16(l: &Lotto, appalto: &Appalto, at: DateTime<Utc>) -> Result<Value, P
     m.insert("ipotesiCollegamento".into(), Value::Object(coll));
     m.insert("categoria".into(), raw("categoria", &l.categoria, at)?);
     if !l.categorie_scorporabili.is_empty() {
-        let v: Result<Vec<Value>, PcpError> =
-            l.categorie_scorporabili.iter().map(|c| raw("categoria", c, at)).collect();
+        let v: Result<Vec<Value>, PcpError> = l
+            .categorie_scorporabili
+            .iter()
+            .map(|c| raw("categoria", c, at))
+            .collect();
         m.insert("categoriaScorporabile".into(), Value::Array(v?));
     }
     if l.oggetto == ContractObject::Supplies {
-        m.insert("modalitaAcquisizione".into(), tip(ModalitaAcquisizione::Acquisto, at)?);
+        m.insert(
+            "modalitaAcquisizione".into(),
+            tip(ModalitaAcquisizione::Acquisto, at)?,
+        );
     }
     if let Some(p) = &l.parita {
         m.insert("paritaDiGenereGenerazionale".into(), parita_json(p, at)?);
@@ -236,7 +274,10 @@ fn lotto_p16(l: &Lotto, appalto: &Appalto, at: DateTime<Utc>) -> Result<Value, P
 fn appalto_p16(a: &Appalto, at: DateTime<Utc>) -> Result<Value, PcpError> {
     let mut m = Map::new();
     m.insert("codiceAppalto".into(), json!(a.codice_appalto));
-    m.insert("categorieMerceologiche".into(), categorie(&a.categorie_merceologiche, at)?);
+    m.insert(
+        "categorieMerceologiche".into(),
+        categorie(&a.categorie_merceologiche, at)?,
+    );
     m.insert("motivoUrgenza".into(), tip(a.motivo_urgenza, at)?);
     if let Some(link) = &a.link_documenti {
         m.insert("linkDocumenti".into(), json!(link));
@@ -251,7 +292,12 @@ fn b64(xml: &str) -> Value {
 /// P1_16: the bando of an open procedure, ordinary sectors, sent to TED with eForm 16 (art. 71, 84-85).
 /// `eform_xml` is the contract notice ([`crate::eforms::contract_notice`]); `espd_xml` the ESPD request.
 /// `at` is the time of sending (codes are checked at it, the offer deadline must follow it).
-pub fn p1_16(a: &Appalto, eform_xml: &str, espd_xml: &str, at: DateTime<Utc>) -> Result<Scheda, PcpError> {
+pub fn p1_16(
+    a: &Appalto,
+    eform_xml: &str,
+    espd_xml: &str,
+    at: DateTime<Utc>,
+) -> Result<Scheda, PcpError> {
     rules::check_publication(SchedaCode::P1_16, a, at)?;
     let lotti: Result<Vec<Value>, PcpError> = a.lotti.iter().map(|l| lotto_p16(l, a, at)).collect();
     let body = json!({
@@ -306,14 +352,18 @@ pub fn p2_16(a: &Appalto, espd_xml: &str, at: DateTime<Utc>) -> Result<Scheda, P
             "importo": money(l.quadro.valore_stimato(), "lotti.datiBase.importo")?,
         });
         v["datiBaseContratto"] = json!({"codNUTS": tipologica_raw("codNUTS", l.nuts.as_str())});
-        v["datiBaseAggiuntivi"] = json!({"affidamentiRiservati": [raw("affidamentiRiservati", "none", at)?]});
-        v["datiBaseAggiudicazione"] = json!({"criteriAggiudicazione": raw("criteriAggiudicazione", criterio, at)?});
-        v["datiBaseTerminiInvio"] = json!({"scadenzaPresentazioneOfferte": date_time(l.scadenza_offerte)});
+        v["datiBaseAggiuntivi"] =
+            json!({"affidamentiRiservati": [raw("affidamentiRiservati", "none", at)?]});
+        v["datiBaseAggiudicazione"] =
+            json!({"criteriAggiudicazione": raw("criteriAggiudicazione", criterio, at)?});
+        v["datiBaseTerminiInvio"] =
+            json!({"scadenzaPresentazioneOfferte": date_time(l.scadenza_offerte)});
         v["datiBaseCPV"] = json!({
             "tipoClassificazione": raw("tipoClassificazione", "cpv", at)?,
             "cpvPrevalente": tipologica_raw("CPV", l.cpv.code()),
         });
-        v["datiBaseDocumenti"] = json!({"url": a.url_documenti, "lingue": [raw("lingue", "ITA", at)?]});
+        v["datiBaseDocumenti"] =
+            json!({"url": a.url_documenti, "lingue": [raw("lingue", "ITA", at)?]});
         lotti.push(v);
     }
     Ok(Scheda {
@@ -338,7 +388,10 @@ pub fn p7_2(a: &Appalto, at: DateTime<Utc>) -> Result<Scheda, PcpError> {
     appalto.insert("codiceAppalto".into(), json!(a.codice_appalto));
     appalto.insert("contrattoDifesa".into(), json!(false));
     appalto.insert("settore".into(), raw("settore", "1", at)?);
-    appalto.insert("categorieMerceologiche".into(), categorie(&a.categorie_merceologiche, at)?);
+    appalto.insert(
+        "categorieMerceologiche".into(),
+        categorie(&a.categorie_merceologiche, at)?,
+    );
     appalto.insert("motivoUrgenza".into(), tip(a.motivo_urgenza, at)?);
     if let Some(link) = &a.link_documenti {
         appalto.insert("linkDocumenti".into(), json!(link));
@@ -374,10 +427,13 @@ pub fn p7_2(a: &Appalto, at: DateTime<Utc>) -> Result<Scheda, PcpError> {
             "cpvPrevalente": tipologica_raw("CPV", l.cpv.code()),
         });
         v["datiBaseContratto"] = json!({"codNUTS": tipologica_raw("codNUTS", l.nuts.as_str())});
-        v["datiBaseAggiudicazione"] = json!({"criteriAggiudicazione": raw("criteriAggiudicazione", criterio, at)?});
-        v["datiBaseAggiuntivi"] = json!({"affidamentiRiservati": [raw("affidamentiRiservati", "none", at)?]});
+        v["datiBaseAggiudicazione"] =
+            json!({"criteriAggiudicazione": raw("criteriAggiudicazione", criterio, at)?});
+        v["datiBaseAggiuntivi"] =
+            json!({"affidamentiRiservati": [raw("affidamentiRiservati", "none", at)?]});
         v["datiBaseDocumenti"] = json!({"url": a.url_documenti});
-        v["datiBaseTerminiInvio"] = json!({"scadenzaPresentazioneOfferte": date_time(l.scadenza_offerte)});
+        v["datiBaseTerminiInvio"] =
+            json!({"scadenzaPresentazioneOfferte": date_time(l.scadenza_offerte)});
         lotti.push(v);
     }
     Ok(Scheda {
@@ -412,7 +468,10 @@ pub fn ad3(d: &crate::model::AffidamentoDiretto, at: DateTime<Utc>) -> Result<Sc
     if let Some(link) = &a.link_documenti {
         appalto.insert("linkDocumenti".into(), json!(link));
     }
-    appalto.insert("relazioneUnicaSulleProcedure".into(), json!(d.relazione_unica));
+    appalto.insert(
+        "relazioneUnicaSulleProcedure".into(),
+        json!(d.relazione_unica),
+    );
     appalto.insert("opereUrbanizzazioneScomputo".into(), json!(false));
     appalto.insert("datiBase".into(), json!({"oggetto": a.titolo}));
     let membro = &d.affidatario.membri[0];
@@ -423,7 +482,10 @@ pub fn ad3(d: &crate::model::AffidamentoDiretto, at: DateTime<Utc>) -> Result<Sc
     p.insert("tipoOE".into(), tip(membro.tipo, at)?);
     p.insert("idPartecipante".into(), json!(d.affidatario.id.to_string()));
     p.insert("paeseOperatoreEconomico".into(), json!(membro.id.paese()));
-    p.insert("avvalimento".into(), json!(d.affidatario.avvalimento.is_some()));
+    p.insert(
+        "avvalimento".into(),
+        json!(d.affidatario.avvalimento.is_some()),
+    );
     if let Some((tipo, _)) = &d.affidatario.avvalimento {
         p.insert("tipologiaAvvalimento".into(), tip(*tipo, at)?);
     }
@@ -459,7 +521,10 @@ pub fn ad3(d: &crate::model::AffidamentoDiretto, at: DateTime<Utc>) -> Result<Sc
                 "cpvPrevalente": tipologica_raw("CPV", l.cpv.code()),
             }),
         );
-        m.insert("datiBaseContratto".into(), json!({"codNUTS": tipologica_raw("codNUTS", l.nuts.as_str())}));
+        m.insert(
+            "datiBaseContratto".into(),
+            json!({"codNUTS": tipologica_raw("codNUTS", l.nuts.as_str())}),
+        );
         m.insert(
             "datiBaseAggiudicazioneAppalto".into(),
             json!({"dataAggiudicazione": date_time(d.data_aggiudicazione)}),
@@ -490,7 +555,12 @@ pub fn ad3(d: &crate::model::AffidamentoDiretto, at: DateTime<Utc>) -> Result<Sc
 /// publication: its scheda is [`ad3`]. Above the threshold only the open procedure is built (the
 /// negotiated procedures of art. 76 would need P7_1_x/A7_1_x, see `docs/pcp.md`): refused here rather than
 /// sent with the wrong scheda.
-pub fn publication(a: &Appalto, eform_xml: &str, espd_xml: &str, at: DateTime<Utc>) -> Result<Scheda, PcpError> {
+pub fn publication(
+    a: &Appalto,
+    eform_xml: &str,
+    espd_xml: &str,
+    at: DateTime<Utc>,
+) -> Result<Scheda, PcpError> {
     use crate::model::Procedura;
     match (a.procedura, a.sopra_soglia) {
         (Procedura::Aperta, true) => p1_16(a, eform_xml, espd_xml, at),
@@ -534,7 +604,11 @@ pub fn s2(lotti: &[ElencoLotto], at: DateTime<Utc>) -> Result<Scheda, PcpError> 
 }
 
 /// A1_29: the award of an above-threshold procedure, with eForm 29 to TED (art. 111).
-pub fn a1_29(e: &EsitoAggiudicazione, eform_xml: &str, at: DateTime<Utc>) -> Result<Scheda, PcpError> {
+pub fn a1_29(
+    e: &EsitoAggiudicazione,
+    eform_xml: &str,
+    at: DateTime<Utc>,
+) -> Result<Scheda, PcpError> {
     rules::check_award(SchedaCode::A1_29, e)?;
     let (appalto, aggiudicazioni) = award_parts(e, at)?;
     Ok(Scheda {
@@ -555,7 +629,10 @@ pub fn a2_29(e: &EsitoAggiudicazione, at: DateTime<Utc>) -> Result<Scheda, PcpEr
         crate::model::Procedura::Aperta => "open",
         crate::model::Procedura::NegoziataSenzaBando => "neg-wo-call",
         crate::model::Procedura::AffidamentoDiretto => {
-            return Err(PcpError::invalid("procedura", "a direct award is reported with AD3, not A2_29"));
+            return Err(PcpError::invalid(
+                "procedura",
+                "a direct award is reported with AD3, not A2_29",
+            ));
         }
     };
     appalto["datiBaseProcedura"] = json!({"tipoProcedura": raw("tipoProcedura", tipo, at)?});
@@ -576,7 +653,8 @@ pub fn a2_29(e: &EsitoAggiudicazione, at: DateTime<Utc>) -> Result<Scheda, PcpEr
         } else {
             codes::EsitoProcedura::ChiusaSenzaVincitore
         };
-        v["datiBaseAggiudicazioneAppalto"] = json!({"dataAggiudicazione": date_time(e.data_aggiudicazione)});
+        v["datiBaseAggiudicazioneAppalto"] =
+            json!({"dataAggiudicazione": date_time(e.data_aggiudicazione)});
         v["datiBaseRisultatoProcedura"] = json!({"esitoProcedura": tip(esito, at)?});
     }
     Ok(Scheda {
@@ -586,26 +664,44 @@ pub fn a2_29(e: &EsitoAggiudicazione, at: DateTime<Utc>) -> Result<Scheda, PcpEr
 }
 
 /// The `appalto` and `aggiudicazioni` shared by A1_29 and A2_29.
-fn award_parts(e: &EsitoAggiudicazione, at: DateTime<Utc>) -> Result<(Value, Vec<Value>), PcpError> {
+fn award_parts(
+    e: &EsitoAggiudicazione,
+    at: DateTime<Utc>,
+) -> Result<(Value, Vec<Value>), PcpError> {
     let mut appalto = Map::new();
     appalto.insert("motivoUrgenza".into(), tip(e.motivo_urgenza, at)?);
     if let Some(link) = &e.link_documenti {
         appalto.insert("linkDocumenti".into(), json!(link));
     }
-    appalto.insert("relazioneUnicaSulleProcedure".into(), json!(e.relazione_unica));
-    appalto.insert("opereUrbanizzazioneScomputo".into(), json!(e.opere_urbanizzazione_scomputo));
+    appalto.insert(
+        "relazioneUnicaSulleProcedure".into(),
+        json!(e.relazione_unica),
+    );
+    appalto.insert(
+        "opereUrbanizzazioneScomputo".into(),
+        json!(e.opere_urbanizzazione_scomputo),
+    );
     let mut aggiudicazioni = Vec::new();
     for ag in &e.aggiudicazioni {
         let mut m = Map::new();
         m.insert("cig".into(), json!(ag.cig.as_str()));
         if let Some(s) = ag.soglia_anomalia {
-            m.insert("valoreSogliaAnomalia".into(), money(s, "valoreSogliaAnomalia")?);
+            m.insert(
+                "valoreSogliaAnomalia".into(),
+                money(s, "valoreSogliaAnomalia")?,
+            );
         }
         let mut offerte = Vec::new();
         for o in &ag.offerte {
             let mut om = Map::new();
-            om.insert("idPartecipante".into(), json!(o.id_partecipante.to_string()));
-            om.insert("importo".into(), money(o.importo, "offertePresentate.importo")?);
+            om.insert(
+                "idPartecipante".into(),
+                json!(o.id_partecipante.to_string()),
+            );
+            om.insert(
+                "importo".into(),
+                money(o.importo, "offertePresentate.importo")?,
+            );
             om.insert("aggiudicatario".into(), json!(o.aggiudicatario));
             om.insert("ccnl".into(), raw("ccnl", &o.ccnl, at)?);
             if let Some(p) = o.posizione {
@@ -620,7 +716,10 @@ fn award_parts(e: &EsitoAggiudicazione, at: DateTime<Utc>) -> Result<(Value, Vec
             if let Some(s) = o.sopra_soglia_anomalia {
                 om.insert("offertaMaggioreSogliaAnomalia".into(), json!(s));
             }
-            om.insert("impresaEsclusaAutomaticamente".into(), json!(o.esclusa_automaticamente));
+            om.insert(
+                "impresaEsclusaAutomaticamente".into(),
+                json!(o.esclusa_automaticamente),
+            );
             om.insert("offertaAnomala".into(), json!(o.anomala));
             offerte.push(Value::Object(om));
         }
@@ -645,7 +744,10 @@ pub fn sc1(c: &Contratto) -> Result<Scheda, PcpError> {
         "codiceAusa".into(),
         Value::Array(c.codici_ausa.iter().map(|a| json!(a)).collect()),
     );
-    m.insert("idPartecipante".into(), json!(c.id_partecipante.to_string()));
+    m.insert(
+        "idPartecipante".into(),
+        json!(c.id_partecipante.to_string()),
+    );
     m.insert(
         "cig".into(),
         Value::Array(c.cig.iter().map(|x| json!(x.as_str())).collect()),
@@ -656,7 +758,10 @@ pub fn sc1(c: &Contratto) -> Result<Scheda, PcpError> {
     }
     m.insert("dataDecorrenza".into(), date(c.data_decorrenza));
     m.insert("dataScadenza".into(), date(c.data_scadenza));
-    m.insert("importoCauzione".into(), money(c.importo_cauzione, "importoCauzione")?);
+    m.insert(
+        "importoCauzione".into(),
+        money(c.importo_cauzione, "importoCauzione")?,
+    );
     Ok(Scheda {
         codice: SchedaCode::SC1,
         body: json!({"anacForm": {"datiContratto": m}}),

@@ -94,7 +94,10 @@ fn schemas_of(doc: &str) -> Map<String, Value> {
 /// OpenAPI 3.0 writes `exclusiveMaximum: true` next to `maximum: n`; JSON Schema 2020-12 writes
 /// `exclusiveMaximum: n` (same for the minimum). ANAC's response types use the 3.0 form.
 fn openapi30_bounds(m: &mut Map<String, Value>) {
-    for (excl, bound) in [("exclusiveMaximum", "maximum"), ("exclusiveMinimum", "minimum")] {
+    for (excl, bound) in [
+        ("exclusiveMaximum", "maximum"),
+        ("exclusiveMinimum", "minimum"),
+    ] {
         match m.get(excl) {
             Some(Value::Bool(true)) => {
                 if let Some(b) = m.remove(bound) {
@@ -144,7 +147,10 @@ fn rewrite_refs(v: &mut Value, own: Origin) {
 
 /// Flattens `allOf`-as-inheritance everywhere in `v` (see the module documentation).
 fn flatten(v: &Value, defs: &BTreeMap<String, Value>, depth: usize) -> Value {
-    assert!(depth < 64, "allOf inheritance deeper than 64 levels: a cycle in ANAC's model");
+    assert!(
+        depth < 64,
+        "allOf inheritance deeper than 64 levels: a cycle in ANAC's model"
+    );
     match v {
         Value::Object(m) => {
             let mut own = Map::new();
@@ -156,11 +162,15 @@ fn flatten(v: &Value, defs: &BTreeMap<String, Value>, depth: usize) -> Value {
             let Some(Value::Array(branches)) = m.get("allOf") else {
                 return Value::Object(own);
             };
-            let all_refs = branches
-                .iter()
-                .all(|b| b.as_object().is_some_and(|o| o.len() == 1 && o.contains_key("$ref")));
+            let all_refs = branches.iter().all(|b| {
+                b.as_object()
+                    .is_some_and(|o| o.len() == 1 && o.contains_key("$ref"))
+            });
             if !all_refs {
-                let flat: Vec<Value> = branches.iter().map(|b| flatten(b, defs, depth + 1)).collect();
+                let flat: Vec<Value> = branches
+                    .iter()
+                    .map(|b| flatten(b, defs, depth + 1))
+                    .collect();
                 own.insert("allOf".into(), Value::Array(flat));
                 return Value::Object(own);
             }
@@ -252,12 +262,17 @@ fn close_dangling(v: &mut Value, defs: &BTreeMap<String, Value>) {
 }
 
 fn schema_with_root(defs: BTreeMap<String, Value>, root: &str) -> Value {
-    let mut flat: Map<String, Value> =
-        defs.iter().map(|(k, v)| (k.clone(), flatten(v, &defs, 0))).collect();
+    let mut flat: Map<String, Value> = defs
+        .iter()
+        .map(|(k, v)| (k.clone(), flatten(v, &defs, 0)))
+        .collect();
     for v in flat.values_mut() {
         close_dangling(v, &defs);
     }
-    assert!(flat.contains_key(root), "root type {root} is not in ANAC's documents");
+    assert!(
+        flat.contains_key(root),
+        "root type {root} is not in ANAC's documents"
+    );
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$ref": format!("#/$defs/{root}"),
@@ -268,7 +283,10 @@ fn schema_with_root(defs: BTreeMap<String, Value>, root: &str) -> Value {
 /// The JSON Schema of a scheda's `body` (`{"anacForm": …, "eform": …}`), self-contained, with `allOf`
 /// inheritance flattened.
 pub fn scheda_body_schema(code: SchedaCode) -> Value {
-    schema_with_root(gather(Some(code)), &format!("scheda__Scheda{}Type", code.as_str()))
+    schema_with_root(
+        gather(Some(code)),
+        &format!("scheda__Scheda{}Type", code.as_str()),
+    )
 }
 
 /// The JSON Schema of the envelope `{"codice": …, "versione": …}` every scheda has (ANAC's `SchedaType`),
@@ -294,7 +312,10 @@ pub fn request_schema(component: &str) -> Value {
     }
     // The `scheda` of a request is a SchedaType whose `body` is one of many schede: the mock checks the body
     // against the scheda named by `codice`, so here the envelope accepts any object as body.
-    for t in ["npa__SchedaComunicaAppaltoType", "npa__SchedaPostPubblicazioneType"] {
+    for t in [
+        "npa__SchedaComunicaAppaltoType",
+        "npa__SchedaPostPubblicazioneType",
+    ] {
         if let Some(Value::Object(m)) = defs.get_mut(t)
             && let Some(Value::Object(props)) = m.get_mut("properties")
         {

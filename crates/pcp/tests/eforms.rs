@@ -16,8 +16,14 @@
 use chrono::{TimeZone, Utc};
 use pcp::{eforms, example};
 
-const CN_XSD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/spec/eforms/maindoc/UBL-ContractNotice-2.3.xsd");
-const CAN_XSD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/spec/eforms/maindoc/UBL-ContractAwardNotice-2.3.xsd");
+const CN_XSD: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/spec/eforms/maindoc/UBL-ContractNotice-2.3.xsd"
+);
+const CAN_XSD: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/spec/eforms/maindoc/UBL-ContractAwardNotice-2.3.xsd"
+);
 
 /// `xmllint --noout --schema XSD -`: the violations it reports (empty when the file validates).
 #[allow(dead_code)]
@@ -32,14 +38,23 @@ fn xmllint(xml: &str, xsd: &str) -> Vec<String> {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("SUA_XMLLINT={program} cannot run: {e}"));
-    child.stdin.take().unwrap().write_all(xml.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(xml.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stderr).to_string();
     if out.status.success() {
         assert!(text.contains("validates"), "{text}");
         Vec::new()
     } else {
-        let v: Vec<String> = text.lines().filter(|l| !l.contains("fails to validate")).map(str::to_owned).collect();
+        let v: Vec<String> = text
+            .lines()
+            .filter(|l| !l.contains("fails to validate"))
+            .map(str::to_owned)
+            .collect();
         assert!(!v.is_empty(), "xmllint failed without a message: {text}");
         v
     }
@@ -74,19 +89,35 @@ fn xmlschema_cannot_compile_the_ubl_schemas() {
     for (f, t) in &common {
         parts.push((Box::leak(format!("../common/{f}").into_boxed_str()), t));
     }
-    let err = xmlschema::parse_schema_with(include_str!("../spec/eforms/maindoc/UBL-ContractNotice-2.3.xsd"), &&parts[..])
-        .err()
-        .expect("xmlschema now compiles UBL: validate the eForms with it instead of xmllint");
-    assert!(err.message.contains("content models expand past 100000 particles"), "{}", err.message);
+    let err = xmlschema::parse_schema_with(
+        include_str!("../spec/eforms/maindoc/UBL-ContractNotice-2.3.xsd"),
+        &&parts[..],
+    )
+    .expect_err("xmlschema now compiles UBL: validate the eForms with it instead of xmllint");
+    assert!(
+        err.message
+            .contains("content models expand past 100000 particles"),
+        "{}",
+        err.message
+    );
 }
 
 #[test]
-#[cfg_attr(not(sua_xmllint), ignore = "needs xmllint: SUA_XMLLINT=xmllint (Debian libxml2-utils)")]
+#[cfg_attr(
+    not(sua_xmllint),
+    ignore = "needs xmllint: SUA_XMLLINT=xmllint (Debian libxml2-utils)"
+)]
 fn the_sdk_examples_validate_control() {
     let _ = IGNORE;
-    let v = xmllint(include_str!("../spec/eforms/examples/cn_24_minimal.xml"), CN_XSD);
+    let v = xmllint(
+        include_str!("../spec/eforms/examples/cn_24_minimal.xml"),
+        CN_XSD,
+    );
     assert!(v.is_empty(), "{v:#?}");
-    let v = xmllint(include_str!("../spec/eforms/examples/can_25_ITA.xml"), CAN_XSD);
+    let v = xmllint(
+        include_str!("../spec/eforms/examples/can_25_ITA.xml"),
+        CAN_XSD,
+    );
     assert!(v.is_empty(), "{v:#?}");
 }
 
@@ -96,13 +127,23 @@ fn the_notices_are_well_formed_and_carry_their_subtype() {
     let cn = eforms::contract_notice(&a, &eforms::NoticeIds::example(), now()).unwrap();
     oxml::parse(&cn).expect("well-formed");
     assert!(cn.contains(r#"<cbc:SubTypeCode listName="notice-subtype">16</cbc:SubTypeCode>"#));
-    let can = eforms::award_notice(&a, &example::esito(), &example::elenco(), &eforms::NoticeIds::example(), now()).unwrap();
+    let can = eforms::award_notice(
+        &a,
+        &example::esito(),
+        &example::elenco(),
+        &eforms::NoticeIds::example(),
+        now(),
+    )
+    .unwrap();
     oxml::parse(&can).expect("well-formed");
     assert!(can.contains(r#"<cbc:SubTypeCode listName="notice-subtype">29</cbc:SubTypeCode>"#));
 }
 
 #[test]
-#[cfg_attr(not(sua_xmllint), ignore = "needs xmllint: SUA_XMLLINT=xmllint (Debian libxml2-utils)")]
+#[cfg_attr(
+    not(sua_xmllint),
+    ignore = "needs xmllint: SUA_XMLLINT=xmllint (Debian libxml2-utils)"
+)]
 fn contract_notice_16_is_valid_against_the_eforms_xsd() {
     let a = example::appalto(now());
     let xml = eforms::contract_notice(&a, &eforms::NoticeIds::example(), now()).unwrap();
@@ -111,22 +152,41 @@ fn contract_notice_16_is_valid_against_the_eforms_xsd() {
     assert!(xml.contains(r#"<cbc:SubTypeCode listName="notice-subtype">16</cbc:SubTypeCode>"#));
     assert!(xml.contains(r#"<cbc:ID schemeName="Lot">LOT-0002</cbc:ID>"#));
     assert!(xml.contains(r#"<cbc:EstimatedOverallContractAmount currencyID="EUR">255000</cbc:EstimatedOverallContractAmount>"#));
-    assert!(xml.contains(r#"<cbc:ServiceTypeCode listName="organisation-role">serv-prov</cbc:ServiceTypeCode>"#));
+    assert!(xml.contains(
+        r#"<cbc:ServiceTypeCode listName="organisation-role">serv-prov</cbc:ServiceTypeCode>"#
+    ));
 }
 
 #[test]
-#[cfg_attr(not(sua_xmllint), ignore = "needs xmllint: SUA_XMLLINT=xmllint (Debian libxml2-utils)")]
+#[cfg_attr(
+    not(sua_xmllint),
+    ignore = "needs xmllint: SUA_XMLLINT=xmllint (Debian libxml2-utils)"
+)]
 fn award_notice_29_is_valid_against_the_eforms_xsd() {
     let a = example::appalto(now());
-    let xml = eforms::award_notice(&a, &example::esito(), &example::elenco(), &eforms::NoticeIds::example(), now()).unwrap();
+    let xml = eforms::award_notice(
+        &a,
+        &example::esito(),
+        &example::elenco(),
+        &eforms::NoticeIds::example(),
+        now(),
+    )
+    .unwrap();
     let v = xmllint(&xml, CAN_XSD);
     assert!(v.is_empty(), "{v:#?}\n{xml}");
     assert!(xml.contains(r#"<cbc:SubTypeCode listName="notice-subtype">29</cbc:SubTypeCode>"#));
-    assert_eq!(xml.matches("<efac:SettledContract>").count(), 4, "two winners: two results, two contracts");
+    assert_eq!(
+        xml.matches("<efac:SettledContract>").count(),
+        4,
+        "two winners: two results, two contracts"
+    );
 }
 
 #[test]
-#[cfg_attr(not(sua_xmllint), ignore = "needs xmllint: SUA_XMLLINT=xmllint (Debian libxml2-utils)")]
+#[cfg_attr(
+    not(sua_xmllint),
+    ignore = "needs xmllint: SUA_XMLLINT=xmllint (Debian libxml2-utils)"
+)]
 fn a_broken_notice_is_refused_by_the_validator() {
     let a = example::appalto(now());
     let xml = eforms::contract_notice(&a, &eforms::NoticeIds::example(), now()).unwrap();
@@ -137,7 +197,10 @@ fn a_broken_notice_is_refused_by_the_validator() {
         1,
     );
     assert!(!xmllint(&swapped, CN_XSD).is_empty());
-    let unknown = xml.replacen("<cbc:VersionID>01</cbc:VersionID>", "<cbc:VersionID>01</cbc:VersionID><cbc:Bogus>1</cbc:Bogus>", 1);
+    let unknown = xml.replacen(
+        "<cbc:VersionID>01</cbc:VersionID>",
+        "<cbc:VersionID>01</cbc:VersionID><cbc:Bogus>1</cbc:Bogus>",
+        1,
+    );
     assert!(!xmllint(&unknown, CN_XSD).is_empty());
 }
-

@@ -19,7 +19,8 @@ fn cfg() -> ModiConfig {
         client_id: "9b361d49-33f4-4f1e-a88b-4e12661f2309".into(),
         purpose_id: "1b361d49-33f4-4f1e-a88b-4e12661f2300".into(),
         voucher_audience: "auth.uat.interop.pagopa.it/client-assertion".into(),
-        service_audience: "https://apigw-test.anticorruzione.it/modi/rest/ComunicaAppalto/v1".into(),
+        service_audience: "https://apigw-test.anticorruzione.it/modi/rest/ComunicaAppalto/v1"
+            .into(),
         reg_codice_piattaforma: "0000001".into(),
         reg_codice_componente: "0000001".into(),
     }
@@ -49,25 +50,49 @@ fn verify(token: &str, aud: &str) -> Value {
     let mut v = Validation::new(Algorithm::RS256);
     v.set_audience(&[aud]);
     v.validate_exp = false; // the tokens are made at a fixed `now` in the past
-    decode::<Value>(token, &DecodingKey::from_rsa_pem(PUB).unwrap(), &v).unwrap().claims
+    decode::<Value>(token, &DecodingKey::from_rsa_pem(PUB).unwrap(), &v)
+        .unwrap()
+        .claims
 }
 
 #[test]
 fn tracking_evidence_follows_anacs_jws_schema() {
-    let trace = Trace { id_appalto: None, trace_id: Uuid::from_u128(7), span_id: Uuid::from_u128(8) };
-    let claims = modi::tracking_evidence_claims(&cfg(), &user(), &sa(), &trace, Uuid::from_u128(1), now(), Duration::minutes(5)).unwrap();
+    let trace = Trace {
+        id_appalto: None,
+        trace_id: Uuid::from_u128(7),
+        span_id: Uuid::from_u128(8),
+    };
+    let claims = modi::tracking_evidence_claims(
+        &cfg(),
+        &user(),
+        &sa(),
+        &trace,
+        Uuid::from_u128(1),
+        now(),
+        Duration::minutes(5),
+    )
+    .unwrap();
     let doc: Value = serde_json::from_str(include_str!("../spec/jws/jws.json")).unwrap();
     let schema = doc["components"]["schemas"]["body"].clone();
     let validator = jsonschema::validator_for(&schema).unwrap();
-    let errs: Vec<String> = validator.iter_errors(&claims).map(|e| e.to_string()).collect();
+    let errs: Vec<String> = validator
+        .iter_errors(&claims)
+        .map(|e| e.to_string())
+        .collect();
     assert!(errs.is_empty(), "{errs:?}");
     // every property we send is one ANAC describes
     let props = schema["properties"].as_object().unwrap();
     for k in claims.as_object().unwrap().keys() {
         assert!(props.contains_key(k), "{k} is not in jws.yaml");
     }
-    assert_eq!(claims["businessFlowID"], "00000000-0000-0000-0000-000000000000", "first crea-appalto");
-    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 300);
+    assert_eq!(
+        claims["businessFlowID"], "00000000-0000-0000-0000-000000000000",
+        "first crea-appalto"
+    );
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        300
+    );
 
     let token = modi::sign(&claims, &cfg().kid, KEY).unwrap();
     let header = decode_header(&token).unwrap();
@@ -76,34 +101,81 @@ fn tracking_evidence_follows_anacs_jws_schema() {
     assert_eq!(verify(&token, &cfg().service_audience), claims);
 
     let bad = Utente { loa: 2, ..user() };
-    assert!(modi::tracking_evidence_claims(&cfg(), &bad, &sa(), &trace, Uuid::from_u128(1), now(), Duration::minutes(5)).is_err());
+    assert!(
+        modi::tracking_evidence_claims(
+            &cfg(),
+            &bad,
+            &sa(),
+            &trace,
+            Uuid::from_u128(1),
+            now(),
+            Duration::minutes(5)
+        )
+        .is_err()
+    );
 }
 
 #[test]
 fn the_signature_binds_the_body_digest() {
     let body = br#"{"idAppalto":"4f8f5660-87e8-4dbb-b325-17e216f4a519"}"#;
-    let claims = modi::signature_claims(&cfg(), body, "application/json", Uuid::from_u128(2), now(), Duration::minutes(5));
+    let claims = modi::signature_claims(
+        &cfg(),
+        body,
+        "application/json",
+        Uuid::from_u128(2),
+        now(),
+        Duration::minutes(5),
+    );
     let token = modi::sign(&claims, &cfg().kid, KEY).unwrap();
     let got = verify(&token, &cfg().service_audience);
     let digest = got["signed_headers"][0]["digest"].as_str().unwrap();
     assert_eq!(digest, modi::digest_header(body));
     assert!(digest.starts_with("SHA-256="));
-    assert_ne!(digest, modi::digest_header(b"{}"), "another body, another digest");
-    assert_eq!(got["signed_headers"][1], json!({"content-type": "application/json"}));
+    assert_ne!(
+        digest,
+        modi::digest_header(b"{}"),
+        "another body, another digest"
+    );
+    assert_eq!(
+        got["signed_headers"][1],
+        json!({"content-type": "application/json"})
+    );
 }
 
 #[test]
 fn the_client_assertion_binds_the_tracking_evidence() {
-    let trace = Trace { id_appalto: Some(Uuid::from_u128(9)), trace_id: Uuid::from_u128(7), span_id: Uuid::from_u128(8) };
-    let audit = modi::tracking_evidence_claims(&cfg(), &user(), &sa(), &trace, Uuid::from_u128(3), now(), Duration::minutes(5)).unwrap();
+    let trace = Trace {
+        id_appalto: Some(Uuid::from_u128(9)),
+        trace_id: Uuid::from_u128(7),
+        span_id: Uuid::from_u128(8),
+    };
+    let audit = modi::tracking_evidence_claims(
+        &cfg(),
+        &user(),
+        &sa(),
+        &trace,
+        Uuid::from_u128(3),
+        now(),
+        Duration::minutes(5),
+    )
+    .unwrap();
     let audit_jwt = modi::sign(&audit, &cfg().kid, KEY).unwrap();
-    let claims = modi::client_assertion_claims(&cfg(), Some(&audit_jwt), Uuid::from_u128(4), now(), Duration::minutes(5));
+    let claims = modi::client_assertion_claims(
+        &cfg(),
+        Some(&audit_jwt),
+        Uuid::from_u128(4),
+        now(),
+        Duration::minutes(5),
+    );
     let token = modi::sign(&claims, &cfg().kid, KEY).unwrap();
     let got = verify(&token, &cfg().voucher_audience);
     assert_eq!(got["iss"], got["sub"]);
     assert_eq!(got["purposeId"], cfg().purpose_id);
     assert_eq!(got["digest"]["alg"], "SHA256");
-    assert_eq!(got["digest"]["value"], hex::encode(Sha256::digest(audit_jwt.as_bytes())));
+    assert_eq!(
+        got["digest"]["value"],
+        hex::encode(Sha256::digest(audit_jwt.as_bytes()))
+    );
     // a key that is not an RSA PEM is refused, not panicked on
     assert!(modi::sign(&claims, "k", b"not a key").is_err());
 }

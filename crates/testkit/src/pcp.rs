@@ -103,7 +103,12 @@ fn problem(status: StatusCode, detail: &str, codice: &str, dettaglio: &str) -> R
         "type": "about:blank",
         "errori": [{"idTipologica": "errori", "codice": codice, "dettaglio": dettaglio}],
     });
-    (status, [("content-type", "application/problem+json")], body.to_string()).into_response()
+    (
+        status,
+        [("content-type", "application/problem+json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 fn ack() -> Response {
@@ -127,18 +132,31 @@ fn validator(key: &str, schema: impl FnOnce() -> Value) -> Arc<jsonschema::Valid
 
 /// Validates `body` against an OpenAPI request component, then the scheda it carries (if any) against its
 /// scheda schema. `Err` is the 400 answer.
-fn validate(component: &str, body: &Value) -> Result<Option<SchedaCode>, Response> {
+fn validate(component: &str, body: &Value) -> Result<Option<SchedaCode>, Box<Response>> {
     let v = validator(component, || pcp::spec::request_schema(component));
-    let errs: Vec<String> = v.iter_errors(body).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    let errs: Vec<String> = v
+        .iter_errors(body)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
     if !errs.is_empty() {
-        return Err(problem(StatusCode::BAD_REQUEST, "Richiesta non valida", "ERR4", &errs.join("; ")));
+        return Err(Box::new(problem(
+            StatusCode::BAD_REQUEST,
+            "Richiesta non valida",
+            "ERR4",
+            &errs.join("; "),
+        )));
     }
     let Some(scheda) = body.get("scheda") else {
         return Ok(None);
     };
     let codice = scheda["codice"]["codice"].as_str().unwrap_or_default();
     let Some(code) = SchedaCode::parse(codice) else {
-        return Err(problem(StatusCode::BAD_REQUEST, "Codice scheda errato", "ERR3", codice));
+        return Err(Box::new(problem(
+            StatusCode::BAD_REQUEST,
+            "Codice scheda errato",
+            "ERR3",
+            codice,
+        )));
     };
     let v = validator(code.as_str(), || pcp::spec::scheda_body_schema(code));
     let errs: Vec<String> = v
@@ -146,12 +164,12 @@ fn validate(component: &str, body: &Value) -> Result<Option<SchedaCode>, Respons
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
     if !errs.is_empty() {
-        return Err(problem(
+        return Err(Box::new(problem(
             StatusCode::BAD_REQUEST,
             "Errore nella conversione della scheda secondo il json schema",
             "ERR4",
             &errs.join("; "),
-        ));
+        )));
     }
     Ok(Some(code))
 }
@@ -168,7 +186,12 @@ async fn transport_fault(inner: &Shared) -> Option<Response> {
     match fault {
         Some(Fault::Status(s)) => {
             let status = StatusCode::from_u16(s).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-            Some(problem(status, "Servizio non disponibile", "ERR500", "fault injected"))
+            Some(problem(
+                status,
+                "Servizio non disponibile",
+                "ERR500",
+                "fault injected",
+            ))
         }
         Some(Fault::Delay(d)) => {
             tokio::time::sleep(d).await;
@@ -190,14 +213,20 @@ fn id_of(body: &Value, key: &str) -> Option<Uuid> {
     body.get(key)?.as_str()?.parse().ok()
 }
 
-fn esito(id_appalto: Uuid, op: &str, ok: Result<(&str, Option<Uuid>, Option<Uuid>), (&str, &str)>) -> Value {
+/// The outcome of an asynchronous operation: OK with its detail and ids, or KO with an ANAC error.
+enum Outcome<'a> {
+    Ok(&'a str, Option<Uuid>, Option<Uuid>),
+    Ko(&'a str, &'a str),
+}
+
+fn esito(id_appalto: Uuid, op: &str, ok: Outcome<'_>) -> Value {
     let mut e = json!({
         "idAppalto": id_appalto.to_string(),
         "tipoOperazione": {"idTipologica": "tipoOperazione", "codice": op},
         "dataControllo": "2026-01-01T00:00:00.000+00:00",
     });
     match ok {
-        Ok((dettaglio, id_scheda, id_avviso)) => {
+        Outcome::Ok(dettaglio, id_scheda, id_avviso) => {
             e["esito"] = json!({"idTipologica": "esito", "codice": "OK"});
             e["dettaglio"] = json!({"idTipologica": "esitoOperazione", "codice": dettaglio});
             if let Some(s) = id_scheda {
@@ -207,9 +236,10 @@ fn esito(id_appalto: Uuid, op: &str, ok: Result<(&str, Option<Uuid>, Option<Uuid
                 e["idAvviso"] = json!(a.to_string());
             }
         }
-        Err((codice, dettaglio)) => {
+        Outcome::Ko(codice, dettaglio) => {
             e["esito"] = json!({"idTipologica": "esito", "codice": "KO"});
-            e["errori"] = json!([{"idTipologica": "errori", "codice": codice, "dettaglio": dettaglio}]);
+            e["errori"] =
+                json!([{"idTipologica": "errori", "codice": codice, "dettaglio": dettaglio}]);
         }
     }
     e
@@ -222,7 +252,7 @@ async fn crea_appalto(State(inner): State<Shared>, uri: Uri, Json(body): Json<Va
         }
         let code = match validate("CreaAppaltoRequest", &body) {
             Ok(c) => c,
-            Err(r) => return r,
+            Err(r) => return *r,
         };
         if code.is_some_and(|c| !c.creates_appalto()) {
             return problem(StatusCode::BAD_REQUEST, "Scheda non ammessa", "ERR2", "scheda non ammessa in questa fase");
@@ -262,30 +292,45 @@ fn take_ko(g: &mut Inner) -> Option<(String, String)> {
     None
 }
 
-async fn conferma_appalto(State(inner): State<Shared>, uri: Uri, Json(body): Json<Value>) -> Response {
+async fn conferma_appalto(
+    State(inner): State<Shared>,
+    uri: Uri,
+    Json(body): Json<Value>,
+) -> Response {
     let resp = async {
         if let Some(r) = transport_fault(&inner).await {
             return r;
         }
         if let Err(r) = validate("ConfermaAppaltoRequest", &body) {
-            return r;
+            return *r;
         }
         let id = id_of(&body, "idAppalto").unwrap_or_default();
         let mut g = inner.lock().unwrap();
         let ko = take_ko(&mut g);
         let n = match g.appalti.get(&id) {
             Some(a) => a.lots.len(),
-            None => return problem(StatusCode::NOT_FOUND, "Dato non trovato", "ERR19", "idAppalto non trovato"),
+            None => {
+                return problem(
+                    StatusCode::NOT_FOUND,
+                    "Dato non trovato",
+                    "ERR19",
+                    "idAppalto non trovato",
+                );
+            }
         };
         let e = if let Some((codice, dettaglio)) = ko {
-            esito(id, "AP_CONF", Err((&codice, &dettaglio)))
+            esito(id, "AP_CONF", Outcome::Ko(&codice, &dettaglio))
         } else {
             let cigs: Vec<String> = (0..n).map(|_| g.next_cig()).collect();
             let avviso = g.next_id();
             let a = g.appalti.get_mut(&id).expect("checked above");
             a.cigs = a.lots.iter().cloned().zip(cigs).collect();
             a.id_avviso = Some(avviso);
-            esito(id, "AP_CONF", Ok(("AP_CONF", a.id_scheda_p, Some(avviso))))
+            esito(
+                id,
+                "AP_CONF",
+                Outcome::Ok("AP_CONF", a.id_scheda_p, Some(avviso)),
+            )
         };
         g.appalti.get_mut(&id).expect("checked above").esiti.push(e);
         ack()
@@ -333,7 +378,11 @@ async fn esito_operazione(
     resp
 }
 
-async fn recupera_cig(State(inner): State<Shared>, uri: Uri, Query(q): Query<BTreeMap<String, String>>) -> Response {
+async fn recupera_cig(
+    State(inner): State<Shared>,
+    uri: Uri,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Response {
     let resp = async {
         if let Some(r) = transport_fault(&inner).await {
             return r;
@@ -355,20 +404,34 @@ async fn recupera_cig(State(inner): State<Shared>, uri: Uri, Query(q): Query<BTr
     resp
 }
 
-async fn pubblica_avviso(State(inner): State<Shared>, uri: Uri, Json(body): Json<Value>) -> Response {
+async fn pubblica_avviso(
+    State(inner): State<Shared>,
+    uri: Uri,
+    Json(body): Json<Value>,
+) -> Response {
     let resp = async {
         if let Some(r) = transport_fault(&inner).await {
             return r;
         }
         if let Err(r) = validate("PubblicaAvvisoRequest", &body) {
-            return r;
+            return *r;
         }
         let (id, avviso) = (id_of(&body, "idAppalto"), id_of(&body, "idAvviso"));
         let g = inner.lock().unwrap();
         match id.and_then(|i| g.appalti.get(&i)) {
             Some(a) if a.id_avviso.is_some() && a.id_avviso == avviso => ack(),
-            Some(_) => problem(StatusCode::NOT_FOUND, "Dato non trovato", "ERR22", "idAvviso non trovato"),
-            None => problem(StatusCode::NOT_FOUND, "Dato non trovato", "ERR19", "idAppalto non trovato"),
+            Some(_) => problem(
+                StatusCode::NOT_FOUND,
+                "Dato non trovato",
+                "ERR22",
+                "idAvviso non trovato",
+            ),
+            None => problem(
+                StatusCode::NOT_FOUND,
+                "Dato non trovato",
+                "ERR19",
+                "idAppalto non trovato",
+            ),
         }
     }
     .await;
@@ -383,7 +446,9 @@ fn cigs_in(v: &Value, out: &mut Vec<String>) {
             for (k, x) in m {
                 match (k.as_str(), x) {
                     ("cig", Value::String(s)) => out.push(s.clone()),
-                    ("cig", Value::Array(a)) => out.extend(a.iter().filter_map(|c| c.as_str().map(str::to_owned))),
+                    ("cig", Value::Array(a)) => {
+                        out.extend(a.iter().filter_map(|c| c.as_str().map(str::to_owned)))
+                    }
                     _ => cigs_in(x, out),
                 }
             }
@@ -400,7 +465,7 @@ async fn crea_scheda(State(inner): State<Shared>, uri: Uri, Json(body): Json<Val
         }
         let code = match validate("CreaSchedaRequest", &body) {
             Ok(c) => c,
-            Err(r) => return r,
+            Err(r) => return *r,
         };
         if code.is_some_and(SchedaCode::creates_appalto) {
             return problem(StatusCode::BAD_REQUEST, "Scheda non ammessa", "ERR2", "scheda non ammessa in questa fase");
@@ -429,26 +494,43 @@ async fn crea_scheda(State(inner): State<Shared>, uri: Uri, Json(body): Json<Val
     resp
 }
 
-async fn conferma_scheda(State(inner): State<Shared>, uri: Uri, Json(body): Json<Value>) -> Response {
+async fn conferma_scheda(
+    State(inner): State<Shared>,
+    uri: Uri,
+    Json(body): Json<Value>,
+) -> Response {
     let resp = async {
         if let Some(r) = transport_fault(&inner).await {
             return r;
         }
         if let Err(r) = validate("ConfermaSchedaRequest", &body) {
-            return r;
+            return *r;
         }
-        let (id, id_scheda) = (id_of(&body, "idAppalto").unwrap_or_default(), id_of(&body, "idScheda"));
+        let (id, id_scheda) = (
+            id_of(&body, "idAppalto").unwrap_or_default(),
+            id_of(&body, "idScheda"),
+        );
         let mut g = inner.lock().unwrap();
         let ko = take_ko(&mut g);
         let Some(a) = g.appalti.get_mut(&id) else {
-            return problem(StatusCode::NOT_FOUND, "Dato non trovato", "ERR19", "idAppalto non trovato");
+            return problem(
+                StatusCode::NOT_FOUND,
+                "Dato non trovato",
+                "ERR19",
+                "idAppalto non trovato",
+            );
         };
         let Some(id_scheda) = id_scheda.filter(|s| a.schede.contains_key(s)) else {
-            return problem(StatusCode::NOT_FOUND, "Dato non trovato", "ERR20", "idScheda non trovato");
+            return problem(
+                StatusCode::NOT_FOUND,
+                "Dato non trovato",
+                "ERR20",
+                "idScheda non trovato",
+            );
         };
         let e = match ko {
-            Some((codice, dettaglio)) => esito(id, "SC_CONF", Err((&codice, &dettaglio))),
-            None => esito(id, "SC_CONF", Ok(("SC_CONF", Some(id_scheda), None))),
+            Some((codice, dettaglio)) => esito(id, "SC_CONF", Outcome::Ko(&codice, &dettaglio)),
+            None => esito(id, "SC_CONF", Outcome::Ok("SC_CONF", Some(id_scheda), None)),
         };
         a.esiti.push(e);
         ack()
@@ -461,12 +543,21 @@ async fn conferma_scheda(State(inner): State<Shared>, uri: Uri, Json(body): Json
 fn router(inner: Shared) -> Router {
     Router::new()
         .route("/ComunicaAppalto/v2/crea-appalto", post(crea_appalto))
-        .route("/ComunicaAppalto/v2/conferma-appalto", post(conferma_appalto))
+        .route(
+            "/ComunicaAppalto/v2/conferma-appalto",
+            post(conferma_appalto),
+        )
         .route("/ComunicaAppalto/v2/recupera-cig", get(recupera_cig))
         .route("/ServiziComuni/v2/esito-operazione", get(esito_operazione))
         .route("/PubblicaAvviso/v2/pubblica-avviso", post(pubblica_avviso))
-        .route("/ComunicaPostPubblicazione/v2/crea-scheda", post(crea_scheda))
-        .route("/ComunicaPostPubblicazione/v2/conferma-scheda", post(conferma_scheda))
+        .route(
+            "/ComunicaPostPubblicazione/v2/crea-scheda",
+            post(crea_scheda),
+        )
+        .route(
+            "/ComunicaPostPubblicazione/v2/conferma-scheda",
+            post(conferma_scheda),
+        )
         .with_state(inner)
 }
 
@@ -475,7 +566,9 @@ impl MockPcp {
     /// tests alike).
     pub fn start() -> Self {
         let listener = StdListener::bind("127.0.0.1:0").expect("bind the mock PCP");
-        listener.set_nonblocking(true).expect("non-blocking listener");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
         let addr: SocketAddr = listener.local_addr().expect("local address");
         let inner: Shared = Arc::default();
         let app = router(inner.clone());
@@ -486,7 +579,8 @@ impl MockPcp {
                 .build()
                 .expect("mock PCP runtime");
             rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("mock PCP listener");
+                let listener =
+                    tokio::net::TcpListener::from_std(listener).expect("mock PCP listener");
                 axum::serve(listener, app)
                     .with_graceful_shutdown(async {
                         let _ = rx.await;
