@@ -20,7 +20,9 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::error::PcpError;
-use crate::model::{Appalto, Committente, ElencoLotto, EsitoAggiudicazione, StazioneAppaltante};
+use crate::model::{
+    Appalto, Committente, ElencoLotto, EsitoAggiudicazione, Membro, StazioneAppaltante,
+};
 
 /// The eForms SDK version the notices declare (`cbc:CustomizationID`).
 pub const SDK: &str = "eforms-sdk-1.15";
@@ -148,9 +150,36 @@ fn organization(w: &mut W, id: &str, sa: &StazioneAppaltante, a: &Appalto) -> R 
     close(w, "efac:Organization")
 }
 
-/// The buyer organisations: ORG-0001 the titolare (the Comune), ORG-0002 the CUC (the Province) when it
-/// acts for it.
-fn organizations(w: &mut W, a: &Appalto) -> R {
+/// A tenderer's organisation: name, country, tax id.
+fn tenderer_organization(w: &mut W, id: &str, m: &Membro) -> R {
+    open(w, "efac:Organization", &[])?;
+    open(w, "efac:Company", &[])?;
+    open(w, "cac:PartyIdentification", &[])?;
+    leaf(w, "cbc:ID", &[("schemeName", "organization")], id)?;
+    close(w, "cac:PartyIdentification")?;
+    open(w, "cac:PartyName", &[])?;
+    leaf(w, "cbc:Name", &[("languageID", "ITA")], &m.denominazione)?;
+    close(w, "cac:PartyName")?;
+    open(w, "cac:PostalAddress", &[])?;
+    open(w, "cac:Country", &[])?;
+    leaf(
+        w,
+        "cbc:IdentificationCode",
+        &[("listName", "country")],
+        m.id.paese(),
+    )?;
+    close(w, "cac:Country")?;
+    close(w, "cac:PostalAddress")?;
+    open(w, "cac:PartyLegalEntity", &[])?;
+    leaf(w, "cbc:CompanyID", &[], m.id.as_str())?;
+    close(w, "cac:PartyLegalEntity")?;
+    close(w, "efac:Company")?;
+    close(w, "efac:Organization")
+}
+
+/// The organisations: ORG-0001 the titolare (the Comune), ORG-0002 the CUC (the Province) when it acts for
+/// it, then the tenderers (award notice) numbered on from ORG-0003.
+fn organizations(w: &mut W, a: &Appalto, tenderers: &[(String, &Membro)]) -> R {
     open(w, "efac:Organizations", &[])?;
     match &a.committente {
         Committente::Diretto(sa) => organization(w, "ORG-0001", sa, a)?,
@@ -158,6 +187,9 @@ fn organizations(w: &mut W, a: &Appalto) -> R {
             organization(w, "ORG-0001", titolare, a)?;
             organization(w, "ORG-0002", cuc, a)?;
         }
+    }
+    for (id, m) in tenderers {
+        tenderer_organization(w, id, m)?;
     }
     close(w, "efac:Organizations")
 }
@@ -325,7 +357,7 @@ pub fn contract_notice(
         "16",
     )?;
     close(&mut w, "efac:NoticeSubType")?;
-    organizations(&mut w, a)?;
+    organizations(&mut w, a, &[])?;
     close(&mut w, "efext:EformsExtension")?;
     close(&mut w, "ext:ExtensionContent")?;
     close(&mut w, "ext:UBLExtension")?;
@@ -622,7 +654,19 @@ pub fn award_notice(
         close(&mut w, "efac:LotTender")?;
         close(&mut w, "efac:SettledContract")?;
     }
+    // Each bidder's members become organisations ORG-0003…; a grouping's first member is its lead.
+    let mut tenderers: Vec<(String, &Membro)> = Vec::new();
     for (i, p) in parties.iter().enumerate() {
+        let partecipante = elenco
+            .iter()
+            .flat_map(|l| l.partecipanti.iter())
+            .find(|x| x.id == *p)
+            .ok_or_else(|| {
+                PcpError::invalid(
+                    "offertePresentate.idPartecipante",
+                    format!("{p} is not a bidder"),
+                )
+            })?;
         open(&mut w, "efac:TenderingParty", &[])?;
         leaf(
             &mut w,
@@ -630,14 +674,22 @@ pub fn award_notice(
             &[("schemeName", "tendering-party")],
             &format!("TPA-{:04}", i + 1),
         )?;
-        open(&mut w, "efac:Tenderer", &[])?;
-        leaf(
-            &mut w,
-            "cbc:ID",
-            &[("schemeName", "organization")],
-            &format!("ORG-T{}", p.simple()),
-        )?;
-        close(&mut w, "efac:Tenderer")?;
+        let group = partecipante.membri.len() > 1;
+        for (k, m) in partecipante.membri.iter().enumerate() {
+            let org = format!("ORG-{:04}", 3 + tenderers.len());
+            open(&mut w, "efac:Tenderer", &[])?;
+            leaf(&mut w, "cbc:ID", &[("schemeName", "organization")], &org)?;
+            if group {
+                leaf(
+                    &mut w,
+                    "efbc:GroupLeadIndicator",
+                    &[],
+                    if k == 0 { "true" } else { "false" },
+                )?;
+            }
+            close(&mut w, "efac:Tenderer")?;
+            tenderers.push((org, m));
+        }
         close(&mut w, "efac:TenderingParty")?;
     }
     close(&mut w, "efac:NoticeResult")?;
@@ -649,7 +701,7 @@ pub fn award_notice(
         "29",
     )?;
     close(&mut w, "efac:NoticeSubType")?;
-    organizations(&mut w, a)?;
+    organizations(&mut w, a, &tenderers)?;
     close(&mut w, "efext:EformsExtension")?;
     close(&mut w, "ext:ExtensionContent")?;
     close(&mut w, "ext:UBLExtension")?;

@@ -176,11 +176,21 @@ fn flatten(v: &Value, defs: &BTreeMap<String, Value>, depth: usize) -> Value {
             }
             let mut merged = Map::new();
             for b in branches {
-                let r = b["$ref"].as_str().unwrap_or_default();
-                let name = r.trim_start_matches("#/$defs/");
-                let base = defs
-                    .get(name)
-                    .unwrap_or_else(|| panic!("allOf base {r} is not in the gathered documents"));
+                let mut r = b["$ref"].as_str().unwrap_or_default();
+                // A base may itself be only a `$ref` (the OpenAPI's `PaginazioneType` points into
+                // `modello-dati-npa`): follow the chain to the type that has the properties.
+                let base = loop {
+                    let name = r.trim_start_matches("#/$defs/");
+                    let found = defs.get(name).unwrap_or_else(|| {
+                        panic!("allOf base {r} is not in the gathered documents")
+                    });
+                    match found.as_object() {
+                        Some(o) if o.len() == 1 && o.contains_key("$ref") => {
+                            r = o["$ref"].as_str().unwrap_or_default();
+                        }
+                        _ => break found,
+                    }
+                };
                 let Value::Object(base) = flatten(base, defs, depth + 1) else {
                     continue;
                 };
@@ -305,8 +315,18 @@ pub fn scheda_envelope_schema() -> Value {
 /// (`CreaAppaltoRequest`, `ConfermaAppaltoRequest`, `CreaSchedaRequest`, `ConfermaSchedaRequest`,
 /// `PubblicaAvvisoRequest`), with its `scheda` checked only as an envelope (see [`scheda_envelope_schema`]).
 pub fn request_schema(component: &str) -> Value {
+    openapi_schema(component)
+}
+
+/// The JSON Schema of any component of ANAC's e-services OpenAPI (requests, and responses such as
+/// `CreaAppaltoResponse`, `AckResponse`, `EsitoOperazioneListaResponse`, `CigListaResponse`,
+/// `ErrorResponse`), self-contained, `allOf` flattened; a `scheda` in it is checked only as an envelope.
+pub fn openapi_schema(component: &str) -> Value {
     let mut defs = gather(None);
     for (name, mut schema) in schemas_of(OPENAPI_APPALTO) {
+        if !schema.is_object() {
+            continue;
+        }
         rewrite_refs(&mut schema, Origin::Scheda);
         defs.insert(format!("scheda__{name}"), schema);
     }

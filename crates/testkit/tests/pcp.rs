@@ -35,6 +35,16 @@ async fn get(c: &reqwest::Client, m: &MockPcp, path: &str) -> (u16, Value) {
     (r.status().as_u16(), r.json().await.unwrap())
 }
 
+/// The mock's answer is valid against ANAC's OpenAPI component for it.
+fn assert_answer(component: &str, answer: &Value) {
+    let v = jsonschema::validator_for(&pcp::spec::openapi_schema(component)).unwrap();
+    let errs: Vec<String> = v
+        .iter_errors(answer)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errs.is_empty(), "{component}: {errs:#?}\n{answer}");
+}
+
 /// crea-appalto with the sample P1_16; returns idAppalto.
 async fn create(c: &reqwest::Client, m: &MockPcp) -> String {
     let a = example::appalto(now());
@@ -42,6 +52,7 @@ async fn create(c: &reqwest::Client, m: &MockPcp) -> String {
     let p1 = schede::p1_16(&a, &cn, "<espd/>", now()).unwrap();
     let (s, r) = post(c, m, "/ComunicaAppalto/v2/crea-appalto", &p1.request(None)).await;
     assert_eq!(s, 200, "{r}");
+    assert_answer("CreaAppaltoResponse", &r);
     r["idAppalto"].as_str().unwrap().to_owned()
 }
 
@@ -65,6 +76,7 @@ async fn the_worked_example_sequence_goes_through() {
 
     let (s, r) = get(&c, &m, &format!("/ServiziComuni/v2/esito-operazione?idAppalto={id}&tipoRicerca=ULTIMO_ESITO&tipoOperazione=AP_CONF")).await;
     assert_eq!(s, 200);
+    assert_answer("EsitoOperazioneListaResponse", &r);
     let esito = &r["listaEsiti"][0];
     assert_eq!(esito["esito"]["codice"], "OK");
     let id_avviso = esito["idAvviso"].as_str().unwrap().to_owned();
@@ -76,6 +88,7 @@ async fn the_worked_example_sequence_goes_through() {
     )
     .await;
     assert_eq!(s, 200);
+    assert_answer("CigListaResponse", &r);
     let result = r["result"].as_array().unwrap();
     assert_eq!(result.len(), 2);
     assert_eq!(result[0]["lotIdentifier"], "LOT-0001");
@@ -126,6 +139,7 @@ async fn the_worked_example_sequence_goes_through() {
         )
         .await;
         assert_eq!(s, 200, "{} {r}", scheda.codice.as_str());
+        assert_answer("CreaSchedaResponse", &r);
         let id_scheda = r["idScheda"].as_str().unwrap();
         let (s, _) = post(
             &c,
@@ -162,6 +176,7 @@ async fn an_invalid_scheda_is_refused_with_anacs_error() {
         .remove("finanziamenti");
     let (s, r) = post(&c, &m, "/ComunicaAppalto/v2/crea-appalto", &req).await;
     assert_eq!(s, 400);
+    assert_answer("ErrorResponse", &r);
     assert_eq!(r["errori"][0]["codice"], "ERR4");
     assert!(
         r["errori"][0]["dettaglio"]
