@@ -266,7 +266,7 @@ fn example_file(name: &str) -> Value {
 }
 
 #[test]
-fn anacs_worked_example_predates_the_model_p1_16_lacks_finanziamenti() {
+fn anacs_worked_example_predates_the_model_only_where_the_model_changed() {
     // The worked example's P1_16 was written for an older model: since then `finanziamenti` became
     // required, `ccnl` became a code-list value, and three lot flags were removed. Exactly these differences
     // are found, nothing else (so the schema loading does not refuse what the model allows).
@@ -282,6 +282,20 @@ fn anacs_worked_example_predates_the_model_p1_16_lacks_finanziamenti() {
             "unexpected: {e}"
         );
     }
+    // A1_29: `offertaAnomala` became required and `ccnl` a code-list value.
+    let a1 = example_file("A1_29");
+    let errs = errors(SchedaCode::A1_29, &a1["scheda"]["body"]);
+    assert_eq!(errs.len(), 2, "{errs:#?}");
+    assert!(
+        errs[0].contains("\"offertaAnomala\" is a required property"),
+        "{errs:#?}"
+    );
+    assert!(
+        errs[1].contains(
+            "is not of type \"object\" at /anacForm/aggiudicazioni/0/offertePresentate/0/ccnl"
+        ),
+        "{errs:#?}"
+    );
     // S2: the auxiliary firms (`impreseAusiliarie`) left the model; nothing else differs.
     let s2 = example_file("S2");
     let errs = errors(SchedaCode::S2, &s2["scheda"]["body"]);
