@@ -206,3 +206,31 @@ pub fn sign(claims: &Value, kid: &str, private_key_pem: &[u8]) -> Result<String,
     jsonwebtoken::encode(&header, claims, &key)
         .map_err(|e| PcpError::invalid("modi.sign", e.to_string()))
 }
+
+/// The ModI headers of one call to a PCP e-service, signed with the platform's key: `Digest`,
+/// `Agid-JWT-Signature` (over the digest and content type) and `Agid-JWT-TrackingEvidence` (the given
+/// tracking claims, see [`tracking_evidence_claims`]). The `Authorization: Bearer` voucher comes from PDND
+/// (a client assertion with [`client_assertion_claims`], bound to the same tracking evidence).
+pub fn call_headers(
+    cfg: &ModiConfig,
+    private_key_pem: &[u8],
+    body: &[u8],
+    tracking_claims: &Value,
+    signature_jti: Uuid,
+    now: DateTime<Utc>,
+    ttl: Duration,
+) -> Result<Vec<(&'static str, String)>, PcpError> {
+    let content_type = "application/json";
+    let signature = sign(
+        &signature_claims(cfg, body, content_type, signature_jti, now, ttl),
+        &cfg.kid,
+        private_key_pem,
+    )?;
+    let tracking = sign(tracking_claims, &cfg.kid, private_key_pem)?;
+    Ok(vec![
+        ("Content-Type", content_type.to_owned()),
+        ("Digest", digest_header(body)),
+        ("Agid-JWT-Signature", signature),
+        ("Agid-JWT-TrackingEvidence", tracking),
+    ])
+}

@@ -179,3 +179,47 @@ fn the_client_assertion_binds_the_tracking_evidence() {
     // a key that is not an RSA PEM is refused, not panicked on
     assert!(modi::sign(&claims, "k", b"not a key").is_err());
 }
+
+#[test]
+fn the_headers_of_a_call_carry_digest_signature_and_tracking_evidence() {
+    let body = br#"{"idAppalto":"4f8f5660-87e8-4dbb-b325-17e216f4a519"}"#;
+    let trace = Trace {
+        id_appalto: Some(Uuid::from_u128(9)),
+        trace_id: Uuid::from_u128(7),
+        span_id: Uuid::from_u128(8),
+    };
+    let audit = modi::tracking_evidence_claims(
+        &cfg(),
+        &user(),
+        &sa(),
+        &trace,
+        Uuid::from_u128(3),
+        now(),
+        Duration::minutes(5),
+    )
+    .unwrap();
+    let headers = modi::call_headers(
+        &cfg(),
+        KEY,
+        body,
+        &audit,
+        Uuid::from_u128(5),
+        now(),
+        Duration::minutes(5),
+    )
+    .unwrap();
+    let get = |n: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| *k == n)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    assert_eq!(get("Digest"), modi::digest_header(body));
+    let sig = verify(&get("Agid-JWT-Signature"), &cfg().service_audience);
+    assert_eq!(sig["signed_headers"][0]["digest"], get("Digest"));
+    assert_eq!(
+        verify(&get("Agid-JWT-TrackingEvidence"), &cfg().service_audience),
+        audit
+    );
+}
