@@ -11,7 +11,6 @@
 use std::io::Cursor;
 
 use chrono::{DateTime, Utc};
-use chrono_tz_free::format_date_time;
 use domain::award::AwardCriterion;
 use domain::thresholds::ContractObject;
 use quick_xml::Writer;
@@ -45,15 +44,12 @@ impl NoticeIds {
     }
 }
 
-mod chrono_tz_free {
-    use chrono::{DateTime, Utc};
-    /// eForms dates and times carry their offset: `2026-10-01Z`, `09:00:00Z`.
-    pub fn format_date_time(t: DateTime<Utc>) -> (String, String) {
-        (
-            t.format("%Y-%m-%dZ").to_string(),
-            t.format("%H:%M:%SZ").to_string(),
-        )
-    }
+/// eForms dates and times carry their offset: `2026-10-01Z`, `09:00:00Z`.
+fn format_date_time(t: DateTime<Utc>) -> (String, String) {
+    (
+        t.format("%Y-%m-%dZ").to_string(),
+        t.format("%H:%M:%SZ").to_string(),
+    )
 }
 
 type W = Writer<Cursor<Vec<u8>>>;
