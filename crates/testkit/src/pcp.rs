@@ -12,7 +12,9 @@
 //! "Richiesta acquisita" and the outcome (with the CIGs assigned to the lots) is read with esito-operazione.
 //!
 //! Faults ([`Fault`]): the next calls answer a 5xx, or hang past a client's timeout, or the next conferma
-//! ends KO with one of ANAC's error codes. Ids are deterministic (a counter), CIGs follow ANAC's algorithm.
+//! ends KO with one of ANAC's error codes; [`MockPcp::set_down`] makes every call answer 503 for a while.
+//! A second `crea-appalto` with the same `codiceAppalto` is refused (ERR38), as PCP does. Ids are
+//! deterministic (a counter), CIGs follow ANAC's algorithm.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{SocketAddr, TcpListener as StdListener};
@@ -62,6 +64,11 @@ struct Appalto {
 
 #[derive(Default)]
 struct Inner {
+    /// While set, every call answers 503 (an outage or ANAC's maintenance window).
+    down: bool,
+    /// The `codiceAppalto` already created: PCP refuses a second one (ERR38), which is what makes a
+    /// duplicated `crea-appalto` visible.
+    codici: Vec<String>,
     counter: u128,
     cig_counter: u32,
     appalti: BTreeMap<Uuid, Appalto>,
@@ -178,6 +185,14 @@ fn validate(component: &str, body: &Value) -> Result<Option<SchedaCode>, Box<Res
 async fn transport_fault(inner: &Shared) -> Option<Response> {
     let fault = {
         let mut g = inner.lock().unwrap();
+        if g.down {
+            return Some(problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Servizio in manutenzione",
+                "ERR500",
+                "PCP non disponibile",
+            ));
+        }
         match g.faults.front() {
             Some(Fault::Status(_) | Fault::Delay(_)) => g.faults.pop_front(),
             _ => None,
@@ -261,7 +276,20 @@ async fn crea_appalto(State(inner): State<Shared>, uri: Uri, Json(body): Json<Va
             .as_array()
             .map(|l| l.iter().filter_map(|x| x["lotIdentifier"].as_str().map(str::to_owned)).collect())
             .unwrap_or_default();
+        let codice = body["scheda"]["body"]["anacForm"]["appalto"]["codiceAppalto"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let mut g = inner.lock().unwrap();
+        if g.codici.contains(&codice) {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "Richiesta non valida",
+                "ERR38",
+                &format!("codiceAppalto {codice} già presente"),
+            );
+        }
+        g.codici.push(codice);
         let id = g.next_id();
         let id_scheda = g.next_id();
         g.appalti.insert(
@@ -599,6 +627,11 @@ impl MockPcp {
     /// Queues a fault for the next matching call.
     pub fn inject(&self, fault: Fault) {
         self.inner.lock().unwrap().faults.push_back(fault);
+    }
+
+    /// Makes every call answer 503 until called again with `false` (PCP down for a while).
+    pub fn set_down(&self, down: bool) {
+        self.inner.lock().unwrap().down = down;
     }
 
     /// Every request received, in order, with the status answered.

@@ -359,3 +359,29 @@ async fn the_below_threshold_schede_are_accepted_too() {
     .await;
     assert_eq!((s, r["errori"][0]["codice"].as_str()), (400, Some("ERR2")));
 }
+
+#[tokio::test]
+async fn an_outage_answers_503_until_it_ends_and_a_duplicate_appalto_is_refused() {
+    let m = MockPcp::start();
+    let c = client();
+    let a = example::appalto(now());
+    let body = schede::p1_16(&a, "<x/>", "<x/>", now())
+        .unwrap()
+        .request(None);
+    m.set_down(true);
+    for _ in 0..3 {
+        let (s, r) = post(&c, &m, "/ComunicaAppalto/v2/crea-appalto", &body).await;
+        assert_eq!(
+            (s, r["errori"][0]["codice"].as_str()),
+            (503, Some("ERR500"))
+        );
+    }
+    m.set_down(false);
+    let (s, _) = post(&c, &m, "/ComunicaAppalto/v2/crea-appalto", &body).await;
+    assert_eq!(s, 200);
+    // sent twice (e.g. by two replicas): PCP refuses the second
+    let (s, r) = post(&c, &m, "/ComunicaAppalto/v2/crea-appalto", &body).await;
+    assert_eq!((s, r["errori"][0]["codice"].as_str()), (400, Some("ERR38")));
+    let statuses: Vec<u16> = m.received().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [503, 503, 503, 200, 400]);
+}
