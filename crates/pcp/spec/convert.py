@@ -20,8 +20,8 @@ def _compose_node(self, parent, index):
     return _orig(self, parent, index)
 Composer.compose_node = _compose_node
 
-SCHEDE = ['P1.16', 'P2.16', 'P7.2', 'AD3', 'A1.29', 'A2.29', 'S2', 'SC1', 'NAG', 'dati-comuni']
-RULES = ['P1_16', 'P2_16', 'P7_2', 'AD3', 'A1_29', 'A2_29', 'S2', 'SC1', 'NAG']
+SCHEDE = ['P1.16', 'P2.16', 'P7.2', 'AD3', 'A1.29', 'A2.29', 'S1_2', 'S2', 'SC1', 'NAG', 'dati-comuni']
+RULES = ['P1_16', 'P2_16', 'P7_2', 'AD3', 'A1_29', 'A2_29', 'S1_2', 'S2', 'SC1', 'NAG']
 TIPOLOGICHE = ['funzioniSvolte', 'ruoloOE', 'tipoOE', 'contrattiDisposizioniParticolari', 'prestazioniComprese',
     'motivoUrgenza', 'tipoFinanziamento', 'ccnl', 'categoria', 'motivoCollegamento', 'esito', 'esitoOperazione',
     'tipoOperazione', 'esitoProcedura', 'esitoProceduraAnnullata', 'criteriAggiudicazione', 'tipoProcedura',

@@ -334,6 +334,8 @@ tipologica! {
         A1_29 => "A1_29",
         /// Award below the threshold, no TED.
         A2_29 => "A2_29",
+        /// The operators invited (negotiated procedures), with the invitation date and the deadline.
+        S1_2 => "S1_2",
         /// The operators who submitted a bid.
         S2 => "S2",
         /// The signed contract.

@@ -254,6 +254,17 @@ pub struct ElencoLotto {
     pub partecipanti: Vec<Partecipante>,
 }
 
+/// The operators invited to bid for one lot (scheda S1_2, negotiated procedures): sent after the offer
+/// deadline, when the invitees are no longer secret (art. 35 c.2 b)).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvitatiLotto {
+    pub cig: Cig,
+    pub data_invito: DateTime<Utc>,
+    pub scadenza_offerte: DateTime<Utc>,
+    /// Each invitee with the id its participation will have (`idPartecipante`, the same in S2).
+    pub invitati: Vec<Partecipante>,
+}
+
 /// One bid in the ranking of a lot.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Offerta {

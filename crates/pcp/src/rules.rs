@@ -35,6 +35,7 @@ pub fn checked(code: SchedaCode) -> &'static [&'static str] {
         SchedaCode::A1_29 | SchedaCode::A2_29 => {
             &["REG7", "REG8", "REG47", "REG50", "REG51", "REG112"]
         }
+        SchedaCode::S1_2 => &["REG137", "REG138"],
         SchedaCode::S2 => &["REG78"],
         SchedaCode::SC1 => &["REG77", "REG117"],
         _ => &[],
@@ -365,6 +366,29 @@ pub fn check_s2(lotti: &[ElencoLotto]) -> Result<(), PcpError> {
                     l.cig
                 ),
             ));
+        }
+    }
+    Ok(())
+}
+
+/// The rules of S1_2 (`S1_2.dmn`): at least one lot and one invitee per lot (REG137), no empty text
+/// (REG138: the invitees' tax ids and names).
+pub fn check_s1_2(lotti: &[crate::model::InvitatiLotto]) -> Result<(), PcpError> {
+    let err = |rule, detail: String| Err(PcpError::rule_broken(rule, SchedaCode::S1_2, detail));
+    if lotti.is_empty() {
+        return err("REG137", "no lot".into());
+    }
+    for l in lotti {
+        if l.invitati.iter().all(|p| p.membri.is_empty()) {
+            return err("REG137", format!("{}: no invitee", l.cig));
+        }
+        for m in l.invitati.iter().flat_map(|p| p.membri.iter()) {
+            if m.id.as_str().trim().is_empty() || m.denominazione.trim().is_empty() {
+                return err(
+                    "REG138",
+                    format!("{}: an invitee without tax id or name", l.cig),
+                );
+            }
         }
     }
     Ok(())

@@ -573,6 +573,37 @@ pub fn publication(
     }
 }
 
+/// S1_2: for each lot of a negotiated procedure, the operators invited, the invitation date and the offer
+/// deadline.
+pub fn s1_2(lotti: &[crate::model::InvitatiLotto], at: DateTime<Utc>) -> Result<Scheda, PcpError> {
+    rules::check_s1_2(lotti)?;
+    let mut elenco = Vec::new();
+    for l in lotti {
+        let mut invitati = Vec::new();
+        for p in &l.invitati {
+            for m in &p.membri {
+                invitati.push(json!({
+                    "codiceFiscale": m.id.as_str(),
+                    "denominazione": m.denominazione,
+                    "ruoloOE": tip(m.ruolo, at)?,
+                    "tipoOE": tip(m.tipo, at)?,
+                    "idPartecipante": p.id.to_string(),
+                }));
+            }
+        }
+        elenco.push(json!({
+            "cig": l.cig.as_str(),
+            "dataInvito": date_time(l.data_invito),
+            "scadenzaPresentazioneOfferte": date_time(l.scadenza_offerte),
+            "elencoInvitati": invitati,
+        }));
+    }
+    Ok(Scheda {
+        codice: SchedaCode::S1_2,
+        body: json!({"anacForm": {"elencoSoggetti": elenco}}),
+    })
+}
+
 /// S2: for each lot, the operators that submitted a bid (every member of a grouping, with its role).
 pub fn s2(lotti: &[ElencoLotto], at: DateTime<Utc>) -> Result<Scheda, PcpError> {
     rules::check_s2(lotti)?;

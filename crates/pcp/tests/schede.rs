@@ -131,6 +131,37 @@ fn p7_2_negotiated_and_ad3_direct_award_are_valid_against_their_schemas() {
 }
 
 #[test]
+fn s1_2_invitees_are_valid_against_their_schema() {
+    let lotti = vec![pcp::model::InvitatiLotto {
+        cig: example::cigs()[0].clone(),
+        data_invito: now(),
+        scadenza_offerte: now() + chrono::Duration::days(15),
+        invitati: example::partecipanti(),
+    }];
+    let s = schede::s1_2(&lotti, now()).unwrap();
+    assert_valid(SchedaCode::S1_2, &s.body);
+    assert_eq!(
+        s.body["anacForm"]["elencoSoggetti"][0]["elencoInvitati"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    let mut empty = lotti.clone();
+    empty[0].invitati.clear();
+    assert_eq!(
+        schede::s1_2(&empty, now()).unwrap_err().rule(),
+        Some("REG137")
+    );
+    let mut unnamed = lotti;
+    unnamed[0].invitati[0].membri[0].denominazione = " ".into();
+    assert_eq!(
+        schede::s1_2(&unnamed, now()).unwrap_err().rule(),
+        Some("REG138")
+    );
+}
+
+#[test]
 fn s2_a1_29_a2_29_sc1_nag_are_valid_against_their_schemas() {
     let s2 = schede::s2(&example::elenco(), now()).unwrap();
     assert_valid(SchedaCode::S2, &s2.body);

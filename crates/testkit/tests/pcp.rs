@@ -305,6 +305,25 @@ async fn the_below_threshold_schede_are_accepted_too() {
     )
     .await;
     let cig = domain::ids::Cig::parse(r["result"][0]["cig"].as_str().unwrap()).unwrap();
+    // the invitees, after the offer deadline
+    let s12 = schede::s1_2(
+        &[pcp::model::InvitatiLotto {
+            cig: cig.clone(),
+            data_invito: now(),
+            scadenza_offerte: n.lotti[0].scadenza_offerte,
+            invitati: example::partecipanti(),
+        }],
+        now(),
+    )
+    .unwrap();
+    let (s, r) = post(
+        &c,
+        &m,
+        "/ComunicaPostPubblicazione/v2/crea-scheda",
+        &s12.request(Some(id.parse().unwrap())),
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
     let mut e = example::esito();
     e.procedura = pcp::model::Procedura::NegoziataSenzaBando;
     e.aggiudicazioni.truncate(1);
