@@ -450,6 +450,24 @@ fn parse_date(v: &serde_json::Value) -> Option<DateTime<Utc>> {
 
 /// Every entry of a vendored code list (a code can appear more than once, with different periods).
 pub fn entries(id: &str) -> Option<Vec<CodeEntry>> {
+    parsed(id).cloned()
+}
+
+/// The parsed lists, each parsed once per process from the compiled-in JSON.
+fn parsed(id: &str) -> Option<&'static Vec<CodeEntry>> {
+    use std::collections::BTreeMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<BTreeMap<String, &'static Vec<CodeEntry>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Mutex::default);
+    if let Some(v) = cache.lock().ok()?.get(id) {
+        return Some(v);
+    }
+    let list: &'static Vec<CodeEntry> = Box::leak(Box::new(parse_list(id)?));
+    cache.lock().ok()?.insert(id.to_owned(), list);
+    Some(list)
+}
+
+fn parse_list(id: &str) -> Option<Vec<CodeEntry>> {
     let v: serde_json::Value = serde_json::from_str(list_json(id)?).ok()?;
     let list = v.as_array()?;
     Some(
@@ -469,7 +487,7 @@ pub fn entries(id: &str) -> Option<Vec<CodeEntry>> {
 
 /// Refuses a code that is not in the list, or not valid at `at` (`dataInizio` ≤ at < `dataFine`).
 pub fn check_code(list: &str, code: &str, at: DateTime<Utc>) -> Result<(), PcpError> {
-    let entries = entries(list).ok_or_else(|| PcpError::UnknownCode {
+    let entries = parsed(list).ok_or_else(|| PcpError::UnknownCode {
         list: list.to_owned(),
         code: code.to_owned(),
     })?;
@@ -501,8 +519,8 @@ pub fn check<T: Tipologica>(t: T, at: DateTime<Utc>) -> Result<(), PcpError> {
 
 /// The Italian description of one of ANAC's error codes (`errori.json`), e.g. `REG47`.
 pub fn error_description(code: &str) -> Option<String> {
-    entries("errori")?
-        .into_iter()
+    parsed("errori")?
+        .iter()
         .find(|e| e.code == code)
-        .map(|e| e.description_it)
+        .map(|e| e.description_it.clone())
 }

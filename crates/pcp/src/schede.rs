@@ -573,6 +573,41 @@ pub fn publication(
     }
 }
 
+/// The publication of a tender, ready to send: the scheda [`publication`] picks and, above the threshold,
+/// the contract notice it carries (also returned, for the record: `sua demo` writes it to
+/// `DIR/pcp/eforms/`).
+pub fn publish(
+    a: &Appalto,
+    ids: &crate::eforms::NoticeIds,
+    espd_xml: &str,
+    at: DateTime<Utc>,
+) -> Result<(Scheda, Option<String>), PcpError> {
+    if a.sopra_soglia {
+        let cn = crate::eforms::contract_notice(a, ids, at)?;
+        let s = publication(a, &cn, espd_xml, at)?;
+        Ok((s, Some(cn)))
+    } else {
+        Ok((publication(a, "", espd_xml, at)?, None))
+    }
+}
+
+/// The award of a tender, ready to send: A1_29 with the contract award notice above the threshold
+/// (returned too), A2_29 below it.
+pub fn award(
+    a: &Appalto,
+    e: &EsitoAggiudicazione,
+    elenco: &[ElencoLotto],
+    ids: &crate::eforms::NoticeIds,
+    at: DateTime<Utc>,
+) -> Result<(Scheda, Option<String>), PcpError> {
+    if a.sopra_soglia {
+        let can = crate::eforms::award_notice(a, e, elenco, ids, at)?;
+        Ok((a1_29(e, &can, at)?, Some(can)))
+    } else {
+        Ok((a2_29(e, at)?, None))
+    }
+}
+
 /// S1_2: for each lot of a negotiated procedure, the operators invited, the invitation date and the offer
 /// deadline.
 pub fn s1_2(lotti: &[crate::model::InvitatiLotto], at: DateTime<Utc>) -> Result<Scheda, PcpError> {

@@ -131,6 +131,31 @@ fn p7_2_negotiated_and_ad3_direct_award_are_valid_against_their_schemas() {
 }
 
 #[test]
+fn publish_and_award_pick_the_scheda_and_return_the_eform() {
+    let mut a = example::appalto(now());
+    let ids = pcp::eforms::NoticeIds::example();
+    let (s, cn) = schede::publish(&a, &ids, "<espd/>", now()).unwrap();
+    assert_eq!(s.codice, SchedaCode::P1_16);
+    let cn = cn.expect("a contract notice above the threshold");
+    use base64::Engine;
+    let sent = base64::engine::general_purpose::STANDARD
+        .decode(s.body["eform"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(
+        sent,
+        cn.as_bytes(),
+        "the eForm in the scheda is the one returned"
+    );
+    let (s, can) = schede::award(&a, &example::esito(), &example::elenco(), &ids, now()).unwrap();
+    assert_eq!((s.codice, can.is_some()), (SchedaCode::A1_29, true));
+    a.sopra_soglia = false;
+    let (s, cn) = schede::publish(&a, &ids, "<espd/>", now()).unwrap();
+    assert_eq!((s.codice, cn), (SchedaCode::P2_16, None));
+    let (s, can) = schede::award(&a, &example::esito(), &example::elenco(), &ids, now()).unwrap();
+    assert_eq!((s.codice, can), (SchedaCode::A2_29, None));
+}
+
+#[test]
 fn s1_2_invitees_are_valid_against_their_schema() {
     let lotti = vec![pcp::model::InvitatiLotto {
         cig: example::cigs()[0].clone(),
