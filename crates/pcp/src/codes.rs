@@ -1,8 +1,9 @@
 //! ANAC's code lists (*tipologiche*, `modello-dati/tipologiche/*.json`) as Rust enums.
 //!
 //! The enums are written by hand, with names a reader understands, and checked against the vendored JSON
-//! by `tests/codes.rs`: each variant's code exists in its list with the same validity dates, and for the
-//! lists marked `complete` the enum has every code of the list (a code ANAC adds makes the test fail).
+//! by `tests/codes.rs`: each variant's code exists in its list, and for the lists marked `complete` the
+//! enum has every code of the list (a code ANAC adds makes the test fail). The validity dates are read from
+//! the vendored JSON itself when a code is written ([`check`]), so they cannot drift.
 //! Long lists we only pass through (CCNL, SOA categories) stay strings, checked against the vendored list
 //! by [`check_code`].
 //!
