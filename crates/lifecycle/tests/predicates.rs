@@ -352,7 +352,7 @@ fn other_lot_events_apply_unchanged_when_recording_the_award() {
     unverified.requirements_verified = None;
     refused(
         lot::apply_recording_award(LotState::Verified, &LotEvent::Award, &unverified, now),
-        "art. 17 c.5",
+        "art. 17 c.5, art. 99",
     );
 }
 

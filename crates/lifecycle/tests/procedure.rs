@@ -284,3 +284,19 @@ fn rules_load_from_configuration_and_keep_their_checks() {
     bad["thresholds"]["eu"][0]["valid_to"] = serde_json::json!("2020-01-01");
     assert!(serde_json::from_value::<Rules>(bad).is_err());
 }
+
+#[test]
+fn art_14_c4_options_and_renewals_count_in_the_value_that_picks_the_procedure() {
+    use domain::costs::contract_value;
+    use domain::money::Euro;
+    let eur = |s: &str| s.parse::<Euro>().unwrap();
+    let on = date(2026, 3, 1);
+    // 200,000 of services alone: a negotiated procedure without a bando is allowed
+    let base = contract(ContractObject::Services, 200_000, on);
+    assert!(check_procedure(&Rules::default(), P::NegoziataSenzaBando, &base, false).is_ok());
+    // with 20,000 of options the value is 220,000: above the 216,000 threshold
+    let value = contract_value([(eur("200000"), eur("20000"), Euro::ZERO)]).unwrap();
+    let ctx = ContractContext::from_euro(ContractObject::Services, value, on);
+    let e = check_procedure(&Rules::default(), P::NegoziataSenzaBando, &ctx, false).unwrap_err();
+    assert_eq!(e.rule, "art. 50 c.1 lett. c)-e)");
+}
