@@ -116,18 +116,10 @@ both_backends!(
             .post("/v1/tenders", Some(&w.buyer), &body("100000.01"))
             .await;
         assert_eq!(r.0, 422, "{}", r.1);
-        assert!(
-            r.1.to_string().contains("lots[0].labour_costs"),
-            "{}",
-            r.1
-        );
+        assert!(r.1.to_string().contains("lots[0].labour_costs"), "{}", r.1);
         let r = app.post("/v1/tenders", Some(&w.buyer), &body("-1")).await;
         assert_eq!(r.0, 422, "{}", r.1);
-        assert!(
-            r.1.to_string().contains("lots[0].labour_costs"),
-            "{}",
-            r.1
-        );
+        assert!(r.1.to_string().contains("lots[0].labour_costs"), "{}", r.1);
         // 100,000.00 of which 20,000.00 labour costs: 80,000.00 subject to the ribasso
         let (tid, lid) = draft(&app, &w.buyer, body("20000.00")).await;
         let t = ok(
@@ -236,7 +228,13 @@ both_backends!(
             200,
         );
         ok(
-            &lot_ev(&app, &lid, &w.buyer, json!({"event": "open_administrative"})).await,
+            &lot_ev(
+                &app,
+                &lid,
+                &w.buyer,
+                json!({"event": "open_administrative"}),
+            )
+            .await,
             200,
         );
         let bids = ok(
@@ -256,7 +254,10 @@ both_backends!(
             );
         }
         for e in ["start_economic_evaluation", "open_economic_offers"] {
-            ok(&lot_ev(&app, &lid, &w.buyer, json!({"event": e})).await, 200);
+            ok(
+                &lot_ev(&app, &lid, &w.buyer, json!({"event": e})).await,
+                200,
+            );
         }
         let opened = ok(
             &app.get(&format!("/v1/bids/{ida}"), Some(&w.buyer)).await,
@@ -384,8 +385,12 @@ both_backends!(
         // art. 14 c.7: 218,000.00 of services, decided on 20 Dec 2025 (threshold 221,000: band e), invited
         // on 10 Jan 2026 (threshold 216,000: above it)
         ok(
-            &app.put("/v1/admin/clock", Some(&w.admin), &at("2025-12-20T09:00:00Z"))
-                .await,
+            &app.put(
+                "/v1/admin/clock",
+                Some(&w.admin),
+                &at("2025-12-20T09:00:00Z"),
+            )
+            .await,
             200,
         );
         let ops = operators(
@@ -442,8 +447,12 @@ both_backends!(
             200,
         );
         ok(
-            &app.put("/v1/admin/clock", Some(&w.admin), &at("2026-01-10T09:00:00Z"))
-                .await,
+            &app.put(
+                "/v1/admin/clock",
+                Some(&w.admin),
+                &at("2026-01-10T09:00:00Z"),
+            )
+            .await,
             200,
         );
         let r = tender_ev(&app, &tid, &w.buyer, json!({"event": "send_invitations"})).await;
@@ -461,7 +470,8 @@ both_backends!(
         )
         .await;
         let t = ok(
-            &app.get(&format!("/v1/tenders/{tid2}"), Some(&w.buyer)).await,
+            &app.get(&format!("/v1/tenders/{tid2}"), Some(&w.buyer))
+                .await,
             200,
         );
         assert_eq!(t["lots"][0]["options"], "20000.00", "{t}");
@@ -481,6 +491,18 @@ both_backends!(
     the_guards_of_art_48_108_76_and_52_refuse_naming_their_article,
     |app: TestApp| async move {
         let w = world(&app).await;
+        // the OpenAPI schemas carry the new fields
+        let api = ok(&app.get("/openapi.json", None).await, 200);
+        let props = |schema: &str| api["components"]["schemas"][schema]["properties"].clone();
+        for f in ["labour_costs", "safety_costs", "options", "renewals"] {
+            assert!(props("NewLot")[f].is_object(), "NewLot.{f}");
+            assert!(props("LotPatch")[f].is_object(), "LotPatch.{f}");
+            assert!(props("LotView")[f].is_object(), "LotView.{f}");
+        }
+        assert!(props("LotView")["award_amount"].is_object());
+        assert!(props("NewTender")["service_nature"].is_object());
+        assert!(props("BidContent")["declared_labour_costs"].is_object());
+        assert!(props("Declarations")["requirement_checks"].is_object());
         let tender = |procedure: &str, criterion: &str, amount: &str, extra: Value| {
             let mut b = json!({"title": "Affidamento di prova", "contract_type": "services",
                    "procedure_type": procedure, "criterion": criterion,
@@ -495,7 +517,12 @@ both_backends!(
         let (tid, _) = draft(
             &app,
             &w.buyer,
-            tender("negoziata_senza_bando", "lowest_price", "180000.00", json!({})),
+            tender(
+                "negoziata_senza_bando",
+                "lowest_price",
+                "180000.00",
+                json!({}),
+            ),
         )
         .await;
         let r = tender_ev(
@@ -662,7 +689,10 @@ both_backends!(
                 200,
             );
             for e in ["acquire_cig", "start_direct_award"] {
-                ok(&tender_ev(&app, &tid, &w.buyer, json!({"event": e})).await, 200);
+                ok(
+                    &tender_ev(&app, &tid, &w.buyer, json!({"event": e})).await,
+                    200,
+                );
             }
             ok(
                 &lot_ev(&app, &lid, &w.buyer, json!({"event": "start_direct_award"})).await,
@@ -677,7 +707,10 @@ both_backends!(
                     &lot_ev(&app, &lid, &w.buyer, json!({"event": "award"})).await,
                     200,
                 );
-                assert!(award["effects"].to_string().contains("art. 52 c.1"), "{award}");
+                assert!(
+                    award["effects"].to_string().contains("art. 52 c.1"),
+                    "{award}"
+                );
             } else {
                 refused_with(&r, "art. 52 c.1");
             }

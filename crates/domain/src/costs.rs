@@ -186,7 +186,11 @@ mod tests {
         assert_eq!(half, eur("888.91"));
         assert_eq!(trunc, eur("888.90"));
         // a price is the price of the subject part
-        let p = award_amount(&base, &EconomicOffer::Price(eur("850.00")), Rounding::HalfUp);
+        let p = award_amount(
+            &base,
+            &EconomicOffer::Price(eur("850.00")),
+            Rounding::HalfUp,
+        );
         assert_eq!(p, Some(eur("950.01")));
     }
 

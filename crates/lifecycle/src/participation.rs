@@ -11,8 +11,8 @@ use crate::common::{
 };
 use crate::lot::LotState;
 use crate::procedure::{self, ProcedureType, RequirementChecks};
-use rust_decimal::Decimal;
 use crate::rules::Rules;
+use rust_decimal::Decimal;
 
 string_enum! {
     /// States of an operator's participation in a lot.

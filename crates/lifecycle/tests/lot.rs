@@ -634,10 +634,7 @@ fn art_52_c1_direct_awards_below_40000_may_be_awarded_on_the_self_declaration() 
     // at 40,000 the requirements are verified first
     let mut big = direct_award_lot(40_000);
     big.requirement_checks = Some(RequirementChecks::Art52SelfDeclaration);
-    let r = refused(
-        lot::apply(S::Verified, &E::Award, &big, now),
-        "art. 52 c.1",
-    );
+    let r = refused(lot::apply(S::Verified, &E::Award, &big, now), "art. 52 c.1");
     assert!(r.message.contains("40000"), "{}", r.message);
     // only direct awards
     let mut neg = lp_works_lot();

@@ -709,7 +709,12 @@ fn art_48_c2_certain_cross_border_interest_forces_the_ordinary_procedures() {
         AwardCriterion::LowestPrice,
         180_000,
     );
-    accepted(tender::apply(S::Draft, &E::AdoptDecisionToContract, &f, now));
+    accepted(tender::apply(
+        S::Draft,
+        &E::AdoptDecisionToContract,
+        &f,
+        now,
+    ));
     f.cross_border_interest = true;
     let r = refused(
         tender::apply(S::Draft, &E::AdoptDecisionToContract, &f, now),
@@ -735,7 +740,12 @@ fn art_48_c2_certain_cross_border_interest_forces_the_ordinary_procedures() {
     // the open procedure is an ordinary one
     let mut o = services(ProcedureType::Aperta, AwardCriterion::LowestPrice, 180_000);
     o.cross_border_interest = true;
-    let t = accepted(tender::apply(S::Draft, &E::AdoptDecisionToContract, &o, now));
+    let t = accepted(tender::apply(
+        S::Draft,
+        &E::AdoptDecisionToContract,
+        &o,
+        now,
+    ));
     assert!(t.audit().unwrap().rules_checked.contains(&"art. 48 c.2"));
 }
 
@@ -760,7 +770,12 @@ fn art_108_c2_quality_price_is_compulsory_where_the_law_says() {
         );
     }
     f.service_nature = N::Ordinary;
-    accepted(tender::apply(S::Draft, &E::AdoptDecisionToContract, &f, now));
+    accepted(tender::apply(
+        S::Draft,
+        &E::AdoptDecisionToContract,
+        &f,
+        now,
+    ));
     // technical-intellectual services below 140,000 may use lowest price
     let mut small = services(
         ProcedureType::NegoziataSenzaBando,
@@ -787,7 +802,12 @@ fn art_108_c2_quality_price_is_compulsory_where_the_law_says() {
     // quality-price is always allowed
     f.service_nature = N::SocialServices;
     f.criterion = AwardCriterion::QualityPrice;
-    accepted(tender::apply(S::Draft, &E::AdoptDecisionToContract, &f, now));
+    accepted(tender::apply(
+        S::Draft,
+        &E::AdoptDecisionToContract,
+        &f,
+        now,
+    ));
     // the criterion edited to lowest price after the decision is refused at publication
     f.criterion = AwardCriterion::LowestPrice;
     f.offer_deadline = Some(rome(2026, 12, 20, 12, 0));
@@ -832,11 +852,13 @@ fn art_76_c7_at_least_three_operators_are_consulted_where_possible() {
     );
     three.invitees = 3;
     let t = accepted(tender::apply(S::Ready, &E::SendInvitations, &three, now));
-    assert!(
-        !t.effects
-            .iter()
-            .any(|e| matches!(e, Effect::Warn { rule: "art. 76 c.7", .. }))
-    );
+    assert!(!t.effects.iter().any(|e| matches!(
+        e,
+        Effect::Warn {
+            rule: "art. 76 c.7",
+            ..
+        }
+    )));
 }
 
 #[test]
@@ -860,12 +882,7 @@ fn art_14_c7_the_thresholds_are_those_in_force_at_the_transmission_of_the_call()
     f.invitees = 5;
     f.offer_deadline = Some(rome(2026, 2, 20, 12, 0));
     refused(
-        tender::apply(
-            S::Ready,
-            &E::SendInvitations,
-            &f,
-            rome(2026, 1, 10, 9, 0),
-        ),
+        tender::apply(S::Ready, &E::SendInvitations, &f, rome(2026, 1, 10, 9, 0)),
         "art. 50 c.1 lett. c)-e)",
     );
 }

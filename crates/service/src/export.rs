@@ -1055,7 +1055,12 @@ mod tests {
     #[test]
     fn bid_prices_come_from_the_price_or_the_ribasso() {
         // 100 000.00 less 12.345 % = 87 655.00
-        let p = bid_price(&bid_row(Some("12.345"), None), &lot_row(10_000_000, 0), Rounding::HalfUp).unwrap();
+        let p = bid_price(
+            &bid_row(Some("12.345"), None),
+            &lot_row(10_000_000, 0),
+            Rounding::HalfUp,
+        )
+        .unwrap();
         assert_eq!(p, Some(Decimal::new(8_765_500, 2)));
         // 1 000.01 less 33.3 % = 667.00667 -> 667.01 half up, 667.00 truncated
         let b = bid_row(Some("33.3"), None);
@@ -1068,14 +1073,24 @@ mod tests {
             Some(Decimal::new(66_700, 2))
         );
         assert_eq!(
-            bid_price(&bid_row(None, Some(123_456)), &lot_row(1, 0), Rounding::HalfUp).unwrap(),
+            bid_price(
+                &bid_row(None, Some(123_456)),
+                &lot_row(1, 0),
+                Rounding::HalfUp
+            )
+            .unwrap(),
             Some(Decimal::new(123_456, 2))
         );
         assert_eq!(
             bid_price(&bid_row(None, None), &lot_row(1, 0), Rounding::HalfUp).unwrap(),
             None
         );
-        let e = bid_price(&bid_row(Some("abc"), None), &lot_row(1, 0), Rounding::HalfUp).unwrap_err();
+        let e = bid_price(
+            &bid_row(Some("abc"), None),
+            &lot_row(1, 0),
+            Rounding::HalfUp,
+        )
+        .unwrap_err();
         assert_eq!(e.field, "declared_discount");
         let e = bid_price(&bid_row(None, Some(-5)), &lot_row(1, 0), Rounding::HalfUp).unwrap_err();
         assert_eq!(e.field, "declared_price_cents");

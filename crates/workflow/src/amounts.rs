@@ -64,11 +64,13 @@ pub fn economic_offer(b: &bid::Model) -> Result<Option<EconomicOffer>, AmountErr
         )?)));
     }
     if let Some(d) = &b.declared_discount {
-        let d: Discount = d.parse().map_err(|e: domain::money::MoneyError| AmountError {
-            object: "bid",
-            field: "declared_discount",
-            detail: e.to_string(),
-        })?;
+        let d: Discount = d
+            .parse()
+            .map_err(|e: domain::money::MoneyError| AmountError {
+                object: "bid",
+                field: "declared_discount",
+                detail: e.to_string(),
+            })?;
         return Ok(Some(EconomicOffer::Discount(d)));
     }
     Ok(None)

@@ -315,11 +315,17 @@ mod tests {
             15_777_900
         );
         // half-up to the cent: 0.05 less 50% = 0.025 -> 0.03
-        assert_eq!(awarded_cents(&lot_with(5, 0), &bid_with(None, Some("50"))), 3);
+        assert_eq!(
+            awarded_cents(&lot_with(5, 0), &bid_with(None, Some("50"))),
+            3
+        );
         assert_eq!(awarded_cents(&lot_with(5, 0), &bid_with(None, None)), 5);
         // labour costs stay outside the ribasso (art. 41 c.14): 80,000 × 0.9 + 20,000
         assert_eq!(
-            awarded_cents(&lot_with(10_000_000, 2_000_000), &bid_with(None, Some("10"))),
+            awarded_cents(
+                &lot_with(10_000_000, 2_000_000),
+                &bid_with(None, Some("10"))
+            ),
             9_200_000
         );
     }

@@ -230,7 +230,11 @@ pub fn threshold_instant(t: &tender::Model, now: DateTime<Utc>) -> DateTime<Utc>
 
 /// The contract context: value = the lots' base amounts, options and renewals (art. 14 c.4, c.9-10);
 /// thresholds of the [`threshold_instant`], as a date in Italy.
-fn contract(t: &tender::Model, lots: &[lot::Model], now: DateTime<Utc>) -> WResult<ContractContext> {
+fn contract(
+    t: &tender::Model,
+    lots: &[lot::Model],
+    now: DateTime<Utc>,
+) -> WResult<ContractContext> {
     let value = crate::amounts::contract_value(lots)?;
     let date = lifecycle::Rules::standard()
         .calendar
@@ -351,10 +355,8 @@ fn lot_facts(
     f.best_offer_suspected_anomalous = d.best_offer_suspected_anomalous.unwrap_or(false);
     f.anomaly_term_days = d.anomaly_term_days;
     f.requirements_verified = d.requirements_verified;
-    f.requirement_checks = parse_opt::<RequirementChecks>(
-        "declarations.requirement_checks",
-        &d.requirement_checks,
-    )?;
+    f.requirement_checks =
+        parse_opt::<RequirementChecks>("declarations.requirement_checks", &d.requirement_checks)?;
     f.standstill_exemption = snake_enum::<StandstillExemption>(
         "declarations.standstill_exemption",
         &d.standstill_exemption,
@@ -391,10 +393,8 @@ pub fn apply_participation(
     f.soccorso_due = soccorso_due;
     f.exclusion_reason = d.exclusion_reason.clone();
     f.requirements_verified = d.requirements_verified;
-    f.requirement_checks = parse_opt::<RequirementChecks>(
-        "declarations.requirement_checks",
-        &d.requirement_checks,
-    )?;
+    f.requirement_checks =
+        parse_opt::<RequirementChecks>("declarations.requirement_checks", &d.requirement_checks)?;
     if f.requirement_checks.is_some() {
         let lots = [l.clone()];
         f.contract_value = Some(crate::amounts::contract_value(&lots)?.to_decimal());

@@ -140,14 +140,16 @@ pub async fn lot_award_amount<C: ConnectionTrait>(
     db: &C,
     l: &lot::Model,
 ) -> WResult<Option<String>> {
-    let Some(id) = l.awardee_bid_id.filter(|_| l.state.open_envelopes().economic) else {
+    let Some(id) = l
+        .awardee_bid_id
+        .filter(|_| l.state.open_envelopes().economic)
+    else {
         return Ok(None);
     };
     let Some(b) = bid::Entity::find_by_id(id).one(db).await? else {
         return Ok(None);
     };
-    Ok(crate::amounts::award_amount(l, &b, crate::amounts::AWARD_ROUNDING)?
-        .map(|e| e.to_string()))
+    Ok(crate::amounts::award_amount(l, &b, crate::amounts::AWARD_ROUNDING)?.map(|e| e.to_string()))
 }
 
 pub fn to_json<T: Serialize>(v: &T) -> serde_json::Value {

@@ -138,7 +138,8 @@ pub struct NewTender {
 }
 
 fn parse_service_nature(field: &str, raw: &str) -> ApiResult<lifecycle::procedure::ServiceNature> {
-    raw.parse().map_err(|e| AppError::bad(field, format!("{field}: {e}")))
+    raw.parse()
+        .map_err(|e| AppError::bad(field, format!("{field}: {e}")))
 }
 
 fn parse_lot(i: Option<usize>, l: &NewLot) -> ApiResult<(String, i64, Option<Cig>)> {
@@ -546,9 +547,8 @@ async fn patch_lot(
         Some(t) => Some(validate::non_empty("title", t, 2000)?),
         None => None,
     };
-    let cents = |f: &str, v: &Option<String>| {
-        v.as_deref().map(|a| validate::euro_cents(f, a)).transpose()
-    };
+    let cents =
+        |f: &str, v: &Option<String>| v.as_deref().map(|a| validate::euro_cents(f, a)).transpose();
     let labour = cents("labour_costs", &b.labour_costs)?;
     let safety = cents("safety_costs", &b.safety_costs)?;
     let options = cents("options", &b.options)?;

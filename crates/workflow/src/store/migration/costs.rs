@@ -32,12 +32,7 @@ impl MigrationTrait for M20261206LotCosts {
             m.alter_table(
                 Table::alter()
                     .table("lot")
-                    .add_column(
-                        ColumnDef::new(c)
-                            .big_integer()
-                            .not_null()
-                            .default(0i64),
-                    )
+                    .add_column(ColumnDef::new(c).big_integer().not_null().default(0i64))
                     .to_owned(),
             )
             .await?;
