@@ -65,6 +65,8 @@ pub struct Declarations {
     /// `extend_deadline` / `amend_documents`: the new offer deadline.
     pub new_deadline: Option<DateTime<Utc>>,
     pub significant_change: Option<bool>,
+    /// Qualified operators that exist when fewer than the minimum are invited (art. 50 c.1; art. 76 c.7
+    /// with a `motivation`).
     pub operators_available: Option<u32>,
     pub outgoing_contractor_involved: Option<bool>,
     /// motivated_market_structure, uncapped_market_survey, below_five_thousand.
@@ -74,6 +76,8 @@ pub struct Declarations {
     pub tech_scores_frozen: Option<bool>,
     pub tie_among_best: Option<bool>,
     pub auto_exclusion_method_set: Option<bool>,
+    /// The contract has a certain cross-border interest: declared on a tender event (art. 48 c.2: the
+    /// ordinary procedures below the threshold); lots read the same flag (art. 54 c.1).
     pub cross_border_interest: Option<bool>,
     pub best_offer_suspected_anomalous: Option<bool>,
     pub anomaly_term_days: Option<u32>,
