@@ -5,6 +5,7 @@
 
 pub mod award;
 pub mod calendar;
+pub mod costs;
 pub mod ids;
 pub mod money;
 pub mod thresholds;

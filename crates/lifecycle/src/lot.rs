@@ -9,7 +9,7 @@ use crate::common::{
     Transition, string_enum,
 };
 use crate::participation::{ParticipationEvent, ParticipationState};
-use crate::procedure::{self, AwardCriterion, ContractContext, ProcedureType};
+use crate::procedure::{self, AwardCriterion, ContractContext, ProcedureType, RequirementChecks};
 use crate::rules::Rules;
 use domain::thresholds::ContractObject;
 
@@ -474,6 +474,8 @@ pub struct LotFacts {
     pub anomaly_term_days: Option<u32>,
     /// Outcome of the requirement checks on the proposed awardee (FVOE): `None` while pending.
     pub requirements_verified: Option<bool>,
+    /// Instead of verified requirements, the art. 52 c.1 self-declaration (direct awards below 40,000).
+    pub requirement_checks: Option<RequirementChecks>,
     pub standstill_exemption: Option<StandstillExemption>,
     /// A timely challenge of the bando or invitation is pending: the single-offer exemption (art. 18 c.3 lett.
     /// a) does not apply.
@@ -511,6 +513,7 @@ impl LotFacts {
             best_offer_suspected_anomalous: false,
             anomaly_term_days: None,
             requirements_verified: None,
+            requirement_checks: None,
             standstill_exemption: None,
             single_offer_challenged: false,
             last_award_communication_at: None,
@@ -642,6 +645,16 @@ pub fn standstill_end(rules: &Rules, sent: DateTime<Utc>) -> Result<DateTime<Utc
     let days = rules.standstill_days(cal.local_date(sent));
     cal.term_end_instant(sent, days)
         .map_err(|e| Refusal::new("art. 18 c.3", e.to_string()))
+}
+
+/// The requirements of the proposed awardee are established for the award (art. 17 c.5, or art. 52 c.1).
+fn requirements_established(f: &LotFacts) -> Result<&'static str, Refusal> {
+    procedure::check_requirements(
+        f.procedure,
+        Some(f.contract.estimated_value),
+        f.requirements_verified,
+        f.requirement_checks,
+    )
 }
 
 fn has_motivation(s: &Option<String>) -> bool {
@@ -932,14 +945,8 @@ fn guard(
             art90(rules, now, fx)?;
         }
         E::VerifyRequirements => {
-            Refusal::unless(
-                f.requirements_verified == Some(true),
-                "art. 17 c.5, art. 99",
-                || match f.requirements_verified {
-                    None => "the requirement checks (FVOE) are not complete".into(),
-                    Some(_) => "the requirement checks failed: use verification_failed".into(),
-                },
-            )?;
+            let article = requirements_established(f)?;
+            fx.rule(article);
             fx.communicate(
                 To::Comune,
                 Kind::VerificationOutcome,
@@ -962,9 +969,15 @@ fn guard(
         }
         E::Award => {
             fx.rule("art. 17 c.5");
-            Refusal::unless(f.requirements_verified == Some(true), "art. 17 c.5", || {
-                "no award without a successful verification of the requirements".into()
-            })?;
+            let article = requirements_established(f)?;
+            if article != "art. 17 c.5" {
+                fx.rule(article);
+                fx.warn(
+                    article,
+                    "awarded on the operator's self-declaration: the requirements are checked afterwards, \
+                     also on the annual sample (art. 52 c.1-2)",
+                );
+            }
             check_declared_exemption(f)?;
             fx.communicate(To::Awardee, Kind::Award, days, "art. 90 c.1 lett. b)");
             if f.procedure != ProcedureType::AffidamentoDiretto {

@@ -10,8 +10,9 @@ use crate::common::{
     Transition, string_enum,
 };
 use crate::lot::LotState;
-use crate::procedure::ProcedureType;
+use crate::procedure::{self, ProcedureType, RequirementChecks};
 use crate::rules::Rules;
+use rust_decimal::Decimal;
 
 string_enum! {
     /// States of an operator's participation in a lot.
@@ -276,6 +277,10 @@ pub struct ParticipationFacts {
     pub exclusion_reason: Option<String>,
     /// Outcome of the requirement checks (FVOE); `None` while pending.
     pub requirements_verified: Option<bool>,
+    /// Instead of verified requirements, the art. 52 c.1 self-declaration (direct awards below 40,000).
+    pub requirement_checks: Option<RequirementChecks>,
+    /// The contract's estimated value (art. 14), for the art. 52 c.1 ceiling.
+    pub contract_value: Option<Decimal>,
 }
 
 impl ParticipationFacts {
@@ -296,6 +301,8 @@ impl ParticipationFacts {
             soccorso_due: None,
             exclusion_reason: None,
             requirements_verified: None,
+            requirement_checks: None,
+            contract_value: None,
         }
     }
 }
@@ -352,6 +359,17 @@ fn lot_in(
 /// this boundary: the guard below and the service's early check before sealing both ask it.
 pub fn offers_open(deadline: DateTime<Utc>, now: DateTime<Utc>) -> bool {
     now < deadline
+}
+
+/// The requirements are established for the award: verified (art. 17 c.5, art. 99) or, for a direct award
+/// below 40,000 euro, self-declared (art. 52 c.1). The one rule, [`procedure::check_requirements`].
+fn requirements_established(f: &ParticipationFacts) -> Result<&'static str, Refusal> {
+    procedure::check_requirements(
+        f.procedure,
+        f.contract_value,
+        f.requirements_verified,
+        f.requirement_checks,
+    )
 }
 
 fn guard(
@@ -481,9 +499,7 @@ fn guard(
         E::Rank => lot_in(f, &[LotState::Ranked], "art. 108", "ranking")?,
         E::Propose => lot_in(f, &[LotState::Proposed], "art. 17 c.5", "proposal")?,
         E::VerificationPassed => {
-            Refusal::unless(f.requirements_verified == Some(true), "art. 99", || {
-                "the requirement checks are not complete and positive".into()
-            })?;
+            fx.rule(requirements_established(f)?);
         }
         E::VerificationFailed => {
             Refusal::unless(f.requirements_verified == Some(false), "art. 99", || {
@@ -492,9 +508,7 @@ fn guard(
             fx.communicate(To::Operator, Kind::Exclusion, days, "art. 90 c.1 lett. d)");
         }
         E::Award => {
-            Refusal::unless(f.requirements_verified == Some(true), "art. 17 c.5", || {
-                "no award without a successful verification of the requirements".into()
-            })?;
+            fx.rule(requirements_established(f)?);
             lot_in(f, &[LotState::Awarded], "art. 17 c.5", "award")?;
         }
         E::SignContract => lot_in(f, &[LotState::Contracted], "art. 18 c.1", "stipula")?,

@@ -315,7 +315,8 @@ pub struct MinInvitees {
 }
 
 /// The minimum number of operators to invite, "ove esistenti": 5 or 10 for art. 50 c.1 c)-e); 5 candidates for
-/// the restricted procedure and 3 for competitive negotiation, dialogue and innovation partnership (art. 70 c.6).
+/// the restricted procedure and 3 for competitive negotiation, dialogue and innovation partnership (art. 70 c.6);
+/// 3 "ove possibile" for the negotiated procedure without publication (art. 76 c.7).
 pub fn min_invitees(procedure: ProcedureType, band: &BandDecision) -> Option<MinInvitees> {
     match procedure {
         ProcedureType::NegoziataSenzaBando => {
@@ -337,6 +338,11 @@ pub fn min_invitees(procedure: ProcedureType, band: &BandDecision) -> Option<Min
         | ProcedureType::PartenariatoInnovazione => Some(MinInvitees {
             count: 3,
             article: "art. 70 c.6",
+        }),
+        // "ove possibile": fewer only with the operators that exist and a stated reason (the tender guard)
+        ProcedureType::NegoziataSenzaPubblicazione => Some(MinInvitees {
+            count: 3,
+            article: "art. 76 c.7",
         }),
         _ => None,
     }
@@ -438,4 +444,166 @@ pub fn check_deadline(
             cal.local_date(earliest)
         )
     })
+}
+
+string_enum! {
+    /// What the contract is, where art. 108 c.2 makes the quality-price criterion compulsory. Declared on the
+    /// tender (the decisione di contrarre states the award criterion, art. 17 c.1); `ordinary` for the rest.
+    pub enum ServiceNature ("service nature") {
+        /// None of the cases of art. 108 c.2: the criterion is the SA's choice (lowest price for standardised
+        /// services and supplies, art. 108 c.3).
+        Ordinary => "ordinary",
+        /// Art. 108 c.2 lett. a): social services.
+        SocialServices => "social_services",
+        /// Art. 108 c.2 lett. a): hospital, care and school catering.
+        Catering => "catering",
+        /// Art. 108 c.2 lett. a), c.3: labour-intensive services (Allegato I.1 art. 2 c.1 lett. e).
+        LabourIntensive => "labour_intensive",
+        /// Art. 108 c.2 lett. b): engineering and architecture services and the other technical and
+        /// intellectual services, from 140,000 euro.
+        TechnicalIntellectual => "technical_intellectual",
+        /// Art. 108 c.2 lett. c): services and supplies with a high technological content or innovative, from
+        /// 140,000 euro.
+        HighTechnology => "high_technology",
+        /// Art. 108 c.2 lett. e): appalto integrato (design and execution).
+        IntegratedContract => "integrated_contract",
+        /// Art. 108 c.2 lett. f): works with a high technological content or innovative.
+        InnovativeWorks => "innovative_works",
+    }
+}
+
+/// The art. 108 c.2 (or c.3) case that makes the quality-price criterion compulsory for a contract, if any.
+/// A direct award compares no offers and has no criterion to choose: none applies.
+pub fn quality_price_required(
+    procedure: ProcedureType,
+    nature: ServiceNature,
+    ctx: &ContractContext,
+) -> Option<&'static str> {
+    if procedure == ProcedureType::AffidamentoDiretto {
+        return None;
+    }
+    let from_140k = ctx.estimated_value >= Decimal::from(140_000);
+    match (procedure, nature) {
+        (ProcedureType::DialogoCompetitivo | ProcedureType::PartenariatoInnovazione, _) => {
+            Some("art. 108 c.2 lett. d)")
+        }
+        (_, ServiceNature::SocialServices | ServiceNature::Catering) => {
+            Some("art. 108 c.2 lett. a)")
+        }
+        (_, ServiceNature::LabourIntensive) => Some("art. 108 c.2 lett. a), c.3"),
+        (_, ServiceNature::TechnicalIntellectual) if from_140k => Some("art. 108 c.2 lett. b)"),
+        (_, ServiceNature::HighTechnology) if from_140k => Some("art. 108 c.2 lett. c)"),
+        (_, ServiceNature::IntegratedContract) => Some("art. 108 c.2 lett. e)"),
+        (_, ServiceNature::InnovativeWorks) => Some("art. 108 c.2 lett. f)"),
+        _ => None,
+    }
+}
+
+/// Checks the award criterion against art. 108 c.2-3: lowest price is refused where quality-price is
+/// compulsory, naming the case.
+pub fn check_criterion(
+    procedure: ProcedureType,
+    criterion: AwardCriterion,
+    nature: ServiceNature,
+    ctx: &ContractContext,
+) -> Result<(), Refusal> {
+    match quality_price_required(procedure, nature, ctx) {
+        Some(article) if criterion == AwardCriterion::LowestPrice => Err(Refusal::new(
+            article,
+            format!(
+                "this contract ({} {}, {}) is awarded only on the best quality-price ratio: lowest price is \
+                 not allowed",
+                nature, ctx.scope.object, procedure
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Checks art. 48 c.2: below the EU threshold, a contract of certain cross-border interest follows the
+/// ordinary procedures of Part IV; the art. 50 c.1 procedures (direct award, negotiated without a bando)
+/// are refused. Above the threshold they are refused anyway by [`check_procedure`].
+pub fn check_cross_border(
+    rules: &Rules,
+    procedure: ProcedureType,
+    ctx: &ContractContext,
+    cross_border_interest: bool,
+) -> Result<(), Refusal> {
+    if !cross_border_interest
+        || !matches!(
+            procedure,
+            ProcedureType::AffidamentoDiretto | ProcedureType::NegoziataSenzaBando
+        )
+    {
+        return Ok(());
+    }
+    let b = band(rules, ctx)?;
+    Refusal::unless(!b.band.is_below_eu_threshold(), "art. 48 c.2", || {
+        format!(
+            "a contract of certain cross-border interest follows the ordinary procedures (open, restricted, \
+             ...): {} ({}) is not allowed",
+            procedure,
+            procedure.article()
+        )
+    })
+}
+
+string_enum! {
+    /// How the awardee's requirements stand before the award when they are not verified (art. 52 c.1).
+    pub enum RequirementChecks ("requirement checks") {
+        /// Art. 52 c.1: direct award below 40,000 euro on the operator's self-declaration; the checks follow,
+        /// also on an annual sample.
+        Art52SelfDeclaration => "art52_self_declaration",
+    }
+}
+
+/// The ceiling of art. 52 c.1 (direct awards on self-declaration): strictly below 40,000 euro.
+pub const ART52_CEILING_EUR: i64 = 40_000;
+
+/// Whether the requirements of the proposed awardee are established for the award: verified (art. 17 c.5,
+/// art. 99), or, for a direct award below 40,000 euro, declared by the operator (art. 52 c.1). Returns the
+/// article relied on. `verified == Some(false)` always refuses (the checks failed).
+pub fn check_requirements(
+    procedure: ProcedureType,
+    contract_value: Option<Decimal>,
+    verified: Option<bool>,
+    checks: Option<RequirementChecks>,
+) -> Result<&'static str, Refusal> {
+    match (verified, checks) {
+        (Some(true), _) => Ok("art. 17 c.5"),
+        (Some(false), _) => Err(Refusal::new(
+            "art. 17 c.5, art. 99",
+            "the requirement checks failed: use verification_failed",
+        )),
+        (None, Some(RequirementChecks::Art52SelfDeclaration)) => {
+            Refusal::unless(
+                procedure == ProcedureType::AffidamentoDiretto,
+                "art. 52 c.1",
+                || {
+                    format!(
+                        "the award on the operator's self-declaration is only for direct awards (art. 50 c.1 \
+                         lett. a-b); this is {procedure}"
+                    )
+                },
+            )?;
+            let ceiling = Decimal::from(ART52_CEILING_EUR);
+            Refusal::unless(
+                contract_value.is_some_and(|v| v < ceiling),
+                "art. 52 c.1",
+                || {
+                    format!(
+                        "the award on the operator's self-declaration is only below {ceiling} euro; this \
+                         contract is {}: verify the requirements first",
+                        contract_value.map_or("unknown".into(), |v| v.to_string())
+                    )
+                },
+            )?;
+            Ok("art. 52 c.1")
+        }
+        (None, None) => Err(Refusal::new(
+            "art. 17 c.5, art. 99",
+            "no award without a successful verification of the requirements (FVOE), or, for a direct award \
+             below 40,000 euro, the operator's self-declaration (art. 52 c.1)",
+        )),
+    }
 }

@@ -13,7 +13,7 @@ use crate::common::{
 use crate::lot::LotState;
 use crate::procedure::{
     self, AwardCriterion, ContractContext, MinTerm, ProcedureType, QualificationLevel,
-    TermReduction,
+    ServiceNature, TermReduction,
 };
 use crate::rules::Rules;
 
@@ -296,6 +296,11 @@ pub struct TenderFacts {
     pub procedure: ProcedureType,
     pub criterion: AwardCriterion,
     pub contract: ContractContext,
+    /// What the contract is, for the cases of art. 108 c.2 where quality-price is compulsory.
+    pub service_nature: ServiceNature,
+    /// The contract has a certain cross-border interest (art. 48 c.2: the ordinary procedures apply below
+    /// the threshold; art. 54 c.1: no automatic exclusion). The one flag, declared on the tender.
+    pub cross_border_interest: bool,
     /// The condition of art. 70/75/76 for the procedures that need one is motivated in the decisione di contrarre.
     pub condition_motivated: bool,
     /// The decisione di contrarre states the essential elements, selection and award criteria (art. 17 c.1).
@@ -346,6 +351,8 @@ impl TenderFacts {
             procedure,
             criterion,
             contract,
+            service_nature: ServiceNature::Ordinary,
+            cross_border_interest: false,
             condition_motivated: false,
             essential_elements_present: true,
             contractor_named: false,
@@ -581,6 +588,40 @@ fn check_rotation(
     }
 }
 
+/// The choices the decisione di contrarre makes that depend on what the contract is: the ordinary
+/// procedures for a certain cross-border interest (art. 48 c.2), quality-price where compulsory (art. 108
+/// c.2-3).
+fn check_procedure_choice(
+    rules: &Rules,
+    f: &TenderFacts,
+    fx: &mut EffectsBuilder,
+) -> Result<(), Refusal> {
+    if f.cross_border_interest {
+        fx.rule("art. 48 c.2");
+    }
+    procedure::check_cross_border(rules, f.procedure, &f.contract, f.cross_border_interest)?;
+    if let Some(article) =
+        procedure::quality_price_required(f.procedure, f.service_nature, &f.contract)
+    {
+        fx.rule(article);
+    }
+    procedure::check_criterion(f.procedure, f.criterion, f.service_nature, &f.contract)
+}
+
+/// At the transmission of the call (bando, call for requests, invitation; for a direct award its start) the
+/// thresholds in force are those of that instant (art. 14 c.7): the band and the procedure choices are
+/// checked again with the contract as it stands then (the tender is editable until it is public).
+fn check_at_transmission(
+    rules: &Rules,
+    f: &TenderFacts,
+    fx: &mut EffectsBuilder,
+) -> Result<(), Refusal> {
+    fx.rule("art. 14 c.7");
+    // the condition of art. 70/75/76 was checked with the decisione di contrarre
+    procedure::check_procedure(rules, f.procedure, &f.contract, true)?;
+    check_procedure_choice(rules, f, fx)
+}
+
 fn guard(
     rules: &Rules,
     state: TenderState,
@@ -613,6 +654,7 @@ fn guard(
             }
             fx.rule(f.procedure.article());
             procedure::check_procedure(rules, f.procedure, &f.contract, f.condition_motivated)?;
+            check_procedure_choice(rules, f, fx)?;
             fx.rule("art. 62 c.2, art. 63 c.2");
             procedure::check_qualification(rules, &f.contract, f.sua_qualification)?;
             fx.communicate(
@@ -661,6 +703,7 @@ fn guard(
                 },
             )?;
             let deadline = require_deadline(f.offer_deadline, "art. 71 c.1", "offer_deadline")?;
+            check_at_transmission(rules, f, fx)?;
             check_reduction(f, Some(now), fx)?;
             check_offer_term(rules, f, now, deadline, fx)?;
             publication_effects(rules, f, now, deadline, TimerKind::OfferDeadline, fx)?;
@@ -676,6 +719,7 @@ fn guard(
                 f.procedure.article(),
                 "requests_deadline",
             )?;
+            check_at_transmission(rules, f, fx)?;
             check_reduction(f, Some(now), fx)?;
             if let Some(term) = procedure::min_request_term(rules, f.procedure, f.term_reduction)
                 && (is_above(rules, f)? || rules.part_iv_terms_below_threshold)
@@ -706,6 +750,10 @@ fn guard(
                     f.procedure
                 )
             })?;
+            if state == TenderState::Ready {
+                // the invitation is the call of a procedure without a bando (art. 14 c.7)
+                check_at_transmission(rules, f, fx)?;
+            }
             let band = procedure::band(rules, &f.contract)?;
             if let Some(min) = procedure::min_invitees(f.procedure, &band) {
                 fx.rule(min.article);
@@ -719,7 +767,31 @@ fn guard(
                         min.count, f.invitees
                     )
                 })?;
-                if needed < min.count {
+                if needed < min.count && f.procedure == ProcedureType::NegoziataSenzaPubblicazione {
+                    // art. 76 c.7: "ove possibile" — fewer than three only for a stated reason (e.g. the
+                    // exclusive rights of art. 76 c.2 lett. b), recorded with the act
+                    let why = f
+                        .motivation
+                        .as_deref()
+                        .map(str::trim)
+                        .filter(|m| !m.is_empty())
+                        .ok_or_else(|| {
+                            Refusal::new(
+                                min.article,
+                                format!(
+                                    "at least {} operators are consulted where possible; {} invited: state                                      why more cannot be consulted (motivation)",
+                                    min.count, f.invitees
+                                ),
+                            )
+                        })?;
+                    fx.warn(
+                        min.article,
+                        format!(
+                            "{} operators consulted, fewer than {}: {why}",
+                            f.invitees, min.count
+                        ),
+                    );
+                } else if needed < min.count {
                     fx.warn(
                         min.article,
                         format!(
@@ -886,6 +958,7 @@ fn guard(
                 "art. 50 c.1 lett. a)-b)",
                 || format!("{} is not a direct award", f.procedure),
             )?;
+            check_at_transmission(rules, f, fx)?;
             fx.communicate(
                 To::Comune,
                 Kind::AwardProposal,

@@ -246,7 +246,10 @@ fn no_award_without_a_successful_verification() {
         lot::apply(S::Proposed, &E::VerifyRequirements, &f, now),
         "art. 17 c.5, art. 99",
     );
-    refused(lot::apply(S::Verified, &E::Award, &f, now), "art. 17 c.5");
+    refused(
+        lot::apply(S::Verified, &E::Award, &f, now),
+        "art. 17 c.5, art. 99",
+    );
     // Award cannot be reached from Proposed at all.
     refused(
         lot::apply(S::Proposed, &E::Award, &f, now),
@@ -596,4 +599,55 @@ fn the_commission_has_an_odd_number_of_members_three_or_five() {
         });
         accepted(lot::apply(S::TechEval, &E::AppointCommission, &f, now));
     }
+}
+
+fn direct_award_lot(value: i64) -> LotFacts {
+    LotFacts::new(
+        ProcedureType::AffidamentoDiretto,
+        AwardCriterion::LowestPrice,
+        contract(ContractObject::Services, value, date(2026, 11, 2)),
+    )
+}
+
+#[test]
+fn art_52_c1_direct_awards_below_40000_may_be_awarded_on_the_self_declaration() {
+    use lifecycle::procedure::RequirementChecks;
+    let now = rome(2026, 11, 20, 9, 0);
+    let mut f = direct_award_lot(39_999);
+    // neither verified nor self-declared: refused
+    refused(
+        lot::apply(S::Proposed, &E::VerifyRequirements, &f, now),
+        "art. 17 c.5, art. 99",
+    );
+    f.requirement_checks = Some(RequirementChecks::Art52SelfDeclaration);
+    let t = accepted(lot::apply(S::Proposed, &E::VerifyRequirements, &f, now));
+    assert_eq!(t.to, S::Verified);
+    let t = accepted(lot::apply(S::Verified, &E::Award, &f, now));
+    assert!(t.audit().unwrap().rules_checked.contains(&"art. 52 c.1"));
+    assert!(t.effects.iter().any(|e| matches!(
+        e,
+        Effect::Warn {
+            rule: "art. 52 c.1",
+            ..
+        }
+    )));
+    // at 40,000 the requirements are verified first
+    let mut big = direct_award_lot(40_000);
+    big.requirement_checks = Some(RequirementChecks::Art52SelfDeclaration);
+    let r = refused(lot::apply(S::Verified, &E::Award, &big, now), "art. 52 c.1");
+    assert!(r.message.contains("40000"), "{}", r.message);
+    // only direct awards
+    let mut neg = lp_works_lot();
+    neg.contract = contract(ContractObject::Works, 30_000, date(2026, 11, 2));
+    neg.requirement_checks = Some(RequirementChecks::Art52SelfDeclaration);
+    refused(
+        lot::apply(S::Proposed, &E::VerifyRequirements, &neg, now),
+        "art. 52 c.1",
+    );
+    // failed checks are never overridden by a self-declaration
+    f.requirements_verified = Some(false);
+    refused(
+        lot::apply(S::Verified, &E::Award, &f, now),
+        "art. 17 c.5, art. 99",
+    );
 }

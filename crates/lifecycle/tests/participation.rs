@@ -227,7 +227,7 @@ fn the_participation_follows_the_lot_through_ranking_award_and_contract() {
     assert_eq!(s, S::ProposedAwardee);
     refused(
         participation::apply(s, &E::VerificationPassed, &f, now),
-        "art. 99",
+        "art. 17 c.5, art. 99",
     );
     f.requirements_verified = Some(true);
     s = accepted(participation::apply(s, &E::VerificationPassed, &f, now)).to;

@@ -402,7 +402,7 @@ fn an_award_needs_verified_requirements_art_17_c_5() {
             &unverified,
             rome(2027, 1, 11, 10, 0),
         ),
-        "art. 17 c.5",
+        "art. 17 c.5, art. 99",
     );
 }
 

@@ -341,3 +341,19 @@ fn art_73_terms_are_cited_to_c_4_and_c_5_and_their_value_is_configurable() {
         25
     );
 }
+
+#[test]
+fn art_14_c4_options_and_renewals_count_in_the_value_that_picks_the_procedure() {
+    use domain::costs::contract_value;
+    use domain::money::Euro;
+    let eur = |s: &str| s.parse::<Euro>().unwrap();
+    let on = date(2026, 3, 1);
+    // 200,000 of services alone: a negotiated procedure without a bando is allowed
+    let base = contract(ContractObject::Services, 200_000, on);
+    assert!(check_procedure(&Rules::default(), P::NegoziataSenzaBando, &base, false).is_ok());
+    // with 20,000 of options the value is 220,000: above the 216,000 threshold
+    let value = contract_value([(eur("200000"), eur("20000"), Euro::ZERO)]).unwrap();
+    let ctx = ContractContext::from_euro(ContractObject::Services, value, on);
+    let e = check_procedure(&Rules::default(), P::NegoziataSenzaBando, &ctx, false).unwrap_err();
+    assert_eq!(e.rule, "art. 50 c.1 lett. c)-e)");
+}

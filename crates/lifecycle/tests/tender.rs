@@ -734,3 +734,205 @@ fn invitees_stay_secret_until_the_offer_deadline() {
             .any(|(to, _, _, _)| to == Addressee::Public)
     );
 }
+
+// ---------------------------------------------------------------- issue 17: missing guards
+
+fn services(procedure: ProcedureType, criterion: AwardCriterion, value: i64) -> TenderFacts {
+    let mut f = TenderFacts::new(
+        procedure,
+        criterion,
+        contract(ContractObject::Services, value, date(2026, 11, 2)),
+    );
+    f.lots_with_cig = 1;
+    f.contractor_named = true;
+    f.condition_motivated = true;
+    f.sua_qualification = Some(QualificationLevel::Advanced);
+    f.offer_deadline = Some(rome(2026, 12, 20, 12, 0));
+    f
+}
+
+#[test]
+fn art_48_c2_certain_cross_border_interest_forces_the_ordinary_procedures() {
+    let now = rome(2026, 11, 2, 9, 0);
+    let mut f = services(
+        ProcedureType::NegoziataSenzaBando,
+        AwardCriterion::LowestPrice,
+        180_000,
+    );
+    accepted(tender::apply(
+        S::Draft,
+        &E::AdoptDecisionToContract,
+        &f,
+        now,
+    ));
+    f.cross_border_interest = true;
+    let r = refused(
+        tender::apply(S::Draft, &E::AdoptDecisionToContract, &f, now),
+        "art. 48 c.2",
+    );
+    assert!(r.message.contains("ordinary procedures"), "{}", r.message);
+    // the same at the invitation, if the flag came after the decision
+    f.invitees = 5;
+    refused(
+        tender::apply(S::Ready, &E::SendInvitations, &f, now),
+        "art. 48 c.2",
+    );
+    let mut d = services(
+        ProcedureType::AffidamentoDiretto,
+        AwardCriterion::LowestPrice,
+        50_000,
+    );
+    d.cross_border_interest = true;
+    refused(
+        tender::apply(S::Draft, &E::AdoptDecisionToContract, &d, now),
+        "art. 48 c.2",
+    );
+    // the open procedure is an ordinary one
+    let mut o = services(ProcedureType::Aperta, AwardCriterion::LowestPrice, 180_000);
+    o.cross_border_interest = true;
+    let t = accepted(tender::apply(
+        S::Draft,
+        &E::AdoptDecisionToContract,
+        &o,
+        now,
+    ));
+    assert!(t.audit().unwrap().rules_checked.contains(&"art. 48 c.2"));
+}
+
+#[test]
+fn art_108_c2_quality_price_is_compulsory_where_the_law_says() {
+    use lifecycle::procedure::ServiceNature as N;
+    let now = rome(2026, 11, 2, 9, 0);
+    let mut f = services(ProcedureType::Aperta, AwardCriterion::LowestPrice, 300_000);
+    for (nature, rule) in [
+        (N::SocialServices, "art. 108 c.2 lett. a)"),
+        (N::Catering, "art. 108 c.2 lett. a)"),
+        (N::LabourIntensive, "art. 108 c.2 lett. a), c.3"),
+        (N::TechnicalIntellectual, "art. 108 c.2 lett. b)"),
+        (N::HighTechnology, "art. 108 c.2 lett. c)"),
+        (N::IntegratedContract, "art. 108 c.2 lett. e)"),
+        (N::InnovativeWorks, "art. 108 c.2 lett. f)"),
+    ] {
+        f.service_nature = nature;
+        refused(
+            tender::apply(S::Draft, &E::AdoptDecisionToContract, &f, now),
+            rule,
+        );
+    }
+    f.service_nature = N::Ordinary;
+    accepted(tender::apply(
+        S::Draft,
+        &E::AdoptDecisionToContract,
+        &f,
+        now,
+    ));
+    // technical-intellectual services below 140,000 may use lowest price
+    let mut small = services(
+        ProcedureType::NegoziataSenzaBando,
+        AwardCriterion::LowestPrice,
+        139_999,
+    );
+    small.service_nature = N::TechnicalIntellectual;
+    accepted(tender::apply(
+        S::Draft,
+        &E::AdoptDecisionToContract,
+        &small,
+        now,
+    ));
+    // a competitive dialogue is quality-price whatever its object (lett. d)
+    let dialogue = services(
+        ProcedureType::DialogoCompetitivo,
+        AwardCriterion::LowestPrice,
+        300_000,
+    );
+    refused(
+        tender::apply(S::Draft, &E::AdoptDecisionToContract, &dialogue, now),
+        "art. 108 c.2 lett. d)",
+    );
+    // quality-price is always allowed
+    f.service_nature = N::SocialServices;
+    f.criterion = AwardCriterion::QualityPrice;
+    accepted(tender::apply(
+        S::Draft,
+        &E::AdoptDecisionToContract,
+        &f,
+        now,
+    ));
+    // the criterion edited to lowest price after the decision is refused at publication
+    f.criterion = AwardCriterion::LowestPrice;
+    f.offer_deadline = Some(rome(2026, 12, 20, 12, 0));
+    refused(
+        tender::apply(S::Ready, &E::Publish, &f, now),
+        "art. 108 c.2 lett. a)",
+    );
+}
+
+#[test]
+fn art_76_c7_at_least_three_operators_are_consulted_where_possible() {
+    let now = rome(2026, 11, 2, 9, 0);
+    let mut f = services(
+        ProcedureType::NegoziataSenzaPubblicazione,
+        AwardCriterion::LowestPrice,
+        300_000,
+    );
+    f.invitees = 1;
+    let r = refused(
+        tender::apply(S::Ready, &E::SendInvitations, &f, now),
+        "art. 76 c.7",
+    );
+    assert!(r.message.contains("at least 3"), "{}", r.message);
+    // fewer operators exist, but no reason is stated: still refused
+    f.operators_available = Some(1);
+    refused(
+        tender::apply(S::Ready, &E::SendInvitations, &f, now),
+        "art. 76 c.7",
+    );
+    // the reason stated: accepted, with a warning that records it
+    f.motivation = Some("diritti di esclusiva (art. 76 c.2 lett. b) n. 3)".into());
+    let t = accepted(tender::apply(S::Ready, &E::SendInvitations, &f, now));
+    assert!(t.effects.iter().any(|e| matches!(
+        e,
+        Effect::Warn { rule: "art. 76 c.7", message } if message.contains("diritti di esclusiva")
+    )));
+    // three invitees need no reason
+    let mut three = services(
+        ProcedureType::NegoziataSenzaPubblicazione,
+        AwardCriterion::LowestPrice,
+        300_000,
+    );
+    three.invitees = 3;
+    let t = accepted(tender::apply(S::Ready, &E::SendInvitations, &three, now));
+    assert!(!t.effects.iter().any(|e| matches!(
+        e,
+        Effect::Warn {
+            rule: "art. 76 c.7",
+            ..
+        }
+    )));
+}
+
+#[test]
+fn art_14_c7_the_thresholds_are_those_in_force_at_the_transmission_of_the_call() {
+    // 218,000 of services: below the 2024-25 sub-central threshold (221,000), above the 2026-27 one
+    // (216,000). The decisione di contrarre in December 2025 allows a negotiated procedure; the invitation
+    // sent on 10 January 2026 is the call, and the 2026 threshold applies to it.
+    let mut f = services(
+        ProcedureType::NegoziataSenzaBando,
+        AwardCriterion::LowestPrice,
+        218_000,
+    );
+    f.contract.date = date(2025, 12, 20);
+    accepted(tender::apply(
+        S::Draft,
+        &E::AdoptDecisionToContract,
+        &f,
+        rome(2025, 12, 20, 9, 0),
+    ));
+    f.contract.date = date(2026, 1, 10);
+    f.invitees = 5;
+    f.offer_deadline = Some(rome(2026, 2, 20, 12, 0));
+    refused(
+        tender::apply(S::Ready, &E::SendInvitations, &f, rome(2026, 1, 10, 9, 0)),
+        "art. 50 c.1 lett. c)-e)",
+    );
+}

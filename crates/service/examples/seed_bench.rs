@@ -52,6 +52,8 @@ async fn main() -> anyhow::Result<()> {
             facts_json: Set("{}".into()),
             created_at: Set(published),
             updated_at: Set(published),
+            service_nature: Set(None),
+            decision_at: Set(None),
         }
         .insert(&w.txn)
         .await?;
@@ -68,6 +70,10 @@ async fn main() -> anyhow::Result<()> {
             standstill_end: Set(None),
             facts_json: Set("{}".into()),
             updated_at: Set(published),
+            labour_costs_cents: Set(0),
+            safety_costs_cents: Set(0),
+            options_cents: Set(0),
+            renewals_cents: Set(0),
         }
         .insert(&w.txn)
         .await?;

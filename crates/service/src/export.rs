@@ -19,7 +19,7 @@ use anac::ocds::{
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use domain::calendar::LegalCalendar;
 use domain::ids::{Cig, CodiceFiscale};
-use domain::money::{Discount, Euro, Rounding, price_from_discount};
+use domain::money::{Euro, Rounding};
 use lifecycle::{
     ProcedureType,
     lot::LotState,
@@ -229,26 +229,22 @@ fn cents(object: &'static str, id: Uuid, field: &str, c: i64) -> Result<Euro, Ex
     Euro::from_cents(c).or_else(|e| fail(object, id, field, e.to_string()))
 }
 
-/// The price of a bid: its declared price, or the base amount less its declared ribasso (rounded to the
-/// cent with `rounding`). `None` when the bid declares neither.
+/// The amount of a bid on its lot — the award amount when it is the awardee's (`importoAggiudicazione`, the
+/// OCDS award value): `subject × (1 − ribasso) + labour + safety costs` (art. 41 c.14), the discounted part
+/// rounded to the cent with `rounding`, through the one formula (`workflow::amounts::award_amount`,
+/// `domain::costs::award_amount`). `None` when the bid declares neither a ribasso nor a price.
 pub fn bid_price(
     b: &bid::Model,
-    base_cents: i64,
+    l: &lot::Model,
     rounding: Rounding,
 ) -> Result<Option<Decimal>, ExportError> {
-    if let Some(c) = b.declared_price_cents {
-        return Ok(Some(
-            cents("bid", b.id, "declared_price_cents", c)?.to_decimal(),
-        ));
+    match workflow::amounts::award_amount(l, b, rounding) {
+        Ok(a) => Ok(a.map(Euro::to_decimal)),
+        Err(e) => {
+            let id = if e.object == "lot" { l.id } else { b.id };
+            fail(e.object, id, e.field, e.detail)
+        }
     }
-    if let Some(d) = &b.declared_discount {
-        let d: Discount = d.parse().or_else(|e: domain::money::MoneyError| {
-            fail("bid", b.id, "declared_discount", e.to_string())
-        })?;
-        let base = cents("bid", b.id, "lot.base_amount_cents", base_cents)?;
-        return Ok(Some(price_from_discount(base, &d, rounding).to_decimal()));
-    }
-    Ok(None)
 }
 
 struct Index<'a> {
@@ -590,7 +586,7 @@ fn lotto(
             );
         };
         aggiudicatari.push(Offerente::Singolo(soggetto(ix.operator(b)?)?));
-        importo = match bid_price(b, l.base_amount_cents, sel.rounding)? {
+        importo = match bid_price(b, l, sel.rounding)? {
             Some(p) => p,
             None => {
                 return fail(
@@ -785,7 +781,7 @@ fn ocds_record(
                 date: b.submitted_at,
                 status,
                 value: if econ_open && b.state != P::Withdrawn {
-                    bid_price(b, l.base_amount_cents, rounding)?
+                    bid_price(b, l, rounding)?
                 } else {
                     None
                 },
@@ -823,7 +819,7 @@ fn ocds_record(
             _ => ix.last(l.id, "lot.award"),
         }
         .unwrap_or(l.updated_at);
-        let price = bid_price(b, l.base_amount_cents, rounding)?;
+        let price = bid_price(b, l, rounding)?;
         let award_id = format!("award-{}", l.id);
         awards.push(AwardRecord {
             id: award_id.clone(),
@@ -997,6 +993,7 @@ mod tests {
             state: ParticipationState::Awardee.into(),
             declared_discount: discount.map(str::to_owned),
             declared_price_cents: price,
+            declared_labour_costs_cents: None,
             technical_json: "{}".into(),
             tech_score: None,
             soccorso_due: None,
@@ -1006,32 +1003,96 @@ mod tests {
         }
     }
 
+    fn lot_row(base_cents: i64, labour_cents: i64) -> lot::Model {
+        lot::Model {
+            id: Uuid::nil(),
+            tender_id: Uuid::nil(),
+            number: 1,
+            title: "Lotto".into(),
+            cig: None,
+            base_amount_cents: base_cents,
+            state: LotState::Awarded.into(),
+            evaluation_json: None,
+            awardee_bid_id: None,
+            standstill_end: None,
+            facts_json: "{}".into(),
+            updated_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            labour_costs_cents: labour_cents,
+            safety_costs_cents: 0,
+            options_cents: 0,
+            renewals_cents: 0,
+        }
+    }
+
+    #[test]
+    fn the_award_amount_leaves_labour_costs_outside_the_ribasso() {
+        // base 100,000.00 with 20,000.00 of labour costs, ribasso 10 %: 80,000 × 0.9 + 20,000
+        let p = bid_price(
+            &bid_row(Some("10"), None),
+            &lot_row(10_000_000, 2_000_000),
+            Rounding::HalfUp,
+        )
+        .unwrap();
+        assert_eq!(p, Some(Decimal::new(9_200_000, 2)));
+        // a price is the price of the part subject to the ribasso
+        let p = bid_price(
+            &bid_row(None, Some(7_000_000)),
+            &lot_row(10_000_000, 2_000_000),
+            Rounding::HalfUp,
+        )
+        .unwrap();
+        assert_eq!(p, Some(Decimal::new(9_000_000, 2)));
+        // costs above the base: the lot is named
+        let e = bid_price(
+            &bid_row(Some("10"), None),
+            &lot_row(100, 101),
+            Rounding::HalfUp,
+        )
+        .unwrap_err();
+        assert_eq!((e.object, e.field.as_str()), ("lot", "labour_costs_cents"));
+    }
+
     #[test]
     fn bid_prices_come_from_the_price_or_the_ribasso() {
         // 100 000.00 less 12.345 % = 87 655.00
-        let p = bid_price(&bid_row(Some("12.345"), None), 10_000_000, Rounding::HalfUp).unwrap();
+        let p = bid_price(
+            &bid_row(Some("12.345"), None),
+            &lot_row(10_000_000, 0),
+            Rounding::HalfUp,
+        )
+        .unwrap();
         assert_eq!(p, Some(Decimal::new(8_765_500, 2)));
         // 1 000.01 less 33.3 % = 667.00667 -> 667.01 half up, 667.00 truncated
         let b = bid_row(Some("33.3"), None);
         assert_eq!(
-            bid_price(&b, 100_001, Rounding::HalfUp).unwrap(),
+            bid_price(&b, &lot_row(100_001, 0), Rounding::HalfUp).unwrap(),
             Some(Decimal::new(66_701, 2))
         );
         assert_eq!(
-            bid_price(&b, 100_001, Rounding::Truncate).unwrap(),
+            bid_price(&b, &lot_row(100_001, 0), Rounding::Truncate).unwrap(),
             Some(Decimal::new(66_700, 2))
         );
         assert_eq!(
-            bid_price(&bid_row(None, Some(123_456)), 1, Rounding::HalfUp).unwrap(),
+            bid_price(
+                &bid_row(None, Some(123_456)),
+                &lot_row(1, 0),
+                Rounding::HalfUp
+            )
+            .unwrap(),
             Some(Decimal::new(123_456, 2))
         );
         assert_eq!(
-            bid_price(&bid_row(None, None), 1, Rounding::HalfUp).unwrap(),
+            bid_price(&bid_row(None, None), &lot_row(1, 0), Rounding::HalfUp).unwrap(),
             None
         );
-        let e = bid_price(&bid_row(Some("abc"), None), 1, Rounding::HalfUp).unwrap_err();
+        let e = bid_price(
+            &bid_row(Some("abc"), None),
+            &lot_row(1, 0),
+            Rounding::HalfUp,
+        )
+        .unwrap_err();
         assert_eq!(e.field, "declared_discount");
-        let e = bid_price(&bid_row(None, Some(-5)), 1, Rounding::HalfUp).unwrap_err();
+        let e = bid_price(&bid_row(None, Some(-5)), &lot_row(1, 0), Rounding::HalfUp).unwrap_err();
         assert_eq!(e.field, "declared_price_cents");
     }
 }

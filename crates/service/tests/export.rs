@@ -142,6 +142,8 @@ async fn add_tender(
         facts_json: Set("{}".into()),
         created_at: Set(t0),
         updated_at: Set(t0),
+        service_nature: Set(None),
+        decision_at: Set(None),
     }
     .insert(db)
     .await
@@ -172,6 +174,10 @@ async fn add_lot(
         standstill_end: Set(None),
         facts_json: Set("{}".into()),
         updated_at: Set(at(2025, 8, 1)),
+        labour_costs_cents: Set(0),
+        safety_costs_cents: Set(0),
+        options_cents: Set(0),
+        renewals_cents: Set(0),
     }
     .insert(db)
     .await
@@ -199,6 +205,7 @@ async fn add_bid(
         state: Set(state.parse().unwrap()),
         declared_discount: Set(discount.map(str::to_owned)),
         declared_price_cents: Set(price),
+        declared_labour_costs_cents: Set(None),
         technical_json: Set("{}".into()),
         tech_score: Set(None),
         soccorso_due: Set(None),

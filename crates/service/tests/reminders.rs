@@ -69,6 +69,8 @@ async fn insert_tender(
         facts_json: Set("{}".into()),
         created_at: Set(start()),
         updated_at: Set(start()),
+        service_nature: Set(None),
+        decision_at: Set(None),
     }
     .insert(db)
     .await
@@ -97,6 +99,10 @@ async fn insert_lot(
         standstill_end: Set(None),
         facts_json: Set("{}".into()),
         updated_at: Set(start()),
+        labour_costs_cents: Set(0),
+        safety_costs_cents: Set(0),
+        options_cents: Set(0),
+        renewals_cents: Set(0),
     }
     .insert(db)
     .await
@@ -112,6 +118,7 @@ async fn insert_bid(db: &impl ConnectionTrait, l: &lot::Model, op: Uuid, state: 
         state: Set(state.parse().unwrap()),
         declared_discount: Set(None),
         declared_price_cents: Set(None),
+        declared_labour_costs_cents: Set(None),
         technical_json: Set("{}".into()),
         tech_score: Set(None),
         soccorso_due: Set(None),

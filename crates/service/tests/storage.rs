@@ -45,6 +45,8 @@ async fn insert_tender(
         facts_json: Set("{}".into()),
         created_at: Set(at("2027-01-11T09:00:00Z")),
         updated_at: Set(at("2027-01-11T09:00:00Z")),
+        service_nature: Set(None),
+        decision_at: Set(None),
     }
     .insert(db)
     .await
@@ -65,6 +67,10 @@ async fn insert_lot(db: &impl ConnectionTrait, t: Uuid, cents: i64) -> lot::Mode
         standstill_end: Set(None),
         facts_json: Set("{}".into()),
         updated_at: Set(at("2027-01-11T09:00:00Z")),
+        labour_costs_cents: Set(0),
+        safety_costs_cents: Set(0),
+        options_cents: Set(0),
+        renewals_cents: Set(0),
     }
     .insert(db)
     .await
@@ -102,6 +108,7 @@ async fn round_trip(t: &TestDb) {
             state: Set("submitted".parse().unwrap()),
             declared_discount: Set(Some(discount.into())),
             declared_price_cents: Set(Some(i64::MAX)),
+            declared_labour_costs_cents: Set(None),
             technical_json: Set(r#"{"a":"€"}"#.into()),
             tech_score: Set(None),
             soccorso_due: Set(None),

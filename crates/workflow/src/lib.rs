@@ -14,6 +14,7 @@
 //! binary (`crates/service`) is its HTTP, CLI and scheduler edge.
 
 pub mod access;
+pub mod amounts;
 pub mod audit;
 pub mod clock;
 pub mod error;

@@ -154,6 +154,12 @@ pub async fn enqueue_communications<C: ConnectionTrait>(
         Some(b) => operator::Entity::find_by_id(b.operator_id).one(db).await?,
         None => None,
     };
+    // the award amount, costs outside the ribasso included (art. 41 c.14): the one formula
+    let award_amount = match (s.lot, awardee_bid) {
+        (Some(l), Some(b)) => crate::amounts::award_amount(l, b, crate::amounts::AWARD_ROUNDING)?
+            .map(|e| e.to_string()),
+        _ => None,
+    };
     let mut sent = 0;
     for (to, kind) in comms {
         if to == Addressee::Comune {
@@ -198,7 +204,15 @@ pub async fn enqueue_communications<C: ConnectionTrait>(
                 continue;
             };
             let is_awardee = awardee.as_ref().is_some_and(|a| a.id == o.id);
-            let ctx = context(s, kind, effects, &o.name, is_awardee, awardee.as_ref());
+            let mut ctx = context(s, kind, effects, &o.name, is_awardee, awardee.as_ref());
+            if matches!(
+                kind,
+                CommunicationKind::Award | CommunicationKind::AwardToOthers
+            ) && let Some(a) = &award_amount
+            {
+                ctx.insert("amount".into(), json!(a));
+                ctx.insert("vat_excluded".into(), json!(true));
+            }
             let msg = notify::NewMessage {
                 to: vec![notify::Mailbox::new(Some(o.name.clone()), addr)],
                 template,

@@ -20,7 +20,6 @@ use ::register::{
 use chrono::NaiveDate;
 use domain::money::Euro;
 use lifecycle::lot::LotState;
-use rust_decimal::{Decimal, RoundingStrategy};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -146,25 +145,14 @@ fn euro(cents: i64) -> WResult<Euro> {
     Euro::from_cents(cents).map_err(|e| corrupt("amount", e))
 }
 
-/// The amount of an awarded offer, in cents: the declared price, or the base amount less the declared ribasso
-/// (rounded half-up to the cent), or the base amount.
-pub fn awarded_cents(base_cents: i64, b: &bid::Model) -> i64 {
-    if let Some(p) = b.declared_price_cents {
-        return p;
+/// The amount of an awarded offer, in cents: the award amount of [`crate::amounts::award_amount`] (the
+/// ribasso on the part subject to it, half up, plus the costs outside it), or the base amount when the bid
+/// declares no economic offer (or a stored value is unreadable).
+pub fn awarded_cents(l: &lot::Model, b: &bid::Model) -> i64 {
+    match crate::amounts::award_amount(l, b, crate::amounts::AWARD_ROUNDING) {
+        Ok(Some(e)) => e.cents(),
+        _ => l.base_amount_cents,
     }
-    if let Some(d) = b
-        .declared_discount
-        .as_deref()
-        .and_then(|d| Decimal::from_str_exact(d).ok())
-    {
-        let base = Decimal::new(base_cents, 2);
-        let v = (base * (Decimal::ONE_HUNDRED - d) / Decimal::ONE_HUNDRED)
-            .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
-        if let Ok(c) = i64::try_from((v * Decimal::ONE_HUNDRED).normalize()) {
-            return c;
-        }
-    }
-    base_cents
 }
 
 /// Every award known in `province` (optionally only for `operator`), oldest first.
@@ -226,7 +214,7 @@ pub async fn awards<C: ConnectionTrait>(
             out.push(KnownAward {
                 operator: OperatorId(b.operator_id),
                 category: categories.get(&t.id).copied(),
-                amount: euro(awarded_cents(l.base_amount_cents, &b))?,
+                amount: euro(awarded_cents(&l, &b))?,
                 date,
                 buyer: Buyer {
                     province,
@@ -296,6 +284,7 @@ mod tests {
             state: lifecycle::participation::ParticipationState::Awardee.into(),
             declared_discount: discount.map(str::to_owned),
             declared_price_cents: price,
+            declared_labour_costs_cents: None,
             technical_json: "{}".into(),
             tech_score: None,
             soccorso_due: None,
@@ -305,20 +294,52 @@ mod tests {
         }
     }
 
+    fn lot_with(base_cents: i64, labour_cents: i64) -> lot::Model {
+        lot::Model {
+            id: Uuid::nil(),
+            tender_id: Uuid::nil(),
+            number: 1,
+            title: "Lotto".into(),
+            cig: None,
+            base_amount_cents: base_cents,
+            state: LotState::Awarded.into(),
+            evaluation_json: None,
+            awardee_bid_id: None,
+            standstill_end: None,
+            facts_json: "{}".into(),
+            updated_at: chrono::Utc::now(),
+            labour_costs_cents: labour_cents,
+            safety_costs_cents: 0,
+            options_cents: 0,
+            renewals_cents: 0,
+        }
+    }
+
     #[test]
     fn awarded_amount_is_the_price_or_the_base_less_the_ribasso() {
         assert_eq!(
-            awarded_cents(10_000_000, &bid_with(Some(12_345), None)),
+            awarded_cents(&lot_with(10_000_000, 0), &bid_with(Some(12_345), None)),
             12_345
         );
         // 180,000.00 less 12.345% = 157,779.00
         assert_eq!(
-            awarded_cents(18_000_000, &bid_with(None, Some("12.345"))),
+            awarded_cents(&lot_with(18_000_000, 0), &bid_with(None, Some("12.345"))),
             15_777_900
         );
         // half-up to the cent: 0.05 less 50% = 0.025 -> 0.03
-        assert_eq!(awarded_cents(5, &bid_with(None, Some("50"))), 3);
-        assert_eq!(awarded_cents(5, &bid_with(None, None)), 5);
+        assert_eq!(
+            awarded_cents(&lot_with(5, 0), &bid_with(None, Some("50"))),
+            3
+        );
+        assert_eq!(awarded_cents(&lot_with(5, 0), &bid_with(None, None)), 5);
+        // labour costs stay outside the ribasso (art. 41 c.14): 80,000 × 0.9 + 20,000
+        assert_eq!(
+            awarded_cents(
+                &lot_with(10_000_000, 2_000_000),
+                &bid_with(None, Some("10"))
+            ),
+            9_200_000
+        );
     }
 
     #[test]

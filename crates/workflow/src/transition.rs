@@ -21,10 +21,9 @@ use lifecycle::{
     Refusal, TermReduction, TimerKind, Transition,
     lot::{Commission, FollowUp, Followers, LotEvent, LotFacts, LotState, StandstillExemption},
     participation::{Admission, ParticipationEvent, ParticipationFacts, ParticipationState},
-    procedure::ContractContext,
+    procedure::{ContractContext, RequirementChecks, ServiceNature},
     tender::{RotationFacts, TenderEvent, TenderFacts, TenderState},
 };
-use rust_decimal::Decimal;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -71,6 +70,8 @@ pub struct Declarations {
     /// `extend_deadline` / `amend_documents`: the new offer deadline.
     pub new_deadline: Option<DateTime<Utc>>,
     pub significant_change: Option<bool>,
+    /// Qualified operators that exist when fewer than the minimum are invited (art. 50 c.1; art. 76 c.7
+    /// with a `motivation`).
     pub operators_available: Option<u32>,
     pub outgoing_contractor_involved: Option<bool>,
     /// motivated_market_structure, uncapped_market_survey, below_five_thousand.
@@ -85,10 +86,15 @@ pub struct Declarations {
     pub tech_scores_frozen: Option<bool>,
     pub tie_among_best: Option<bool>,
     pub auto_exclusion_method_set: Option<bool>,
+    /// The contract has a certain cross-border interest: declared on a tender event (art. 48 c.2: the
+    /// ordinary procedures below the threshold); lots read the same flag (art. 54 c.1).
     pub cross_border_interest: Option<bool>,
     pub best_offer_suspected_anomalous: Option<bool>,
     pub anomaly_term_days: Option<u32>,
     pub requirements_verified: Option<bool>,
+    /// `art52_self_declaration`: a direct award below 40,000 euro awarded on the operator's
+    /// self-declaration, the checks following (art. 52 c.1), instead of `requirements_verified`.
+    pub requirement_checks: Option<String>,
     /// single_offer_unchallenged, framework_agreement, dynamic_purchasing_system.
     pub standstill_exemption: Option<String>,
     /// A timely challenge of the bando or invitation is pending (the single-offer exemption of art. 18 c.3
@@ -143,6 +149,7 @@ impl Declarations {
             best_offer_suspected_anomalous,
             anomaly_term_days,
             requirements_verified,
+            requirement_checks,
             standstill_exemption,
             single_offer_challenged,
             last_award_communication_at,
@@ -232,15 +239,44 @@ fn contract_object(contract_type: &str) -> WResult<ContractObject> {
     })
 }
 
-/// The contract context: value = sum of the lots' base amounts; thresholds dated at the tender's creation
-/// (the start of the procedure as the engine knows it; the decisione di contrarre date is not stored yet).
-fn contract(t: &tender::Model, lots: &[lot::Model]) -> WResult<ContractContext> {
-    let cents: i64 = lots.iter().map(|l| l.base_amount_cents).sum();
-    Ok(ContractContext::new(
+/// The instant whose thresholds apply (art. 14 c.7): the transmission of the call — the bando, the call for
+/// requests or the invitation (`published_at`) — or, for a direct award (no call), the decisione di
+/// contrarre (`decision_at`). Before that instant the procedure has not started: the thresholds in force
+/// `now` apply, and the lifecycle checks them again at the transmission.
+pub fn threshold_instant(t: &tender::Model, now: DateTime<Utc>) -> DateTime<Utc> {
+    let started = if *t.procedure_type == ProcedureType::AffidamentoDiretto {
+        t.decision_at
+    } else {
+        t.published_at
+    };
+    started.unwrap_or(now)
+}
+
+/// The contract context: value = the lots' base amounts, options and renewals (art. 14 c.4, c.9-10);
+/// thresholds of the [`threshold_instant`], as a date in Italy.
+fn contract(
+    t: &tender::Model,
+    lots: &[lot::Model],
+    now: DateTime<Utc>,
+) -> WResult<ContractContext> {
+    let value = crate::amounts::contract_value(lots)?;
+    let date = lifecycle::Rules::standard()
+        .calendar
+        .local_date(threshold_instant(t, now));
+    Ok(ContractContext::from_euro(
         contract_object(&t.contract_type)?,
-        Decimal::new(cents, 2),
-        t.created_at.date_naive(),
+        value,
+        date,
     ))
+}
+
+/// The certain cross-border interest (art. 48 c.2, art. 54 c.1): declared on the tender; a lot-level
+/// declaration (the older place) still counts.
+fn cross_border_interest(t: &tender::Model, lot_decl: Option<&Declarations>) -> bool {
+    Declarations::from_json(&t.facts_json)
+        .cross_border_interest
+        .unwrap_or(false)
+        || lot_decl.is_some_and(|d| d.cross_border_interest.unwrap_or(false))
 }
 
 pub fn invitees(t: &tender::Model) -> Vec<Uuid> {
@@ -263,7 +299,10 @@ pub fn apply_tender(
     sua_qualification: Option<QualificationLevel>,
     now: DateTime<Utc>,
 ) -> WResult<Applied<TenderState>> {
-    let mut f = TenderFacts::new(*t.procedure_type, *t.criterion, contract(t, lots)?);
+    let mut f = TenderFacts::new(*t.procedure_type, *t.criterion, contract(t, lots, now)?);
+    f.service_nature = t.service_nature.map_or(ServiceNature::Ordinary, |n| *n);
+    // the declarations of this event are merged into the tender's: `d` holds both
+    f.cross_border_interest = d.cross_border_interest.unwrap_or(false);
     f.condition_motivated = d.condition_motivated.unwrap_or(false);
     f.essential_elements_present = d.essential_elements_present.unwrap_or(true);
     f.contractor_named = d.contractor_named.unwrap_or(false);
@@ -305,7 +344,7 @@ pub fn apply_lot(
     d: &Declarations,
     now: DateTime<Utc>,
 ) -> WResult<Applied<LotState>> {
-    let f = lot_facts(t, lots, l, bids, d)?;
+    let f = lot_facts(t, lots, l, bids, d, now)?;
     lifecycle::lot::apply(*l.state, &ev, &f, now).map_err(refusal)
 }
 
@@ -316,8 +355,9 @@ fn lot_facts(
     l: &lot::Model,
     bids: &[bid::Model],
     d: &Declarations,
+    now: DateTime<Utc>,
 ) -> WResult<LotFacts> {
-    let mut f = LotFacts::new(*t.procedure_type, *t.criterion, contract(t, lots)?);
+    let mut f = LotFacts::new(*t.procedure_type, *t.criterion, contract(t, lots, now)?);
     let mine: Vec<&bid::Model> = live_bids(bids, Some(l.id)).collect();
     let count = |pick: fn(ParticipationState) -> bool| {
         mine.iter().filter(|b| pick(*b.state)).count() as u32
@@ -339,10 +379,12 @@ fn lot_facts(
     f.ranked_remaining = count(ParticipationState::is_ranked_remaining);
     f.tie_among_best = d.tie_among_best.unwrap_or(false);
     f.auto_exclusion_method_set = d.auto_exclusion_method_set.unwrap_or(false);
-    f.cross_border_interest = d.cross_border_interest.unwrap_or(false);
+    f.cross_border_interest = cross_border_interest(t, Some(d));
     f.best_offer_suspected_anomalous = d.best_offer_suspected_anomalous.unwrap_or(false);
     f.anomaly_term_days = d.anomaly_term_days;
     f.requirements_verified = d.requirements_verified;
+    f.requirement_checks =
+        parse_opt::<RequirementChecks>("declarations.requirement_checks", &d.requirement_checks)?;
     f.standstill_exemption = snake_enum::<StandstillExemption>(
         "declarations.standstill_exemption",
         &d.standstill_exemption,
@@ -380,6 +422,12 @@ pub fn apply_participation(
     f.soccorso_due = soccorso_due;
     f.exclusion_reason = d.exclusion_reason.clone();
     f.requirements_verified = d.requirements_verified;
+    f.requirement_checks =
+        parse_opt::<RequirementChecks>("declarations.requirement_checks", &d.requirement_checks)?;
+    if f.requirement_checks.is_some() {
+        let lots = [l.clone()];
+        f.contract_value = Some(crate::amounts::contract_value(&lots)?.to_decimal());
+    }
     lifecycle::participation::apply(state, &ev, &f, now).map_err(refusal)
 }
 
@@ -473,6 +521,10 @@ pub async fn run_tender_event<C: ConnectionTrait>(
     ) && before.published_at.is_none()
     {
         am.published_at = Set(Some(now));
+    }
+    if ev == TenderEvent::AdoptDecisionToContract {
+        // the start of a procedure without a call (art. 14 c.7)
+        am.decision_at = Set(Some(now));
     }
     decl.new_deadline = None;
     am.facts_json = Set(decl.to_json());
@@ -573,7 +625,7 @@ async fn apply_lot_event<C: ConnectionTrait>(
     if ev == LotEvent::Award {
         // a new award's communications are not sent yet: the standstill has no start until they are
         decl.last_award_communication_at = None;
-        let f = lot_facts(t, &lots, &l, &bids, &decl)?;
+        let f = lot_facts(t, &lots, &l, &bids, &decl, now)?;
         standstill = Some(
             lifecycle::lot::standstill_outlook(lifecycle::Rules::standard(), &f, now)
                 .map_err(refusal)?,

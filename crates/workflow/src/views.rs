@@ -1,9 +1,11 @@
 //! What a tender and its lots look like to a reader: the HTTP answers and the audit log's before/after
 //! snapshots.
 
-use crate::store::entities::{lot, tender};
+use crate::error::WResult;
+use crate::store::entities::{bid, lot, tender};
 use crate::transition as machines;
 use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, EntityTrait};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -14,8 +16,22 @@ pub struct LotView {
     pub number: i32,
     pub title: String,
     pub cig: Option<String>,
-    /// Base amount in euro (decimal string).
+    /// Base amount in euro (decimal string): the total, labour and safety costs included.
     pub base_amount: String,
+    /// Labour costs estimated by the SA, part of the base, not subject to the ribasso (art. 41 c.14).
+    pub labour_costs: String,
+    /// Safety costs, part of the base, not subject to the ribasso (art. 41 c.14).
+    pub safety_costs: String,
+    /// The part of the base the ribasso applies to: base − labour − safety.
+    pub amount_subject_to_ribasso: String,
+    /// Options and extensions, outside the base, counted in the contract value (art. 14 c.4).
+    pub options: String,
+    /// Renewals, outside the base, counted in the contract value (art. 14 c.4).
+    pub renewals: String,
+    /// The award amount of the proposed or awarded offer, once its busta C is open:
+    /// `subject × (1 − ribasso) + labour + safety`, the discounted part rounded half up to the cent
+    /// (`domain::costs::award_amount`).
+    pub award_amount: Option<String>,
     pub state: String,
     pub awardee_bid_id: Option<Uuid>,
     pub standstill_end: Option<DateTime<Utc>>,
@@ -32,6 +48,14 @@ impl From<&lot::Model> for LotView {
             title: l.title.clone(),
             cig: l.cig.as_ref().map(|c| c.to_string()),
             base_amount: cents_to_string(l.base_amount_cents),
+            labour_costs: cents_to_string(l.labour_costs_cents),
+            safety_costs: cents_to_string(l.safety_costs_cents),
+            amount_subject_to_ribasso: cents_to_string(
+                l.base_amount_cents - l.labour_costs_cents - l.safety_costs_cents,
+            ),
+            options: cents_to_string(l.options_cents),
+            renewals: cents_to_string(l.renewals_cents),
+            award_amount: None,
             state: l.state.to_string(),
             awardee_bid_id: l.awardee_bid_id,
             standstill_end: l.standstill_end,
@@ -93,6 +117,39 @@ pub fn tender_view(t: &tender::Model, lots: &[lot::Model], show_invitees: bool) 
         created_at: t.created_at,
         updated_at: t.updated_at,
     }
+}
+
+/// Fills each lot's `award_amount` from its proposed or awarded bid, where the lot's phase has opened the
+/// economic envelopes (the one formula, [`crate::amounts::award_amount`]).
+pub async fn fill_award_amounts<C: ConnectionTrait>(
+    db: &C,
+    view: &mut TenderView,
+    lots: &[lot::Model],
+) -> WResult<()> {
+    for v in &mut view.lots {
+        let Some(l) = lots.iter().find(|l| l.id == v.id) else {
+            continue;
+        };
+        v.award_amount = lot_award_amount(db, l).await?;
+    }
+    Ok(())
+}
+
+/// The award amount of the lot's proposed or awarded bid, once the economic envelopes are open.
+pub async fn lot_award_amount<C: ConnectionTrait>(
+    db: &C,
+    l: &lot::Model,
+) -> WResult<Option<String>> {
+    let Some(id) = l
+        .awardee_bid_id
+        .filter(|_| l.state.open_envelopes().economic)
+    else {
+        return Ok(None);
+    };
+    let Some(b) = bid::Entity::find_by_id(id).one(db).await? else {
+        return Ok(None);
+    };
+    Ok(crate::amounts::award_amount(l, &b, crate::amounts::AWARD_ROUNDING)?.map(|e| e.to_string()))
 }
 
 pub fn to_json<T: Serialize>(v: &T) -> serde_json::Value {

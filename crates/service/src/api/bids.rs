@@ -172,8 +172,12 @@ async fn me(State(st): State<AppState>, p: Principal) -> ApiResult<Json<Operator
 pub struct BidContent {
     /// Ribasso percentage, exact decimal string (`"12.345"`), for discount-based tenders.
     pub declared_discount: Option<String>,
-    /// Offered price in euro, decimal string.
+    /// Offered price in euro, decimal string: the price of the part subject to the ribasso (the lot's
+    /// labour and safety costs are added to it for the award amount, art. 41 c.14).
     pub declared_price: Option<String>,
+    /// The operator's own labour costs in euro (art. 108 c.9), sealed in busta C with the ribasso or price;
+    /// required where the lot has labour costs.
+    pub declared_labour_costs: Option<String>,
     /// The technical offer (free JSON object): sealed in busta B.
     #[serde(default)]
     #[schema(value_type = Object)]
@@ -187,6 +191,7 @@ pub struct BidContent {
 struct ParsedBid {
     discount: Option<String>,
     price: Option<i64>,
+    labour_costs: Option<i64>,
     technical: serde_json::Value,
     administrative: serde_json::Value,
 }
@@ -211,6 +216,7 @@ impl ParsedBid {
             kind: EnvelopeKind::Economic,
             data: serde_json::json!({
                 "declared_discount": self.discount, "declared_price_cents": self.price,
+                "declared_labour_costs_cents": self.labour_costs,
             }),
         });
         v
@@ -264,12 +270,30 @@ fn parse_bid(b: &BidContent) -> ApiResult<ParsedBid> {
         v @ serde_json::Value::Object(_) => Ok(v.clone()),
         _ => Err(AppError::bad(field, format!("{field}: must be an object"))),
     };
+    let labour_costs = match &b.declared_labour_costs {
+        Some(c) => Some(validate::euro_cents("declared_labour_costs", c)?),
+        None => None,
+    };
     Ok(ParsedBid {
         discount,
         price,
+        labour_costs,
         technical: object("technical", &b.technical)?,
         administrative: object("administrative", &b.administrative)?,
     })
+}
+
+/// Art. 108 c.9: where the lot has labour costs, the economic offer states the operator's own (à pena di
+/// esclusione); a bid without them is refused at the door, naming the field.
+fn check_labour_costs(l: &lot::Model, parsed: &ParsedBid) -> ApiResult<()> {
+    if l.labour_costs_cents > 0 && parsed.labour_costs.is_none() {
+        return Err(AppError::bad(
+            "declared_labour_costs",
+            "declared_labour_costs: art. 108 c.9: the economic offer states the operator's own labour costs \
+             (the lot has labour costs)",
+        ));
+    }
+    Ok(())
 }
 
 /// The server clock decides: at or after the deadline nothing is accepted, whatever the scheduler did.
@@ -315,6 +339,7 @@ async fn submit_bid(
         .await
         .map_err(|_| AppError::NotFound("lot"))?;
     check_open(&t, now)?;
+    check_labour_costs(&l, &parsed)?;
     let existing = bid::Entity::find()
         .filter(bid::Column::LotId.eq(lot_id))
         .filter(bid::Column::OperatorId.eq(op))
@@ -346,6 +371,7 @@ async fn submit_bid(
         // sealed: filled in only when the envelope holding them is opened
         declared_discount: Set(None),
         declared_price_cents: Set(None),
+        declared_labour_costs_cents: Set(None),
         technical_json: Set("{}".into()),
         tech_score: Set(None),
         soccorso_due: Set(None),
@@ -596,6 +622,7 @@ async fn replace_bid(
     let w = st.db.write().await?;
     let (t, l, bd) = own_bid(&w.txn, &p, id).await?;
     check_open(&t, now)?;
+    check_labour_costs(&l, &parsed)?;
     let applied = machines::apply_participation(
         &t,
         &l,

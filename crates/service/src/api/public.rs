@@ -460,6 +460,8 @@ mod tests {
                 facts_json: Set("{}".into()),
                 created_at: Set(now),
                 updated_at: Set(now),
+                service_nature: Set(None),
+                decision_at: Set(None),
             };
             let l = lot::ActiveModel {
                 id: Set(Uuid::now_v7()),
@@ -474,6 +476,10 @@ mod tests {
                 standstill_end: Set(None),
                 facts_json: Set("{}".into()),
                 updated_at: Set(now),
+                labour_costs_cents: Set(0),
+                safety_costs_cents: Set(0),
+                options_cents: Set(0),
+                renewals_cents: Set(0),
             };
             (id, t, l)
         };

@@ -634,6 +634,8 @@ async fn accept_request(
         facts_json: Set("{}".into()),
         created_at: Set(now),
         updated_at: Set(now),
+        service_nature: Set(None),
+        decision_at: Set(None),
     }
     .insert(&w.txn)
     .await?;
@@ -660,6 +662,10 @@ async fn accept_request(
             standstill_end: Set(None),
             facts_json: Set("{}".into()),
             updated_at: Set(now),
+            labour_costs_cents: Set(0),
+            safety_costs_cents: Set(0),
+            options_cents: Set(0),
+            renewals_cents: Set(0),
         }
         .insert(&w.txn)
         .await?;

@@ -36,7 +36,7 @@ use workflow::access::{
 use workflow::store::{Stored, StoredName};
 use workflow::transition::{self as machines, Applied, EventInput};
 use workflow::transition::{run_bid_event, run_lot_event, run_tender_event};
-use workflow::views::{LotView, TenderView, tender_view, to_json};
+use workflow::views::{LotView, TenderView, fill_award_amounts, tender_view, to_json};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -58,9 +58,63 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 pub struct NewLot {
     pub title: String,
-    /// Euro, decimal string.
+    /// Euro, decimal string: the total base amount, labour and safety costs included.
     pub base_amount: String,
     pub cig: Option<String>,
+    /// Labour costs estimated by the SA (euro): part of `base_amount`, not subject to the ribasso
+    /// (art. 41 c.13-14). Default 0. `labour_costs + safety_costs ≤ base_amount`.
+    pub labour_costs: Option<String>,
+    /// Safety costs (oneri per la sicurezza, euro): part of `base_amount`, not subject to the ribasso.
+    pub safety_costs: Option<String>,
+    /// Options and extensions (euro), outside the base, counted in the value that picks the threshold and
+    /// the procedure (art. 14 c.4). Default 0.
+    pub options: Option<String>,
+    /// Renewals (euro), outside the base, counted in that value (art. 14 c.4). Default 0.
+    pub renewals: Option<String>,
+}
+
+/// A lot's amounts besides the base, in cents.
+#[derive(Debug, Clone, Copy, Default)]
+struct LotCosts {
+    labour: i64,
+    safety: i64,
+    options: i64,
+    renewals: i64,
+}
+
+/// Each amount non-negative, and labour + safety ≤ base (art. 41 c.14, `domain::costs::LotBase`); the 422
+/// names the field (`prefix` is `lots[0].` or empty).
+fn check_costs(prefix: &str, base: i64, c: &LotCosts) -> ApiResult<()> {
+    use domain::costs::{CostsError, LotBase};
+    use domain::money::Euro;
+    let e = |cents: i64| Euro::from_cents(cents).unwrap_or_default();
+    LotBase::new(e(base), e(c.labour), e(c.safety))
+        .map(|_| ())
+        .map_err(|err| {
+            let field = match &err {
+                CostsError::ExceedBase { field, .. } | CostsError::Overflow { field } => *field,
+            };
+            AppError::bad(format!("{prefix}{field}"), format!("{prefix}{err}"))
+        })
+}
+
+fn parse_costs(i: Option<usize>, l: &NewLot, base: i64) -> ApiResult<LotCosts> {
+    let prefix = match i {
+        Some(i) => format!("lots[{i}]."),
+        None => String::new(),
+    };
+    let amount = |f: &str, v: &Option<String>| match v {
+        Some(a) => validate::euro_cents(&format!("{prefix}{f}"), a),
+        None => Ok(0),
+    };
+    let c = LotCosts {
+        labour: amount("labour_costs", &l.labour_costs)?,
+        safety: amount("safety_costs", &l.safety_costs)?,
+        options: amount("options", &l.options)?,
+        renewals: amount("renewals", &l.renewals)?,
+    };
+    check_costs(&prefix, base, &c)?;
+    Ok(c)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -77,6 +131,15 @@ pub struct NewTender {
     #[serde(default)]
     pub invitees: Vec<Uuid>,
     pub lots: Vec<NewLot>,
+    /// What the contract is, for the cases where quality-price is compulsory (art. 108 c.2-3):
+    /// ordinary (default), social_services, catering, labour_intensive, technical_intellectual,
+    /// high_technology, integrated_contract, innovative_works.
+    pub service_nature: Option<String>,
+}
+
+fn parse_service_nature(field: &str, raw: &str) -> ApiResult<lifecycle::procedure::ServiceNature> {
+    raw.parse()
+        .map_err(|e| AppError::bad(field, format!("{field}: {e}")))
 }
 
 fn parse_lot(i: Option<usize>, l: &NewLot) -> ApiResult<(String, i64, Option<Cig>)> {
@@ -109,6 +172,7 @@ fn new_lot_row(
     tender_id: Uuid,
     number: i32,
     parsed: (String, i64, Option<Cig>),
+    costs: LotCosts,
     now: DateTime<Utc>,
 ) -> lot::ActiveModel {
     lot::ActiveModel {
@@ -124,6 +188,10 @@ fn new_lot_row(
         standstill_end: Set(None),
         facts_json: Set("{}".into()),
         updated_at: Set(now),
+        labour_costs_cents: Set(costs.labour),
+        safety_costs_cents: Set(costs.safety),
+        options_cents: Set(costs.options),
+        renewals_cents: Set(costs.renewals),
     }
 }
 
@@ -152,8 +220,17 @@ async fn create_tender(
         .lots
         .iter()
         .enumerate()
-        .map(|(i, l)| parse_lot(Some(i), l))
+        .map(|(i, l)| {
+            let parsed = parse_lot(Some(i), l)?;
+            let costs = parse_costs(Some(i), l, parsed.1)?;
+            Ok((parsed, costs))
+        })
         .collect::<ApiResult<Vec<_>>>()?;
+    let service_nature = b
+        .service_nature
+        .as_deref()
+        .map(|n| parse_service_nature("service_nature", n))
+        .transpose()?;
     let now = st.now();
     let w = st.db.write().await?;
     if let Some(m) = b.municipality_id {
@@ -186,13 +263,15 @@ async fn create_tender(
         facts_json: Set("{}".into()),
         created_at: Set(now),
         updated_at: Set(now),
+        service_nature: Set(service_nature.map(Stored)),
+        decision_at: Set(None),
     }
     .insert(&w.txn)
     .await?;
     let mut rows = Vec::new();
-    for (i, parsed) in lots.into_iter().enumerate() {
+    for (i, (parsed, costs)) in lots.into_iter().enumerate() {
         rows.push(
-            new_lot_row(id, i as i32 + 1, parsed, now)
+            new_lot_row(id, i as i32 + 1, parsed, costs, now)
                 .insert(&w.txn)
                 .await?,
         );
@@ -276,11 +355,9 @@ async fn get_tender(
 ) -> ApiResult<Json<TenderView>> {
     let (t, a) = access_tender(&st.db.conn, p.as_ref(), id).await?;
     let lots = lots_of(&st.db.conn, id).await?;
-    Ok(Json(tender_view(
-        &t,
-        &lots,
-        shows_invitees(&t, a, st.now()),
-    )))
+    let mut view = tender_view(&t, &lots, shows_invitees(&t, a, st.now()));
+    fill_award_amounts(&st.db.conn, &mut view, &lots).await?;
+    Ok(Json(view))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -292,6 +369,8 @@ pub struct TenderPatch {
     /// The offer deadline. After publication use the `extend_deadline` event.
     pub deadline: Option<DateTime<Utc>>,
     pub invitees: Option<Vec<Uuid>>,
+    /// What the contract is, for art. 108 c.2-3 (see `NewTender.service_nature`).
+    pub service_nature: Option<String>,
 }
 
 /// Edit a tender before publication (buyer).
@@ -327,6 +406,9 @@ async fn patch_tender(
     }
     if let Some(x) = &b.criterion {
         am.criterion = Set(machines::parse_criterion("criterion", x)?.into());
+    }
+    if let Some(x) = &b.service_nature {
+        am.service_nature = Set(Some(Stored(parse_service_nature("service_nature", x)?)));
     }
     if let Some(x) = b.deadline {
         am.deadline = Set(Some(audit::truncate_micros(x)));
@@ -381,6 +463,7 @@ async fn add_lot(
     ApiJson(b): ApiJson<NewLot>,
 ) -> ApiResult<(StatusCode, Json<LotView>)> {
     let parsed = parse_lot(None, &b)?;
+    let costs = parse_costs(None, &b, parsed.1)?;
     let now = st.now();
     let w = st.db.write().await?;
     let t = manage_tender(&w.txn, &p, id).await?;
@@ -391,7 +474,9 @@ async fn add_lot(
         ));
     }
     let n = lots_of(&w.txn, id).await?.len() as i32 + 1;
-    let l = new_lot_row(id, n, parsed, now).insert(&w.txn).await?;
+    let l = new_lot_row(id, n, parsed, costs, now)
+        .insert(&w.txn)
+        .await?;
     let view = LotView::from(&l);
     audit::append(
         &w.txn,
@@ -417,6 +502,14 @@ pub struct LotPatch {
     pub base_amount: Option<String>,
     /// The CIG acquired from ANAC for this lot.
     pub cig: Option<String>,
+    /// Labour costs, part of the base, not subject to the ribasso (art. 41 c.14).
+    pub labour_costs: Option<String>,
+    /// Safety costs, part of the base, not subject to the ribasso (art. 41 c.14).
+    pub safety_costs: Option<String>,
+    /// Options and extensions, counted in the contract value (art. 14 c.4).
+    pub options: Option<String>,
+    /// Renewals, counted in the contract value (art. 14 c.4).
+    pub renewals: Option<String>,
 }
 
 async fn load_lot<C: ConnectionTrait>(
@@ -431,7 +524,8 @@ async fn load_lot<C: ConnectionTrait>(
         .ok_or(AppError::NotFound("lot"))
 }
 
-/// Edit a lot before publication: title, base amount, CIG (buyer).
+/// Edit a lot before publication: title, base amount and its costs outside the ribasso, options and
+/// renewals, CIG (buyer).
 #[utoipa::path(patch, path = "/v1/tenders/{id}/lots/{lot_id}", tag = "tenders", security(("bearer" = [])),
     request_body = LotPatch,
     responses((status = 200, body = LotView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
@@ -453,10 +547,23 @@ async fn patch_lot(
         Some(t) => Some(validate::non_empty("title", t, 2000)?),
         None => None,
     };
+    let cents =
+        |f: &str, v: &Option<String>| v.as_deref().map(|a| validate::euro_cents(f, a)).transpose();
+    let labour = cents("labour_costs", &b.labour_costs)?;
+    let safety = cents("safety_costs", &b.safety_costs)?;
+    let options = cents("options", &b.options)?;
+    let renewals = cents("renewals", &b.renewals)?;
     let now = st.now();
     let w = st.db.write().await?;
     let t = manage_tender(&w.txn, &p, id).await?;
     let l = load_lot(&w.txn, id, lot_id).await?;
+    let costs = LotCosts {
+        labour: labour.unwrap_or(l.labour_costs_cents),
+        safety: safety.unwrap_or(l.safety_costs_cents),
+        options: options.unwrap_or(l.options_cents),
+        renewals: renewals.unwrap_or(l.renewals_cents),
+    };
+    check_costs("", amount.unwrap_or(l.base_amount_cents), &costs)?;
     if !t.state.is_editable() {
         return Err(AppError::conflict(
             "tender.edit",
@@ -471,6 +578,10 @@ async fn patch_lot(
     if let Some(a) = amount {
         am.base_amount_cents = Set(a);
     }
+    am.labour_costs_cents = Set(costs.labour);
+    am.safety_costs_cents = Set(costs.safety);
+    am.options_cents = Set(costs.options);
+    am.renewals_cents = Set(costs.renewals);
     if let Some(x) = title {
         am.title = Set(x);
     }
@@ -816,10 +927,11 @@ async fn evaluate_lot(
         })
         .collect();
     input.insert("criterion".into(), t.criterion.as_str().into());
-    input.insert(
-        "base_amount".into(),
-        validate::cents_to_string(l.base_amount_cents).into(),
-    );
+    // the ribasso applies to the base less the labour and safety costs (art. 41 c.14)
+    let subject = workflow::amounts::lot_base(&l)
+        .map_err(workflow::WorkflowError::from)?
+        .subject_to_ribasso();
+    input.insert("base_amount".into(), subject.to_string().into());
     input.insert("bids".into(), bids.into());
     let input = serde_json::Value::Object(input);
     let result = evaluation::evaluate_json(&input.to_string()).map_err(|e| {
@@ -865,6 +977,8 @@ pub struct BidView {
     /// Hidden until the economic envelope is open.
     pub declared_discount: Option<String>,
     pub declared_price: Option<String>,
+    /// The operator's own labour costs (art. 108 c.9); hidden until the economic envelope is open.
+    pub declared_labour_costs: Option<String>,
     /// Hidden until the technical envelope is open.
     #[schema(value_type = Option<Object>)]
     pub technical: Option<serde_json::Value>,
@@ -915,6 +1029,11 @@ pub fn bid_view(b: &bid::Model, open: OpenEnvelopes) -> BidView {
         },
         declared_price: if econ {
             b.declared_price_cents.map(validate::cents_to_string)
+        } else {
+            None
+        },
+        declared_labour_costs: if econ {
+            b.declared_labour_costs_cents.map(validate::cents_to_string)
         } else {
             None
         },

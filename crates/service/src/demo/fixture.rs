@@ -77,6 +77,11 @@ pub struct Lot {
     pub cig: String,
     pub title: String,
     pub base_amount: String,
+    /// Labour costs, part of the base, outside the ribasso (art. 41 c.14); the bids on the lot declare
+    /// their own (art. 108 c.9): the demo's operators declare the same figure.
+    pub labour_costs: Option<String>,
+    /// Safety costs, part of the base, outside the ribasso (art. 41 c.14).
+    pub safety_costs: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -675,7 +675,8 @@ impl Demo {
             self.patch(
                 &format!("/v1/tenders/{tid}/lots/{lid}"),
                 &buyer,
-                json!({"cig": fl.cig, "base_amount": fl.base_amount, "title": fl.title}),
+                json!({"cig": fl.cig, "base_amount": fl.base_amount, "title": fl.title,
+                       "labour_costs": fl.labour_costs, "safety_costs": fl.safety_costs}),
             )
             .await?;
             lots.push((fl.number, lid));
@@ -817,6 +818,15 @@ impl Demo {
                 .map(|(_, id)| id.clone())
                 .ok_or_else(|| anyhow!("bid of {} on unknown lot {}", b.operator, b.lot))?;
             let mut body = json!({"declared_discount": b.discount});
+            // art. 108 c.9: where the lot has labour costs the offer states the operator's own
+            if let Some(c) = self.fx.tenders[i]
+                .lots
+                .iter()
+                .find(|l| l.number == b.lot)
+                .and_then(|l| l.labour_costs.clone())
+            {
+                body["declared_labour_costs"] = json!(c);
+            }
             if b.coefficients.is_some() {
                 body["technical"] = json!({"relazione_tecnica": format!("Offerta tecnica di {}", self.op_name(&b.operator))});
             }
@@ -1119,21 +1129,29 @@ impl Demo {
                 entry["threshold"] = a["threshold"].clone();
                 entry["excluded"] = json!(excluded);
             }
-            let base = t
+            // the award amount as the engine computes it (labour and safety costs outside the ribasso,
+            // art. 41 c.14): the lot's view, not a formula of the demo's own
+            let view = self.get(&format!("/v1/tenders/{tid}"), &self.buyer).await?;
+            let lot_view = view["lots"]
+                .as_array()
+                .and_then(|ls| ls.iter().find(|l| s(&l["id"]) == *lid).cloned())
+                .unwrap_or(Value::Null);
+            let base = s(&lot_view["base_amount"]).to_owned();
+            let outside = t
                 .lots
                 .iter()
                 .find(|l| l.number == *n)
-                .map(|l| l.base_amount.clone())
-                .unwrap_or_default();
-            if let (Ok(b), Ok(d)) = (
-                base.parse::<rust_decimal::Decimal>(),
-                s(&entry["discount"]).parse::<rust_decimal::Decimal>(),
-            ) {
-                let amount = (b * (rust_decimal::Decimal::ONE_HUNDRED - d)
-                    / rust_decimal::Decimal::ONE_HUNDRED)
-                    .round_dp(2);
+                .is_some_and(|l| l.labour_costs.is_some() || l.safety_costs.is_some());
+            if let Some(amount) = lot_view["award_amount"].as_str() {
                 line.push_str(&format!(", amount {amount} euro on a base of {base}"));
-                entry["amount"] = json!(format!("{amount:.2}"));
+                if outside {
+                    line.push_str(&format!(
+                        " (labour {} and safety {} outside the ribasso)",
+                        s(&lot_view["labour_costs"]),
+                        s(&lot_view["safety_costs"])
+                    ));
+                }
+                entry["amount"] = json!(amount);
             }
             self.say(
                 "SUA buyer",

@@ -604,6 +604,7 @@ async fn copy_into_bid<C: ConnectionTrait>(
         EnvelopeKind::Economic => {
             am.declared_discount = Set(data["declared_discount"].as_str().map(str::to_owned));
             am.declared_price_cents = Set(data["declared_price_cents"].as_i64());
+            am.declared_labour_costs_cents = Set(data["declared_labour_costs_cents"].as_i64());
         }
         EnvelopeKind::Technical => {
             am.technical_json = Set(data["technical"].to_string());

@@ -10,7 +10,7 @@
 use domain::ids::{Cig, Cup, IdError};
 use lifecycle::{
     AwardCriterion, ProcedureType, UnknownName, lot::LotState, participation::ParticipationState,
-    request::RequestState, tender::TenderState,
+    procedure::ServiceNature, request::RequestState, tender::TenderState,
 };
 use sea_orm::sea_query::{ArrayType, ColumnType, Nullable, StringLen, ValueType, ValueTypeErr};
 use sea_orm::{ColIdx, DbErr, QueryResult, TryGetError, TryGetable, Value};
@@ -78,6 +78,7 @@ stored_name!(
     RequestState,
     ProcedureType,
     AwardCriterion,
+    ServiceNature,
 );
 
 /// A lifecycle enum or an identifier in a TEXT column (see the module docs).

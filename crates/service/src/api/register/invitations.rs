@@ -28,7 +28,7 @@ use axum::{
     http::StatusCode,
 };
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::{ids::NutsCode, money::Euro};
+use domain::ids::NutsCode;
 use lifecycle::ProcedureType;
 use rand::TryRngCore;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
@@ -316,9 +316,8 @@ async fn make_selection(
         }
     }
     let lots = lots_of(&w.txn, id).await?;
-    let cents: i64 = lots.iter().map(|l| l.base_amount_cents).sum();
-    let amount = Euro::from_cents(cents)
-        .map_err(|e| AppError::conflict("tender.amount", format!("lots: {e}")))?;
+    // the value of the contract, options and renewals included (art. 14 c.4)
+    let amount = workflow::amounts::contract_value(&lots)?;
     let buyer = Buyer {
         province: t.province_id,
         municipality: t.municipality_id,
@@ -362,7 +361,7 @@ async fn make_selection(
         province_id: Set(t.province_id),
         municipality_id: Set(t.municipality_id),
         category: Set(category.to_string()),
-        amount_cents: Set(cents),
+        amount_cents: Set(amount.cents()),
         selection_date: Set(today),
         mode: Set(mode_name.to_owned()),
         seed_hex: Set(seed_hex),

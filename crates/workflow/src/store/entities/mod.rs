@@ -162,7 +162,7 @@ pub mod document {
 
 pub mod tender {
     use super::Stored;
-    use lifecycle::{AwardCriterion, ProcedureType, tender::TenderState};
+    use lifecycle::{AwardCriterion, ProcedureType, procedure::ServiceNature, tender::TenderState};
     use sea_orm::entity::prelude::*;
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "tender")]
@@ -185,6 +185,10 @@ pub mod tender {
         pub facts_json: String,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+        /// What the contract is, for the art. 108 c.2 cases (`None`: ordinary).
+        pub service_nature: Option<Stored<ServiceNature>>,
+        /// When the decisione di contrarre was adopted (the start of a procedure without a call, art. 14 c.7).
+        pub decision_at: Option<DateTimeUtc>,
     }
     entity_boilerplate!();
 }
@@ -213,6 +217,14 @@ pub mod lot {
         /// Declarations of the buyer used as lifecycle facts (JSON).
         pub facts_json: String,
         pub updated_at: DateTimeUtc,
+        /// Labour costs estimated by the SA: part of the base, not subject to the ribasso (art. 41 c.14).
+        pub labour_costs_cents: i64,
+        /// Safety costs: part of the base, not subject to the ribasso (art. 41 c.14).
+        pub safety_costs_cents: i64,
+        /// Options and extensions, outside the base, counted in the contract value (art. 14 c.4).
+        pub options_cents: i64,
+        /// Renewals, outside the base, counted in the contract value (art. 14 c.4).
+        pub renewals_cents: i64,
     }
     entity_boilerplate!();
 }
@@ -234,6 +246,8 @@ pub mod bid {
         /// Ribasso, exact decimal text (e.g. `12.345`).
         pub declared_discount: Option<String>,
         pub declared_price_cents: Option<i64>,
+        /// The operator's own labour costs (art. 108 c.9), from busta C once opened.
+        pub declared_labour_costs_cents: Option<i64>,
         pub technical_json: String,
         /// The commission's technical evaluation of this bid (JSON, merged into the evaluation input).
         pub tech_score: Option<String>,

@@ -1,6 +1,7 @@
 //! Schema migrations (sea-orm-migration), applied at `sua serve` start-up and by `sua migrate`.
 //! One code path for SQLite and PostgreSQL: only portable column types are used.
 
+mod costs;
 mod documents;
 mod files;
 mod pec;
@@ -31,6 +32,8 @@ impl MigratorTrait for Migrator {
         m.push(Box::new(documents::M20261128DocumentStoreKey));
         // the municipality's PEC
         m.push(Box::new(pec::M20261128MunicipalityPec));
+        // costs outside the ribasso, options and renewals, service nature, decisione di contrarre instant
+        m.push(Box::new(costs::M20261206LotCosts));
         m
     }
 }
