@@ -7,6 +7,7 @@ mod files;
 mod flow;
 #[allow(dead_code)] // not every test uses every helper
 mod helpers;
+mod lex_specialis;
 mod municipality_mail;
 mod refusals;
 mod register;

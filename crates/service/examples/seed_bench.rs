@@ -68,6 +68,7 @@ async fn main() -> anyhow::Result<()> {
             standstill_end: Set(None),
             facts_json: Set("{}".into()),
             updated_at: Set(published),
+            evaluation_rules_json: Set(None),
         }
         .insert(&w.txn)
         .await?;

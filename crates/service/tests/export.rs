@@ -172,6 +172,7 @@ async fn add_lot(
         standstill_end: Set(None),
         facts_json: Set("{}".into()),
         updated_at: Set(at(2025, 8, 1)),
+        evaluation_rules_json: Set(None),
     }
     .insert(db)
     .await

@@ -97,6 +97,7 @@ async fn insert_lot(
         standstill_end: Set(None),
         facts_json: Set("{}".into()),
         updated_at: Set(start()),
+        evaluation_rules_json: Set(None),
     }
     .insert(db)
     .await

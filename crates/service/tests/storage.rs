@@ -65,6 +65,7 @@ async fn insert_lot(db: &impl ConnectionTrait, t: Uuid, cents: i64) -> lot::Mode
         standstill_end: Set(None),
         facts_json: Set("{}".into()),
         updated_at: Set(at("2027-01-11T09:00:00Z")),
+        evaluation_rules_json: Set(None),
     }
     .insert(db)
     .await

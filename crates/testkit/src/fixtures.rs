@@ -42,9 +42,14 @@ async fn expect(
     v
 }
 
+/// The evaluation rules [`publish_open`] gives the first lot (a lowest-price lot below the EU threshold must
+/// provide for automatic exclusion, art. 54 c.1): Allegato II.2 method A.
+pub static OPEN_LOT_RULES: std::sync::LazyLock<Value> =
+    std::sync::LazyLock::new(|| json!({"anomaly": {"method": "A"}}));
+
 /// On the server at `base`: the municipality (`municipality` token) submits `request`, the buyer
 /// (`buyer` token) accepts it into an open procedure, adopts the decision to contract, sets the CIG
-/// `B5A520026C` on the first lot and a deadline 40 days ahead of the real clock, and publishes; the
+/// `B5A520026C` and the evaluation rules [`OPEN_LOT_RULES`] on the first lot and a deadline 40 days ahead of the real clock, and publishes; the
 /// deadline is read back as stored.
 pub async fn publish_open(
     c: &reqwest::Client,
@@ -97,7 +102,7 @@ pub async fn publish_open(
         M::PATCH,
         &format!("{tender}/lots/{lot}"),
         buyer,
-        Some(json!({"cig": "B5A520026C"})),
+        Some(json!({"cig": "B5A520026C", "evaluation_rules": OPEN_LOT_RULES.clone()})),
         200,
     )
     .await;

@@ -614,7 +614,7 @@ async fn accept_request(
         Some(t) => validate::non_empty("title", &t, 2000)?,
         None => r.object.clone(),
     };
-    tender::ActiveModel {
+    let t = tender::ActiveModel {
         id: Set(tender_id),
         province_id: Set(province),
         municipality_id: Set(Some(r.municipality_id)),
@@ -637,6 +637,7 @@ async fn accept_request(
     }
     .insert(&w.txn)
     .await?;
+    workflow::draws::commit_invitee_seed(&w.txn, &p.actor(), now, &t).await?;
     let lots: Vec<RequestLot> = serde_json::from_str(&r.lots_json).unwrap_or_default();
     let lots = if lots.is_empty() {
         vec![RequestLot {
@@ -660,6 +661,7 @@ async fn accept_request(
             standstill_end: Set(None),
             facts_json: Set("{}".into()),
             updated_at: Set(now),
+            evaluation_rules_json: Set(None),
         }
         .insert(&w.txn)
         .await?;

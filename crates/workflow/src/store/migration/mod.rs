@@ -3,6 +3,7 @@
 
 mod documents;
 mod files;
+mod lex_specialis;
 mod pec;
 mod register;
 mod sealed;
@@ -31,6 +32,8 @@ impl MigratorTrait for Migrator {
         m.push(Box::new(documents::M20261128DocumentStoreKey));
         // the municipality's PEC
         m.push(Box::new(pec::M20261128MunicipalityPec));
+        // a lot's evaluation rules (lex specialis) and the platform's committed draw seeds
+        m.push(Box::new(lex_specialis::M20261206LexSpecialis));
         m
     }
 }
