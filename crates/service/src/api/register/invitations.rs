@@ -123,7 +123,13 @@ pub struct MinutesView {
     pub invitation_mails: Option<usize>,
 }
 
-fn minutes_view(d: &register_draw::Model, commit: Option<&SeedView>) -> MinutesView {
+/// The minutes as read: the seed only once revealed (at `close_submissions`) or once the offer deadline has
+/// passed (`deadline_passed`), when the invitees stop being secret (art. 35 c.2 lett. b).
+fn minutes_view(
+    d: &register_draw::Model,
+    commit: Option<&SeedView>,
+    deadline_passed: bool,
+) -> MinutesView {
     let commit = commit.filter(|_| d.seed_hex.is_some());
     let parse = |s: &str| serde_json::from_str(s).unwrap_or(serde_json::Value::Null);
     let eligible = ids_from_json(&d.eligible_json);
@@ -147,7 +153,11 @@ fn minutes_view(d: &register_draw::Model, commit: Option<&SeedView>) -> MinutesV
         amount: validate::cents_to_string(d.amount_cents),
         selection_date: d.selection_date,
         band: parse(&d.band_json),
-        seed: commit.and_then(|c| c.seed.clone()),
+        seed: commit.and_then(|c| {
+            c.seed
+                .clone()
+                .or_else(|| deadline_passed.then(|| d.seed_hex.clone()).flatten())
+        }),
         seed_sha256: commit.map(|c| c.sha256.clone()),
         seed_committed_at: commit.map(|c| c.committed_at),
         algorithm: d.algorithm.clone(),
@@ -407,7 +417,7 @@ async fn make_selection(
     let t = am.update(&w.txn).await?;
     let commit =
         workflow::draws::view(&w.txn, id, None, workflow::draws::Purpose::Invitees).await?;
-    let mut view = minutes_view(&minutes, commit.as_ref());
+    let mut view = minutes_view(&minutes, commit.as_ref(), false);
     if let Some(letter) = &b.letter {
         view.invitation_mails =
             Some(enqueue_invitations(&w.txn, &st, &t, &invited, letter, now).await?);
@@ -532,7 +542,8 @@ async fn get_minutes(
     MaybePrincipal(p): MaybePrincipal,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<MinutesView>> {
-    invitations_access(&st, p.as_ref(), id).await?;
+    let t = invitations_access(&st, p.as_ref(), id).await?;
+    let deadline_passed = t.deadline.is_some_and(|d| st.now() >= d);
     let d = register_draw::Entity::find()
         .filter(register_draw::Column::TenderId.eq(id))
         .one(&st.db.conn)
@@ -540,7 +551,7 @@ async fn get_minutes(
         .ok_or(AppError::NotFound("selection minutes"))?;
     let commit =
         workflow::draws::view(&st.db.conn, id, None, workflow::draws::Purpose::Invitees).await?;
-    Ok(Json(minutes_view(&d, commit.as_ref())))
+    Ok(Json(minutes_view(&d, commit.as_ref(), deadline_passed)))
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
