@@ -73,11 +73,19 @@ both_backends!(
     openapi_evaluate_takes_no_rules_and_the_lot_schemas_have_them,
     |app: TestApp| async move {
         let doc = ok(&app.get("/openapi.json", None).await, 200);
-        let body = &doc["paths"]["/v1/lots/{id}/evaluate"]["post"]["requestBody"]["content"]
-            ["application/json"]["schema"];
+        let body = &doc["paths"]["/v1/lots/{id}/evaluate"]["post"]["requestBody"]["content"]["application/json"]
+            ["schema"];
         assert!(!body.is_null(), "no request body schema: {doc}");
         let evaluate = schema_text(&doc, body, 0);
-        for f in ["method", "reading", "decrement", "rounding", "formula", "seed", "params"] {
+        for f in [
+            "method",
+            "reading",
+            "decrement",
+            "rounding",
+            "formula",
+            "seed",
+            "params",
+        ] {
             assert!(
                 !evaluate.contains(&format!("\"{f}\"")),
                 "evaluate's body has {f}: {evaluate}"
@@ -88,8 +96,8 @@ both_backends!(
             ("/v1/tenders/{id}/lots/{lot_id}", "patch"),
             ("/v1/tenders", "post"),
         ] {
-            let schema = &doc["paths"][path.0][path.1]["requestBody"]["content"]
-                ["application/json"]["schema"];
+            let schema = &doc["paths"][path.0][path.1]["requestBody"]["content"]["application/json"]
+                ["schema"];
             let text = schema_text(&doc, schema, 0);
             for f in [
                 "evaluation_rules",
@@ -124,6 +132,17 @@ both_backends!(
     rules_fixed_before_the_bids_are_known,
     |app: TestApp| async move {
         let w = world(&app).await;
+        // nobody gives a seed, in any body
+        let r = app
+            .post(
+                "/v1/tenders",
+                Some(&w.buyer),
+                &json!({"title": "x", "contract_type": "services", "procedure_type": "aperta",
+                        "criterion": "lowest_price", "seed": "1",
+                        "lots": [{"title": "l", "base_amount": "1000.00"}]}),
+            )
+            .await;
+        assert_eq!(r.0, 422, "{}", r.1);
         let r = ok(
             &app.post("/v1/requests", Some(&w.municipality), &request_body())
                 .await,
@@ -170,7 +189,11 @@ both_backends!(
             .post(&tev, Some(&w.buyer), &json!({"event": "publish"}))
             .await;
         assert_eq!(refused.0, 409, "{}", refused.1);
-        assert!(refused.1.to_string().contains("art. 54 c.1"), "{}", refused.1);
+        assert!(
+            refused.1.to_string().contains("art. 54 c.1"),
+            "{}",
+            refused.1
+        );
         ok(
             &app.patch(
                 &lot_path,
@@ -184,7 +207,11 @@ both_backends!(
             .post(&tev, Some(&w.buyer), &json!({"event": "publish"}))
             .await;
         assert_eq!(refused.0, 409, "{}", refused.1);
-        assert!(refused.1.to_string().contains("art. 54 c.1"), "{}", refused.1);
+        assert!(
+            refused.1.to_string().contains("art. 54 c.1"),
+            "{}",
+            refused.1
+        );
 
         // bad rules are a 4xx naming the field; a seed is never accepted
         let bad = app
@@ -196,7 +223,9 @@ both_backends!(
             .await;
         assert_eq!(bad.0, 422, "{}", bad.1);
         assert!(
-            bad.1.to_string().contains("evaluation_rules.anomaly.method"),
+            bad.1
+                .to_string()
+                .contains("evaluation_rules.anomaly.method"),
             "{}",
             bad.1
         );
@@ -209,7 +238,11 @@ both_backends!(
             assert!(r.1.to_string().contains("seed"), "{}", r.1);
         }
         let r = app
-            .post(&tev, Some(&w.buyer), &json!({"event": "publish", "seed": "42"}))
+            .post(
+                &tev,
+                Some(&w.buyer),
+                &json!({"event": "publish", "seed": "42"}),
+            )
             .await;
         assert_eq!(r.0, 422, "a seed in an event body: {}", r.1);
 
@@ -226,14 +259,22 @@ both_backends!(
         event(&app, &tev, &w.buyer, json!({"event": "publish"})).await;
 
         // the draw seed's hash is on the public tender page before any bid; the seed is not
-        let public = ok(&app.get(&format!("/v1/public/tenders/{tid}"), None).await, 200);
-        let draws = public["draws"].as_array().expect("draws on the public page");
+        let public = ok(
+            &app.get(&format!("/v1/public/tenders/{tid}"), None).await,
+            200,
+        );
+        let draws = public["draws"]
+            .as_array()
+            .expect("draws on the public page");
         assert_eq!(draws.len(), 1, "{public}");
         assert_eq!(draws[0]["purpose"], "evaluation");
         assert_eq!(draws[0]["lot_id"], json!(lot));
         let committed = s(&draws[0]["sha256"]);
         assert_eq!(committed.len(), 64);
-        assert!(draws[0]["seed"].is_null(), "seed shown before the reveal: {public}");
+        assert!(
+            draws[0]["seed"].is_null(),
+            "seed shown before the reveal: {public}"
+        );
         assert_eq!(
             public["lots"][0]["evaluation_rules"]["anomaly"]["method"], "draw",
             "the rules are public: {public}"
@@ -316,7 +357,13 @@ both_backends!(
         assert!(closed, "the scheduler closes the submissions");
         event(&app, &tev, &w.buyer, json!({"event": "start_evaluation"})).await;
         let lev = format!("/v1/lots/{lot}/events");
-        event(&app, &lev, &w.buyer, json!({"event": "open_administrative"})).await;
+        event(
+            &app,
+            &lev,
+            &w.buyer,
+            json!({"event": "open_administrative"}),
+        )
+        .await;
         for b in &bids {
             event(
                 &app,
@@ -333,7 +380,13 @@ both_backends!(
             json!({"event": "start_economic_evaluation"}),
         )
         .await;
-        event(&app, &lev, &w.buyer, json!({"event": "open_economic_offers"})).await;
+        event(
+            &app,
+            &lev,
+            &w.buyer,
+            json!({"event": "open_economic_offers"}),
+        )
+        .await;
         // a declared rule is not a declaration any more: the rules say it
         let r = app
             .post(
@@ -375,7 +428,10 @@ both_backends!(
             first["input"]["seed"],
             json!(u64::from_be_bytes(head).to_string())
         );
-        let public = ok(&app.get(&format!("/v1/public/tenders/{tid}"), None).await, 200);
+        let public = ok(
+            &app.get(&format!("/v1/public/tenders/{tid}"), None).await,
+            200,
+        );
         assert_eq!(public["draws"][0]["seed"], json!(seed), "{public}");
         assert_eq!(public["draws"][0]["sha256"], json!(committed));
 
@@ -404,7 +460,10 @@ both_backends!(
         .await;
         let again = ok(&app.post(&evaluate, Some(&w.buyer), &json!({})).await, 200);
         assert_eq!(again["reranked_after_reopen"], true, "{again}");
-        assert_eq!(again["result"]["anomaly"]["threshold"], threshold, "{again}");
+        assert_eq!(
+            again["result"]["anomaly"]["threshold"], threshold,
+            "{again}"
+        );
         assert!(
             again["result"]["anomaly"]["rule"]
                 .as_str()
@@ -424,12 +483,16 @@ both_backends!(
             .map(|(b, d)| json!({"id": b, "discount": d}))
             .collect();
         let fresh = evaluation::evaluate_json(
-            &json!({"criterion": "lowest_price", "anomaly": {"method": "A"}, "bids": left}).to_string(),
+            &json!({"criterion": "lowest_price", "anomaly": {"method": "A"}, "bids": left})
+                .to_string(),
         )
         .unwrap();
         assert_ne!(fresh["anomaly"]["threshold"], threshold);
         // and it runs once again
         let third = ok(&app.post(&evaluate, Some(&w.buyer), &json!({})).await, 200);
         assert_eq!(third, again);
+        // the commitment and the reveal are in the audit chain, which still verifies
+        let (intact, out) = app.cli(&["audit", "verify"]);
+        assert!(intact, "{out}");
     }
 );

@@ -16,7 +16,10 @@ fn bids(values: &[&str]) -> Vec<Value> {
 #[test]
 fn art_54_c2_rules_are_checked_before_any_bid_exists() {
     let fixed = parse_rules("lowest_price", &json!({"anomaly": {"method": "A"}})).unwrap();
-    assert_eq!(fixed.automatic_exclusion, AutomaticExclusion::Method(Method::A));
+    assert_eq!(
+        fixed.automatic_exclusion,
+        AutomaticExclusion::Method(Method::A)
+    );
     assert!(fixed.automatic_exclusion.is_provided());
     let drawn = parse_rules(
         "lowest_price",
@@ -157,16 +160,16 @@ fn art_108_c12_threshold_is_not_recomputed_after_reopen() {
 fn art_108_c12_quality_price_scores_are_kept_after_reopen() {
     let rules = json!({"technical": {"criteria": [{"id": "c1", "weight": "70"}]},
                        "economic": {"max_points": "30", "formula": {"type": "bilinear", "x": "0.9"}}});
-    let b = |id: &str, c: &str, d: &str| json!({"id": id, "coefficients": {"c1": c}, "discount": d});
-    let all = vec![
-        b("a", "1", "5"),
-        b("b", "0.9", "20"),
-        b("c", "0.5", "30"),
-    ];
+    let b =
+        |id: &str, c: &str, d: &str| json!({"id": id, "coefficients": {"c1": c}, "discount": d});
+    let all = vec![b("a", "1", "5"), b("b", "0.9", "20"), b("c", "0.5", "30")];
     let doc = input_document("quality_price", &rules, None, all.clone(), Some(3));
     let first = evaluate_json(&doc.to_string()).unwrap();
     let winner = first["winner"].as_str().unwrap().to_owned();
-    let left: Vec<Value> = all.into_iter().filter(|x| x["id"] != winner.as_str()).collect();
+    let left: Vec<Value> = all
+        .into_iter()
+        .filter(|x| x["id"] != winner.as_str())
+        .collect();
     let doc = input_document("quality_price", &rules, None, left, Some(3));
     let fresh = evaluate_json(&doc.to_string()).unwrap();
     let again = rerank_json(&doc.to_string(), &first).unwrap();

@@ -481,14 +481,18 @@ fn check_evaluation_rules(
     )?;
     if inapplicable.is_none() {
         fx.rule("art. 54 c.1");
-        Refusal::unless(f.lots_without_automatic_exclusion == 0, "art. 54 c.1", || {
-            format!(
-                "the tender documents must provide for the automatic exclusion of anomalous offers (lowest \
+        Refusal::unless(
+            f.lots_without_automatic_exclusion == 0,
+            "art. 54 c.1",
+            || {
+                format!(
+                    "the tender documents must provide for the automatic exclusion of anomalous offers (lowest \
                  price, works or services below the EU threshold, no certain cross-border interest): {} of {} \
                  lots state neither an Allegato II.2 method nor a draw among methods (art. 54 c.2)",
-                f.lots_without_automatic_exclusion, f.lots_total
-            )
-        })?;
+                    f.lots_without_automatic_exclusion, f.lots_total
+                )
+            },
+        )?;
     }
     Ok(())
 }

@@ -774,7 +774,10 @@ fn art_108_c7_quality_price_lots_state_their_criteria_before_publication() {
     f.offer_deadline = Some(rome(2026, 12, 3, 12, 0));
     f.lots_without_evaluation_rules = 1;
     f.lots_without_automatic_exclusion = 1;
-    refused(tender::apply(S::Ready, &E::Publish, &f, now), "art. 108 c.7");
+    refused(
+        tender::apply(S::Ready, &E::Publish, &f, now),
+        "art. 108 c.7",
+    );
     f.lots_without_evaluation_rules = 0;
     // quality-price: no automatic exclusion required
     accepted(tender::apply(S::Ready, &E::Publish, &f, now));

@@ -514,11 +514,26 @@ pub async fn run_tender_event<C: ConnectionTrait>(
         now,
     };
     crate::mails::enqueue_communications(db, &subject, &applied.effects).await?;
-    if from_state == TenderState::Ready {
+    if from_state == TenderState::Ready
+        && matches!(
+            ev,
+            TenderEvent::Publish
+                | TenderEvent::PublishCallForRequests
+                | TenderEvent::SendInvitations
+                | TenderEvent::StartDirectAward
+        )
+    {
         // the lex specialis is published: each lot's evaluation draws get their seed now, before any bid
         for l in &lots {
-            crate::draws::commit(db, actor, now, id, Some(l.id), crate::draws::Purpose::Evaluation)
-                .await?;
+            crate::draws::commit(
+                db,
+                actor,
+                now,
+                id,
+                Some(l.id),
+                crate::draws::Purpose::Evaluation,
+            )
+            .await?;
         }
     }
     if ev == TenderEvent::CloseSubmissions {

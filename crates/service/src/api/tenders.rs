@@ -132,6 +132,7 @@ fn strip_nulls(v: &mut serde_json::Value) {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewTender {
     pub title: String,
     /// works, services, supplies.

@@ -109,7 +109,11 @@ mod tests {
     fn a_reopened_evaluation_is_marked_and_still_read() {
         let at = DateTime::<Utc>::UNIX_EPOCH;
         let a = Uuid::now_v7();
-        let s = stored_evaluation(json!({}), json!({"winner": a.to_string(), "ranking": []}), at);
+        let s = stored_evaluation(
+            json!({}),
+            json!({"winner": a.to_string(), "ranking": []}),
+            at,
+        );
         assert!(!is_reopened(&s));
         let m = mark_reopened(&s.to_string(), at);
         assert!(is_reopened(&serde_json::from_str(&m).unwrap()));

@@ -30,13 +30,13 @@ use axum::{
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::{ids::NutsCode, money::Euro};
 use lifecycle::ProcedureType;
-use workflow::draws::SeedView;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 use workflow::access::{Access, access_tender, lots_of, manage_tender};
+use workflow::draws::SeedView;
 use workflow::transition as machines;
 
 pub fn router() -> OpenApiRouter<AppState> {
