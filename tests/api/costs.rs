@@ -104,7 +104,7 @@ both_backends!(
         let w = world(&app).await;
         let lot = |labour: &str| {
             json!({"title": "Lotto unico", "base_amount": "100000.00", "labour_costs": labour,
-                   "cig": "B5A520026C"})
+                   "cig": "B5A520026C", "evaluation_rules": {"anomaly": {"method": "A"}}})
         };
         let body = |labour: &str| {
             json!({"title": "Manutenzione del verde pubblico 2027", "contract_type": "services",
@@ -268,7 +268,7 @@ both_backends!(
             &app.post(
                 &format!("/v1/lots/{lid}/evaluate"),
                 Some(&w.buyer),
-                &json!({"params": {"anomaly": {"method": "none"}}}),
+                &json!({}),
             )
             .await,
             200,

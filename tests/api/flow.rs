@@ -260,7 +260,7 @@ both_backends!(
             &app.patch(
                 &format!("/v1/tenders/{tid}/lots/{lot}"),
                 Some(&w.buyer),
-                &json!({"cig": "B5A520026C"}),
+                &json!({"cig": "B5A520026C", "evaluation_rules": {"anomaly": {"method": "A"}}}),
             )
             .await,
             200,
@@ -534,7 +534,7 @@ both_backends!(
             &app.post(
                 &format!("/v1/lots/{lot}/evaluate"),
                 Some(&w.buyer),
-                &json!({"params": {"anomaly": {"method": "none"}}}),
+                &json!({}),
             )
             .await,
             200,

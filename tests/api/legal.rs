@@ -112,7 +112,7 @@ async fn rotation_holds_on_a_hand_written_invitee_list(app: TestApp) {
         &app.patch(
             &format!("{tender}/lots/{lot}"),
             Some(&w.buyer),
-            &json!({"cig": "B5A520026C"}),
+            &json!({"cig": "B5A520026C", "evaluation_rules": {"anomaly": {"method": "A"}}}),
         )
         .await,
         200,

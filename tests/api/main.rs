@@ -9,6 +9,7 @@ mod flow;
 #[allow(dead_code)] // not every test uses every helper
 mod helpers;
 mod legal;
+mod lex_specialis;
 mod municipality_mail;
 mod refusals;
 mod register;

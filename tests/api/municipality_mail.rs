@@ -361,7 +361,7 @@ both_backends!(
             &app.post(
                 &format!("/v1/lots/{lot}/evaluate"),
                 Some(&w.buyer),
-                &json!({"params": {"anomaly": {"method": "none"}}}),
+                &json!({}),
             )
             .await,
             200,

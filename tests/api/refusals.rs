@@ -409,7 +409,7 @@ both_backends!(
             &app.patch(
                 &format!("{tender}/lots/{lot}"),
                 Some(&w.buyer),
-                &json!({"cig": "B5A520026C"}),
+                &json!({"cig": "B5A520026C", "evaluation_rules": {"anomaly": {"method": "A"}}}),
             )
             .await,
             200,

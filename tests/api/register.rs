@@ -550,8 +550,24 @@ both_backends!(
 
         // the draw
         let m = ok(&app.post(&draw, Some(&w.buyer), &draw_body(5)).await, 201);
-        let seed = s(&m["seed"]);
-        assert_eq!(seed.len(), 64, "{m}");
+        // the seed is the platform's, committed (SHA-256) when the tender was created, before the candidates
+        // were taken; it stays secret, from the buyer too, until the offer deadline
+        assert_eq!(m["seed"], Value::Null, "{m}");
+        let committed = s(&m["seed_sha256"]);
+        assert_eq!(committed.len(), 64, "{m}");
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(&s(&m["seed_committed_at"])).unwrap()
+                <= chrono::DateTime::parse_from_rfc3339(&s(&m["created_at"])).unwrap(),
+            "committed before the draw: {m}"
+        );
+        let r = app
+            .post(&draw, Some(&w.buyer), &{
+                let mut b = draw_body(5);
+                b["seed"] = json!("00");
+                b
+            })
+            .await;
+        assert_eq!(r.0, 422, "nobody gives a seed: {}", r.1);
         let mut sorted = admitted.clone();
         sorted.sort();
         assert_eq!(
@@ -573,16 +589,6 @@ both_backends!(
         assert_eq!(m["amount"], "180000.00");
         assert_eq!(m["band"]["band"], "lett_e", "{m}");
         assert!(s(&m["motivation"]).contains("sorteggio"));
-        // anyone with the seed and the eligible list replays it with the pure crate
-        let mut seed_bytes = [0u8; 32];
-        hex::decode_to_slice(&seed, &mut seed_bytes).unwrap();
-        let eligible: Vec<register::OperatorId> = ids(&m["eligible"])
-            .iter()
-            .map(|i| register::OperatorId(i.parse().unwrap()))
-            .collect();
-        let replay = register::draw(&eligible, 5, seed_bytes).unwrap();
-        let replayed: Vec<String> = replay.invited.iter().map(|o| o.to_string()).collect();
-        assert_eq!(replayed, invited);
         // the tender's invitees are the drawn ones; a second selection is refused
         let t = ok(
             &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
@@ -623,7 +629,7 @@ both_backends!(
             &app.patch(
                 &format!("/v1/tenders/{tid}/lots/{lot}"),
                 Some(&w.buyer),
-                &json!({"cig": "B5A520026C"}),
+                &json!({"cig": "B5A520026C", "evaluation_rules": {"anomaly": {"method": "A"}}}),
             )
             .await,
             200,
@@ -732,7 +738,7 @@ both_backends!(
         );
         assert_eq!(
             ok(&app.get(&draw, Some(&w.buyer)).await, 200)["seed"],
-            seed.as_str()
+            Value::Null
         );
         let invited_token = &tokens[admitted.iter().position(|a| *a == invited[0]).unwrap()];
         let not_drawn = admitted.iter().position(|a| !invited.contains(a)).unwrap();
@@ -782,14 +788,27 @@ both_backends!(
         let v = ok(&app.get(&inv, Some(invited_token)).await, 200);
         assert_eq!(v["invited"].as_array().unwrap().len(), 5);
         let m2 = ok(&app.get(&draw, Some(invited_token)).await, 200);
+        // revealed: sha256(seed) is the commitment, and the draw replays from it
+        let seed = s(&m2["seed"]);
+        {
+            use sha2::Digest;
+            let bytes = hex::decode(&seed).unwrap();
+            assert_eq!(hex::encode(sha2::Sha256::digest(&bytes)), committed);
+        }
         assert_eq!(
-            (
-                m2["seed"].clone(),
-                m2["invited"].clone(),
-                m2["replays"].clone()
-            ),
-            (json!(seed), m["invited"].clone(), json!(true))
+            (m2["invited"].clone(), m2["replays"].clone()),
+            (m["invited"].clone(), json!(true))
         );
+        // anyone with the seed and the eligible list replays it with the pure crate
+        let mut seed_bytes = [0u8; 32];
+        hex::decode_to_slice(&seed, &mut seed_bytes).unwrap();
+        let eligible: Vec<register::OperatorId> = ids(&m["eligible"])
+            .iter()
+            .map(|i| register::OperatorId(i.parse().unwrap()))
+            .collect();
+        let replay = register::draw(&eligible, 5, seed_bytes).unwrap();
+        let replayed: Vec<String> = replay.invited.iter().map(|o| o.to_string()).collect();
+        assert_eq!(replayed, invited);
         ok(&app.get(&inv, Some(&w.municipality)).await, 200);
         assert_eq!(
             ok(&app.get(&page, Some(&w.municipality)).await, 200)["invitees"]

@@ -243,7 +243,7 @@ pub struct AnomalyReport<'a> {
 }
 
 impl AnomalyReport<'_> {
-    fn empty(
+    pub(crate) fn empty(
         method: &str,
         admitted: usize,
         outcome: Outcome,

@@ -5,7 +5,7 @@
 //! refused too (a misspelt field in a tender calculation must not be silently ignored). Errors
 //! name the field with its path, e.g. `bids[3].discount: not a decimal`.
 
-use crate::anomaly::{AnomalyParams, AwardRule, DecrementReading, DiscountBid, Method};
+use crate::anomaly::{AnomalyParams, AwardRule, DecrementReading, DiscountBid, Method, Outcome};
 use crate::error::EvalError;
 use crate::lowest_price::{self, LowestPriceInput};
 use crate::quality_price::{
@@ -706,4 +706,204 @@ fn quality_price_input(top: &Obj<'_>) -> R<(QualityPriceParams, Vec<QualityBid>)
         },
         bids,
     ))
+}
+
+// ---------------------------------------------------------------- a lot's evaluation rules (lex specialis)
+
+/// The fields of a lot's evaluation rules at the lowest price: the rest of the input document (criterion,
+/// base amount, bids, seeds) is filled in at evaluation.
+pub const RULES_FIELDS_LOWEST_PRICE: &[&str] = &["anomaly", "rounding"];
+/// The fields of a lot's evaluation rules at the best quality-price ratio.
+pub const RULES_FIELDS_QUALITY_PRICE: &[&str] = &["technical", "economic", "rounding"];
+
+/// How a lot's rules provide for the automatic exclusion of anomalous bids (art. 54 c.1-2).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AutomaticExclusion {
+    /// No automatic exclusion (`anomaly` absent or `method: "none"`); quality-price rules.
+    NotProvided,
+    /// The method stated in the tender documents.
+    Method(Method),
+    /// The method is drawn at evaluation among these (art. 54 c.2).
+    DrawnAmong(Vec<Method>),
+}
+
+impl AutomaticExclusion {
+    /// The rules provide for automatic exclusion: a method, or a draw among methods.
+    pub fn is_provided(&self) -> bool {
+        !matches!(self, AutomaticExclusion::NotProvided)
+    }
+}
+
+/// What the engine needs to know of valid rules.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LotRules {
+    pub automatic_exclusion: AutomaticExclusion,
+}
+
+/// Check a lot's evaluation rules for `criterion` (`lowest_price` or `quality_price`) with the same parser
+/// as the evaluation, before any bid exists: the rules are part of the lex specialis (art. 54 c.2, art. 108
+/// c.12) and are fixed while the tender is a draft. Only [`RULES_FIELDS_LOWEST_PRICE`] or
+/// [`RULES_FIELDS_QUALITY_PRICE`] are allowed: no bids, no base amount, and no seed (the platform draws; a
+/// seed is never given).
+pub fn parse_rules(criterion: &str, rules: &Value) -> Result<LotRules, InputError> {
+    let top = Obj::new(rules, String::new())?;
+    let no_seed = |path: String| {
+        InputError::new(
+            path,
+            "seeds are not given: the platform generates every draw's seed and commits to it in advance \
+             (art. 54 c.2)",
+        )
+    };
+    if top.map.contains_key("seed") {
+        return Err(no_seed("seed".into()));
+    }
+    let anomaly = top.obj_opt("anomaly")?;
+    if let Some(a) = &anomaly
+        && let Some(d) = a.obj_opt("draw")?
+        && d.map.contains_key("seed")
+    {
+        return Err(no_seed(d.at("seed")));
+    }
+    let fields = match criterion {
+        "lowest_price" => RULES_FIELDS_LOWEST_PRICE,
+        "quality_price" => RULES_FIELDS_QUALITY_PRICE,
+        other => {
+            return Err(InputError::new(
+                "criterion",
+                format!("\"{other}\" is not lowest_price or quality_price"),
+            ));
+        }
+    };
+    top.allow(fields)?;
+    // the evaluation's own parser, on the rules with no bid (and a placeholder seed for a drawn method)
+    let doc = input_document(criterion, rules, None, Vec::new(), Some(0));
+    let doc_obj = Obj::new(&doc, String::new())?;
+    let automatic_exclusion = if criterion == "lowest_price" {
+        let parsed = lowest_price_input(&doc_obj)?;
+        match (parsed.anomaly, anomaly) {
+            (None, _) => AutomaticExclusion::NotProvided,
+            (Some(p), _) if p.method_draw.is_none() => AutomaticExclusion::Method(p.method),
+            (Some(_), Some(a)) => {
+                let among = a.obj_req("draw")?.arr_req("among")?;
+                let mut methods: Vec<Method> = among
+                    .iter()
+                    .filter_map(|v| match v.as_str() {
+                        Some("A") => Some(Method::A),
+                        Some("B") => Some(Method::B),
+                        Some("C") => Some(Method::C),
+                        _ => None,
+                    })
+                    .collect();
+                methods.sort_by_key(|m| m.code());
+                AutomaticExclusion::DrawnAmong(methods)
+            }
+            (Some(p), None) => AutomaticExclusion::Method(p.method),
+        }
+    } else {
+        quality_price_input(&doc_obj)?;
+        AutomaticExclusion::NotProvided
+    };
+    Ok(LotRules {
+        automatic_exclusion,
+    })
+}
+
+/// The evaluation's input document for a lot: its `rules` (see [`parse_rules`]) with the criterion, the base
+/// amount, the bids and the platform's draw seed put where the evaluation reads them (`seed` for a tie, and
+/// `anomaly.draw.seed` when the method is drawn).
+pub fn input_document(
+    criterion: &str,
+    rules: &Value,
+    base_amount: Option<&str>,
+    bids: Vec<Value>,
+    seed: Option<u64>,
+) -> Value {
+    let mut doc = match rules {
+        Value::Object(m) => m.clone(),
+        _ => Map::new(),
+    };
+    doc.insert("criterion".into(), criterion.into());
+    if let Some(b) = base_amount {
+        doc.insert("base_amount".into(), b.into());
+    }
+    doc.insert("bids".into(), Value::Array(bids));
+    if let Some(seed) = seed {
+        doc.insert("seed".into(), seed.to_string().into());
+        if let Some(Value::Object(a)) = doc.get_mut("anomaly")
+            && a.get("method").and_then(Value::as_str) == Some("draw")
+            && let Some(Value::Object(d)) = a.get_mut("draw")
+        {
+            d.insert("seed".into(), seed.to_string().into());
+        }
+    }
+    Value::Object(doc)
+}
+
+/// Rank again the bids of `input` (the evaluation's input document with the bids still in the ranking, e.g.
+/// after `reopen_ranking`) against the `first` evaluation's result, recomputing neither the anomaly threshold
+/// nor any mean (art. 108 c.12): at the lowest price the first threshold is applied
+/// ([`lowest_price::rank_with_threshold`]); at quality-price the first evaluation's total scores are ranked
+/// again, without the bids no longer in `input`.
+pub fn rerank_json(input: &str, first: &Value) -> Result<Value, InputError> {
+    let doc: Value = serde_json::from_str(input)
+        .map_err(|e| InputError::new("$", format!("not valid JSON: {e}")))?;
+    let top = Obj::new(&doc, String::new())?;
+    let ser = |e: serde_json::Error| InputError::new("$", format!("cannot serialize: {e}"));
+    match top.str_req("criterion")? {
+        "lowest_price" => {
+            let input = lowest_price_input(&top)?;
+            let a = &first["anomaly"];
+            let outcome = match a["outcome"].as_str() {
+                Some("computed") => Outcome::Computed,
+                Some("undetermined") => Outcome::Undetermined,
+                Some("not_applicable") => Outcome::NotApplicable,
+                _ => Outcome::NotRequested,
+            };
+            let threshold = match a.get("threshold").filter(|v| !v.is_null()) {
+                Some(v) => Some(decimal(v, || "first.anomaly.threshold".into())?),
+                None => None,
+            };
+            let kept = lowest_price::KeptThreshold { outcome, threshold };
+            let out = lowest_price::rank_with_threshold(&input, &kept)?;
+            serde_json::to_value(&out).map_err(ser)
+        }
+        _ => {
+            let (params, bids) = quality_price_input(&top)?;
+            let here: HashSet<&str> = bids.iter().map(|b| b.id.as_str()).collect();
+            let lines = first["ranking"].as_array().cloned().unwrap_or_default();
+            let mut kept = Vec::new();
+            for (i, l) in lines.iter().enumerate() {
+                let id = l["id"].as_str().unwrap_or_default().to_owned();
+                if here.contains(id.as_str()) {
+                    let total = decimal(&l["total"], || format!("first.ranking[{i}].total"))?;
+                    kept.push((id, total));
+                }
+            }
+            let entries: Vec<(usize, &str, Decimal)> = kept
+                .iter()
+                .enumerate()
+                .map(|(i, (id, t))| (i, id.as_str(), *t))
+                .collect();
+            let ranked = crate::ranking::rank(entries, params.seed);
+            let mut out = first.clone();
+            out["ranking"] = ranked
+                .lines
+                .iter()
+                .map(|l| {
+                    serde_json::json!({"id": kept[l.index].0, "rank": l.rank.to_string(),
+                        "total": kept[l.index].1.normalize().to_string()})
+                })
+                .collect();
+            out["winner"] = ranked
+                .winner
+                .map_or(Value::Null, |w| kept[w].0.clone().into());
+            out["tie"] = ranked.tie.iter().map(|&i| kept[i].0.clone()).collect();
+            out["draw"] = serde_json::to_value(&ranked.draw).map_err(ser)?;
+            out["note"] = "ranking of the bids left after the ranking was reopened, on the scores of the first \
+                evaluation (art. 108 c.12)"
+                .into();
+            Ok(out)
+        }
+    }
 }

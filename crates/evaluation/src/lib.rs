@@ -22,4 +22,7 @@ pub mod rounding;
 mod ser;
 
 pub use error::EvalError;
-pub use json::{InputError, evaluate_json, evaluate_json_pretty};
+pub use json::{
+    AutomaticExclusion, InputError, LotRules, evaluate_json, evaluate_json_pretty, input_document,
+    parse_rules, rerank_json,
+};

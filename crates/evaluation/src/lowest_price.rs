@@ -114,11 +114,100 @@ pub fn evaluate(input: &LowestPriceInput) -> Result<LowestPriceResult<'_>, EvalE
         });
     }
     let sorted = anomaly::sort_bids(bids);
-    let order = &sorted.order;
     let report = match &input.anomaly {
         None => AnomalyReport::not_requested(bids.len()),
-        Some(p) => anomaly::compute_inner(p, bids, order, sorted.keys.as_ref())?,
+        Some(p) => anomaly::compute_inner(p, bids, &sorted.order, sorted.keys.as_ref())?,
     };
+    rank(input, &sorted, report)
+}
+
+/// The anomaly threshold of a lot's first evaluation, kept for every later ranking of the same lot: variations
+/// after the award, even by a judgment, change neither the means nor the threshold (art. 108 c.12).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeptThreshold {
+    /// The outcome of the first evaluation's anomaly step.
+    pub outcome: Outcome,
+    /// The threshold it compared with (when `outcome` is [`Outcome::Computed`]).
+    pub threshold: Option<Decimal>,
+}
+
+/// Rank `input.bids` (the bids still in the ranking, e.g. after `reopen_ranking`) against the threshold of
+/// the first evaluation, without recomputing it (art. 108 c.12): a bid is excluded when its ribasso is at or
+/// above `kept.threshold` as the rules' comparison says; the others are ranked, a first-place tie drawn with
+/// `input.seed`. With fewer than five bids left the threshold still applies: it was fixed when it was computed.
+pub fn rank_with_threshold<'a>(
+    input: &'a LowestPriceInput,
+    kept: &KeptThreshold,
+) -> Result<LowestPriceResult<'a>, EvalError> {
+    let bids = &input.bids;
+    anomaly::validate_bids(bids)?;
+    if !input.prices.is_empty() && input.prices.len() != bids.len() {
+        return Err(EvalError::Invalid {
+            field: "prices".into(),
+            message: "must be empty or have one entry per bid".into(),
+        });
+    }
+    let sorted = anomaly::sort_bids(bids);
+    let mut report = match &input.anomaly {
+        None => AnomalyReport::not_requested(bids.len()),
+        Some(p) => AnomalyReport::empty(p.method.code(), bids.len(), kept.outcome, Some(p)),
+    };
+    report.outcome = kept.outcome;
+    report.rule = Some(
+        "art. 108 c.12 D.Lgs. 36/2023: the threshold of the first evaluation is kept, not recomputed".into(),
+    );
+    if let (Some(p), Outcome::Computed) = (&input.anomaly, kept.outcome) {
+        let t = kept.threshold.ok_or_else(|| EvalError::Invalid {
+            field: "anomaly.threshold".into(),
+            message: "a computed outcome needs its threshold".into(),
+        })?;
+        report.applicable = true;
+        report.threshold = Some(t);
+        let equal = p.excludes_equal();
+        report.comparison = Some(
+            if equal {
+                "discount >= threshold"
+            } else {
+                "discount > threshold"
+            }
+            .into(),
+        );
+        let order = &sorted.order;
+        let first = if equal {
+            order.partition_point(|&i| bids[i].discount < t)
+        } else {
+            order.partition_point(|&i| bids[i].discount <= t)
+        };
+        report.excluded = order[first..]
+            .iter()
+            .map(|&i| bids[i].id.as_str())
+            .collect();
+        report.excluded_index = order[first..].to_vec();
+    }
+    report.note = Some(match kept.outcome {
+        Outcome::Computed => format!(
+            "ranking of the bids left after the ranking was reopened, against the threshold {} of the first \
+             evaluation (art. 108 c.12)",
+            kept.threshold.unwrap_or_default()
+        ),
+        Outcome::Undetermined => {
+            "the first evaluation found no threshold; it is not recomputed (art. 108 c.12)".into()
+        }
+        Outcome::NotApplicable | Outcome::NotRequested => {
+            "no automatic exclusion in the first evaluation; none now (art. 108 c.12)".into()
+        }
+    });
+    rank(input, &sorted, report)
+}
+
+/// The ranking of the bids `report` did not exclude, the tie draw and the award discount.
+fn rank<'a>(
+    input: &'a LowestPriceInput,
+    sorted: &anomaly::Sorted,
+    report: AnomalyReport<'a>,
+) -> Result<LowestPriceResult<'a>, EvalError> {
+    let bids = &input.bids;
+    let order = &sorted.order;
     let price_of = |i: usize| input.prices.get(i).copied().flatten();
     let mut excluded = vec![false; bids.len()];
     for &i in &report.excluded_index {

@@ -27,6 +27,15 @@ pub struct DrawRecord {
     pub order: Vec<String>,
 }
 
+/// The 64-bit seed of the draws (tie-break, method draw) taken from a platform seed of 32 bytes: its first
+/// eight bytes, big-endian. The platform commits to the 32 bytes (their SHA-256) before the facts the draws
+/// decide are known and reveals them afterwards; anyone can then recompute this number and replay the draw.
+pub fn seed_from_bytes(bytes: &[u8; 32]) -> u64 {
+    let mut head = [0u8; 8];
+    head.copy_from_slice(&bytes[..8]);
+    u64::from_be_bytes(head)
+}
+
 /// Draw an order among `candidates` with `seed`. The input order does not matter.
 pub fn draw(candidates: &[String], seed: u64) -> DrawRecord {
     let mut sorted = candidates.to_vec();
@@ -124,6 +133,16 @@ mod tests {
 
     fn d(n: i64) -> Decimal {
         Decimal::from(n)
+    }
+
+    #[test]
+    fn the_draw_seed_is_the_first_eight_bytes_of_the_platform_seed() {
+        let mut b = [0u8; 32];
+        b[7] = 1;
+        b[8] = 0xff; // ignored
+        assert_eq!(seed_from_bytes(&b), 1);
+        b[0] = 0x01;
+        assert_eq!(seed_from_bytes(&b), (1u64 << 56) + 1);
     }
 
     #[test]

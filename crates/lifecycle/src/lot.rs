@@ -464,7 +464,8 @@ pub struct LotFacts {
     pub ranked_remaining: u32,
     /// The best offers are tied.
     pub tie_among_best: bool,
-    /// The bando states the Allegato II.2 method for automatic exclusion (or it was drawn), art. 54 c.2.
+    /// The lot's evaluation rules (fixed before publication) state the Allegato II.2 method for automatic
+    /// exclusion, or that it is drawn at evaluation, art. 54 c.2. Derived from the stored rules.
     pub auto_exclusion_method_set: bool,
     /// The contract has a certain cross-border interest (excludes automatic exclusion, art. 54 c.1).
     pub cross_border_interest: bool,
@@ -573,6 +574,36 @@ fn is_above(rules: &Rules, f: &LotFacts) -> Result<bool, Refusal> {
     Ok(!procedure::band(rules, &f.contract)?
         .band
         .is_below_eu_threshold())
+}
+
+/// Why the automatic exclusion of anomalous bids of art. 54 c.1 does not apply to a contract, or `None` when it
+/// applies (the last condition, at least five admitted offers, is checked at evaluation): it applies to
+/// lowest-price awards of works and services below the EU threshold without a certain cross-border interest,
+/// other than the direct awards of art. 50 c.1 a-b. Where it applies the tender documents must provide for it
+/// ("prevedono negli atti di gara l'esclusione automatica"): the publication guard of the tender calls this.
+pub fn automatic_exclusion_inapplicable(
+    rules: &Rules,
+    procedure: ProcedureType,
+    criterion: AwardCriterion,
+    contract: &ContractContext,
+    cross_border_interest: bool,
+) -> Result<Option<&'static str>, Refusal> {
+    let above = !procedure::band(rules, contract)?
+        .band
+        .is_below_eu_threshold();
+    Ok(if above {
+        Some("automatic exclusion applies only below the EU threshold")
+    } else if criterion != AwardCriterion::LowestPrice {
+        Some("automatic exclusion applies only to lowest-price awards")
+    } else if contract.scope.object == ContractObject::Supplies {
+        Some("automatic exclusion applies only to works and services")
+    } else if cross_border_interest {
+        Some("not applicable to contracts of certain cross-border interest")
+    } else if procedure == ProcedureType::AffidamentoDiretto {
+        Some("not applicable to direct awards (art. 50 c.1 a-b)")
+    } else {
+        None
+    })
 }
 
 /// The standstill exemption that applies, with its article, if any.
@@ -840,25 +871,15 @@ fn guard(
         E::AutoExcludeAnomalous => {
             let rule = "art. 54 c.1";
             fx.rule(rule);
-            Refusal::unless(!is_above(rules, f)?, rule, || {
-                "automatic exclusion applies only below the EU threshold".into()
-            })?;
-            Refusal::unless(f.criterion == AwardCriterion::LowestPrice, rule, || {
-                "automatic exclusion applies only to lowest-price awards".into()
-            })?;
-            Refusal::unless(
-                f.contract.scope.object != ContractObject::Supplies,
-                rule,
-                || "automatic exclusion applies only to works and services".into(),
-            )?;
-            Refusal::unless(!f.cross_border_interest, rule, || {
-                "not applicable to contracts of certain cross-border interest".into()
-            })?;
-            Refusal::unless(
-                f.procedure != ProcedureType::AffidamentoDiretto,
-                rule,
-                || "not applicable to direct awards (art. 50 c.1 a-b)".into(),
-            )?;
+            if let Some(why) = automatic_exclusion_inapplicable(
+                rules,
+                f.procedure,
+                f.criterion,
+                &f.contract,
+                f.cross_border_interest,
+            )? {
+                return Err(Refusal::new(rule, why));
+            }
             Refusal::unless(f.admitted >= rules.auto_exclusion_min_offers, rule, || {
                 format!(
                     "at least {} admitted offers are needed; {} admitted",

@@ -336,6 +336,15 @@ pub struct TenderFacts {
     pub offers_received: u32,
     /// Current state of every lot of the tender.
     pub lot_states: Vec<LotState>,
+    /// Lots whose evaluation rules do not provide for the automatic exclusion of anomalous bids (neither a
+    /// method nor a draw among methods, art. 54 c.1-2).
+    pub lots_without_automatic_exclusion: u32,
+    /// Lots with no evaluation rules at all (art. 108 c.7: the quality-price criteria and their weights are in
+    /// the tender documents).
+    pub lots_without_evaluation_rules: u32,
+    /// `amend_documents`: the amendment changes a lot's evaluation rules (a significant change, art. 92 c.2
+    /// lett. b): the rules are part of the lex specialis, art. 54 c.2, art. 108 c.12).
+    pub evaluation_rules_changed: bool,
     /// Motivation of a revocation/annulment act.
     pub motivation: Option<String>,
 }
@@ -374,6 +383,9 @@ impl TenderFacts {
             candidates_admitted: 0,
             offers_received: 0,
             lot_states: Vec::new(),
+            lots_without_automatic_exclusion: 0,
+            lots_without_evaluation_rules: 0,
+            evaluation_rules_changed: false,
             motivation: None,
         }
     }
@@ -448,6 +460,50 @@ fn clarification_cutoff(
         .days_before(cal.local_date(deadline), days)
         .map_err(|e| Refusal::new("art. 88 c.3", e.to_string()))?;
     Ok(cal.end_of_day(last))
+}
+
+/// The evaluation rules of every lot are fixed before publication, and they are complete: where art. 54 c.1
+/// applies (see [`crate::lot::automatic_exclusion_inapplicable`]) they provide for the automatic exclusion of
+/// anomalous bids, by a method or a draw among methods (art. 54 c.1-2); at quality-price they state the
+/// criteria and their weights (art. 108 c.7).
+fn check_evaluation_rules(
+    rules: &Rules,
+    f: &TenderFacts,
+    fx: &mut EffectsBuilder,
+) -> Result<(), Refusal> {
+    if f.criterion == AwardCriterion::QualityPrice {
+        fx.rule("art. 108 c.7");
+        Refusal::unless(f.lots_without_evaluation_rules == 0, "art. 108 c.7", || {
+            format!(
+                "the tender documents state the evaluation criteria and their weights: {} of {} lots have no \
+                 evaluation rules",
+                f.lots_without_evaluation_rules, f.lots_total
+            )
+        })?;
+    }
+    let inapplicable = crate::lot::automatic_exclusion_inapplicable(
+        rules,
+        f.procedure,
+        f.criterion,
+        &f.contract,
+        f.cross_border_interest,
+    )?;
+    if inapplicable.is_none() {
+        fx.rule("art. 54 c.1");
+        Refusal::unless(
+            f.lots_without_automatic_exclusion == 0,
+            "art. 54 c.1",
+            || {
+                format!(
+                    "the tender documents must provide for the automatic exclusion of anomalous offers (lowest \
+                 price, works or services below the EU threshold, no certain cross-border interest): {} of {} \
+                 lots state neither an Allegato II.2 method nor a draw among methods (art. 54 c.2)",
+                    f.lots_without_automatic_exclusion, f.lots_total
+                )
+            },
+        )?;
+    }
+    Ok(())
 }
 
 fn is_above(rules: &Rules, facts: &TenderFacts) -> Result<bool, Refusal> {
@@ -702,6 +758,7 @@ fn guard(
                     )
                 },
             )?;
+            check_evaluation_rules(rules, f, fx)?;
             let deadline = require_deadline(f.offer_deadline, "art. 71 c.1", "offer_deadline")?;
             check_at_transmission(rules, f, fx)?;
             check_reduction(f, Some(now), fx)?;
@@ -714,6 +771,7 @@ fn guard(
                 f.procedure.article(),
                 || format!("{} has no phase of requests to participate", f.procedure),
             )?;
+            check_evaluation_rules(rules, f, fx)?;
             let deadline = require_deadline(
                 f.requests_deadline,
                 f.procedure.article(),
@@ -751,8 +809,10 @@ fn guard(
                 )
             })?;
             if state == TenderState::Ready {
-                // the invitation is the call of a procedure without a bando (art. 14 c.7)
+                // the invitation is the call of a procedure without a bando (art. 14 c.7), and its letter is
+                // the lex specialis of an invitation-only procedure
                 check_at_transmission(rules, f, fx)?;
+                check_evaluation_rules(rules, f, fx)?;
             }
             let band = procedure::band(rules, &f.contract)?;
             if let Some(min) = procedure::min_invitees(f.procedure, &band) {
@@ -874,7 +934,7 @@ fn guard(
                     "the offer deadline {deadline} has passed: the tender documents can no longer change"
                 )
             })?;
-            if f.significant_change {
+            if f.significant_change || f.evaluation_rules_changed {
                 fx.rule("art. 92 c.2 lett. b)");
                 let new = f.new_deadline.filter(|n| *n > deadline).ok_or_else(|| {
                     Refusal::new(

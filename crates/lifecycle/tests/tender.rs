@@ -936,3 +936,115 @@ fn art_14_c7_the_thresholds_are_those_in_force_at_the_transmission_of_the_call()
         "art. 50 c.1 lett. c)-e)",
     );
 }
+
+// ---------------------------------------------------------------- rules fixed before the bids are known
+
+/// An open procedure for services of 180,000 at the lowest price: below the EU threshold, so art. 54 c.1
+/// applies.
+fn open_services_lowest_price() -> TenderFacts {
+    let mut f = TenderFacts::new(
+        ProcedureType::Aperta,
+        AwardCriterion::LowestPrice,
+        contract(ContractObject::Services, 180_000, date(2026, 11, 2)),
+    );
+    f.lots_with_cig = 1;
+    f.offer_deadline = Some(rome(2026, 12, 3, 12, 0));
+    f
+}
+
+#[test]
+fn art_54_c1_publication_without_automatic_exclusion_is_refused() {
+    let now = rome(2026, 11, 2, 9, 0);
+    let mut f = open_services_lowest_price();
+    f.lots_without_automatic_exclusion = 1;
+    let r = refused(tender::apply(S::Ready, &E::Publish, &f, now), "art. 54 c.1");
+    assert!(r.message.contains("automatic exclusion"), "{}", r.message);
+    // the same for the letter of invitation of a negotiated procedure for works
+    let mut n = negotiated_works(500_000);
+    n.invitees = 5;
+    n.lots_without_automatic_exclusion = 1;
+    refused(
+        tender::apply(S::Ready, &E::SendInvitations, &n, now),
+        "art. 54 c.1",
+    );
+    // with a method (or a draw) on every lot it publishes, and says which rule it checked
+    f.lots_without_automatic_exclusion = 0;
+    let t = accepted(tender::apply(S::Ready, &E::Publish, &f, now));
+    assert!(t.audit().unwrap().rules_checked.contains(&"art. 54 c.1"));
+}
+
+#[test]
+fn art_54_c1_automatic_exclusion_is_not_required_where_it_does_not_apply() {
+    let now = rome(2026, 11, 2, 9, 0);
+    let base = {
+        let mut f = open_services_lowest_price();
+        f.lots_without_automatic_exclusion = 1;
+        f
+    };
+    // certain cross-border interest
+    let mut f = base.clone();
+    f.cross_border_interest = true;
+    accepted(tender::apply(S::Ready, &E::Publish, &f, now));
+    // supplies
+    let mut f = base.clone();
+    f.contract = contract(ContractObject::Supplies, 180_000, date(2026, 11, 2));
+    accepted(tender::apply(S::Ready, &E::Publish, &f, now));
+    // above the EU threshold
+    let mut f = base.clone();
+    f.contract = contract(ContractObject::Services, 500_000, date(2026, 11, 2));
+    accepted(tender::apply(S::Ready, &E::Publish, &f, now));
+    // the lot's conditions are the same function
+    assert_eq!(
+        lifecycle::lot::automatic_exclusion_inapplicable(
+            Rules::standard(),
+            ProcedureType::AffidamentoDiretto,
+            AwardCriterion::LowestPrice,
+            &base.contract,
+            false
+        )
+        .unwrap(),
+        Some("not applicable to direct awards (art. 50 c.1 a-b)")
+    );
+    assert_eq!(
+        lifecycle::lot::automatic_exclusion_inapplicable(
+            Rules::standard(),
+            ProcedureType::Aperta,
+            AwardCriterion::LowestPrice,
+            &base.contract,
+            false
+        )
+        .unwrap(),
+        None
+    );
+}
+
+#[test]
+fn art_108_c7_quality_price_lots_state_their_criteria_before_publication() {
+    let now = rome(2026, 11, 2, 9, 0);
+    let mut f = open_services();
+    f.offer_deadline = Some(rome(2026, 12, 3, 12, 0));
+    f.lots_without_evaluation_rules = 1;
+    f.lots_without_automatic_exclusion = 1;
+    refused(
+        tender::apply(S::Ready, &E::Publish, &f, now),
+        "art. 108 c.7",
+    );
+    f.lots_without_evaluation_rules = 0;
+    // quality-price: no automatic exclusion required
+    accepted(tender::apply(S::Ready, &E::Publish, &f, now));
+}
+
+#[test]
+fn art_92_c2_b_a_change_of_the_evaluation_rules_is_significant_and_extends_the_deadline() {
+    let mut f = open_services();
+    f.offer_deadline = Some(rome(2026, 12, 2, 12, 0));
+    f.evaluation_rules_changed = true;
+    let now = rome(2026, 11, 20, 9, 0);
+    refused(
+        tender::apply(S::Open, &E::AmendDocuments, &f, now),
+        "art. 92 c.2 lett. b)",
+    );
+    f.new_deadline = Some(rome(2026, 12, 15, 12, 0));
+    let t = accepted(tender::apply(S::Open, &E::AmendDocuments, &f, now));
+    assert_eq!(t.timer(TimerKind::OfferDeadline), f.new_deadline);
+}

@@ -74,6 +74,7 @@ async fn main() -> anyhow::Result<()> {
             safety_costs_cents: Set(0),
             options_cents: Set(0),
             renewals_cents: Set(0),
+            evaluation_rules_json: Set(None),
         }
         .insert(&w.txn)
         .await?;

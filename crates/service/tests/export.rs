@@ -178,6 +178,7 @@ async fn add_lot(
         safety_costs_cents: Set(0),
         options_cents: Set(0),
         renewals_cents: Set(0),
+        evaluation_rules_json: Set(None),
     }
     .insert(db)
     .await

@@ -103,6 +103,7 @@ async fn insert_lot(
         safety_costs_cents: Set(0),
         options_cents: Set(0),
         renewals_cents: Set(0),
+        evaluation_rules_json: Set(None),
     }
     .insert(db)
     .await

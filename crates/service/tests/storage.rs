@@ -71,6 +71,7 @@ async fn insert_lot(db: &impl ConnectionTrait, t: Uuid, cents: i64) -> lot::Mode
         safety_costs_cents: Set(0),
         options_cents: Set(0),
         renewals_cents: Set(0),
+        evaluation_rules_json: Set(None),
     }
     .insert(db)
     .await

@@ -42,10 +42,22 @@ async fn expect(
     v
 }
 
+/// The evaluation rules [`publish_open`] gives the first lot of a lowest-price tender (a lowest-price lot below
+/// the EU threshold must provide for automatic exclusion, art. 54 c.1): Allegato II.2 method A.
+pub static OPEN_LOT_RULES: std::sync::LazyLock<Value> =
+    std::sync::LazyLock::new(|| json!({"anomaly": {"method": "A"}}));
+
+/// The evaluation rules [`publish_open`] gives the first lot of a quality-price tender (art. 108 c.7): one
+/// technical criterion `c1` of 70 points, 30 economic points on the linear formula.
+pub static QUALITY_PRICE_LOT_RULES: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
+    json!({"technical": {"criteria": [{"id": "c1", "weight": "70"}]},
+           "economic": {"max_points": "30", "formula": {"type": "linear"}}})
+});
+
 /// On the server at `base`: the municipality (`municipality` token) submits `request`, the buyer
 /// (`buyer` token) accepts it into an open procedure, adopts the decision to contract, sets the CIG
-/// `B5A520026C` on the first lot and a deadline 40 days ahead of the real clock, and publishes; the
-/// deadline is read back as stored.
+/// `B5A520026C` and the evaluation rules [`OPEN_LOT_RULES`] (or [`QUALITY_PRICE_LOT_RULES`]) on the first
+/// lot and a deadline 40 days ahead of the real clock, and publishes; the deadline is read back as stored.
 pub async fn publish_open(
     c: &reqwest::Client,
     base: &str,
@@ -79,6 +91,11 @@ pub async fn publish_open(
     let tender = format!("/v1/tenders/{tid}");
     let t = expect(c, base, M::GET, &tender, buyer, None, 200).await;
     let lot = t["lots"][0]["id"].as_str().unwrap().to_owned();
+    let rules = if t["criterion"] == "quality_price" {
+        QUALITY_PRICE_LOT_RULES.clone()
+    } else {
+        OPEN_LOT_RULES.clone()
+    };
     let events = format!("{tender}/events");
     let event = |e: &str| Some(json!({"event": e}));
     expect(
@@ -97,7 +114,7 @@ pub async fn publish_open(
         M::PATCH,
         &format!("{tender}/lots/{lot}"),
         buyer,
-        Some(json!({"cig": "B5A520026C"})),
+        Some(json!({"cig": "B5A520026C", "evaluation_rules": rules})),
         200,
     )
     .await;

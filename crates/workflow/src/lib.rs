@@ -7,6 +7,8 @@
 //!   lifecycle event and write, in the caller's transaction, the new state, its timers, the audit entry
 //!   and the outbox mails ([`mails`]); the cascade from a lot event to its participations;
 //! - [`access`]: roles, the caller, who may read or manage a tender; [`views`]: tenders and lots as read;
+//! - [`lex_specialis`]: a lot's evaluation rules, fixed before publication; [`draws`]: the platform's draw
+//!   seeds, committed before the facts they decide and revealed after;
 //! - [`register`]: the register's rows as the `register` crate's values (listings, award history);
 //! - [`error`]: [`WorkflowError`], the one error of this crate.
 //!
@@ -17,7 +19,9 @@ pub mod access;
 pub mod amounts;
 pub mod audit;
 pub mod clock;
+pub mod draws;
 pub mod error;
+pub mod lex_specialis;
 pub mod mails;
 pub mod register;
 pub mod store;

@@ -312,6 +312,7 @@ mod tests {
             safety_costs_cents: 0,
             options_cents: 0,
             renewals_cents: 0,
+            evaluation_rules_json: None,
         }
     }
 

@@ -85,9 +85,10 @@ pub struct Declarations {
     pub rup_is_president: Option<bool>,
     pub tech_scores_frozen: Option<bool>,
     pub tie_among_best: Option<bool>,
-    pub auto_exclusion_method_set: Option<bool>,
     /// The contract has a certain cross-border interest: declared on a tender event (art. 48 c.2: the
-    /// ordinary procedures below the threshold); lots read the same flag (art. 54 c.1).
+    /// ordinary procedures below the threshold); lots read the same flag (art. 54 c.1: no automatic
+    /// exclusion). Whether the rules provide automatic exclusion is not declared: it is read from the lot's
+    /// evaluation rules.
     pub cross_border_interest: Option<bool>,
     pub best_offer_suspected_anomalous: Option<bool>,
     pub anomaly_term_days: Option<u32>,
@@ -144,7 +145,6 @@ impl Declarations {
             rup_is_president,
             tech_scores_frozen,
             tie_among_best,
-            auto_exclusion_method_set,
             cross_border_interest,
             best_offer_suspected_anomalous,
             anomaly_term_days,
@@ -166,14 +166,31 @@ impl Declarations {
     }
 }
 
-/// The body of `POST …/events`: the event name plus optional declarations.
+/// The body of `POST …/events`: the event name plus optional declarations. Unknown fields are refused (a
+/// seed among them: the platform draws, nobody gives a seed).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct EventInput {
     pub event: String,
     /// `propose_award` on a lot: the bid proposed (default: the first of the stored evaluation ranking).
     pub bid_id: Option<Uuid>,
     #[serde(default)]
     pub declarations: Declarations,
+    /// `amend_documents` only: new evaluation rules of some lots (the rules are frozen at publication and
+    /// change only through an amendment of the tender documents, a significant change that extends the offer
+    /// deadline, art. 92 c.2 lett. b).
+    #[serde(default)]
+    pub evaluation_rules: Vec<LotRulesAmendment>,
+}
+
+/// New evaluation rules for one lot, in an `amend_documents` event.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LotRulesAmendment {
+    pub lot_id: Uuid,
+    /// The lot's new rules, as in `PATCH /v1/tenders/{id}/lots/{lot_id}`.
+    #[schema(value_type = Object)]
+    pub evaluation_rules: serde_json::Value,
 }
 
 impl EventInput {
@@ -183,6 +200,7 @@ impl EventInput {
             event: event.to_string(),
             bid_id: None,
             declarations: Declarations::default(),
+            evaluation_rules: Vec::new(),
         }
     }
 }
@@ -290,6 +308,7 @@ fn live_bids(bids: &[bid::Model], lot: Option<Uuid>) -> impl Iterator<Item = &bi
 }
 
 /// Apply a tender event.
+#[allow(clippy::too_many_arguments)]
 pub fn apply_tender(
     t: &tender::Model,
     lots: &[lot::Model],
@@ -297,6 +316,7 @@ pub fn apply_tender(
     ev: TenderEvent,
     d: &Declarations,
     sua_qualification: Option<QualificationLevel>,
+    rules_changed: bool,
     now: DateTime<Utc>,
 ) -> WResult<Applied<TenderState>> {
     let mut f = TenderFacts::new(*t.procedure_type, *t.criterion, contract(t, lots, now)?);
@@ -330,6 +350,16 @@ pub fn apply_tender(
     };
     f.offers_received = live_bids(bids, None).count() as u32;
     f.lot_states = lots.iter().map(|l| *l.state).collect();
+    f.cross_border_interest = d.cross_border_interest.unwrap_or(false);
+    f.lots_without_evaluation_rules = lots
+        .iter()
+        .filter(|l| crate::lex_specialis::summary(l, *t.criterion).is_none())
+        .count() as u32;
+    f.lots_without_automatic_exclusion = lots
+        .iter()
+        .filter(|l| !crate::lex_specialis::provides_automatic_exclusion(l, *t.criterion))
+        .count() as u32;
+    f.evaluation_rules_changed = rules_changed;
     f.motivation = d.motivation.clone();
     lifecycle::tender::apply(*t.state, &ev, &f, now).map_err(refusal)
 }
@@ -378,7 +408,8 @@ fn lot_facts(
     f.tech_scores_frozen = d.tech_scores_frozen.unwrap_or(false);
     f.ranked_remaining = count(ParticipationState::is_ranked_remaining);
     f.tie_among_best = d.tie_among_best.unwrap_or(false);
-    f.auto_exclusion_method_set = d.auto_exclusion_method_set.unwrap_or(false);
+    f.auto_exclusion_method_set =
+        crate::lex_specialis::provides_automatic_exclusion(l, *t.criterion);
     f.cross_border_interest = cross_border_interest(t, Some(d));
     f.best_offer_suspected_anomalous = d.best_offer_suspected_anomalous.unwrap_or(false);
     f.anomaly_term_days = d.anomaly_term_days;
@@ -501,8 +532,19 @@ pub async fn run_tender_event<C: ConnectionTrait>(
     let bids = bids_of(db, t.id).await?;
     let mut decl = Declarations::from_json(&t.facts_json);
     decl.merge(&input.declarations);
-    let applied = apply_tender(&t, &lots, &bids, ev, &decl, sua_qualification, now)?;
+    let amended = amended_rules(&t, &lots, ev, &input.evaluation_rules)?;
+    let applied = apply_tender(
+        &t,
+        &lots,
+        &bids,
+        ev,
+        &decl,
+        sua_qualification,
+        !amended.is_empty(),
+        now,
+    )?;
     let before = tender_view(&t, &lots, true);
+    let from_state = *t.state;
     let id = t.id;
     let previous_deadline = t.deadline;
     let mail_decl = decl.clone();
@@ -530,6 +572,13 @@ pub async fn run_tender_event<C: ConnectionTrait>(
     am.facts_json = Set(decl.to_json());
     am.updated_at = Set(now);
     let t = am.update(db).await?;
+    for (l, rules) in amended {
+        let mut am = l.into_active_model();
+        am.evaluation_rules_json = Set(Some(rules));
+        am.updated_at = Set(now);
+        am.update(db).await?;
+    }
+    let lots = lots_of(db, id).await?;
     persist_effects(db, "tender", id, &applied, now).await?;
     let entry = audit::append(
         db,
@@ -560,7 +609,70 @@ pub async fn run_tender_event<C: ConnectionTrait>(
         now,
     };
     crate::mails::enqueue_communications(db, &subject, &applied.effects).await?;
+    if from_state == TenderState::Ready
+        && matches!(
+            ev,
+            TenderEvent::Publish
+                | TenderEvent::PublishCallForRequests
+                | TenderEvent::SendInvitations
+                | TenderEvent::StartDirectAward
+        )
+    {
+        // the lex specialis is published: each lot's evaluation draws get their seed now, before any bid
+        for l in &lots {
+            crate::draws::commit(
+                db,
+                actor,
+                now,
+                id,
+                Some(l.id),
+                crate::draws::Purpose::Evaluation,
+            )
+            .await?;
+        }
+    }
+    if ev == TenderEvent::CloseSubmissions {
+        // the invitees stop being secret at the offer deadline: so does the seed that drew them
+        crate::draws::reveal(db, actor, now, id, None, crate::draws::Purpose::Invitees).await?;
+    }
     Ok(applied)
+}
+
+/// The lots' new evaluation rules of an `amend_documents` event, checked (the only way to change them after
+/// publication, art. 54 c.2, art. 108 c.12, art. 92 c.2 lett. b).
+fn amended_rules(
+    t: &tender::Model,
+    lots: &[lot::Model],
+    ev: TenderEvent,
+    changes: &[LotRulesAmendment],
+) -> WResult<Vec<(lot::Model, String)>> {
+    if changes.is_empty() {
+        return Ok(Vec::new());
+    }
+    if ev != TenderEvent::AmendDocuments {
+        return Err(WorkflowError::invalid(
+            "evaluation_rules",
+            "evaluation_rules: only an amend_documents event changes the rules of published lots",
+        ));
+    }
+    changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let l = lots.iter().find(|l| l.id == c.lot_id).ok_or_else(|| {
+                WorkflowError::invalid(
+                    format!("evaluation_rules[{i}].lot_id"),
+                    format!("evaluation_rules[{i}].lot_id: not a lot of this tender"),
+                )
+            })?;
+            let (text, _) = crate::lex_specialis::parse(
+                *t.criterion,
+                &format!("evaluation_rules[{i}].evaluation_rules"),
+                &c.evaluation_rules,
+            )?;
+            Ok((l.clone(), text))
+        })
+        .collect()
 }
 
 /// Apply a lot event and persist it, with the participation events it implies.
@@ -668,6 +780,7 @@ async fn apply_lot_event<C: ConnectionTrait>(
                 .collect(),
         };
     }
+    let l_evaluation = l.evaluation_json.clone();
     let mut am = l.into_active_model();
     am.state = Set(applied.to.into());
     am.awardee_bid_id = Set(if ev.clears_awardee() { None } else { awardee });
@@ -680,6 +793,12 @@ async fn apply_lot_event<C: ConnectionTrait>(
     {
         // no standstill end until the award communications are sent (art. 18 c.3)
         am.standstill_end = Set(None);
+    }
+    if ev == LotEvent::ReopenRanking
+        && let Some(stored) = &l_evaluation
+    {
+        // the next evaluation ranks the bids left against this one's threshold (art. 108 c.12)
+        am.evaluation_json = Set(Some(crate::store::evaluation::mark_reopened(stored, now)));
     }
     am.facts_json = Set(decl.to_json());
     am.updated_at = Set(now);
@@ -717,6 +836,7 @@ async fn apply_lot_event<C: ConnectionTrait>(
             event: event.as_str().to_owned(),
             bid_id: None,
             declarations: lot_decl,
+            evaluation_rules: Vec::new(),
         };
         for b in followers {
             run_bid_event(db, actor, base_url, t, &l, b, &follow, now).await?;

@@ -35,6 +35,9 @@ pub struct LotView {
     pub state: String,
     pub awardee_bid_id: Option<Uuid>,
     pub standstill_end: Option<DateTime<Utc>>,
+    /// The lot's evaluation rules (lex specialis: fixed before publication, art. 54 c.2, art. 108 c.12).
+    #[schema(value_type = Option<Object>)]
+    pub evaluation_rules: Option<serde_json::Value>,
     /// The explained evaluation result, once the economic envelopes are open.
     #[schema(value_type = Option<Object>)]
     pub evaluation: Option<serde_json::Value>,
@@ -59,6 +62,7 @@ impl From<&lot::Model> for LotView {
             state: l.state.to_string(),
             awardee_bid_id: l.awardee_bid_id,
             standstill_end: l.standstill_end,
+            evaluation_rules: crate::lex_specialis::stored(l),
             evaluation: l
                 .evaluation_json
                 .as_deref()

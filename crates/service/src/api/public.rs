@@ -233,10 +233,22 @@ async fn public_tenders(
         .await
 }
 
-/// One published tender with its lots and, once the economic envelopes are open, the evaluation (public).
-/// Like the list, it may lag a change made by another server process by up to 1 s.
+/// A published tender as the public reads it: the tender and, for each draw the platform makes on it, the
+/// SHA-256 of the seed committed before the facts the draw decides are known, and the seed once revealed
+/// (art. 54 c.2: the evaluation's tie-break and method draw; anyone can check `sha256(seed) == sha256` and
+/// replay the draw).
+#[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct PublicTenderView {
+    #[serde(flatten)]
+    pub tender: TenderView,
+    pub draws: Vec<workflow::draws::SeedView>,
+}
+
+/// One published tender with its lots, the commitments of its draws and, once the economic envelopes are
+/// open, the evaluation (public). Like the list, it may lag a change made by another server process by up
+/// to 1 s.
 #[utoipa::path(get, path = "/v1/public/tenders/{id}", tag = "public",
-    responses((status = 200, body = TenderView), (status = 404, body = Problem)))]
+    responses((status = 200, body = PublicTenderView), (status = 404, body = Problem)))]
 async fn public_tender(State(st): State<AppState>, Path(id): Path<Uuid>) -> ApiResult<Response> {
     let cache = &st.public_cache;
     cache
@@ -300,14 +312,18 @@ async fn read_list(st: &AppState, stamp: Stamp, page: u64, per_page: u64) -> Api
 async fn read_tender(st: &AppState, id: Uuid) -> ApiResult<Bytes> {
     // not found (or not public) is never cached: it is cheap, and caching it would let anyone fill the cache
     // the tender and its lots are read side by side, on two pooled connections
-    let (t, lots) = tokio::try_join!(
+    let (t, lots, draws) = tokio::try_join!(
         async { Ok(tender::Entity::find_by_id(id).one(&st.db.conn).await?) },
         lots_of(&st.db.conn, id),
+        workflow::draws::of_tender(&st.db.conn, id),
     )?;
     let t = t
         .filter(|t| publicly_visible(t, None))
         .ok_or(AppError::NotFound("tender"))?;
-    render(&tender_view(&t, &lots, false))
+    render(&PublicTenderView {
+        tender: tender_view(&t, &lots, false),
+        draws,
+    })
 }
 
 #[cfg(test)]
@@ -480,6 +496,7 @@ mod tests {
                 safety_costs_cents: Set(0),
                 options_cents: Set(0),
                 renewals_cents: Set(0),
+                evaluation_rules_json: Set(None),
             };
             (id, t, l)
         };

@@ -614,7 +614,7 @@ async fn accept_request(
         Some(t) => validate::non_empty("title", &t, 2000)?,
         None => r.object.clone(),
     };
-    tender::ActiveModel {
+    let t = tender::ActiveModel {
         id: Set(tender_id),
         province_id: Set(province),
         municipality_id: Set(Some(r.municipality_id)),
@@ -639,6 +639,7 @@ async fn accept_request(
     }
     .insert(&w.txn)
     .await?;
+    workflow::draws::commit_invitee_seed(&w.txn, &p.actor(), now, &t).await?;
     let lots: Vec<RequestLot> = serde_json::from_str(&r.lots_json).unwrap_or_default();
     let lots = if lots.is_empty() {
         vec![RequestLot {
@@ -666,6 +667,7 @@ async fn accept_request(
             safety_costs_cents: Set(0),
             options_cents: Set(0),
             renewals_cents: Set(0),
+            evaluation_rules_json: Set(None),
         }
         .insert(&w.txn)
         .await?;

@@ -18,6 +18,7 @@ use axum::{
 use chrono::{DateTime, Utc};
 use domain::ids::Cig;
 use lifecycle::{
+    AwardCriterion,
     lot::{LotState, OpenEnvelopes},
     participation::{ParticipationEvent, ParticipationState},
     tender::TenderState,
@@ -56,6 +57,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 // ---------------------------------------------------------------- views
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewLot {
     pub title: String,
     /// Euro, decimal string: the total base amount, labour and safety costs included.
@@ -71,6 +73,9 @@ pub struct NewLot {
     pub options: Option<String>,
     /// Renewals (euro), outside the base, counted in that value (art. 14 c.4). Default 0.
     pub renewals: Option<String>,
+    /// The lot's evaluation rules: part of the lex specialis, fixed before publication (art. 54 c.2,
+    /// art. 108 c.7, c.12). Checked by the evaluation's own parser.
+    pub evaluation_rules: Option<EvaluationRules>,
 }
 
 /// A lot's amounts besides the base, in cents.
@@ -117,7 +122,71 @@ fn parse_costs(i: Option<usize>, l: &NewLot, base: i64) -> ApiResult<LotCosts> {
     Ok(c)
 }
 
+/// A lot's evaluation rules: the `evaluation` crate's input without criterion, base amount, bids and seeds
+/// (docs/evaluation.md). At the lowest price `anomaly` and `rounding`; at quality-price `technical`,
+/// `economic` and `rounding`. Numbers are JSON strings. No seed: the platform draws (its seed is committed
+/// at publication and revealed at evaluation).
+#[derive(Deserialize, Serialize, ToSchema, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluationRules {
+    /// Lowest price: automatic exclusion of anomalous bids (art. 54, Allegato II.2).
+    pub anomaly: Option<AnomalyRules>,
+    /// Quality-price: the technical criteria, their weights, riparametrazione and sbarramento (art. 108 c.7).
+    /// E.g. `{"criteria": [{"id": "c1", "weight": "70"}], "riparametrazione": "first",
+    /// "sbarramento": {"min_points": "40", "applied": "before_riparametrazione"}}`.
+    #[schema(value_type = Option<Object>)]
+    pub technical: Option<serde_json::Value>,
+    /// Quality-price: the economic points and formula (`linear`, `bilinear` with `x`, `concave` with
+    /// `alpha` and `base`, `inverse_price`).
+    /// E.g. `{"max_points": "30", "formula": {"type": "bilinear", "x": "0.9"}}`.
+    #[schema(value_type = Option<Object>)]
+    pub economic: Option<serde_json::Value>,
+    /// Roundings the tender documents state: lowest price `discount`, `steps`, `threshold`; quality-price
+    /// `coefficients`, `scores`, `power`, `discount`; each `{"decimals": "3", "mode": "half_up" | "truncate"}`.
+    #[schema(value_type = Option<Object>)]
+    pub rounding: Option<serde_json::Value>,
+}
+
+/// The automatic exclusion of anomalous bids as the tender documents state it (art. 54 c.1-2).
+#[derive(Deserialize, Serialize, ToSchema, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct AnomalyRules {
+    /// `A`, `B`, `C` (Allegato II.2), `draw` (drawn at evaluation among `draw.among`, art. 54 c.2), or `none`
+    /// (only where art. 54 c.1 does not apply: publication is refused otherwise).
+    pub method: String,
+    /// Method A point 1: `absolute` (default) or `proportional` decrement reading.
+    pub decrement: Option<String>,
+    /// Whether a bid equal to the threshold is excluded (default: A yes, B and C no).
+    pub exclude_equal: Option<bool>,
+    /// Method B: `own_discount` (default) or `next_lower_discount`.
+    pub award: Option<String>,
+    /// Method C (or a draw that may give C): the reference discount, decimal string.
+    pub reference_discount: Option<String>,
+    /// `method: draw`: the compatible methods drawn among, e.g. `{"among": ["A", "B"]}`. No seed.
+    #[schema(value_type = Option<Object>)]
+    pub draw: Option<serde_json::Value>,
+}
+
+/// The rules as the evaluation reads them (absent fields left out).
+fn rules_value(r: &EvaluationRules) -> serde_json::Value {
+    let mut v = serde_json::to_value(r).unwrap_or_default();
+    strip_nulls(&mut v);
+    v
+}
+
+fn strip_nulls(v: &mut serde_json::Value) {
+    if let serde_json::Value::Object(m) = v {
+        m.retain(|_, x| !x.is_null());
+        for x in m.values_mut() {
+            if matches!(x, serde_json::Value::Object(_)) {
+                strip_nulls(x);
+            }
+        }
+    }
+}
+
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewTender {
     pub title: String,
     /// works, services, supplies.
@@ -142,7 +211,10 @@ fn parse_service_nature(field: &str, raw: &str) -> ApiResult<lifecycle::procedur
         .map_err(|e| AppError::bad(field, format!("{field}: {e}")))
 }
 
-fn parse_lot(i: Option<usize>, l: &NewLot) -> ApiResult<(String, i64, Option<Cig>)> {
+/// A new lot's title, base amount in cents, CIG and evaluation rules (checked for `criterion`).
+type ParsedLot = (String, i64, Option<Cig>, Option<String>);
+
+fn parse_lot(i: Option<usize>, l: &NewLot, criterion: AwardCriterion) -> ApiResult<ParsedLot> {
     let p = |f: &str| match i {
         Some(i) => format!("lots[{i}].{f}"),
         None => f.to_owned(),
@@ -153,7 +225,13 @@ fn parse_lot(i: Option<usize>, l: &NewLot) -> ApiResult<(String, i64, Option<Cig
         Some(c) => Some(validate::id::<Cig>(&p("cig"), c)?),
         None => None,
     };
-    Ok((title, amount, cig))
+    let rules = match &l.evaluation_rules {
+        Some(r) => Some(
+            workflow::lex_specialis::parse(criterion, &p("evaluation_rules"), &rules_value(r))?.0,
+        ),
+        None => None,
+    };
+    Ok((title, amount, cig, rules))
 }
 
 async fn check_invitees<C: ConnectionTrait>(db: &C, inv: &[Uuid]) -> ApiResult<()> {
@@ -171,7 +249,7 @@ async fn check_invitees<C: ConnectionTrait>(db: &C, inv: &[Uuid]) -> ApiResult<(
 fn new_lot_row(
     tender_id: Uuid,
     number: i32,
-    parsed: (String, i64, Option<Cig>),
+    parsed: ParsedLot,
     costs: LotCosts,
     now: DateTime<Utc>,
 ) -> lot::ActiveModel {
@@ -192,6 +270,7 @@ fn new_lot_row(
         safety_costs_cents: Set(costs.safety),
         options_cents: Set(costs.options),
         renewals_cents: Set(costs.renewals),
+        evaluation_rules_json: Set(parsed.3),
     }
 }
 
@@ -221,7 +300,7 @@ async fn create_tender(
         .iter()
         .enumerate()
         .map(|(i, l)| {
-            let parsed = parse_lot(Some(i), l)?;
+            let parsed = parse_lot(Some(i), l, criterion)?;
             let costs = parse_costs(Some(i), l, parsed.1)?;
             Ok((parsed, costs))
         })
@@ -268,6 +347,7 @@ async fn create_tender(
     }
     .insert(&w.txn)
     .await?;
+    workflow::draws::commit_invitee_seed(&w.txn, &p.actor(), now, &t).await?;
     let mut rows = Vec::new();
     for (i, (parsed, costs)) in lots.into_iter().enumerate() {
         rows.push(
@@ -362,6 +442,7 @@ async fn get_tender(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+/// A change of the criterion must fit the lots' evaluation rules (clear or replace them first).
 pub struct TenderPatch {
     pub title: Option<String>,
     pub procedure_type: Option<String>,
@@ -405,7 +486,22 @@ async fn patch_tender(
         am.procedure_type = Set(machines::parse_procedure("procedure_type", x)?.into());
     }
     if let Some(x) = &b.criterion {
-        am.criterion = Set(machines::parse_criterion("criterion", x)?.into());
+        let criterion = machines::parse_criterion("criterion", x)?;
+        for l in &lots {
+            if let Some(rules) = workflow::lex_specialis::stored(l) {
+                workflow::lex_specialis::parse(criterion, "criterion", &rules).map_err(|e| {
+                    AppError::bad(
+                        "criterion",
+                        format!(
+                            "criterion: the evaluation rules of lot {} do not fit {criterion} ({e}); change or \
+                             clear them first",
+                            l.number
+                        ),
+                    )
+                })?;
+            }
+        }
+        am.criterion = Set(criterion.into());
     }
     if let Some(x) = &b.service_nature {
         am.service_nature = Set(Some(Stored(parse_service_nature("service_nature", x)?)));
@@ -434,6 +530,7 @@ async fn patch_tender(
     }
     am.updated_at = Set(now);
     let t = am.update(&w.txn).await?;
+    workflow::draws::commit_invitee_seed(&w.txn, &p.actor(), now, &t).await?;
     let view = tender_view(&t, &lots, true);
     audit::append(
         &w.txn,
@@ -462,8 +559,6 @@ async fn add_lot(
     Path(id): Path<Uuid>,
     ApiJson(b): ApiJson<NewLot>,
 ) -> ApiResult<(StatusCode, Json<LotView>)> {
-    let parsed = parse_lot(None, &b)?;
-    let costs = parse_costs(None, &b, parsed.1)?;
     let now = st.now();
     let w = st.db.write().await?;
     let t = manage_tender(&w.txn, &p, id).await?;
@@ -473,6 +568,8 @@ async fn add_lot(
             format!("a tender in state {} cannot get new lots", t.state),
         ));
     }
+    let parsed = parse_lot(None, &b, *t.criterion)?;
+    let costs = parse_costs(None, &b, parsed.1)?;
     let n = lots_of(&w.txn, id).await?.len() as i32 + 1;
     let l = new_lot_row(id, n, parsed, costs, now)
         .insert(&w.txn)
@@ -510,6 +607,21 @@ pub struct LotPatch {
     pub options: Option<String>,
     /// Renewals, counted in the contract value (art. 14 c.4).
     pub renewals: Option<String>,
+    /// The lot's evaluation rules (replacing the stored ones; `null` clears them). Only while the tender is a
+    /// draft: at publication they are frozen (art. 54 c.2, art. 108 c.12) and change only with the tender's
+    /// `amend_documents` event, which carries them and extends the offer deadline (art. 92 c.2 lett. b).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<EvaluationRules>)]
+    pub evaluation_rules: Option<Option<EvaluationRules>>,
+}
+
+/// A field that is present (`Some`), possibly `null` (`Some(None)`); absent is `None` (with `default`).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 async fn load_lot<C: ConnectionTrait>(
@@ -525,7 +637,7 @@ async fn load_lot<C: ConnectionTrait>(
 }
 
 /// Edit a lot before publication: title, base amount and its costs outside the ribasso, options and
-/// renewals, CIG (buyer).
+/// renewals, CIG, evaluation rules (buyer).
 #[utoipa::path(patch, path = "/v1/tenders/{id}/lots/{lot_id}", tag = "tenders", security(("bearer" = [])),
     request_body = LotPatch,
     responses((status = 200, body = LotView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
@@ -564,6 +676,25 @@ async fn patch_lot(
         renewals: renewals.unwrap_or(l.renewals_cents),
     };
     check_costs("", amount.unwrap_or(l.base_amount_cents), &costs)?;
+    let rules = match &b.evaluation_rules {
+        None => None,
+        Some(_) if t.published_at.is_some() || !t.state.is_editable() => {
+            return Err(AppError::conflict(
+                workflow::lex_specialis::FROZEN_RULE,
+                format!(
+                    "evaluation_rules: the evaluation rules are part of the lex specialis and are frozen at \
+                     publication (art. 54 c.2, art. 108 c.12; the tender is {}); change them only by amending the \
+                     tender documents: POST /v1/tenders/{id}/events with amend_documents and evaluation_rules, \
+                     extending the offer deadline (art. 92 c.2 lett. b)",
+                    t.state
+                ),
+            ));
+        }
+        Some(None) => Some(None),
+        Some(Some(r)) => Some(Some(
+            workflow::lex_specialis::parse(*t.criterion, "evaluation_rules", &rules_value(r))?.0,
+        )),
+    };
     if !t.state.is_editable() {
         return Err(AppError::conflict(
             "tender.edit",
@@ -584,6 +715,9 @@ async fn patch_lot(
     am.renewals_cents = Set(costs.renewals);
     if let Some(x) = title {
         am.title = Set(x);
+    }
+    if let Some(r) = rules {
+        am.evaluation_rules_json = Set(r);
     }
     am.updated_at = Set(now);
     let l = am.update(&w.txn).await?;
@@ -849,26 +983,27 @@ async fn record_technical(
     Ok(Json(bid_view(&bd, OpenEnvelopes::ALL)))
 }
 
-#[derive(Deserialize, ToSchema)]
-pub struct EvaluateInput {
-    /// Evaluation parameters of the `evaluation` crate's JSON input, without `criterion`, `bids` and
-    /// `base_amount` (the service fills them from the tender and the opened bids): e.g.
-    /// `{"anomaly": {"method": "none"}, "seed": "42"}`.
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    pub params: serde_json::Value,
-}
+/// The body of `POST /v1/lots/{id}/evaluate`: empty (or no body at all). The evaluation takes nothing from
+/// the caller: the rules are the lot's (fixed before publication, art. 54 c.2, art. 108 c.12), the draws'
+/// seed is the platform's (committed at publication, revealed by the evaluation). Any field is refused.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluateInput {}
 
-/// Run the evaluation of a lot whose economic offers are open (buyer) and store the explained result.
+/// Run the evaluation of a lot whose economic offers are open (buyer), with the lot's evaluation rules and
+/// the platform's committed seed (revealed now), and store the explained result. It runs once: a second call
+/// returns the stored result. After `reopen_ranking` the next call ranks the bids left against the first
+/// evaluation's threshold and scores, recomputing neither (art. 108 c.12).
 #[utoipa::path(post, path = "/v1/lots/{id}/evaluate", tag = "tenders", security(("bearer" = [])),
-    request_body = EvaluateInput,
+    request_body(content = EvaluateInput, description = "Empty: no method, reading, rounding, formula or seed."),
     responses((status = 200, body = Object), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn evaluate_lot(
     State(st): State<AppState>,
     p: Principal,
     Path(id): Path<Uuid>,
-    ApiJson(b): ApiJson<EvaluateInput>,
+    body: axum::body::Bytes,
 ) -> ApiResult<Json<serde_json::Value>> {
+    evaluate_body(&body)?;
     let now = st.now();
     let w = st.db.write().await?;
     let l = lot::Entity::find_by_id(id)
@@ -881,6 +1016,17 @@ async fn evaluate_lot(
             workflow::WorkflowError::NotFound(_) => AppError::NotFound("lot"),
             e => e.into(),
         })?;
+    use workflow::store::evaluation as stored_eval;
+    let previous: Option<serde_json::Value> = l
+        .evaluation_json
+        .as_deref()
+        .and_then(|s| serde_json::from_str(s).ok());
+    if let Some(prev) = &previous
+        && !stored_eval::is_reopened(prev)
+    {
+        // evaluation runs once (art. 54 c.2): the stored result, not a recomputation
+        return Ok(Json(prev.clone()));
+    }
     if l.state != LotState::Ranked {
         return Err(AppError::conflict(
             "sealed-order invariant",
@@ -890,19 +1036,16 @@ async fn evaluate_lot(
             ),
         ));
     }
-    let mut input = match b.params {
-        serde_json::Value::Object(m) => m,
-        serde_json::Value::Null => serde_json::Map::new(),
-        _ => return Err(AppError::bad("params", "params: must be an object")),
-    };
-    for k in ["criterion", "bids", "base_amount"] {
-        if input.contains_key(k) {
-            return Err(AppError::bad(
-                format!("params.{k}"),
-                format!("params.{k}: filled in by the service"),
+    let rules = match workflow::lex_specialis::stored(&l) {
+        Some(r) => r,
+        None if t.criterion == AwardCriterion::LowestPrice => serde_json::json!({}),
+        None => {
+            return Err(AppError::conflict(
+                "art. 108 c.7",
+                "the lot has no evaluation rules: the criteria and weights are fixed in the tender documents",
             ));
         }
-    }
+    };
     let bids: Vec<serde_json::Value> = bids_of(&w.txn, t.id)
         .await?
         .into_iter()
@@ -926,23 +1069,51 @@ async fn evaluate_lot(
             serde_json::Value::Object(e)
         })
         .collect();
-    input.insert("criterion".into(), t.criterion.as_str().into());
     // the ribasso applies to the base less the labour and safety costs (art. 41 c.14)
     let subject = workflow::amounts::lot_base(&l)
         .map_err(workflow::WorkflowError::from)?
         .subject_to_ribasso();
-    input.insert("base_amount".into(), subject.to_string().into());
-    input.insert("bids".into(), bids.into());
-    let input = serde_json::Value::Object(input);
-    let result = evaluation::evaluate_json(&input.to_string()).map_err(|e| {
-        let field = if e.path == "$" {
-            "params".to_owned()
+    let secret = workflow::draws::secret(
+        &w.txn,
+        t.id,
+        Some(l.id),
+        workflow::draws::Purpose::Evaluation,
+    )
+    .await?;
+    let input = evaluation::input_document(
+        t.criterion.as_str(),
+        &rules,
+        Some(&subject.to_string()),
+        bids,
+        secret.as_ref().map(evaluation::ranking::seed_from_bytes),
+    );
+    let field = |e: &evaluation::InputError| {
+        if e.path == "$" {
+            "evaluation".to_owned()
         } else {
-            format!("params.{}", e.path)
-        };
-        AppError::bad(field, format!("evaluation: {e}"))
-    })?;
-    let stored = workflow::store::evaluation::stored_evaluation(input, result, now);
+            format!("evaluation.{}", e.path)
+        }
+    };
+    let result = match &previous {
+        Some(prev) => evaluation::rerank_json(&input.to_string(), &prev["result"]),
+        None => evaluation::evaluate_json(&input.to_string()),
+    }
+    .map_err(|e| AppError::bad(field(&e), format!("evaluation: {e}")))?;
+    let seed = workflow::draws::reveal(
+        &w.txn,
+        &p.actor(),
+        now,
+        t.id,
+        Some(l.id),
+        workflow::draws::Purpose::Evaluation,
+    )
+    .await?;
+    let mut stored = stored_eval::stored_evaluation(input, result, now);
+    stored["platform_seed"] = serde_json::to_value(&seed).unwrap_or_default();
+    if let Some(prev) = previous {
+        stored["reranked_after_reopen"] = serde_json::Value::Bool(true);
+        stored["previous"] = prev;
+    }
     let mut am = l.into_active_model();
     am.evaluation_json = Set(Some(stored.to_string()));
     am.updated_at = Set(now);
@@ -962,6 +1133,29 @@ async fn evaluate_lot(
     .await?;
     w.commit().await?;
     Ok(Json(stored))
+}
+
+/// The evaluate body: nothing, or an empty object. A field is refused naming it.
+fn evaluate_body(body: &[u8]) -> ApiResult<()> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let v: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| AppError::Malformed(format!("malformed JSON body: {e}")))?;
+    let serde_json::Value::Object(m) = v else {
+        return Err(AppError::bad("", "the body is empty or {}"));
+    };
+    if let Some(k) = m.keys().next() {
+        return Err(AppError::bad(
+            k.clone(),
+            format!(
+                "{k}: the evaluation takes no input: its rules (method, decrement reading, rounding, formula) \
+                 are the lot's, fixed before publication (art. 54 c.2, art. 108 c.12; set them on the lot), and \
+                 the draws' seed is the platform's, committed at publication"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------- bids as seen by the tender's staff

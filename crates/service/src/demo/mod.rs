@@ -672,11 +672,13 @@ impl Demo {
                 anyhow!("tender {}: the API made more lots than the fixture", t.key)
             })?;
             let lid = s(&l["id"]);
+            // the evaluation rules are part of the lex specialis: set before publication (art. 54 c.2)
             self.patch(
                 &format!("/v1/tenders/{tid}/lots/{lid}"),
                 &buyer,
                 json!({"cig": fl.cig, "base_amount": fl.base_amount, "title": fl.title,
-                       "labour_costs": fl.labour_costs, "safety_costs": fl.safety_costs}),
+                       "labour_costs": fl.labour_costs, "safety_costs": fl.safety_costs,
+                       "evaluation_rules": evaluation_rules(t)}),
             )
             .await?;
             lots.push((fl.number, lid));
@@ -999,7 +1001,6 @@ impl Demo {
                     );
                 }
             }
-            let mut params = json!({});
             if qp {
                 self.event("lots", lid, json!({"event": "start_technical_evaluation"}))
                     .await?;
@@ -1027,23 +1028,9 @@ impl Demo {
                     ),
                 );
                 self.event("lots", lid, json!({"event": "freeze_technical_scores", "declarations": {"tech_scores_frozen": true}})).await?;
-                // the criteria's labels are for people; the evaluation takes id and weight only
-                let mut technical = t.technical.clone().unwrap_or(Value::Null);
-                if let Some(cs) = technical["criteria"].as_array_mut() {
-                    for c in cs {
-                        if let Some(o) = c.as_object_mut() {
-                            o.remove("label");
-                        }
-                    }
-                }
-                params["technical"] = technical;
-                params["economic"] = t.economic.clone().unwrap_or(Value::Null);
             } else {
                 self.event("lots", lid, json!({"event": "start_economic_evaluation"}))
                     .await?;
-                if let Some(a) = &t.anomaly {
-                    params["anomaly"] = a.clone();
-                }
             }
             self.event("lots", lid, json!({"event": "open_economic_offers"}))
                 .await?;
@@ -1052,7 +1039,7 @@ impl Demo {
                 .post(
                     &format!("/v1/lots/{lid}/evaluate"),
                     Some(&buyer),
-                    json!({"params": params}),
+                    json!({}),
                     200,
                 )
                 .await?;
@@ -1322,4 +1309,26 @@ fn validate_xml(anac_dir: &Path) -> anyhow::Result<String> {
         bail!("no XML written into {}", anac_dir.display());
     }
     Ok(format!("{checked} file(s) validated against ANAC's XSD"))
+}
+
+/// A fixture tender's evaluation rules, set on its lots before publication: the anomaly method at the lowest
+/// price; the technical criteria (their labels are for people: the evaluation takes id and weight) and the
+/// economic formula at quality-price.
+fn evaluation_rules(t: &fixture::Tender) -> Value {
+    if t.criterion == "quality_price" {
+        let mut technical = t.technical.clone().unwrap_or(Value::Null);
+        if let Some(cs) = technical["criteria"].as_array_mut() {
+            for c in cs {
+                if let Some(o) = c.as_object_mut() {
+                    o.remove("label");
+                }
+            }
+        }
+        json!({"technical": technical, "economic": t.economic.clone().unwrap_or(Value::Null)})
+    } else {
+        match &t.anomaly {
+            Some(a) => json!({ "anomaly": a }),
+            None => json!({}),
+        }
+    }
 }

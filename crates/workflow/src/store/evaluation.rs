@@ -13,6 +13,23 @@ pub fn stored_evaluation(input: Value, result: Value, evaluated_at: DateTime<Utc
     json!({"input": input, "result": result, "evaluated_at": evaluated_at})
 }
 
+/// The stored evaluation `stored` (its JSON text) marked as reopened at `at` (`reopen_ranking`): the next
+/// evaluation ranks the bids left against its threshold and scores (art. 108 c.12) instead of returning it.
+pub fn mark_reopened(stored: &str, at: DateTime<Utc>) -> String {
+    match serde_json::from_str::<Value>(stored) {
+        Ok(Value::Object(mut m)) => {
+            m.insert("reopened_at".into(), json!(at));
+            Value::Object(m).to_string()
+        }
+        _ => stored.to_owned(),
+    }
+}
+
+/// Whether the stored evaluation was reopened since it was computed (see [`mark_reopened`]).
+pub fn is_reopened(stored: &Value) -> bool {
+    stored.get("reopened_at").is_some_and(|v| !v.is_null())
+}
+
 /// What the workflow reads of a stored evaluation. Every evaluation the service ever stored has this shape
 /// (the `evaluation` crate's results have carried `winner` and `ranking[].id` since it was written); other
 /// fields are ignored.
@@ -86,5 +103,20 @@ mod tests {
             None
         );
         assert_eq!(StoredEvaluation::read("{}"), None);
+    }
+
+    #[test]
+    fn a_reopened_evaluation_is_marked_and_still_read() {
+        let at = DateTime::<Utc>::UNIX_EPOCH;
+        let a = Uuid::now_v7();
+        let s = stored_evaluation(
+            json!({}),
+            json!({"winner": a.to_string(), "ranking": []}),
+            at,
+        );
+        assert!(!is_reopened(&s));
+        let m = mark_reopened(&s.to_string(), at);
+        assert!(is_reopened(&serde_json::from_str(&m).unwrap()));
+        assert_eq!(StoredEvaluation::read(&m).unwrap().first_ranked(), Some(a));
     }
 }

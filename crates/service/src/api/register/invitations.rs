@@ -30,13 +30,13 @@ use axum::{
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::ids::NutsCode;
 use lifecycle::ProcedureType;
-use rand::TryRngCore;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 use workflow::access::{Access, access_tender, lots_of, manage_tender};
+use workflow::draws::SeedView;
 use workflow::transition as machines;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -89,8 +89,14 @@ pub struct MinutesView {
     /// The art. 50 band decision (band, EU threshold, minimum invitees).
     #[schema(value_type = Object)]
     pub band: serde_json::Value,
-    /// Hex of the 32 seed bytes (draws).
+    /// Hex of the 32 seed bytes (draws): null until revealed at the offer deadline (the seed and the eligible
+    /// list reveal the invitees, secret until then, art. 35 c.2 lett. b).
     pub seed: Option<String>,
+    /// Hex SHA-256 of the seed, committed when the tender was created, before the candidates were taken
+    /// (draws): check `sha256(seed) == seed_sha256` once the seed is revealed.
+    pub seed_sha256: Option<String>,
+    /// When the seed was committed.
+    pub seed_committed_at: Option<DateTime<Utc>>,
     /// How the draw is computed, for a replay.
     pub algorithm: Option<String>,
     /// Invitees requested (draws).
@@ -117,7 +123,14 @@ pub struct MinutesView {
     pub invitation_mails: Option<usize>,
 }
 
-fn minutes_view(d: &register_draw::Model) -> MinutesView {
+/// The minutes as read: the seed only once revealed (at `close_submissions`) or once the offer deadline has
+/// passed (`deadline_passed`), when the invitees stop being secret (art. 35 c.2 lett. b).
+fn minutes_view(
+    d: &register_draw::Model,
+    commit: Option<&SeedView>,
+    deadline_passed: bool,
+) -> MinutesView {
+    let commit = commit.filter(|_| d.seed_hex.is_some());
     let parse = |s: &str| serde_json::from_str(s).unwrap_or(serde_json::Value::Null);
     let eligible = ids_from_json(&d.eligible_json);
     let invited = ids_from_json(&d.invited_json);
@@ -140,7 +153,13 @@ fn minutes_view(d: &register_draw::Model) -> MinutesView {
         amount: validate::cents_to_string(d.amount_cents),
         selection_date: d.selection_date,
         band: parse(&d.band_json),
-        seed: d.seed_hex.clone(),
+        seed: commit.and_then(|c| {
+            c.seed
+                .clone()
+                .or_else(|| deadline_passed.then(|| d.seed_hex.clone()).flatten())
+        }),
+        seed_sha256: commit.map(|c| c.sha256.clone()),
+        seed_committed_at: commit.map(|c| c.committed_at),
         algorithm: d.algorithm.clone(),
         requested: d.requested,
         candidates: ids_from_json(&d.candidates_json),
@@ -157,9 +176,10 @@ fn minutes_view(d: &register_draw::Model) -> MinutesView {
     }
 }
 
-/// What the audit chain records of a selection: the minutes' id, mode, seed and invitees, and the SHA-256 of
-/// the stored candidate and eligible lists (which may hold thousands of ids), so that the chain commits to the
-/// minutes without copying them.
+/// What the audit chain records of a selection: the minutes' id, mode, the seed's commitment (the seed is
+/// revealed at the offer deadline, `draw.reveal`) and invitees, and the SHA-256 of the stored candidate and
+/// eligible lists (which may hold thousands of ids), so that the chain commits to the minutes without copying
+/// them.
 fn audit_summary(d: &register_draw::Model) -> serde_json::Value {
     use sha2::{Digest, Sha256};
     let sha = |s: &str| hex::encode(Sha256::digest(s.as_bytes()));
@@ -169,7 +189,10 @@ fn audit_summary(d: &register_draw::Model) -> serde_json::Value {
         "category": d.category,
         "amount_cents": d.amount_cents,
         "selection_date": d.selection_date,
-        "seed": d.seed_hex,
+        "seed_sha256": d.seed_hex.as_deref().and_then(|h| {
+            let mut b = [0u8; 32];
+            hex::decode_to_slice(h, &mut b).ok().map(|_| workflow::draws::commitment(&b))
+        }),
         "invited": ids_from_json(&d.invited_json),
         "candidates": ids_from_json(&d.candidates_json).len(),
         "candidates_json_sha256": sha(&d.candidates_json),
@@ -180,17 +203,10 @@ fn audit_summary(d: &register_draw::Model) -> serde_json::Value {
     })
 }
 
-fn os_seed() -> ApiResult<[u8; 32]> {
-    let mut seed = [0u8; 32];
-    rand::rngs::OsRng
-        .try_fill_bytes(&mut seed)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("OS random generator: {e}")))?;
-    Ok(seed)
-}
-
 /// Select the invitees of a negotiated procedure without notice (SUA buyer of the tender's Province), before
-/// publication: a seeded draw from the register (`mode: draw`, seed from the OS random generator) or a market
-/// survey. The amount is the sum of the lots; the date is today. Stores the minutes, sets the tender's
+/// publication: a seeded draw from the register (`mode: draw`; the seed is the platform's, generated from the
+/// OS random generator and committed (SHA-256) when the tender was created, revealed at the offer deadline) or
+/// a market survey. The amount is the sum of the lots; the date is today. Stores the minutes, sets the tender's
 /// invitees and writes an audit entry, in one transaction. One selection per tender.
 #[utoipa::path(post, path = "/v1/tenders/{id}/invitations/draw", tag = "register", security(("bearer" = [])),
     request_body = SelectionInput,
@@ -210,8 +226,8 @@ async fn make_selection(
     };
     let ov = overrides(&b.overrides);
     let mode_name = b.mode.as_deref().unwrap_or("draw");
-    let seed = os_seed()?;
-    let mode = match mode_name {
+    let seed = [0u8; 32]; // the committed seed, read in the transaction below
+    let mut mode = match mode_name {
         "draw" => {
             if b.respondents.is_some() || b.capped.is_some() {
                 return Err(AppError::bad(
@@ -258,6 +274,17 @@ async fn make_selection(
     let today = now.date_naive();
     let w = st.db.write().await?;
     let t = manage_tender(&w.txn, &p, id).await?;
+    if let SelectionMode::Draw { seed, .. } = &mut mode {
+        *seed = workflow::draws::secret(&w.txn, id, None, workflow::draws::Purpose::Invitees)
+            .await?
+            .ok_or_else(|| {
+                AppError::conflict(
+                    "art. 50 c.2 (draw committed in advance)",
+                    "the seed of this tender's draw was not committed in advance (it is committed when a \
+                     negotiated tender is created); the draw cannot be made",
+                )
+            })?;
+    }
     if t.procedure_type != NEGOTIATED {
         return Err(AppError::conflict(
             "art. 50 c.1 lett. c-e",
@@ -387,7 +414,9 @@ async fn make_selection(
     am.invitees_json = Set(serde_json::to_string(&invited).unwrap_or_else(|_| "[]".into()));
     am.updated_at = Set(now);
     let t = am.update(&w.txn).await?;
-    let mut view = minutes_view(&minutes);
+    let commit =
+        workflow::draws::view(&w.txn, id, None, workflow::draws::Purpose::Invitees).await?;
+    let mut view = minutes_view(&minutes, commit.as_ref(), false);
     if let Some(letter) = &b.letter {
         view.invitation_mails =
             Some(enqueue_invitations(&w.txn, &st, &t, &invited, letter, now).await?);
@@ -512,13 +541,16 @@ async fn get_minutes(
     MaybePrincipal(p): MaybePrincipal,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<MinutesView>> {
-    invitations_access(&st, p.as_ref(), id).await?;
+    let t = invitations_access(&st, p.as_ref(), id).await?;
+    let deadline_passed = t.deadline.is_some_and(|d| st.now() >= d);
     let d = register_draw::Entity::find()
         .filter(register_draw::Column::TenderId.eq(id))
         .one(&st.db.conn)
         .await?
         .ok_or(AppError::NotFound("selection minutes"))?;
-    Ok(Json(minutes_view(&d)))
+    let commit =
+        workflow::draws::view(&st.db.conn, id, None, workflow::draws::Purpose::Invitees).await?;
+    Ok(Json(minutes_view(&d, commit.as_ref(), deadline_passed)))
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

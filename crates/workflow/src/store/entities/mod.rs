@@ -225,6 +225,34 @@ pub mod lot {
         pub options_cents: i64,
         /// Renewals, outside the base, counted in the contract value (art. 14 c.4).
         pub renewals_cents: i64,
+        /// The lot's evaluation rules (lex specialis, art. 54 c.2, art. 108 c.12): the `evaluation` crate's
+        /// input without criterion, base amount, bids and seeds, checked by its parser when written.
+        pub evaluation_rules_json: Option<String>,
+    }
+    entity_boilerplate!();
+}
+
+/// A seed of a draw the platform makes (tie-break and method draw of a lot: `evaluation`; invitees of a
+/// negotiated procedure: `invitees`): generated from the OS random generator, its SHA-256 committed before
+/// the facts it decides are known, the seed revealed after. `seed_hex` is read only through
+/// `workflow::draws`, which shows it once `revealed_at` is set.
+pub mod draw_seed {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "draw_seed")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub tender_id: Uuid,
+        pub lot_id: Option<Uuid>,
+        /// `evaluation` or `invitees`.
+        pub purpose: String,
+        /// Hex of the 32 seed bytes: secret until revealed.
+        pub seed_hex: String,
+        /// Hex SHA-256 of the 32 seed bytes: the commitment.
+        pub sha256: String,
+        pub committed_at: DateTimeUtc,
+        pub revealed_at: Option<DateTimeUtc>,
     }
     entity_boilerplate!();
 }

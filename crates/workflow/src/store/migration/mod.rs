@@ -4,6 +4,7 @@
 mod costs;
 mod documents;
 mod files;
+mod lex_specialis;
 mod pec;
 mod register;
 mod sealed;
@@ -34,6 +35,8 @@ impl MigratorTrait for Migrator {
         m.push(Box::new(pec::M20261128MunicipalityPec));
         // costs outside the ribasso, options and renewals, service nature, decisione di contrarre instant
         m.push(Box::new(costs::M20261206LotCosts));
+        // a lot's evaluation rules (lex specialis) and the platform's committed draw seeds
+        m.push(Box::new(lex_specialis::M20261206LexSpecialis));
         m
     }
 }
