@@ -404,6 +404,102 @@ pub async fn persist_effects<C: ConnectionTrait, S>(
     Ok(())
 }
 
+/// The declarations a tender event is judged with: the tender's stored facts, then the caller's.
+fn tender_declarations(t: &tender::Model, input: &EventInput) -> Declarations {
+    let mut decl = Declarations::from_json(&t.facts_json);
+    decl.merge(&input.declarations);
+    decl
+}
+
+/// The declarations a lot event is judged with: the lot's stored facts, then the caller's; an award's
+/// communications are sent now unless declared otherwise.
+fn lot_declarations(
+    l: &lot::Model,
+    ev: LotEvent,
+    input: &EventInput,
+    now: DateTime<Utc>,
+) -> Declarations {
+    let mut decl = Declarations::from_json(&l.facts_json);
+    decl.merge(&input.declarations);
+    if ev == LotEvent::Award && input.declarations.last_award_communication_at.is_none() {
+        // the award mails are enqueued in this transaction: their time is the default (art. 18 c.3)
+        decl.last_award_communication_at = Some(now);
+    }
+    decl
+}
+
+/// Would [`run_tender_event`] accept `input` now? The same facts and machine, nothing written: what a
+/// console button asks before it is enabled (the refusal names the rule).
+pub fn check_tender_event(
+    t: &tender::Model,
+    lots: &[lot::Model],
+    bids: &[bid::Model],
+    input: &EventInput,
+    now: DateTime<Utc>,
+) -> WResult<Applied<TenderState>> {
+    let ev: TenderEvent = parse_event(&input.event)?;
+    apply_tender(t, lots, bids, ev, &tender_declarations(t, input), now)
+}
+
+/// Would [`run_lot_event`] accept `input` now? (nothing written)
+pub fn check_lot_event(
+    t: &tender::Model,
+    lots: &[lot::Model],
+    l: &lot::Model,
+    bids: &[bid::Model],
+    input: &EventInput,
+    now: DateTime<Utc>,
+) -> WResult<Applied<LotState>> {
+    let ev: LotEvent = parse_event(&input.event)?;
+    let decl = lot_declarations(l, ev, input, now);
+    apply_lot_recording_award(t, lots, l, bids, ev, &decl, now)
+}
+
+/// Would [`run_bid_event`] accept `input` now? (nothing written)
+pub fn check_bid_event(
+    t: &tender::Model,
+    l: &lot::Model,
+    b: &bid::Model,
+    input: &EventInput,
+    now: DateTime<Utc>,
+) -> WResult<Applied<ParticipationState>> {
+    let ev: ParticipationEvent = parse_event(&input.event)?;
+    apply_participation(
+        t,
+        l,
+        *b.state,
+        b.soccorso_due,
+        b.operator_id,
+        ev,
+        &input.declarations,
+        now,
+    )
+}
+
+/// The events the machines list from each state (the transition tables), once each: the candidates a
+/// console offers as buttons, each then asked with a `check_*` function.
+pub fn tender_events_from(state: TenderState) -> Vec<TenderEvent> {
+    dedup(lifecycle::tender::transitions(), state)
+}
+
+pub fn lot_events_from(state: LotState) -> Vec<LotEvent> {
+    dedup(lifecycle::lot::transitions(), state)
+}
+
+pub fn bid_events_from(state: ParticipationState) -> Vec<ParticipationEvent> {
+    dedup(lifecycle::participation::transitions(), state)
+}
+
+fn dedup<S: PartialEq, E: PartialEq>(table: Vec<(S, E, S)>, state: S) -> Vec<E> {
+    let mut out = Vec::new();
+    for (from, ev, _) in table {
+        if from == state && !out.contains(&ev) {
+            out.push(ev);
+        }
+    }
+    out
+}
+
 /// Apply a tender event and persist it (shared with the scheduler). Runs inside the caller's transaction.
 pub async fn run_tender_event<C: ConnectionTrait>(
     db: &C,
@@ -416,8 +512,7 @@ pub async fn run_tender_event<C: ConnectionTrait>(
     let ev: TenderEvent = parse_event(&input.event)?;
     let lots = lots_of(db, t.id).await?;
     let bids = bids_of(db, t.id).await?;
-    let mut decl = Declarations::from_json(&t.facts_json);
-    decl.merge(&input.declarations);
+    let mut decl = tender_declarations(&t, input);
     let applied = apply_tender(&t, &lots, &bids, ev, &decl, now)?;
     let before = tender_view(&t, &lots, true);
     let id = t.id;
@@ -488,12 +583,7 @@ pub async fn run_lot_event<C: ConnectionTrait>(
     let ev: LotEvent = parse_event(&input.event)?;
     let lots = lots_of(db, t.id).await?;
     let bids = bids_of(db, t.id).await?;
-    let mut decl = Declarations::from_json(&l.facts_json);
-    decl.merge(&input.declarations);
-    if ev == LotEvent::Award && input.declarations.last_award_communication_at.is_none() {
-        // the award mails are enqueued in this transaction: their time is the default (art. 18 c.3)
-        decl.last_award_communication_at = Some(now);
-    }
+    let decl = lot_declarations(&l, ev, input, now);
     // an award records its communications at once: standstill timer and `standstill_end`
     let applied = apply_lot_recording_award(t, &lots, &l, &bids, ev, &decl, now)?;
     let before = LotView::from(&l);
