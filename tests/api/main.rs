@@ -3,6 +3,7 @@
 //! test), else the PostgreSQL variants are listed as ignored.
 
 mod comms;
+mod console;
 mod files;
 mod flow;
 #[allow(dead_code)] // not every test uses every helper

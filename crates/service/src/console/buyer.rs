@@ -17,7 +17,7 @@ use axum::{
 use chrono::{Datelike, Duration, TimeZone, Utc};
 use minijinja::context;
 use sea_orm::{
-    ColumnTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, QueryTrait,
     sea_query::{Expr, ExprTrait as _, Query as SqlQuery},
 };
@@ -60,7 +60,6 @@ struct StateCount {
     n: i64,
 }
 
-#[derive(FromQueryResult)]
 struct Spend {
     key: Option<String>,
     n: i64,
@@ -79,10 +78,7 @@ async fn spend_by(
     let to = Utc.with_ymd_and_hms(year + 1, 1, 1, 0, 0, 0).single().unwrap_or_default();
     let q = SqlQuery::select()
         .expr_as(
-            Expr::cust(format!(
-                "CAST(tender.{} AS TEXT)",
-                sea_orm::Iden::to_string(&column)
-            )),
+            Expr::col((tender::Entity, column)),
             sea_orm::sea_query::Alias::new("key"),
         )
         .expr_as(
@@ -105,9 +101,23 @@ async fn spend_by(
         .add_group_by([Expr::col((tender::Entity, column)).into()])
         .to_owned();
     let backend = st.db.conn.get_database_backend();
-    Spend::find_by_statement(backend.build(&q))
-        .all(&st.db.conn)
-        .await
+    let rows = st.db.conn.query_all_raw(backend.build(&q)).await?;
+    rows.iter()
+        .map(|r| {
+            // the municipality id is a UUID column (a blob in SQLite), the procedure type text
+            let key = match column {
+                tender::Column::MunicipalityId => r
+                    .try_get::<Option<Uuid>>("", "key")?
+                    .map(|u| u.to_string()),
+                _ => r.try_get::<Option<String>>("", "key")?,
+            };
+            Ok(Spend {
+                key,
+                n: r.try_get("", "n")?,
+                cents: r.try_get("", "cents")?,
+            })
+        })
+        .collect()
 }
 
 async fn home(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
