@@ -4,6 +4,7 @@
 
 mod comms;
 mod console;
+mod console_browser;
 mod files;
 mod flow;
 #[allow(dead_code)] // not every test uses every helper

@@ -326,7 +326,7 @@ fn timeline_line(e: &audit_entry::Model) -> Value {
     let what = match (kind, ev) {
         ("lot", "evaluate") => "Valutazione delle offerte eseguita".to_owned(),
         (_, "create") => "Gara creata".to_owned(),
-        (_, "update") => "Dati della gara modificati".to_owned(),
+        (_, "update" | "edit") => "Dati modificati".to_owned(),
         _ => render::label(ev).to_owned(),
     };
     let object = if kind == "lot" { " (lotto)" } else { "" };

@@ -100,7 +100,7 @@ pub fn discounts(lot: &Value) -> Option<String> {
         let out = excluded.contains(&id.as_str());
         let label = format!(
             "offerta {}: ribasso {d}%{}{}",
-            &id[..8.min(id.len())],
+            &id[id.len().saturating_sub(8)..],
             if out { ", esclusa" } else { "" },
             if Some(id.as_str()) == winner { ", prima in graduatoria" } else { "" }
         );
@@ -165,8 +165,8 @@ mod tests {
     #[test]
     fn the_discount_chart_marks_the_threshold_and_the_excluded_bids() {
         let lot = json!({"number": 1, "evaluation": {
-            "input": {"bids": [{"id": "aaaaaaaa-1", "discount": "10.5"}, {"id": "bbbbbbbb-2", "discount": "30"}]},
-            "result": {"winner": "aaaaaaaa-1", "anomaly": {"threshold": "20.125", "excluded": ["bbbbbbbb-2"]}}
+            "input": {"bids": [{"id": "1-aaaaaaaa", "discount": "10.5"}, {"id": "2-bbbbbbbb", "discount": "30"}]},
+            "result": {"winner": "1-aaaaaaaa", "anomaly": {"threshold": "20.125", "excluded": ["2-bbbbbbbb"]}}
         }});
         let svg = discounts(&lot).unwrap();
         assert!(svg.contains("soglia 20.125%"), "{svg}");
