@@ -88,7 +88,9 @@ impl Browser {
     async fn login(&mut self, token: &str) -> String {
         let p = self.get("/").await;
         let csrf = csrf_of(&p.body);
-        let r = self.post("/login", &[("csrf", &csrf), ("token", token)]).await;
+        let r = self
+            .post("/login", &[("csrf", &csrf), ("token", token)])
+            .await;
         assert_eq!(r.status, 303, "login: {}", r.body);
         r.location.unwrap()
     }
@@ -140,7 +142,11 @@ async fn console_login_sets_a_strict_cookie_and_every_form_needs_the_csrf_token(
     let mut b = Browser::new(&app);
     let first = b.get("/").await;
     assert_eq!(first.status, 200);
-    assert!(first.body.contains(r#"<input id="token" name="token""#), "{}", first.body);
+    assert!(
+        first.body.contains(r#"<input id="token" name="token""#),
+        "{}",
+        first.body
+    );
     let c = &first.set_cookie[0];
     assert!(
         c.contains("HttpOnly") && c.contains("SameSite=Strict") && !c.contains("Secure"),
@@ -158,7 +164,9 @@ async fn console_login_sets_a_strict_cookie_and_every_form_needs_the_csrf_token(
     );
     // a wrong token: 401 and the form again
     let csrf = b.csrf("/").await;
-    let bad = b.post("/login", &[("csrf", &csrf), ("token", "sua_nope")]).await;
+    let bad = b
+        .post("/login", &[("csrf", &csrf), ("token", "sua_nope")])
+        .await;
     assert_eq!(bad.status, 401);
     assert!(bad.body.contains("Token non valido"));
     // the right one: a new session id, to the role's home
@@ -177,7 +185,10 @@ async fn console_login_sets_a_strict_cookie_and_every_form_needs_the_csrf_token(
 
     // over https (a proxy in front) the cookie is Secure
     let mut s = Browser::new(&app);
-    let rb = s.client.get(format!("{}/", s.base)).header("x-forwarded-proto", "https");
+    let rb = s
+        .client
+        .get(format!("{}/", s.base))
+        .header("x-forwarded-proto", "https");
     let p = s.send(rb).await;
     assert!(p.set_cookie[0].contains("; Secure"), "{:?}", p.set_cookie);
 }
@@ -190,7 +201,13 @@ async fn console_pages_refuse_the_wrong_role_and_other_tenants() {
     let bidder = bidder_token(&app, "Pulizie Alfa srl", "05949241110", "alfa@pec.it").await;
 
     let mut anon = Browser::new(&app);
-    for path in ["/sua", "/sua/richieste", "/comune", "/impresa", &format!("/sua/gare/{}", p.tid)] {
+    for path in [
+        "/sua",
+        "/sua/richieste",
+        "/comune",
+        "/impresa",
+        &format!("/sua/gare/{}", p.tid),
+    ] {
         let r = anon.get(path).await;
         assert_eq!(r.status, 303, "{path} needs a login");
         assert!(r.location.unwrap().starts_with("/?"), "{path}");
@@ -226,15 +243,25 @@ async fn console_pages_refuse_the_wrong_role_and_other_tenants() {
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Servizio di pulizia"));
     assert_eq!(muni.get(&request).await.status, 200);
-    assert_eq!(bid.get(&format!("/impresa/gare/{}", p.tid)).await.status, 200);
+    assert_eq!(
+        bid.get(&format!("/impresa/gare/{}", p.tid)).await.status,
+        200
+    );
     // another tenant's POST changes nothing either
     let csrf = other_buyer.csrf("/sua").await;
     let r = other_buyer
-        .post(&format!("{tender}/evento"), &[("csrf", &csrf), ("event", "revoke"), ("motivation", "x")])
+        .post(
+            &format!("{tender}/evento"),
+            &[("csrf", &csrf), ("event", "revoke"), ("motivation", "x")],
+        )
         .await;
     assert_eq!(r.status, 303);
     assert!(r.location.unwrap().contains("err="), "refused by the API");
-    let t = ok(&app.get(&format!("/v1/tenders/{}", p.tid), Some(&w.buyer)).await, 200);
+    let t = ok(
+        &app.get(&format!("/v1/tenders/{}", p.tid), Some(&w.buyer))
+            .await,
+        200,
+    );
     assert_eq!(t["state"], "open");
 }
 
@@ -270,7 +297,10 @@ async fn console_request_form_shows_each_error_next_to_its_field_and_writes_noth
         );
     }
     assert!(!bad.body.contains(r#"id="f-object-err""#));
-    assert!(bad.body.contains(r#"value="Manutenzione strade""#), "the input is kept");
+    assert!(
+        bad.body.contains(r#"value="Manutenzione strade""#),
+        "the input is kept"
+    );
     assert_eq!(request_count(&app, &w.municipality).await, 0);
     // a valid form without the CSRF token: 403, nothing written
     let good = [
@@ -304,25 +334,41 @@ async fn console_buttons_follow_the_lifecycle_and_public_pages_search() {
     let tender = format!("/sua/gare/{}", p.tid);
     let page = buyer.get(&tender).await.body;
     // before the deadline the machine refuses to close submissions: disabled, with its rule
-    let i = page.find(r#"value="close_submissions""#).expect("the close button");
+    let i = page
+        .find(r#"value="close_submissions""#)
+        .expect("the close button");
     let button = &page[i..i + 600];
     assert!(button.contains("disabled"), "{button}");
     assert!(button.contains(r#"class="why""#), "{button}");
     // revoke is allowed: enabled
     let i = page.find(r#"value="revoke""#).expect("the revoke button");
-    assert!(!page[i..i + 200].contains("disabled"), "{}", &page[i..i + 200]);
+    assert!(
+        !page[i..i + 200].contains("disabled"),
+        "{}",
+        &page[i..i + 200]
+    );
     assert!(page.contains(r#"id="n-offerte">0<"#));
     // an event POST without CSRF: 403, still open
     assert_eq!(
-        buyer.post(&format!("{tender}/evento"), &[("event", "revoke")]).await.status,
+        buyer
+            .post(&format!("{tender}/evento"), &[("event", "revoke")])
+            .await
+            .status,
         403
     );
-    let t = ok(&app.get(&format!("/v1/tenders/{}", p.tid), Some(&w.buyer)).await, 200);
+    let t = ok(
+        &app.get(&format!("/v1/tenders/{}", p.tid), Some(&w.buyer))
+            .await,
+        200,
+    );
     assert_eq!(t["state"], "open");
     // through the button the API refuses closing early and says why
     let csrf = csrf_of(&page);
     let r = buyer
-        .post(&format!("{tender}/evento"), &[("csrf", &csrf), ("event", "close_submissions")])
+        .post(
+            &format!("{tender}/evento"),
+            &[("csrf", &csrf), ("event", "close_submissions")],
+        )
         .await;
     let to = r.location.unwrap();
     assert!(
@@ -336,7 +382,12 @@ async fn console_buttons_follow_the_lifecycle_and_public_pages_search() {
     assert_eq!(list.status, 200);
     assert!(list.body.contains(&p.tid), "{}", list.body);
     assert!(list.body.contains("Comune di Castelrupe"));
-    for q in ["/gare?q=zzz", "/gare?comune=Altrove", "/gare?cpv=4523", "/gare?stato=closed"] {
+    for q in [
+        "/gare?q=zzz",
+        "/gare?comune=Altrove",
+        "/gare?cpv=4523",
+        "/gare?stato=closed",
+    ] {
         assert!(!anon.get(q).await.body.contains(&p.tid), "{q}");
     }
     for q in ["/gare?cpv=9091", "/gare?comune=castel", "/gare?stato=open"] {
@@ -344,7 +395,11 @@ async fn console_buttons_follow_the_lifecycle_and_public_pages_search() {
     }
     assert_eq!(anon.get(&format!("/gare/{}", p.tid)).await.status, 200);
     // a draft is not public
-    let r = ok(&app.post("/v1/requests", Some(&w.municipality), &request_body()).await, 201);
+    let r = ok(
+        &app.post("/v1/requests", Some(&w.municipality), &request_body())
+            .await,
+        201,
+    );
     let acc = ok(
         &app.post(
             &format!("/v1/requests/{}/accept", r["id"].as_str().unwrap()),

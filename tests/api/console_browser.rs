@@ -78,7 +78,10 @@ async fn console_end_to_end_in_headless_chromium_with_axe() {
     assert!(stdout.contains("e2e: done"), "{stdout}");
     println!("{stdout}");
     // what the browser did is in the database: the lot is awarded to Alfa's bid
-    let t = ok(&app.get("/v1/tenders?per_page=5", Some(&w.buyer)).await, 200);
+    let t = ok(
+        &app.get("/v1/tenders?per_page=5", Some(&w.buyer)).await,
+        200,
+    );
     let lot = &t["items"][0]["lots"][0];
     assert!(lot["awardee_bid_id"].is_string(), "{t}");
 }

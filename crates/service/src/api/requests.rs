@@ -101,17 +101,18 @@ pub struct CheckedRequest {
 pub fn check_new_request(b: &NewRequest) -> Result<CheckedRequest, Vec<AppError>> {
     let mut errors = Vec::new();
     let object = keep(&mut errors, validate::non_empty("object", &b.object, 2000));
-    let contract_type = keep(&mut errors, validate::one_of(
-        "contract_type",
-        &b.contract_type,
-        CONTRACT_TYPES,
-    ));
+    let contract_type = keep(
+        &mut errors,
+        validate::one_of("contract_type", &b.contract_type, CONTRACT_TYPES),
+    );
     let cpv = keep(&mut errors, validate::id::<domain::ids::Cpv>("cpv", &b.cpv));
     let cup = match b.cup.as_deref() {
-        Some(c) => keep(&mut errors, validate::id::<domain::ids::Cup>("cup", c)).map(|c| Some(workflow::store::Stored(c))),
+        Some(c) => keep(&mut errors, validate::id::<domain::ids::Cup>("cup", c))
+            .map(|c| Some(workflow::store::Stored(c))),
         None => Some(None),
     };
-    let amount = keep(&mut errors, 
+    let amount = keep(
+        &mut errors,
         validate::euro_cents("estimated_amount", &b.estimated_amount).and_then(|a| {
             if a == 0 {
                 Err(AppError::bad(
@@ -124,20 +125,34 @@ pub fn check_new_request(b: &NewRequest) -> Result<CheckedRequest, Vec<AppError>
         }),
     );
     for (i, l) in b.lots.iter().enumerate() {
-        keep(&mut errors, validate::non_empty(&format!("lots[{i}].title"), &l.title, 500));
-        keep(&mut errors, validate::euro_cents(
-            &format!("lots[{i}].estimated_amount"),
-            &l.estimated_amount,
-        ));
+        keep(
+            &mut errors,
+            validate::non_empty(&format!("lots[{i}].title"), &l.title, 500),
+        );
+        keep(
+            &mut errors,
+            validate::euro_cents(&format!("lots[{i}].estimated_amount"), &l.estimated_amount),
+        );
     }
     let rup = keep(&mut errors, validate::non_empty("rup", &b.rup, 200));
-    let funding = keep(&mut errors, validate::non_empty("funding_source", &b.funding_source, 500));
-    let criterion = keep(&mut errors, validate::one_of(
-        "desired_criterion",
-        &b.desired_criterion,
-        CRITERIA,
-    ));
-    match (object, contract_type, cpv, cup, amount, rup, funding, criterion) {
+    let funding = keep(
+        &mut errors,
+        validate::non_empty("funding_source", &b.funding_source, 500),
+    );
+    let criterion = keep(
+        &mut errors,
+        validate::one_of("desired_criterion", &b.desired_criterion, CRITERIA),
+    );
+    match (
+        object,
+        contract_type,
+        cpv,
+        cup,
+        amount,
+        rup,
+        funding,
+        criterion,
+    ) {
         (
             Some(object),
             Some(contract_type),

@@ -24,7 +24,10 @@ pub fn router() -> Router<AppState> {
         .route("/impresa/gare/{id}", get(tender_page))
         .route("/impresa/gare/{id}/lotti/{lot}/offerta", post(submit))
         .route("/impresa/gare/{id}/chiarimenti", post(ask))
-        .route("/impresa/gare/{id}/offerte/{bid}/sostituisci", post(replace))
+        .route(
+            "/impresa/gare/{id}/offerte/{bid}/sostituisci",
+            post(replace),
+        )
         .route("/impresa/gare/{id}/offerte/{bid}/ritira", post(withdraw))
         .route("/impresa/offerte/{bid}/ricevuta", get(receipt))
         .route(
@@ -57,13 +60,19 @@ async fn home(ctx: Ctx) -> Response {
     let rows: Vec<Value> = tenders
         .into_iter()
         .map(|mut t| {
-            let proc: Option<lifecycle::ProcedureType> = t["procedure_type"].as_str().and_then(|s| s.parse().ok());
+            let proc: Option<lifecycle::ProcedureType> =
+                t["procedure_type"].as_str().and_then(|s| s.parse().ok());
             t["invitation"] = json!(proc.is_some_and(|p| p.offers_by_invitation()));
             let tid = t["id"].clone();
-            let my: Vec<Value> = bids.iter().filter(|b| b["tender_id"] == tid).cloned().collect();
+            let my: Vec<Value> = bids
+                .iter()
+                .filter(|b| b["tender_id"] == tid)
+                .cloned()
+                .collect();
             // the outcome: my bid awarded on a lot, or not
             let awarded = t["lots"].as_array().into_iter().flatten().any(|l| {
-                my.iter().any(|b| b["id"] == l["awardee_bid_id"] && !b["id"].is_null())
+                my.iter()
+                    .any(|b| b["id"] == l["awardee_bid_id"] && !b["id"].is_null())
             });
             t["my_bids"] = json!(my.len());
             t["awarded_to_me"] = json!(awarded);
@@ -81,7 +90,10 @@ async fn tender_page(ctx: Ctx, Path(id): Path<Uuid>) -> Response {
     if let Err(r) = ctx.require(Role::Bidder) {
         return r;
     }
-    let t = match ctx.api(Method::GET, &format!("/v1/tenders/{id}"), None).await {
+    let t = match ctx
+        .api(Method::GET, &format!("/v1/tenders/{id}"), None)
+        .await
+    {
         Ok(v) => v,
         Err(f) => return ctx.fail_page(&f),
     };
@@ -91,7 +103,11 @@ async fn tender_page(ctx: Ctx, Path(id): Path<Uuid>) -> Response {
         .filter(|b| b["tender_id"].as_str() == Some(&id.to_string()))
         .collect();
     let clar = ctx
-        .api(Method::GET, &format!("/v1/tenders/{id}/clarifications"), None)
+        .api(
+            Method::GET,
+            &format!("/v1/tenders/{id}/clarifications"),
+            None,
+        )
         .await
         .unwrap_or(Value::Array(vec![]));
     let docs = ctx
@@ -114,7 +130,9 @@ async fn tender_page(ctx: Ctx, Path(id): Path<Uuid>) -> Response {
                 .iter()
                 .find(|b| b["lot_id"] == l["id"] && b["state"] != "withdrawn")
                 .cloned();
-            let awarded_to_me = live.as_ref().is_some_and(|b| b["id"] == l["awardee_bid_id"]);
+            let awarded_to_me = live
+                .as_ref()
+                .is_some_and(|b| b["id"] == l["awardee_bid_id"]);
             json!({"lot": l, "bid": live, "awarded_to_me": awarded_to_me})
         })
         .collect();
@@ -139,7 +157,10 @@ fn guard(ctx: &Ctx, f: &HashMap<String, String>) -> Result<(), Response> {
 }
 
 fn content(f: &HashMap<String, String>) -> Value {
-    let d = f.get("declared_discount").map(|d| d.trim().replace(',', ".")).unwrap_or_default();
+    let d = f
+        .get("declared_discount")
+        .map(|d| d.trim().replace(',', "."))
+        .unwrap_or_default();
     json!({"declared_discount": d})
 }
 
@@ -147,24 +168,50 @@ async fn submit(ctx: Ctx, Path((id, lot)): Path<(Uuid, Uuid)>, Form(f): F) -> Re
     if let Err(r) = guard(&ctx, &f) {
         return r;
     }
-    let r = ctx.api(Method::POST, &format!("/v1/lots/{lot}/bids"), Some(content(&f))).await;
-    back(&to_tender(id), r.map(|_| "Offerta presentata: la ricevuta firmata è disponibile.".to_owned()).map_err(|e| e.message()))
+    let r = ctx
+        .api(
+            Method::POST,
+            &format!("/v1/lots/{lot}/bids"),
+            Some(content(&f)),
+        )
+        .await;
+    back(
+        &to_tender(id),
+        r.map(|_| "Offerta presentata: la ricevuta firmata è disponibile.".to_owned())
+            .map_err(|e| e.message()),
+    )
 }
 
 async fn replace(ctx: Ctx, Path((id, bid)): Path<(Uuid, Uuid)>, Form(f): F) -> Response {
     if let Err(r) = guard(&ctx, &f) {
         return r;
     }
-    let r = ctx.api(Method::PUT, &format!("/v1/bids/{bid}"), Some(content(&f))).await;
-    back(&to_tender(id), r.map(|_| "Offerta sostituita: nuova ricevuta firmata.".to_owned()).map_err(|e| e.message()))
+    let r = ctx
+        .api(Method::PUT, &format!("/v1/bids/{bid}"), Some(content(&f)))
+        .await;
+    back(
+        &to_tender(id),
+        r.map(|_| "Offerta sostituita: nuova ricevuta firmata.".to_owned())
+            .map_err(|e| e.message()),
+    )
 }
 
 async fn withdraw(ctx: Ctx, Path((id, bid)): Path<(Uuid, Uuid)>, Form(f): F) -> Response {
     if let Err(r) = guard(&ctx, &f) {
         return r;
     }
-    let r = ctx.api(Method::POST, &format!("/v1/bids/{bid}/withdraw"), Some(json!({}))).await;
-    back(&to_tender(id), r.map(|_| "Offerta ritirata.".to_owned()).map_err(|e| e.message()))
+    let r = ctx
+        .api(
+            Method::POST,
+            &format!("/v1/bids/{bid}/withdraw"),
+            Some(json!({})),
+        )
+        .await;
+    back(
+        &to_tender(id),
+        r.map(|_| "Offerta ritirata.".to_owned())
+            .map_err(|e| e.message()),
+    )
 }
 
 async fn ask(ctx: Ctx, Path(id): Path<Uuid>, Form(f): F) -> Response {
@@ -172,8 +219,18 @@ async fn ask(ctx: Ctx, Path(id): Path<Uuid>, Form(f): F) -> Response {
         return r;
     }
     let body = json!({"question": f.get("question").cloned().unwrap_or_default()});
-    let r = ctx.api(Method::POST, &format!("/v1/tenders/{id}/clarifications"), Some(body)).await;
-    back(&to_tender(id), r.map(|_| "Domanda inviata alla SUA.".to_owned()).map_err(|e| e.message()))
+    let r = ctx
+        .api(
+            Method::POST,
+            &format!("/v1/tenders/{id}/clarifications"),
+            Some(body),
+        )
+        .await;
+    back(
+        &to_tender(id),
+        r.map(|_| "Domanda inviata alla SUA.".to_owned())
+            .map_err(|e| e.message()),
+    )
 }
 
 /// The latest signed receipt of a bid, as a file for `sua receipt verify`.
@@ -181,17 +238,26 @@ async fn receipt(ctx: Ctx, Path(bid): Path<Uuid>) -> Response {
     if let Err(r) = ctx.require(Role::Bidder) {
         return r;
     }
-    let env = match ctx.api(Method::GET, &format!("/v1/bids/{bid}/envelopes"), None).await {
+    let env = match ctx
+        .api(Method::GET, &format!("/v1/bids/{bid}/envelopes"), None)
+        .await
+    {
         Ok(v) => v,
         Err(f) => return ctx.fail_page(&f),
     };
     let Some(last) = env["receipts"].as_array().and_then(|r| r.last()).cloned() else {
-        return ctx.error_page(StatusCode::NOT_FOUND, "Nessuna ricevuta per questa offerta.");
+        return ctx.error_page(
+            StatusCode::NOT_FOUND,
+            "Nessuna ricevuta per questa offerta.",
+        );
     };
     let body = serde_json::to_vec_pretty(&last).unwrap_or_default();
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
             (
                 header::CONTENT_DISPOSITION,
                 HeaderValue::from_str(&format!("attachment; filename=\"ricevuta-{bid}.json\""))
@@ -205,18 +271,30 @@ async fn receipt(ctx: Ctx, Path(bid): Path<Uuid>) -> Response {
 
 /// A file of an envelope, streamed through to `PUT /v1/bids/{id}/envelopes/{kind}/files/{name}` with the
 /// session's token. The CSRF token comes in the `X-CSRF-Token` header (the page's script sends it).
-async fn upload(ctx: Ctx, Path((bid, kind, name)): Path<(Uuid, String, String)>, req: Request) -> Response {
+async fn upload(
+    ctx: Ctx,
+    Path((bid, kind, name)): Path<(Uuid, String, String)>,
+    req: Request,
+) -> Response {
     if let Err(r) = ctx.require(Role::Bidder) {
         return r;
     }
-    let token = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let token = req
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     if let Err(r) = ctx.check_csrf_value(token.as_deref()) {
         return r;
     }
     let (parts, body) = req.into_parts();
     let mut out = axum::http::Request::builder()
         .method(Method::PUT)
-        .uri(format!("/v1/bids/{bid}/envelopes/{}/files/{}", super::urlencode(&kind), super::urlencode(&name)));
+        .uri(format!(
+            "/v1/bids/{bid}/envelopes/{}/files/{}",
+            super::urlencode(&kind),
+            super::urlencode(&name)
+        ));
     if let Some(ct) = parts.headers.get(header::CONTENT_TYPE) {
         out = out.header(header::CONTENT_TYPE, ct);
     }

@@ -74,8 +74,14 @@ async fn spend_by(
     year: i32,
     column: tender::Column,
 ) -> Result<Vec<Spend>, sea_orm::DbErr> {
-    let from = Utc.with_ymd_and_hms(year, 1, 1, 0, 0, 0).single().unwrap_or_default();
-    let to = Utc.with_ymd_and_hms(year + 1, 1, 1, 0, 0, 0).single().unwrap_or_default();
+    let from = Utc
+        .with_ymd_and_hms(year, 1, 1, 0, 0, 0)
+        .single()
+        .unwrap_or_default();
+    let to = Utc
+        .with_ymd_and_hms(year + 1, 1, 1, 0, 0, 0)
+        .single()
+        .unwrap_or_default();
     let q = SqlQuery::select()
         .expr_as(
             Expr::col((tender::Entity, column)),
@@ -106,9 +112,9 @@ async fn spend_by(
         .map(|r| {
             // the municipality id is a UUID column (a blob in SQLite), the procedure type text
             let key = match column {
-                tender::Column::MunicipalityId => r
-                    .try_get::<Option<Uuid>>("", "key")?
-                    .map(|u| u.to_string()),
+                tender::Column::MunicipalityId => {
+                    r.try_get::<Option<Uuid>>("", "key")?.map(|u| u.to_string())
+                }
                 _ => r.try_get::<Option<String>>("", "key")?,
             };
             Ok(Spend {
@@ -184,22 +190,36 @@ async fn home(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
     let recent = super::public::rows(st, recent).await.unwrap_or_default();
     let names = super::public::municipality_names(
         st,
-        by_muni.iter().filter_map(|s| s.key.as_deref()?.parse().ok()),
+        by_muni
+            .iter()
+            .filter_map(|s| s.key.as_deref()?.parse().ok()),
     )
     .await
     .unwrap_or_default();
-    let rows = |v: &[Spend], name: &dyn Fn(&str) -> String| -> (Vec<(String, f64, String)>, Vec<(String, f64, String)>) {
+    let rows = |v: &[Spend],
+                name: &dyn Fn(&str) -> String|
+     -> (Vec<(String, f64, String)>, Vec<(String, f64, String)>) {
         let spend = v
             .iter()
             .map(|s| {
                 let c = s.cents.unwrap_or(0);
                 let label = name(s.key.as_deref().unwrap_or("—"));
-                (label, c as f64, render::euro(&workflow::views::cents_to_string(c)))
+                (
+                    label,
+                    c as f64,
+                    render::euro(&workflow::views::cents_to_string(c)),
+                )
             })
             .collect();
         let count = v
             .iter()
-            .map(|s| (name(s.key.as_deref().unwrap_or("—")), s.n as f64, s.n.to_string()))
+            .map(|s| {
+                (
+                    name(s.key.as_deref().unwrap_or("—")),
+                    s.n as f64,
+                    s.n.to_string(),
+                )
+            })
             .collect();
         (spend, count)
     };
@@ -233,7 +253,10 @@ async fn requests(ctx: Ctx) -> Response {
     if let Err(r) = ctx.require(Role::SuaBuyer) {
         return r;
     }
-    let list = match ctx.api(Method::GET, "/v1/requests?per_page=200", None).await {
+    let list = match ctx
+        .api(Method::GET, "/v1/requests?per_page=200", None)
+        .await
+    {
         Ok(v) => v,
         Err(f) => return ctx.fail_page(&f),
     };
@@ -256,7 +279,14 @@ async fn accept(ctx: Ctx, Path(id): Path<Uuid>, Form(f): F) -> Response {
     if let Some(t) = f.get("title").filter(|t| !t.trim().is_empty()) {
         body["title"] = json!(t);
     }
-    match ctx.api(Method::POST, &format!("/v1/requests/{id}/accept"), Some(body)).await {
+    match ctx
+        .api(
+            Method::POST,
+            &format!("/v1/requests/{id}/accept"),
+            Some(body),
+        )
+        .await
+    {
         Ok(v) => back(
             &format!("/sua/gare/{}", v["tender_id"].as_str().unwrap_or_default()),
             Ok("Richiesta accettata: gara creata in bozza.".into()),
@@ -275,8 +305,18 @@ async fn return_request(ctx: Ctx, Path(id): Path<Uuid>, Form(f): F) -> Response 
         "return"
     };
     let body = json!({"reason": f.get("reason").cloned().unwrap_or_default()});
-    match ctx.api(Method::POST, &format!("/v1/requests/{id}/{what}"), Some(body)).await {
-        Ok(_) => back("/sua/richieste", Ok("Fatto: il Comune riceve la comunicazione.".into())),
+    match ctx
+        .api(
+            Method::POST,
+            &format!("/v1/requests/{id}/{what}"),
+            Some(body),
+        )
+        .await
+    {
+        Ok(_) => back(
+            "/sua/richieste",
+            Ok("Fatto: il Comune riceve la comunicazione.".into()),
+        ),
         Err(e) => back("/sua/richieste", Err(e.message())),
     }
 }
@@ -291,7 +331,9 @@ fn button(event: &str, r: Result<(), workflow::WorkflowError>) -> Value {
         Err(workflow::WorkflowError::Invalid { field, detail }) => {
             json!({"event": event, "allowed": false, "rule": field, "detail": detail})
         }
-        Err(e) => json!({"event": event, "allowed": false, "rule": "errore", "detail": e.to_string()}),
+        Err(e) => {
+            json!({"event": event, "allowed": false, "rule": "errore", "detail": e.to_string()})
+        }
     }
 }
 
@@ -315,7 +357,15 @@ fn input(event: &str, motivation: Option<&str>) -> EventInput {
 /// An audit entry in words.
 fn timeline_line(e: &audit_entry::Model) -> Value {
     let (kind, ev) = e.action.split_once('.').unwrap_or(("", &e.action));
-    let who = match e.actor.split(':').next().unwrap_or("").split('/').next().unwrap_or("") {
+    let who = match e
+        .actor
+        .split(':')
+        .next()
+        .unwrap_or("")
+        .split('/')
+        .next()
+        .unwrap_or("")
+    {
         "sua_buyer" => "SUA",
         "municipality" => "Comune",
         "platform_admin" => "amministratore",
@@ -355,7 +405,10 @@ async fn tender_page(ctx: Ctx, Path(id): Path<Uuid>) -> Response {
         .into_iter()
         .map(|ev| {
             let e = ev.as_str();
-            button(e, check_tender_event(&t, &lots, &bids, &input(e, Some("x")), now).map(|_| ()))
+            button(
+                e,
+                check_tender_event(&t, &lots, &bids, &input(e, Some("x")), now).map(|_| ()),
+            )
         })
         .collect();
     let mut lot_blocks = Vec::new();
@@ -364,10 +417,16 @@ async fn tender_page(ctx: Ctx, Path(id): Path<Uuid>) -> Response {
             .into_iter()
             .map(|ev| {
                 let e = ev.as_str();
-                button(e, check_lot_event(&t, &lots, l, &bids, &input(e, Some("x")), now).map(|_| ()))
+                button(
+                    e,
+                    check_lot_event(&t, &lots, l, &bids, &input(e, Some("x")), now).map(|_| ()),
+                )
             })
             .collect();
-        let offers = bids.iter().filter(|b| b.lot_id == l.id && b.state.is_offer()).count();
+        let offers = bids
+            .iter()
+            .filter(|b| b.lot_id == l.id && b.state.is_offer())
+            .count();
         let lv = workflow::views::to_json(lv);
         lot_blocks.push(json!({
             "lot": lv, "buttons": buttons, "offers": offers,
@@ -387,9 +446,14 @@ async fn tender_page(ctx: Ctx, Path(id): Path<Uuid>) -> Response {
         .unwrap_or_default()
         .into_iter()
         .map(|mut v| {
-            let b = v["id"].as_str().and_then(|s| s.parse::<Uuid>().ok()).and_then(|bid| bids.iter().find(|b| b.id == bid));
+            let b = v["id"]
+                .as_str()
+                .and_then(|s| s.parse::<Uuid>().ok())
+                .and_then(|bid| bids.iter().find(|b| b.id == bid));
             let l = b.and_then(|b| lots.iter().find(|l| l.id == b.lot_id));
-            if let (Some(b), Some(l)) = (b, l) && l.state.open_envelopes().administrative {
+            if let (Some(b), Some(l)) = (b, l)
+                && l.state.open_envelopes().administrative
+            {
                 v["buttons"] = workflow::transition::bid_events_from(*b.state)
                     .into_iter()
                     .filter(|ev| matches!(ev.as_str(), "admit" | "exclude" | "request_soccorso"))
@@ -406,7 +470,10 @@ async fn tender_page(ctx: Ctx, Path(id): Path<Uuid>) -> Response {
             v
         })
         .collect();
-    let lot_ids: Vec<String> = std::iter::once(id).chain(lots.iter().map(|l| l.id)).map(|i| i.to_string()).collect();
+    let lot_ids: Vec<String> = std::iter::once(id)
+        .chain(lots.iter().map(|l| l.id))
+        .map(|i| i.to_string())
+        .collect();
     let timeline: Vec<Value> = audit_entry::Entity::find()
         .filter(audit_entry::Column::ObjectId.is_in(lot_ids))
         .order_by_asc(audit_entry::Column::Seq)
@@ -428,11 +495,16 @@ async fn tender_page(ctx: Ctx, Path(id): Path<Uuid>) -> Response {
         ctx.api(Method::GET, &mp, None),
     );
     let muni = match t.municipality_id {
-        Some(m) => super::public::municipality_names(st, [m].into_iter()).await.ok().and_then(|n| n.get(&m).cloned()),
+        Some(m) => super::public::municipality_names(st, [m].into_iter())
+            .await
+            .ok()
+            .and_then(|n| n.get(&m).cloned()),
         None => None,
     };
     let deadline_local = t.deadline.map(|d| {
-        d.with_timezone(&chrono_tz::Europe::Rome).format("%Y-%m-%dT%H:%M").to_string()
+        d.with_timezone(&chrono_tz::Europe::Rome)
+            .format("%Y-%m-%dT%H:%M")
+            .to_string()
     });
     render::page(
         &ctx,
@@ -474,9 +546,17 @@ async fn tender_event(ctx: Ctx, Path(id): Path<Uuid>, Form(f): F) -> Response {
         d["motivation"] = json!(m);
     }
     let r = ctx
-        .api(Method::POST, &format!("/v1/tenders/{id}/events"), Some(json!({"event": ev, "declarations": d})))
+        .api(
+            Method::POST,
+            &format!("/v1/tenders/{id}/events"),
+            Some(json!({"event": ev, "declarations": d})),
+        )
         .await;
-    back(&to_tender(id), r.map(|_| format!("Fatto: {}.", render::label(&ev))).map_err(|e| e.message()))
+    back(
+        &to_tender(id),
+        r.map(|_| format!("Fatto: {}.", render::label(&ev)))
+            .map_err(|e| e.message()),
+    )
 }
 
 async fn lot_event(ctx: Ctx, Path((id, lot)): Path<(Uuid, Uuid)>, Form(f): F) -> Response {
@@ -485,17 +565,35 @@ async fn lot_event(ctx: Ctx, Path((id, lot)): Path<(Uuid, Uuid)>, Form(f): F) ->
     }
     let ev = f.get("event").cloned().unwrap_or_default();
     let r = ctx
-        .api(Method::POST, &format!("/v1/lots/{lot}/events"), Some(json!({"event": ev, "declarations": declared(&ev)})))
+        .api(
+            Method::POST,
+            &format!("/v1/lots/{lot}/events"),
+            Some(json!({"event": ev, "declarations": declared(&ev)})),
+        )
         .await;
-    back(&to_tender(id), r.map(|_| format!("Fatto: {}.", render::label(&ev))).map_err(|e| e.message()))
+    back(
+        &to_tender(id),
+        r.map(|_| format!("Fatto: {}.", render::label(&ev)))
+            .map_err(|e| e.message()),
+    )
 }
 
 async fn evaluate(ctx: Ctx, Path((id, lot)): Path<(Uuid, Uuid)>, Form(f): F) -> Response {
     if let Err(r) = guarded(&ctx, &f).await {
         return r;
     }
-    let r = ctx.api(Method::POST, &format!("/v1/lots/{lot}/evaluate"), Some(json!({}))).await;
-    back(&to_tender(id), r.map(|_| "Valutazione eseguita.".to_owned()).map_err(|e| e.message()))
+    let r = ctx
+        .api(
+            Method::POST,
+            &format!("/v1/lots/{lot}/evaluate"),
+            Some(json!({})),
+        )
+        .await;
+    back(
+        &to_tender(id),
+        r.map(|_| "Valutazione eseguita.".to_owned())
+            .map_err(|e| e.message()),
+    )
 }
 
 async fn bid_event(ctx: Ctx, Path((id, bid)): Path<(Uuid, Uuid)>, Form(f): F) -> Response {
@@ -508,9 +606,17 @@ async fn bid_event(ctx: Ctx, Path((id, bid)): Path<(Uuid, Uuid)>, Form(f): F) ->
         d["exclusion_reason"] = json!(m);
     }
     let r = ctx
-        .api(Method::POST, &format!("/v1/bids/{bid}/events"), Some(json!({"event": ev, "declarations": d})))
+        .api(
+            Method::POST,
+            &format!("/v1/bids/{bid}/events"),
+            Some(json!({"event": ev, "declarations": d})),
+        )
         .await;
-    back(&to_tender(id), r.map(|_| format!("Fatto: {}.", render::label(&ev))).map_err(|e| e.message()))
+    back(
+        &to_tender(id),
+        r.map(|_| format!("Fatto: {}.", render::label(&ev)))
+            .map_err(|e| e.message()),
+    )
 }
 
 async fn answer(ctx: Ctx, Path((id, c)): Path<(Uuid, Uuid)>, Form(f): F) -> Response {
@@ -518,8 +624,18 @@ async fn answer(ctx: Ctx, Path((id, c)): Path<(Uuid, Uuid)>, Form(f): F) -> Resp
         return r;
     }
     let body = json!({"answer": f.get("answer").cloned().unwrap_or_default()});
-    let r = ctx.api(Method::POST, &format!("/v1/clarifications/{c}/answer"), Some(body)).await;
-    back(&to_tender(id), r.map(|_| "Risposta pubblicata.".to_owned()).map_err(|e| e.message()))
+    let r = ctx
+        .api(
+            Method::POST,
+            &format!("/v1/clarifications/{c}/answer"),
+            Some(body),
+        )
+        .await;
+    back(
+        &to_tender(id),
+        r.map(|_| "Risposta pubblicata.".to_owned())
+            .map_err(|e| e.message()),
+    )
 }
 
 async fn set_deadline(ctx: Ctx, Path(id): Path<Uuid>, Form(f): F) -> Response {
@@ -532,10 +648,23 @@ async fn set_deadline(ctx: Ctx, Path(id): Path<Uuid>, Form(f): F) -> Response {
         .and_then(|n| n.and_local_timezone(chrono_tz::Europe::Rome).single())
         .map(|d| d.with_timezone(&Utc));
     let Some(d) = parsed else {
-        return back(&to_tender(id), Err("Scadenza: data e ora non valide.".into()));
+        return back(
+            &to_tender(id),
+            Err("Scadenza: data e ora non valide.".into()),
+        );
     };
-    let r = ctx.api(Method::PATCH, &format!("/v1/tenders/{id}"), Some(json!({"deadline": d}))).await;
-    back(&to_tender(id), r.map(|_| "Scadenza salvata.".to_owned()).map_err(|e| e.message()))
+    let r = ctx
+        .api(
+            Method::PATCH,
+            &format!("/v1/tenders/{id}"),
+            Some(json!({"deadline": d})),
+        )
+        .await;
+    back(
+        &to_tender(id),
+        r.map(|_| "Scadenza salvata.".to_owned())
+            .map_err(|e| e.message()),
+    )
 }
 
 async fn set_cig(ctx: Ctx, Path((id, lot)): Path<(Uuid, Uuid)>, Form(f): F) -> Response {
@@ -543,6 +672,16 @@ async fn set_cig(ctx: Ctx, Path((id, lot)): Path<(Uuid, Uuid)>, Form(f): F) -> R
         return r;
     }
     let body = json!({"cig": f.get("cig").map(|c| c.trim().to_owned()).unwrap_or_default()});
-    let r = ctx.api(Method::PATCH, &format!("/v1/tenders/{id}/lots/{lot}"), Some(body)).await;
-    back(&to_tender(id), r.map(|_| "CIG salvato.".to_owned()).map_err(|e| e.message()))
+    let r = ctx
+        .api(
+            Method::PATCH,
+            &format!("/v1/tenders/{id}/lots/{lot}"),
+            Some(body),
+        )
+        .await;
+    back(
+        &to_tender(id),
+        r.map(|_| "CIG salvato.".to_owned())
+            .map_err(|e| e.message()),
+    )
 }

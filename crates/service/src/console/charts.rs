@@ -102,7 +102,11 @@ pub fn discounts(lot: &Value) -> Option<String> {
             "offerta {}: ribasso {d}%{}{}",
             &id[id.len().saturating_sub(8)..],
             if out { ", esclusa" } else { "" },
-            if Some(id.as_str()) == winner { ", prima in graduatoria" } else { "" }
+            if Some(id.as_str()) == winner {
+                ", prima in graduatoria"
+            } else {
+                ""
+            }
         );
         if out {
             let _ = write!(
@@ -115,7 +119,11 @@ pub fn discounts(lot: &Value) -> Option<String> {
                 e = cy + 5.0
             );
         } else {
-            let fill = if Some(id.as_str()) == winner { "#0b6e2e" } else { "#1f4e9c" };
+            let fill = if Some(id.as_str()) == winner {
+                "#0b6e2e"
+            } else {
+                "#1f4e9c"
+            };
             let _ = write!(
                 svg,
                 r##"<circle cx="{cx}" cy="{cy}" r="5" fill="{fill}"><title>{}</title></circle>"##,
@@ -170,7 +178,10 @@ mod tests {
         }});
         let svg = discounts(&lot).unwrap();
         assert!(svg.contains("soglia 20.125%"), "{svg}");
-        assert!(svg.contains("offerta bbbbbbbb: ribasso 30%, esclusa"), "{svg}");
+        assert!(
+            svg.contains("offerta bbbbbbbb: ribasso 30%, esclusa"),
+            "{svg}"
+        );
         assert!(svg.contains("prima in graduatoria"));
         assert_eq!(svg.matches("<circle").count(), 1);
         assert!(discounts(&json!({"number": 1, "evaluation": null})).is_none());

@@ -62,7 +62,10 @@ pub fn attach(router: Router<AppState>, api: Router) -> Router<AppState> {
 }
 
 async fn css() -> Response {
-    static_asset("text/css; charset=utf-8", include_str!("static/console.css"))
+    static_asset(
+        "text/css; charset=utf-8",
+        include_str!("static/console.css"),
+    )
 }
 
 async fn js() -> Response {
@@ -157,10 +160,10 @@ impl Ctx {
 
     /// The logged-in caller, or a redirect to the login page.
     pub fn principal(&self) -> Result<Principal, Response> {
-        match &self.session {
-            Some(s) if s.principal.is_some() => Ok(s.principal.clone().unwrap_or_else(|| unreachable!())),
-            _ => Err(Redirect::to("/?scaduta=1").into_response()),
-        }
+        self.session
+            .as_ref()
+            .and_then(|s| s.principal.clone())
+            .ok_or_else(|| Redirect::to("/?scaduta=1").into_response())
     }
 
     /// The logged-in caller with `role`; another role is refused with a 403 page.
@@ -205,7 +208,12 @@ impl Ctx {
     }
 
     /// Call the API in process with the session's token; the JSON answer or the problem it answered.
-    pub async fn api(&self, method: Method, path: &str, body: Option<Value>) -> Result<Value, Fail> {
+    pub async fn api(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, Fail> {
         let mut req = Request::builder().method(method).uri(path);
         if let Some(tok) = self.session.as_ref().and_then(|s| s.token.as_deref()) {
             req = req.header(header::AUTHORIZATION, format!("Bearer {tok}"));

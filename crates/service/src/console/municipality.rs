@@ -53,7 +53,9 @@ async fn home_with(
         Ok(v) => v,
         Err(f) => return ctx.fail_page(&f),
     };
-    let tenders = tenders.map(|t| t["items"].clone()).unwrap_or(Value::Array(vec![]));
+    let tenders = tenders
+        .map(|t| t["items"].clone())
+        .unwrap_or(Value::Array(vec![]));
     let mut r = render::page(
         ctx,
         "muni_home.html",
@@ -79,7 +81,10 @@ async fn home(ctx: Ctx) -> Response {
 }
 
 async fn submit(ctx: Ctx, Form(f): Form<HashMap<String, String>>) -> Response {
-    if let Err(r) = ctx.require(Role::Municipality).and_then(|_| ctx.check_csrf(&f)) {
+    if let Err(r) = ctx
+        .require(Role::Municipality)
+        .and_then(|_| ctx.check_csrf(&f))
+    {
         return r;
     }
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
@@ -106,8 +111,16 @@ async fn submit(ctx: Ctx, Form(f): Form<HashMap<String, String>>) -> Response {
             .into_iter()
             .filter_map(|e| match e {
                 crate::error::AppError::BadRequest { field, detail } => {
-                    let field = if field.starts_with("lots[") { "estimated_amount".to_owned() } else { field };
-                    let msg = format!("{}: {}", field_label(&field), detail.split_once(": ").map_or(detail.as_str(), |x| x.1));
+                    let field = if field.starts_with("lots[") {
+                        "estimated_amount".to_owned()
+                    } else {
+                        field
+                    };
+                    let msg = format!(
+                        "{}: {}",
+                        field_label(&field),
+                        detail.split_once(": ").map_or(detail.as_str(), |x| x.1)
+                    );
                     Some((field, msg))
                 }
                 _ => None,
@@ -129,7 +142,10 @@ async fn submit(ctx: Ctx, Form(f): Form<HashMap<String, String>>) -> Response {
         ),
         Err(e) => {
             let mut errors = HashMap::new();
-            errors.insert(e.field.clone().unwrap_or_else(|| "object".into()), e.message());
+            errors.insert(
+                e.field.clone().unwrap_or_else(|| "object".into()),
+                e.message(),
+            );
             home_with(&ctx, f, errors).await
         }
     }
@@ -139,7 +155,10 @@ async fn request_page(ctx: Ctx, Path(id): Path<Uuid>) -> Response {
     if let Err(r) = ctx.require(Role::Municipality) {
         return r;
     }
-    let r = match ctx.api(Method::GET, &format!("/v1/requests/{id}"), None).await {
+    let r = match ctx
+        .api(Method::GET, &format!("/v1/requests/{id}"), None)
+        .await
+    {
         Ok(v) => v,
         Err(f) => return ctx.fail_page(&f),
     };
@@ -148,7 +167,10 @@ async fn request_page(ctx: Ctx, Path(id): Path<Uuid>) -> Response {
         .await
         .unwrap_or(Value::Array(vec![]));
     let tender = match r["tender_id"].as_str() {
-        Some(t) => ctx.api(Method::GET, &format!("/v1/tenders/{t}"), None).await.ok(),
+        Some(t) => ctx
+            .api(Method::GET, &format!("/v1/tenders/{t}"), None)
+            .await
+            .ok(),
         None => None,
     };
     render::page(
@@ -161,15 +183,28 @@ async fn request_page(ctx: Ctx, Path(id): Path<Uuid>) -> Response {
     )
 }
 
-async fn message(ctx: Ctx, Path(id): Path<Uuid>, Form(f): Form<HashMap<String, String>>) -> Response {
-    if let Err(r) = ctx.require(Role::Municipality).and_then(|_| ctx.check_csrf(&f)) {
+async fn message(
+    ctx: Ctx,
+    Path(id): Path<Uuid>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    if let Err(r) = ctx
+        .require(Role::Municipality)
+        .and_then(|_| ctx.check_csrf(&f))
+    {
         return r;
     }
     let body = json!({"body": f.get("body").cloned().unwrap_or_default()});
     let to = format!("/comune/richieste/{id}");
-    match ctx.api(Method::POST, &format!("/v1/requests/{id}/messages"), Some(body)).await {
+    match ctx
+        .api(
+            Method::POST,
+            &format!("/v1/requests/{id}/messages"),
+            Some(body),
+        )
+        .await
+    {
         Ok(_) => back(&to, Ok("Risposta inviata alla SUA.".into())),
         Err(e) => back(&to, Err(e.message())),
     }
 }
-

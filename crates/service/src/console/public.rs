@@ -58,7 +58,10 @@ pub fn search_condition(s: &Search) -> Condition {
     use sea_orm::sea_query::{Expr, ExprTrait as _, LikeExpr};
     let mut c = Condition::all();
     if !s.q.trim().is_empty() {
-        c = c.add(Expr::col((tender::Entity, tender::Column::Title)).like(LikeExpr::new(like(&s.q)).escape('\\')));
+        c = c.add(
+            Expr::col((tender::Entity, tender::Column::Title))
+                .like(LikeExpr::new(like(&s.q)).escape('\\')),
+        );
     }
     if !s.stato.trim().is_empty() {
         c = c.add(tender::Column::State.eq(s.stato.trim()));
@@ -78,13 +81,19 @@ pub fn search_condition(s: &Search) -> Condition {
         );
     }
     if !s.cpv.trim().is_empty() {
-        let prefix = s.cpv.trim().trim_end_matches('0').replace(['%', '_', '\\'], "");
+        let prefix = s
+            .cpv
+            .trim()
+            .trim_end_matches('0')
+            .replace(['%', '_', '\\'], "");
         c = c.add(
             tender::Column::RequestId.in_subquery(
                 SqlQuery::select()
                     .column(procurement_request::Column::Id)
                     .from(procurement_request::Entity)
-                    .and_where(Expr::col(procurement_request::Column::Cpv).like(format!("{prefix}%")))
+                    .and_where(
+                        Expr::col(procurement_request::Column::Cpv).like(format!("{prefix}%")),
+                    )
                     .to_owned(),
             ),
         );
@@ -127,7 +136,11 @@ pub async fn rows(st: &AppState, ts: Vec<tender::Model>) -> Result<Vec<Value>, s
     Ok(ts
         .iter()
         .map(|t| {
-            let mine: Vec<lot::Model> = lots.iter().filter(|l| l.tender_id == t.id).cloned().collect();
+            let mine: Vec<lot::Model> = lots
+                .iter()
+                .filter(|l| l.tender_id == t.id)
+                .cloned()
+                .collect();
             let cents: i64 = mine.iter().map(|l| l.base_amount_cents).sum();
             let mut v = workflow::views::to_json(&tender_view(t, &mine, false));
             v["municipality"] = t
@@ -160,7 +173,14 @@ async fn list(ctx: Ctx, Query(s): Query<Search>) -> Response {
     .await;
     let (total, items) = match found {
         Ok(x) => x,
-        Err(e) => return ctx.fail_page(&super::Fail { status: 500, detail: e.to_string(), field: None, rule: None }),
+        Err(e) => {
+            return ctx.fail_page(&super::Fail {
+                status: 500,
+                detail: e.to_string(),
+                field: None,
+                rule: None,
+            });
+        }
     };
     let pages = total.div_ceil(PER_PAGE).max(1);
     let qs = format!(
@@ -189,24 +209,40 @@ async fn list(ctx: Ctx, Query(s): Query<Search>) -> Response {
 async fn page(ctx: Ctx, Path(id): Path<Uuid>) -> Response {
     // the public API's answers, asked anonymously (a logged-in bidder sees here what the public sees)
     let anon = ctx.anonymous();
-    let t = match anon.api(Method::GET, &format!("/v1/public/tenders/{id}"), None).await {
+    let t = match anon
+        .api(Method::GET, &format!("/v1/public/tenders/{id}"), None)
+        .await
+    {
         Ok(t) => t,
         Err(f) => return ctx.fail_page(&f),
     };
     let clar = anon
-        .api(Method::GET, &format!("/v1/tenders/{id}/clarifications"), None)
+        .api(
+            Method::GET,
+            &format!("/v1/tenders/{id}/clarifications"),
+            None,
+        )
         .await
         .unwrap_or(Value::Array(vec![]));
     let docs = anon
         .api(Method::GET, &format!("/v1/tenders/{id}/documents"), None)
         .await
         .unwrap_or(Value::Array(vec![]));
-    let muni = match t["municipality_id"].as_str().and_then(|m| m.parse::<Uuid>().ok()) {
-        Some(m) => municipality_names(&ctx.state, [m].into_iter()).await.ok().and_then(|n| n.get(&m).cloned()),
+    let muni = match t["municipality_id"]
+        .as_str()
+        .and_then(|m| m.parse::<Uuid>().ok())
+    {
+        Some(m) => municipality_names(&ctx.state, [m].into_iter())
+            .await
+            .ok()
+            .and_then(|n| n.get(&m).cloned()),
         None => None,
     };
     let lots: Vec<Value> = t["lots"].as_array().cloned().unwrap_or_default();
-    let charts: Vec<String> = lots.iter().map(|l| super::charts::discounts(l).unwrap_or_default()).collect();
+    let charts: Vec<String> = lots
+        .iter()
+        .map(|l| super::charts::discounts(l).unwrap_or_default())
+        .collect();
     render::page(
         &ctx,
         "public_tender.html",

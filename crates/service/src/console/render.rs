@@ -13,15 +13,36 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("error.html", include_str!("templates/error.html")),
     ("login.html", include_str!("templates/login.html")),
     ("macros.html", include_str!("templates/macros.html")),
-    ("public_list.html", include_str!("templates/public_list.html")),
-    ("public_tender.html", include_str!("templates/public_tender.html")),
+    (
+        "public_list.html",
+        include_str!("templates/public_list.html"),
+    ),
+    (
+        "public_tender.html",
+        include_str!("templates/public_tender.html"),
+    ),
     ("buyer_home.html", include_str!("templates/buyer_home.html")),
-    ("buyer_requests.html", include_str!("templates/buyer_requests.html")),
-    ("buyer_tender.html", include_str!("templates/buyer_tender.html")),
+    (
+        "buyer_requests.html",
+        include_str!("templates/buyer_requests.html"),
+    ),
+    (
+        "buyer_tender.html",
+        include_str!("templates/buyer_tender.html"),
+    ),
     ("muni_home.html", include_str!("templates/muni_home.html")),
-    ("muni_request.html", include_str!("templates/muni_request.html")),
-    ("bidder_home.html", include_str!("templates/bidder_home.html")),
-    ("bidder_tender.html", include_str!("templates/bidder_tender.html")),
+    (
+        "muni_request.html",
+        include_str!("templates/muni_request.html"),
+    ),
+    (
+        "bidder_home.html",
+        include_str!("templates/bidder_home.html"),
+    ),
+    (
+        "bidder_tender.html",
+        include_str!("templates/bidder_tender.html"),
+    ),
 ];
 
 fn env() -> &'static Environment<'static> {
@@ -196,7 +217,9 @@ pub fn page(ctx: &Ctx, name: &str, extra: Value) -> Response {
         .and_then(|t| t.render(merged))
         .unwrap_or_else(|e| {
             tracing::error!(error = ?e, template = name, "console template");
-            format!("<!doctype html><title>Errore</title><p>Errore di visualizzazione ({name}).</p>")
+            format!(
+                "<!doctype html><title>Errore</title><p>Errore di visualizzazione ({name}).</p>"
+            )
         });
     (
         [
