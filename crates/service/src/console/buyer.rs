@@ -60,6 +60,9 @@ struct StateCount {
     n: i64,
 }
 
+/// A chart's rows: label, value, value as shown.
+type Rows = Vec<(String, f64, String)>;
+
 struct Spend {
     key: Option<String>,
     n: i64,
@@ -104,7 +107,7 @@ async fn spend_by(
         .and_where(Expr::col((tender::Entity, tender::Column::ProvinceId)).eq(province))
         .and_where(Expr::col((tender::Entity, tender::Column::PublishedAt)).gte(from))
         .and_where(Expr::col((tender::Entity, tender::Column::PublishedAt)).lt(to))
-        .add_group_by([Expr::col((tender::Entity, column)).into()])
+        .add_group_by([Expr::col((tender::Entity, column))])
         .to_owned();
     let backend = st.db.conn.get_database_backend();
     let rows = st.db.conn.query_all_raw(backend.build(&q)).await?;
@@ -196,9 +199,7 @@ async fn home(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
     )
     .await
     .unwrap_or_default();
-    let rows = |v: &[Spend],
-                name: &dyn Fn(&str) -> String|
-     -> (Vec<(String, f64, String)>, Vec<(String, f64, String)>) {
+    let rows = |v: &[Spend], name: &dyn Fn(&str) -> String| -> (Rows, Rows) {
         let spend = v
             .iter()
             .map(|s| {

@@ -12,6 +12,9 @@
 //! `HttpOnly; SameSite=Strict` (+ `Secure` over https), and every form carries the session's CSRF token:
 //! a POST without it is answered 403 before anything runs.
 
+// a page's refusal is the rendered response itself, returned at once (as in api/documents.rs)
+#![allow(clippy::result_large_err)]
+
 mod bidder;
 mod buyer;
 mod charts;
