@@ -63,10 +63,53 @@ struct StateCount {
 /// A chart's rows: label, value, value as shown.
 type Rows = Vec<(String, f64, String)>;
 
-struct Spend {
+#[derive(Clone)]
+pub struct Spend {
     key: Option<String>,
     n: i64,
     cents: Option<i64>,
+}
+
+/// What the dashboard aggregates over all the caller's tenders (the costly part of the page).
+pub struct Overview {
+    counts: Vec<(String, i64)>,
+    soon: Vec<tender::Model>,
+    inbox: u64,
+    by_muni: Vec<Spend>,
+    by_proc: Vec<Spend>,
+}
+
+type OverviewKey = (&'static str, Option<Uuid>, i32);
+
+/// The dashboards' aggregates, as the public API's cache keeps its answers: served while no write has
+/// committed in this process since they were read and for at most [`crate::api::public::TTL`] (the bound
+/// for writes made by another replica).
+#[derive(Default)]
+pub struct OverviewCache {
+    entries:
+        std::sync::Mutex<HashMap<OverviewKey, (u64, std::time::Instant, std::sync::Arc<Overview>)>>,
+}
+
+impl OverviewCache {
+    fn get(&self, key: &OverviewKey, generation: u64) -> Option<std::sync::Arc<Overview>> {
+        let map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        match map.get(key) {
+            Some((g, at, o)) if *g == generation && at.elapsed() < crate::api::public::TTL => {
+                Some(o.clone())
+            }
+            _ => None,
+        }
+    }
+
+    fn put(&self, key: OverviewKey, generation: u64, o: Overview) -> std::sync::Arc<Overview> {
+        let o = std::sync::Arc::new(o);
+        let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 1024 {
+            map.clear();
+        }
+        map.insert(key, (generation, std::time::Instant::now(), o.clone()));
+        o
+    }
 }
 
 /// Tenders published in `year` by the Province, per `column` (municipality or procedure type): how many
@@ -144,50 +187,67 @@ async fn home(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
         .get("anno")
         .and_then(|y| y.parse().ok())
         .unwrap_or_else(|| now.year());
-    let read = async {
-        let counts = StateCount::find_by_statement(
-            st.db.conn.get_database_backend().build(
-                &sel.clone()
-                    .select_only()
-                    .column(tender::Column::State)
-                    .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
-                    .group_by(tender::Column::State)
-                    .into_query(),
-            ),
-        )
-        .all(&st.db.conn);
-        let soon = sel
-            .clone()
-            .filter(tender::Column::Deadline.gte(now))
-            .filter(tender::Column::Deadline.lt(now + Duration::days(14)))
-            .order_by_asc(tender::Column::Deadline)
-            .limit(50)
-            .all(&st.db.conn);
-        let recent = sel
-            .clone()
-            .order_by_desc(tender::Column::CreatedAt)
-            .order_by_desc(tender::Column::Id)
-            .offset((page - 1) * super::public::PER_PAGE)
-            .limit(super::public::PER_PAGE)
-            .all(&st.db.conn);
-        let inbox = procurement_request::Entity::find()
-            .filter(procurement_request::Column::ProvinceId.eq(province))
-            .filter(procurement_request::Column::Status.eq("submitted"))
-            .count(&st.db.conn);
-        let (counts, soon, recent, inbox) = tokio::try_join!(counts, soon, recent, inbox)?;
-        let by_muni = spend_by(st, province, year, tender::Column::MunicipalityId).await?;
-        let by_proc = spend_by(st, province, year, tender::Column::ProcedureType).await?;
-        Ok::<_, sea_orm::DbErr>((counts, soon, recent, inbox, by_muni, by_proc))
-    }
-    .await;
-    let (counts, soon, recent, inbox, by_muni, by_proc) = match read {
-        Ok(x) => x,
-        Err(e) => return fail(&ctx, e),
+    let key = (p.role.as_str(), p.org, year);
+    let generation = st.db.writes().load(std::sync::atomic::Ordering::SeqCst);
+    let overview = match st.console.overview.get(&key, generation) {
+        Some(o) => Ok(o),
+        None => {
+            let read = async {
+                let counts = StateCount::find_by_statement(
+                    st.db.conn.get_database_backend().build(
+                        &sel.clone()
+                            .select_only()
+                            .column(tender::Column::State)
+                            .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
+                            .group_by(tender::Column::State)
+                            .into_query(),
+                    ),
+                )
+                .all(&st.db.conn);
+                let soon = sel
+                    .clone()
+                    .filter(tender::Column::Deadline.gte(now))
+                    .filter(tender::Column::Deadline.lt(now + Duration::days(14)))
+                    .order_by_asc(tender::Column::Deadline)
+                    .limit(50)
+                    .all(&st.db.conn);
+                let inbox = procurement_request::Entity::find()
+                    .filter(procurement_request::Column::ProvinceId.eq(province))
+                    .filter(procurement_request::Column::Status.eq("submitted"))
+                    .count(&st.db.conn);
+                let (counts, soon, inbox) = tokio::try_join!(counts, soon, inbox)?;
+                let by_muni = spend_by(st, province, year, tender::Column::MunicipalityId).await?;
+                let by_proc = spend_by(st, province, year, tender::Column::ProcedureType).await?;
+                Ok::<_, sea_orm::DbErr>(Overview {
+                    counts: counts.into_iter().map(|c| (c.state, c.n)).collect(),
+                    soon,
+                    inbox,
+                    by_muni,
+                    by_proc,
+                })
+            };
+            read.await
+                .map(|o| st.console.overview.put(key, generation, o))
+        }
     };
-    let total: i64 = counts.iter().map(|c| c.n).sum();
+    let recent = sel
+        .clone()
+        .order_by_desc(tender::Column::CreatedAt)
+        .order_by_desc(tender::Column::Id)
+        .offset((page - 1) * super::public::PER_PAGE)
+        .limit(super::public::PER_PAGE)
+        .all(&st.db.conn)
+        .await;
+    let (o, recent) = match (overview, recent) {
+        (Ok(o), Ok(r)) => (o, r),
+        (Err(e), _) | (_, Err(e)) => return fail(&ctx, e),
+    };
+    let (counts, soon, inbox, by_muni, by_proc) =
+        (&o.counts, o.soon.clone(), o.inbox, &o.by_muni, &o.by_proc);
+    let total: i64 = counts.iter().map(|c| c.1).sum();
     let counts: Vec<Value> = counts
         .iter()
-        .map(|c| json!({"state": c.state, "n": c.n}))
+        .map(|(state, n)| json!({"state": state, "n": n}))
         .collect();
     let soon = super::public::rows(st, soon).await.unwrap_or_default();
     let recent = super::public::rows(st, recent).await.unwrap_or_default();
@@ -230,8 +290,8 @@ async fn home(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
             .and_then(|id| names.get(&id).cloned())
             .unwrap_or_else(|| "senza Comune".to_owned())
     };
-    let (muni_spend, muni_count) = rows(&by_muni, &muni_name);
-    let (proc_spend, proc_count) = rows(&by_proc, &|k| render::label(k).to_owned());
+    let (muni_spend, muni_count) = rows(by_muni, &muni_name);
+    let (proc_spend, proc_count) = rows(by_proc, &|k| render::label(k).to_owned());
     let pages = std::cmp::max((total as u64).div_ceil(super::public::PER_PAGE), 1);
     render::page(
         &ctx,

@@ -28,9 +28,11 @@ pub struct Session {
     last_seen: Instant,
 }
 
+/// The console's state in the process: its sessions, and the dashboards' cached aggregates.
 #[derive(Default)]
 pub struct Sessions {
     map: Mutex<HashMap<String, Session>>,
+    pub(super) overview: super::buyer::OverviewCache,
 }
 
 fn random() -> String {
