@@ -86,6 +86,8 @@ type OverviewKey = (&'static str, Option<Uuid>, i32);
 /// for writes made by another replica).
 #[derive(Default)]
 pub struct OverviewCache {
+    /// One reading at a time: the requests that miss wait for it and take its result.
+    fill: tokio::sync::Mutex<()>,
     entries:
         std::sync::Mutex<HashMap<OverviewKey, (u64, std::time::Instant, std::sync::Arc<Overview>)>>,
 }
@@ -189,7 +191,12 @@ async fn home(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
         .unwrap_or_else(|| now.year());
     let key = (p.role.as_str(), p.org, year);
     let generation = st.db.writes().load(std::sync::atomic::Ordering::SeqCst);
-    let overview = match st.console.overview.get(&key, generation) {
+    let cached = st.console.overview.get(&key, generation);
+    let _fill = match cached {
+        Some(_) => None,
+        None => Some(st.console.overview.fill.lock().await),
+    };
+    let overview = match cached.or_else(|| st.console.overview.get(&key, generation)) {
         Some(o) => Ok(o),
         None => {
             let read = async {
