@@ -80,6 +80,8 @@ pub struct Overview {
 }
 
 type OverviewKey = (&'static str, Option<Uuid>, i32);
+/// When it was read: the database's write generation and the instant.
+type Stamped = (u64, std::time::Instant, std::sync::Arc<Overview>);
 
 /// The dashboards' aggregates, as the public API's cache keeps its answers: served while no write has
 /// committed in this process since they were read and for at most [`crate::api::public::TTL`] (the bound
@@ -88,8 +90,7 @@ type OverviewKey = (&'static str, Option<Uuid>, i32);
 pub struct OverviewCache {
     /// One reading at a time: the requests that miss wait for it and take its result.
     fill: tokio::sync::Mutex<()>,
-    entries:
-        std::sync::Mutex<HashMap<OverviewKey, (u64, std::time::Instant, std::sync::Arc<Overview>)>>,
+    entries: std::sync::Mutex<HashMap<OverviewKey, Stamped>>,
 }
 
 impl OverviewCache {
