@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Proves the repository stands alone: clones the committed HEAD into a temporary directory that has no
-# sibling `shared/` (nor anything else), runs the README's test command there exactly as written, then
+# sibling `shared/` (nor anything else), runs the README's test command there exactly as written (the
+# second command of the README's first ```sh block: `scripts/test.sh`, which installs chromium and the
+# browser test's npm packages, then runs `cargo test --workspace`), then
 # `sua demo`, which must say its L.190 XML was validated against ANAC's XSD. Fails if any step fails.
 #
 #   scripts/fresh-clone-test.sh            # test command + demo
@@ -23,7 +25,13 @@ fi
 cd "$clone"
 echo "fresh-clone-test: clone of $(git rev-parse --short HEAD) in $clone (no sibling shared/)"
 
-test_cmd=$(grep -m1 -E '^cargo test' README.md | sed 's/[[:space:]]*#.*$//')
+# the README's first ```sh block holds two commands, each with a comment: run, then test
+test_cmd=$(awk '/^```sh/ {inside = 1; next} /^```/ {if (inside) exit} inside' README.md | sed -n 2p |
+  sed 's/[[:space:]]*#.*$//')
+if [[ -z $test_cmd ]]; then
+  echo "fresh-clone-test: no test command on the second line of README.md's first sh block" >&2
+  exit 1
+fi
 echo "+ $test_cmd"
 start=$(date +%s)
 eval "$test_cmd"

@@ -3,6 +3,8 @@
 //! test), else the PostgreSQL variants are listed as ignored.
 
 mod comms;
+mod console;
+mod console_browser;
 mod costs;
 mod files;
 mod flow;

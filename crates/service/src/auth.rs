@@ -18,6 +18,12 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Principa
         .and_then(|s| s.strip_prefix("Bearer "))
         .map(str::trim)
         .ok_or(AppError::Unauthorized)?;
+    principal_for_token(state, token).await.map(Some)
+}
+
+/// The caller a clear token stands for (the API's bearer header, the console's login form), or 401 when
+/// it is unknown or revoked.
+pub async fn principal_for_token(state: &AppState, token: &str) -> Result<Principal, AppError> {
     let row = api_token::Entity::find()
         .filter(api_token::Column::TokenHash.eq(hash_token(token)))
         .one(&state.db.conn)
@@ -27,11 +33,11 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Principa
         return Err(AppError::Unauthorized);
     }
     let role = Role::parse(&row.role).ok_or(AppError::Unauthorized)?;
-    Ok(Some(Principal {
+    Ok(Principal {
         token_id: row.id,
         role,
         org: row.org_id,
-    }))
+    })
 }
 
 impl FromRequestParts<AppState> for Principal {

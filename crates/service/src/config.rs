@@ -92,6 +92,10 @@ pub struct HttpSettings {
     pub upload_timeout_secs: u64,
     /// Seconds given to requests in flight after SIGTERM/Ctrl-C.
     pub shutdown_grace_secs: u64,
+    /// Whether the console's session cookie carries `Secure` (sent only over https). Unset: `Secure`
+    /// exactly when `public_base_url` starts with `https://` (a TLS-terminating proxy in front).
+    #[serde(default)]
+    pub secure_cookies: Option<bool>,
 }
 
 fn default_upload_timeout() -> u64 {
@@ -134,6 +138,7 @@ impl Default for Settings {
                 request_timeout_secs: 30,
                 upload_timeout_secs: default_upload_timeout(),
                 shutdown_grace_secs: 20,
+                secure_cookies: None,
             },
             mail: notify::MailConfig::default(),
             log: LogSettings {

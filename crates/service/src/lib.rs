@@ -18,6 +18,7 @@ pub mod cli_evaluate;
 pub mod cli_export;
 pub mod cli_receipt;
 pub mod config;
+pub mod console;
 pub mod demo;
 pub mod docstore;
 pub mod error;

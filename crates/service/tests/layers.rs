@@ -8,10 +8,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// The HTTP layer: routes and handlers (`api`), the state they share (`state`), the bearer-token
-/// extractors (`auth`). They may import each other; nothing else may import them, except the binary's
-/// entry points that serve or drive the router.
-const HTTP_LAYER: [&str; 3] = ["api", "state", "auth"];
+/// The HTTP layer: routes and handlers (`api`), the web console (`console`, pages over the same
+/// handlers), the state they share (`state`), the bearer-token extractors (`auth`). They may import each
+/// other; nothing else may import them, except the binary's entry points that serve or drive the router.
+const HTTP_LAYER: [&str; 4] = ["api", "console", "state", "auth"];
 /// Entry points that build or drive the router: the server, the demo (it drives the HTTP API in process).
 const ROUTER_HOSTS: [&str; 4] = ["server", "demo", "main", "lib"];
 

@@ -134,6 +134,52 @@ pub fn publicly_visible(t: &tender::Model, bidder: Option<Uuid>) -> bool {
     !invitation_only || bidder.is_some_and(|b| machines::invitees(t).contains(&b))
 }
 
+/// The tenders a caller works on, as a query to refine and page: a buyer's Province, a municipality's
+/// own, a commissioner's one, all for admins; bidders get the public states (refine each row with
+/// [`publicly_visible`]: invitation-only procedures show only to their invitees). With the access the
+/// caller has to each of them.
+pub fn tenders_of(p: &Principal) -> (sea_orm::Select<tender::Entity>, Access) {
+    use lifecycle::tender::TenderState;
+    let sel = tender::Entity::find();
+    match p.role {
+        Role::PlatformAdmin => (sel, Access::Manage),
+        Role::SuaBuyer => (
+            sel.filter(tender::Column::ProvinceId.eq(p.org)),
+            Access::Manage,
+        ),
+        Role::Municipality => (
+            sel.filter(tender::Column::MunicipalityId.eq(p.org)),
+            Access::Staff,
+        ),
+        Role::Commissioner => (sel.filter(tender::Column::Id.eq(p.org)), Access::Staff),
+        Role::Bidder => {
+            let unpublished = TenderState::ALL
+                .iter()
+                .filter(|s| !s.is_public())
+                .map(|s| s.as_str());
+            (
+                sel.filter(tender::Column::State.is_not_in(unpublished)),
+                Access::Public,
+            )
+        }
+    }
+}
+
+/// Procedures whose offers come only by invitation: never listed publicly.
+pub const INVITATION_ONLY: [&str; 3] = [
+    "negoziata_senza_bando",
+    "negoziata_senza_pubblicazione",
+    "affidamento_diretto",
+];
+
+/// The public list's rows: published tenders that are not invitation-only (what [`publicly_visible`]
+/// admits for an anonymous reader), as a query to refine and page.
+pub fn public_tenders() -> sea_orm::Select<tender::Entity> {
+    tender::Entity::find()
+        .filter(tender::Column::PublishedAt.is_not_null())
+        .filter(tender::Column::ProcedureType.is_not_in(INVITATION_ONLY))
+}
+
 /// Load a tender with the caller's access, or 404 when the caller may not know it exists.
 pub async fn access_tender<C: ConnectionTrait>(
     db: &C,

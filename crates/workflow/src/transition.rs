@@ -508,6 +508,129 @@ pub async fn persist_effects<C: ConnectionTrait, S>(
     Ok(())
 }
 
+/// The declarations a tender event is judged with: the tender's stored facts, then the caller's.
+fn tender_declarations(t: &tender::Model, input: &EventInput) -> Declarations {
+    let mut decl = Declarations::from_json(&t.facts_json);
+    decl.merge(&input.declarations);
+    decl
+}
+
+/// The declarations a lot event is judged with: the lot's stored facts, then the caller's. A new award's
+/// communications are not sent yet: the standstill has no start until the outbox reports them sent.
+fn lot_declarations(l: &lot::Model, ev: LotEvent, declared: &Declarations) -> Declarations {
+    let mut decl = Declarations::from_json(&l.facts_json);
+    decl.merge(declared);
+    if ev == LotEvent::Award {
+        decl.last_award_communication_at = None;
+    }
+    decl
+}
+
+/// What no user may ask of a lot: an event only the platform records, or the sending time of the award
+/// communications (art. 18 c.3: the outbox reports it).
+fn check_user_lot_event(ev: LotEvent, input: &EventInput) -> WResult<()> {
+    if ev.recorded_by_platform() {
+        return Err(WorkflowError::refused(
+            "art. 18 c.3",
+            format!(
+                "{ev} is recorded by the platform when the outbox reports the last award communication sent"
+            ),
+        ));
+    }
+    if input.declarations.last_award_communication_at.is_some() {
+        return Err(WorkflowError::invalid(
+            "declarations.last_award_communication_at",
+            "declarations.last_award_communication_at: the standstill runs from the sending of the last award \
+             communication as the outbox reports it (art. 18 c.3); it cannot be declared",
+        ));
+    }
+    Ok(())
+}
+
+/// Would [`run_tender_event`] accept `input` now? The same facts and machine, nothing written: what a
+/// console button asks before it is enabled (the refusal names the rule).
+pub fn check_tender_event(
+    t: &tender::Model,
+    lots: &[lot::Model],
+    bids: &[bid::Model],
+    input: &EventInput,
+    sua_qualification: Option<QualificationLevel>,
+    now: DateTime<Utc>,
+) -> WResult<Applied<TenderState>> {
+    let ev: TenderEvent = parse_event(&input.event)?;
+    let amended = amended_rules(t, lots, ev, &input.evaluation_rules)?;
+    apply_tender(
+        t,
+        lots,
+        bids,
+        ev,
+        &tender_declarations(t, input),
+        sua_qualification,
+        !amended.is_empty(),
+        now,
+    )
+}
+
+/// Would [`run_lot_event`] accept `input` now? (nothing written)
+pub fn check_lot_event(
+    t: &tender::Model,
+    lots: &[lot::Model],
+    l: &lot::Model,
+    bids: &[bid::Model],
+    input: &EventInput,
+    now: DateTime<Utc>,
+) -> WResult<Applied<LotState>> {
+    let ev: LotEvent = parse_event(&input.event)?;
+    check_user_lot_event(ev, input)?;
+    let decl = lot_declarations(l, ev, &input.declarations);
+    apply_lot(t, lots, l, bids, ev, &decl, now)
+}
+
+/// Would [`run_bid_event`] accept `input` now? (nothing written)
+pub fn check_bid_event(
+    t: &tender::Model,
+    l: &lot::Model,
+    b: &bid::Model,
+    input: &EventInput,
+    now: DateTime<Utc>,
+) -> WResult<Applied<ParticipationState>> {
+    let ev: ParticipationEvent = parse_event(&input.event)?;
+    apply_participation(
+        t,
+        l,
+        *b.state,
+        b.soccorso_due,
+        b.operator_id,
+        ev,
+        &input.declarations,
+        now,
+    )
+}
+
+/// The events the machines list from each state (the transition tables), once each: the candidates a
+/// console offers as buttons, each then asked with a `check_*` function.
+pub fn tender_events_from(state: TenderState) -> Vec<TenderEvent> {
+    dedup(lifecycle::tender::transitions(), state)
+}
+
+pub fn lot_events_from(state: LotState) -> Vec<LotEvent> {
+    dedup(lifecycle::lot::transitions(), state)
+}
+
+pub fn bid_events_from(state: ParticipationState) -> Vec<ParticipationEvent> {
+    dedup(lifecycle::participation::transitions(), state)
+}
+
+fn dedup<S: PartialEq, E: PartialEq>(table: Vec<(S, E, S)>, state: S) -> Vec<E> {
+    let mut out = Vec::new();
+    for (from, ev, _) in table {
+        if from == state && !out.contains(&ev) {
+            out.push(ev);
+        }
+    }
+    out
+}
+
 /// Apply a tender event and persist it (shared with the scheduler). Runs inside the caller's transaction.
 /// `sua_qualification` is the SUA's declared qualification (art. 63), from its configuration.
 #[allow(clippy::too_many_arguments)]
@@ -530,8 +653,7 @@ pub async fn run_tender_event<C: ConnectionTrait>(
     }
     let lots = lots_of(db, t.id).await?;
     let bids = bids_of(db, t.id).await?;
-    let mut decl = Declarations::from_json(&t.facts_json);
-    decl.merge(&input.declarations);
+    let mut decl = tender_declarations(&t, input);
     let amended = amended_rules(&t, &lots, ev, &input.evaluation_rules)?;
     let applied = apply_tender(
         &t,
@@ -686,21 +808,7 @@ pub async fn run_lot_event<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> WResult<Applied<LotState>> {
     let ev: LotEvent = parse_event(&input.event)?;
-    if ev.recorded_by_platform() {
-        return Err(WorkflowError::refused(
-            "art. 18 c.3",
-            format!(
-                "{ev} is recorded by the platform when the outbox reports the last award communication sent"
-            ),
-        ));
-    }
-    if input.declarations.last_award_communication_at.is_some() {
-        return Err(WorkflowError::invalid(
-            "declarations.last_award_communication_at",
-            "declarations.last_award_communication_at: the standstill runs from the sending of the last award \
-             communication as the outbox reports it (art. 18 c.3); it cannot be declared",
-        ));
-    }
+    check_user_lot_event(ev, input)?;
     apply_lot_event(
         db,
         actor,
@@ -731,12 +839,9 @@ async fn apply_lot_event<C: ConnectionTrait>(
 ) -> WResult<Applied<LotState>> {
     let lots = lots_of(db, t.id).await?;
     let bids = bids_of(db, t.id).await?;
-    let mut decl = Declarations::from_json(&l.facts_json);
-    decl.merge(declared);
+    let decl = lot_declarations(&l, ev, declared);
     let mut standstill = None;
     if ev == LotEvent::Award {
-        // a new award's communications are not sent yet: the standstill has no start until they are
-        decl.last_award_communication_at = None;
         let f = lot_facts(t, &lots, &l, &bids, &decl, now)?;
         standstill = Some(
             lifecycle::lot::standstill_outlook(lifecycle::Rules::standard(), &f, now)

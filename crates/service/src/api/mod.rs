@@ -66,7 +66,9 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 pub fn app(state: AppState) -> Router {
     let (router, doc) = routes();
     let doc = std::sync::Arc::new(doc);
-    router
+    // the console calls the API's handlers in process (same code path, same access rules)
+    let api = router.clone().with_state(state.clone());
+    crate::console::attach(router, api)
         .route("/health", get(health))
         .route("/health/live", get(live))
         .route(

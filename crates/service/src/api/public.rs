@@ -209,12 +209,6 @@ fn render<T: serde::Serialize>(v: &T) -> ApiResult<Bytes> {
         .map_err(|e| AppError::Internal(e.into()))
 }
 
-const INVITATION_ONLY: [&str; 3] = [
-    "negoziata_senza_bando",
-    "negoziata_senza_pubblicazione",
-    "affidamento_diretto",
-];
-
 /// Published tenders, newest publication first (public). An answer may lag a change made by another
 /// server process (replica) by up to 1 s; changes made through this server show at once.
 #[utoipa::path(get, path = "/v1/public/tenders", tag = "public",
@@ -259,11 +253,7 @@ async fn public_tender(State(st): State<AppState>, Path(id): Path<Uuid>) -> ApiR
 /// The rendered public list page, read from the database (the total from the cache when fresh).
 async fn read_list(st: &AppState, stamp: Stamp, page: u64, per_page: u64) -> ApiResult<Bytes> {
     let cache = &st.public_cache;
-    let select = || {
-        tender::Entity::find()
-            .filter(tender::Column::PublishedAt.is_not_null())
-            .filter(tender::Column::ProcedureType.is_not_in(INVITATION_ONLY))
-    };
+    let select = workflow::access::public_tenders;
     // the page and (when not cached) the total are read side by side, on two pooled connections
     let rows = select()
         .order_by_desc(tender::Column::PublishedAt)

@@ -80,6 +80,102 @@ pub struct NewRequest {
     pub desired_timing: Option<String>,
 }
 
+fn keep<T>(errors: &mut Vec<AppError>, r: ApiResult<T>) -> Option<T> {
+    r.map_err(|e| errors.push(e)).ok()
+}
+
+/// A new request's fields, checked with the domain types.
+pub struct CheckedRequest {
+    pub object: String,
+    pub contract_type: String,
+    pub cpv: domain::ids::Cpv,
+    pub cup: Option<workflow::store::Stored<domain::ids::Cup>>,
+    pub amount: i64,
+    pub rup: String,
+    pub funding: String,
+    pub criterion: String,
+}
+
+/// Check every field of a new request (the API answers the first refusal; the console shows each next to
+/// its field). Never empty on `Err`.
+pub fn check_new_request(b: &NewRequest) -> Result<CheckedRequest, Vec<AppError>> {
+    let mut errors = Vec::new();
+    let object = keep(&mut errors, validate::non_empty("object", &b.object, 2000));
+    let contract_type = keep(
+        &mut errors,
+        validate::one_of("contract_type", &b.contract_type, CONTRACT_TYPES),
+    );
+    let cpv = keep(&mut errors, validate::id::<domain::ids::Cpv>("cpv", &b.cpv));
+    let cup = match b.cup.as_deref() {
+        Some(c) => keep(&mut errors, validate::id::<domain::ids::Cup>("cup", c))
+            .map(|c| Some(workflow::store::Stored(c))),
+        None => Some(None),
+    };
+    let amount = keep(
+        &mut errors,
+        validate::euro_cents("estimated_amount", &b.estimated_amount).and_then(|a| {
+            if a == 0 {
+                Err(AppError::bad(
+                    "estimated_amount",
+                    "estimated_amount: must be positive",
+                ))
+            } else {
+                Ok(a)
+            }
+        }),
+    );
+    for (i, l) in b.lots.iter().enumerate() {
+        keep(
+            &mut errors,
+            validate::non_empty(&format!("lots[{i}].title"), &l.title, 500),
+        );
+        keep(
+            &mut errors,
+            validate::euro_cents(&format!("lots[{i}].estimated_amount"), &l.estimated_amount),
+        );
+    }
+    let rup = keep(&mut errors, validate::non_empty("rup", &b.rup, 200));
+    let funding = keep(
+        &mut errors,
+        validate::non_empty("funding_source", &b.funding_source, 500),
+    );
+    let criterion = keep(
+        &mut errors,
+        validate::one_of("desired_criterion", &b.desired_criterion, CRITERIA),
+    );
+    match (
+        object,
+        contract_type,
+        cpv,
+        cup,
+        amount,
+        rup,
+        funding,
+        criterion,
+    ) {
+        (
+            Some(object),
+            Some(contract_type),
+            Some(cpv),
+            Some(cup),
+            Some(amount),
+            Some(rup),
+            Some(funding),
+            Some(criterion),
+        ) if errors.is_empty() => Ok(CheckedRequest {
+            object,
+            contract_type,
+            cpv,
+            cup,
+            amount,
+            rup,
+            funding,
+            criterion,
+        }),
+        _ => Err(errors),
+    }
+}
+
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct RequestView {
     pub id: Uuid,
@@ -164,29 +260,17 @@ async fn create_request(
     ApiJson(b): ApiJson<NewRequest>,
 ) -> ApiResult<(StatusCode, Json<RequestView>)> {
     let comune = p.require(Role::Municipality)?;
-    let object = validate::non_empty("object", &b.object, 2000)?;
-    let contract_type = validate::one_of("contract_type", &b.contract_type, CONTRACT_TYPES)?;
-    let cpv: domain::ids::Cpv = validate::id("cpv", &b.cpv)?;
-    let cup = match b.cup.as_deref() {
-        Some(c) => Some(workflow::store::Stored(validate::id::<domain::ids::Cup>(
-            "cup", c,
-        )?)),
-        None => None,
-    };
-    let amount = validate::euro_cents("estimated_amount", &b.estimated_amount)?;
-    if amount == 0 {
-        return Err(AppError::bad(
-            "estimated_amount",
-            "estimated_amount: must be positive",
-        ));
-    }
-    for (i, l) in b.lots.iter().enumerate() {
-        validate::non_empty(&format!("lots[{i}].title"), &l.title, 500)?;
-        validate::euro_cents(&format!("lots[{i}].estimated_amount"), &l.estimated_amount)?;
-    }
-    let rup = validate::non_empty("rup", &b.rup, 200)?;
-    let funding = validate::non_empty("funding_source", &b.funding_source, 500)?;
-    let criterion = validate::one_of("desired_criterion", &b.desired_criterion, CRITERIA)?;
+    // the first refusal names the field (the console shows them all: `check_new_request`)
+    let CheckedRequest {
+        object,
+        contract_type,
+        cpv,
+        cup,
+        amount,
+        rup,
+        funding,
+        criterion,
+    } = check_new_request(&b).map_err(|mut errors| errors.remove(0))?;
     let now = st.now();
     let w = st.db.write().await?;
     let m = municipality::Entity::find_by_id(comune)

@@ -385,21 +385,7 @@ async fn list_tenders(
     Query(q): Query<PageQuery>,
 ) -> ApiResult<Json<Page<TenderView>>> {
     let (page, per_page) = q.resolve()?;
-    let sel = tender::Entity::find();
-    let sel = match p.role {
-        Role::PlatformAdmin => sel,
-        Role::SuaBuyer => sel.filter(tender::Column::ProvinceId.eq(p.org)),
-        Role::Municipality => sel.filter(tender::Column::MunicipalityId.eq(p.org)),
-        Role::Commissioner => sel.filter(tender::Column::Id.eq(p.org)),
-        Role::Bidder => {
-            // published tenders, filtered below for invitation-only procedures
-            let unpublished = TenderState::ALL
-                .iter()
-                .filter(|s| !s.is_public())
-                .map(|s| s.as_str());
-            sel.filter(tender::Column::State.is_not_in(unpublished))
-        }
-    };
+    let (sel, access) = workflow::access::tenders_of(&p);
     let pages = sel
         .order_by_desc(tender::Column::CreatedAt)
         .paginate(&st.db.conn, per_page);
@@ -410,11 +396,6 @@ async fn list_tenders(
             continue;
         }
         let lots = lots_of(&st.db.conn, t.id).await?;
-        let access = match p.role {
-            Role::PlatformAdmin | Role::SuaBuyer => Access::Manage,
-            Role::Municipality | Role::Commissioner => Access::Staff,
-            Role::Bidder => Access::Public,
-        };
         items.push(tender_view(&t, &lots, shows_invitees(&t, access, st.now())));
     }
     Ok(Json(Page {
