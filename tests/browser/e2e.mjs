@@ -102,6 +102,9 @@ try {
   await press(buyer, "Adotta la determina a contrarre");
   await buyer.fill("input[name=cig]", "B5A520026C");
   await press(buyer, "Salva il CIG");
+  // the lot's evaluation rules are part of the lex specialis, fixed before publication (art. 54 c.2)
+  await buyer.selectOption("select[name=anomaly_method]", "A");
+  await press(buyer, "Salva le regole di valutazione");
   await press(buyer, "Acquisisci i CIG");
   const deadline = new Date(Date.now() + 40 * 86400e3);
   const rome = new Intl.DateTimeFormat("sv-SE", { timeZone: "Europe/Rome", year: "numeric", month: "2-digit",

@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/sua/gare/{id}/evento", post(tender_event))
         .route("/sua/gare/{id}/scadenza", post(set_deadline))
         .route("/sua/gare/{id}/lotti/{lot}/cig", post(set_cig))
+        .route("/sua/gare/{id}/lotti/{lot}/regole", post(set_rules))
         .route("/sua/gare/{id}/lotti/{lot}/evento", post(lot_event))
         .route("/sua/gare/{id}/lotti/{lot}/valuta", post(evaluate))
         .route("/sua/gare/{id}/offerte/{bid}/evento", post(bid_event))
@@ -740,6 +741,51 @@ async fn set_deadline(ctx: Ctx, Path(id): Path<Uuid>, Form(f): F) -> Response {
     back(
         &to_tender(id),
         r.map(|_| "Scadenza salvata.".to_owned())
+            .map_err(|e| e.message()),
+    )
+}
+
+/// The lot's evaluation rules, part of the lex specialis (art. 54 c.2): at the lowest price the method of
+/// automatic exclusion (Allegato II.2, or a draw among the methods); at quality-price the rules as JSON
+/// (docs/api.md). The API checks them and refuses them after publication.
+async fn set_rules(ctx: Ctx, Path((id, lot)): Path<(Uuid, Uuid)>, Form(f): F) -> Response {
+    if let Err(r) = guarded(&ctx, &f).await {
+        return r;
+    }
+    let rules = match (
+        f.get("anomaly_method").map(String::as_str),
+        f.get("rules_json"),
+    ) {
+        (Some("draw"), _) => {
+            json!({"anomaly": {"method": "draw", "draw": {"among": ["A", "B", "C"]}}})
+        }
+        (Some(m), _) if !m.is_empty() => json!({"anomaly": {"method": m}}),
+        (_, Some(j)) => match serde_json::from_str::<serde_json::Value>(j) {
+            Ok(v) => v,
+            Err(e) => {
+                return back(
+                    &to_tender(id),
+                    Err(format!("Regole di valutazione: JSON non valido ({e})")),
+                );
+            }
+        },
+        _ => {
+            return back(
+                &to_tender(id),
+                Err("Regole di valutazione: scegliere il metodo".to_owned()),
+            );
+        }
+    };
+    let r = ctx
+        .api(
+            Method::PATCH,
+            &format!("/v1/tenders/{id}/lots/{lot}"),
+            Some(json!({ "evaluation_rules": rules })),
+        )
+        .await;
+    back(
+        &to_tender(id),
+        r.map(|_| "Regole di valutazione salvate.".to_owned())
             .map_err(|e| e.message()),
     )
 }
