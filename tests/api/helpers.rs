@@ -256,3 +256,34 @@ pub async fn publish_open(
         deadline: p.deadline,
     }
 }
+
+/// Moves the server clock (as `admin`) to `deadline` + 1 minute and waits until the scheduler has closed
+/// tender `tid` (read as `buyer`).
+pub async fn close_after_deadline(
+    app: &TestApp,
+    admin: &str,
+    buyer: &str,
+    tid: &str,
+    deadline: chrono::DateTime<chrono::Utc>,
+) {
+    ok(
+        &app.put(
+            "/v1/admin/clock",
+            Some(admin),
+            &serde_json::json!({"now": deadline + chrono::Duration::minutes(1)}),
+        )
+        .await,
+        200,
+    );
+    for _ in 0..100 {
+        let t = ok(
+            &app.get(&format!("/v1/tenders/{tid}"), Some(buyer)).await,
+            200,
+        );
+        if t["state"] == "closed" {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("tender {tid} not closed after its deadline");
+}

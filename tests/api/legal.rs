@@ -230,26 +230,7 @@ async fn the_commission_has_three_or_five_members(app: TestApp) {
         .await,
         201,
     );
-    ok(
-        &app.put(
-            "/v1/admin/clock",
-            Some(&w.admin),
-            &json!({"now": p.deadline + chrono::Duration::minutes(1)}),
-        )
-        .await,
-        200,
-    );
-    for _ in 0..100 {
-        let t = ok(
-            &app.get(&format!("/v1/tenders/{}", p.tid), Some(&w.buyer))
-                .await,
-            200,
-        );
-        if t["state"] == "closed" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    close_after_deadline(&app, &w.admin, &w.buyer, &p.tid, p.deadline).await;
     let lev = format!("/v1/lots/{}/events", p.lot);
     event(
         &app,

@@ -76,21 +76,7 @@ async fn run(backend: Backend) {
         bids.push(b["id"].as_str().unwrap().to_owned());
     }
     let deadline = p.deadline + Duration::minutes(1);
-    ok(
-        &app.put("/v1/admin/clock", Some(&w.admin), &json!({"now": deadline}))
-            .await,
-        200,
-    );
-    for _ in 0..100 {
-        let t = ok(
-            &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
-            200,
-        );
-        if t["state"] == "closed" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    close_after_deadline(&app, &w.admin, &w.buyer, &tid, p.deadline).await;
     event(
         &app,
         &format!("/v1/tenders/{tid}/events"),

@@ -776,25 +776,24 @@ async fn set_rules(ctx: Ctx, Path((id, lot)): Path<(Uuid, Uuid)>, Form(f): F) ->
             );
         }
     };
-    let r = ctx
-        .api(
-            Method::PATCH,
-            &format!("/v1/tenders/{id}/lots/{lot}"),
-            Some(json!({ "evaluation_rules": rules })),
-        )
-        .await;
-    back(
-        &to_tender(id),
-        r.map(|_| "Regole di valutazione salvate.".to_owned())
-            .map_err(|e| e.message()),
+    patch_lot(
+        &ctx,
+        id,
+        lot,
+        json!({ "evaluation_rules": rules }),
+        "Regole di valutazione salvate.",
     )
+    .await
 }
 
-async fn set_cig(ctx: Ctx, Path((id, lot)): Path<(Uuid, Uuid)>, Form(f): F) -> Response {
-    if let Err(r) = guarded(&ctx, &f).await {
-        return r;
-    }
-    let body = json!({"cig": f.get("cig").map(|c| c.trim().to_owned()).unwrap_or_default()});
+/// PATCH a lot through the API and come back to the tender page with the outcome.
+async fn patch_lot(
+    ctx: &Ctx,
+    id: Uuid,
+    lot: Uuid,
+    body: serde_json::Value,
+    done: &str,
+) -> Response {
     let r = ctx
         .api(
             Method::PATCH,
@@ -804,7 +803,14 @@ async fn set_cig(ctx: Ctx, Path((id, lot)): Path<(Uuid, Uuid)>, Form(f): F) -> R
         .await;
     back(
         &to_tender(id),
-        r.map(|_| "CIG salvato.".to_owned())
-            .map_err(|e| e.message()),
+        r.map(|_| done.to_owned()).map_err(|e| e.message()),
     )
+}
+
+async fn set_cig(ctx: Ctx, Path((id, lot)): Path<(Uuid, Uuid)>, Form(f): F) -> Response {
+    if let Err(r) = guarded(&ctx, &f).await {
+        return r;
+    }
+    let body = json!({"cig": f.get("cig").map(|c| c.trim().to_owned()).unwrap_or_default()});
+    patch_lot(&ctx, id, lot, body, "CIG salvato.").await
 }
