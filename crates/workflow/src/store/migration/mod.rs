@@ -3,6 +3,7 @@
 
 mod documents;
 mod files;
+mod pcp;
 mod pec;
 mod register;
 mod sealed;
@@ -31,6 +32,8 @@ impl MigratorTrait for Migrator {
         m.push(Box::new(documents::M20261128DocumentStoreKey));
         // the municipality's PEC
         m.push(Box::new(pec::M20261128MunicipalityPec));
+        // the PCP outbox (calls to ANAC's Piattaforma Contratti Pubblici)
+        m.push(Box::new(pcp::M20261206PcpCalls));
         m
     }
 }
