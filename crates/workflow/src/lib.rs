@@ -18,6 +18,7 @@ pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod mails;
+pub mod pcp_facts;
 pub mod pcp_outbox;
 pub mod register;
 pub mod store;
