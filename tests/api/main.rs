@@ -9,6 +9,7 @@ mod flow;
 mod helpers;
 mod legal;
 mod municipality_mail;
+mod pcp;
 mod refusals;
 mod register;
 mod reminders;

@@ -499,8 +499,10 @@ pub struct Update {
     pub error: Option<(String, String)>,
     pub sent: bool,
     pub confirmed: bool,
-    /// Not attempted (PCP unreachable earlier in the round): the attempt is not counted.
+    /// Not counted as an attempt (waiting for an asynchronous outcome).
     pub uncount: bool,
+    /// Forget PCP's id of the scheda (a KO outcome: a corrected resend creates the scheda again).
+    pub clear_remote_id: bool,
 }
 
 /// Records the outcome of an attempt and releases the claim, only if the claim still owns the row.
@@ -547,6 +549,9 @@ pub async fn complete<C: ConnectionTrait>(
     }
     if u.confirmed {
         q = q.col_expr(Column::ConfirmedAt, Expr::value(now_ms));
+    }
+    if u.clear_remote_id {
+        q = q.col_expr(Column::RemoteId, Expr::value(Option::<String>::None));
     }
     if u.uncount {
         q = q.col_expr(Column::Attempts, Expr::col(Column::Attempts).sub(1));
