@@ -290,7 +290,9 @@ impl Worker {
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("tender vanished"))?;
             if t.state.0 == lifecycle::tender::TenderState::Approved {
-                workflow::transition::run_tender_event(
+                // a refusal (decided before anything is written) leaves the CIGs stored: the buyer then
+                // runs `acquire_cig` by hand, on the lifecycle path
+                let r = workflow::transition::run_tender_event(
                     &w.txn,
                     "pcp",
                     &self.rt.settings.http.public_base_url,
@@ -299,7 +301,14 @@ impl Worker {
                     &workflow::transition::EventInput::of("acquire_cig"),
                     now,
                 )
-                .await?;
+                .await;
+                match r {
+                    Ok(_) => {}
+                    Err(workflow::WorkflowError::Refused { rule, detail }) => {
+                        tracing::warn!(tender = %c.row.tender_id, %rule, %detail, "acquire_cig after PCP's CIGs refused");
+                    }
+                    Err(e) => return Err(e.into()),
+                }
             }
         }
         w.commit().await?;
