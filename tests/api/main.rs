@@ -13,6 +13,7 @@ mod helpers;
 mod legal;
 mod lex_specialis;
 mod municipality_mail;
+mod pcp;
 mod refusals;
 mod register;
 mod reminders;

@@ -36,6 +36,9 @@ pub struct Settings {
     /// `[sua]`: facts of the stazione appaltante itself.
     #[serde(default)]
     pub sua: SuaSettings,
+    /// `[pcp]`: ANAC's Piattaforma Contratti Pubblici (disabled by default, see `service::pcp`).
+    #[serde(default)]
+    pub pcp: crate::pcp::PcpSettings,
 }
 
 /// `[sua]`: facts of the stazione appaltante that the law makes depend on it, not on one tender.
@@ -156,6 +159,7 @@ impl Default for Settings {
             documents: Default::default(),
             reminders: Default::default(),
             sua: Default::default(),
+            pcp: Default::default(),
         }
     }
 }

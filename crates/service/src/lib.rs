@@ -24,6 +24,7 @@ pub mod docstore;
 pub mod error;
 pub mod export;
 pub mod input;
+pub mod pcp;
 pub mod reminders;
 pub mod runtime;
 pub mod scheduler;

@@ -81,6 +81,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     let state = AppState::new(db, clock, Arc::new(settings.clone()));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let pcp_stop = stop_rx.clone();
     let sched = if settings.scheduler.enabled {
         Some(tokio::spawn(scheduler::run(
             state.runtime.clone(),
@@ -94,6 +95,16 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let mailer =
         notify::start_with_clock(state.db.conn.clone(), &settings.mail, state.clock.clone())
             .map_err(|e| anyhow::anyhow!("mail: {e}"))?;
+    // the PCP worker (ANAC's Piattaforma Contratti Pubblici), when `[pcp] enabled`
+    let pcp_worker = if settings.pcp.enabled {
+        Some(crate::pcp::spawn(
+            state.runtime.clone(),
+            settings.pcp.clone(),
+            pcp_stop,
+        )?)
+    } else {
+        None
+    };
     let timeouts = Timeouts {
         request: Duration::from_secs(settings.http.request_timeout_secs),
         upload: Duration::from_secs(settings.http.upload_timeout_secs),
@@ -125,6 +136,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let _ = stop_tx.send(true);
     if let Some(s) = sched {
         let _ = tokio::time::timeout(Duration::from_secs(5), s).await;
+    }
+    if let Some(p) = pcp_worker {
+        let _ = tokio::time::timeout(Duration::from_secs(5), p).await;
     }
     let _ = tokio::time::timeout(Duration::from_secs(10), mailer.shutdown()).await;
     tracing::info!("sua stopped");

@@ -23,6 +23,8 @@ pub mod draws;
 pub mod error;
 pub mod lex_specialis;
 pub mod mails;
+pub mod pcp_facts;
+pub mod pcp_outbox;
 pub mod register;
 pub mod store;
 pub mod transition;

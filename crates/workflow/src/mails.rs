@@ -127,6 +127,7 @@ pub async fn enqueue_communications<C: ConnectionTrait>(
     s: &Subject<'_>,
     effects: &[Effect],
 ) -> WResult<u32> {
+    crate::pcp_outbox::enqueue_for_effects(db, s.tender, s.lot, effects, s.now).await?;
     let comms: Vec<(Addressee, CommunicationKind)> = effects
         .iter()
         .filter_map(|e| match e {

@@ -7,6 +7,7 @@ pub mod bid_files;
 pub mod bids;
 pub mod documents;
 pub mod messages;
+pub mod pcp;
 pub mod public;
 pub mod register;
 pub mod requests;
@@ -58,6 +59,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(bid_files::router())
         .merge(documents::router())
         .merge(messages::router())
+        .merge(pcp::router())
         .split_for_parts();
     (router, doc)
 }

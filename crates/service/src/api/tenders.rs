@@ -784,6 +784,17 @@ async fn tender_event(
     let now = st.now();
     let w = st.db.write().await?;
     let t = manage_tender(&w.txn, &p, id).await?;
+    // with PCP enabled, `acquire_cig` asks PCP for the CIGs (service::pcp); the tender becomes ready when
+    // they arrive
+    if let Some(calls) = crate::pcp::acquire_cig_through_pcp(&st, &w.txn, &t, &b.event, now).await?
+    {
+        w.commit().await?;
+        return Ok(Json(TransitionView {
+            from: t.state.0.name().to_owned(),
+            to: t.state.0.name().to_owned(),
+            effects: vec![serde_json::json!({"pcp_calls": calls})],
+        }));
+    }
     // rotation (art. 49) on a hand-written invitee list, computed from the register as the draw does
     crate::api::register::rotation::check_hand_written_invitees(&w.txn, &t, &mut b, now).await?;
     let applied = run_tender_event(

@@ -5,6 +5,7 @@ mod costs;
 mod documents;
 mod files;
 mod lex_specialis;
+mod pcp;
 mod pec;
 mod register;
 mod sealed;
@@ -37,6 +38,8 @@ impl MigratorTrait for Migrator {
         m.push(Box::new(costs::M20261206LotCosts));
         // a lot's evaluation rules (lex specialis) and the platform's committed draw seeds
         m.push(Box::new(lex_specialis::M20261206LexSpecialis));
+        // the PCP outbox (calls to ANAC's Piattaforma Contratti Pubblici)
+        m.push(Box::new(pcp::M20261206PcpCalls));
         m
     }
 }

@@ -1,0 +1,593 @@
+//! Our rows as the `pcp` crate's facts (`pcp::model`), and the scheda each PCP call sends, built when the
+//! call is sent (`workflow::pcp_outbox`): the tender and its request, the lots, the bids and the stored
+//! evaluation. What our rows do not hold (ANAC's AUSA codes and cost centres, ISTAT and NUTS codes, the
+//! CCNL, durations) comes from the `[pcp]` configuration ([`Profile`]).
+
+use chrono::{DateTime, Months, Utc};
+use domain::ids::{Cig, CodiceFiscale, Cpv, NutsCode};
+use domain::thresholds::ContractObject;
+use lifecycle::ProcedureType;
+use pcp::codes::{
+    CategoriaMerceologica, ContrattiDisposizioniParticolari, EsitoProceduraAnnullata,
+    FunzioniSvolte, GiustificazioneEsito, MotivoCollegamento, MotivoUrgenza, PrestazioniComprese,
+    RuoloOE, TipoFinanziamento, TipoOE,
+};
+use pcp::model::{
+    Aggiudicazione, Appalto, Committente, Contratto, ElencoLotto, EsitoAggiudicazione,
+    Finanziamento, Lotto, MancataAggiudicazione, Membro, Offerta, OperatoreId, Partecipante,
+    Procedura, QuadroEconomico, StazioneAppaltante,
+};
+use pcp::{PcpError, Scheda};
+use rust_decimal::Decimal;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{WResult, WorkflowError};
+use crate::pcp_outbox::Purpose;
+use crate::store::entities::{bid, lot, municipality, operator, procurement_request, tender};
+
+/// An SA as ANAC registered it (`[pcp.cuc]`, `[pcp.comuni."<codice fiscale>"]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SaProfile {
+    pub codice_fiscale: String,
+    pub codice_ausa: String,
+    pub codice_centro_costo: String,
+    pub denominazione: String,
+}
+
+/// A Comune's registration at ANAC and its ISTAT code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComuneProfile {
+    pub codice_ausa: String,
+    pub codice_centro_costo: String,
+    /// ISTAT code of the place of performance (ANAC list `codIstat`).
+    pub cod_istat: String,
+}
+
+/// The facts of the schede that our rows do not hold (`[pcp]` configuration).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Profile {
+    /// The Province acting as centrale unica di committenza (the sender).
+    pub cuc: SaProfile,
+    /// Each Comune by codice fiscale; a Comune not listed gets `comune_default`.
+    pub comuni: std::collections::BTreeMap<String, ComuneProfile>,
+    pub comune_default: ComuneProfile,
+    /// The convention's functions of the CUC (`funzioniSvolte`): `1` aggiudicazione, `2` with stipula, `3`
+    /// with execution.
+    pub funzioni: String,
+    /// NUTS of the place of performance.
+    pub nuts: String,
+    /// CCNL applied (ANAC list `ccnl`, art. 11) when the lot does not say.
+    pub ccnl: String,
+    pub durata_mesi: u32,
+    pub validita_offerta_giorni: u32,
+    /// Garanzia definitiva, percent of the contract amount (art. 117 c.1).
+    pub garanzia_percent: u32,
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Profile {
+            cuc: SaProfile {
+                codice_fiscale: "80001234568".into(),
+                codice_ausa: "0000123456".into(),
+                codice_centro_costo: "CDC-SUA-01".into(),
+                denominazione: "Provincia - Stazione Unica Appaltante".into(),
+            },
+            comuni: Default::default(),
+            comune_default: ComuneProfile {
+                codice_ausa: "0000654321".into(),
+                codice_centro_costo: "CDC-LLPP".into(),
+                cod_istat: "001272001".into(),
+            },
+            funzioni: "1".into(),
+            nuts: "ITC11".into(),
+            ccnl: "H08".into(),
+            durata_mesi: 24,
+            validita_offerta_giorni: 180,
+            garanzia_percent: 10,
+        }
+    }
+}
+
+/// A scheda ready to send, with the eForm it carries (for the record).
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub scheda: Scheda,
+    pub eform: Option<String>,
+}
+
+fn pcp_err(e: PcpError) -> WorkflowError {
+    let rule = e.rule().unwrap_or("PCP").to_owned();
+    WorkflowError::Refused {
+        rule,
+        detail: e.to_string(),
+    }
+}
+
+fn bad(field: &str, detail: impl Into<String>) -> WorkflowError {
+    WorkflowError::invalid(field, detail)
+}
+
+fn cf(field: &str, s: &str) -> WResult<CodiceFiscale> {
+    CodiceFiscale::parse(s).map_err(|e| bad(field, format!("{field}: {e}")))
+}
+
+fn object(t: &tender::Model) -> WResult<ContractObject> {
+    Ok(match t.contract_type.as_str() {
+        "works" => ContractObject::Works,
+        "services" => ContractObject::Services,
+        _ => ContractObject::Supplies,
+    })
+}
+
+/// The lot identifier PCP pairs with the CIG it assigns (eForms BT-137).
+pub fn lot_identifier(number: i32) -> String {
+    format!("LOT-{number:04}")
+}
+
+fn money(cents: i64) -> Decimal {
+    Decimal::new(cents, 2)
+}
+
+/// Everything a scheda of the tender is built from, read once.
+pub struct TenderRows {
+    pub tender: tender::Model,
+    pub lots: Vec<lot::Model>,
+    pub bids: Vec<bid::Model>,
+    pub request: Option<procurement_request::Model>,
+    pub municipality: Option<municipality::Model>,
+    pub operators: Vec<operator::Model>,
+}
+
+pub async fn load<C: ConnectionTrait>(db: &C, tender_id: Uuid) -> WResult<TenderRows> {
+    let tender = tender::Entity::find_by_id(tender_id)
+        .one(db)
+        .await?
+        .ok_or(WorkflowError::NotFound("tender"))?;
+    let lots = lot::Entity::find()
+        .filter(lot::Column::TenderId.eq(tender_id))
+        .order_by_asc(lot::Column::Number)
+        .all(db)
+        .await?;
+    let bids = bid::Entity::find()
+        .filter(bid::Column::TenderId.eq(tender_id))
+        .order_by_asc(bid::Column::SubmittedAt)
+        .all(db)
+        .await?;
+    let request = match tender.request_id {
+        Some(r) => procurement_request::Entity::find_by_id(r).one(db).await?,
+        None => None,
+    };
+    let municipality = match tender.municipality_id {
+        Some(m) => municipality::Entity::find_by_id(m).one(db).await?,
+        None => None,
+    };
+    let ids: Vec<Uuid> = bids.iter().map(|b| b.operator_id).collect();
+    let operators = operator::Entity::find()
+        .filter(operator::Column::Id.is_in(ids))
+        .all(db)
+        .await?;
+    Ok(TenderRows {
+        tender,
+        lots,
+        bids,
+        request,
+        municipality,
+        operators,
+    })
+}
+
+fn committente(p: &Profile, r: &TenderRows) -> WResult<Committente> {
+    let cuc = StazioneAppaltante {
+        codice_fiscale: cf("pcp.cuc.codice_fiscale", &p.cuc.codice_fiscale)?,
+        codice_ausa: p.cuc.codice_ausa.clone(),
+        codice_centro_costo: p.cuc.codice_centro_costo.clone(),
+        denominazione: p.cuc.denominazione.clone(),
+    };
+    let Some(m) = &r.municipality else {
+        return Ok(Committente::Diretto(cuc));
+    };
+    let c = p.comuni.get(&m.codice_fiscale).unwrap_or(&p.comune_default);
+    let funzioni = match p.funzioni.as_str() {
+        "2" => FunzioniSvolte::AggiudicazioneEStipula,
+        "3" => FunzioniSvolte::AggiudicazioneStipulaEsecuzione,
+        _ => FunzioniSvolte::SoloAggiudicazione,
+    };
+    Ok(Committente::PerConto {
+        cuc,
+        titolare: StazioneAppaltante {
+            codice_fiscale: cf("municipality.codice_fiscale", &m.codice_fiscale)?,
+            codice_ausa: c.codice_ausa.clone(),
+            codice_centro_costo: c.codice_centro_costo.clone(),
+            denominazione: m.name.clone(),
+        },
+        funzioni: vec![funzioni],
+    })
+}
+
+fn quadro(o: ContractObject, base: Decimal) -> QuadroEconomico {
+    let mut q = QuadroEconomico {
+        somme_a_disposizione: (base * Decimal::new(22, 2)).round_dp(2),
+        ..QuadroEconomico::default()
+    };
+    match o {
+        ContractObject::Works => q.lavori = base,
+        ContractObject::Services => q.servizi = base,
+        ContractObject::Supplies => q.forniture = base,
+    }
+    q
+}
+
+fn procedura(t: &tender::Model) -> Procedura {
+    match t.procedure_type.0 {
+        ProcedureType::AffidamentoDiretto => Procedura::AffidamentoDiretto,
+        ProcedureType::Aperta => Procedura::Aperta,
+        _ => Procedura::NegoziataSenzaBando,
+    }
+}
+
+/// Whether the tender is above the EU threshold (the same rule the lifecycle applies: art. 14).
+pub fn sopra_soglia(r: &TenderRows) -> WResult<bool> {
+    let cents: i64 = r.lots.iter().map(|l| l.base_amount_cents).sum();
+    let ctx = lifecycle::procedure::ContractContext::new(
+        object(&r.tender)?,
+        money(cents),
+        r.tender.created_at.date_naive(),
+    );
+    let band = lifecycle::procedure::band(&lifecycle::Rules::default(), &ctx).map_err(|e| {
+        WorkflowError::Refused {
+            rule: e.rule.to_string(),
+            detail: e.message.clone(),
+        }
+    })?;
+    Ok(!band.band.is_below_eu_threshold())
+}
+
+/// The appalto as published: the tender, its request and lots.
+pub fn appalto(p: &Profile, base_url: &str, r: &TenderRows) -> WResult<Appalto> {
+    let t = &r.tender;
+    let o = object(t)?;
+    let cpv_raw = r
+        .request
+        .as_ref()
+        .map(|q| q.cpv.clone())
+        .unwrap_or_default();
+    let cpv = Cpv::parse(&cpv_raw).map_err(|e| bad("request.cpv", format!("request.cpv: {e}")))?;
+    let nuts = NutsCode::parse(&p.nuts).map_err(|e| bad("pcp.nuts", format!("pcp.nuts: {e}")))?;
+    let comune = r
+        .municipality
+        .as_ref()
+        .and_then(|m| p.comuni.get(&m.codice_fiscale))
+        .unwrap_or(&p.comune_default);
+    let deadline = t.deadline.ok_or_else(|| {
+        bad(
+            "deadline",
+            "deadline: the offer deadline goes in the publication scheda: set it before acquire_cig",
+        )
+    })?;
+    let cup: Vec<_> = r
+        .request
+        .as_ref()
+        .and_then(|q| q.cup.clone())
+        .map(|c| c.0)
+        .into_iter()
+        .collect();
+    let lotti = r
+        .lots
+        .iter()
+        .map(|l| {
+            let base = money(l.base_amount_cents);
+            let q = quadro(o, base);
+            Lotto {
+                lot_identifier: lot_identifier(l.number),
+                titolo: l.title.clone(),
+                descrizione: l.title.clone(),
+                oggetto: o,
+                cpv: cpv.clone(),
+                nuts: nuts.clone(),
+                cod_istat: comune.cod_istat.clone(),
+                finanziamenti: vec![Finanziamento {
+                    tipo: TipoFinanziamento::BilancioStazioneAppaltante,
+                    importo: q.valore_stimato(),
+                }],
+                quadro: q,
+                acquisizione_cup: !cup.is_empty(),
+                cup: cup.clone(),
+                pnrr: false,
+                ccnl: p.ccnl.clone(),
+                categoria: match o {
+                    ContractObject::Works => "OG1".into(),
+                    ContractObject::Services => "FS".into(),
+                    ContractObject::Supplies => "FB".into(),
+                },
+                categorie_scorporabili: vec![],
+                prestazioni: PrestazioniComprese::SolaEsecuzione,
+                servizio_pubblico_locale: false,
+                in_programmazione: false,
+                cui: None,
+                opzioni_rinnovi: false,
+                ripetizioni: false,
+                collegamento: MotivoCollegamento::Nessuno,
+                cig_collegati: vec![],
+                disposizioni_particolari: ContrattiDisposizioniParticolari::NonApplicabile,
+                strumenti_elettronici: None,
+                doc_fap: None,
+                parita: None,
+                scadenza_offerte: deadline,
+                validita_offerta_giorni: p.validita_offerta_giorni,
+                durata_mesi: p.durata_mesi,
+            }
+        })
+        .collect();
+    let base = base_url.trim_end_matches('/');
+    Ok(Appalto {
+        codice_appalto: format!("SUA-{}", t.id.simple()),
+        titolo: t.title.clone(),
+        descrizione: r
+            .request
+            .as_ref()
+            .map_or_else(|| t.title.clone(), |q| q.object.clone()),
+        committente: committente(p, r)?,
+        procedura: procedura(t),
+        sopra_soglia: sopra_soglia(r)?,
+        criterio: t.criterion.0,
+        motivo_urgenza: MotivoUrgenza::NonApplicabile,
+        link_documenti: None,
+        url_documenti: format!("{base}/v1/public/tenders/{}", t.id),
+        url_offerte: format!("{base}/v1/tenders/{}/bids", t.id),
+        categorie_merceologiche: vec![CategoriaMerceologica::NonElencata],
+        lotti,
+    })
+}
+
+/// The ESPD request PCP wants with P1_16/P2_16. Not built yet (docs/pcp.md, "What remains"): a minimal
+/// document naming the procedure stands in.
+fn espd_request(a: &Appalto) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><QualificationApplicationRequest \
+         xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:QualificationApplicationRequest-2\">\
+         <ContractFolderID xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2\">{}</ContractFolderID>\
+         </QualificationApplicationRequest>",
+        a.codice_appalto
+    )
+}
+
+fn notice_ids(t: &tender::Model, what: u128) -> pcp::eforms::NoticeIds {
+    pcp::eforms::NoticeIds {
+        notice: Uuid::from_u128(t.id.as_u128() ^ what),
+        procedure: t.id,
+    }
+}
+
+fn live(b: &bid::Model) -> bool {
+    b.state.0.is_offer()
+}
+
+fn partecipante(r: &TenderRows, b: &bid::Model) -> WResult<Partecipante> {
+    let o = r
+        .operators
+        .iter()
+        .find(|o| o.id == b.operator_id)
+        .ok_or(WorkflowError::NotFound("operator"))?;
+    Ok(Partecipante {
+        id: b.id,
+        membri: vec![Membro {
+            id: OperatoreId::Italiano(cf("operator.codice_fiscale", &o.codice_fiscale)?),
+            denominazione: o.name.clone(),
+            tipo: TipoOE::ImpresaSingola,
+            ruolo: RuoloOE::OperatoreEconomico,
+        }],
+        avvalimento: None,
+    })
+}
+
+fn lot_cig(l: &lot::Model) -> WResult<Cig> {
+    l.cig
+        .clone()
+        .map(|c| c.0)
+        .ok_or_else(|| bad("cig", format!("lot {}: no CIG yet", l.number)))
+}
+
+fn elenco(r: &TenderRows, l: &lot::Model) -> WResult<ElencoLotto> {
+    let partecipanti = r
+        .bids
+        .iter()
+        .filter(|b| b.lot_id == l.id && live(b))
+        .map(|b| partecipante(r, b))
+        .collect::<WResult<Vec<_>>>()?;
+    Ok(ElencoLotto {
+        cig: lot_cig(l)?,
+        partecipanti,
+    })
+}
+
+/// A bid's amount in euro and ribasso: the declared price, else the base less the declared discount.
+fn amount(l: &lot::Model, b: &bid::Model) -> (Decimal, Option<Decimal>) {
+    let base = money(l.base_amount_cents);
+    let discount = b
+        .declared_discount
+        .as_deref()
+        .and_then(|d| d.parse::<Decimal>().ok());
+    let importo = match (b.declared_price_cents, discount) {
+        (Some(c), _) => money(c),
+        (None, Some(d)) => (base * (Decimal::ONE_HUNDRED - d) / Decimal::ONE_HUNDRED).round_dp(2),
+        (None, None) => base,
+    };
+    let ribasso = discount.or_else(|| {
+        (base > Decimal::ZERO)
+            .then(|| ((base - importo) * Decimal::ONE_HUNDRED / base).round_dp(3))
+            .filter(|r| *r >= Decimal::ZERO)
+    });
+    (importo, ribasso)
+}
+
+fn aggiudicazione(p: &Profile, r: &TenderRows, l: &lot::Model) -> WResult<Aggiudicazione> {
+    let ranking: Vec<Uuid> = l
+        .evaluation_json
+        .as_deref()
+        .and_then(crate::store::evaluation::StoredEvaluation::read)
+        .map(|e| e.result.ranking.iter().map(|x| x.id).collect())
+        .unwrap_or_default();
+    let lbids: Vec<&bid::Model> = r
+        .bids
+        .iter()
+        .filter(|b| b.lot_id == l.id && live(b))
+        .collect();
+    let offerte = lbids
+        .iter()
+        .map(|b| {
+            let (importo, ribasso) = amount(l, b);
+            let pos = ranking
+                .iter()
+                .position(|x| *x == b.id)
+                .map(|i| i as u32 + 1);
+            Offerta {
+                id_partecipante: b.id,
+                importo,
+                ribasso: ribasso.or(Some(Decimal::ZERO)),
+                punteggio_qualita: b.tech_score.as_deref().and_then(|s| s.parse().ok()),
+                aggiudicatario: l.awardee_bid_id == Some(b.id),
+                posizione: pos,
+                anomala: false,
+                esclusa_automaticamente: false,
+                sopra_soglia_anomalia: Some(false),
+                ccnl: p.ccnl.clone(),
+            }
+        })
+        .collect();
+    Ok(Aggiudicazione {
+        cig: lot_cig(l)?,
+        offerte,
+        offerte_ammesse: lbids.len() as u32,
+        soglia_anomalia: None,
+        quadro: None,
+        annullata: None,
+    })
+}
+
+/// The scheda a call of `purpose` sends for the tender (and lot), built from the rows as they are now.
+pub fn build(
+    p: &Profile,
+    base_url: &str,
+    r: &TenderRows,
+    lot_id: Option<Uuid>,
+    purpose: Purpose,
+    now: DateTime<Utc>,
+) -> WResult<Built> {
+    let the_lot = || -> WResult<&lot::Model> {
+        lot_id
+            .and_then(|id| r.lots.iter().find(|l| l.id == id))
+            .ok_or(WorkflowError::NotFound("lot"))
+    };
+    match purpose {
+        Purpose::Publication => {
+            let a = appalto(p, base_url, r)?;
+            let (scheda, eform) =
+                pcp::schede::publish(&a, &notice_ids(&r.tender, 0x16), &espd_request(&a), now)
+                    .map_err(pcp_err)?;
+            Ok(Built { scheda, eform })
+        }
+        Purpose::Bidders => {
+            let l = the_lot()?;
+            let scheda = pcp::schede::s2(&[elenco(r, l)?], now).map_err(pcp_err)?;
+            Ok(Built {
+                scheda,
+                eform: None,
+            })
+        }
+        Purpose::Award => {
+            let l = the_lot()?;
+            let mut a = appalto(p, base_url, r)?;
+            a.lotti
+                .retain(|x| x.lot_identifier == lot_identifier(l.number));
+            let e = EsitoAggiudicazione {
+                procedura: procedura(&r.tender),
+                data_aggiudicazione: now,
+                subappalto: Some(false),
+                motivo_urgenza: MotivoUrgenza::NonApplicabile,
+                link_documenti: None,
+                relazione_unica: true,
+                opere_urbanizzazione_scomputo: false,
+                aggiudicazioni: vec![aggiudicazione(p, r, l)?],
+            };
+            let (scheda, eform) = pcp::schede::award(
+                &a,
+                &e,
+                &[elenco(r, l)?],
+                &notice_ids(&r.tender, 0x29 ^ l.id.as_u128()),
+                now,
+            )
+            .map_err(pcp_err)?;
+            Ok(Built { scheda, eform })
+        }
+        Purpose::Contract => {
+            let l = the_lot()?;
+            let w = l
+                .awardee_bid_id
+                .and_then(|id| r.bids.iter().find(|b| b.id == id))
+                .ok_or_else(|| bad("awardee", "the lot has no awardee"))?;
+            let (importo, _) = amount(l, w);
+            let day = now.date_naive();
+            let end = now
+                .checked_add_months(Months::new(p.durata_mesi))
+                .unwrap_or(now)
+                .date_naive();
+            let ausa = match committente(p, r)? {
+                Committente::PerConto { titolare, .. } => titolare.codice_ausa,
+                Committente::Diretto(sa) => sa.codice_ausa,
+            };
+            let c = Contratto {
+                id_partecipante: w.id,
+                cig: vec![lot_cig(l)?],
+                codici_ausa: vec![ausa],
+                data_stipula: day,
+                data_esecutivita: None,
+                data_decorrenza: day,
+                data_scadenza: end,
+                importo_cauzione: (importo * Decimal::from(p.garanzia_percent)
+                    / Decimal::ONE_HUNDRED)
+                    .round_dp(2),
+            };
+            let scheda = pcp::schede::sc1(&c).map_err(pcp_err)?;
+            Ok(Built {
+                scheda,
+                eform: None,
+            })
+        }
+        Purpose::NotAwarded => {
+            let lots: Vec<&lot::Model> = match lot_id {
+                Some(_) => vec![the_lot()?],
+                None => r.lots.iter().filter(|l| l.cig.is_some()).collect(),
+            };
+            let revoked = matches!(
+                r.tender.state.0,
+                lifecycle::tender::TenderState::Revoked | lifecycle::tender::TenderState::Annulled
+            );
+            let lotti = lots
+                .iter()
+                .map(|l| {
+                    let has_bids = r.bids.iter().any(|b| b.lot_id == l.id);
+                    Ok(MancataAggiudicazione {
+                        cig: lot_cig(l)?,
+                        giustificazione: if has_bids {
+                            GiustificazioneEsito::TutteRespinte
+                        } else {
+                            GiustificazioneEsito::NessunaOfferta
+                        },
+                        annullata: revoked.then_some(EsitoProceduraAnnullata::DopoLAvvio),
+                    })
+                })
+                .collect::<WResult<Vec<_>>>()?;
+            let scheda = pcp::schede::nag(&lotti, now).map_err(pcp_err)?;
+            Ok(Built {
+                scheda,
+                eform: None,
+            })
+        }
+    }
+}

@@ -1,0 +1,490 @@
+//! PCP (ANAC's Piattaforma Contratti Pubblici) through the outbox and worker, against the mock
+//! (`testkit::pcp::MockPcp`, which validates every body against ANAC's schemas): the open tender above
+//! the threshold goes crea-appalto P1_16 → conferma → esito with CIGs → pubblica-avviso → S2 → A1_29 → SC1;
+//! an outage delays the calls, which go out once and in order; a KO is shown with ANAC's message and can
+//! be resent; two replicas on one database never send one call twice.
+
+use crate::flow::{request_body, world};
+use crate::helpers::*;
+use chrono::Duration;
+use serde_json::{Value, json};
+use testkit::pcp::{Fault, MockPcp};
+
+fn pcp_env(mock: &MockPcp) -> Vec<(&'static str, String)> {
+    vec![
+        ("SUA_PCP__ENABLED", "true".into()),
+        ("SUA_PCP__BASE_URL", mock.url.clone()),
+        ("SUA_PCP__POLL_INTERVAL_MS", "100".into()),
+        ("SUA_PCP__BACKOFF_BASE_SECS", "1".into()),
+        ("SUA_PCP__BACKOFF_MAX_SECS", "2".into()),
+        ("SUA_PCP__ESITO_POLL_SECS", "0".into()),
+        ("SUA_PCP__TIMEOUT_SECS", "2".into()),
+        ("SUA_PCP__MODI__KID", "sua-test-key-1".into()),
+        ("SUA_PCP__MODI__CLIENT_ID", "client-test".into()),
+        ("SUA_PCP__MODI__PURPOSE_ID", "purpose-test".into()),
+        (
+            "SUA_PCP__MODI__VOUCHER_AUDIENCE",
+            "auth.uat.interop.pagopa.it/client-assertion".into(),
+        ),
+        (
+            "SUA_PCP__MODI__SERVICE_AUDIENCE",
+            "https://pcp.test/ComunicaAppalto/v1".into(),
+        ),
+        ("SUA_PCP__MODI__REG_CODICE_PIATTAFORMA", "SUA-TEST".into()),
+        ("SUA_PCP__MODI__REG_CODICE_COMPONENTE", "SUA-CORE".into()),
+        (
+            "SUA_PCP__MODI__PRIVATE_KEY_PATH",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../pcp/tests/keys/test-rsa.pem"
+            )
+            .into(),
+        ),
+        (
+            "SUA_PCP__MODI__USER_CODICE_FISCALE",
+            "RSSMRA80A01H501U".into(),
+        ),
+    ]
+}
+
+async fn spawn(mock: &MockPcp, extra: &[(&str, &str)]) -> TestApp {
+    let env = pcp_env(mock);
+    let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    all.extend_from_slice(extra);
+    TestApp::spawn_with(Backend::Sqlite, &all).await
+}
+
+async fn calls(app: &TestApp, tid: &str, buyer: &str) -> Vec<Value> {
+    ok(
+        &app.get(&format!("/v1/tenders/{tid}/pcp"), Some(buyer))
+            .await,
+        200,
+    )
+    .as_array()
+    .unwrap()
+    .clone()
+}
+
+/// Waits until `pred` holds on the tender's calls (up to 30 s).
+async fn wait_calls(
+    app: &TestApp,
+    tid: &str,
+    buyer: &str,
+    what: &str,
+    pred: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let mut last = Vec::new();
+    for _ in 0..300 {
+        last = calls(app, tid, buyer).await;
+        if pred(&last) {
+            return last;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{what}: {}", serde_json::to_string_pretty(&last).unwrap());
+}
+
+fn all_confirmed(c: &[Value], n: usize) -> bool {
+    c.len() == n && c.iter().all(|x| x["status"] == "confermata")
+}
+
+/// The buyer takes a request above the EU threshold to `acquire_cig` with PCP enabled (deadline set
+/// first: it goes in the publication scheda). Returns (tender, lot).
+async fn to_acquire_cig(app: &TestApp, w: &crate::flow::World) -> (String, String) {
+    let mut body = request_body();
+    body["estimated_amount"] = json!("400000.00");
+    body["lots"][0]["estimated_amount"] = json!("400000.00");
+    let r = ok(
+        &app.post("/v1/requests", Some(&w.municipality), &body).await,
+        201,
+    );
+    let rid = r["id"].as_str().unwrap();
+    let acc = ok(
+        &app.post(
+            &format!("/v1/requests/{rid}/accept"),
+            Some(&w.buyer),
+            &json!({"procedure_type": "aperta"}),
+        )
+        .await,
+        201,
+    );
+    let tid = acc["tender_id"].as_str().unwrap().to_owned();
+    let t = ok(
+        &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
+        200,
+    );
+    let lot = t["lots"][0]["id"].as_str().unwrap().to_owned();
+    let ev = format!("/v1/tenders/{tid}/events");
+    event(
+        app,
+        &ev,
+        &w.buyer,
+        json!({"event": "adopt_decision_to_contract"}),
+    )
+    .await;
+    let deadline = chrono::Utc::now() + Duration::days(40);
+    ok(
+        &app.patch(
+            &format!("/v1/tenders/{tid}"),
+            Some(&w.buyer),
+            &json!({"deadline": deadline}),
+        )
+        .await,
+        200,
+    );
+    let tr = event(app, &ev, &w.buyer, json!({"event": "acquire_cig"})).await;
+    assert_eq!(tr["to"], "approved", "the CIGs come from PCP later: {tr}");
+    assert_eq!(
+        tr["effects"][0]["pcp_calls"].as_array().unwrap().len(),
+        2,
+        "{tr}"
+    );
+    (tid, lot)
+}
+
+async fn wait_state(app: &TestApp, path: &str, buyer: &str, key: &str, want: &str) -> Value {
+    let mut t = Value::Null;
+    for _ in 0..300 {
+        t = ok(&app.get(path, Some(buyer)).await, 200);
+        if t.pointer(key).and_then(Value::as_str) == Some(want) {
+            return t;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{key} never became {want}: {t}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_tender_above_the_threshold_goes_through_pcp_from_p1_16_to_sc1() {
+    let mock = MockPcp::start();
+    let app = spawn(&mock, &[]).await;
+    // a second replica on the same database: its worker races the first for every call
+    let replica = testkit::serve::spawn(
+        SUA.as_ref(),
+        app.dir.path(),
+        &app.db_url,
+        &pcp_env(&mock)
+            .iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .chain([("SUA_CLOCK__ALLOW_OVERRIDE", "true")])
+            .collect::<Vec<_>>(),
+    );
+    let w = world(&app).await;
+    let (tid, lot) = to_acquire_cig(&app, &w).await;
+    // PCP assigns the CIG; the worker stores it and makes the tender ready
+    let t = wait_state(
+        &app,
+        &format!("/v1/tenders/{tid}"),
+        &w.buyer,
+        "/state",
+        "ready",
+    )
+    .await;
+    let cig = t["lots"][0]["cig"]
+        .as_str()
+        .expect("a CIG from PCP")
+        .to_owned();
+    domain::ids::Cig::parse(&cig).expect("ANAC's check characters");
+    let c = calls(&app, &tid, &w.buyer).await;
+    assert_eq!(c[0]["scheda"], "P1_16", "{c:?}");
+    assert!(all_confirmed(&c, 2), "{c:?}");
+    // publication: pubblica-avviso (the contract notice goes to TED through PCP)
+    let ev = format!("/v1/tenders/{tid}/events");
+    event(&app, &ev, &w.buyer, json!({"event": "publish"})).await;
+    wait_calls(&app, &tid, &w.buyer, "pubblica-avviso", |c| {
+        all_confirmed(c, 3)
+    })
+    .await;
+
+    // bids, evaluation, award
+    let lev = format!("/v1/lots/{lot}/events");
+    let mut bids = Vec::new();
+    for (name, cf, pec, discount) in [
+        ("Pulizie Alfa srl", "05949241110", "alfa@pec.it", "12.5"),
+        ("Beta Servizi spa", "02229829771", "beta@pec.it", "9.5"),
+    ] {
+        let o = ok(
+            &app.post(
+                "/v1/operators",
+                None,
+                &json!({"name": name, "codice_fiscale": cf, "pec": pec}),
+            )
+            .await,
+            201,
+        );
+        let b = ok(
+            &app.post(
+                &format!("/v1/lots/{lot}/bids"),
+                o["token"].as_str(),
+                &json!({"declared_discount": discount}),
+            )
+            .await,
+            201,
+        );
+        bids.push(b["id"].as_str().unwrap().to_owned());
+    }
+    let t = ok(
+        &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
+        200,
+    );
+    let deadline: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(t["deadline"].clone()).unwrap();
+    let after = deadline + Duration::minutes(1);
+    ok(
+        &app.put("/v1/admin/clock", Some(&w.admin), &json!({"now": after}))
+            .await,
+        200,
+    );
+    wait_state(
+        &app,
+        &format!("/v1/tenders/{tid}"),
+        &w.buyer,
+        "/state",
+        "closed",
+    )
+    .await;
+    event(&app, &ev, &w.buyer, json!({"event": "start_evaluation"})).await;
+    event(
+        &app,
+        &lev,
+        &w.buyer,
+        json!({"event": "open_administrative"}),
+    )
+    .await;
+    for id in &bids {
+        event(
+            &app,
+            &format!("/v1/bids/{id}/events"),
+            &w.buyer,
+            json!({"event": "admit"}),
+        )
+        .await;
+    }
+    for e in ["start_economic_evaluation", "open_economic_offers"] {
+        event(&app, &lev, &w.buyer, json!({ "event": e })).await;
+    }
+    event(
+        &app,
+        &lev,
+        &w.buyer,
+        json!({"event": "propose_award", "bid_id": bids[0]}),
+    )
+    .await;
+    event(
+        &app,
+        &lev,
+        &w.buyer,
+        json!({"event": "verify_requirements", "declarations": {"requirements_verified": true}}),
+    )
+    .await;
+    // the award does not wait for PCP
+    let tr = event(&app, &lev, &w.buyer, json!({"event": "award"})).await;
+    assert_eq!(tr["to"], "awarded", "{tr}");
+    let c = wait_calls(&app, &tid, &w.buyer, "S2 and A1_29", |c| {
+        all_confirmed(c, 5)
+    })
+    .await;
+    assert_eq!(c[3]["scheda"], "S2", "{c:?}");
+    assert_eq!(c[4]["scheda"], "A1_29", "{c:?}");
+
+    // the standstill ends; the contract is signed: SC1
+    let t = wait_state(
+        &app,
+        &format!("/v1/tenders/{tid}"),
+        &w.buyer,
+        "/lots/0/state",
+        "awarded",
+    )
+    .await;
+    let _ = t;
+    let mut end = Value::Null;
+    for _ in 0..300 {
+        let t = ok(
+            &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
+            200,
+        );
+        end = t["lots"][0]["standstill_end"].clone();
+        if !end.is_null() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let end: chrono::DateTime<chrono::Utc> = serde_json::from_value(end).expect("a standstill end");
+    ok(
+        &app.put(
+            "/v1/admin/clock",
+            Some(&w.admin),
+            &json!({"now": end + Duration::minutes(1)}),
+        )
+        .await,
+        200,
+    );
+    wait_state(
+        &app,
+        &format!("/v1/tenders/{tid}"),
+        &w.buyer,
+        "/lots/0/state",
+        "ready_to_sign",
+    )
+    .await;
+    event(&app, &lev, &w.buyer, json!({"event": "sign_contract"})).await;
+    let c = wait_calls(&app, &tid, &w.buyer, "SC1", |c| all_confirmed(c, 6)).await;
+    assert_eq!(c[5]["scheda"], "SC1", "{c:?}");
+
+    // every body PCP received was valid (the mock answers 400 otherwise) and each call went out once
+    let got = mock.received();
+    assert!(got.iter().all(|r| r.status == 200), "{got:#?}");
+    let posts: Vec<&str> = got
+        .iter()
+        .filter(|r| !r.path.contains("esito-operazione") && !r.path.contains("recupera-cig"))
+        .map(|r| r.path.rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(
+        posts,
+        [
+            "crea-appalto",
+            "conferma-appalto",
+            "pubblica-avviso",
+            "crea-scheda",
+            "conferma-scheda",
+            "crea-scheda",
+            "conferma-scheda",
+            "crea-scheda",
+            "conferma-scheda"
+        ],
+        "in order, once each, although two workers raced"
+    );
+    let codes: Vec<&str> = got
+        .iter()
+        .filter_map(|r| {
+            r.body
+                .pointer("/scheda/codice/codice")
+                .and_then(Value::as_str)
+        })
+        .collect();
+    assert_eq!(codes, ["P1_16", "S2", "A1_29", "SC1"]);
+    drop(replica);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pcp_down_delays_the_calls_which_go_out_once_in_order_when_it_returns() {
+    let mock = MockPcp::start();
+    mock.set_down(true);
+    let app = spawn(&mock, &[]).await;
+    let w = world(&app).await;
+    let (tid, _) = to_acquire_cig(&app, &w).await;
+    // the worker tries, PCP answers 503: the call stays queued with the reason, nothing is lost
+    let c = wait_calls(&app, &tid, &w.buyer, "attempts during the outage", |c| {
+        c[0]["error_code"] == "TRANSIENT"
+    })
+    .await;
+    // (the attempt is counted when claimed, the reason recorded when PCP answered)
+    assert_eq!(c[0]["status"], "in_coda", "{c:?}");
+    assert!(c[0]["attempts"].as_i64().unwrap() >= 1, "{c:?}");
+    assert_eq!(
+        c[1]["attempts"], 0,
+        "the conferma waits for the crea: {c:?}"
+    );
+    let t = ok(
+        &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
+        200,
+    );
+    assert_eq!(t["state"], "approved", "no CIG, no publication");
+    mock.set_down(false);
+    wait_state(
+        &app,
+        &format!("/v1/tenders/{tid}"),
+        &w.buyer,
+        "/state",
+        "ready",
+    )
+    .await;
+    let c = calls(&app, &tid, &w.buyer).await;
+    assert!(all_confirmed(&c, 2), "{c:?}");
+    let ok_posts: Vec<String> = mock
+        .received()
+        .into_iter()
+        .filter(|r| r.status == 200 && !r.path.contains("esito") && !r.path.contains("recupera"))
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(
+        ok_posts,
+        [
+            "/ComunicaAppalto/v2/crea-appalto",
+            "/ComunicaAppalto/v2/conferma-appalto"
+        ],
+        "once each, in order"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ko_is_shown_with_anacs_message_and_can_be_resent_by_the_buyer_only() {
+    let mock = MockPcp::start();
+    mock.inject(Fault::Ko {
+        codice: "ERR16".into(),
+        dettaglio: "Stazione appaltante non abilitata".into(),
+    });
+    let app = spawn(&mock, &[]).await;
+    let w = world(&app).await;
+    let (tid, _) = to_acquire_cig(&app, &w).await;
+    let c = wait_calls(&app, &tid, &w.buyer, "KO", |c| {
+        c.len() == 2 && c[1]["status"] == "errore"
+    })
+    .await;
+    assert_eq!(c[1]["error_code"], "ERR16", "{c:?}");
+    assert_eq!(c[1]["error_message"], "Stazione appaltante non abilitata");
+    let id = c[1]["id"].as_str().unwrap();
+    // others may not see nor resend it
+    let r = app
+        .get(&format!("/v1/tenders/{tid}/pcp"), Some(&w.other_buyer))
+        .await;
+    assert!(matches!(r.0, 403 | 404), "{r:?}");
+    let r = app
+        .post(
+            &format!("/v1/pcp/calls/{id}/resend"),
+            Some(&w.other_buyer),
+            &json!({}),
+        )
+        .await;
+    assert!(matches!(r.0, 403 | 404), "{r:?}");
+    // a call not in errore cannot be resent
+    let first = c[0]["id"].as_str().unwrap();
+    let r = app
+        .post(
+            &format!("/v1/pcp/calls/{first}/resend"),
+            Some(&w.buyer),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.0, 409, "{r:?}");
+    let r = ok(
+        &app.post(
+            &format!("/v1/pcp/calls/{id}/resend"),
+            Some(&w.buyer),
+            &json!({}),
+        )
+        .await,
+        200,
+    );
+    assert_eq!(r["status"], "in_coda");
+    wait_state(
+        &app,
+        &format!("/v1/tenders/{tid}"),
+        &w.buyer,
+        "/state",
+        "ready",
+    )
+    .await;
+    let c = calls(&app, &tid, &w.buyer).await;
+    assert!(all_confirmed(&c, 2), "{c:?}");
+    assert_eq!(c[1]["error_code"], Value::Null);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_pcp_disabled_acquire_cig_takes_the_typed_in_cig_as_before() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let w = world(&app).await;
+    let p = publish_open(&app, &w.municipality, &w.buyer, &request_body()).await;
+    let c = calls(&app, &p.tid, &w.buyer).await;
+    assert!(c.is_empty(), "{c:?}");
+}
