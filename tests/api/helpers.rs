@@ -287,3 +287,37 @@ pub async fn close_after_deadline(
     }
     panic!("tender {tid} not closed after its deadline");
 }
+
+/// From a closed lowest-price tender: starts the evaluation, opens the administrative envelopes and admits
+/// every bid of `bids`, opens the economic offers, proposes `bids[0]` and records its requirements as
+/// verified: lot `lot` is ready to be awarded.
+pub async fn verified_for_award(app: &TestApp, buyer: &str, tid: &str, lot: &str, bids: &[String]) {
+    let lev = format!("/v1/lots/{lot}/events");
+    let tev = format!("/v1/tenders/{tid}/events");
+    event(
+        app,
+        &tev,
+        buyer,
+        serde_json::json!({"event": "start_evaluation"}),
+    )
+    .await;
+    event(
+        app,
+        &lev,
+        buyer,
+        serde_json::json!({"event": "open_administrative"}),
+    )
+    .await;
+    for id in bids {
+        let bev = format!("/v1/bids/{id}/events");
+        event(app, &bev, buyer, serde_json::json!({"event": "admit"})).await;
+    }
+    for e in ["start_economic_evaluation", "open_economic_offers"] {
+        event(app, &lev, buyer, serde_json::json!({ "event": e })).await;
+    }
+    let propose = serde_json::json!({"event": "propose_award", "bid_id": bids[0]});
+    event(app, &lev, buyer, propose).await;
+    let verified = serde_json::json!({"event": "verify_requirements",
+        "declarations": {"requirements_verified": true}});
+    event(app, &lev, buyer, verified).await;
+}

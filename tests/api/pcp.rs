@@ -243,40 +243,7 @@ async fn an_open_tender_above_the_threshold_goes_through_pcp_from_p1_16_to_sc1()
         "closed",
     )
     .await;
-    event(&app, &ev, &w.buyer, json!({"event": "start_evaluation"})).await;
-    event(
-        &app,
-        &lev,
-        &w.buyer,
-        json!({"event": "open_administrative"}),
-    )
-    .await;
-    for id in &bids {
-        event(
-            &app,
-            &format!("/v1/bids/{id}/events"),
-            &w.buyer,
-            json!({"event": "admit"}),
-        )
-        .await;
-    }
-    for e in ["start_economic_evaluation", "open_economic_offers"] {
-        event(&app, &lev, &w.buyer, json!({ "event": e })).await;
-    }
-    event(
-        &app,
-        &lev,
-        &w.buyer,
-        json!({"event": "propose_award", "bid_id": bids[0]}),
-    )
-    .await;
-    event(
-        &app,
-        &lev,
-        &w.buyer,
-        json!({"event": "verify_requirements", "declarations": {"requirements_verified": true}}),
-    )
-    .await;
+    verified_for_award(&app, &w.buyer, &tid, &lot, &bids).await;
     // the award does not wait for PCP
     let tr = event(&app, &lev, &w.buyer, json!({"event": "award"})).await;
     assert_eq!(tr["to"], "awarded", "{tr}");

@@ -77,46 +77,7 @@ async fn run(backend: Backend) {
     }
     let deadline = p.deadline + Duration::minutes(1);
     close_after_deadline(&app, &w.admin, &w.buyer, &tid, p.deadline).await;
-    event(
-        &app,
-        &format!("/v1/tenders/{tid}/events"),
-        &w.buyer,
-        json!({"event": "start_evaluation"}),
-    )
-    .await;
-    event(
-        &app,
-        &lev,
-        &w.buyer,
-        json!({"event": "open_administrative"}),
-    )
-    .await;
-    for id in &bids {
-        event(
-            &app,
-            &format!("/v1/bids/{id}/events"),
-            &w.buyer,
-            json!({"event": "admit"}),
-        )
-        .await;
-    }
-    for ev in ["start_economic_evaluation", "open_economic_offers"] {
-        event(&app, &lev, &w.buyer, json!({ "event": ev })).await;
-    }
-    event(
-        &app,
-        &lev,
-        &w.buyer,
-        json!({"event": "propose_award", "bid_id": bids[0]}),
-    )
-    .await;
-    event(
-        &app,
-        &lev,
-        &w.buyer,
-        json!({"event": "verify_requirements", "declarations": {"requirements_verified": true}}),
-    )
-    .await;
+    verified_for_award(&app, &w.buyer, &tid, &lot, &bids).await;
 
     // Nobody declares when the communications were sent, nor records it by hand.
     let r = app

@@ -623,18 +623,15 @@ async fn tender_event(ctx: Ctx, Path(id): Path<Uuid>, Form(f): F) -> Response {
     if let Some(m) = f.get("motivation").filter(|m| !m.trim().is_empty()) {
         d["motivation"] = json!(m);
     }
-    let r = ctx
-        .api(
-            Method::POST,
-            &format!("/v1/tenders/{id}/events"),
-            Some(json!({"event": ev, "declarations": d})),
-        )
-        .await;
-    back(
-        &to_tender(id),
-        r.map(|_| format!("Fatto: {}.", render::label(&ev)))
-            .map_err(|e| e.message()),
+    act(
+        &ctx,
+        id,
+        Method::POST,
+        &format!("/v1/tenders/{id}/events"),
+        json!({"event": ev, "declarations": d}),
+        format!("Fatto: {}.", render::label(&ev)),
     )
+    .await
 }
 
 async fn lot_event(ctx: Ctx, Path((id, lot)): Path<(Uuid, Uuid)>, Form(f): F) -> Response {
@@ -642,36 +639,30 @@ async fn lot_event(ctx: Ctx, Path((id, lot)): Path<(Uuid, Uuid)>, Form(f): F) ->
         return r;
     }
     let ev = f.get("event").cloned().unwrap_or_default();
-    let r = ctx
-        .api(
-            Method::POST,
-            &format!("/v1/lots/{lot}/events"),
-            Some(json!({"event": ev, "declarations": declared(&ev)})),
-        )
-        .await;
-    back(
-        &to_tender(id),
-        r.map(|_| format!("Fatto: {}.", render::label(&ev)))
-            .map_err(|e| e.message()),
+    act(
+        &ctx,
+        id,
+        Method::POST,
+        &format!("/v1/lots/{lot}/events"),
+        json!({"event": ev, "declarations": declared(&ev)}),
+        format!("Fatto: {}.", render::label(&ev)),
     )
+    .await
 }
 
 async fn evaluate(ctx: Ctx, Path((id, lot)): Path<(Uuid, Uuid)>, Form(f): F) -> Response {
     if let Err(r) = guarded(&ctx, &f).await {
         return r;
     }
-    let r = ctx
-        .api(
-            Method::POST,
-            &format!("/v1/lots/{lot}/evaluate"),
-            Some(json!({})),
-        )
-        .await;
-    back(
-        &to_tender(id),
-        r.map(|_| "Valutazione eseguita.".to_owned())
-            .map_err(|e| e.message()),
+    act(
+        &ctx,
+        id,
+        Method::POST,
+        &format!("/v1/lots/{lot}/evaluate"),
+        json!({}),
+        "Valutazione eseguita.".to_owned(),
     )
+    .await
 }
 
 async fn bid_event(ctx: Ctx, Path((id, bid)): Path<(Uuid, Uuid)>, Form(f): F) -> Response {
@@ -683,18 +674,15 @@ async fn bid_event(ctx: Ctx, Path((id, bid)): Path<(Uuid, Uuid)>, Form(f): F) ->
     if let Some(m) = f.get("motivation").filter(|m| !m.trim().is_empty()) {
         d["exclusion_reason"] = json!(m);
     }
-    let r = ctx
-        .api(
-            Method::POST,
-            &format!("/v1/bids/{bid}/events"),
-            Some(json!({"event": ev, "declarations": d})),
-        )
-        .await;
-    back(
-        &to_tender(id),
-        r.map(|_| format!("Fatto: {}.", render::label(&ev)))
-            .map_err(|e| e.message()),
+    act(
+        &ctx,
+        id,
+        Method::POST,
+        &format!("/v1/bids/{bid}/events"),
+        json!({"event": ev, "declarations": d}),
+        format!("Fatto: {}.", render::label(&ev)),
     )
+    .await
 }
 
 async fn answer(ctx: Ctx, Path((id, c)): Path<(Uuid, Uuid)>, Form(f): F) -> Response {
@@ -702,18 +690,15 @@ async fn answer(ctx: Ctx, Path((id, c)): Path<(Uuid, Uuid)>, Form(f): F) -> Resp
         return r;
     }
     let body = json!({"answer": f.get("answer").cloned().unwrap_or_default()});
-    let r = ctx
-        .api(
-            Method::POST,
-            &format!("/v1/clarifications/{c}/answer"),
-            Some(body),
-        )
-        .await;
-    back(
-        &to_tender(id),
-        r.map(|_| "Risposta pubblicata.".to_owned())
-            .map_err(|e| e.message()),
+    act(
+        &ctx,
+        id,
+        Method::POST,
+        &format!("/v1/clarifications/{c}/answer"),
+        body,
+        "Risposta pubblicata.".to_owned(),
     )
+    .await
 }
 
 async fn set_deadline(ctx: Ctx, Path(id): Path<Uuid>, Form(f): F) -> Response {
@@ -731,18 +716,15 @@ async fn set_deadline(ctx: Ctx, Path(id): Path<Uuid>, Form(f): F) -> Response {
             Err("Scadenza: data e ora non valide.".into()),
         );
     };
-    let r = ctx
-        .api(
-            Method::PATCH,
-            &format!("/v1/tenders/{id}"),
-            Some(json!({"deadline": d})),
-        )
-        .await;
-    back(
-        &to_tender(id),
-        r.map(|_| "Scadenza salvata.".to_owned())
-            .map_err(|e| e.message()),
+    act(
+        &ctx,
+        id,
+        Method::PATCH,
+        &format!("/v1/tenders/{id}"),
+        json!({"deadline": d}),
+        "Scadenza salvata.".to_owned(),
     )
+    .await
 }
 
 /// The lot's evaluation rules, part of the lex specialis (art. 54 c.2): at the lowest price the method of
@@ -776,34 +758,30 @@ async fn set_rules(ctx: Ctx, Path((id, lot)): Path<(Uuid, Uuid)>, Form(f): F) ->
             );
         }
     };
-    patch_lot(
+    act(
         &ctx,
         id,
-        lot,
+        Method::PATCH,
+        &format!("/v1/tenders/{id}/lots/{lot}"),
         json!({ "evaluation_rules": rules }),
         "Regole di valutazione salvate.",
     )
     .await
 }
 
-/// PATCH a lot through the API and come back to the tender page with the outcome.
-async fn patch_lot(
+/// An API operation on behalf of the session, then back to the tender page with its outcome.
+async fn act(
     ctx: &Ctx,
     id: Uuid,
-    lot: Uuid,
+    method: Method,
+    path: &str,
     body: serde_json::Value,
-    done: &str,
+    done: impl Into<String>,
 ) -> Response {
-    let r = ctx
-        .api(
-            Method::PATCH,
-            &format!("/v1/tenders/{id}/lots/{lot}"),
-            Some(body),
-        )
-        .await;
+    let r = ctx.api(method, path, Some(body)).await;
     back(
         &to_tender(id),
-        r.map(|_| done.to_owned()).map_err(|e| e.message()),
+        r.map(|_| done.into()).map_err(|e| e.message()),
     )
 }
 
@@ -812,5 +790,13 @@ async fn set_cig(ctx: Ctx, Path((id, lot)): Path<(Uuid, Uuid)>, Form(f): F) -> R
         return r;
     }
     let body = json!({"cig": f.get("cig").map(|c| c.trim().to_owned()).unwrap_or_default()});
-    patch_lot(&ctx, id, lot, body, "CIG salvato.").await
+    act(
+        &ctx,
+        id,
+        Method::PATCH,
+        &format!("/v1/tenders/{id}/lots/{lot}"),
+        body,
+        "CIG salvato.",
+    )
+    .await
 }
