@@ -1023,24 +1023,40 @@ pub async fn run_bid_event<C: ConnectionTrait>(
 // ---------------------------------------------------------------- the standstill's start (art. 18 c.3)
 
 /// Awarded lots whose award communications are not yet recorded as sent (candidates for
-/// [`record_award_communications_if_sent`]), at most `limit`.
+/// [`record_award_communications_if_sent`]), at most `limit`. Every awarded lot is read, in pages of
+/// `limit` by id, so that lots already recorded (awarded for the 32 days of their standstill) never hide
+/// a newer one behind the page size.
 pub async fn lots_awaiting_award_communications<C: ConnectionTrait>(
     db: &C,
     limit: u64,
 ) -> WResult<Vec<Uuid>> {
-    Ok(lot::Entity::find()
-        .filter(lot::Column::State.eq(LotState::Awarded.as_str()))
-        .limit(limit)
-        .all(db)
-        .await?
-        .into_iter()
-        .filter(|l| {
-            Declarations::from_json(&l.facts_json)
-                .last_award_communication_at
-                .is_none()
-        })
-        .map(|l| l.id)
-        .collect())
+    let mut out = Vec::new();
+    let mut after: Option<Uuid> = None;
+    loop {
+        let mut q = lot::Entity::find()
+            .filter(lot::Column::State.eq(LotState::Awarded.as_str()))
+            .order_by_asc(lot::Column::Id)
+            .limit(limit);
+        if let Some(a) = after {
+            q = q.filter(lot::Column::Id.gt(a));
+        }
+        let page = q.all(db).await?;
+        after = page.last().map(|l| l.id);
+        let full = page.len() as u64 == limit;
+        out.extend(
+            page.into_iter()
+                .filter(|l| {
+                    Declarations::from_json(&l.facts_json)
+                        .last_award_communication_at
+                        .is_none()
+                })
+                .map(|l| l.id),
+        );
+        if !full || out.len() as u64 >= limit {
+            out.truncate(limit as usize);
+            return Ok(out);
+        }
+    }
 }
 
 /// When the outbox reports every award communication of the lot's award sent, records it: the lot's
