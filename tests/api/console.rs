@@ -384,13 +384,24 @@ async fn console_buttons_follow_the_lifecycle_and_public_pages_search() {
     assert!(list.body.contains("Comune di Castelrupe"));
     for q in [
         "/gare?q=zzz",
+        "/gare?q=pulizia%20zzz",
+        "/gare?q=ulizia",
         "/gare?comune=Altrove",
         "/gare?cpv=4523",
         "/gare?stato=closed",
     ] {
         assert!(!anon.get(q).await.body.contains(&p.tid), "{q}");
     }
-    for q in ["/gare?cpv=9091", "/gare?comune=castel", "/gare?stato=open"] {
+    // the title is searched by words: each word of the search starts a word of the title, case and
+    // accents aside, in any order
+    for q in [
+        "/gare?q=PULIZ",
+        "/gare?q=pulizia%20servizio",
+        "/gare?q=Servìzio",
+        "/gare?cpv=9091",
+        "/gare?comune=castel",
+        "/gare?stato=open",
+    ] {
         assert!(anon.get(q).await.body.contains(&p.tid), "{q}");
     }
     assert_eq!(anon.get(&format!("/gare/{}", p.tid)).await.status, 200);
@@ -416,4 +427,76 @@ async fn console_buttons_follow_the_lifecycle_and_public_pages_search() {
     let dash = buyer.get("/sua").await.body;
     assert!(dash.contains("Gare per stato (2)"), "{dash}");
     assert!(dash.contains("Nessuna scadenza nei prossimi 14 giorni"));
+    // the year's spend, recorded at publication: the published tender only, under its municipality
+    let i = dash
+        .find("<td>Comune di Castelrupe</td>")
+        .unwrap_or_else(|| panic!("no spend row: {dash}"));
+    let row = &dash[i..i + 120];
+    assert!(
+        row.contains("€ 180.000,00") && row.contains(r#"<td class="num">1</td>"#),
+        "{row}"
+    );
+}
+
+/// Sessions are rows of the database: a second `sua serve` on the same database accepts the session the
+/// first one opened (replicas behind a load balancer, or a restart), and a logout on one ends it on both.
+async fn sessions_are_shared_by_replicas(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let w = world(&app).await;
+    let replica = testkit::serve::spawn(
+        SUA.as_ref(),
+        app.dir.path(),
+        &app.db_url,
+        &[("SUA_CLOCK__ALLOW_OVERRIDE", "true"), ("RUST_LOG", "warn")],
+    );
+    let mut one = Browser::new(&app);
+    assert_eq!(one.login(&w.buyer).await, "/sua");
+    let mut two = Browser::new(&app);
+    two.base = replica.base.clone();
+    two.cookie = one.cookie.clone();
+    let page = two.get("/sua").await;
+    assert_eq!(page.status, 200, "the other replica knows the session");
+    // the CSRF token is the session's, on either replica
+    let csrf = csrf_of(&page.body);
+    assert_eq!(csrf, one.csrf("/sua").await);
+    // logout on the second: the first no longer knows it either
+    assert_eq!(two.post("/logout", &[("csrf", &csrf)]).await.status, 303);
+    assert_eq!(one.get("/sua").await.status, 303, "logged out everywhere");
+    // a forged or unknown id is no session
+    one.cookie = Some("sua_console=forged".into());
+    assert_eq!(one.get("/sua").await.status, 303);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_sessions_are_shared_by_replicas_sqlite() {
+    sessions_are_shared_by_replicas(Backend::Sqlite).await;
+}
+
+#[cfg_attr(
+    not(sua_pg),
+    ignore = "needs PostgreSQL: set SUA_TEST_DATABASE_URL when building the tests"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_sessions_are_shared_by_replicas_postgres() {
+    sessions_are_shared_by_replicas(Backend::Postgres).await;
+}
+
+/// A session expires after eight idle hours (on the injected clock); using it moves its expiry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_sessions_expire_when_idle() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let w = world(&app).await;
+    let mut b = Browser::new(&app);
+    b.login(&w.buyer).await;
+    assert_eq!(b.get("/sua").await.status, 200);
+    let t0 = chrono::Utc::now();
+    let at = |h: i64| json!({"now": t0 + chrono::Duration::hours(h)});
+    ok(&app.put("/v1/admin/clock", Some(&w.admin), &at(7)).await, 200);
+    assert_eq!(b.get("/sua").await.status, 200, "seven idle hours: still in");
+    ok(&app.put("/v1/admin/clock", Some(&w.admin), &at(14)).await, 200);
+    assert_eq!(b.get("/sua").await.status, 200, "used at 7 h: it runs to 15 h");
+    ok(&app.put("/v1/admin/clock", Some(&w.admin), &at(23)).await, 200);
+    let r = b.get("/sua").await;
+    assert_eq!(r.status, 303, "nine idle hours: expired");
+    assert!(r.location.unwrap().starts_with("/?"));
 }

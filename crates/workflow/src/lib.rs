@@ -25,6 +25,7 @@ pub mod lex_specialis;
 pub mod mails;
 pub mod pcp_facts;
 pub mod pcp_outbox;
+pub mod published;
 pub mod register;
 pub mod store;
 pub mod transition;

@@ -180,6 +180,9 @@ pub fn label(code: &str) -> &str {
         "ranked" => "in graduatoria",
         "admit" => "Ammetti",
         "exclude" => "Escludi",
+        "request_soccorso" => "Richiedi il soccorso istruttorio",
+        "cure_soccorso" => "Registra la regolarizzazione dell'operatore",
+        "soccorso_expired" => "Termine del soccorso scaduto",
         // requests
         "returned" => "restituita con domande",
         "accepted" => "accettata",
@@ -210,6 +213,9 @@ pub fn page(ctx: &Ctx, name: &str, extra: Value) -> Response {
         home => principal.map(|p| super::home_of(p.role)),
         flash_ok => ctx.flash_ok,
         flash_err => ctx.flash_err,
+        field_err => ctx.flash_at.as_ref().map(|(form, field)| context! {
+            form => form, field => field, message => ctx.flash_err,
+        }),
     };
     let merged = context! { ..extra, ..base };
     let html = env()

@@ -10,11 +10,13 @@ macro_rules! entity_boilerplate {
     };
 }
 
+mod console;
 mod files;
 mod pcp;
 mod register;
 mod sealed;
 
+pub use console::{console_session, tender_spend, tender_word};
 pub use files::bid_file;
 pub use pcp::pcp_call;
 pub use register::{register_award_history, register_draw, register_listing};

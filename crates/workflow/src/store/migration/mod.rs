@@ -1,6 +1,7 @@
 //! Schema migrations (sea-orm-migration), applied at `sua serve` start-up and by `sua migrate`.
 //! One code path for SQLite and PostgreSQL: only portable column types are used.
 
+mod console;
 mod costs;
 mod documents;
 mod files;
@@ -40,6 +41,8 @@ impl MigratorTrait for Migrator {
         m.push(Box::new(lex_specialis::M20261206LexSpecialis));
         // the PCP outbox (calls to ANAC's Piattaforma Contratti Pubblici)
         m.push(Box::new(pcp::M20261206PcpCalls));
+        // the console: words of published titles, the year's spend, sessions, the dashboard's indexes
+        m.push(Box::new(console::M20261206Console));
         m
     }
 }
