@@ -105,7 +105,10 @@ pub async fn record_facts<C: ConnectionTrait>(db: &C, p: &Published) -> Result<(
         p.procedure_type
     );
     // writes are serialised (`Db::write`): read, then insert or add
-    match tender_spend::Entity::find_by_id(key.clone()).one(db).await? {
+    match tender_spend::Entity::find_by_id(key.clone())
+        .one(db)
+        .await?
+    {
         Some(row) => {
             let (n, c) = (row.tenders, row.base_amount_cents);
             let mut am: tender_spend::ActiveModel = row.into();

@@ -17,9 +17,8 @@ use axum::{
 use chrono::{Datelike, Duration, Utc};
 use minijinja::context;
 use sea_orm::{
-    ColumnTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait,
-    sea_query::Expr,
+    ColumnTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, sea_query::Expr,
 };
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -42,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/sua/gare/{id}/lotti/{lot}/valuta", post(evaluate))
         .route("/sua/gare/{id}/offerte/{bid}/evento", post(bid_event))
         .route("/sua/gare/{id}/chiarimenti/{c}/risposta", post(answer))
+        .route("/sua/gare/{id}/pcp/{call}/reinvia", post(resend_pcp))
 }
 
 type F = Form<HashMap<String, String>>;
@@ -150,10 +150,7 @@ async fn home(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
         Role::PlatformAdmin => None,
         _ => Some(province),
     };
-    let (read, spend) = tokio::join!(
-        read,
-        workflow::published::spend(db, spend_province, year)
-    );
+    let (read, spend) = tokio::join!(read, workflow::published::spend(db, spend_province, year));
     let ((counts, soon, inbox, recent), spend) = match (read, spend) {
         (Ok(r), Ok(s)) => (r, s),
         (Err(e), _) => return fail(&ctx, e),
@@ -436,8 +433,11 @@ async fn tender_page(ctx: Ctx, Path(id): Path<Uuid>) -> Response {
             .filter(|b| b.lot_id == l.id && b.state.is_offer())
             .count();
         let lv = workflow::views::to_json(lv);
+        let cig_source = workflow::pcp_outbox::cig_source(db, l)
+            .await
+            .unwrap_or_default();
         lot_blocks.push(json!({
-            "lot": lv, "buttons": buttons, "offers": offers,
+            "lot": lv, "buttons": buttons, "offers": offers, "cig_source": cig_source,
             "chart": charts::discounts(&lv),
             "opened": l.state.open_envelopes().administrative,
             "evaluable": l.state.open_envelopes().economic,
@@ -507,11 +507,27 @@ async fn tender_page(ctx: Ctx, Path(id): Path<Uuid>) -> Response {
         format!("/v1/tenders/{id}/documents"),
         format!("/v1/tenders/{id}/messages"),
     );
-    let (clar, docs, outbox) = tokio::join!(
+    let pp = format!("/v1/tenders/{id}/pcp");
+    let (clar, docs, outbox, pcp) = tokio::join!(
         ctx.api(Method::GET, &cp, None),
         ctx.api(Method::GET, &dp, None),
         ctx.api(Method::GET, &mp, None),
+        ctx.api(Method::GET, &pp, None),
     );
+    // the PCP calls, each with its lot's number
+    let pcp: Vec<Value> = pcp
+        .ok()
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|mut c| {
+            let lot = c["lot_id"]
+                .as_str()
+                .and_then(|l| lots.iter().find(|x| x.id.to_string() == l));
+            c["lot_number"] = lot.map(|l| json!(l.number)).unwrap_or(Value::Null);
+            c
+        })
+        .collect();
     let muni = match t.municipality_id {
         Some(m) => super::public::municipality_names(st, [m].into_iter())
             .await
@@ -543,6 +559,7 @@ async fn tender_page(ctx: Ctx, Path(id): Path<Uuid>) -> Response {
             timeline => timeline,
             clarifications => clar.unwrap_or(Value::Array(vec![])),
             documents => docs.unwrap_or(Value::Array(vec![])),
+            pcp_calls => pcp,
             outbox => outbox.ok().and_then(|o| o.get("items").cloned().or(Some(o))).unwrap_or(Value::Array(vec![])),
         },
     )
@@ -598,7 +615,10 @@ async fn lot_event(ctx: Ctx, Path((id, lot)): Path<(Uuid, Uuid)>, Form(f): F) ->
         )
         .await;
     match r {
-        Ok(_) => back(&to_tender(id), Ok(format!("Fatto: {}.", render::label(&ev)))),
+        Ok(_) => back(
+            &to_tender(id),
+            Ok(format!("Fatto: {}.", render::label(&ev))),
+        ),
         Err(e) if ev == "start_anomaly_check" => {
             super::back_to_field(&to_tender(id), &form, "anomaly_term_days", &e.message())
         }
@@ -656,7 +676,10 @@ async fn bid_event(ctx: Ctx, Path((id, bid)): Path<(Uuid, Uuid)>, Form(f): F) ->
         )
         .await;
     match r {
-        Ok(_) => back(&to_tender(id), Ok(format!("Fatto: {}.", render::label(&ev)))),
+        Ok(_) => back(
+            &to_tender(id),
+            Ok(format!("Fatto: {}.", render::label(&ev))),
+        ),
         Err(e) if field.is_some() => to_field(&e.message()),
         Err(e) => back(&to_tender(id), Err(e.message())),
     }
@@ -774,6 +797,23 @@ async fn set_cig(ctx: Ctx, Path((id, lot)): Path<(Uuid, Uuid)>, Form(f): F) -> R
         &format!("/v1/tenders/{id}/lots/{lot}"),
         body,
         "CIG salvato.",
+    )
+    .await
+}
+
+/// Put a PCP call in `errore` back in the queue (after the data were corrected); the API refuses any
+/// other state.
+async fn resend_pcp(ctx: Ctx, Path((id, call)): Path<(Uuid, Uuid)>, Form(f): F) -> Response {
+    if let Err(r) = guarded(&ctx, &f).await {
+        return r;
+    }
+    act(
+        &ctx,
+        id,
+        Method::POST,
+        &format!("/v1/pcp/calls/{call}/resend"),
+        json!({}),
+        "Chiamata rimessa in coda: sarà inviata di nuovo a PCP.",
     )
     .await
 }

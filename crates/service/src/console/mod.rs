@@ -16,6 +16,7 @@
 // a page's refusal is the rendered response itself, returned at once (as in api/documents.rs)
 #![allow(clippy::result_large_err)]
 
+mod admin;
 mod bidder;
 mod buyer;
 mod charts;
@@ -54,6 +55,7 @@ pub fn router() -> Router<AppState> {
         .merge(buyer::router())
         .merge(municipality::router())
         .merge(bidder::router())
+        .merge(admin::router())
 }
 
 /// Attach the console to the application router: its routes, and the handle of the API they call.
@@ -359,7 +361,8 @@ pub fn urlencode(s: &str) -> String {
 /// Where a role lands after the login.
 pub fn home_of(role: Role) -> &'static str {
     match role {
-        Role::SuaBuyer | Role::PlatformAdmin => "/sua",
+        Role::SuaBuyer => "/sua",
+        Role::PlatformAdmin => "/admin",
         Role::Municipality => "/comune",
         Role::Bidder => "/impresa",
         Role::Commissioner => "/gare",

@@ -22,6 +22,11 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("templates/public_tender.html"),
     ),
     ("buyer_home.html", include_str!("templates/buyer_home.html")),
+    ("admin_home.html", include_str!("templates/admin_home.html")),
+    (
+        "admin_audit.html",
+        include_str!("templates/admin_audit.html"),
+    ),
     (
         "buyer_requests.html",
         include_str!("templates/buyer_requests.html"),
@@ -181,6 +186,19 @@ pub fn label(code: &str) -> &str {
         "admit" => "Ammetti",
         "exclude" => "Escludi",
         "request_soccorso" => "Richiedi il soccorso istruttorio",
+        // roles, mail outbox
+        "sua_buyer" => "buyer della SUA",
+        "municipality" => "Comune",
+        "bidder" => "operatore economico",
+        "commissioner" => "commissario di gara",
+        "platform_admin" => "amministratore della piattaforma",
+        "queued" => "in coda",
+        "sending" => "in invio",
+        // PCP calls
+        "in_coda" => "in coda",
+        "crea_appalto" => "crea appalto",
+        "conferma_appalto" => "conferma appalto",
+        "pubblica_avviso" => "pubblica avviso",
         "cure_soccorso" => "Registra la regolarizzazione dell'operatore",
         "soccorso_expired" => "Termine del soccorso scaduto",
         // requests

@@ -15,7 +15,8 @@ impl MigrationName for M20261206Console {
 
 fn index(table: &'static str, cols: &[&'static str]) -> IndexCreateStatement {
     let mut i = Index::create();
-    i.name(format!("idx_{table}_{}", cols.join("_"))).table(table);
+    i.name(format!("idx_{table}_{}", cols.join("_")))
+        .table(table);
     for c in cols {
         i.col(*c);
     }
@@ -37,7 +38,12 @@ impl MigrationTrait for M20261206Console {
             word = Table::create()
                 .table("tender_word")
                 .if_not_exists()
-                .col(ColumnDef::new("word").string().not_null().extra("COLLATE \"C\""))
+                .col(
+                    ColumnDef::new("word")
+                        .string()
+                        .not_null()
+                        .extra("COLLATE \"C\""),
+                )
                 .col(uuid("tender_id"))
                 .primary_key(Index::create().col("word").col("tender_id"))
                 .to_owned();
