@@ -790,7 +790,7 @@ async fn console_admin_pages() {
         )
         .await;
     assert_eq!(r.status, 422);
-    assert!(r.body.contains(r#"id="f-name-err""#), "{}", r.body);
+    assert!(r.body.contains(r#"id="pv-name-err""#), "{}", r.body);
     assert!(r.body.contains(r#"value="ZZ""#));
     assert_eq!(provinces().await, before);
     let r = admin
@@ -825,7 +825,7 @@ async fn console_admin_pages() {
         .await;
     assert_eq!(r.status, 422);
     assert!(
-        r.body.contains(r#"id="f-codice_fiscale-err""#),
+        r.body.contains(r#"id="cm-codice_fiscale-err""#),
         "{}",
         r.body
     );
