@@ -15,6 +15,7 @@ use axum::{
     routing::{get, post},
 };
 use chrono::{Datelike, Duration, Utc};
+use lifecycle::{lot::LotEvent, participation::ParticipationEvent as BidEv};
 use minijinja::context;
 use sea_orm::{
     ColumnTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder,
@@ -319,13 +320,13 @@ fn button(event: &str, r: Result<(), workflow::WorkflowError>) -> Value {
 /// of that offer.
 fn declared(event: &str) -> Value {
     let rules = lifecycle::Rules::standard();
-    match event {
-        "verify_requirements" => json!({"requirements_verified": true}),
-        "start_anomaly_check" => json!({
+    match event.parse::<LotEvent>() {
+        Ok(LotEvent::VerifyRequirements) => json!({"requirements_verified": true}),
+        Ok(LotEvent::StartAnomalyCheck) => json!({
             "best_offer_suspected_anomalous": true,
             "anomaly_term_days": rules.anomaly_max_days,
         }),
-        "accept_justification" | "reject_justification" => {
+        Ok(LotEvent::AcceptJustification | LotEvent::RejectJustification) => {
             json!({"best_offer_suspected_anomalous": false})
         }
         _ => json!({}),
@@ -467,16 +468,19 @@ async fn tender_page(ctx: Ctx, Path(id): Path<Uuid>) -> Response {
                     .into_iter()
                     .filter(|ev| {
                         matches!(
-                            ev.as_str(),
-                            "admit" | "exclude" | "request_soccorso" | "cure_soccorso"
+                            ev,
+                            BidEv::Admit
+                                | BidEv::Exclude
+                                | BidEv::RequestSoccorso
+                                | BidEv::CureSoccorso
                         )
                     })
                     .map(|ev| {
                         let e = ev.as_str();
                         let mut i = input(e, None);
-                        match e {
-                            "exclude" => i.declarations.exclusion_reason = Some("x".into()),
-                            "request_soccorso" => {
+                        match ev {
+                            BidEv::Exclude => i.declarations.exclusion_reason = Some("x".into()),
+                            BidEv::RequestSoccorso => {
                                 i.declarations.soccorso_days = Some(rules.soccorso_max_days)
                             }
                             _ => {}
@@ -601,7 +605,8 @@ async fn lot_event(ctx: Ctx, Path((id, lot)): Path<(Uuid, Uuid)>, Form(f): F) ->
     let ev = f.get("event").cloned().unwrap_or_default();
     let mut d = declared(&ev);
     let form = format!("anomalia-{lot}");
-    if ev == "start_anomaly_check" {
+    let asks_explanations = matches!(ev.parse::<LotEvent>(), Ok(LotEvent::StartAnomalyCheck));
+    if asks_explanations {
         match days(&f, "anomaly_term_days") {
             Ok(n) => d["anomaly_term_days"] = json!(n),
             Err(m) => return super::back_to_field(&to_tender(id), &form, "anomaly_term_days", &m),
@@ -619,7 +624,7 @@ async fn lot_event(ctx: Ctx, Path((id, lot)): Path<(Uuid, Uuid)>, Form(f): F) ->
             &to_tender(id),
             Ok(format!("Fatto: {}.", render::label(&ev))),
         ),
-        Err(e) if ev == "start_anomaly_check" => {
+        Err(e) if asks_explanations => {
             super::back_to_field(&to_tender(id), &form, "anomaly_term_days", &e.message())
         }
         Err(e) => back(&to_tender(id), Err(e.message())),
@@ -648,16 +653,17 @@ async fn bid_event(ctx: Ctx, Path((id, bid)): Path<(Uuid, Uuid)>, Form(f): F) ->
     let ev = f.get("event").cloned().unwrap_or_default();
     let mut d = json!({});
     // the form's one field: where its error is shown
-    let field = match ev.as_str() {
-        "request_soccorso" => Some(("soccorso", "soccorso_days")),
-        "exclude" => Some(("esclusione", "motivation")),
+    let parsed = ev.parse::<BidEv>().ok();
+    let field = match parsed {
+        Some(BidEv::RequestSoccorso) => Some(("soccorso", "soccorso_days")),
+        Some(BidEv::Exclude) => Some(("esclusione", "motivation")),
         _ => None,
     };
     let to_field = |m: &str| {
         let (form, name) = field.unwrap_or(("offerta", "event"));
         super::back_to_field(&to_tender(id), &format!("{form}-{bid}"), name, m)
     };
-    if ev == "request_soccorso" {
+    if parsed == Some(BidEv::RequestSoccorso) {
         match days(&f, "soccorso_days") {
             Ok(n) => d["soccorso_days"] = json!(n),
             Err(m) => return to_field(&m),
@@ -665,7 +671,7 @@ async fn bid_event(ctx: Ctx, Path((id, bid)): Path<(Uuid, Uuid)>, Form(f): F) ->
     }
     if let Some(m) = f.get("motivation").filter(|m| !m.trim().is_empty()) {
         d["exclusion_reason"] = json!(m);
-    } else if ev == "exclude" {
+    } else if parsed == Some(BidEv::Exclude) {
         return to_field("Indicare il motivo dell'esclusione (art. 90 c.1 lett. d).");
     }
     let r = ctx
