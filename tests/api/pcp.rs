@@ -230,6 +230,7 @@ async fn from_p1_16_to_sc1(backend: Backend) {
         .expect("a CIG from PCP")
         .to_owned();
     domain::ids::Cig::parse(&cig).expect("ANAC's check characters");
+    assert_eq!(t["lots"][0]["cig_source"], "pcp", "{t}");
     let c = calls(&app, &tid, &w.buyer).await;
     assert_eq!(c[0]["scheda"], "P1_16", "{c:?}");
     assert!(all_confirmed(&c, 2), "{c:?}");
@@ -511,6 +512,8 @@ both_backends!(
         let p = publish_open(&app, &w.municipality, &w.buyer, &request_body()).await;
         let c = calls(&app, &p.tid, &w.buyer).await;
         assert!(c.is_empty(), "{c:?}");
+        let t = ok(&app.get(&format!("/v1/tenders/{}", p.tid), Some(&w.buyer)).await, 200);
+        assert_eq!(t["lots"][0]["cig_source"], "external", "{t}");
     }
 );
 

@@ -575,6 +575,21 @@ pub async fn id_appalto<C: ConnectionTrait>(db: &C, tender_id: Uuid) -> WResult<
         .and_then(|s| s.parse().ok()))
 }
 
+/// Fills each lot's `cig_source` in a tender's view ([`cig_source`], with one query for the tender).
+pub async fn fill_cig_sources<C: ConnectionTrait>(
+    db: &C,
+    view: &mut crate::views::TenderView,
+) -> WResult<()> {
+    let on = on_pcp(db, view.id).await?;
+    for l in &mut view.lots {
+        l.cig_source = l
+            .cig
+            .as_ref()
+            .map(|_| if on { "pcp" } else { "external" }.to_owned());
+    }
+    Ok(())
+}
+
 /// Where a lot's CIG came from: `pcp` (assigned by PCP to this tender's appalto), `external` (typed in
 /// for a procedure started elsewhere), `None` (no CIG yet).
 pub async fn cig_source<C: ConnectionTrait>(

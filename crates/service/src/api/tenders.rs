@@ -418,6 +418,7 @@ async fn get_tender(
     let lots = lots_of(&st.db.conn, id).await?;
     let mut view = tender_view(&t, &lots, shows_invitees(&t, a, st.now()));
     fill_award_amounts(&st.db.conn, &mut view, &lots).await?;
+    workflow::pcp_outbox::fill_cig_sources(&st.db.conn, &mut view).await?;
     Ok(Json(view))
 }
 
