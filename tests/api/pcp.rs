@@ -512,7 +512,11 @@ both_backends!(
         let p = publish_open(&app, &w.municipality, &w.buyer, &request_body()).await;
         let c = calls(&app, &p.tid, &w.buyer).await;
         assert!(c.is_empty(), "{c:?}");
-        let t = ok(&app.get(&format!("/v1/tenders/{}", p.tid), Some(&w.buyer)).await, 200);
+        let t = ok(
+            &app.get(&format!("/v1/tenders/{}", p.tid), Some(&w.buyer))
+                .await,
+            200,
+        );
         assert_eq!(t["lots"][0]["cig_source"], "external", "{t}");
     }
 );

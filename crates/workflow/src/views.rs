@@ -21,6 +21,9 @@ pub struct LotView {
     #[serde(default)]
     #[schema(example = "pcp")]
     pub cig_source: Option<String>,
+    /// What the buyer stated for ANAC's schede (CCNL, NUTS, SOA category, duration, funding, BIM).
+    #[serde(default)]
+    pub pcp: crate::pcp_facts::LotPcp,
     /// Base amount in euro (decimal string): the total, labour and safety costs included.
     pub base_amount: String,
     /// Labour costs estimated by the SA, part of the base, not subject to the ribasso (art. 41 c.14).
@@ -56,6 +59,7 @@ impl From<&lot::Model> for LotView {
             title: l.title.clone(),
             cig: l.cig.as_ref().map(|c| c.to_string()),
             cig_source: None,
+            pcp: crate::pcp_facts::LotPcp::stored(l),
             base_amount: cents_to_string(l.base_amount_cents),
             labour_costs: cents_to_string(l.labour_costs_cents),
             safety_costs: cents_to_string(l.safety_costs_cents),

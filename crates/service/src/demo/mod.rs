@@ -743,14 +743,14 @@ impl Demo {
             })?;
             let lid = s(&l["id"]);
             // the evaluation rules are part of the lex specialis: set before publication (art. 54 c.2)
-            self.patch(
-                &format!("/v1/tenders/{tid}/lots/{lid}"),
-                &buyer,
-                json!({"base_amount": fl.base_amount, "title": fl.title,
+            let mut body = json!({"base_amount": fl.base_amount, "title": fl.title,
                        "labour_costs": fl.labour_costs, "safety_costs": fl.safety_costs,
-                       "evaluation_rules": evaluation_rules(t)}),
-            )
-            .await?;
+                       "evaluation_rules": evaluation_rules(t)});
+            if let Some(x) = &fl.pcp {
+                body["pcp"] = x.clone();
+            }
+            self.patch(&format!("/v1/tenders/{tid}/lots/{lid}"), &buyer, body)
+                .await?;
             lots.push((fl.number, lid));
         }
         // the deadline goes into the publication scheda: set before the CIGs are asked (REG105)

@@ -40,6 +40,8 @@ impl MigratorTrait for Migrator {
         m.push(Box::new(lex_specialis::M20261206LexSpecialis));
         // the PCP outbox (calls to ANAC's Piattaforma Contratti Pubblici)
         m.push(Box::new(pcp::M20261206PcpCalls));
+        // what the buyer states about a lot for ANAC's schede (CCNL, NUTS, SOA category, BIM...)
+        m.push(Box::new(pcp::M20261206LotPcp));
         m
     }
 }
