@@ -490,7 +490,42 @@ fn demo_sends_every_scheda_to_the_mock_pcp_and_writes_each_valid_against_anacs_s
     }
     assert!(pcp.join("P1_16-servizi-sanvito.json").is_file());
     assert!(pcp.join("eforms/P1_16-servizi-sanvito.xml").is_file());
-    // below the threshold P2_16 and A2_29; negotiated without notice P7_2; deserted and revoked NAG
+    // negotiated without notice: P7_2 at the CIG, S1_2 (the invitees) when the offer deadline passes (the
+    // scheduler's closing act enqueues it), then the bidders, the award and the contract
+    let c = pcp_calls(out, "scuola-borgofranco");
+    let ops: Vec<(&str, &str)> = c.iter().map(|(o, s, _)| (o.as_str(), s.as_str())).collect();
+    assert_eq!(
+        ops,
+        [
+            ("crea_appalto", "P7_2"),
+            ("conferma_appalto", ""),
+            ("scheda", "S1_2"),
+            ("scheda", "S2"),
+            ("scheda", "A2_29"),
+            ("scheda", "SC1")
+        ],
+        "{c:?}"
+    );
+    let s1: Value = serde_json::from_str(
+        &std::fs::read_to_string(pcp.join("S1_2-scuola-borgofranco.json")).unwrap(),
+    )
+    .unwrap();
+    let invited = s1
+        .pointer("/scheda/body/anacForm/elencoSoggetti/0/elencoInvitati")
+        .unwrap();
+    let fx = fixture();
+    let scuola = fx["tenders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["key"] == "scuola-borgofranco")
+        .unwrap();
+    assert_eq!(
+        invited.as_array().unwrap().len(),
+        scuola["invitees"].as_array().unwrap().len(),
+        "every invitee: {invited}"
+    );
+    // below the threshold P2_16 and A2_29; deserted and revoked NAG
     for f in [
         "P2_16-strade-castelrupe.json",
         "A2_29-strade-castelrupe-lotto1.json",
@@ -526,7 +561,7 @@ fn demo_sends_every_scheda_to_the_mock_pcp_and_writes_each_valid_against_anacs_s
         assert!(errors.is_empty(), "{name}: {errors:#?}");
         n += 1;
     }
-    assert_eq!(n, 22, "every scheda sent");
+    assert_eq!(n, 23, "every scheda sent");
 }
 
 /// `xmllint --noout --nonet --schema XSD FILE`: Ok, or its complaints.

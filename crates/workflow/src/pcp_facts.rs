@@ -14,8 +14,8 @@ use pcp::codes::{
 };
 use pcp::model::{
     Aggiudicazione, Appalto, Committente, Contratto, ElencoLotto, EsitoAggiudicazione,
-    Finanziamento, Lotto, MancataAggiudicazione, Membro, Offerta, OperatoreId, Partecipante,
-    Procedura, QuadroEconomico, StazioneAppaltante,
+    Finanziamento, InvitatiLotto, Lotto, MancataAggiudicazione, Membro, Offerta, OperatoreId,
+    Partecipante, Procedura, QuadroEconomico, StazioneAppaltante,
 };
 use pcp::{PcpError, Scheda};
 use rust_decimal::Decimal;
@@ -255,7 +255,8 @@ pub async fn load<C: ConnectionTrait>(db: &C, tender_id: Uuid) -> WResult<Tender
         Some(m) => municipality::Entity::find_by_id(m).one(db).await?,
         None => None,
     };
-    let ids: Vec<Uuid> = bids.iter().map(|b| b.operator_id).collect();
+    let mut ids: Vec<Uuid> = bids.iter().map(|b| b.operator_id).collect();
+    ids.extend(crate::transition::invitees(&tender));
     let operators = operator::Entity::find()
         .filter(operator::Column::Id.is_in(ids))
         .all(db)
@@ -487,6 +488,33 @@ fn partecipante(r: &TenderRows, b: &bid::Model) -> WResult<Partecipante> {
     })
 }
 
+/// An invited operator of a lot: `idPartecipante` is its bid's id when it bid on the lot (the same id S2
+/// sends), else an id derived from the lot and the operator (stable across resends).
+fn invitato(r: &TenderRows, l: &lot::Model, operator_id: Uuid) -> WResult<Partecipante> {
+    if let Some(b) = r
+        .bids
+        .iter()
+        .find(|b| b.lot_id == l.id && b.operator_id == operator_id && live(b))
+    {
+        return partecipante(r, b);
+    }
+    let o = r
+        .operators
+        .iter()
+        .find(|o| o.id == operator_id)
+        .ok_or(WorkflowError::NotFound("operator"))?;
+    Ok(Partecipante {
+        id: Uuid::from_u128(l.id.as_u128() ^ operator_id.as_u128()),
+        membri: vec![Membro {
+            id: OperatoreId::Italiano(cf("operator.codice_fiscale", &o.codice_fiscale)?),
+            denominazione: o.name.clone(),
+            tipo: TipoOE::ImpresaSingola,
+            ruolo: RuoloOE::OperatoreEconomico,
+        }],
+        avvalimento: None,
+    })
+}
+
 fn lot_cig(l: &lot::Model) -> WResult<Cig> {
     l.cig
         .clone()
@@ -655,6 +683,35 @@ pub fn build(
                     .round_dp(2),
             };
             let scheda = pcp::schede::sc1(&c).map_err(pcp_err)?;
+            Ok(Built {
+                scheda,
+                eform: None,
+            })
+        }
+        Purpose::Invitees => {
+            let t = &r.tender;
+            let invitees = crate::transition::invitees(t);
+            let deadline = t
+                .deadline
+                .ok_or_else(|| bad("deadline", "deadline: the invitations' offer deadline"))?;
+            let lotti = r
+                .lots
+                .iter()
+                .filter(|l| l.cig.is_some())
+                .map(|l| {
+                    let invitati = invitees
+                        .iter()
+                        .map(|op| invitato(r, l, *op))
+                        .collect::<WResult<Vec<_>>>()?;
+                    Ok(InvitatiLotto {
+                        cig: lot_cig(l)?,
+                        data_invito: t.published_at.unwrap_or(now),
+                        scadenza_offerte: deadline,
+                        invitati,
+                    })
+                })
+                .collect::<WResult<Vec<_>>>()?;
+            let scheda = pcp::schede::s1_2(&lotti, now).map_err(pcp_err)?;
             Ok(Built {
                 scheda,
                 eform: None,

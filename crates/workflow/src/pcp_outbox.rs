@@ -86,6 +86,8 @@ pub enum Purpose {
     Contract,
     /// The procedure ends without an award (NAG; above the threshold A1_29 with no winner).
     NotAwarded,
+    /// The operators invited to a negotiated procedure, once the offer deadline passed (S1_2).
+    Invitees,
 }
 
 impl Purpose {
@@ -96,6 +98,7 @@ impl Purpose {
             Purpose::Award => "award",
             Purpose::Contract => "contract",
             Purpose::NotAwarded => "not_awarded",
+            Purpose::Invitees => "invitees",
         }
     }
     pub fn parse(s: &str) -> Option<Purpose> {
@@ -105,6 +108,7 @@ impl Purpose {
             "award" => Purpose::Award,
             "contract" => Purpose::Contract,
             "not_awarded" => Purpose::NotAwarded,
+            "invitees" => Purpose::Invitees,
             _ => return None,
         })
     }
@@ -304,10 +308,32 @@ pub async fn enqueue_for_effects<C: ConnectionTrait>(
             _ => None,
         })
         .collect();
-    if kinds.is_empty() || !on_pcp(db, t.id).await? {
+    let invitees_due = l.is_none()
+        && matches!(
+            t.state.0,
+            lifecycle::tender::TenderState::Closed | lifecycle::tender::TenderState::Deserted
+        )
+        && !crate::transition::invitees(t).is_empty();
+    if (kinds.is_empty() && !invitees_due) || !on_pcp(db, t.id).await? {
         return Ok(0);
     }
     let mut n = 0;
+    if invitees_due {
+        // S1_2: the invitees of a negotiated procedure are secret until the offer deadline (art. 35 c.2
+        // b)); the transition that passes it (closed, or deserted without offers) owes them to PCP, before
+        // any later scheda
+        enqueue(
+            db,
+            t.id,
+            None,
+            Operation::Scheda,
+            Purpose::Invitees,
+            format!("pcp:{}:invitees", t.id),
+            now,
+        )
+        .await?;
+        n += 1;
+    }
     for kind in kinds {
         let calls: Vec<(Option<Uuid>, Operation, Purpose, String)> = match (kind, l) {
             (CommunicationKind::Publication, _) => vec![(
