@@ -660,3 +660,63 @@ async fn pdnd_refuses_an_assertion_for_another_purpose_and_pcp_refuses_a_call_wi
     );
     assert_eq!(mock.vouchers_issued(), 0);
 }
+
+both_backends!(
+    a_lots_data_for_anacs_schede_is_checked_against_anacs_lists_and_shown,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let r = ok(
+            &app.post("/v1/requests", Some(&w.municipality), &request_body())
+                .await,
+            201,
+        );
+        let rid = r["id"].as_str().unwrap();
+        let acc = ok(
+            &app.post(
+                &format!("/v1/requests/{rid}/accept"),
+                Some(&w.buyer),
+                &json!({"procedure_type": "aperta"}),
+            )
+            .await,
+            201,
+        );
+        let tid = acc["tender_id"].as_str().unwrap();
+        let t = ok(
+            &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
+            200,
+        );
+        let lot = t["lots"][0]["id"].as_str().unwrap();
+        let path = format!("/v1/tenders/{tid}/lots/{lot}");
+        // each code against ANAC's list; the problem names the field
+        for (bad, field) in [
+            (json!({"ccnl": "ZZZ"}), "pcp.ccnl"),
+            (json!({"categoria": "OG3"}), "pcp.categoria"),
+            (json!({"finanziamento": "X"}), "pcp.finanziamento"),
+            (json!({"nuts": "FR101"}), "pcp.nuts"),
+            (json!({"durata_mesi": 0}), "pcp.durata_mesi"),
+            (json!({"bim": true}), "pcp.bim_esenzione"),
+        ] {
+            let r = app.patch(&path, Some(&w.buyer), &json!({"pcp": bad})).await;
+            assert_eq!(r.0, 422, "{bad}: {r:?}");
+            assert_eq!(r.1["field"], field, "{r:?}");
+        }
+        let r = app
+            .patch(&path, Some(&w.buyer), &json!({"pcp": {"colore": "blu"}}))
+            .await;
+        assert!(matches!(r.0, 400 | 422), "unknown field refused: {r:?}");
+        let good = json!({"ccnl": "H08", "categoria": "OG 3", "finanziamento": "C03", "nuts": "ITC11",
+                          "durata_mesi": 12, "bim": false, "bim_esenzione": true});
+        let v = ok(
+            &app.patch(&path, Some(&w.buyer), &json!({"pcp": good}))
+                .await,
+            200,
+        );
+        assert_eq!(v["pcp"]["categoria"], "OG 3", "{v}");
+        let t = ok(
+            &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
+            200,
+        );
+        assert_eq!(t["lots"][0]["pcp"]["finanziamento"], "C03", "{t}");
+        assert_eq!(t["lots"][0]["cig_source"], Value::Null, "no CIG yet");
+    }
+);
