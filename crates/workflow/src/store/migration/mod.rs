@@ -43,6 +43,8 @@ impl MigratorTrait for Migrator {
         m.push(Box::new(pcp::M20261206PcpCalls));
         // the console: words of published titles, the year's spend, sessions, the dashboard's indexes
         m.push(Box::new(console::M20261206Console));
+        // what the buyer states about a lot for ANAC's schede (CCNL, NUTS, SOA category, BIM...)
+        m.push(Box::new(pcp::M20261206LotPcp));
         m
     }
 }
