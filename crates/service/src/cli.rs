@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use std::{path::PathBuf, process::ExitCode};
 use uuid::Uuid;
 use workflow::access::Role;
+use workflow::store::Scope;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -165,12 +166,12 @@ pub async fn run(cmd: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         Command::Audit(AuditCommand::Verify) => {
             let db = crate::runtime::open_db(&settings).await?;
             match audit::verify(&db.conn).await? {
-                audit::Verdict::Intact { entries } => {
-                    println!("audit chain intact: {entries} entries");
+                audit::Verdict::Intact { entries, chains } => {
+                    println!("audit chain intact: {entries} entries in {chains} chains");
                     Ok(ExitCode::SUCCESS)
                 }
-                audit::Verdict::Broken { seq, reason } => {
-                    println!("audit chain broken at entry {seq}: {reason}");
+                audit::Verdict::Broken { chain, seq, reason } => {
+                    println!("audit chain broken: chain {chain}, entry {seq}: {reason}");
                     Ok(ExitCode::FAILURE)
                 }
             }
@@ -187,6 +188,11 @@ async fn admin(cmd: AdminCommand, settings: Settings) -> anyhow::Result<ExitCode
     }
     let db = crate::runtime::open_db(&settings).await?;
     let now = crate::audit::truncate_micros(chrono::Utc::now());
+    // a municipality belongs to its Province's chain; tokens and Provinces to the platform's
+    let scope = match &cmd {
+        AdminCommand::CreateMunicipality(m) => Scope::Province(m.province),
+        _ => Scope::Platform,
+    };
     let w = db.write().await?;
     let (action, kind, id, after) = match cmd {
         AdminCommand::CreateToken(t) => {
@@ -268,6 +274,7 @@ async fn admin(cmd: AdminCommand, settings: Settings) -> anyhow::Result<ExitCode
         &w.txn,
         now,
         audit::Entry {
+            chain: scope,
             actor: "cli",
             action,
             object_kind: kind,

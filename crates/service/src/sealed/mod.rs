@@ -27,6 +27,7 @@ use sealing::{
     ReceiptBody, ServerTime, WrappedKey,
 };
 use uuid::Uuid;
+use workflow::store::Scope;
 use workflow::store::entities::EnvelopeState;
 
 pub use workflow::store::entities::{bid_envelope, bid_receipt};
@@ -504,6 +505,7 @@ pub async fn try_open<C: ConnectionTrait>(
         db,
         now,
         audit::Entry {
+            chain: Scope::Province(t.province_id),
             actor,
             action: "envelope.open",
             object_kind: "bid",
@@ -533,6 +535,7 @@ pub async fn try_open<C: ConnectionTrait>(
                 db,
                 now,
                 audit::Entry {
+                    chain: Scope::Province(t.province_id),
                     actor,
                     action: "envelope.integrity_failure",
                     object_kind: "bid",

@@ -1,6 +1,7 @@
 //! Schema migrations (sea-orm-migration), applied at `sua serve` start-up and by `sua migrate`.
 //! One code path for SQLite and PostgreSQL: only portable column types are used.
 
+mod audit_chains;
 mod costs;
 mod documents;
 mod files;
@@ -40,6 +41,8 @@ impl MigratorTrait for Migrator {
         m.push(Box::new(lex_specialis::M20261206LexSpecialis));
         // the PCP outbox (calls to ANAC's Piattaforma Contratti Pubblici)
         m.push(Box::new(pcp::M20261206PcpCalls));
+        // the audit log: one hash chain per Province (and `platform`); older entries kept as `legacy`
+        m.push(Box::new(audit_chains::M20261206AuditChains));
         m
     }
 }
