@@ -138,9 +138,16 @@ fn compact_and_pretty_carry_the_value_of_the_previous_format() {
         }
         let compact = String::from_utf8(compact.stdout).unwrap();
         let pretty = String::from_utf8(pretty.stdout).unwrap();
-        assert_eq!(compact.matches('\n').count(), 1, "{name}: compact is one line");
+        assert_eq!(
+            compact.matches('\n').count(),
+            1,
+            "{name}: compact is one line"
+        );
         assert!(compact.ends_with("}\n"), "{name}");
-        assert!(pretty.starts_with("{\n  \""), "{name}: indented by two spaces");
+        assert!(
+            pretty.starts_with("{\n  \""),
+            "{name}: indented by two spaces"
+        );
         let compact: serde_json::Value = serde_json::from_str(&compact).unwrap();
         let pretty: serde_json::Value = serde_json::from_str(&pretty).unwrap();
         let previous: serde_json::Value = serde_json::from_str(
@@ -150,7 +157,10 @@ fn compact_and_pretty_carry_the_value_of_the_previous_format() {
         for (label, v) in [("compact", &compact), ("pretty", &pretty)] {
             let mut diff = Vec::new();
             differences(&previous, v, "$", &mut diff);
-            assert!(diff.is_empty(), "{name} {label} differs from the previous output: {diff:#?}");
+            assert!(
+                diff.is_empty(),
+                "{name} {label} differs from the previous output: {diff:#?}"
+            );
         }
     }
 }
