@@ -9,6 +9,8 @@
 #
 # FUZZ_SANITIZER=address runs under AddressSanitizer (default: none; the code is safe Rust, and the panics
 # and overflow checks of a debug-assertions build are what the targets look for; ASan halves the exec rate).
+# FUZZ_WITHOUT_SERVICE=1 leaves out the `service` feature (a long instrumented build of the whole service):
+# no json_bodies target, and money without the service's amount parsers.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 
@@ -17,21 +19,28 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
 fi
 seconds="${FUZZ_SECONDS:-60}"
 sanitizer="${FUZZ_SANITIZER:-none}"
+features=(--features service)
+if [ -n "${FUZZ_WITHOUT_SERVICE:-}" ]; then
+    features=()
+fi
 if [ "$#" -gt 0 ]; then
     targets=("$@")
 else
     mapfile -t targets < <(cargo +nightly fuzz list)
 fi
+if [ -n "${FUZZ_WITHOUT_SERVICE:-}" ]; then
+    mapfile -t targets < <(printf '%s\n' "${targets[@]}" | grep -vx json_bodies)
+fi
 
 for t in "${targets[@]}"; do
-    cargo +nightly fuzz build --sanitizer "$sanitizer" "$t"
+    cargo +nightly fuzz build --sanitizer "$sanitizer" "${features[@]}" "$t"
 done
 status=0
 summary=()
 for t in "${targets[@]}"; do
     mkdir -p "target/fuzz-corpus/$t" "artifacts/$t"
     log="target/fuzz-$t.log"
-    if cargo +nightly fuzz run --sanitizer "$sanitizer" "$t" "target/fuzz-corpus/$t" "corpus/$t" -- \
+    if cargo +nightly fuzz run --sanitizer "$sanitizer" "${features[@]}" "$t" "target/fuzz-corpus/$t" "corpus/$t" -- \
         -max_total_time="$seconds" -print_final_stats=1 -rss_limit_mb=2048 >"$log" 2>&1; then
         crashes=0
     else

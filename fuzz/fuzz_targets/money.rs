@@ -1,5 +1,5 @@
 //! Money and percentages: `Euro::parse`, `Discount::parse` with any number of decimals, the service's
-//! `euro_cents` and `percent` (the API's amount and ribasso fields) and the evaluation's price→ribasso.
+//! `euro_cents` and `percent` (the API's amount and ribasso fields; with the `service` feature) and the evaluation's price→ribasso.
 //! Never a panic; an amount that parses prints as text that parses again to the same amount.
 #![no_main]
 
@@ -22,8 +22,11 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(d) = Discount::parse(s, decimals) {
         assert_eq!(Discount::parse(&d.to_string(), decimals).ok(), Some(d), "{s:?}");
     }
-    let _ = service::input::euro_cents("amount", s);
-    let _ = service::input::percent("discount", s, Decimal::ZERO, Decimal::ONE_HUNDRED);
+    #[cfg(feature = "service")]
+    {
+        let _ = service::input::euro_cents("amount", s);
+        let _ = service::input::percent("discount", s, Decimal::ZERO, Decimal::ONE_HUNDRED);
+    }
     // "base|price": the ribasso of a price (the evaluation's conversion)
     if let Some((base, price)) = s.split_once('|')
         && let (Ok(base), Ok(price)) = (Decimal::from_str_exact(base), Decimal::from_str_exact(price))
