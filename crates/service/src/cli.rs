@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use std::{path::PathBuf, process::ExitCode};
 use uuid::Uuid;
 use workflow::access::Role;
+use workflow::store::Scope;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -37,7 +38,7 @@ pub enum Command {
     Admin(AdminCommand),
     /// Audit log tools.
     #[command(subcommand)]
-    Audit(AuditCommand),
+    Audit(crate::cli_audit::AuditCommand),
     /// Evaluate bids from a JSON document (lowest price with anomaly exclusion, or quality-price) and
     /// print the explained result as JSON. Exit 2 on invalid input, naming the field.
     Evaluate(crate::cli_evaluate::EvaluateArgs),
@@ -107,12 +108,6 @@ pub struct CreateMunicipality {
     pub pec: Option<String>,
 }
 
-#[derive(Subcommand, Debug)]
-pub enum AuditCommand {
-    /// Check the hash chain; exit 1 and name the first broken entry if any.
-    Verify,
-}
-
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // Pure computations need no configuration, database or runtime, and keep stdout for their JSON.
@@ -162,19 +157,7 @@ pub async fn run(cmd: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         Command::Receipt(cmd) => Ok(crate::cli_receipt::run(&cmd)),
         Command::Export(cmd) => crate::cli_export::run(cmd, settings).await,
         Command::Demo(args) => crate::demo::run(args, settings).await,
-        Command::Audit(AuditCommand::Verify) => {
-            let db = crate::runtime::open_db(&settings).await?;
-            match audit::verify(&db.conn).await? {
-                audit::Verdict::Intact { entries } => {
-                    println!("audit chain intact: {entries} entries");
-                    Ok(ExitCode::SUCCESS)
-                }
-                audit::Verdict::Broken { seq, reason } => {
-                    println!("audit chain broken at entry {seq}: {reason}");
-                    Ok(ExitCode::FAILURE)
-                }
-            }
-        }
+        Command::Audit(cmd) => crate::cli_audit::run(cmd, settings).await,
     }
 }
 
@@ -187,6 +170,11 @@ async fn admin(cmd: AdminCommand, settings: Settings) -> anyhow::Result<ExitCode
     }
     let db = crate::runtime::open_db(&settings).await?;
     let now = crate::audit::truncate_micros(chrono::Utc::now());
+    // a municipality belongs to its Province's chain; tokens and Provinces to the platform's
+    let scope = match &cmd {
+        AdminCommand::CreateMunicipality(m) => Scope::Province(m.province),
+        _ => Scope::Platform,
+    };
     let w = db.write().await?;
     let (action, kind, id, after) = match cmd {
         AdminCommand::CreateToken(t) => {
@@ -268,6 +256,7 @@ async fn admin(cmd: AdminCommand, settings: Settings) -> anyhow::Result<ExitCode
         &w.txn,
         now,
         audit::Entry {
+            chain: scope,
             actor: "cli",
             action,
             object_kind: kind,

@@ -6,6 +6,7 @@
 //! lifecycle events recorded in the audit log. Bad stored data is reported as an [`ExportError`] naming the
 //! tender or lot and the field, never a panic. See `docs/anac-export.md`, "Exporting from the service".
 
+use crate::audit;
 use std::collections::{HashMap, HashSet};
 
 use anac::l190::{
@@ -180,15 +181,16 @@ pub async fn load<C: ConnectionTrait>(
         .map(|t| t.id.to_string())
         .chain(lots.iter().map(|l| l.id.to_string()))
         .collect();
-    let events = audit_entry::Entity::find()
-        .filter(audit_entry::Column::ObjectKind.is_in(["tender", "lot"]))
-        .order_by_asc(audit_entry::Column::Seq)
-        .all(db)
-        .await?
-        .into_iter()
-        .filter(|e| objects.contains(&e.object_id))
-        .filter(|e| e.action.starts_with("tender.") || e.action.starts_with("lot."))
-        .collect();
+    let events = audit::in_written_order(
+        audit_entry::Entity::find()
+            .filter(audit_entry::Column::ObjectKind.is_in(["tender", "lot"])),
+    )
+    .all(db)
+    .await?
+    .into_iter()
+    .filter(|e| objects.contains(&e.object_id))
+    .filter(|e| e.action.starts_with("tender.") || e.action.starts_with("lot."))
+    .collect();
     Ok(Snapshot {
         provinces,
         municipalities,
@@ -278,7 +280,7 @@ impl<'a> Index<'a> {
             events_of.entry(e.object_id.as_str()).or_default().push(e);
         }
         for v in events_of.values_mut() {
-            v.sort_by_key(|e| e.seq);
+            v.sort_by_key(|e| audit::written_order_key(e));
         }
         Index {
             provinces: snap.provinces.iter().map(|p| (p.id, p)).collect(),
@@ -897,7 +899,7 @@ fn events(ix: &Index<'_>, t: &tender::Model, lots: &[&lot::Model]) -> Vec<Lifecy
     for l in lots {
         entries.extend_from_slice(ix.events(l.id));
     }
-    entries.sort_by_key(|e| e.seq);
+    entries.sort_by_key(|e| audit::written_order_key(e));
     let mut status = TenderStatus::Planning;
     let mut published = false;
     let mut out = Vec::new();

@@ -24,6 +24,7 @@ use sea_orm::{
 };
 use std::time::Duration;
 use workflow::WorkflowError;
+use workflow::store::Scope;
 use workflow::transition::EventInput;
 use workflow::transition::{run_bid_event, run_lot_event, run_tender_event};
 
@@ -177,6 +178,7 @@ pub async fn tick(st: &Runtime) -> Result<Tick, WorkflowError> {
                     &w.txn,
                     now,
                     audit::Entry {
+                        chain: Scope::of_object(&w.txn, &tm.object_kind, tm.object_id).await?,
                         actor: ACTOR,
                         action: &format!("timer.{}", tm.event),
                         object_kind: &tm.object_kind,

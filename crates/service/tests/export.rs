@@ -103,6 +103,9 @@ async fn audit(db: &DatabaseConnection, when: DateTime<Utc>, action: &str, kind:
         db,
         when,
         service::audit::Entry {
+            chain: service::db::Scope::of_object(db, kind, id)
+                .await
+                .expect("the audited object exists"),
             actor: "test",
             action,
             object_kind: kind,

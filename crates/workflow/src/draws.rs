@@ -129,10 +129,12 @@ pub async fn commit<C: ConnectionTrait>(
     .insert(db)
     .await?;
     let view = SeedView::from(&m);
+    let chain = crate::store::Scope::of_tender(db, tender_id).await?;
     audit::append(
         db,
         now,
         audit::Entry {
+            chain,
             actor,
             action: "draw.commit",
             object_kind: if lot_id.is_some() { "lot" } else { "tender" },
@@ -197,10 +199,12 @@ pub async fn reveal<C: ConnectionTrait>(
     am.revealed_at = Set(Some(audit::truncate_micros(now)));
     let m = am.update(db).await?;
     let view = SeedView::from(&m);
+    let chain = crate::store::Scope::of_tender(db, tender_id).await?;
     audit::append(
         db,
         now,
         audit::Entry {
+            chain,
             actor,
             action: "draw.reveal",
             object_kind: if lot_id.is_some() { "lot" } else { "tender" },

@@ -18,6 +18,7 @@
 pub mod access;
 pub mod amounts;
 pub mod audit;
+pub mod audit_head;
 pub mod clock;
 pub mod draws;
 pub mod error;

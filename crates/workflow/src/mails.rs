@@ -57,7 +57,9 @@ pub struct Subject<'a> {
     pub previous_deadline: Option<DateTime<Utc>>,
     /// An award: what its communications say of the standstill (art. 90 c.2).
     pub standstill: Option<lifecycle::lot::StandstillOutlook>,
-    /// Audit sequence number of the transition (idempotency key and act number).
+    /// The audit chain of the transition's entry (its Province's id).
+    pub chain: &'a str,
+    /// Audit sequence number of the transition in its chain (idempotency key and act number).
     pub seq: i64,
     pub now: DateTime<Utc>,
 }
@@ -222,7 +224,7 @@ pub async fn enqueue_communications<C: ConnectionTrait>(
                 lot_id: s.lot.map(|l| l.id),
                 idempotency_key: notify::IdempotencyKey::new(format!(
                     "{}{}",
-                    act_key_prefix(s.seq, kind),
+                    act_key_prefix(s.chain, s.seq, kind),
                     o.id
                 ))?,
                 now: s.now,
@@ -234,24 +236,31 @@ pub async fn enqueue_communications<C: ConnectionTrait>(
     Ok(sent)
 }
 
-/// The idempotency-key prefix of the operator mails of kind `kind` enqueued by the act of audit entry `seq`.
-pub fn act_key_prefix(seq: i64, kind: CommunicationKind) -> String {
-    format!("lc:{seq}:{kind}:")
+/// The idempotency-key prefix of the operator mails of kind `kind` enqueued by the act of audit entry
+/// (`chain`, `seq`): `lc:<chain>:<seq>:<kind>:`. The acts of the single chain before the per-Province chains
+/// (`legacy`) keep the prefix they were enqueued with, `lc:<seq>:<kind>:`.
+pub fn act_key_prefix(chain: &str, seq: i64, kind: CommunicationKind) -> String {
+    if chain == crate::audit::LEGACY {
+        format!("lc:{seq}:{kind}:")
+    } else {
+        format!("lc:{chain}:{seq}:{kind}:")
+    }
 }
 
 /// When the last award communication to the operators (art. 90 c.1 b-c) of the award recorded by audit
-/// entry `seq` was sent, as the outbox reports it; `None` while one of them is not sent yet (queued, being
+/// entry (`chain`, `seq`) was sent, as the outbox reports it; `None` while one of them is not sent yet (queued, being
 /// sent, or failed and waiting for the buyer's resend). An award that owed no operator mail counts as
 /// communicated at `award_at`.
 pub async fn award_communications_sent<C: ConnectionTrait>(
     db: &C,
+    chain: &str,
     seq: i64,
     award_at: DateTime<Utc>,
 ) -> WResult<Option<DateTime<Utc>>> {
     let mut last = None;
     let mut any = false;
     for kind in [CommunicationKind::Award, CommunicationKind::AwardToOthers] {
-        for m in notify::with_key_prefix(db, &act_key_prefix(seq, kind)).await? {
+        for m in notify::with_key_prefix(db, &act_key_prefix(chain, seq, kind)).await? {
             any = true;
             match (m.status, m.sent_at) {
                 (notify::Status::Sent, Some(at)) => last = last.max(Some(at)),

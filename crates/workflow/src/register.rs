@@ -201,13 +201,14 @@ pub async fn awards<C: ConnectionTrait>(
             let Some(t) = tenders.get(&l.tender_id) else {
                 continue;
             };
-            let award_entry = audit_entry::Entity::find()
-                .filter(audit_entry::Column::ObjectKind.eq("lot"))
-                .filter(audit_entry::Column::ObjectId.eq(l.id.to_string()))
-                .filter(audit_entry::Column::Action.eq("lot.award"))
-                .order_by_desc(audit_entry::Column::Seq)
-                .one(db)
-                .await?;
+            let award_entry = crate::audit::newest_first(
+                audit_entry::Entity::find()
+                    .filter(audit_entry::Column::ObjectKind.eq("lot"))
+                    .filter(audit_entry::Column::ObjectId.eq(l.id.to_string()))
+                    .filter(audit_entry::Column::Action.eq("lot.award")),
+            )
+            .one(db)
+            .await?;
             let date = award_entry
                 .map(|e| e.at.date_naive())
                 .unwrap_or(l.updated_at.date_naive());

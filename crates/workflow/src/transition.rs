@@ -7,6 +7,7 @@
 //! naming the legal rule; an accepted transition gives the new state and the effects to persist (timers,
 //! communications, audit).
 
+use crate::store::Scope;
 use crate::store::evaluation::StoredEvaluation;
 use crate::{
     access::{bids_of, lots_of},
@@ -710,6 +711,7 @@ pub async fn run_tender_event<C: ConnectionTrait>(
         db,
         now,
         audit::Entry {
+            chain: Scope::Province(t.province_id),
             actor,
             action: &format!("tender.{ev}"),
             object_kind: "tender",
@@ -731,6 +733,7 @@ pub async fn run_tender_event<C: ConnectionTrait>(
         declarations: &mail_decl,
         previous_deadline,
         standstill: None,
+        chain: &entry.chain,
         seq: entry.seq,
         now,
     };
@@ -918,6 +921,7 @@ async fn apply_lot_event<C: ConnectionTrait>(
         db,
         now,
         audit::Entry {
+            chain: Scope::Province(t.province_id),
             actor,
             action: &format!("lot.{ev}"),
             object_kind: "lot",
@@ -936,6 +940,7 @@ async fn apply_lot_event<C: ConnectionTrait>(
         declarations: &lot_decl,
         previous_deadline: None,
         standstill,
+        chain: &entry.chain,
         seq: entry.seq,
         now,
     };
@@ -999,6 +1004,7 @@ pub async fn run_bid_event<C: ConnectionTrait>(
         db,
         now,
         audit::Entry {
+            chain: Scope::Province(t.province_id),
             actor,
             action: &format!("bid.{ev}"),
             object_kind: "bid",
@@ -1017,6 +1023,7 @@ pub async fn run_bid_event<C: ConnectionTrait>(
         declarations: &input.declarations,
         previous_deadline: None,
         standstill: None,
+        chain: &entry.chain,
         seq: entry.seq,
         now,
     };
@@ -1084,17 +1091,20 @@ pub async fn record_award_communications_if_sent<C: ConnectionTrait>(
     {
         return Ok(false);
     }
-    let Some(award) = audit_entry::Entity::find()
-        .filter(audit_entry::Column::ObjectKind.eq("lot"))
-        .filter(audit_entry::Column::ObjectId.eq(lot_id.to_string()))
-        .filter(audit_entry::Column::Action.eq(format!("lot.{}", LotEvent::Award)))
-        .order_by_desc(audit_entry::Column::Seq)
-        .one(db)
-        .await?
+    let Some(award) = audit::newest_first(
+        audit_entry::Entity::find()
+            .filter(audit_entry::Column::ObjectKind.eq("lot"))
+            .filter(audit_entry::Column::ObjectId.eq(lot_id.to_string()))
+            .filter(audit_entry::Column::Action.eq(format!("lot.{}", LotEvent::Award))),
+    )
+    .one(db)
+    .await?
     else {
         return Ok(false);
     };
-    let Some(sent) = crate::mails::award_communications_sent(db, award.seq, award.at).await? else {
+    let Some(sent) =
+        crate::mails::award_communications_sent(db, &award.chain, award.seq, award.at).await?
+    else {
         return Ok(false);
     };
     let Some(t) = tender::Entity::find_by_id(l.tender_id).one(db).await? else {

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
+use workflow::store::Scope;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -77,6 +78,7 @@ async fn create_province(
         &w.txn,
         now,
         audit::Entry {
+            chain: Scope::Platform,
             actor: &p.actor(),
             action: "province.create",
             object_kind: "province",
@@ -159,6 +161,7 @@ async fn create_municipality(
         &w.txn,
         now,
         audit::Entry {
+            chain: Scope::Province(b.province_id),
             actor: &p.actor(),
             action: "municipality.create",
             object_kind: "municipality",
@@ -226,6 +229,7 @@ async fn create_token(
         &w.txn,
         now,
         audit::Entry {
+            chain: Scope::Platform,
             actor: &p.actor(),
             action: "token.issue",
             object_kind: "api_token",

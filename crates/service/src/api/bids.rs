@@ -33,6 +33,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 use workflow::access::{Access, access_tender};
+use workflow::store::Scope;
 use workflow::store::entities::EnvelopeState;
 use workflow::transition::{self as machines, Declarations, EventInput};
 
@@ -134,6 +135,7 @@ async fn register_operator(
         &w.txn,
         now,
         audit::Entry {
+            chain: Scope::Platform,
             actor: "anonymous",
             action: "operator.register",
             object_kind: "operator",
@@ -397,6 +399,7 @@ async fn submit_bid(
         &w.txn,
         now,
         audit::Entry {
+            chain: Scope::Province(t.province_id),
             actor: &p.actor(),
             action: "bid.submit",
             object_kind: "bid",
@@ -652,6 +655,7 @@ async fn replace_bid(
         &w.txn,
         now,
         audit::Entry {
+            chain: Scope::Province(t.province_id),
             actor: &p.actor(),
             action: "bid.replace",
             object_kind: "bid",
@@ -933,6 +937,7 @@ async fn ask_clarification(
         &w.txn,
         now,
         audit::Entry {
+            chain: Scope::Province(t.province_id),
             actor: &p.actor(),
             action: "clarification.ask",
             object_kind: "clarification",
@@ -1054,6 +1059,7 @@ async fn answer_clarification(
         &w.txn,
         now,
         audit::Entry {
+            chain: Scope::of_tender(&w.txn, c.tender_id).await?,
             actor: &p.actor(),
             action: "clarification.answer",
             object_kind: "clarification",

@@ -46,6 +46,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 use workflow::access::{access_tender, manage_tender};
+use workflow::store::Scope;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -245,6 +246,7 @@ where
             &w.txn,
             now,
             audit::Entry {
+                chain: Scope::of_object(&w.txn, owner.kind(), owner.id()).await?,
                 actor: &p.actor(),
                 action: "document.add",
                 object_kind: owner.kind(),

@@ -39,6 +39,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 use workflow::WorkflowError;
 use workflow::mails::RequestEvent;
+use workflow::store::Scope;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -304,6 +305,7 @@ async fn create_request(
         &w.txn,
         now,
         audit::Entry {
+            chain: Scope::Province(row.province_id),
             actor: &p.actor(),
             action: "request.submit",
             object_kind: "request",
@@ -440,6 +442,7 @@ async fn set_status(
         &w.txn,
         now,
         audit::Entry {
+            chain: Scope::Province(row.province_id),
             actor: &p.actor(),
             action: &format!("request.{event}"),
             object_kind: "request",
@@ -563,6 +566,7 @@ async fn insert_message_in<C: ConnectionTrait>(
         db,
         now,
         audit::Entry {
+            chain: Scope::of_request(db, request_id).await?,
             actor: &p.actor(),
             action: "request.message",
             object_kind: "request",
@@ -623,6 +627,7 @@ async fn add_message(
             &w.txn,
             now,
             audit::Entry {
+                chain: Scope::of_request(&w.txn, id).await?,
                 actor: &p.actor(),
                 action: &format!("request.{}", Ev::Resubmit),
                 object_kind: "request",
@@ -768,6 +773,7 @@ async fn accept_request(
         &w.txn,
         now,
         audit::Entry {
+            chain: Scope::Province(row.province_id),
             actor: &p.actor(),
             action: &format!("request.{}", Ev::Accept),
             object_kind: "request",

@@ -34,6 +34,7 @@ use uuid::Uuid;
 use workflow::access::{
     Access, access_tender, bids_of, lots_of, manage_tender, publicly_visible, shows_invitees,
 };
+use workflow::store::Scope;
 use workflow::store::{Stored, StoredName};
 use workflow::transition::{self as machines, Applied, EventInput};
 use workflow::transition::{run_bid_event, run_lot_event, run_tender_event};
@@ -362,6 +363,7 @@ async fn create_tender(
         &w.txn,
         now,
         audit::Entry {
+            chain: Scope::Province(t.province_id),
             actor: &p.actor(),
             action: "tender.create",
             object_kind: "tender",
@@ -519,6 +521,7 @@ async fn patch_tender(
         &w.txn,
         now,
         audit::Entry {
+            chain: Scope::Province(t.province_id),
             actor: &p.actor(),
             action: "tender.edit",
             object_kind: "tender",
@@ -562,6 +565,7 @@ async fn add_lot(
         &w.txn,
         now,
         audit::Entry {
+            chain: Scope::Province(t.province_id),
             actor: &p.actor(),
             action: "lot.create",
             object_kind: "lot",
@@ -718,6 +722,7 @@ async fn patch_lot(
         &w.txn,
         now,
         audit::Entry {
+            chain: Scope::Province(t.province_id),
             actor: &p.actor(),
             action: "lot.edit",
             object_kind: "lot",
@@ -950,7 +955,7 @@ async fn record_technical(
     }
     let now = st.now();
     let w = st.db.write().await?;
-    let (_t, l, bd, a) = staff_bid(&w.txn, &p, id).await?;
+    let (t, l, bd, a) = staff_bid(&w.txn, &p, id).await?;
     if !(a == Access::Manage || p.role == Role::Commissioner) {
         return Err(AppError::Forbidden(
             "only the commission or the buyers record scores".into(),
@@ -973,6 +978,7 @@ async fn record_technical(
         &w.txn,
         now,
         audit::Entry {
+            chain: Scope::Province(t.province_id),
             actor: &p.actor(),
             action: "bid.technical_evaluation",
             object_kind: "bid",
@@ -1125,6 +1131,7 @@ async fn evaluate_lot(
         &w.txn,
         now,
         audit::Entry {
+            chain: Scope::Province(t.province_id),
             actor: &p.actor(),
             action: "lot.evaluate",
             object_kind: "lot",

@@ -496,16 +496,16 @@ async fn tender_page(ctx: Ctx, Path(id): Path<Uuid>) -> Response {
         .chain(lots.iter().map(|l| l.id))
         .map(|i| i.to_string())
         .collect();
-    let timeline: Vec<Value> = audit_entry::Entity::find()
-        .filter(audit_entry::Column::ObjectId.is_in(lot_ids))
-        .order_by_asc(audit_entry::Column::Seq)
-        .limit(500)
-        .all(db)
-        .await
-        .unwrap_or_default()
-        .iter()
-        .map(timeline_line)
-        .collect();
+    let timeline: Vec<Value> = workflow::audit::in_written_order(
+        audit_entry::Entity::find().filter(audit_entry::Column::ObjectId.is_in(lot_ids)),
+    )
+    .limit(500)
+    .all(db)
+    .await
+    .unwrap_or_default()
+    .iter()
+    .map(timeline_line)
+    .collect();
     let (cp, dp, mp) = (
         format!("/v1/tenders/{id}/clarifications"),
         format!("/v1/tenders/{id}/documents"),

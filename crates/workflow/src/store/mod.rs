@@ -18,6 +18,123 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::{Mutex, MutexGuard};
 
+/// What an act belongs to: a Province (its tenders, requests, bids and their timers) or the platform
+/// (tokens, operators, Provinces themselves). It names the audit chain the act's entry goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scope {
+    Province(uuid::Uuid),
+    Platform,
+}
+
+impl Scope {
+    /// The audit chain's key: the Province's id (hyphenated, lower case) or `platform`.
+    pub fn key(&self) -> String {
+        match self {
+            Scope::Province(id) => id.to_string(),
+            Scope::Platform => "platform".to_owned(),
+        }
+    }
+}
+
+impl Scope {
+    /// The Province of a tender (its lots, bids, documents, seeds and timers belong to it).
+    pub async fn of_tender<C: ConnectionTrait>(
+        db: &C,
+        tender_id: uuid::Uuid,
+    ) -> Result<Scope, sea_orm::DbErr> {
+        use sea_orm::{EntityTrait, QuerySelect};
+        let province: Option<uuid::Uuid> = entities::tender::Entity::find_by_id(tender_id)
+            .select_only()
+            .column(entities::tender::Column::ProvinceId)
+            .into_tuple()
+            .one(db)
+            .await?;
+        province
+            .map(Scope::Province)
+            .ok_or_else(|| sea_orm::DbErr::RecordNotFound(format!("tender {tender_id}")))
+    }
+
+    /// The Province of a lot's tender.
+    pub async fn of_lot<C: ConnectionTrait>(
+        db: &C,
+        lot_id: uuid::Uuid,
+    ) -> Result<Scope, sea_orm::DbErr> {
+        use sea_orm::{EntityTrait, QuerySelect};
+        let tender: Option<uuid::Uuid> = entities::lot::Entity::find_by_id(lot_id)
+            .select_only()
+            .column(entities::lot::Column::TenderId)
+            .into_tuple()
+            .one(db)
+            .await?;
+        match tender {
+            Some(t) => Scope::of_tender(db, t).await,
+            None => Err(sea_orm::DbErr::RecordNotFound(format!("lot {lot_id}"))),
+        }
+    }
+
+    /// The Province of a bid's tender.
+    pub async fn of_bid<C: ConnectionTrait>(
+        db: &C,
+        bid_id: uuid::Uuid,
+    ) -> Result<Scope, sea_orm::DbErr> {
+        use sea_orm::{EntityTrait, QuerySelect};
+        let tender: Option<uuid::Uuid> = entities::bid::Entity::find_by_id(bid_id)
+            .select_only()
+            .column(entities::bid::Column::TenderId)
+            .into_tuple()
+            .one(db)
+            .await?;
+        match tender {
+            Some(t) => Scope::of_tender(db, t).await,
+            None => Err(sea_orm::DbErr::RecordNotFound(format!("bid {bid_id}"))),
+        }
+    }
+}
+
+impl Scope {
+    /// The Province of a procurement request.
+    pub async fn of_request<C: ConnectionTrait>(
+        db: &C,
+        request_id: uuid::Uuid,
+    ) -> Result<Scope, sea_orm::DbErr> {
+        use sea_orm::{EntityTrait, QuerySelect};
+        let province: Option<uuid::Uuid> =
+            entities::procurement_request::Entity::find_by_id(request_id)
+                .select_only()
+                .column(entities::procurement_request::Column::ProvinceId)
+                .into_tuple()
+                .one(db)
+                .await?;
+        province
+            .map(Scope::Province)
+            .ok_or_else(|| sea_orm::DbErr::RecordNotFound(format!("request {request_id}")))
+    }
+
+    /// The Province of an object named by kind (`tender`, `lot`, `bid`, `request`) and id: a timer's or a
+    /// document's owner.
+    pub async fn of_object<C: ConnectionTrait>(
+        db: &C,
+        kind: &str,
+        id: uuid::Uuid,
+    ) -> Result<Scope, sea_orm::DbErr> {
+        match kind {
+            "tender" => Scope::of_tender(db, id).await,
+            "lot" => Scope::of_lot(db, id).await,
+            "bid" => Scope::of_bid(db, id).await,
+            "request" => Scope::of_request(db, id).await,
+            other => Err(sea_orm::DbErr::Custom(format!(
+                "no Province for an object of kind {other}"
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.key())
+    }
+}
+
 /// The connection pool plus the in-process write lock.
 ///
 /// Every mutating request runs in one transaction taken through [`Db::write`]: it holds a process-wide

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
+use workflow::store::Scope;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(check))
@@ -166,6 +167,7 @@ async fn check(
         &w.txn,
         now,
         audit::Entry {
+            chain: Scope::Province(province),
             actor: &p.actor(),
             action: "register.direct_award",
             object_kind: "register_award",

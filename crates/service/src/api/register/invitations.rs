@@ -37,6 +37,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 use workflow::access::{Access, access_tender, lots_of, manage_tender};
 use workflow::draws::SeedView;
+use workflow::store::Scope;
 use workflow::transition as machines;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -425,6 +426,7 @@ async fn make_selection(
         &w.txn,
         now,
         audit::Entry {
+            chain: Scope::Province(t.province_id),
             actor: &p.actor(),
             action: "tender.invitations_select",
             object_kind: "tender",
@@ -592,6 +594,7 @@ async fn send_mails(
         &w.txn,
         now,
         audit::Entry {
+            chain: Scope::Province(t.province_id),
             actor: &p.actor(),
             action: "tender.invitation_mails",
             object_kind: "tender",

@@ -32,6 +32,7 @@ use std::collections::HashSet;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
+use workflow::store::Scope;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -218,6 +219,7 @@ async fn apply(
         &w.txn,
         now,
         audit::Entry {
+            chain: Scope::Province(b.province_id),
             actor: &p.actor(),
             action: "register.apply",
             object_kind: "register_listing",
@@ -399,6 +401,7 @@ async fn change_status(
         &w.txn,
         now,
         audit::Entry {
+            chain: Scope::Province(r.province_id),
             actor: &p.actor(),
             action,
             object_kind: "register_listing",
@@ -507,6 +510,7 @@ async fn renew(
         &w.txn,
         now,
         audit::Entry {
+            chain: Scope::Province(r.province_id),
             actor: &p.actor(),
             action: "register.renew",
             object_kind: "register_listing",
@@ -706,6 +710,7 @@ async fn import_award(
         &w.txn,
         now,
         audit::Entry {
+            chain: Scope::Province(province),
             actor: &p.actor(),
             action: "register.award_import",
             object_kind: "register_award",

@@ -336,6 +336,10 @@ pub mod audit_entry {
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "audit_entry")]
     pub struct Model {
+        /// The chain: a Province's id, `platform`, or `legacy` (entries written before the chains).
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub chain: String,
+        /// Position in its chain, from 1.
         #[sea_orm(primary_key, auto_increment = false)]
         pub seq: i64,
         pub at: DateTimeUtc,

@@ -2,6 +2,7 @@
 //! One code path for SQLite and PostgreSQL: only portable column types are used.
 
 mod console;
+mod audit_chains;
 mod costs;
 mod documents;
 mod files;
@@ -45,6 +46,8 @@ impl MigratorTrait for Migrator {
         m.push(Box::new(console::M20261206Console));
         // what the buyer states about a lot for ANAC's schede (CCNL, NUTS, SOA category, BIM...)
         m.push(Box::new(pcp::M20261206LotPcp));
+        // the audit log: one hash chain per Province (and `platform`); older entries kept as `legacy`
+        m.push(Box::new(audit_chains::M20261206AuditChains));
         m
     }
 }
