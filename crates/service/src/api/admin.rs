@@ -25,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewProvince {
     /// Short code, e.g. `PV`.
     pub code: String,
@@ -91,6 +92,7 @@ async fn create_province(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewMunicipality {
     pub province_id: Uuid,
     pub name: String,
@@ -173,6 +175,7 @@ async fn create_municipality(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewToken {
     pub role: Role,
     /// Province (sua_buyer), municipality, operator (bidder) or tender (commissioner); absent for admins.
@@ -248,6 +251,7 @@ async fn create_token(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ClockOverride {
     /// The instant the server clock should show now.
     pub now: DateTime<Utc>,

@@ -54,6 +54,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 // ---------------------------------------------------------------- operators
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewOperator {
     pub name: String,
     /// Codice fiscale of the operator (11 digits for companies, 16 characters for individuals).
@@ -866,6 +867,7 @@ async fn receipt_keys(
 // ---------------------------------------------------------------- clarifications
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewQuestion {
     pub question: String,
 }
@@ -974,6 +976,7 @@ async fn list_clarifications(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewAnswer {
     pub answer: String,
 }

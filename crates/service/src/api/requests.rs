@@ -55,6 +55,7 @@ pub const CONTRACT_TYPES: &[&str] = &["works", "services", "supplies"];
 pub const CRITERIA: &[&str] = &["lowest_price", "quality_price", "best_quality_price"];
 
 #[derive(Deserialize, Serialize, ToSchema, Clone)]
+#[serde(deny_unknown_fields)]
 pub struct RequestLot {
     pub title: String,
     /// Estimated amount in euro, decimal string (`"100000.00"`).
@@ -62,6 +63,7 @@ pub struct RequestLot {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewRequest {
     pub object: String,
     /// works, services or supplies.
@@ -484,6 +486,7 @@ async fn withdraw_request(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Reason {
     pub reason: String,
 }
@@ -529,6 +532,7 @@ async fn reject_request(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewMessage {
     pub body: String,
 }
@@ -664,6 +668,7 @@ async fn list_messages(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AcceptRequest {
     /// Procedure type for the new tender (see `POST /v1/tenders`).
     pub procedure_type: String,
