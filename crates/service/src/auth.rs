@@ -18,7 +18,23 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Principa
         .and_then(|s| s.strip_prefix("Bearer "))
         .map(str::trim)
         .ok_or(AppError::Unauthorized)?;
-    principal_for_token(state, token).await.map(Some)
+    let p = principal_for_token(state, token).await?;
+    rate_limit(state, &p)?;
+    Ok(Some(p))
+}
+
+/// The per-token rate limit: 429 with `Retry-After` (whole seconds, at least 1) past the quota.
+fn rate_limit(state: &AppState, p: &Principal) -> Result<(), AppError> {
+    let Some(limiter) = &state.rate_limit else {
+        return Ok(());
+    };
+    limiter.check_key(&p.token_id).map_err(|not_until| {
+        use governor::clock::{Clock, DefaultClock};
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        AppError::TooManyRequests {
+            retry_after_secs: (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1),
+        }
+    })
 }
 
 /// The caller a clear token stands for (the API's bearer header, the console's login form), or 401 when

@@ -26,6 +26,9 @@ pub enum AppError {
     Malformed(String),
     #[error("payload too large")]
     TooLarge,
+    /// The caller's token sent more requests than `[http] rate_limit_per_second` allows.
+    #[error("too many requests for this token: retry after {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -106,6 +109,9 @@ impl IntoResponse for AppError {
             }
             AppError::Malformed(_) => (StatusCode::BAD_REQUEST, "malformed", None, None),
             AppError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too-large", None, None),
+            AppError::TooManyRequests { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "rate-limited", None, None)
+            }
             AppError::Internal(e) => {
                 tracing::error!(error = ?e, "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", None, None)
@@ -128,6 +134,11 @@ impl IntoResponse for AppError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let AppError::TooManyRequests { retry_after_secs } = &self
+            && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

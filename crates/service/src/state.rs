@@ -13,11 +13,25 @@ pub struct AppState {
     pub public_cache: Arc<PublicCache>,
     /// The web console's sessions.
     pub console: Arc<crate::console::Sessions>,
+    /// The per-token request rate limit (`[http] rate_limit_per_second`, `rate_limit_burst`); `None`
+    /// when disabled.
+    pub rate_limit: Option<Arc<TokenRateLimit>>,
+}
+
+/// One token bucket per API token id (GCRA, `governor`).
+pub type TokenRateLimit = governor::DefaultKeyedRateLimiter<uuid::Uuid>;
+
+fn rate_limit(settings: &Settings) -> Option<Arc<TokenRateLimit>> {
+    let per_second = std::num::NonZeroU32::new(settings.http.rate_limit_per_second)?;
+    let burst = std::num::NonZeroU32::new(settings.http.rate_limit_burst).unwrap_or(per_second);
+    let quota = governor::Quota::per_second(per_second).allow_burst(burst);
+    Some(Arc::new(governor::RateLimiter::keyed(quota)))
 }
 
 impl AppState {
     pub fn new(db: Db, clock: SharedClock, settings: Arc<Settings>) -> AppState {
         let public_cache = Arc::new(PublicCache::new(db.writes()));
+        let rate_limit = rate_limit(&settings);
         AppState {
             runtime: Runtime {
                 db,
@@ -26,6 +40,7 @@ impl AppState {
             },
             public_cache,
             console: Arc::default(),
+            rate_limit,
         }
     }
 }

@@ -55,6 +55,8 @@ pub async fn run(args: DemoArgs, mut settings: Settings) -> anyhow::Result<ExitC
     };
     settings.mail.templates_dir = templates_dir(&settings.mail.templates_dir);
     settings.clock.allow_override = true;
+    // one client drives every procedure as fast as it can: no per-token rate limit
+    settings.http.rate_limit_per_second = 0;
     // the invented Province declared its qualification to ANAC (art. 63): it runs tenders of any size
     settings.sua.qualification = Some(lifecycle::QualificationLevel::Advanced);
     let fx = fixture::load()?;

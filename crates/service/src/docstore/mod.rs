@@ -994,18 +994,13 @@ pub(crate) mod tests {
         )
         .await;
         assert!(r.is_err(), "a tampered object must not stream to its end");
-        // an empty file is an empty object
+        // an empty file is refused (issue 20), and leaves no object
         let mut f = HashFilter::default();
-        let n0 = store
+        let r = store
             .put_stream("documents/x/empty", body(vec![]), 8 << 20, &mut f)
-            .await
-            .unwrap();
-        assert_eq!(n0, 0);
-        let empty_sha = f.sha256.unwrap();
-        assert_eq!(empty_sha, hex::encode(Sha256::digest(b"")));
-        verify_plain(&store, "documents/x/empty", &empty_sha, 0)
-            .await
-            .unwrap();
+            .await;
+        assert!(matches!(r, Err(UploadError::Empty)), "{r:?}");
+        assert!(!store.exists("documents/x/empty").await.unwrap());
         // missing
         store.delete("documents/x/1").await.unwrap();
         let e = verify_plain(&store, "documents/x/1", &sha, n)
