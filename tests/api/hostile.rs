@@ -228,3 +228,186 @@ async fn a_token_past_its_rate_is_answered_429_with_retry_after() {
     tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
     assert_eq!(app.get("/v1/requests", Some(&a)).await.0, 200);
 }
+
+fn admin_token(app: &TestApp, extra: &[&str]) -> String {
+    let mut args = vec!["admin", "create-token", "--role", "platform_admin"];
+    args.extend_from_slice(extra);
+    let (okc, t) = app.cli(&args);
+    assert!(okc, "{t}");
+    t.lines().last().unwrap().to_owned()
+}
+
+fn sha_prefix(token: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(token.as_bytes()))[..12].to_owned()
+}
+
+/// Tokens expire: an explicit `expires_at` (in the future only), the configured default otherwise; an
+/// expired token is answered 401 naming why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_token_is_refused() {
+    let app = TestApp::spawn_with(Backend::Sqlite, &[("SUA_TOKENS__DEFAULT_TTL_DAYS", "30")]).await;
+    let admin = admin_token(&app, &["--expires-in-days", "0"]);
+    let now = chrono::Utc::now();
+    let r = ok(
+        &app.post(
+            "/v1/tokens",
+            Some(&admin),
+            &json!({"role": "platform_admin"}),
+        )
+        .await,
+        201,
+    );
+    let default_exp: chrono::DateTime<chrono::Utc> =
+        r["expires_at"].as_str().unwrap().parse().unwrap();
+    let days = (default_exp - now).num_hours() as f64 / 24.0;
+    assert!((29.9..30.1).contains(&days), "default expiry {days} days");
+    let soon = (now + chrono::TimeDelta::hours(1)).to_rfc3339();
+    let short = ok(
+        &app.post(
+            "/v1/tokens",
+            Some(&admin),
+            &json!({"role": "platform_admin", "expires_at": soon}),
+        )
+        .await,
+        201,
+    )["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let past = (now - chrono::TimeDelta::minutes(1)).to_rfc3339();
+    let r = app
+        .post(
+            "/v1/tokens",
+            Some(&admin),
+            &json!({"role": "platform_admin", "expires_at": past}),
+        )
+        .await;
+    assert_eq!(
+        (r.0, r.1["field"].as_str()),
+        (422, Some("expires_at")),
+        "{}",
+        r.1
+    );
+    assert_eq!(app.get("/v1/tokens", Some(&short)).await.0, 200);
+    // two hours later (the server's clock): expired; the never-expiring admin token still works
+    let later = (now + chrono::TimeDelta::hours(2)).to_rfc3339();
+    ok(
+        &app.put("/v1/admin/clock", Some(&admin), &json!({"now": later}))
+            .await,
+        200,
+    );
+    let r = app.get("/v1/tokens", Some(&short)).await;
+    assert_eq!(r.0, 401, "{}", r.1);
+    assert_eq!(r.1["detail"], "the token is expired", "{}", r.1);
+    let list = ok(&app.get("/v1/tokens", Some(&admin)).await, 200);
+    let mine = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["hash_prefix"] == sha_prefix(&short))
+        .expect("listed");
+    assert_eq!(mine["status"], "expired", "{mine}");
+    // the CLI's tokens expire too
+    let (okc, out) = app.cli(&[
+        "admin",
+        "create-token",
+        "--role",
+        "platform_admin",
+        "--expires-in-days",
+        "1",
+    ]);
+    assert!(okc, "{out}");
+}
+
+/// `sua admin list-tokens` shows each token's hash prefix, role, org, dates and last use;
+/// `sua admin revoke-token <prefix>` refuses the token from its next request on, in the API and in a
+/// console session opened with it; the platform admin can list and revoke over the API too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoked_tokens_are_refused_on_their_next_request() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let w = world(&app).await;
+    let admin = admin_token(&app, &["--label", "operations"]);
+    // the buyer uses the API and the console
+    ok(&app.get("/v1/tenders", Some(&w.buyer)).await, 200);
+    let mut browser = crate::console::Browser::new(&app);
+    let home = browser.login(&w.buyer).await;
+    assert_eq!(browser.get(&home).await.status, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await; // last use, written in the background
+    let (okc, out) = app.cli(&["admin", "list-tokens"]);
+    assert!(okc, "{out}");
+    let header = out.lines().next().unwrap();
+    assert_eq!(
+        header,
+        "hash_prefix\trole\torg\tlabel\tcreated\texpires\tlast_used\tstatus"
+    );
+    let buyer_line = out
+        .lines()
+        .find(|l| l.starts_with(&sha_prefix(&w.buyer)))
+        .unwrap_or_else(|| panic!("buyer not listed: {out}"));
+    let cols: Vec<&str> = buyer_line.split('\t').collect();
+    assert_eq!(cols[1], "sua_buyer", "{buyer_line}");
+    assert_eq!(cols[2], w.province, "{buyer_line}");
+    assert_ne!(cols[5], "-", "an expiry: {buyer_line}");
+    assert_ne!(cols[6], "-", "a last use: {buyer_line}");
+    assert_eq!(cols[7], "active", "{buyer_line}");
+    assert!(out.lines().any(|l| l.contains("\toperations\t")), "{out}");
+    // refusals: too short, no match
+    let (okc, e) = app.cli(&["admin", "revoke-token", "abc"]);
+    assert!(!okc, "{e}");
+    let (okc, e) = app.cli(&["admin", "revoke-token", "0000000000000000"]);
+    assert!(!okc, "{e}");
+    // revoke: the next API request and the next console page are refused
+    let (okc, out) = app.cli(&["admin", "revoke-token", &sha_prefix(&w.buyer)[..10]]);
+    assert!(okc, "{out}");
+    assert!(out.contains("revoked"), "{out}");
+    let r = app.get("/v1/tenders", Some(&w.buyer)).await;
+    assert_eq!(r.0, 401, "{}", r.1);
+    assert_eq!(r.1["detail"], "the token is revoked");
+    let page = browser.get(&home).await;
+    assert_eq!(page.status, 303, "the console session ended with its token");
+    let (okc, _) = app.cli(&["admin", "revoke-token", &sha_prefix(&w.buyer)]);
+    assert!(!okc, "revoking twice is refused");
+    // over the API: only the platform admin lists and revokes
+    assert_eq!(app.get("/v1/tokens", Some(&w.municipality)).await.0, 403);
+    let list = ok(&app.get("/v1/tokens", Some(&admin)).await, 200);
+    let m = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["hash_prefix"] == sha_prefix(&w.municipality))
+        .expect("listed")
+        .clone();
+    assert_eq!(m["role"], "municipality");
+    let id = m["id"].as_str().unwrap();
+    let r = app
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/v1/tokens/{id}"),
+            Some(&w.municipality),
+            None,
+        )
+        .await;
+    assert_eq!(r.0, 403);
+    let r = ok(
+        &app.send(
+            reqwest::Method::DELETE,
+            &format!("/v1/tokens/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await,
+        200,
+    );
+    assert_eq!(r["status"], "revoked");
+    assert_eq!(app.get("/v1/requests", Some(&w.municipality)).await.0, 401);
+    let r = app
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/v1/tokens/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.0, 409, "{}", r.1);
+}

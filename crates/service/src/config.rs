@@ -39,6 +39,26 @@ pub struct Settings {
     /// `[pcp]`: ANAC's Piattaforma Contratti Pubblici (disabled by default, see `service::pcp`).
     #[serde(default)]
     pub pcp: crate::pcp::PcpSettings,
+    /// `[tokens]`: API tokens (`service::tokens`).
+    #[serde(default)]
+    pub tokens: TokenSettings,
+}
+
+/// `[tokens]`: API tokens (docs/operations.md, "API tokens").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TokenSettings {
+    /// Days a token is valid when it is issued without an explicit expiry (`POST /v1/tokens`'s
+    /// `expires_at`, `sua admin create-token --expires-in-days`). 0: such tokens never expire.
+    pub default_ttl_days: u32,
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        TokenSettings {
+            default_ttl_days: 365,
+        }
+    }
 }
 
 /// `[sua]`: facts of the stazione appaltante that the law makes depend on it, not on one tender.
@@ -196,6 +216,7 @@ impl Default for Settings {
             reminders: Default::default(),
             sua: Default::default(),
             pcp: Default::default(),
+            tokens: Default::default(),
         }
     }
 }

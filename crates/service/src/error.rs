@@ -14,6 +14,9 @@ use utoipa::ToSchema;
 pub enum AppError {
     #[error("authentication required")]
     Unauthorized,
+    /// A known token that may no longer be used: `revoked` or `expired`.
+    #[error("the token is {0}")]
+    TokenRefused(&'static str),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0} not found")]
@@ -95,7 +98,9 @@ pub struct Problem {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, kind, field, rule) = match &self {
-            AppError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", None, None),
+            AppError::Unauthorized | AppError::TokenRefused(_) => {
+                (StatusCode::UNAUTHORIZED, "unauthorized", None, None)
+            }
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", None, None),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", None, None),
             AppError::BadRequest { field, .. } => (

@@ -129,7 +129,15 @@ async fn register_operator(
     }
     .insert(&w.txn)
     .await?;
-    let (_, token) = auth::issue(&w.txn, Role::Bidder, Some(o.id), "registration", now).await?;
+    let (_, token) = auth::issue(
+        &w.txn,
+        Role::Bidder,
+        Some(o.id),
+        "registration",
+        now,
+        crate::tokens::default_expiry(&st.settings.tokens, now),
+    )
+    .await?;
     let view = operator_view(o);
     audit::append(
         &w.txn,

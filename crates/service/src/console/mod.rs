@@ -116,7 +116,24 @@ impl FromRequestParts<AppState> for Ctx {
             .cloned()
             .ok_or_else(|| StatusCode::INTERNAL_SERVER_ERROR.into_response())?;
         let sid = session::cookie(&parts.headers);
-        let session = sid.as_deref().and_then(|s| st.console.get(s));
+        let mut session = sid.as_deref().and_then(|s| st.console.get(s));
+        // the session's token is checked again on every page (no session outlives its token): a
+        // revoked or expired token ends the session
+        if let (Some(id), Some(s)) = (sid.as_deref(), session.as_mut())
+            && let Some(token) = s.token.clone()
+        {
+            match principal_for_token(st, &token).await {
+                Ok(p) => s.principal = Some(p),
+                Err(
+                    crate::error::AppError::Unauthorized | crate::error::AppError::TokenRefused(_),
+                ) => {
+                    st.console.remove(id);
+                    session = None;
+                }
+                // the database did not answer: the page's own calls will say so
+                Err(_) => {}
+            }
+        }
         let q: HashMap<String, String> =
             axum::extract::Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
                 .map(|q| q.0)

@@ -495,8 +495,15 @@ impl Demo {
     async fn setup(&mut self) -> anyhow::Result<()> {
         // the bootstrap token, as `sua admin create-token --role platform_admin` issues it
         let w = self.state.db.write().await?;
-        let (_, token) =
-            auth::issue(&w.txn, Role::PlatformAdmin, None, "sua demo", self.now()).await?;
+        let (_, token) = auth::issue(
+            &w.txn,
+            Role::PlatformAdmin,
+            None,
+            "sua demo",
+            self.now(),
+            None,
+        )
+        .await?;
         w.commit().await?;
         self.admin = token;
         self.say(

@@ -9,6 +9,7 @@ mod pcp;
 mod pec;
 mod register;
 mod sealed;
+mod tokens;
 
 pub use files::M20261128BidFiles;
 
@@ -40,6 +41,8 @@ impl MigratorTrait for Migrator {
         m.push(Box::new(lex_specialis::M20261206LexSpecialis));
         // the PCP outbox (calls to ANAC's Piattaforma Contratti Pubblici)
         m.push(Box::new(pcp::M20261206PcpCalls));
+        // API tokens: expiry and last use
+        m.push(Box::new(tokens::M20261206TokenExpiry));
         m
     }
 }
