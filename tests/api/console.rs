@@ -7,21 +7,21 @@ use crate::helpers::*;
 use serde_json::{Value, json};
 
 /// A browser without JavaScript: keeps the session cookie, does not follow redirects.
-struct Browser {
+pub(crate) struct Browser {
     client: reqwest::Client,
     base: String,
     cookie: Option<String>,
 }
 
-struct Page {
-    status: u16,
-    location: Option<String>,
+pub(crate) struct Page {
+    pub(crate) status: u16,
+    pub(crate) location: Option<String>,
     set_cookie: Vec<String>,
     body: String,
 }
 
 impl Browser {
-    fn new(app: &TestApp) -> Browser {
+    pub(crate) fn new(app: &TestApp) -> Browser {
         Browser {
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -65,7 +65,7 @@ impl Browser {
         }
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    pub(crate) async fn get(&mut self, path: &str) -> Page {
         let rb = self.client.get(format!("{}{path}", self.base));
         self.send(rb).await
     }
@@ -85,7 +85,7 @@ impl Browser {
     }
 
     /// Log in with `token` through the form; returns where the console sends the role.
-    async fn login(&mut self, token: &str) -> String {
+    pub(crate) async fn login(&mut self, token: &str) -> String {
         let p = self.get("/").await;
         let csrf = csrf_of(&p.body);
         let r = self
@@ -857,7 +857,7 @@ async fn console_admin_pages() {
     // the audit chain
     let audit = admin.get("/admin/registro").await;
     assert_eq!(audit.status, 200);
-    assert!(audit.body.contains("Catena integra"), "{}", audit.body);
+    assert!(audit.body.contains("Registro integro"), "{}", audit.body);
 }
 
 async fn admin_count(app: &TestApp, sql: &str) -> i64 {

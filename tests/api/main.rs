@@ -11,6 +11,7 @@ mod files;
 mod flow;
 #[allow(dead_code)] // not every test uses every helper
 mod helpers;
+mod hostile;
 mod legal;
 mod lex_specialis;
 mod municipality_mail;

@@ -212,7 +212,7 @@ try {
   await admin.locator("#pv-name-err").waitFor();
   await axe(admin);
   await visit(admin, "/admin/registro");
-  await expectText(admin, "Catena integra");
+  await expectText(admin, "Registro integro");
   step("admin pages");
   step(`done; axe clean on ${checked.length} page loads`);
 } finally {

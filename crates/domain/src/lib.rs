@@ -8,4 +8,5 @@ pub mod calendar;
 pub mod costs;
 pub mod ids;
 pub mod money;
+pub mod text;
 pub mod thresholds;

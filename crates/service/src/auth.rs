@@ -18,26 +18,57 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Principa
         .and_then(|s| s.strip_prefix("Bearer "))
         .map(str::trim)
         .ok_or(AppError::Unauthorized)?;
-    principal_for_token(state, token).await.map(Some)
+    let p = principal_for_token(state, token).await?;
+    rate_limit(state, &p)?;
+    Ok(Some(p))
+}
+
+/// The per-token rate limit: 429 with `Retry-After` (whole seconds, at least 1) past the quota.
+fn rate_limit(state: &AppState, p: &Principal) -> Result<(), AppError> {
+    let Some(limiter) = &state.rate_limit else {
+        return Ok(());
+    };
+    limiter.check_key(&p.token_id).map_err(|not_until| {
+        use governor::clock::{Clock, DefaultClock};
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        AppError::TooManyRequests {
+            retry_after_secs: (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1),
+        }
+    })
 }
 
 /// The caller a clear token stands for (the API's bearer header, the console's login form), or 401 when
-/// it is unknown or revoked.
+/// it is unknown, revoked or expired. The row is read on every request (no cache), so a revocation is
+/// effective on the token's next request. The token's last use is recorded at most once a minute, in
+/// the background (`tokens::touch`).
 pub async fn principal_for_token(state: &AppState, token: &str) -> Result<Principal, AppError> {
     let row = api_token::Entity::find()
         .filter(api_token::Column::TokenHash.eq(hash_token(token)))
         .one(&state.db.conn)
         .await?
         .ok_or(AppError::Unauthorized)?;
-    if row.revoked_at.is_some() {
-        return Err(AppError::Unauthorized);
+    let now = state.now();
+    if let Some(why) = crate::tokens::refusal(&row, now) {
+        return Err(AppError::TokenRefused(why));
     }
     let role = Role::parse(&row.role).ok_or(AppError::Unauthorized)?;
-    Ok(Principal {
+    let principal = Principal {
         token_id: row.id,
         role,
         org: row.org_id,
-    })
+    };
+    if row
+        .last_used_at
+        .is_none_or(|t| now - t >= crate::tokens::LAST_USE_GRANULARITY)
+    {
+        let conn = state.db.conn.clone();
+        tokio::spawn(async move {
+            if let Err(e) = crate::tokens::touch(&conn, &row, now).await {
+                tracing::debug!(error = %e, "token last use not recorded");
+            }
+        });
+    }
+    Ok(principal)
 }
 
 impl FromRequestParts<AppState> for Principal {

@@ -56,6 +56,11 @@ pub enum Command {
 pub enum AdminCommand {
     /// Issue an API token and print it (only its hash is stored).
     CreateToken(CreateToken),
+    /// List the API tokens: hash prefix, role, org, label, created, expires, last use, revoked.
+    ListTokens,
+    /// Revoke the API token whose SHA-256 starts with the given hex prefix (from list-tokens; at
+    /// least 8 characters). Effective on the token's next request.
+    RevokeToken(RevokeToken),
     /// Create a Province (SUA tenant) and print its id.
     CreateProvince(CreateProvince),
     /// Create a municipality of a Province and print its id.
@@ -83,16 +88,26 @@ pub struct CreateToken {
     /// Province, municipality, operator or tender id (none for platform_admin).
     #[arg(long)]
     pub org: Option<Uuid>,
+    /// Free text (no control characters but tab and newline, no bidirectional overrides).
     #[arg(long, default_value = "")]
-    pub label: String,
+    pub label: domain::text::Text,
+    /// Days until the token expires; 0: never. Default: `[tokens] default_ttl_days`.
+    #[arg(long)]
+    pub expires_in_days: Option<u32>,
+}
+
+#[derive(Args, Debug)]
+pub struct RevokeToken {
+    /// Leading hex characters of the token's SHA-256, as `sua admin list-tokens` prints them.
+    pub hash_prefix: String,
 }
 
 #[derive(Args, Debug)]
 pub struct CreateProvince {
     #[arg(long)]
-    pub code: String,
+    pub code: domain::text::Text,
     #[arg(long)]
-    pub name: String,
+    pub name: domain::text::Text,
 }
 
 #[derive(Args, Debug)]
@@ -100,7 +115,7 @@ pub struct CreateMunicipality {
     #[arg(long)]
     pub province: Uuid,
     #[arg(long)]
-    pub name: String,
+    pub name: domain::text::Text,
     #[arg(long)]
     pub codice_fiscale: String,
     /// The Comune's PEC address (request and contract mails).
@@ -161,6 +176,39 @@ pub async fn run(cmd: Command, settings: Settings) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// `sua admin list-tokens`: one line per token, tab-separated, under a header.
+async fn list_tokens(
+    db: &sea_orm::DatabaseConnection,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
+    let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map_or_else(
+            || "-".to_owned(),
+            |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        )
+    };
+    println!("hash_prefix\trole\torg\tlabel\tcreated\texpires\tlast_used\tstatus");
+    for t in tokens::list(db).await? {
+        let status = tokens::refusal(&t, now).unwrap_or("active");
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            &t.token_hash[..tokens::HASH_PREFIX_LEN],
+            t.role,
+            t.org_id.map_or_else(|| "-".to_owned(), |o| o.to_string()),
+            if t.label.is_empty() {
+                "-".to_owned()
+            } else {
+                t.label.replace(['\t', '\n'], " ")
+            },
+            when(Some(t.created_at)),
+            when(t.expires_at),
+            when(t.last_used_at),
+            status,
+        );
+    }
+    Ok(())
+}
+
 async fn admin(cmd: AdminCommand, settings: Settings) -> anyhow::Result<ExitCode> {
     use crate::db::entities::{municipality, province};
     use sea_orm::{ActiveModelTrait, EntityTrait, Set};
@@ -170,6 +218,10 @@ async fn admin(cmd: AdminCommand, settings: Settings) -> anyhow::Result<ExitCode
     }
     let db = crate::runtime::open_db(&settings).await?;
     let now = crate::audit::truncate_micros(chrono::Utc::now());
+    if let AdminCommand::ListTokens = &cmd {
+        list_tokens(&db.conn, now).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
     // a municipality belongs to its Province's chain; tokens and Provinces to the platform's
     let scope = match &cmd {
         AdminCommand::CreateMunicipality(m) => Scope::Province(m.province),
@@ -187,21 +239,47 @@ async fn admin(cmd: AdminCommand, settings: Settings) -> anyhow::Result<ExitCode
             workflow::access::check_org(&w.txn, role, t.org)
                 .await
                 .map_err(|e| anyhow::anyhow!("--org: {e}"))?;
-            let (id, token) = tokens::issue(&w.txn, role, t.org, &t.label, now).await?;
+            let expires_at = match t.expires_in_days {
+                Some(0) => None,
+                Some(d) => Some(now + chrono::TimeDelta::days(i64::from(d))),
+                None => tokens::default_expiry(&settings.tokens, now),
+            };
+            let (id, token) = tokens::issue(&w.txn, role, t.org, &t.label, now, expires_at).await?;
             println!("{token}");
             (
                 "token.issue",
                 "api_token",
                 id,
-                serde_json::json!({"role": role, "org": t.org, "label": t.label}),
+                serde_json::json!({"role": role, "org": t.org, "label": t.label, "expires_at": expires_at}),
             )
         }
+        AdminCommand::RevokeToken(r) => {
+            let row = tokens::find_by_prefix(&w.txn, &r.hash_prefix)
+                .await
+                .map_err(|e| anyhow::anyhow!("hash prefix: {e}"))?;
+            if !tokens::revoke(&w.txn, &row, now).await? {
+                anyhow::bail!("hash prefix: the token was already revoked");
+            }
+            println!(
+                "revoked {} ({}, {})",
+                &row.token_hash[..tokens::HASH_PREFIX_LEN],
+                row.role,
+                row.label
+            );
+            (
+                "token.revoke",
+                "api_token",
+                row.id,
+                serde_json::json!({"role": row.role, "org": row.org_id, "revoked_at": now}),
+            )
+        }
+        AdminCommand::ListTokens => anyhow::bail!("list-tokens is run before opening a write"),
         AdminCommand::CreateProvince(p) => {
             let id = Uuid::now_v7();
             province::ActiveModel {
                 id: sea_orm::Set(id),
                 code: Set(p.code.trim().to_uppercase()),
-                name: Set(p.name.clone()),
+                name: Set(p.name.to_string()),
                 created_at: Set(now),
             }
             .insert(&w.txn)
@@ -211,7 +289,7 @@ async fn admin(cmd: AdminCommand, settings: Settings) -> anyhow::Result<ExitCode
                 "province.create",
                 "province",
                 id,
-                serde_json::json!({"code": p.code, "name": p.name}),
+                serde_json::json!({"code": p.code.as_str(), "name": p.name.as_str()}),
             )
         }
         AdminCommand::CreateMunicipality(m) => {
@@ -230,7 +308,7 @@ async fn admin(cmd: AdminCommand, settings: Settings) -> anyhow::Result<ExitCode
             municipality::ActiveModel {
                 id: Set(id),
                 province_id: Set(m.province),
-                name: Set(m.name.clone()),
+                name: Set(m.name.to_string()),
                 codice_fiscale: Set(cf.to_string()),
                 created_at: Set(now),
                 pec: Set(m
@@ -247,7 +325,7 @@ async fn admin(cmd: AdminCommand, settings: Settings) -> anyhow::Result<ExitCode
                 "municipality.create",
                 "municipality",
                 id,
-                serde_json::json!({"province_id": m.province, "name": m.name, "codice_fiscale": cf.to_string()}),
+                serde_json::json!({"province_id": m.province, "name": m.name.as_str(), "codice_fiscale": cf.to_string()}),
             )
         }
         AdminCommand::DocumentsGc(_) => anyhow::bail!("documents-gc is run before opening a write"),

@@ -39,6 +39,26 @@ pub struct Settings {
     /// `[pcp]`: ANAC's Piattaforma Contratti Pubblici (disabled by default, see `service::pcp`).
     #[serde(default)]
     pub pcp: crate::pcp::PcpSettings,
+    /// `[tokens]`: API tokens (`service::tokens`).
+    #[serde(default)]
+    pub tokens: TokenSettings,
+}
+
+/// `[tokens]`: API tokens (docs/operations.md, "API tokens").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TokenSettings {
+    /// Days a token is valid when it is issued without an explicit expiry (`POST /v1/tokens`'s
+    /// `expires_at`, `sua admin create-token --expires-in-days`). 0: such tokens never expire.
+    pub default_ttl_days: u32,
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        TokenSettings {
+            default_ttl_days: 365,
+        }
+    }
 }
 
 /// `[sua]`: facts of the stazione appaltante that the law makes depend on it, not on one tender.
@@ -99,10 +119,42 @@ pub struct HttpSettings {
     /// exactly when `public_base_url` starts with `https://` (a TLS-terminating proxy in front).
     #[serde(default)]
     pub secure_cookies: Option<bool>,
+    /// A connection must deliver each request's complete header within this many seconds (counted from
+    /// the moment the server waits for it, so an idle keep-alive connection is closed after it too);
+    /// otherwise it is closed. Holds off clients that open connections and never finish a request.
+    #[serde(default = "default_header_read_timeout")]
+    pub header_read_timeout_secs: u64,
+    /// Open connections served at once. When the cap is reached, new connections wait in the kernel's
+    /// accept queue until one closes. Keep it below the process's open-file limit (`ulimit -n`).
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Requests per second allowed to one API token, sustained (`0` disables the limit). Past it the
+    /// answer is 429 with `Retry-After`.
+    #[serde(default = "default_rate_limit_per_second")]
+    pub rate_limit_per_second: u32,
+    /// Requests one token may send at once above the sustained rate (the bucket's size).
+    #[serde(default = "default_rate_limit_burst")]
+    pub rate_limit_burst: u32,
 }
 
 fn default_upload_timeout() -> u64 {
     2 * 60 * 60
+}
+
+fn default_header_read_timeout() -> u64 {
+    10
+}
+
+fn default_max_connections() -> usize {
+    1024
+}
+
+fn default_rate_limit_per_second() -> u32 {
+    20
+}
+
+fn default_rate_limit_burst() -> u32 {
+    200
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -142,6 +194,10 @@ impl Default for Settings {
                 upload_timeout_secs: default_upload_timeout(),
                 shutdown_grace_secs: 20,
                 secure_cookies: None,
+                header_read_timeout_secs: default_header_read_timeout(),
+                max_connections: default_max_connections(),
+                rate_limit_per_second: default_rate_limit_per_second(),
+                rate_limit_burst: default_rate_limit_burst(),
             },
             mail: notify::MailConfig::default(),
             log: LogSettings {
@@ -160,6 +216,7 @@ impl Default for Settings {
             reminders: Default::default(),
             sua: Default::default(),
             pcp: Default::default(),
+            tokens: Default::default(),
         }
     }
 }
@@ -204,6 +261,17 @@ impl Settings {
         }
         if self.scheduler.interval_secs == 0 {
             anyhow::bail!("scheduler.interval_secs: must be at least 1");
+        }
+        if self.http.header_read_timeout_secs == 0 {
+            anyhow::bail!("http.header_read_timeout_secs: must be at least 1");
+        }
+        if self.http.max_connections == 0 {
+            anyhow::bail!("http.max_connections: must be at least 1");
+        }
+        if self.http.rate_limit_per_second > 0 && self.http.rate_limit_burst == 0 {
+            anyhow::bail!(
+                "http.rate_limit_burst: must be at least 1 when rate_limit_per_second is set"
+            );
         }
         self.documents.validate().map_err(|e| anyhow::anyhow!(e))?;
         let r = &self.reminders;

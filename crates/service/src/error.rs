@@ -14,6 +14,9 @@ use utoipa::ToSchema;
 pub enum AppError {
     #[error("authentication required")]
     Unauthorized,
+    /// A known token that may no longer be used: `revoked` or `expired`.
+    #[error("the token is {0}")]
+    TokenRefused(&'static str),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0} not found")]
@@ -26,6 +29,9 @@ pub enum AppError {
     Malformed(String),
     #[error("payload too large")]
     TooLarge,
+    /// The caller's token sent more requests than `[http] rate_limit_per_second` allows.
+    #[error("too many requests for this token: retry after {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -92,7 +98,9 @@ pub struct Problem {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, kind, field, rule) = match &self {
-            AppError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", None, None),
+            AppError::Unauthorized | AppError::TokenRefused(_) => {
+                (StatusCode::UNAUTHORIZED, "unauthorized", None, None)
+            }
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", None, None),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", None, None),
             AppError::BadRequest { field, .. } => (
@@ -106,6 +114,9 @@ impl IntoResponse for AppError {
             }
             AppError::Malformed(_) => (StatusCode::BAD_REQUEST, "malformed", None, None),
             AppError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too-large", None, None),
+            AppError::TooManyRequests { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "rate-limited", None, None)
+            }
             AppError::Internal(e) => {
                 tracing::error!(error = ?e, "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", None, None)
@@ -128,6 +139,11 @@ impl IntoResponse for AppError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let AppError::TooManyRequests { retry_after_secs } = &self
+            && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -140,6 +156,11 @@ pub type ApiResult<T> = Result<T, AppError>;
 
 /// A JSON body extractor whose failures are problem documents naming the field path
 /// (`serde_path_to_error`), with 400 for malformed JSON and 422 for well-formed but invalid input.
+///
+/// Two rules hold here for every body, so that no field can escape them by being forgotten: every string
+/// of the body is free text under `domain::text` (no control character but tab and newline, no
+/// bidirectional override), and a field the target type does not know is refused (`serde_ignored`),
+/// not silently dropped.
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
@@ -153,25 +174,102 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 AppError::bad("", e.body_text()).into_response()
             }
         })?;
-        let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        match serde_path_to_error::deserialize(de) {
-            Ok(v) => Ok(ApiJson(v)),
-            Err(e) => {
-                let path = e.path().to_string();
-                let inner = e.into_inner();
-                let syntax = matches!(
-                    inner.classify(),
-                    serde_json::error::Category::Syntax | serde_json::error::Category::Eof
-                );
-                let field = if path == "." { String::new() } else { path };
-                let err = if syntax {
-                    AppError::Malformed(format!("malformed JSON body: {inner}"))
-                } else {
-                    AppError::bad(field, format!("invalid JSON body: {inner}"))
-                };
-                let resp = err.into_response();
-                Err(resp)
+        parse_body(&bytes)
+            .map(ApiJson)
+            .map_err(IntoResponse::into_response)
+    }
+}
+
+/// The rules of [`ApiJson`] on a body's bytes.
+pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| AppError::Malformed(format!("malformed JSON body: {e}")))?;
+    let mut path = String::new();
+    check_texts(&value, &mut path)?;
+    let mut unknown: Option<String> = None;
+    let mut note = |p: serde_ignored::Path| {
+        if unknown.is_none() {
+            let mut s = String::new();
+            ignored_path(&p, &mut s);
+            unknown = Some(s);
+        }
+    };
+    let de = serde_ignored::Deserializer::new(value, &mut note);
+    let parsed = serde_path_to_error::deserialize(de);
+    let v: T = match parsed {
+        Ok(v) => v,
+        Err(e) => {
+            let path = e.path().to_string();
+            let field = if path == "." { String::new() } else { path };
+            return Err(AppError::bad(
+                field,
+                format!("invalid JSON body: {}", e.into_inner()),
+            ));
+        }
+    };
+    if let Some(field) = unknown {
+        return Err(AppError::bad(
+            field.clone(),
+            format!("{field}: unknown field"),
+        ));
+    }
+    Ok(v)
+}
+
+/// Every string (and object key) of `v` against `domain::text::check`, naming the first offender's path
+/// (`lots[0].object`).
+fn check_texts(v: &serde_json::Value, path: &mut String) -> Result<(), AppError> {
+    use serde_json::Value;
+    let refuse = |path: &str, e: domain::text::TextError| {
+        let field = if path.is_empty() { "" } else { path };
+        AppError::bad(field, format!("{field}: {e}"))
+    };
+    match v {
+        Value::String(s) => domain::text::check(s).map_err(|e| refuse(path, e)),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                check_texts(item, path)?;
+                path.truncate(len);
             }
+            Ok(())
+        }
+        Value::Object(map) => {
+            for (k, item) in map {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+                domain::text::check(k).map_err(|e| refuse(path, e))?;
+                check_texts(item, path)?;
+                path.truncate(len);
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A `serde_ignored` path in `serde_path_to_error`'s notation (`lots[0].extra`).
+fn ignored_path(p: &serde_ignored::Path, out: &mut String) {
+    use serde_ignored::Path as P;
+    match p {
+        P::Root => {}
+        P::Seq { parent, index } => {
+            ignored_path(parent, out);
+            out.push_str(&format!("[{index}]"));
+        }
+        P::Map { parent, key } => {
+            ignored_path(parent, out);
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(key);
+        }
+        P::Some { parent } | P::NewtypeStruct { parent } | P::NewtypeVariant { parent } => {
+            ignored_path(parent, out)
         }
     }
 }
@@ -206,4 +304,74 @@ pub struct Page<T> {
     pub page: u64,
     pub per_page: u64,
     pub total: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Lot {
+        object: String,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Body {
+        title: String,
+        #[serde(default)]
+        lots: Vec<Lot>,
+        note: Option<String>,
+    }
+
+    fn field_of(r: Result<Body, AppError>) -> (String, String) {
+        match r {
+            Err(AppError::BadRequest { field, detail }) => (field, detail),
+            other => panic!("expected 422, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn valid_bodies_pass_with_tab_and_newline() {
+        let b: Body = parse_body(br#"{"title":"a\tb\nc","lots":[{"object":"x"}]}"#).unwrap();
+        assert_eq!(b.title, "a\tb\nc");
+    }
+
+    #[test]
+    fn control_characters_and_bidi_overrides_are_refused_naming_the_field() {
+        let (f, d) = field_of(parse_body(
+            br#"{"title":"ok","lots":[{"object":"x"},{"object":"a\u0000"}]}"#,
+        ));
+        assert_eq!(f, "lots[1].object");
+        assert!(d.contains("U+0000"), "{d}");
+        let (f, d) = field_of(parse_body(br#"{"title":"fattura\u202efdp.exe"}"#));
+        assert_eq!(f, "title");
+        assert!(d.contains("U+202E"), "{d}");
+        let (f, _) = field_of(parse_body(br#"{"title":"x","note":"\u001b[2J"}"#));
+        assert_eq!(f, "note");
+        let (f, _) = field_of(parse_body(br#"{"title":"x","note":"\u2067"}"#));
+        assert_eq!(f, "note");
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_at_any_depth() {
+        let (f, d) = field_of(parse_body(br#"{"title":"x","admin":true}"#));
+        assert_eq!(f, "admin");
+        assert!(d.contains("unknown field"), "{d}");
+        let (f, _) = field_of(parse_body(
+            br#"{"title":"x","lots":[{"object":"y","extra":1}]}"#,
+        ));
+        assert_eq!(f, "lots[0].extra");
+    }
+
+    #[test]
+    fn malformed_json_is_400_and_a_wrong_type_names_its_field() {
+        assert!(matches!(
+            parse_body::<Body>(b"{\"title\":"),
+            Err(AppError::Malformed(_))
+        ));
+        let (f, _) = field_of(parse_body(br#"{"title":"x","lots":[{"object":3}]}"#));
+        assert_eq!(f, "lots[0].object");
+    }
 }

@@ -7,7 +7,7 @@ use axum::{
     middleware::{self, Next},
     response::{IntoResponse, Response},
 };
-use std::{future::IntoFuture, sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 use tower_http::trace::TraceLayer;
 
 /// Per-request time limits: `upload_timeout_secs` for streamed uploads, `request_timeout_secs` for the rest.
@@ -42,6 +42,67 @@ async fn time_limit(timeouts: Timeouts, req: Request, next: Next) -> Response {
             r
         }
     }
+}
+
+/// Limits on connections (`[http] header_read_timeout_secs`, `max_connections`).
+#[derive(Clone, Copy)]
+struct ConnLimits {
+    header_read: Duration,
+    max_connections: usize,
+}
+
+/// The HTTP/1.1 server (hyper, as `axum::serve` would run it) with the two connection limits axum's
+/// `serve` cannot set: a connection that does not deliver a complete request header within
+/// `header_read` is closed (hyper's header-read timer, which also closes idle keep-alive connections),
+/// and at most `max_connections` are served at once (the next one is accepted when one closes). When
+/// `shutdown` resolves, no new connection is accepted and the open ones finish their requests.
+async fn serve_http(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    limits: ConnLimits,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    use hyper_util::{
+        rt::{TokioIo, TokioTimer},
+        server::graceful::GracefulShutdown,
+        service::TowerToHyperService,
+    };
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            s = slots.clone().acquire_owned() => s.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            r = listener.accept() => match r {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // out of file descriptors and the like: wait instead of spinning
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let svc = TowerToHyperService::new(app.clone());
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), svc));
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection closed with an error");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }
 
 pub fn init_tracing(settings: &Settings) {
@@ -123,9 +184,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     // A stable line on stdout so scripts and black-box tests learn the port when http.addr ends in :0.
     println!("sua listening on http://{addr}");
     let grace = Duration::from_secs(settings.http.shutdown_grace_secs);
-    let server = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .into_future();
+    let limits = ConnLimits {
+        header_read: Duration::from_secs(settings.http.header_read_timeout_secs),
+        max_connections: settings.http.max_connections,
+    };
+    let server = serve_http(listener, app, limits, shutdown_signal());
     // After the signal, requests in flight get `grace` to finish; then we exit anyway.
     tokio::select! {
         r = server => { r?; }

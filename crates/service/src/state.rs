@@ -11,11 +11,25 @@ pub struct AppState {
     pub runtime: Runtime,
     /// Rendered answers of the public endpoints; stale as soon as `db` commits a write.
     pub public_cache: Arc<PublicCache>,
+    /// The per-token request rate limit (`[http] rate_limit_per_second`, `rate_limit_burst`); `None`
+    /// when disabled.
+    pub rate_limit: Option<Arc<TokenRateLimit>>,
+}
+
+/// One token bucket per API token id (GCRA, `governor`).
+pub type TokenRateLimit = governor::DefaultKeyedRateLimiter<uuid::Uuid>;
+
+fn rate_limit(settings: &Settings) -> Option<Arc<TokenRateLimit>> {
+    let per_second = std::num::NonZeroU32::new(settings.http.rate_limit_per_second)?;
+    let burst = std::num::NonZeroU32::new(settings.http.rate_limit_burst).unwrap_or(per_second);
+    let quota = governor::Quota::per_second(per_second).allow_burst(burst);
+    Some(Arc::new(governor::RateLimiter::keyed(quota)))
 }
 
 impl AppState {
     pub fn new(db: Db, clock: SharedClock, settings: Arc<Settings>) -> AppState {
         let public_cache = Arc::new(PublicCache::new(db.writes()));
+        let rate_limit = rate_limit(&settings);
         AppState {
             runtime: Runtime {
                 db,
@@ -23,6 +37,7 @@ impl AppState {
                 settings,
             },
             public_cache,
+            rate_limit,
         }
     }
 }

@@ -338,6 +338,29 @@ async fn documents_flow(
     let tid = &w.tender;
     assert!(peek.keys().await.is_empty());
 
+    // a 0-byte document is refused on the streamed and on the JSON route, and nothing is stored
+    let r = put_raw(
+        c,
+        b,
+        &format!("/v1/tenders/{tid}/documents/vuoto.pdf"),
+        Some(&w.buyer),
+        "application/pdf",
+        Vec::new(),
+    )
+    .await;
+    assert_eq!((r.0, r.1["field"].as_str()), (422, Some("body")), "{}", r.1);
+    let r = call(
+        c,
+        b,
+        M::POST,
+        &format!("/v1/tenders/{tid}/documents"),
+        Some(&w.buyer),
+        Some(json!({"name": "vuoto.pdf", "media_type": "application/pdf", "content_base64": ""})),
+    )
+    .await;
+    assert_eq!(r.0, 422, "{}", r.1);
+    assert!(peek.keys().await.is_empty());
+
     // a streamed tender document, over several 5 MiB parts
     let bando = content(11 << 20);
     let d1 = ok(

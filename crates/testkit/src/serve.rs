@@ -30,7 +30,7 @@ impl Server {
 }
 
 /// Starts `bin serve` in `dir` (its data directory: keys, document store, mail files under `dir/mail`)
-/// on `db_url`, with the scheduler ticking every second, the SUA qualified `advanced` and `RUST_LOG=error`; `env` (`SUA_SECTION__KEY`
+/// on `db_url`, with the scheduler ticking every second, the SUA qualified `advanced`, no per-token rate limit and `RUST_LOG=error`; `env` (`SUA_SECTION__KEY`
 /// pairs, `RUST_LOG`) is applied last and overrides those (an empty value removes one). Waits up to 60 s for the "listening" line.
 pub fn spawn(bin: &Path, dir: &Path, db_url: &str, env: &[(&str, &str)]) -> Server {
     let mut cmd = Command::new(bin);
@@ -47,6 +47,9 @@ pub fn spawn(bin: &Path, dir: &Path, db_url: &str, env: &[(&str, &str)]) -> Serv
         .env("SUA_SCHEDULER__INTERVAL_SECS", "1")
         // the test Province declared its qualification (art. 63); a test may override or unset it
         .env("SUA_SUA__QUALIFICATION", "advanced")
+        // tests drive whole procedures with one token as fast as they can: no per-token rate limit,
+        // except where a test sets one (tests/api/hostile.rs)
+        .env("SUA_HTTP__RATE_LIMIT_PER_SECOND", "0")
         .env("RUST_LOG", "error")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());

@@ -21,11 +21,13 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_province))
         .routes(routes!(create_municipality))
-        .routes(routes!(create_token))
+        .routes(routes!(create_token, list_tokens))
+        .routes(routes!(revoke_token))
         .routes(routes!(set_clock))
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewProvince {
     /// Short code, e.g. `PV`.
     pub code: String,
@@ -93,6 +95,7 @@ async fn create_province(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewMunicipality {
     pub province_id: Uuid,
     pub name: String,
@@ -176,12 +179,17 @@ async fn create_municipality(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewToken {
     pub role: Role,
     /// Province (sua_buyer), municipality, operator (bidder) or tender (commissioner); absent for admins.
     pub org: Option<Uuid>,
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub label: String,
+    /// When the token stops working; absent: `[tokens] default_ttl_days` after now. Must be in the
+    /// future.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -189,6 +197,8 @@ pub struct IssuedToken {
     pub id: Uuid,
     pub role: Role,
     pub org: Option<Uuid>,
+    /// When the token stops working (absent: never).
+    pub expires_at: Option<DateTime<Utc>>,
     /// The bearer token. Shown once: only its hash is stored.
     pub token: String,
 }
@@ -204,6 +214,21 @@ async fn create_token(
     ApiJson(b): ApiJson<NewToken>,
 ) -> ApiResult<(StatusCode, Json<IssuedToken>)> {
     let now = st.now();
+    let label = if b.label.is_empty() {
+        String::new()
+    } else {
+        validate::non_empty("label", &b.label, 200)?
+    };
+    let expires_at = match b.expires_at {
+        Some(e) if e <= now => {
+            return Err(AppError::bad(
+                "expires_at",
+                "expires_at: must be in the future",
+            ));
+        }
+        Some(e) => Some(e),
+        None => crate::tokens::default_expiry(&st.settings.tokens, now),
+    };
     let w = st.db.write().await?;
     match p.role {
         Role::PlatformAdmin => {}
@@ -224,7 +249,7 @@ async fn create_token(
         }
     }
     workflow::access::check_org(&w.txn, b.role, b.org).await?;
-    let (id, token) = auth::issue(&w.txn, b.role, b.org, &b.label, now).await?;
+    let (id, token) = auth::issue(&w.txn, b.role, b.org, &label, now, expires_at).await?;
     audit::append(
         &w.txn,
         now,
@@ -235,7 +260,9 @@ async fn create_token(
             object_kind: "api_token",
             object_id: id.to_string(),
             before: None,
-            after: Some(serde_json::json!({"role": b.role, "org": b.org, "label": b.label})),
+            after: Some(
+                serde_json::json!({"role": b.role, "org": b.org, "label": label, "expires_at": expires_at}),
+            ),
         },
     )
     .await?;
@@ -246,12 +273,107 @@ async fn create_token(
             id,
             role: b.role,
             org: b.org,
+            expires_at,
             token,
         }),
     ))
 }
 
+/// An API token as the platform admin sees it (never the token itself: only its hash is stored).
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct TokenView {
+    pub id: Uuid,
+    /// The first 12 hex characters of the token's SHA-256 (`sua admin revoke-token` takes it).
+    pub hash_prefix: String,
+    pub role: Role,
+    pub org: Option<Uuid>,
+    pub label: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Last authenticated request (recorded at most once a minute).
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// `active`, `expired` or `revoked`.
+    pub status: String,
+}
+
+impl TokenView {
+    fn of(t: crate::db::entities::api_token::Model, now: DateTime<Utc>) -> Self {
+        let status = crate::tokens::refusal(&t, now)
+            .unwrap_or("active")
+            .to_owned();
+        TokenView {
+            id: t.id,
+            hash_prefix: t.token_hash[..crate::tokens::HASH_PREFIX_LEN].to_owned(),
+            role: Role::parse(&t.role).unwrap_or(Role::Bidder),
+            org: t.org_id,
+            label: t.label,
+            created_at: t.created_at,
+            expires_at: t.expires_at,
+            last_used_at: t.last_used_at,
+            revoked_at: t.revoked_at,
+            status,
+        }
+    }
+}
+
+/// List every API token (platform admins).
+#[utoipa::path(get, path = "/v1/tokens", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = Vec<TokenView>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn list_tokens(State(st): State<AppState>, p: Principal) -> ApiResult<Json<Vec<TokenView>>> {
+    p.require_admin()?;
+    let now = st.now();
+    let rows = crate::tokens::list(&st.db.conn).await?;
+    Ok(Json(
+        rows.into_iter().map(|t| TokenView::of(t, now)).collect(),
+    ))
+}
+
+/// Revoke an API token (platform admins): refused from its next request on.
+#[utoipa::path(delete, path = "/v1/tokens/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = TokenView), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn revoke_token(
+    State(st): State<AppState>,
+    p: Principal,
+    axum::extract::Path(id): axum::extract::Path<Uuid>,
+) -> ApiResult<Json<TokenView>> {
+    use crate::db::entities::api_token;
+    p.require_admin()?;
+    let now = st.now();
+    let w = st.db.write().await?;
+    let row = api_token::Entity::find_by_id(id)
+        .one(&w.txn)
+        .await?
+        .ok_or(AppError::NotFound("token"))?;
+    if !crate::tokens::revoke(&w.txn, &row, now).await? {
+        return Err(AppError::conflict("token", "the token is already revoked"));
+    }
+    audit::append(
+        &w.txn,
+        now,
+        audit::Entry {
+            chain: Scope::Platform,
+            actor: &p.actor(),
+            action: "token.revoke",
+            object_kind: "api_token",
+            object_id: id.to_string(),
+            before: None,
+            after: Some(
+                serde_json::json!({"role": row.role, "org": row.org_id, "revoked_at": now}),
+            ),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    let mut row = row;
+    row.revoked_at = Some(now);
+    Ok(Json(TokenView::of(row, now)))
+}
+
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ClockOverride {
     /// The instant the server clock should show now.
     pub now: DateTime<Utc>,

@@ -55,6 +55,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 // ---------------------------------------------------------------- operators
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewOperator {
     pub name: String,
     /// Codice fiscale of the operator (11 digits for companies, 16 characters for individuals).
@@ -129,7 +130,15 @@ async fn register_operator(
     }
     .insert(&w.txn)
     .await?;
-    let (_, token) = auth::issue(&w.txn, Role::Bidder, Some(o.id), "registration", now).await?;
+    let (_, token) = auth::issue(
+        &w.txn,
+        Role::Bidder,
+        Some(o.id),
+        "registration",
+        now,
+        crate::tokens::default_expiry(&st.settings.tokens, now),
+    )
+    .await?;
     let view = operator_view(o);
     audit::append(
         &w.txn,
@@ -870,6 +879,7 @@ async fn receipt_keys(
 // ---------------------------------------------------------------- clarifications
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewQuestion {
     pub question: String,
 }
@@ -979,6 +989,7 @@ async fn list_clarifications(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewAnswer {
     pub answer: String,
 }

@@ -60,6 +60,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub use crate::db::entities::document;
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewDocument {
     pub name: String,
     pub media_type: String,

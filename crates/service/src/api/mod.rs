@@ -141,3 +141,73 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
     };
     (code, Json(body))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+    use std::collections::BTreeSet;
+
+    /// Every object schema reachable from `s` that lists `properties` must say
+    /// `additionalProperties: false` (the body refuses unknown fields: `error::ApiJson`).
+    fn open_objects(
+        doc: &Value,
+        s: &Value,
+        at: &str,
+        seen: &mut BTreeSet<String>,
+        out: &mut Vec<String>,
+    ) {
+        if let Some(r) = s.get("$ref").and_then(Value::as_str) {
+            if !seen.insert(r.to_owned()) {
+                return;
+            }
+            let name = r.trim_start_matches("#/components/schemas/");
+            let target = &doc["components"]["schemas"][name];
+            return open_objects(doc, target, name, seen, out);
+        }
+        if let Some(props) = s.get("properties").and_then(Value::as_object) {
+            if s.get("additionalProperties") != Some(&Value::Bool(false)) {
+                out.push(at.to_owned());
+            }
+            for (k, p) in props {
+                open_objects(doc, p, &format!("{at}.{k}"), seen, out);
+            }
+        }
+        for key in ["allOf", "oneOf", "anyOf"] {
+            for (i, sub) in s
+                .get(key)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                open_objects(doc, sub, &format!("{at}/{key}[{i}]"), seen, out);
+            }
+        }
+        if let Some(items) = s.get("items") {
+            open_objects(doc, items, &format!("{at}[]"), seen, out);
+        }
+    }
+
+    #[test]
+    fn every_json_request_body_refuses_unknown_fields_in_the_schema() {
+        let (_, doc) = super::routes();
+        let doc = serde_json::to_value(&doc).unwrap();
+        let mut bodies = 0;
+        let mut open = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let Some(s) = op.pointer("/requestBody/content/application~1json/schema") else {
+                    continue;
+                };
+                bodies += 1;
+                let mut seen = BTreeSet::new();
+                open_objects(&doc, s, &format!("{method} {path}"), &mut seen, &mut open);
+            }
+        }
+        assert!(bodies >= 30, "only {bodies} JSON request bodies found");
+        assert!(
+            open.is_empty(),
+            "schemas without additionalProperties: false: {open:#?}"
+        );
+    }
+}

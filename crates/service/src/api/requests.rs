@@ -56,6 +56,7 @@ pub const CONTRACT_TYPES: &[&str] = &["works", "services", "supplies"];
 pub const CRITERIA: &[&str] = &["lowest_price", "quality_price", "best_quality_price"];
 
 #[derive(Deserialize, Serialize, ToSchema, Clone)]
+#[serde(deny_unknown_fields)]
 pub struct RequestLot {
     pub title: String,
     /// Estimated amount in euro, decimal string (`"100000.00"`).
@@ -63,6 +64,7 @@ pub struct RequestLot {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewRequest {
     pub object: String,
     /// works, services or supplies.
@@ -487,6 +489,7 @@ async fn withdraw_request(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Reason {
     pub reason: String,
 }
@@ -532,6 +535,7 @@ async fn reject_request(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewMessage {
     pub body: String,
 }
@@ -669,6 +673,7 @@ async fn list_messages(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AcceptRequest {
     /// Procedure type for the new tender (see `POST /v1/tenders`).
     pub procedure_type: String,

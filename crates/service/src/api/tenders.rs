@@ -932,6 +932,7 @@ async fn bid_event(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TechnicalEvaluation {
     /// The commission's evaluation of this bid's technical offer, merged into the bid's entry of the
     /// evaluation input (e.g. `{"coefficients": {"c1": "0.8"}}` for quality-price criteria).

@@ -241,9 +241,13 @@ async fn audit(ctx: Ctx) -> Response {
         return r;
     }
     let verdict = workflow::audit::verify(&ctx.state.db.conn).await;
-    let (intact, entries, seq, reason) = match verdict {
-        Ok(workflow::audit::Verdict::Intact { entries }) => (true, entries, None, None),
-        Ok(workflow::audit::Verdict::Broken { seq, reason }) => (false, 0, Some(seq), Some(reason)),
+    let (intact, entries, chains, chain, seq, reason) = match verdict {
+        Ok(workflow::audit::Verdict::Intact { entries, chains }) => {
+            (true, entries, chains, None, None, None)
+        }
+        Ok(workflow::audit::Verdict::Broken { chain, seq, reason }) => {
+            (false, 0, 0, Some(chain), Some(seq), Some(reason))
+        }
         Err(e) => {
             return ctx.fail_page(&super::Fail {
                 status: 500,
@@ -258,7 +262,8 @@ async fn audit(ctx: Ctx) -> Response {
         "admin_audit.html",
         context! {
             title => "Registro delle operazioni",
-            intact => intact, entries => entries, seq => seq, reason => reason,
+            intact => intact, entries => entries, chains => chains, chain => chain, seq => seq,
+            reason => reason,
             checked_at => ctx.state.now().to_rfc3339(),
         },
     )

@@ -59,6 +59,8 @@ pub async fn run(args: DemoArgs, mut settings: Settings) -> anyhow::Result<ExitC
     };
     settings.mail.templates_dir = templates_dir(&settings.mail.templates_dir);
     settings.clock.allow_override = true;
+    // one client drives every procedure as fast as it can: no per-token rate limit
+    settings.http.rate_limit_per_second = 0;
     // the invented Province declared its qualification to ANAC (art. 63): it runs tenders of any size
     settings.sua.qualification = Some(lifecycle::QualificationLevel::Advanced);
     // PCP: the mock on loopback, the worker driven by the demo on its clock (no ModI keys: the mock asks
@@ -563,8 +565,15 @@ impl Demo {
     async fn setup(&mut self) -> anyhow::Result<()> {
         // the bootstrap token, as `sua admin create-token --role platform_admin` issues it
         let w = self.state.db.write().await?;
-        let (_, token) =
-            auth::issue(&w.txn, Role::PlatformAdmin, None, "sua demo", self.now()).await?;
+        let (_, token) = auth::issue(
+            &w.txn,
+            Role::PlatformAdmin,
+            None,
+            "sua demo",
+            self.now(),
+            None,
+        )
+        .await?;
         w.commit().await?;
         self.admin = token;
         self.say(

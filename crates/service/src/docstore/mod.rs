@@ -347,6 +347,9 @@ impl Store {
                     out.clear();
                 }
             }
+            if received == 0 {
+                return Err(UploadError::Empty);
+            }
             filter.finish(&mut out)?;
             stored += out.len() as u64;
             up.write(&out).await
@@ -576,13 +579,14 @@ pub fn check_name(name: &str) -> ApiResult<()> {
     let bad = name.is_empty()
         || name.chars().count() > 200
         || name.starts_with('.')
-        || name
-            .chars()
-            .any(|c| c == '/' || c == '\\' || c.is_control());
+        || name.chars().any(|c| c == '/' || c == '\\')
+        || domain::text::check(name).is_err()
+        || name.contains('\t')
+        || name.contains('\n');
     if bad {
         return Err(AppError::bad(
             "name",
-            "name: 1 to 200 characters, no '/', '\\' or control characters, not starting with '.'",
+            "name: 1 to 200 characters, no '/', '\\', control or bidirectional characters, not starting with '.'",
         ));
     }
     Ok(())
@@ -602,6 +606,9 @@ pub struct Stored {
 pub enum UploadError {
     /// More than `max_bytes` arrived.
     TooLarge,
+    /// Nothing arrived: a 0-byte document is refused on every upload route (it cannot be a bid
+    /// file, a tender document or an attachment, and usually means a client sent the wrong body).
+    Empty,
     /// The client's body failed (disconnect, malformed chunked encoding...).
     Body(String),
     Io(std::io::Error),
@@ -613,6 +620,7 @@ impl From<UploadError> for AppError {
     fn from(e: UploadError) -> Self {
         match e {
             UploadError::TooLarge => AppError::TooLarge,
+            UploadError::Empty => AppError::bad("body", "body: the document is empty (0 bytes)"),
             UploadError::Body(m) => AppError::Malformed(format!("upload body: {m}")),
             UploadError::Io(e) => AppError::Internal(anyhow::anyhow!("document store: {e}")),
             UploadError::Seal(e) => AppError::Internal(anyhow::anyhow!("sealing: {e}")),
@@ -872,6 +880,32 @@ pub(crate) mod tests {
         assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
     }
 
+    /// A 0-byte document is refused (422 naming the body) on every upload route, since they all stream
+    /// through `put_stream`; an empty chunk in the stream does not count as content, and nothing is left.
+    #[tokio::test]
+    async fn an_empty_document_is_refused_and_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = local(dir.path());
+        for parts in [vec![], vec![Vec::new()]] {
+            let mut f = HashFilter::default();
+            let r = store.put_stream("e/0", body(parts), 1 << 20, &mut f).await;
+            assert!(matches!(r, Err(UploadError::Empty)), "{r:?}");
+            assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
+        }
+        match AppError::from(UploadError::Empty) {
+            AppError::BadRequest { field, .. } => assert_eq!(field, "body"),
+            other => panic!("{other:?}"),
+        }
+        let mut f = HashFilter::default();
+        assert_eq!(
+            store
+                .put_stream("e/1", body(vec![b"x".to_vec()]), 1 << 20, &mut f)
+                .await
+                .unwrap(),
+            1
+        );
+    }
+
     /// A body that fails after some parts (the client went away): aborted, nothing visible; and a
     /// future dropped mid-way (a cancelled request) leaves nothing either.
     #[tokio::test]
@@ -960,18 +994,13 @@ pub(crate) mod tests {
         )
         .await;
         assert!(r.is_err(), "a tampered object must not stream to its end");
-        // an empty file is an empty object
+        // an empty file is refused (issue 20), and leaves no object
         let mut f = HashFilter::default();
-        let n0 = store
+        let r = store
             .put_stream("documents/x/empty", body(vec![]), 8 << 20, &mut f)
-            .await
-            .unwrap();
-        assert_eq!(n0, 0);
-        let empty_sha = f.sha256.unwrap();
-        assert_eq!(empty_sha, hex::encode(Sha256::digest(b"")));
-        verify_plain(&store, "documents/x/empty", &empty_sha, 0)
-            .await
-            .unwrap();
+            .await;
+        assert!(matches!(r, Err(UploadError::Empty)), "{r:?}");
+        assert!(!store.exists("documents/x/empty").await.unwrap());
         // missing
         store.delete("documents/x/1").await.unwrap();
         let e = verify_plain(&store, "documents/x/1", &sha, n)
@@ -1068,7 +1097,15 @@ pub(crate) mod tests {
 
     #[test]
     fn names_media_types_and_settings() {
-        for bad in ["", ".hidden", "a/b", "a\\b", "x\ny"] {
+        for bad in [
+            "",
+            ".hidden",
+            "a/b",
+            "a\\b",
+            "x\ny",
+            "x\ty",
+            "fattura\u{202E}fdp.exe",
+        ] {
             assert!(check_name(bad).is_err(), "{bad:?}");
         }
         check_name("offerta tecnica.pdf").unwrap();

@@ -88,6 +88,10 @@ pub mod api_token {
         pub label: String,
         pub created_at: DateTimeUtc,
         pub revoked_at: Option<DateTimeUtc>,
+        /// Refused from this instant on (`None`: no expiry).
+        pub expires_at: Option<DateTimeUtc>,
+        /// Last authenticated request, recorded at most once a minute.
+        pub last_used_at: Option<DateTimeUtc>,
     }
     entity_boilerplate!();
 }

@@ -1,8 +1,8 @@
 //! Schema migrations (sea-orm-migration), applied at `sua serve` start-up and by `sua migrate`.
 //! One code path for SQLite and PostgreSQL: only portable column types are used.
 
-mod console;
 mod audit_chains;
+mod console;
 mod costs;
 mod documents;
 mod files;
@@ -11,6 +11,7 @@ mod pcp;
 mod pec;
 mod register;
 mod sealed;
+mod tokens;
 
 pub use files::M20261128BidFiles;
 
@@ -48,6 +49,8 @@ impl MigratorTrait for Migrator {
         m.push(Box::new(pcp::M20261206LotPcp));
         // the audit log: one hash chain per Province (and `platform`); older entries kept as `legacy`
         m.push(Box::new(audit_chains::M20261206AuditChains));
+        // API tokens: expiry and last use
+        m.push(Box::new(tokens::M20261206TokenExpiry));
         m
     }
 }
