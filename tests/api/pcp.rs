@@ -1,5 +1,5 @@
 //! PCP (ANAC's Piattaforma Contratti Pubblici) through the outbox and worker, against the mock
-//! (`testkit::pcp::MockPcp`, which validates every body against ANAC's schemas): the open tender above
+//! (`service::pcp::mock::MockPcp`, which validates every body against ANAC's schemas): the open tender above
 //! the threshold goes crea-appalto P1_16 → conferma → esito with CIGs → pubblica-avviso → S2 → A1_29 → SC1;
 //! an outage delays the calls, which go out once and in order; a KO is shown with ANAC's message and can
 //! be resent; two replicas on one database never send one call twice. The mock also plays PDND: every

@@ -299,15 +299,20 @@ fn committente(p: &Profile, r: &TenderRows) -> WResult<Committente> {
     })
 }
 
-fn quadro(o: ContractObject, base: Decimal) -> QuadroEconomico {
+/// The lot's quadro economico from its amounts: the base without the safety costs as the object's
+/// amount, the safety costs (not subject to the ribasso, art. 41 c.14), options and renewals (art. 14 c.4).
+/// The sums at the SA's disposal (VAT, technical expenses…) are not in our rows: 0.
+fn quadro(o: ContractObject, l: &lot::Model) -> QuadroEconomico {
+    let net = money(l.base_amount_cents - l.safety_costs_cents);
     let mut q = QuadroEconomico {
-        somme_a_disposizione: (base * Decimal::new(22, 2)).round_dp(2),
+        sicurezza: money(l.safety_costs_cents),
+        opzioni_rinnovi: money(l.options_cents + l.renewals_cents),
         ..QuadroEconomico::default()
     };
     match o {
-        ContractObject::Works => q.lavori = base,
-        ContractObject::Services => q.servizi = base,
-        ContractObject::Supplies => q.forniture = base,
+        ContractObject::Works => q.lavori = net,
+        ContractObject::Services => q.servizi = net,
+        ContractObject::Supplies => q.forniture = net,
     }
     q
 }
@@ -369,8 +374,7 @@ pub fn appalto(p: &Profile, base_url: &str, r: &TenderRows) -> WResult<Appalto> 
         .lots
         .iter()
         .map(|l| {
-            let base = money(l.base_amount_cents);
-            let q = quadro(o, base);
+            let q = quadro(o, l);
             let lp = LotPcp::stored(l);
             let nuts_raw = lp.nuts.clone().unwrap_or_else(|| p.nuts.clone());
             let nuts = NutsCode::parse(&nuts_raw)
@@ -412,7 +416,7 @@ pub fn appalto(p: &Profile, base_url: &str, r: &TenderRows) -> WResult<Appalto> 
                 servizio_pubblico_locale: false,
                 in_programmazione: false,
                 cui: None,
-                opzioni_rinnovi: false,
+                opzioni_rinnovi: l.options_cents + l.renewals_cents > 0,
                 ripetizioni: false,
                 collegamento: MotivoCollegamento::Nessuno,
                 cig_collegati: vec![],

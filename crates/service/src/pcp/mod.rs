@@ -274,13 +274,7 @@ impl Worker {
             .map_err(|e| e.to_string())
     }
 
-    async fn call(
-        &self,
-        post: Option<&Value>,
-        path: &str,
-        id_appalto: Option<Uuid>,
-        _now: DateTime<Utc>,
-    ) -> Answer {
+    async fn call(&self, post: Option<&Value>, path: &str, id_appalto: Option<Uuid>) -> Answer {
         let url = format!("{}{path}", self.cfg.base_url.trim_end_matches('/'));
         let bearer = match self.bearer().await {
             Ok(b) => b,
@@ -458,7 +452,7 @@ impl Worker {
                     ..Update::default()
                 };
                 match self
-                    .call(Some(&body), "/ComunicaAppalto/v2/crea-appalto", None, now)
+                    .call(Some(&body), "/ComunicaAppalto/v2/crea-appalto", None)
                     .await
                 {
                     Answer::Ok(v) => {
@@ -496,7 +490,6 @@ impl Worker {
                         Some(&body),
                         "/ComunicaAppalto/v2/conferma-appalto",
                         Some(id),
-                        now,
                     )
                     .await
                 {
@@ -545,12 +538,7 @@ impl Worker {
                     })?;
                 let body = json!({"idAppalto": id.to_string(), "idAvviso": avviso});
                 match self
-                    .call(
-                        Some(&body),
-                        "/PubblicaAvviso/v2/pubblica-avviso",
-                        Some(id),
-                        now,
-                    )
+                    .call(Some(&body), "/PubblicaAvviso/v2/pubblica-avviso", Some(id))
                     .await
                 {
                     Answer::Ok(v) => Ok(Update {
@@ -599,7 +587,6 @@ impl Worker {
                                 Some(&body),
                                 "/ComunicaPostPubblicazione/v2/crea-scheda",
                                 Some(id),
-                                now,
                             )
                             .await
                         {
@@ -632,7 +619,6 @@ impl Worker {
                         Some(&body),
                         "/ComunicaPostPubblicazione/v2/conferma-scheda",
                         Some(id),
-                        now,
                     )
                     .await
                 {
@@ -671,7 +657,7 @@ impl Worker {
         let path = format!(
             "/ServiziComuni/v2/esito-operazione?idAppalto={id}&tipoOperazione={op}&tipoRicerca=ULTIMO_ESITO"
         );
-        match self.call(None, &path, Some(id), now).await {
+        match self.call(None, &path, Some(id)).await {
             Answer::Ok(v) => Ok(v["listaEsiti"].as_array().and_then(|l| l.last()).cloned()),
             Answer::Refused(code, msg) => Err(Self::refused(code, msg)),
             Answer::Transient(why) => Err(self.transient(c, why, now)),
@@ -708,7 +694,7 @@ impl Worker {
             return Ok(ko);
         }
         let path = format!("/ComunicaAppalto/v2/recupera-cig?idAppalto={id}");
-        let v = match self.call(None, &path, Some(id), now).await {
+        let v = match self.call(None, &path, Some(id)).await {
             Answer::Ok(v) => v,
             Answer::Refused(code, msg) => return Ok(Self::refused(code, msg)),
             Answer::Transient(why) => return Ok(self.transient(c, why, now)),
