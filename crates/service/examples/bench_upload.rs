@@ -52,6 +52,7 @@ async fn main() {
         None,
         "bench",
         chrono::Utc::now(),
+        None,
     )
     .await
     .unwrap();

@@ -41,8 +41,7 @@ fn the_api_conforms_to_its_openapi_document_for_every_role() {
             "{text}"
         );
     }
-    assert!(
-        !text.contains("failures,") && !text.contains(" failed"),
-        "{text}"
-    );
+    // schemathesis says "N failures" / "unique failure" when it finds any ("Authentication failed" is a
+    // warning: a role has no access to some operations, as it should)
+    assert!(!text.contains("failure"), "{text}");
 }
