@@ -52,10 +52,11 @@ for role in platform_admin:$ADMIN sua_buyer:$BUYER municipality:$MUNI bidder:$OP
   # one worker: hypothesis' lambda-source cache is not thread-safe ("AST constructor recursion depth
   # mismatch", a tool error, not a finding); the clock override is a test-only route (404 unless enabled); the console's HTML pages are not in the
   # OpenAPI document
-  if ! "$ST" run "$BASE/openapi.json" --checks all --max-examples "$MAX_EXAMPLES" --max-time "$MAX_TIME" \
+  # run in the scratch directory: schemathesis keeps a cache (.schemathesis/) in its working directory
+  if ! (cd "$WORK" && "$ST" run "$BASE/openapi.json" --checks all --max-examples "$MAX_EXAMPLES" --max-time "$MAX_TIME" \
       --workers 1 --phases examples,coverage,fuzzing --suppress-health-check all --no-color \
       --exclude-checks ignored_auth,positive_data_acceptance \
-      --exclude-path /v1/admin/clock -H "Authorization: Bearer $token" >"$WORK/st-$name.log" 2>&1; then
+      --exclude-path /v1/admin/clock -H "Authorization: Bearer $token") >"$WORK/st-$name.log" 2>&1; then
     status=1
   fi
   tail -n 60 "$WORK/st-$name.log"
