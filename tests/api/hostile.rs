@@ -80,6 +80,20 @@ async fn control_characters_bidi_overrides_and_unknown_fields_are_refused() {
         "{}",
         r.1
     );
+    // a page past the last one is refused, not an overflow (it was a panic in the paginator)
+    for q in ["page=9223372036854775808", "page=1000001", "page=0"] {
+        let r = app.get(&format!("/v1/tenders?{q}"), Some(&w.buyer)).await;
+        assert_eq!(
+            (r.0, r.1["field"].as_str()),
+            (422, Some("page")),
+            "{q}: {}",
+            r.1
+        );
+    }
+    assert_eq!(
+        app.get("/v1/tenders?page=1000000", Some(&w.buyer)).await.0,
+        200
+    );
     // one request was created, by the accepted body
     assert_eq!(
         ok(&app.get("/v1/requests", Some(&w.municipality)).await, 200)["total"],

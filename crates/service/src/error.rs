@@ -274,10 +274,17 @@ fn ignored_path(p: &serde_ignored::Path, out: &mut String) {
     }
 }
 
-/// Pagination query: `?page=1&per_page=50` (per_page at most 200).
+/// The last page a listing serves (so that the offset, `(page - 1) * per_page`, always fits).
+pub const MAX_PAGE: u64 = 1_000_000;
+
+/// Pagination query: `?page=1&per_page=50` (page 1 to 1,000,000, per_page 1 to 200).
 #[derive(Debug, Clone, Copy, serde::Deserialize, utoipa::IntoParams)]
 pub struct PageQuery {
+    /// 1-based page number.
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
+    /// Items per page (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<u64>,
 }
 
@@ -285,8 +292,11 @@ impl PageQuery {
     pub fn resolve(&self) -> ApiResult<(u64, u64)> {
         let page = self.page.unwrap_or(1);
         let per_page = self.per_page.unwrap_or(50);
-        if page == 0 {
-            return Err(AppError::bad("page", "page starts at 1"));
+        if page == 0 || page > MAX_PAGE {
+            return Err(AppError::bad(
+                "page",
+                format!("page must be between 1 and {MAX_PAGE}"),
+            ));
         }
         if per_page == 0 || per_page > 200 {
             return Err(AppError::bad(

@@ -95,7 +95,7 @@ fn before_deadline(t: &tender::Model, now: chrono::DateTime<chrono::Utc>) -> Api
 /// is the file (streamed, sealed with the envelope's data key); `Content-Type` is its media type.
 #[utoipa::path(put, path = "/v1/bids/{id}/envelopes/{kind}/files/{name}", tag = "bidders",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path), ("kind" = String, Path, description = "administrative, technical or economic"),
+    params(("id" = Uuid, Path), ("kind" = inline(crate::api::EnvelopeKind), Path),
         ("name" = String, Path, description = "file name")),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, body = FileView), (status = 404, body = Problem), (status = 409, body = Problem),
@@ -227,7 +227,7 @@ async fn upload_file(
 /// staff for the current version). The sealed file is verified in full before the first byte is sent.
 #[utoipa::path(get, path = "/v1/bids/{id}/envelopes/{kind}/files/{name}", tag = "bidders",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path), ("kind" = String, Path), ("name" = String, Path)),
+    params(("id" = Uuid, Path), ("kind" = inline(crate::api::EnvelopeKind), Path), ("name" = String, Path)),
     responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = Problem),
         (status = 409, body = Problem)))]
 async fn download_file(

@@ -810,7 +810,7 @@ async fn bid_envelopes(
 /// it; 409 names the rule otherwise. Every opening, and every integrity failure, is an audit entry.
 /// (Lot and bid events open the due envelopes by themselves; this is the explicit, per-envelope form.)
 #[utoipa::path(post, path = "/v1/bids/{id}/envelopes/{kind}/open", tag = "tenders", security(("bearer" = [])),
-    params(("id" = Uuid, Path), ("kind" = String, Path, description = "administrative, technical or economic")),
+    params(("id" = Uuid, Path), ("kind" = inline(crate::api::EnvelopeKind), Path)),
     responses((status = 200, body = EnvelopeView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn open_envelope(
     State(st): State<AppState>,
@@ -865,7 +865,7 @@ async fn open_envelope(
 /// The platform's receipt-signing public keys as a JWK Set (RFC 8037, `kid` = the receipt's `key_id`).
 /// Save it and run `sua receipt verify RECEIPT.json --key sua-receipt-keys.json`.
 #[utoipa::path(get, path = "/.well-known/sua-receipt-keys.json", tag = "bidders",
-    responses((status = 200, body = Object)))]
+    responses((status = 200, body = Object, content_type = "application/jwk-set+json")))]
 async fn receipt_keys(
     State(st): State<AppState>,
 ) -> ApiResult<([(axum::http::HeaderName, &'static str); 1], String)> {

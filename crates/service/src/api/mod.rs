@@ -38,6 +38,16 @@ struct ApiDoc;
 
 struct BearerAuth;
 
+/// A bid's envelope, as a path segment (`sealed::parse_kind` reads it): documentation only.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // the schema of a path parameter
+pub enum EnvelopeKind {
+    Administrative,
+    Technical,
+    Economic,
+}
+
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
@@ -45,6 +55,169 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// Every error answer is an `application/problem+json` [`Problem`]: the handlers' annotations name the
+/// refusals of their own rules (403, 404, 409, 413, 415, 422...); the answers every operation can give
+/// from the layers around it are added here, once: 400 (a malformed path, query, header or JSON body),
+/// 401 (an unknown, revoked or expired bearer token: public routes read an optional token too), 408 (the
+/// request time limit), 422 (input the schema cannot express), 429 (the per-token rate limit, with
+/// `Retry-After`), plus 404 where the path has an id, and 413 and 415 where there is a request body.
+/// Applied after the routes are merged ([`routes`]).
+struct ProblemResponses;
+
+impl Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{
+            ContentBuilder, Ref, ResponseBuilder, header::HeaderBuilder, path::Operation,
+        };
+        let problem = || {
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build()
+        };
+        let fix = |path: &str, op: &mut Operation| {
+            let mut codes: Vec<(&str, &str)> = vec![
+                (
+                    "400",
+                    "Malformed request (path, query, header or JSON syntax)",
+                ),
+                ("401", "Missing, unknown, revoked or expired token"),
+                ("408", "The request took longer than the time limit"),
+                ("422", "Invalid input; `field` names it"),
+                ("429", "Too many requests for this token; see `Retry-After`"),
+            ];
+            if path.contains('{') {
+                codes.push(("404", "Not found"));
+            }
+            if op.request_body.is_some() {
+                codes.push(("413", "Payload too large"));
+                codes.push(("415", "Unsupported media type"));
+            }
+            if op.security.is_some() {
+                codes.push(("403", "Forbidden for this caller"));
+            }
+            for (code, what) in codes {
+                if !op.responses.responses.contains_key(code) {
+                    let mut r = ResponseBuilder::new().description(what);
+                    if code == "429" {
+                        r = r.header(
+                            "Retry-After",
+                            HeaderBuilder::new()
+                                .schema(Some(
+                                    utoipa::openapi::ObjectBuilder::new()
+                                        .schema_type(utoipa::openapi::schema::Type::Integer),
+                                ))
+                                .description(Some("Seconds to wait"))
+                                .build(),
+                        );
+                    }
+                    op.responses
+                        .responses
+                        .insert(code.to_owned(), r.build().into());
+                }
+            }
+            for (code, resp) in op.responses.responses.iter_mut() {
+                if !(code.starts_with('4') || code.starts_with('5')) {
+                    continue;
+                }
+                if let utoipa::openapi::RefOr::T(r) = resp {
+                    r.content.clear();
+                    r.content
+                        .insert("application/problem+json".to_owned(), problem().into());
+                }
+            }
+        };
+        // the free-text rule of `domain::text`, which `error::ApiJson` applies to every string of every
+        // JSON body: stated on each string property of the request bodies' schemas
+        let mut bodies = Vec::new();
+        for item in openapi.paths.paths.values() {
+            for op in [&item.post, &item.put, &item.patch].into_iter().flatten() {
+                if let Some(utoipa::openapi::RefOr::T(b)) = &op.request_body
+                    && let Some(utoipa::openapi::RefOr::T(c)) = b.content.get("application/json")
+                    && let Some(utoipa::openapi::RefOr::Ref(r)) = &c.schema
+                {
+                    bodies.push(
+                        r.ref_location
+                            .trim_start_matches("#/components/schemas/")
+                            .to_owned(),
+                    );
+                }
+            }
+        }
+        if let Some(components) = openapi.components.as_mut() {
+            let mut seen = std::collections::BTreeSet::new();
+            while let Some(name) = bodies.pop() {
+                if !seen.insert(name.clone()) {
+                    continue;
+                }
+                if let Some(schema) = components.schemas.get_mut(&name) {
+                    free_text_patterns(schema, &mut bodies);
+                }
+            }
+        }
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+                &mut item.head,
+                &mut item.options,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                fix(path, op);
+            }
+        }
+    }
+}
+
+/// `domain::text`'s rule as a JSON Schema pattern (ECMA-262 syntax).
+pub const FREE_TEXT_PATTERN: &str =
+    "^[^\\u0000-\\u0008\\u000B-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$";
+
+/// Put [`FREE_TEXT_PATTERN`] on every plain string property of `schema` (recursively through inline
+/// objects, arrays and combinators); collect the components it refers to in `refs`.
+fn free_text_patterns(
+    schema: &mut utoipa::openapi::RefOr<utoipa::openapi::Schema>,
+    refs: &mut Vec<String>,
+) {
+    use utoipa::openapi::{
+        RefOr, Schema,
+        schema::{SchemaType, Type},
+    };
+    match schema {
+        RefOr::Ref(r) => refs.push(
+            r.ref_location
+                .trim_start_matches("#/components/schemas/")
+                .to_owned(),
+        ),
+        RefOr::T(Schema::Object(o)) => {
+            let is_string = match &o.schema_type {
+                SchemaType::Type(Type::String) => true,
+                SchemaType::Array(ts) => ts.contains(&Type::String),
+                _ => false,
+            };
+            if is_string && o.format.is_none() && o.pattern.is_none() && o.enum_values.is_none() {
+                o.pattern = Some(FREE_TEXT_PATTERN.to_owned());
+            }
+            for p in o.properties.values_mut() {
+                free_text_patterns(p, refs);
+            }
+        }
+        RefOr::T(Schema::Array(a)) => {
+            if let utoipa::openapi::schema::ArrayItems::RefOrSchema(items) = &mut a.items {
+                free_text_patterns(items, refs);
+            }
+        }
+        RefOr::T(Schema::OneOf(c)) => c.items.iter_mut().for_each(|s| free_text_patterns(s, refs)),
+        RefOr::T(Schema::AllOf(c)) => c.items.iter_mut().for_each(|s| free_text_patterns(s, refs)),
+        RefOr::T(Schema::AnyOf(c)) => c.items.iter_mut().for_each(|s| free_text_patterns(s, refs)),
+        _ => {}
     }
 }
 
@@ -63,6 +236,8 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(pcp::router())
         .merge(audit::router())
         .split_for_parts();
+    let mut doc = doc;
+    ProblemResponses.modify(&mut doc);
     (router, doc)
 }
 

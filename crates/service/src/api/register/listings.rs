@@ -237,7 +237,9 @@ async fn apply(
 
 #[derive(Deserialize, IntoParams)]
 pub struct ListingQuery {
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<u64>,
     /// applied, admitted, suspended, removed.
     pub status: Option<String>,
