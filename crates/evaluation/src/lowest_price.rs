@@ -34,11 +34,20 @@ pub fn discount_from_price(
         .checked_mul(Decimal::ONE_HUNDRED)
         .ok_or("too many digits")?;
     let d = diff.checked_div(base_amount).ok_or("too many digits")?;
+    // The exact fraction (base - price) * 100 / base, from the inputs themselves: the decimal steps above
+    // round when a result needs more than 28 digits (a 23-digit base minus a price with 7 decimals).
+    let exact = exact::sub(&exact::q(base_amount), &exact::q(price), "discount")
+        .and_then(|n| exact::mul(&n, &exact::qi(100), "discount"))
+        .and_then(|n| exact::div(&n, &exact::q(base_amount), "discount"))
+        .ok();
     match rounding {
-        Some(r) => Ok(r.apply(d)),
+        Some(r) => match &exact {
+            // the exact value rounded as the policy says (not the rounded decimal rounded again)
+            Some(x) => round_exact(x, r).ok_or_else(|| "too many digits".to_string()),
+            None => Ok(r.apply(d)),
+        },
         None => {
-            // Exact check: the decimal must equal the fraction (base - price) * 100 / base.
-            let exact = exact::div(&exact::q(diff), &exact::q(base_amount), "discount").ok();
+            // Exact check: the decimal must equal the fraction.
             if exact.is_some_and(|x| exact::q(d) == x) {
                 Ok(d.normalize())
             } else {
@@ -49,6 +58,21 @@ pub fn discount_from_price(
             }
         }
     }
+}
+
+/// A non-negative exact value rounded to `r.decimals` as `r.mode` says; `None` if it does not fit.
+fn round_exact(x: &exact::Q, r: Rounding) -> Option<Decimal> {
+    use crate::rounding::RoundingMode;
+    let scaled = exact::mul(x, &exact::qi(10i128.checked_pow(r.decimals)?), "discount").ok()?;
+    let n = match r.mode {
+        RoundingMode::Truncate => scaled.trunc(),
+        RoundingMode::HalfUp => exact::add(&scaled, &exact::Q::new(1, 2), "discount")
+            .ok()?
+            .trunc(),
+    };
+    Decimal::try_from_i128_with_scale(n.to_integer(), r.decimals)
+        .ok()
+        .map(|d| d.normalize())
 }
 
 /// The data of a lowest-price evaluation.
@@ -316,6 +340,29 @@ fn rank<'a>(
 
 #[cfg(test)]
 mod tests {
+    /// Found by `cargo fuzz` (target `money`): a 23-digit base minus a price with 7 decimals does not fit
+    /// in a decimal's 28 digits, the subtraction rounded the price away and the ribasso came out as exactly
+    /// 100. It is refused now (the exact fraction is below 100 and not a 28-digit decimal).
+    #[test]
+    fn a_price_lost_in_the_rounding_of_a_huge_base_is_not_a_100_ribasso() {
+        use std::str::FromStr;
+        let base = Decimal::from_str("10001000110001000165000").unwrap();
+        let price = Decimal::from_str("0.0000005000").unwrap();
+        let r = discount_from_price(base, price, None);
+        assert!(r.is_err(), "{r:?}");
+        // with a rounding policy the exact value is rounded, not the rounded difference
+        let three = crate::rounding::Rounding::new(3, crate::rounding::RoundingMode::Truncate);
+        assert_eq!(
+            discount_from_price(base, price, Some(three)).unwrap(),
+            Decimal::from_str("99.999").unwrap()
+        );
+        // ordinary prices are unchanged
+        assert_eq!(
+            discount_from_price(Decimal::from(100_000), Decimal::from(80_000), None).unwrap(),
+            Decimal::from(20)
+        );
+    }
+
     use super::*;
     use crate::rounding::RoundingMode;
     use std::str::FromStr;
