@@ -10,6 +10,7 @@ mod files;
 mod flow;
 #[allow(dead_code)] // not every test uses every helper
 mod helpers;
+mod idempotency;
 mod legal;
 mod lex_specialis;
 mod municipality_mail;

@@ -5,6 +5,7 @@ mod audit_chains;
 mod costs;
 mod documents;
 mod files;
+mod idempotency;
 mod lex_specialis;
 mod pcp;
 mod pec;
@@ -43,6 +44,8 @@ impl MigratorTrait for Migrator {
         m.push(Box::new(pcp::M20261206PcpCalls));
         // the audit log: one hash chain per Province (and `platform`); older entries kept as `legacy`
         m.push(Box::new(audit_chains::M20261206AuditChains));
+        // the first answers of requests retried with an `Idempotency-Key`
+        m.push(Box::new(idempotency::M20261206IdempotencyKeys));
         m
     }
 }
