@@ -2,6 +2,7 @@
 //! SQLite always; PostgreSQL when `SUA_TEST_DATABASE_URL` is set at build time (a fresh database per
 //! test), else the PostgreSQL variants are listed as ignored.
 
+mod audit_head;
 mod comms;
 mod console;
 mod console_browser;

@@ -2,16 +2,60 @@
 //! (`testkit::pcp::MockPcp`, which validates every body against ANAC's schemas): the open tender above
 //! the threshold goes crea-appalto P1_16 → conferma → esito with CIGs → pubblica-avviso → S2 → A1_29 → SC1;
 //! an outage delays the calls, which go out once and in order; a KO is shown with ANAC's message and can
-//! be resent; two replicas on one database never send one call twice.
+//! be resent; two replicas on one database never send one call twice. The mock also plays PDND: every
+//! call carries a voucher obtained with the platform's client assertion, fetched once and renewed when it
+//! expires; a PDND outage delays the calls like a PCP outage. Each test runs on SQLite and PostgreSQL.
 
+use crate::both_backends;
 use crate::flow::{request_body, world};
 use crate::helpers::*;
 use chrono::Duration;
 use serde_json::{Value, json};
-use testkit::pcp::{Fault, MockPcp};
+use service::pcp::mock::{Fault, MockPcp, PdndConfig};
+
+const CLIENT_ID: &str = "client-test";
+const PURPOSE_ID: &str = "purpose-test";
+const VOUCHER_AUDIENCE: &str = "auth.uat.interop.pagopa.it/client-assertion";
+
+/// The mock PCP with PDND's token endpoint, knowing the test key's public half; vouchers live `ttl`.
+fn start_mock(ttl: std::time::Duration) -> MockPcp {
+    MockPcp::start_with_pdnd(PdndConfig {
+        public_key_pem: include_bytes!("../../crates/pcp/tests/keys/test-rsa.pub.pem").to_vec(),
+        client_id: CLIENT_ID.into(),
+        audience: VOUCHER_AUDIENCE.into(),
+        purpose_id: PURPOSE_ID.into(),
+        voucher_ttl: ttl,
+    })
+}
+
+fn mock() -> MockPcp {
+    start_mock(std::time::Duration::from_secs(600))
+}
+
+/// Runs `$body(backend)` on SQLite and, when the build saw `SUA_TEST_DATABASE_URL`, on PostgreSQL.
+macro_rules! on_both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                ($body)(Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(
+                not(sua_pg),
+                ignore = "PostgreSQL: set SUA_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test to run"
+            )]
+            async fn postgres() {
+                ($body)(Backend::Postgres).await;
+            }
+        }
+    };
+}
 
 fn pcp_env(mock: &MockPcp) -> Vec<(&'static str, String)> {
     vec![
+        ("SUA_PCP__MODI__TOKEN_ENDPOINT", mock.token_url()),
         ("SUA_PCP__ENABLED", "true".into()),
         ("SUA_PCP__BASE_URL", mock.url.clone()),
         ("SUA_PCP__POLL_INTERVAL_MS", "100".into()),
@@ -20,12 +64,9 @@ fn pcp_env(mock: &MockPcp) -> Vec<(&'static str, String)> {
         ("SUA_PCP__ESITO_POLL_SECS", "0".into()),
         ("SUA_PCP__TIMEOUT_SECS", "2".into()),
         ("SUA_PCP__MODI__KID", "sua-test-key-1".into()),
-        ("SUA_PCP__MODI__CLIENT_ID", "client-test".into()),
-        ("SUA_PCP__MODI__PURPOSE_ID", "purpose-test".into()),
-        (
-            "SUA_PCP__MODI__VOUCHER_AUDIENCE",
-            "auth.uat.interop.pagopa.it/client-assertion".into(),
-        ),
+        ("SUA_PCP__MODI__CLIENT_ID", CLIENT_ID.into()),
+        ("SUA_PCP__MODI__PURPOSE_ID", PURPOSE_ID.into()),
+        ("SUA_PCP__MODI__VOUCHER_AUDIENCE", VOUCHER_AUDIENCE.into()),
         (
             "SUA_PCP__MODI__SERVICE_AUDIENCE",
             "https://pcp.test/ComunicaAppalto/v1".into(),
@@ -47,11 +88,11 @@ fn pcp_env(mock: &MockPcp) -> Vec<(&'static str, String)> {
     ]
 }
 
-async fn spawn(mock: &MockPcp, extra: &[(&str, &str)]) -> TestApp {
+async fn spawn(backend: Backend, mock: &MockPcp, extra: &[(&str, &str)]) -> TestApp {
     let env = pcp_env(mock);
     let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     all.extend_from_slice(extra);
-    TestApp::spawn_with(Backend::Sqlite, &all).await
+    TestApp::spawn_with(backend, &all).await
 }
 
 async fn calls(app: &TestApp, tid: &str, buyer: &str) -> Vec<Value> {
@@ -154,10 +195,14 @@ async fn wait_state(app: &TestApp, path: &str, buyer: &str, key: &str, want: &st
     panic!("{key} never became {want}: {t}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_open_tender_above_the_threshold_goes_through_pcp_from_p1_16_to_sc1() {
-    let mock = MockPcp::start();
-    let app = spawn(&mock, &[]).await;
+on_both_backends!(
+    an_open_tender_above_the_threshold_goes_through_pcp_from_p1_16_to_sc1,
+    from_p1_16_to_sc1
+);
+
+async fn from_p1_16_to_sc1(backend: Backend) {
+    let mock = mock();
+    let app = spawn(backend, &mock, &[]).await;
     // a second replica on the same database: its worker races the first for every call
     let replica = testkit::serve::spawn(
         SUA.as_ref(),
@@ -185,6 +230,7 @@ async fn an_open_tender_above_the_threshold_goes_through_pcp_from_p1_16_to_sc1()
         .expect("a CIG from PCP")
         .to_owned();
     domain::ids::Cig::parse(&cig).expect("ANAC's check characters");
+    assert_eq!(t["lots"][0]["cig_source"], "pcp", "{t}");
     let c = calls(&app, &tid, &w.buyer).await;
     assert_eq!(c[0]["scheda"], "P1_16", "{c:?}");
     assert!(all_confirmed(&c, 2), "{c:?}");
@@ -303,7 +349,11 @@ async fn an_open_tender_above_the_threshold_goes_through_pcp_from_p1_16_to_sc1()
     assert!(got.iter().all(|r| r.status == 200), "{got:#?}");
     let posts: Vec<&str> = got
         .iter()
-        .filter(|r| !r.path.contains("esito-operazione") && !r.path.contains("recupera-cig"))
+        .filter(|r| {
+            !r.path.contains("esito-operazione")
+                && !r.path.contains("recupera-cig")
+                && !r.path.contains("token")
+        })
         .map(|r| r.path.rsplit('/').next().unwrap())
         .collect();
     assert_eq!(
@@ -330,14 +380,20 @@ async fn an_open_tender_above_the_threshold_goes_through_pcp_from_p1_16_to_sc1()
         })
         .collect();
     assert_eq!(codes, ["P1_16", "S2", "A1_29", "SC1"]);
+    // one voucher per replica, for every call
+    assert!(mock.vouchers_issued() <= 2, "{}", mock.vouchers_issued());
     drop(replica);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pcp_down_delays_the_calls_which_go_out_once_in_order_when_it_returns() {
-    let mock = MockPcp::start();
+on_both_backends!(
+    pcp_down_delays_the_calls_which_go_out_once_in_order_when_it_returns,
+    pcp_down
+);
+
+async fn pcp_down(backend: Backend) {
+    let mock = mock();
     mock.set_down(true);
-    let app = spawn(&mock, &[]).await;
+    let app = spawn(backend, &mock, &[]).await;
     let w = world(&app).await;
     let (tid, _) = to_acquire_cig(&app, &w).await;
     // the worker tries, PCP answers 503: the call stays queued with the reason, nothing is lost
@@ -368,11 +424,9 @@ async fn pcp_down_delays_the_calls_which_go_out_once_in_order_when_it_returns() 
     .await;
     let c = calls(&app, &tid, &w.buyer).await;
     assert!(all_confirmed(&c, 2), "{c:?}");
-    let ok_posts: Vec<String> = mock
-        .received()
+    let ok_posts: Vec<String> = answered(&mock, 200)
         .into_iter()
-        .filter(|r| r.status == 200 && !r.path.contains("esito") && !r.path.contains("recupera"))
-        .map(|r| r.path)
+        .filter(|p| !p.contains("esito") && !p.contains("recupera"))
         .collect();
     assert_eq!(
         ok_posts,
@@ -384,14 +438,18 @@ async fn pcp_down_delays_the_calls_which_go_out_once_in_order_when_it_returns() 
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_ko_is_shown_with_anacs_message_and_can_be_resent_by_the_buyer_only() {
-    let mock = MockPcp::start();
+on_both_backends!(
+    a_ko_is_shown_with_anacs_message_and_can_be_resent_by_the_buyer_only,
+    ko_resent
+);
+
+async fn ko_resent(backend: Backend) {
+    let mock = mock();
     mock.inject(Fault::Ko {
         codice: "ERR16".into(),
         dettaglio: "Stazione appaltante non abilitata".into(),
     });
-    let app = spawn(&mock, &[]).await;
+    let app = spawn(backend, &mock, &[]).await;
     let w = world(&app).await;
     let (tid, _) = to_acquire_cig(&app, &w).await;
     let c = wait_calls(&app, &tid, &w.buyer, "KO", |c| {
@@ -447,11 +505,218 @@ async fn a_ko_is_shown_with_anacs_message_and_can_be_resent_by_the_buyer_only() 
     assert_eq!(c[1]["error_code"], Value::Null);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_pcp_disabled_acquire_cig_takes_the_typed_in_cig_as_before() {
-    let app = TestApp::spawn(Backend::Sqlite).await;
-    let w = world(&app).await;
-    let p = publish_open(&app, &w.municipality, &w.buyer, &request_body()).await;
-    let c = calls(&app, &p.tid, &w.buyer).await;
-    assert!(c.is_empty(), "{c:?}");
+both_backends!(
+    with_pcp_disabled_acquire_cig_takes_the_typed_in_cig_as_before,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let p = publish_open(&app, &w.municipality, &w.buyer, &request_body()).await;
+        let c = calls(&app, &p.tid, &w.buyer).await;
+        assert!(c.is_empty(), "{c:?}");
+        let t = ok(
+            &app.get(&format!("/v1/tenders/{}", p.tid), Some(&w.buyer))
+                .await,
+            200,
+        );
+        assert_eq!(t["lots"][0]["cig_source"], "external", "{t}");
+    }
+);
+
+/// The PCP calls the mock answered with `status`, by path.
+fn answered(mock: &MockPcp, status: u16) -> Vec<String> {
+    mock.received()
+        .into_iter()
+        .filter(|r| r.status == status && !r.path.contains("token"))
+        .map(|r| r.path)
+        .collect()
 }
+
+on_both_backends!(
+    one_pdnd_voucher_serves_many_calls_and_is_renewed_when_it_expires,
+    voucher_cached_and_renewed
+);
+
+async fn voucher_cached_and_renewed(backend: Backend) {
+    // vouchers of 3 s: renewed 0.6 s before they expire
+    let mock = start_mock(std::time::Duration::from_secs(3));
+    let app = spawn(backend, &mock, &[]).await;
+    let w = world(&app).await;
+    let (tid, _) = to_acquire_cig(&app, &w).await;
+    wait_state(
+        &app,
+        &format!("/v1/tenders/{tid}"),
+        &w.buyer,
+        "/state",
+        "ready",
+    )
+    .await;
+    // crea-appalto, conferma-appalto, esito-operazione, recupera-cig: one voucher
+    assert!(answered(&mock, 200).len() >= 4, "{:?}", mock.received());
+    assert_eq!(mock.vouchers_issued(), 1, "one voucher for every call");
+    assert!(
+        answered(&mock, 401).is_empty(),
+        "every call had a valid voucher"
+    );
+    // the voucher expires: the next call gets a new one
+    tokio::time::sleep(std::time::Duration::from_millis(3200)).await;
+    event(
+        &app,
+        &format!("/v1/tenders/{tid}/events"),
+        &w.buyer,
+        json!({"event": "publish"}),
+    )
+    .await;
+    wait_calls(&app, &tid, &w.buyer, "pubblica-avviso", |c| {
+        all_confirmed(c, 3)
+    })
+    .await;
+    assert_eq!(mock.vouchers_issued(), 2, "renewed after expiry");
+    assert!(
+        answered(&mock, 401).is_empty(),
+        "never sent with an expired voucher"
+    );
+}
+
+on_both_backends!(
+    a_pdnd_outage_delays_the_calls_and_never_loses_them,
+    pdnd_down
+);
+
+async fn pdnd_down(backend: Backend) {
+    let mock = mock();
+    mock.set_auth_down(true);
+    let app = spawn(backend, &mock, &[]).await;
+    let w = world(&app).await;
+    let (tid, _) = to_acquire_cig(&app, &w).await;
+    let c = wait_calls(&app, &tid, &w.buyer, "attempts during PDND's outage", |c| {
+        c[0]["error_code"] == "TRANSIENT"
+    })
+    .await;
+    assert_eq!(c[0]["status"], "in_coda", "{c:?}");
+    assert!(
+        c[0]["error_message"].as_str().unwrap().contains("PDND"),
+        "{c:?}"
+    );
+    assert!(
+        answered(&mock, 200).is_empty(),
+        "nothing reaches PCP without a voucher"
+    );
+    mock.set_auth_down(false);
+    wait_state(
+        &app,
+        &format!("/v1/tenders/{tid}"),
+        &w.buyer,
+        "/state",
+        "ready",
+    )
+    .await;
+    let c = calls(&app, &tid, &w.buyer).await;
+    assert!(all_confirmed(&c, 2), "{c:?}");
+    let posts: Vec<String> = answered(&mock, 200)
+        .into_iter()
+        .filter(|p| !p.contains("esito") && !p.contains("recupera"))
+        .collect();
+    assert_eq!(
+        posts,
+        [
+            "/ComunicaAppalto/v2/crea-appalto",
+            "/ComunicaAppalto/v2/conferma-appalto"
+        ],
+        "once each, in order"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pdnd_refuses_an_assertion_for_another_purpose_and_pcp_refuses_a_call_without_voucher() {
+    let mock = MockPcp::start_with_pdnd(PdndConfig {
+        public_key_pem: include_bytes!("../../crates/pcp/tests/keys/test-rsa.pub.pem").to_vec(),
+        client_id: CLIENT_ID.into(),
+        audience: VOUCHER_AUDIENCE.into(),
+        purpose_id: "another-purpose".into(),
+        voucher_ttl: std::time::Duration::from_secs(600),
+    });
+    // a call without a voucher
+    let r = reqwest::Client::new()
+        .get(format!(
+            "{}/ServiziComuni/v2/esito-operazione?idAppalto={}&tipoOperazione=AP_CONF",
+            mock.url,
+            uuid::Uuid::nil()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let app = spawn(Backend::Sqlite, &mock, &[]).await;
+    let w = world(&app).await;
+    let (tid, _) = to_acquire_cig(&app, &w).await;
+    let c = wait_calls(&app, &tid, &w.buyer, "voucher refused", |c| {
+        c[0]["error_message"]
+            .as_str()
+            .is_some_and(|m| m.contains("purposeId"))
+    })
+    .await;
+    assert_eq!(
+        c[0]["status"], "in_coda",
+        "waits for the configuration to be fixed: {c:?}"
+    );
+    assert_eq!(mock.vouchers_issued(), 0);
+}
+
+both_backends!(
+    a_lots_data_for_anacs_schede_is_checked_against_anacs_lists_and_shown,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let r = ok(
+            &app.post("/v1/requests", Some(&w.municipality), &request_body())
+                .await,
+            201,
+        );
+        let rid = r["id"].as_str().unwrap();
+        let acc = ok(
+            &app.post(
+                &format!("/v1/requests/{rid}/accept"),
+                Some(&w.buyer),
+                &json!({"procedure_type": "aperta"}),
+            )
+            .await,
+            201,
+        );
+        let tid = acc["tender_id"].as_str().unwrap();
+        let t = ok(
+            &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
+            200,
+        );
+        let lot = t["lots"][0]["id"].as_str().unwrap();
+        let path = format!("/v1/tenders/{tid}/lots/{lot}");
+        // each code against ANAC's list; the problem names the field
+        for (bad, field) in [
+            (json!({"ccnl": "ZZZ"}), "pcp.ccnl"),
+            (json!({"categoria": "OG3"}), "pcp.categoria"),
+            (json!({"finanziamento": "X"}), "pcp.finanziamento"),
+            (json!({"nuts": "FR101"}), "pcp.nuts"),
+            (json!({"durata_mesi": 0}), "pcp.durata_mesi"),
+            (json!({"bim": true}), "pcp.bim_esenzione"),
+        ] {
+            let r = app.patch(&path, Some(&w.buyer), &json!({"pcp": bad})).await;
+            assert_eq!(r.0, 422, "{bad}: {r:?}");
+            assert_eq!(r.1["field"], field, "{r:?}");
+        }
+        let r = app
+            .patch(&path, Some(&w.buyer), &json!({"pcp": {"colore": "blu"}}))
+            .await;
+        assert!(matches!(r.0, 400 | 422), "unknown field refused: {r:?}");
+        let good = json!({"ccnl": "H08", "categoria": "OG 3", "finanziamento": "C03", "nuts": "ITC11",
+                          "durata_mesi": 12, "bim": false, "bim_esenzione": true});
+        let v = ok(
+            &app.patch(&path, Some(&w.buyer), &json!({"pcp": good}))
+                .await,
+            200,
+        );
+        assert_eq!(v["pcp"]["categoria"], "OG 3", "{v}");
+        let t = ok(
+            &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
+            200,
+        );
+        assert_eq!(t["lots"][0]["pcp"]["finanziamento"], "C03", "{t}");
+        assert_eq!(t["lots"][0]["cig_source"], Value::Null, "no CIG yet");
+    }
+);

@@ -5,7 +5,7 @@
 // The flow: the municipality submits a request; the buyer accepts it, adopts the decision, sets the CIG
 // and the deadline, publishes; two bidders submit (one attaches a file, with the progress bar); the clock
 // passes the deadline; the buyer opens, admits, evaluates and awards; the municipality and the bidders
-// see the outcome. Screenshots of each role's main page go to SUA_SCREENSHOTS.
+// see the outcome; the platform admin's pages. Screenshots of each role's main page go to SUA_SCREENSHOTS.
 import { chromium } from "playwright-core";
 import { readFileSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -75,9 +75,10 @@ async function expectText(page, text) {
   if (!body.includes(text)) throw new Error(`${page.url()}: expected "${text}"`);
 }
 
+const sessions = {};
 try {
   // 1. the municipality submits a request (first a bad CPV: the message next to the field)
-  const muni = await login(cfg.municipality);
+  let muni = await login(cfg.municipality);
   await muni.screenshot({ path: path.join(shots, "comune.png"), fullPage: true });
   await muni.fill("#f-object", "Servizio di pulizia degli edifici comunali 2027");
   await muni.fill("#f-cpv", "9091120-8");
@@ -95,7 +96,7 @@ try {
   step("request submitted");
 
   // 2. the buyer turns it into a tender and publishes it
-  const buyer = await login(cfg.buyer);
+  let buyer = await login(cfg.buyer);
   await visit(buyer, "/sua/richieste");
   await press(buyer, "Accetta e crea la gara");
   const tenderUrl = new URL(buyer.url()).pathname;
@@ -123,7 +124,7 @@ try {
   await anon.screenshot({ path: path.join(shots, "pubblico.png"), fullPage: true });
 
   // 3. two bidders submit; A attaches a file to its administrative envelope
-  const a = await login(cfg.bidder_a);
+  let a = await login(cfg.bidder_a);
   await a.screenshot({ path: path.join(shots, "impresa.png"), fullPage: true });
   await visit(a, `/impresa/gare/${tenderId}`);
   await a.fill("input[name=declared_discount]", "12,345");
@@ -137,7 +138,7 @@ try {
   await axe(a);
   const receipt = await a.request.get(base + (await a.locator("a[download]").getAttribute("href")));
   if (!receipt.ok() || !(await receipt.text()).includes("signature")) throw new Error("no signed receipt");
-  const b = await login(cfg.bidder_b);
+  let b = await login(cfg.bidder_b);
   await visit(b, `/impresa/gare/${tenderId}`);
   await b.fill("input[name=declared_discount]", "9.5");
   await press(b, "Presenta l'offerta");
@@ -155,6 +156,14 @@ try {
     headers: { authorization: `Bearer ${cfg.admin}`, "content-type": "application/json" },
     body: JSON.stringify({ now: after }) });
   if (!r.ok) throw new Error(`clock: ${r.status}`);
+  // forty days later every console session has expired (eight idle hours): everyone logs in again
+  for (const [name, token] of [["buyer", cfg.buyer], ["muni", cfg.municipality], ["a", cfg.bidder_a], ["b", cfg.bidder_b]]) {
+    const p = name === "buyer" ? buyer : name === "muni" ? muni : name === "a" ? a : b;
+    await p.goto(base + "/sua");
+    if (new URL(p.url()).pathname !== "/") throw new Error(`${name}: session still valid after 40 days`);
+    sessions[name] = await login(token);
+  }
+  buyer = sessions.buyer; muni = sessions.muni; a = sessions.a; b = sessions.b;
   for (let i = 0; ; i++) {
     await buyer.goto(base + tenderUrl);
     if ((await buyer.textContent("#stato-gara")).includes("offerte chiuse")) break;
@@ -166,6 +175,11 @@ try {
   // 5. the buyer opens, admits, evaluates and awards
   await press(buyer, "Avvia la valutazione");
   await press(buyer, "Apri le buste amministrative");
+  // a soccorso istruttorio on the first bid (art. 101), its term in the form; the operator regularises
+  await buyer.fill("input[name=soccorso_days] >> nth=0", "7");
+  await press(buyer, "Richiedi il soccorso istruttorio");
+  await expectText(buyer, "in soccorso istruttorio");
+  await press(buyer, "Registra la regolarizzazione dell'operatore");
   await press(buyer, "Ammetti");
   await press(buyer, "Ammetti");
   await press(buyer, "Avvia la valutazione economica");
@@ -190,6 +204,16 @@ try {
   await expectText(b, "La vostra offerta");
   await visit(anon, `/gare/${tenderId}`);
   await expectText(anon, "Graduatoria del lotto 1");
+  // 7. the platform admin's pages, a refused form among them
+  const admin = await login(cfg.admin);
+  await admin.fill("#pv-code", "ZZ");
+  await admin.fill("#pv-name", " ");
+  await Promise.all([admin.waitForNavigation(), admin.click("button:has-text('Crea la Provincia')")]);
+  await admin.locator("#pv-name-err").waitFor();
+  await axe(admin);
+  await visit(admin, "/admin/registro");
+  await expectText(admin, "Catena integra");
+  step("admin pages");
   step(`done; axe clean on ${checked.length} page loads`);
 } finally {
   await browser.close();

@@ -305,12 +305,24 @@ pub fn validate_bids(bids: &[DiscountBid]) -> Result<(), EvalError> {
         if !seen.insert(b.id.as_str()) {
             return Err(EvalError::DuplicateId(b.id.clone()));
         }
-        if !in_range(b.discount) {
-            return Err(EvalError::Invalid {
-                field: format!("bids[{i}].discount"),
-                message: format!("{} is outside [0, 100)", b.discount),
-            });
-        }
+        check_discount(i, b)?;
+    }
+    Ok(())
+}
+
+/// Check the ribassi only: each in [0, 100).
+pub(crate) fn validate_discounts(bids: &[DiscountBid]) -> Result<(), EvalError> {
+    bids.iter()
+        .enumerate()
+        .try_for_each(|(i, b)| check_discount(i, b))
+}
+
+fn check_discount(i: usize, b: &DiscountBid) -> Result<(), EvalError> {
+    if !in_range(b.discount) {
+        return Err(EvalError::Invalid {
+            field: format!("bids[{i}].discount"),
+            message: format!("{} is outside [0, 100)", b.discount),
+        });
     }
     Ok(())
 }

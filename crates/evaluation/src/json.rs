@@ -6,6 +6,7 @@
 //! name the field with its path, e.g. `bids[3].discount: not a decimal`.
 
 use crate::anomaly::{AnomalyParams, AwardRule, DecrementReading, DiscountBid, Method, Outcome};
+use crate::document::{BidIn, BidsIn, DocIn};
 use crate::error::EvalError;
 use crate::lowest_price::{self, LowestPriceInput};
 use crate::quality_price::{
@@ -194,25 +195,7 @@ impl<'a> Obj<'a> {
 /// A decimal written as a JSON string.
 fn decimal(v: &Value, path: impl FnOnce() -> String) -> R<Decimal> {
     match v {
-        Value::String(s) => {
-            let t = s.trim();
-            let plain = !t.is_empty()
-                && t.chars()
-                    .all(|c| c.is_ascii_digit() || c == '.' || c == '-' || c == '+');
-            let parsed = if plain {
-                Decimal::from_str_exact(t).ok()
-            } else {
-                None
-            };
-            parsed.ok_or_else(|| {
-                let hint = if t.contains(',') {
-                    " (use a dot as the decimal separator)"
-                } else {
-                    ""
-                };
-                InputError::new(path(), format!("\"{s}\" is not a decimal{hint}"))
-            })
-        }
+        Value::String(s) => decimal_str(s, path),
         Value::Number(n) => Err(InputError::new(
             path(),
             format!("must be a JSON string holding a decimal (write \"{n}\"), not a JSON number"),
@@ -222,6 +205,27 @@ fn decimal(v: &Value, path: impl FnOnce() -> String) -> R<Decimal> {
             format!("must be a string holding a decimal, not {}", kind(other)),
         )),
     }
+}
+
+/// The text of a decimal (the content of a JSON string).
+fn decimal_str(s: &str, path: impl FnOnce() -> String) -> R<Decimal> {
+    let t = s.trim();
+    let plain = !t.is_empty()
+        && t.bytes()
+            .all(|c| c.is_ascii_digit() || c == b'.' || c == b'-' || c == b'+');
+    let parsed = if plain {
+        Decimal::from_str_exact(t).ok()
+    } else {
+        None
+    };
+    parsed.ok_or_else(|| {
+        let hint = if t.contains(',') {
+            " (use a dot as the decimal separator)"
+        } else {
+            ""
+        };
+        InputError::new(path(), format!("\"{s}\" is not a decimal{hint}"))
+    })
 }
 
 fn rounding(o: Option<Obj<'_>>) -> R<Option<Rounding>> {
@@ -269,27 +273,76 @@ fn seed_in(doc: &Obj<'_>) -> R<Option<u64>> {
     }
 }
 
-fn bid_id<'a>(b: &Obj<'a>, seen: &mut IdSet<'a>) -> R<&'a str> {
-    let id = b.str_req("id")?;
+/// A bid's id: present, not blank, not seen before. `path` is the bid's (`bids[3]`).
+fn bid_id<'a>(id: Option<&'a str>, path: &dyn Fn() -> String, seen: &mut IdSet<'a>) -> R<&'a str> {
+    let id = id.ok_or_else(|| InputError::new(format!("{}.id", path()), "required"))?;
     if id.trim().is_empty() {
-        return Err(InputError::new(b.at("id"), "must not be empty"));
+        return Err(InputError::new(
+            format!("{}.id", path()),
+            "must not be empty",
+        ));
     }
     if !seen.insert(id) {
-        return Err(InputError::new(b.at("id"), format!("duplicate id '{id}'")));
+        return Err(InputError::new(
+            format!("{}.id", path()),
+            format!("duplicate id '{id}'"),
+        ));
     }
     Ok(id)
 }
 
-fn check_discount(d: Decimal, path: String) -> R<Decimal> {
+fn check_discount(d: Decimal, path: impl FnOnce() -> String) -> R<Decimal> {
     if d < Decimal::ZERO || d >= Decimal::ONE_HUNDRED {
-        return Err(InputError::new(path, format!("{d} is outside [0, 100)")));
+        return Err(InputError::new(path(), format!("{d} is outside [0, 100)")));
     }
     Ok(d)
 }
 
 /// Discount and price of a bid: exactly one is given; a price is turned into a ribasso when the
-/// base amount is known.
+/// base amount is known. `path` is the bid's.
 fn offer(
+    path: &dyn Fn() -> String,
+    discount: Option<Decimal>,
+    price: Option<Decimal>,
+    base: Option<Decimal>,
+    discount_rounding: Option<Rounding>,
+    need_discount: bool,
+) -> R<(Option<Decimal>, Option<Decimal>)> {
+    match (discount, price) {
+        (Some(_), Some(_)) => Err(InputError::new(
+            path(),
+            "give either discount or price, not both",
+        )),
+        (None, None) => Err(InputError::new(path(), "discount or price is required")),
+        (Some(d), None) => Ok((
+            Some(check_discount(d, || format!("{}.discount", path()))?),
+            None,
+        )),
+        (None, Some(p)) => {
+            let Some(base) = base else {
+                if need_discount {
+                    return Err(InputError::new(
+                        "base_amount",
+                        format!("required because {} gives a price", path()),
+                    ));
+                }
+                if p <= Decimal::ZERO {
+                    return Err(InputError::new(
+                        format!("{}.price", path()),
+                        "must be greater than zero",
+                    ));
+                }
+                return Ok((None, Some(p)));
+            };
+            let d = lowest_price::discount_from_price(base, p, discount_rounding)
+                .map_err(|m| InputError::new(format!("{}.price", path()), m))?;
+            Ok((Some(d), Some(p)))
+        }
+    }
+}
+
+/// Discount and price of an `Obj` bid.
+fn obj_offer(
     b: &Obj<'_>,
     base: Option<Decimal>,
     discount_rounding: Option<Rounding>,
@@ -297,34 +350,14 @@ fn offer(
 ) -> R<(Option<Decimal>, Option<Decimal>)> {
     let discount = b.dec_opt("discount")?;
     let price = b.dec_opt("price")?;
-    match (discount, price) {
-        (Some(_), Some(_)) => Err(InputError::new(
-            b.path.clone(),
-            "give either discount or price, not both",
-        )),
-        (None, None) => Err(InputError::new(
-            b.path.clone(),
-            "discount or price is required",
-        )),
-        (Some(d), None) => Ok((Some(check_discount(d, b.at("discount"))?), None)),
-        (None, Some(p)) => {
-            let Some(base) = base else {
-                if need_discount {
-                    return Err(InputError::new(
-                        "base_amount",
-                        format!("required because {} gives a price", b.path),
-                    ));
-                }
-                if p <= Decimal::ZERO {
-                    return Err(InputError::new(b.at("price"), "must be greater than zero"));
-                }
-                return Ok((None, Some(p)));
-            };
-            let d = lowest_price::discount_from_price(base, p, discount_rounding)
-                .map_err(|m| InputError::new(b.at("price"), m))?;
-            Ok((Some(d), Some(p)))
-        }
-    }
+    offer(
+        &|| b.path.clone(),
+        discount,
+        price,
+        base,
+        discount_rounding,
+        need_discount,
+    )
 }
 
 /// The result of either criterion, serialized as is.
@@ -335,21 +368,23 @@ enum Output<'r, 'a> {
     QualityPrice(&'r quality_price::QualityPriceResult),
 }
 
-/// Parse, evaluate, and hand the result to `emit` (which serializes it).
-fn evaluate_with<T>(
-    input: &str,
-    emit: impl FnOnce(&Output<'_, '_>) -> Result<T, serde_json::Error>,
-) -> Result<T, InputError> {
-    let doc: Value = serde_json::from_str(input)
-        .map_err(|e| InputError::new("$", format!("not valid JSON: {e}")))?;
-    let top = Obj::new(&doc, String::new())?;
+/// A checked input document, ready to evaluate.
+enum Parsed {
+    LowestPrice(LowestPriceInput),
+    QualityPrice(QualityPriceParams, Vec<QualityBid>),
+}
+
+/// Read and check the input document. What is read of it (a `Value` for the small fields, slices of `input`
+/// for the bids) is dropped on return: only the evaluation's own input is kept.
+fn parse_input(input: &str) -> R<Parsed> {
+    let doc =
+        DocIn::parse(input).map_err(|e| InputError::new("$", format!("not valid JSON: {e}")))?;
+    let top = Obj::new(&doc.top, String::new())?;
     let criterion = top.choice(
         "criterion",
         &[("lowest_price", 0u8), ("quality_price", 1u8)],
         None,
     )?;
-    let ser_err =
-        |e: serde_json::Error| InputError::new("$", format!("cannot serialize the result: {e}"));
     if criterion == 0 {
         top.allow(&[
             "criterion",
@@ -359,8 +394,10 @@ fn evaluate_with<T>(
             "seed",
             "rounding",
         ])?;
-        let input = lowest_price_input(&top)?;
-        emit(&Output::LowestPrice(&lowest_price::evaluate(&input)?)).map_err(ser_err)
+        Ok(Parsed::LowestPrice(lowest_price_input(
+            &top,
+            doc.bids.as_ref(),
+        )?))
     } else {
         top.allow(&[
             "criterion",
@@ -371,24 +408,89 @@ fn evaluate_with<T>(
             "seed",
             "rounding",
         ])?;
-        let (params, bids) = quality_price_input(&top)?;
-        emit(&Output::QualityPrice(&quality_price::evaluate(
-            &params, &bids,
-        )?))
-        .map_err(ser_err)
+        let (params, bids) = quality_price_input(&top, doc.bids.as_ref())?;
+        Ok(Parsed::QualityPrice(params, bids))
     }
+}
+
+/// Parse, evaluate, and hand the result to `emit` (which serializes it). The outer `Err` is invalid
+/// input, the inner one `emit`'s.
+fn evaluate_with<T, E>(
+    input: &str,
+    emit: impl FnOnce(&Output<'_, '_>) -> Result<T, E>,
+) -> Result<Result<T, E>, InputError> {
+    match parse_input(input)? {
+        Parsed::LowestPrice(input) => Ok(emit(&Output::LowestPrice(
+            // the ids were checked unique, naming the bid, by `lowest_price_input`
+            &lowest_price::evaluate_unique_ids(&input)?,
+        ))),
+        Parsed::QualityPrice(params, bids) => Ok(emit(&Output::QualityPrice(
+            &quality_price::evaluate(&params, &bids)?,
+        ))),
+    }
+}
+
+fn ser_err(e: serde_json::Error) -> InputError {
+    InputError::new("$", format!("cannot serialize the result: {e}"))
 }
 
 /// Evaluate the JSON document `input` (see issue 3 / `docs/evaluation.md` for the schema) and
 /// return the JSON result. `Err` means invalid input; its `Display` is `path: message`.
 pub fn evaluate_json(input: &str) -> Result<Value, InputError> {
-    evaluate_with(input, |o| serde_json::to_value(o))
+    evaluate_with(input, |o| serde_json::to_value(o))?.map_err(ser_err)
 }
 
 /// As [`evaluate_json`], pretty-printed (serialized straight from the result: faster than
 /// printing the `Value`).
 pub fn evaluate_json_pretty(input: &str) -> Result<String, InputError> {
-    evaluate_with(input, |o| serde_json::to_string_pretty(o))
+    evaluate_with(input, |o| serde_json::to_string_pretty(o))?.map_err(ser_err)
+}
+
+/// Why [`evaluate_json_to`] failed.
+#[derive(Debug, Error)]
+pub enum EvaluateError {
+    /// Invalid input (nothing was written).
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The result could not be written (e.g. a closed pipe).
+    #[error("cannot write the result: {0}")]
+    Write(std::io::Error),
+}
+
+/// As [`evaluate_json`], written to `out` as it is serialized: compact, or indented by two spaces when
+/// `pretty` (the same JSON value either way). Nothing is written when the input is invalid. `out` should be
+/// buffered; it is flushed.
+pub fn evaluate_json_to<W: std::io::Write>(
+    input: &str,
+    pretty: bool,
+    mut out: W,
+) -> Result<(), EvaluateError> {
+    use serde::Serialize;
+    let written = evaluate_with(input, |o| {
+        if pretty {
+            o.serialize(&mut serde_json::Serializer::pretty(&mut out))
+        } else {
+            o.serialize(&mut serde_json::Serializer::new(&mut out))
+        }
+    })?;
+    written
+        .map_err(std::io::Error::from)
+        .map_err(EvaluateError::Write)?;
+    out.write_all(b"\n")
+        .and_then(|()| out.flush())
+        .map_err(EvaluateError::Write)
+}
+
+/// The `bids` array, required.
+fn bids_req<'b, 'de>(bids: Option<&'b BidsIn<'de>>) -> R<&'b [BidIn<'de>]> {
+    match bids {
+        None | Some(BidsIn::Other(Value::Null)) => Err(InputError::new("bids", "required")),
+        Some(BidsIn::Other(other)) => Err(InputError::new(
+            "bids",
+            format!("must be an array, not {}", kind(other)),
+        )),
+        Some(BidsIn::List(l)) => Ok(l),
+    }
 }
 
 fn base_amount(top: &Obj<'_>) -> R<Option<Decimal>> {
@@ -399,7 +501,7 @@ fn base_amount(top: &Obj<'_>) -> R<Option<Decimal>> {
     Ok(base)
 }
 
-fn lowest_price_input(top: &Obj<'_>) -> R<LowestPriceInput> {
+fn lowest_price_input(top: &Obj<'_>, bids_in: Option<&BidsIn<'_>>) -> R<LowestPriceInput> {
     let base = base_amount(top)?;
     let (discount_rounding, steps, threshold) = match top.obj_opt("rounding")? {
         None => (None, None, None),
@@ -504,7 +606,7 @@ fn lowest_price_input(top: &Obj<'_>) -> R<LowestPriceInput> {
                         p.reference_discount = None;
                     }
                     if let Some(r) = p.reference_discount {
-                        check_discount(r, a.at("reference_discount"))?;
+                        check_discount(r, || a.at("reference_discount"))?;
                     }
                     p.decrement = a.choice(
                         "decrement",
@@ -536,16 +638,38 @@ fn lowest_price_input(top: &Obj<'_>) -> R<LowestPriceInput> {
             "steps/threshold rounding needs an anomaly method",
         ));
     }
-    let arr = top.arr_req("bids")?;
+    let list = bids_req(bids_in)?;
     let mut seen =
-        HashSet::with_capacity_and_hasher(arr.len(), foldhash::fast::FixedState::default());
-    let mut bids = Vec::with_capacity(arr.len());
-    let mut prices = Vec::with_capacity(arr.len());
-    for (i, v) in arr.iter().enumerate() {
-        let b = Obj::new(v, format!("bids[{i}]"))?;
-        b.allow(&["id", "discount", "price"])?;
-        let id = bid_id(&b, &mut seen)?;
-        let (d, p) = offer(&b, base, discount_rounding, true)?;
+        HashSet::with_capacity_and_hasher(list.len(), foldhash::fast::FixedState::default());
+    let mut bids = Vec::with_capacity(list.len());
+    let mut prices = Vec::with_capacity(list.len());
+    for (i, b) in list.iter().enumerate() {
+        let path = || format!("bids[{i}]");
+        let (id, d, p) = match b {
+            BidIn::Flat {
+                id,
+                discount,
+                price,
+            } => {
+                let id = bid_id(id.as_deref(), &path, &mut seen)?;
+                let d = discount
+                    .as_deref()
+                    .map(|s| decimal_str(s, || format!("bids[{i}].discount")))
+                    .transpose()?;
+                let p = price
+                    .as_deref()
+                    .map(|s| decimal_str(s, || format!("bids[{i}].price")))
+                    .transpose()?;
+                (id, d, p)
+            }
+            BidIn::Other(v) => {
+                let b = Obj::new(v, path())?;
+                b.allow(&["id", "discount", "price"])?;
+                let id = bid_id(b.str_opt("id")?, &path, &mut seen)?;
+                (id, b.dec_opt("discount")?, b.dec_opt("price")?)
+            }
+        };
+        let (d, p) = offer(&path, d, p, base, discount_rounding, true)?;
         bids.push(DiscountBid::new(id, d.unwrap_or_default()));
         prices.push(p);
     }
@@ -562,7 +686,10 @@ fn lowest_price_input(top: &Obj<'_>) -> R<LowestPriceInput> {
     })
 }
 
-fn quality_price_input(top: &Obj<'_>) -> R<(QualityPriceParams, Vec<QualityBid>)> {
+fn quality_price_input(
+    top: &Obj<'_>,
+    bids_in: Option<&BidsIn<'_>>,
+) -> R<(QualityPriceParams, Vec<QualityBid>)> {
     let base = base_amount(top)?;
     let mut score_rounding = ScoreRounding::default();
     let mut discount_rounding = None;
@@ -659,14 +786,26 @@ fn quality_price_input(top: &Obj<'_>) -> R<(QualityPriceParams, Vec<QualityBid>)
         }
     };
     let need_discount = !matches!(formula, EconomicFormula::InversePrice);
-    let arr = top.arr_req("bids")?;
+    let list = bids_req(bids_in)?;
     let mut seen =
-        HashSet::with_capacity_and_hasher(arr.len(), foldhash::fast::FixedState::default());
-    let mut bids = Vec::with_capacity(arr.len());
-    for (i, v) in arr.iter().enumerate() {
-        let b = Obj::new(v, format!("bids[{i}]"))?;
+        HashSet::with_capacity_and_hasher(list.len(), foldhash::fast::FixedState::default());
+    let mut bids = Vec::with_capacity(list.len());
+    for (i, v) in list.iter().enumerate() {
+        let path = || format!("bids[{i}]");
+        let v = match v {
+            BidIn::Other(v) => v,
+            BidIn::Flat { id, .. } => {
+                // no coefficients (the only fields are id, discount and price)
+                bid_id(id.as_deref(), &path, &mut seen)?;
+                return Err(InputError::new(
+                    format!("bids[{i}].coefficients"),
+                    "required",
+                ));
+            }
+        };
+        let b = Obj::new(v, path())?;
         b.allow(&["id", "coefficients", "discount", "price"])?;
-        let id = bid_id(&b, &mut seen)?;
+        let id = bid_id(b.str_opt("id")?, &path, &mut seen)?;
         let co = b.obj_req("coefficients")?;
         let names: Vec<&str> = criteria.iter().map(|c| c.id.as_str()).collect();
         co.allow(&names)?;
@@ -686,7 +825,7 @@ fn quality_price_input(top: &Obj<'_>) -> R<(QualityPriceParams, Vec<QualityBid>)
                 other => Coefficient::Given(decimal(other, path)?),
             });
         }
-        let (discount, price) = offer(&b, base, discount_rounding, need_discount)?;
+        let (discount, price) = obj_offer(&b, base, discount_rounding, need_discount)?;
         bids.push(QualityBid {
             id: id.to_string(),
             coefficients,
@@ -777,10 +916,10 @@ pub fn parse_rules(criterion: &str, rules: &Value) -> Result<LotRules, InputErro
     };
     top.allow(fields)?;
     // the evaluation's own parser, on the rules with no bid (and a placeholder seed for a drawn method)
-    let doc = input_document(criterion, rules, None, Vec::new(), Some(0));
-    let doc_obj = Obj::new(&doc, String::new())?;
+    let doc = DocIn::from_value(input_document(criterion, rules, None, Vec::new(), Some(0)));
+    let doc_obj = Obj::new(&doc.top, String::new())?;
     let automatic_exclusion = if criterion == "lowest_price" {
-        let parsed = lowest_price_input(&doc_obj)?;
+        let parsed = lowest_price_input(&doc_obj, doc.bids.as_ref())?;
         match (parsed.anomaly, anomaly) {
             (None, _) => AutomaticExclusion::NotProvided,
             (Some(p), _) if p.method_draw.is_none() => AutomaticExclusion::Method(p.method),
@@ -801,7 +940,7 @@ pub fn parse_rules(criterion: &str, rules: &Value) -> Result<LotRules, InputErro
             (Some(p), None) => AutomaticExclusion::Method(p.method),
         }
     } else {
-        quality_price_input(&doc_obj)?;
+        quality_price_input(&doc_obj, doc.bids.as_ref())?;
         AutomaticExclusion::NotProvided
     };
     Ok(LotRules {
@@ -846,13 +985,13 @@ pub fn input_document(
 /// ([`lowest_price::rank_with_threshold`]); at quality-price the first evaluation's total scores are ranked
 /// again, without the bids no longer in `input`.
 pub fn rerank_json(input: &str, first: &Value) -> Result<Value, InputError> {
-    let doc: Value = serde_json::from_str(input)
-        .map_err(|e| InputError::new("$", format!("not valid JSON: {e}")))?;
-    let top = Obj::new(&doc, String::new())?;
+    let doc =
+        DocIn::parse(input).map_err(|e| InputError::new("$", format!("not valid JSON: {e}")))?;
+    let top = Obj::new(&doc.top, String::new())?;
     let ser = |e: serde_json::Error| InputError::new("$", format!("cannot serialize: {e}"));
     match top.str_req("criterion")? {
         "lowest_price" => {
-            let input = lowest_price_input(&top)?;
+            let input = lowest_price_input(&top, doc.bids.as_ref())?;
             let a = &first["anomaly"];
             let outcome = match a["outcome"].as_str() {
                 Some("computed") => Outcome::Computed,
@@ -869,7 +1008,7 @@ pub fn rerank_json(input: &str, first: &Value) -> Result<Value, InputError> {
             serde_json::to_value(&out).map_err(ser)
         }
         _ => {
-            let (params, bids) = quality_price_input(&top)?;
+            let (params, bids) = quality_price_input(&top, doc.bids.as_ref())?;
             let here: HashSet<&str> = bids.iter().map(|b| b.id.as_str()).collect();
             let lines = first["ranking"].as_array().cloned().unwrap_or_default();
             let mut kept = Vec::new();

@@ -12,6 +12,7 @@
 //! Legal sources, parameters and open questions: `docs/evaluation.md`.
 
 pub mod anomaly;
+mod document;
 pub mod error;
 pub mod exact;
 pub mod json;
@@ -23,6 +24,6 @@ mod ser;
 
 pub use error::EvalError;
 pub use json::{
-    AutomaticExclusion, InputError, LotRules, evaluate_json, evaluate_json_pretty, input_document,
-    parse_rules, rerank_json,
+    AutomaticExclusion, EvaluateError, InputError, LotRules, evaluate_json, evaluate_json_pretty,
+    evaluate_json_to, input_document, parse_rules, rerank_json,
 };

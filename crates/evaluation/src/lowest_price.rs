@@ -105,8 +105,17 @@ pub struct LowestPriceResult<'a> {
 
 /// Evaluate at the lowest price.
 pub fn evaluate(input: &LowestPriceInput) -> Result<LowestPriceResult<'_>, EvalError> {
+    anomaly::validate_bids(&input.bids)?;
+    evaluate_unique_ids(input)
+}
+
+/// As [`evaluate`], when the caller has already checked that the ids are unique (the JSON front end, which
+/// names the duplicate bid): the ribassi are still checked.
+pub(crate) fn evaluate_unique_ids(
+    input: &LowestPriceInput,
+) -> Result<LowestPriceResult<'_>, EvalError> {
     let bids = &input.bids;
-    anomaly::validate_bids(bids)?;
+    anomaly::validate_discounts(bids)?;
     if !input.prices.is_empty() && input.prices.len() != bids.len() {
         return Err(EvalError::Invalid {
             field: "prices".into(),

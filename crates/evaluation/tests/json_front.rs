@@ -400,3 +400,126 @@ fn lowest_price_with_a_rounded_derived_discount() {
         json!({"decimals": "3", "mode": "truncate"})
     );
 }
+
+fn err_text(input: &str) -> String {
+    match evaluate_json(input) {
+        Ok(out) => panic!("expected an error for {input}, got {out}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Bids are read without a `Value` each when their fields are only id, discount and price as strings; any
+/// other bid falls back to the object checks. Both forms are refused with the same field and message, and
+/// JSON's own rules (escapes, a repeated key: the last wins, null = absent) hold in both.
+#[test]
+fn flat_bids_and_other_bids_are_checked_alike() {
+    let doc = |bid: &str| {
+        format!(
+            r#"{{"criterion": "lowest_price", "bids": [{{"id": "z", "discount": "1"}}, {bid}]}}"#
+        )
+    };
+    let cases = [
+        (
+            r#"{"id": "a", "discount": 12}"#,
+            "bids[1].discount: must be a JSON string holding a decimal (write \"12\"), not a JSON number",
+        ),
+        (
+            r#"{"id": "a", "discount": "12", "note": "x"}"#,
+            "bids[1].note: unknown field (expected one of: id, discount, price)",
+        ),
+        (r#"{"id": null, "discount": "12"}"#, "bids[1].id: required"),
+        (r#"{"discount": "12"}"#, "bids[1].id: required"),
+        (
+            r#"{"id": 7, "discount": "12"}"#,
+            "bids[1].id: must be a string, not a JSON number",
+        ),
+        (
+            r#"{"id": " ", "discount": "12"}"#,
+            "bids[1].id: must not be empty",
+        ),
+        (
+            r#"{"id": "\u007a", "discount": "12"}"#,
+            "bids[1].id: duplicate id 'z'",
+        ),
+        (
+            r#"{"id": "a", "discount": "1,5"}"#,
+            "bids[1].discount: \"1,5\" is not a decimal (use a dot as the decimal separator)",
+        ),
+        (
+            r#"{"id": "a", "discount": "100"}"#,
+            "bids[1].discount: 100 is outside [0, 100)",
+        ),
+        (
+            r#"{"id": "a", "discount": "1", "price": "2"}"#,
+            "bids[1]: give either discount or price, not both",
+        ),
+        (
+            r#"{"id": "a", "discount": null}"#,
+            "bids[1]: discount or price is required",
+        ),
+        (
+            r#"{"id": "a", "price": "2"}"#,
+            "base_amount: required because bids[1] gives a price",
+        ),
+        (
+            r#"{"id": "a", "discount": "1", "discount": true}"#,
+            "bids[1].discount: must be a string holding a decimal, not a boolean",
+        ),
+        (r#"["a", "1"]"#, "bids[1]: must be an object, not an array"),
+        (r#""a""#, "bids[1]: must be an object, not a string"),
+    ];
+    for (bid, expected) in cases {
+        assert_eq!(err_text(&doc(bid)), expected, "bid {bid}");
+    }
+    // a repeated key: the last wins, as serde_json reads a Value
+    let out = evaluate_json(&doc(r#"{"id": "a", "discount": true, "discount": "3"}"#)).unwrap();
+    assert_eq!(out["winner"], json!("a"));
+    let out = evaluate_json(&doc(r#"{"id": "a\u0062", "discount": "3", "price": null}"#)).unwrap();
+    assert_eq!(out["winner"], json!("ab"));
+    assert_eq!(
+        err_text(r#"{"criterion": "lowest_price", "bids": {"id": "a"}}"#),
+        "bids: must be an array, not an object"
+    );
+    assert_eq!(
+        err_text(r#"{"criterion": "lowest_price", "bids": null}"#),
+        "bids: required"
+    );
+    assert_eq!(err_text(r#"[1]"#), "$: must be an object, not an array");
+    assert!(
+        err_text(r#"{"criterion": "lowest_price", "bids": []} x"#)
+            .starts_with("$: not valid JSON: trailing characters")
+    );
+    // quality-price bids need coefficients, whichever form they were read in
+    let qp = r#"{"criterion": "quality_price", "technical": {"criteria": [{"id": "c1", "weight": "70"}]},
+        "economic": {"max_points": "30", "formula": {"type": "linear"}}, "bids": [{"id": "a", "discount": "5"}]}"#;
+    assert_eq!(err_text(qp), "bids[0].coefficients: required");
+}
+
+/// The streamed writer gives the same JSON value compact and indented, equal to `evaluate_json`'s; compact
+/// is one line.
+#[test]
+fn compact_and_pretty_writers_carry_the_same_value() {
+    let input =
+        json!({"criterion": "lowest_price", "anomaly": {"method": "A"}, "bids": mit_bids()})
+            .to_string();
+    let value = evaluate_json(&input).unwrap();
+    let mut compact = Vec::new();
+    evaluation::evaluate_json_to(&input, false, &mut compact).unwrap();
+    let mut pretty = Vec::new();
+    evaluation::evaluate_json_to(&input, true, &mut pretty).unwrap();
+    let compact = String::from_utf8(compact).unwrap();
+    let pretty = String::from_utf8(pretty).unwrap();
+    assert_eq!(compact.matches('\n').count(), 1, "one line: {compact}");
+    assert!(pretty.contains("\n  \"anomaly\": {\n    \""), "{pretty}");
+    assert_eq!(serde_json::from_str::<Value>(&compact).unwrap(), value);
+    assert_eq!(serde_json::from_str::<Value>(&pretty).unwrap(), value);
+    assert_eq!(
+        pretty,
+        format!("{}\n", evaluation::evaluate_json_pretty(&input).unwrap())
+    );
+    // invalid input writes nothing
+    let mut out = Vec::new();
+    let e = evaluation::evaluate_json_to(r#"{"criterion": "x"}"#, false, &mut out).unwrap_err();
+    assert!(matches!(e, evaluation::EvaluateError::Input(_)), "{e}");
+    assert!(out.is_empty());
+}

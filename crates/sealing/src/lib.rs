@@ -81,6 +81,7 @@
 //! # Ok(()) }
 //! ```
 
+mod audit_head;
 mod context;
 mod keys;
 mod manifest;
@@ -88,6 +89,7 @@ mod opening;
 mod receipt;
 mod stream;
 
+pub use audit_head::{AuditHead, AuditHeadFormat, ChainHead, SignedAuditHead, verify_audit_head};
 pub use context::{ContextId, EnvelopeContext, EnvelopeKind, IdError, ItemId, KeyId};
 pub use keys::{KEY_LEN, Kek, KeyError, Keyring, OpeningKey, SealingKey, WrappedKey};
 pub use manifest::{

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use zeroize::Zeroizing;
 
+use crate::audit_head::ChainHead;
 use crate::context::{ContextId, KeyId};
 use crate::manifest::{EnvelopeDigest, FileDigest};
 
@@ -173,6 +174,11 @@ fn validate_file(kind: crate::EnvelopeKind, f: &FileDigest) -> Result<(), Receip
 #[serde(deny_unknown_fields)]
 pub struct Receipt {
     pub action: ReceiptAction,
+    /// The head of the Province's audit chain when the receipt was signed: with it the bidder can later show
+    /// that entries were removed from the chain (`sua audit verify --head`). Absent from receipts issued
+    /// before it existed, which verify as they did (the field is then not part of the signed bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_head: Option<ChainHead>,
     pub bid: ContextId,
     pub bid_version: u32,
     pub envelopes: Vec<EnvelopeDigest>,
@@ -187,6 +193,9 @@ pub struct Receipt {
 
 impl Receipt {
     fn validate(&self) -> Result<(), ReceiptError> {
+        if let Some(h) = &self.audit_head {
+            h.validate()?;
+        }
         if self.sequence > MAX_SEQUENCE {
             return Err(invalid("sequence", format!("above {MAX_SEQUENCE}")));
         }
@@ -260,6 +269,12 @@ impl Receipt {
             self.operator,
             self.server_time
         );
+        if let Some(h) = &self.audit_head {
+            s.push_str(&format!(
+                "  audit chain {} at entry {} (sha256 {})\n",
+                h.chain, h.sequence, h.hash
+            ));
+        }
         for e in &self.envelopes {
             s.push_str(&format!(
                 "  {}: sealed manifest sha256 {}\n",
@@ -354,9 +369,25 @@ impl ReceiptSigner {
         }
     }
 
+    /// The signature of `bytes` (the canonical encoding of what the caller signs).
+    pub(crate) fn sign_bytes(&self, bytes: &[u8]) -> Signature {
+        self.key.sign(bytes)
+    }
+
+    /// Sign a receipt without an audit head.
     pub fn sign(&self, body: ReceiptBody) -> Result<SignedReceipt, ReceiptError> {
+        self.sign_with_head(body, None)
+    }
+
+    /// Sign a receipt stating `audit_head`, the head of the Province's audit chain at signing.
+    pub fn sign_with_head(
+        &self,
+        body: ReceiptBody,
+        audit_head: Option<ChainHead>,
+    ) -> Result<SignedReceipt, ReceiptError> {
         let receipt = Receipt {
             action: body.action,
+            audit_head,
             bid: body.bid,
             bid_version: body.bid_version,
             envelopes: body.envelopes,

@@ -537,3 +537,53 @@ fn a_file_upload_receipt_lists_files_and_refuses_bad_file_lines() {
         assert!(e.to_string().contains("files"), "{expect}: {e}");
     }
 }
+
+/// A receipt issued before receipts carried an audit head (the fixture was signed by the code of commit
+/// 0d05608 with this file's `signer()` and `body()`) still verifies, and signing the same body today without
+/// a head gives the same bytes.
+#[test]
+fn a_receipt_from_before_the_audit_head_still_verifies() {
+    let old = include_str!("fixtures/receipt-before-audit-head.json").trim_end();
+    let key = include_str!("fixtures/receipt-before-audit-head.key.pem");
+    let r = verify_receipt_file(old.as_bytes(), key).unwrap();
+    assert_eq!(r.audit_head, None);
+    assert!(!old.contains("audit_head"));
+    assert_eq!(signed_json(), old);
+}
+
+/// The audit head is part of the signed bytes: changing it, or removing it, breaks the signature.
+#[test]
+fn the_audit_head_in_a_receipt_is_signed() {
+    let head = ChainHead {
+        chain: id("0190a7e2-7a3c-7d2e-9b1e-3c1d2e4f5a6b"),
+        hash: Sha256Digest([9; 32]),
+        sequence: 77,
+    };
+    let json = signer()
+        .sign_with_head(body(), Some(head.clone()))
+        .unwrap()
+        .to_json();
+    assert!(
+        json.contains(r#"{"receipt":{"action":"replacement","audit_head":{"chain":"0190a7e2"#),
+        "canonical order: {json}"
+    );
+    let keys = [signer().public_key()];
+    let r = verify_with_keys(json.as_bytes(), &keys).unwrap();
+    assert_eq!(r.audit_head, Some(head));
+    assert!(
+        r.describe()
+            .contains("audit chain 0190a7e2-7a3c-7d2e-9b1e-3c1d2e4f5a6b at entry 77")
+    );
+    let rolled_back = json.replace(r#""sequence":77"#, r#""sequence":76"#);
+    assert_ne!(rolled_back, json);
+    assert!(matches!(
+        verify_with_keys(rolled_back.as_bytes(), &keys),
+        Err(ReceiptError::BadSignature)
+    ));
+    let mut v: Value = serde_json::from_str(&json).unwrap();
+    v["receipt"].as_object_mut().unwrap().remove("audit_head");
+    assert!(matches!(
+        verify_with_keys(v.to_string().as_bytes(), &keys),
+        Err(ReceiptError::BadSignature)
+    ));
+}

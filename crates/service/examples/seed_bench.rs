@@ -37,7 +37,7 @@ async fn main() -> anyhow::Result<()> {
     for i in 0..count {
         let id = Uuid::now_v7();
         let published = now - Duration::minutes(i as i64);
-        tender::ActiveModel {
+        let t = tender::ActiveModel {
             id: Set(id),
             province_id: Set(p),
             municipality_id: Set(None),
@@ -58,7 +58,7 @@ async fn main() -> anyhow::Result<()> {
         }
         .insert(&w.txn)
         .await?;
-        lot::ActiveModel {
+        let l = lot::ActiveModel {
             id: Set(Uuid::now_v7()),
             tender_id: Set(id),
             number: Set(1),
@@ -76,18 +76,20 @@ async fn main() -> anyhow::Result<()> {
             options_cents: Set(0),
             renewals_cents: Set(0),
             evaluation_rules_json: Set(None),
+            pcp_json: Set("{}".into()),
         }
         .insert(&w.txn)
         .await?;
+        // what publication records (the console's search words and the year's spend)
+        workflow::published::record(&w.txn, &t, &[l]).await?;
         if i == count / 2 {
             println!("{id}");
         }
     }
     w.commit().await?;
-    if db.backend() == sea_orm::DatabaseBackend::Postgres {
-        // fresh statistics, as a live database has them (autovacuum may not have run yet)
-        sea_orm::ConnectionTrait::execute_unprepared(&db.conn, "ANALYZE").await?;
-    }
+    // fresh statistics, as a live database has them (autovacuum may not have run yet; `sua serve`
+    // analyses a SQLite database at start-up)
+    sea_orm::ConnectionTrait::execute_unprepared(&db.conn, "ANALYZE").await?;
     eprintln!("seeded {count} tenders");
     Ok(())
 }

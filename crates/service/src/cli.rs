@@ -38,7 +38,7 @@ pub enum Command {
     Admin(AdminCommand),
     /// Audit log tools.
     #[command(subcommand)]
-    Audit(AuditCommand),
+    Audit(crate::cli_audit::AuditCommand),
     /// Evaluate bids from a JSON document (lowest price with anomaly exclusion, or quality-price) and
     /// print the explained result as JSON. Exit 2 on invalid input, naming the field.
     Evaluate(crate::cli_evaluate::EvaluateArgs),
@@ -108,12 +108,6 @@ pub struct CreateMunicipality {
     pub pec: Option<String>,
 }
 
-#[derive(Subcommand, Debug)]
-pub enum AuditCommand {
-    /// Check the hash chain; exit 1 and name the first broken entry if any.
-    Verify,
-}
-
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // Pure computations need no configuration, database or runtime, and keep stdout for their JSON.
@@ -163,19 +157,7 @@ pub async fn run(cmd: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         Command::Receipt(cmd) => Ok(crate::cli_receipt::run(&cmd)),
         Command::Export(cmd) => crate::cli_export::run(cmd, settings).await,
         Command::Demo(args) => crate::demo::run(args, settings).await,
-        Command::Audit(AuditCommand::Verify) => {
-            let db = crate::runtime::open_db(&settings).await?;
-            match audit::verify(&db.conn).await? {
-                audit::Verdict::Intact { entries, chains } => {
-                    println!("audit chain intact: {entries} entries in {chains} chains");
-                    Ok(ExitCode::SUCCESS)
-                }
-                audit::Verdict::Broken { chain, seq, reason } => {
-                    println!("audit chain broken: chain {chain}, entry {seq}: {reason}");
-                    Ok(ExitCode::FAILURE)
-                }
-            }
-        }
+        Command::Audit(cmd) => crate::cli_audit::run(cmd, settings).await,
     }
 }
 

@@ -1,10 +1,12 @@
 //! `sua evaluate FILE|-`: one JSON document in (a file, or standard input for `-`), one JSON result out.
 //!
-//! The whole computation and the input format live in [`evaluation::evaluate_json`]; this is only the
-//! shell around it: exit 0 with the result on stdout, exit 2 with a message naming the bad field on stderr.
+//! The whole computation and the input format live in [`evaluation::evaluate_json_to`]; this is only the
+//! shell around it: exit 0 with the result on stdout (compact JSON, or indented with `--pretty`, written
+//! to a buffer as it is serialized), exit 2 with a message naming the bad field on stderr, exit 1 when
+//! the result cannot be written.
 
 use clap::Args;
-use std::io::Read;
+use std::io::{BufWriter, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -12,6 +14,9 @@ use std::process::ExitCode;
 pub struct EvaluateArgs {
     /// The JSON input document, or `-` to read standard input.
     pub file: PathBuf,
+    /// Indent the JSON result (two spaces) instead of writing it on one line; the value is the same.
+    #[arg(long)]
+    pub pretty: bool,
 }
 
 /// Runs the evaluation; never needs the configuration, the database or the runtime.
@@ -29,14 +34,16 @@ pub fn run(args: &EvaluateArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match evaluation::evaluate_json_pretty(&input) {
-        Ok(out) => {
-            println!("{out}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
+    let out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    match evaluation::evaluate_json_to(&input, args.pretty, out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(evaluation::EvaluateError::Input(e)) => {
             eprintln!("error: {}: {}", e.path, e.message);
             ExitCode::from(2)
+        }
+        Err(e @ evaluation::EvaluateError::Write(_)) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
         }
     }
 }

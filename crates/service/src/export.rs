@@ -1024,6 +1024,7 @@ mod tests {
             options_cents: 0,
             renewals_cents: 0,
             evaluation_rules_json: None,
+            pcp_json: "{}".into(),
         }
     }
 

@@ -14,6 +14,7 @@ pub mod api;
 pub use workflow::{audit, clock, store as db};
 pub mod auth;
 pub mod cli;
+pub mod cli_audit;
 pub mod cli_evaluate;
 pub mod cli_export;
 pub mod cli_receipt;

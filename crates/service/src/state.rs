@@ -11,8 +11,6 @@ pub struct AppState {
     pub runtime: Runtime,
     /// Rendered answers of the public endpoints; stale as soon as `db` commits a write.
     pub public_cache: Arc<PublicCache>,
-    /// The web console's sessions.
-    pub console: Arc<crate::console::Sessions>,
 }
 
 impl AppState {
@@ -25,7 +23,6 @@ impl AppState {
                 settings,
             },
             public_cache,
-            console: Arc::default(),
         }
     }
 }

@@ -84,3 +84,83 @@ fn a_missing_file_exits_2_with_its_name() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/input.json"));
 }
+
+fn evaluate_file(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sua"))
+        .arg("evaluate")
+        .args(args)
+        .output()
+        .expect("sua starts")
+}
+
+/// The paths of JSON values where `a` and `b` differ (empty when equal), to name what a format change lost.
+fn differences(a: &serde_json::Value, b: &serde_json::Value, path: &str, out: &mut Vec<String>) {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for k in x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))) {
+                match (x.get(k), y.get(k)) {
+                    (Some(u), Some(v)) => differences(u, v, &format!("{path}.{k}"), out),
+                    _ => out.push(format!("{path}.{k} present on one side only")),
+                }
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (u, v)) in x.iter().zip(y).enumerate() {
+                differences(u, v, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ if a != b => out.push(format!("{path}: {a} vs {b}")),
+        _ => {}
+    }
+}
+
+/// Compact (the default) and `--pretty` carry the same JSON value, and it is the value the previous format
+/// (indented, before issue 20) gave for the same input: nothing of the explanation is lost. The
+/// `*.previous.json` files are `sua evaluate` outputs of commit 0d05608 on the fixtures beside them.
+#[test]
+fn compact_and_pretty_carry_the_value_of_the_previous_format() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/evaluate");
+    for name in [
+        "lowest_price_a",
+        "lowest_price_drawn_method",
+        "quality_price",
+    ] {
+        let input = format!("{dir}/{name}.json");
+        let compact = evaluate_file(&[&input]);
+        let pretty = evaluate_file(&["--pretty", &input]);
+        for out in [&compact, &pretty] {
+            assert!(
+                out.status.success(),
+                "{name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let compact = String::from_utf8(compact.stdout).unwrap();
+        let pretty = String::from_utf8(pretty.stdout).unwrap();
+        assert_eq!(
+            compact.matches('\n').count(),
+            1,
+            "{name}: compact is one line"
+        );
+        assert!(compact.ends_with("}\n"), "{name}");
+        assert!(
+            pretty.starts_with("{\n  \""),
+            "{name}: indented by two spaces"
+        );
+        let compact: serde_json::Value = serde_json::from_str(&compact).unwrap();
+        let pretty: serde_json::Value = serde_json::from_str(&pretty).unwrap();
+        let previous: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(format!("{dir}/{name}.previous.json")).unwrap(),
+        )
+        .unwrap();
+        for (label, v) in [("compact", &compact), ("pretty", &pretty)] {
+            let mut diff = Vec::new();
+            differences(&previous, v, "$", &mut diff);
+            assert!(
+                diff.is_empty(),
+                "{name} {label} differs from the previous output: {diff:#?}"
+            );
+        }
+    }
+}

@@ -113,11 +113,24 @@ fn mails(dir: &Path) -> Vec<(String, String)> {
     v
 }
 
+/// One run of the demo shared by the tests of this file (in Cargo's per-test temporary directory).
+fn demo() -> &'static (PathBuf, std::process::Output) {
+    static RUN: std::sync::OnceLock<(PathBuf, std::process::Output)> = std::sync::OnceLock::new();
+    RUN.get_or_init(|| {
+        let cwd =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("demo-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&cwd);
+        std::fs::create_dir_all(&cwd).unwrap();
+        let out = cwd.join("demo-out");
+        let o = run_demo(&out, &cwd);
+        (out, o)
+    })
+}
+
 #[test]
 fn demo_drives_every_fixture_procurement_and_leaves_valid_outputs() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("demo-out");
-    let o = run_demo(&out, tmp.path());
+    let (out, o) = demo();
+    let out = out.as_path();
     let stdout = String::from_utf8_lossy(&o.stdout);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "sua demo failed\n{stdout}\n{stderr}");
@@ -384,8 +397,13 @@ fn demo_drives_every_fixture_procurement_and_leaves_valid_outputs() {
     }
     assert!(out.join("anac/indice.xml").is_file());
     assert!(xml >= 2, "a dataset and the index");
+    // the CIGs are PCP's (ANAC's check characters), one per lot, and reach the L.190 dataset
     let dataset = std::fs::read_to_string(out.join("anac/dataset_1.xml")).unwrap();
-    for cig in ["B5A1C2E873", "B5A2F10D96", "B5A300147A", "B5A4100B07"] {
+    let cigs: BTreeSet<&str> = lots.iter().map(|e| s(&e["cig"])).collect();
+    assert_eq!(cigs.len(), lots.len(), "one CIG per lot: {summary}");
+    for e in lots.iter().filter(|e| e["outcome"] != "revoked") {
+        let cig = s(&e["cig"]);
+        domain::ids::Cig::parse(cig).unwrap_or_else(|err| panic!("{cig}: {err}"));
         assert!(dataset.contains(cig), "{cig} in the L.190 dataset");
     }
     assert!(
@@ -403,8 +421,192 @@ fn demo_drives_every_fixture_procurement_and_leaves_valid_outputs() {
     assert!(out.join("sua.db").is_file());
 
     // a second run into the same, now non-empty, directory is refused, naming the flag
-    let again = run_demo(&out, tmp.path());
+    let again = run_demo(out, out.parent().unwrap());
     assert!(!again.status.success());
     let err = String::from_utf8_lossy(&again.stderr);
     assert!(err.contains("--out") && err.contains("not empty"), "{err}");
+}
+
+/// The calls `pcp/calls.json` lists for one tender, as `(operation, scheda, lot)`.
+fn pcp_calls(out: &Path, tender: &str) -> Vec<(String, String, Option<u64>)> {
+    let calls: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("pcp/calls.json")).unwrap())
+            .unwrap();
+    calls
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["tender"] == tender)
+        .map(|c| {
+            assert_eq!(c["status"], "confermata", "{c}");
+            (
+                s(&c["operation"]).to_owned(),
+                s(&c["scheda"]).to_owned(),
+                c["lot"].as_u64(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn demo_sends_every_scheda_to_the_mock_pcp_and_writes_each_valid_against_anacs_schema() {
+    let (out, o) = demo();
+    assert!(
+        o.status.success(),
+        "sua demo failed\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let pcp = out.join("pcp");
+    // the open tender above the threshold follows ANAC's worked example: crea-appalto P1_16 → conferma
+    // (esito with the CIGs) → pubblica-avviso → S2 (bidders) → A1_29 (award) → SC1 (contract), per lot
+    let c = pcp_calls(out, "servizi-sanvito");
+    let ops: Vec<(&str, &str)> = c.iter().map(|(o, s, _)| (o.as_str(), s.as_str())).collect();
+    assert_eq!(
+        &ops[..3],
+        [
+            ("crea_appalto", "P1_16"),
+            ("conferma_appalto", ""),
+            ("pubblica_avviso", "")
+        ],
+        "{c:?}"
+    );
+    for lot in 1..=3u64 {
+        let of_lot: Vec<&str> = c
+            .iter()
+            .filter(|x| x.2 == Some(lot))
+            .map(|x| x.1.as_str())
+            .collect();
+        assert_eq!(of_lot, ["S2", "A1_29", "SC1"], "lot {lot}: {c:?}");
+        for code in ["S2", "A1_29", "SC1"] {
+            assert!(
+                pcp.join(format!("{code}-servizi-sanvito-lotto{lot}.json"))
+                    .is_file()
+            );
+        }
+        assert!(
+            pcp.join(format!("eforms/A1_29-servizi-sanvito-lotto{lot}.xml"))
+                .is_file()
+        );
+    }
+    assert!(pcp.join("P1_16-servizi-sanvito.json").is_file());
+    assert!(pcp.join("eforms/P1_16-servizi-sanvito.xml").is_file());
+    // negotiated without notice: P7_2 at the CIG, S1_2 (the invitees) when the offer deadline passes (the
+    // scheduler's closing act enqueues it), then the bidders, the award and the contract
+    let c = pcp_calls(out, "scuola-borgofranco");
+    let ops: Vec<(&str, &str)> = c.iter().map(|(o, s, _)| (o.as_str(), s.as_str())).collect();
+    assert_eq!(
+        ops,
+        [
+            ("crea_appalto", "P7_2"),
+            ("conferma_appalto", ""),
+            ("scheda", "S1_2"),
+            ("scheda", "S2"),
+            ("scheda", "A2_29"),
+            ("scheda", "SC1")
+        ],
+        "{c:?}"
+    );
+    let s1: Value = serde_json::from_str(
+        &std::fs::read_to_string(pcp.join("S1_2-scuola-borgofranco.json")).unwrap(),
+    )
+    .unwrap();
+    let invited = s1
+        .pointer("/scheda/body/anacForm/elencoSoggetti/0/elencoInvitati")
+        .unwrap();
+    let fx = fixture();
+    let scuola = fx["tenders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["key"] == "scuola-borgofranco")
+        .unwrap();
+    assert_eq!(
+        invited.as_array().unwrap().len(),
+        scuola["invitees"].as_array().unwrap().len(),
+        "every invitee: {invited}"
+    );
+    // below the threshold P2_16 and A2_29; deserted and revoked NAG
+    for f in [
+        "P2_16-strade-castelrupe.json",
+        "A2_29-strade-castelrupe-lotto1.json",
+        "P7_2-scuola-borgofranco.json",
+        "NAG-illuminazione-pratovecchio.json",
+        "NAG-palestra-montebello.json",
+    ] {
+        assert!(pcp.join(f).is_file(), "{f}");
+    }
+    // every body as ANAC's example (`{"scheda": {"codice", "versione", "body"}}`), valid against its
+    // scheda's schema
+    let mut n = 0;
+    for e in std::fs::read_dir(&pcp).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        if !name.ends_with(".json") || name == "calls.json" {
+            continue;
+        }
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        let code = s(&v["scheda"]["codice"]["codice"]);
+        assert!(name.starts_with(&format!("{code}-")), "{name}: {code}");
+        assert_eq!(
+            v["scheda"]["codice"]["idTipologica"], "codiceScheda",
+            "{name}"
+        );
+        assert!(v["scheda"]["versione"].is_string(), "{name}");
+        let schema = pcp::spec::scheda_body_schema(pcp::SchedaCode::parse(code).unwrap());
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&v["scheda"]["body"])
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{name}: {errors:#?}");
+        n += 1;
+    }
+    assert_eq!(n, 23, "every scheda sent");
+}
+
+/// `xmllint --noout --nonet --schema XSD FILE`: Ok, or its complaints.
+#[allow(dead_code)]
+fn xmllint(file: &Path, xsd: &str) -> Result<(), String> {
+    let program = std::env::var("SUA_XMLLINT").unwrap_or_else(|_| "xmllint".into());
+    let o = Command::new(&program)
+        .args(["--noout", "--nonet", "--schema", xsd])
+        .arg(file)
+        .output()
+        .unwrap_or_else(|e| panic!("SUA_XMLLINT={program} cannot run: {e}"));
+    if o.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&o.stderr).to_string())
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(sua_xmllint),
+    ignore = "needs xmllint: SUA_XMLLINT=xmllint (Debian libxml2-utils)"
+)]
+fn demo_eforms_validate_against_the_eforms_xsd() {
+    let (out, o) = demo();
+    assert!(
+        o.status.success(),
+        "sua demo failed\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../pcp/spec/eforms/maindoc");
+    let mut n = 0;
+    for e in std::fs::read_dir(out.join("pcp/eforms")).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        let xsd = if name.starts_with("A1_29-") {
+            format!("{spec}/UBL-ContractAwardNotice-2.3.xsd")
+        } else {
+            assert!(name.starts_with("P1_16-"), "{name}");
+            format!("{spec}/UBL-ContractNotice-2.3.xsd")
+        };
+        if let Err(e) = xmllint(&p, &xsd) {
+            panic!("{name}: {e}");
+        }
+        n += 1;
+    }
+    assert_eq!(n, 6, "three contract notices, three award notices");
 }

@@ -182,6 +182,7 @@ async fn add_lot(
         options_cents: Set(0),
         renewals_cents: Set(0),
         evaluation_rules_json: Set(None),
+        pcp_json: Set("{}".into()),
     }
     .insert(db)
     .await

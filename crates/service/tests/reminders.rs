@@ -104,6 +104,7 @@ async fn insert_lot(
         options_cents: Set(0),
         renewals_cents: Set(0),
         evaluation_rules_json: Set(None),
+        pcp_json: Set("{}".into()),
     }
     .insert(db)
     .await

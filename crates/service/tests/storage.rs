@@ -72,6 +72,7 @@ async fn insert_lot(db: &impl ConnectionTrait, t: Uuid, cents: i64) -> lot::Mode
         options_cents: Set(0),
         renewals_cents: Set(0),
         evaluation_rules_json: Set(None),
+        pcp_json: Set("{}".into()),
     }
     .insert(db)
     .await

@@ -5,14 +5,11 @@
 //! - [`smtp::SmtpSink`]: an SMTP server on loopback that records what it receives, answers `550`/`451`
 //!   to chosen recipients, can delay its `250`, require AUTH, and be stopped (an outage) and restarted;
 //! - [`s3::S3Server`]: an S3-compatible server on loopback (s3s over a temporary directory);
-//! - [`pcp::MockPcp`]: ANAC's PCP e-services on loopback, validating every body against ANAC's schemas,
-//!   with injected faults (5xx, timeouts, KO outcomes);
 //! - [`pg`]: scratch PostgreSQL databases on the server of `SUA_TEST_DATABASE_URL`;
 //! - [`serve`]: starts a `sua serve` process and waits until it listens;
 //! - [`fixtures`]: a published open tender, set up over the HTTP API.
 
 pub mod fixtures;
-pub mod pcp;
 pub mod pg;
 pub mod s3;
 pub mod serve;

@@ -18,6 +18,7 @@
 pub mod access;
 pub mod amounts;
 pub mod audit;
+pub mod audit_head;
 pub mod clock;
 pub mod draws;
 pub mod error;
@@ -25,6 +26,7 @@ pub mod lex_specialis;
 pub mod mails;
 pub mod pcp_facts;
 pub mod pcp_outbox;
+pub mod published;
 pub mod register;
 pub mod store;
 pub mod transition;

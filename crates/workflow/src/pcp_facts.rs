@@ -14,8 +14,8 @@ use pcp::codes::{
 };
 use pcp::model::{
     Aggiudicazione, Appalto, Committente, Contratto, ElencoLotto, EsitoAggiudicazione,
-    Finanziamento, Lotto, MancataAggiudicazione, Membro, Offerta, OperatoreId, Partecipante,
-    Procedura, QuadroEconomico, StazioneAppaltante,
+    Finanziamento, InvitatiLotto, Lotto, MancataAggiudicazione, Membro, Offerta, OperatoreId,
+    Partecipante, Procedura, QuadroEconomico, StazioneAppaltante,
 };
 use pcp::{PcpError, Scheda};
 use rust_decimal::Decimal;
@@ -94,6 +94,94 @@ impl Default for Profile {
     }
 }
 
+/// What the buyer states about a lot for ANAC's schede and nothing else of ours uses (`lot.pcp_json`, set
+/// with `PATCH /v1/tenders/{id}/lots/{lot_id}` `{"pcp": {…}}`). Each code is checked against ANAC's list
+/// ([`LotPcp::check`]); what is absent falls back to the `[pcp.profile]` of the Province (NUTS, CCNL,
+/// duration), except the SOA category of works and BIM above 1,000,000 euro, which only the buyer knows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct LotPcp {
+    /// The CCNL applied to the workers (art. 11; ANAC list `ccnl`, e.g. `H08`).
+    #[schema(example = "H08")]
+    pub ccnl: Option<String>,
+    /// NUTS 3 of the place of performance (eForms BT-5071), e.g. `ITC11`.
+    #[schema(example = "ITC11")]
+    pub nuts: Option<String>,
+    /// Prevailing SOA category as ANAC writes it (works: `OG 1`…`OS 35`; ANAC list `categoria`).
+    /// Required for works.
+    #[schema(example = "OG 3")]
+    pub categoria: Option<String>,
+    /// Contract duration in months (eForms BT-36).
+    pub durata_mesi: Option<u32>,
+    /// Funding source of the lot's whole value (ANAC list `tipoFinanziamento`: `A` own budget, `C01`…`C06`
+    /// earmarked, `D` loan…).
+    #[schema(example = "A")]
+    pub finanziamento: Option<String>,
+    /// Electronic modelling tools (BIM, art. 43) used for the works (`strumentiElettroniciSpecifici`):
+    /// to state for works above 1,000,000 euro (ANAC REG5).
+    pub bim: Option<bool>,
+    /// The feasibility study exempting from BIM was approved in time (`docFAP`): stated with `bim` (REG5_1).
+    pub bim_esenzione: Option<bool>,
+}
+
+impl LotPcp {
+    /// The stored JSON (`{}` when nothing was stated; an unreadable value counts as nothing stated).
+    pub fn stored(l: &lot::Model) -> LotPcp {
+        serde_json::from_str(&l.pcp_json).unwrap_or_default()
+    }
+
+    /// Checks every stated code against ANAC's lists valid at `at`; the error names the field.
+    pub fn check(&self, at: DateTime<Utc>) -> WResult<()> {
+        let code = |field: &str, list: &str, v: &Option<String>| -> WResult<()> {
+            match v {
+                Some(c) => pcp::codes::check_code(list, c, at)
+                    .map_err(|e| bad(field, format!("{field}: {e}"))),
+                None => Ok(()),
+            }
+        };
+        code("pcp.ccnl", "ccnl", &self.ccnl)?;
+        code("pcp.categoria", "categoria", &self.categoria)?;
+        code(
+            "pcp.finanziamento",
+            "tipoFinanziamento",
+            &self.finanziamento,
+        )?;
+        if let Some(n) = &self.nuts {
+            NutsCode::parse(n).map_err(|e| bad("pcp.nuts", format!("pcp.nuts: {e}")))?;
+        }
+        if let Some(d) = self.durata_mesi
+            && !(1..=1200).contains(&d)
+        {
+            return Err(bad("pcp.durata_mesi", "pcp.durata_mesi: 1 to 1200 months"));
+        }
+        if self.bim.is_some() != self.bim_esenzione.is_some() {
+            return Err(bad(
+                "pcp.bim_esenzione",
+                "pcp.bim_esenzione: state bim and bim_esenzione together (ANAC REG5_1: docFAP goes with \
+                 strumentiElettroniciSpecifici)",
+            ));
+        }
+        Ok(())
+    }
+
+    fn finanziamento(&self) -> WResult<TipoFinanziamento> {
+        use pcp::codes::Tipologica;
+        match &self.finanziamento {
+            None => Ok(TipoFinanziamento::BilancioStazioneAppaltante),
+            Some(c) => TipoFinanziamento::all()
+                .iter()
+                .copied()
+                .find(|t| t.code() == c)
+                .ok_or_else(|| {
+                    bad(
+                        "pcp.finanziamento",
+                        format!("pcp.finanziamento: {c} is not in ANAC's list"),
+                    )
+                }),
+        }
+    }
+}
+
 /// A scheda ready to send, with the eForm it carries (for the record).
 #[derive(Debug, Clone)]
 pub struct Built {
@@ -167,7 +255,8 @@ pub async fn load<C: ConnectionTrait>(db: &C, tender_id: Uuid) -> WResult<Tender
         Some(m) => municipality::Entity::find_by_id(m).one(db).await?,
         None => None,
     };
-    let ids: Vec<Uuid> = bids.iter().map(|b| b.operator_id).collect();
+    let mut ids: Vec<Uuid> = bids.iter().map(|b| b.operator_id).collect();
+    ids.extend(crate::transition::invitees(&tender));
     let operators = operator::Entity::find()
         .filter(operator::Column::Id.is_in(ids))
         .all(db)
@@ -258,7 +347,6 @@ pub fn appalto(p: &Profile, base_url: &str, r: &TenderRows) -> WResult<Appalto> 
         .map(|q| q.cpv.clone())
         .unwrap_or_default();
     let cpv = Cpv::parse(&cpv_raw).map_err(|e| bad("request.cpv", format!("request.cpv: {e}")))?;
-    let nuts = NutsCode::parse(&p.nuts).map_err(|e| bad("pcp.nuts", format!("pcp.nuts: {e}")))?;
     let comune = r
         .municipality
         .as_ref()
@@ -283,7 +371,25 @@ pub fn appalto(p: &Profile, base_url: &str, r: &TenderRows) -> WResult<Appalto> 
         .map(|l| {
             let base = money(l.base_amount_cents);
             let q = quadro(o, base);
-            Lotto {
+            let lp = LotPcp::stored(l);
+            let nuts_raw = lp.nuts.clone().unwrap_or_else(|| p.nuts.clone());
+            let nuts = NutsCode::parse(&nuts_raw)
+                .map_err(|e| bad("pcp.nuts", format!("lot {}: pcp.nuts: {e}", l.number)))?;
+            let categoria = match (o, &lp.categoria) {
+                (_, Some(c)) => c.clone(),
+                (ContractObject::Works, None) => {
+                    return Err(bad(
+                        "pcp.categoria",
+                        format!(
+                            "lot {}: pcp.categoria: a works lot states its prevailing SOA category (ANAC's list: OG 1…OS 35)",
+                            l.number
+                        ),
+                    ));
+                }
+                (ContractObject::Services, None) => "FS".into(),
+                (ContractObject::Supplies, None) => "FB".into(),
+            };
+            Ok(Lotto {
                 lot_identifier: lot_identifier(l.number),
                 titolo: l.title.clone(),
                 descrizione: l.title.clone(),
@@ -292,19 +398,15 @@ pub fn appalto(p: &Profile, base_url: &str, r: &TenderRows) -> WResult<Appalto> 
                 nuts: nuts.clone(),
                 cod_istat: comune.cod_istat.clone(),
                 finanziamenti: vec![Finanziamento {
-                    tipo: TipoFinanziamento::BilancioStazioneAppaltante,
+                    tipo: lp.finanziamento()?,
                     importo: q.valore_stimato(),
                 }],
                 quadro: q,
                 acquisizione_cup: !cup.is_empty(),
                 cup: cup.clone(),
                 pnrr: false,
-                ccnl: p.ccnl.clone(),
-                categoria: match o {
-                    ContractObject::Works => "OG1".into(),
-                    ContractObject::Services => "FS".into(),
-                    ContractObject::Supplies => "FB".into(),
-                },
+                ccnl: lp.ccnl.clone().unwrap_or_else(|| p.ccnl.clone()),
+                categoria,
                 categorie_scorporabili: vec![],
                 prestazioni: PrestazioniComprese::SolaEsecuzione,
                 servizio_pubblico_locale: false,
@@ -315,15 +417,15 @@ pub fn appalto(p: &Profile, base_url: &str, r: &TenderRows) -> WResult<Appalto> 
                 collegamento: MotivoCollegamento::Nessuno,
                 cig_collegati: vec![],
                 disposizioni_particolari: ContrattiDisposizioniParticolari::NonApplicabile,
-                strumenti_elettronici: None,
-                doc_fap: None,
+                strumenti_elettronici: lp.bim,
+                doc_fap: lp.bim_esenzione,
                 parita: None,
                 scadenza_offerte: deadline,
                 validita_offerta_giorni: p.validita_offerta_giorni,
-                durata_mesi: p.durata_mesi,
-            }
+                durata_mesi: lp.durata_mesi.unwrap_or(p.durata_mesi),
+            })
         })
-        .collect();
+        .collect::<WResult<Vec<_>>>()?;
     let base = base_url.trim_end_matches('/');
     Ok(Appalto {
         codice_appalto: format!("SUA-{}", t.id.simple()),
@@ -376,6 +478,33 @@ fn partecipante(r: &TenderRows, b: &bid::Model) -> WResult<Partecipante> {
         .ok_or(WorkflowError::NotFound("operator"))?;
     Ok(Partecipante {
         id: b.id,
+        membri: vec![Membro {
+            id: OperatoreId::Italiano(cf("operator.codice_fiscale", &o.codice_fiscale)?),
+            denominazione: o.name.clone(),
+            tipo: TipoOE::ImpresaSingola,
+            ruolo: RuoloOE::OperatoreEconomico,
+        }],
+        avvalimento: None,
+    })
+}
+
+/// An invited operator of a lot: `idPartecipante` is its bid's id when it bid on the lot (the same id S2
+/// sends), else an id derived from the lot and the operator (stable across resends).
+fn invitato(r: &TenderRows, l: &lot::Model, operator_id: Uuid) -> WResult<Partecipante> {
+    if let Some(b) = r
+        .bids
+        .iter()
+        .find(|b| b.lot_id == l.id && b.operator_id == operator_id && live(b))
+    {
+        return partecipante(r, b);
+    }
+    let o = r
+        .operators
+        .iter()
+        .find(|o| o.id == operator_id)
+        .ok_or(WorkflowError::NotFound("operator"))?;
+    Ok(Partecipante {
+        id: Uuid::from_u128(l.id.as_u128() ^ operator_id.as_u128()),
         membri: vec![Membro {
             id: OperatoreId::Italiano(cf("operator.codice_fiscale", &o.codice_fiscale)?),
             denominazione: o.name.clone(),
@@ -554,6 +683,35 @@ pub fn build(
                     .round_dp(2),
             };
             let scheda = pcp::schede::sc1(&c).map_err(pcp_err)?;
+            Ok(Built {
+                scheda,
+                eform: None,
+            })
+        }
+        Purpose::Invitees => {
+            let t = &r.tender;
+            let invitees = crate::transition::invitees(t);
+            let deadline = t
+                .deadline
+                .ok_or_else(|| bad("deadline", "deadline: the invitations' offer deadline"))?;
+            let lotti = r
+                .lots
+                .iter()
+                .filter(|l| l.cig.is_some())
+                .map(|l| {
+                    let invitati = invitees
+                        .iter()
+                        .map(|op| invitato(r, l, *op))
+                        .collect::<WResult<Vec<_>>>()?;
+                    Ok(InvitatiLotto {
+                        cig: lot_cig(l)?,
+                        data_invito: t.published_at.unwrap_or(now),
+                        scadenza_offerte: deadline,
+                        invitati,
+                    })
+                })
+                .collect::<WResult<Vec<_>>>()?;
+            let scheda = pcp::schede::s1_2(&lotti, now).map_err(pcp_err)?;
             Ok(Built {
                 scheda,
                 eform: None,

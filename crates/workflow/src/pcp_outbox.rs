@@ -86,6 +86,8 @@ pub enum Purpose {
     Contract,
     /// The procedure ends without an award (NAG; above the threshold A1_29 with no winner).
     NotAwarded,
+    /// The operators invited to a negotiated procedure, once the offer deadline passed (S1_2).
+    Invitees,
 }
 
 impl Purpose {
@@ -96,6 +98,7 @@ impl Purpose {
             Purpose::Award => "award",
             Purpose::Contract => "contract",
             Purpose::NotAwarded => "not_awarded",
+            Purpose::Invitees => "invitees",
         }
     }
     pub fn parse(s: &str) -> Option<Purpose> {
@@ -105,6 +108,7 @@ impl Purpose {
             "award" => Purpose::Award,
             "contract" => Purpose::Contract,
             "not_awarded" => Purpose::NotAwarded,
+            "invitees" => Purpose::Invitees,
             _ => return None,
         })
     }
@@ -304,10 +308,32 @@ pub async fn enqueue_for_effects<C: ConnectionTrait>(
             _ => None,
         })
         .collect();
-    if kinds.is_empty() || !on_pcp(db, t.id).await? {
+    let invitees_due = l.is_none()
+        && matches!(
+            t.state.0,
+            lifecycle::tender::TenderState::Closed | lifecycle::tender::TenderState::Deserted
+        )
+        && !crate::transition::invitees(t).is_empty();
+    if (kinds.is_empty() && !invitees_due) || !on_pcp(db, t.id).await? {
         return Ok(0);
     }
     let mut n = 0;
+    if invitees_due {
+        // S1_2: the invitees of a negotiated procedure are secret until the offer deadline (art. 35 c.2
+        // b)); the transition that passes it (closed, or deserted without offers) owes them to PCP, before
+        // any later scheda
+        enqueue(
+            db,
+            t.id,
+            None,
+            Operation::Scheda,
+            Purpose::Invitees,
+            format!("pcp:{}:invitees", t.id),
+            now,
+        )
+        .await?;
+        n += 1;
+    }
     for kind in kinds {
         let calls: Vec<(Option<Uuid>, Operation, Purpose, String)> = match (kind, l) {
             (CommunicationKind::Publication, _) => vec![(
@@ -573,6 +599,21 @@ pub async fn id_appalto<C: ConnectionTrait>(db: &C, tender_id: Uuid) -> WResult<
         .await?
         .and_then(|c| c.remote_id)
         .and_then(|s| s.parse().ok()))
+}
+
+/// Fills each lot's `cig_source` in a tender's view ([`cig_source`], with one query for the tender).
+pub async fn fill_cig_sources<C: ConnectionTrait>(
+    db: &C,
+    view: &mut crate::views::TenderView,
+) -> WResult<()> {
+    let on = on_pcp(db, view.id).await?;
+    for l in &mut view.lots {
+        l.cig_source = l
+            .cig
+            .as_ref()
+            .map(|_| if on { "pcp" } else { "external" }.to_owned());
+    }
+    Ok(())
 }
 
 /// Where a lot's CIG came from: `pcp` (assigned by PCP to this tender's appalto), `external` (typed in

@@ -702,6 +702,10 @@ pub async fn run_tender_event<C: ConnectionTrait>(
         am.update(db).await?;
     }
     let lots = lots_of(db, id).await?;
+    if before.published_at.is_none() && t.published_at.is_some() {
+        // the console's read models: the title's words, the year's spend
+        crate::published::record(db, &t, &lots).await?;
+    }
     persist_effects(db, "tender", id, &applied, now).await?;
     let entry = audit::append(
         db,

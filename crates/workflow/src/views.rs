@@ -16,6 +16,14 @@ pub struct LotView {
     pub number: i32,
     pub title: String,
     pub cig: Option<String>,
+    /// Where the CIG came from: `pcp` (assigned by ANAC's PCP to this tender's appalto), `external` (typed
+    /// in for a procedure started elsewhere); `null` without a CIG. Filled by `GET /v1/tenders/{id}`.
+    #[serde(default)]
+    #[schema(example = "pcp")]
+    pub cig_source: Option<String>,
+    /// What the buyer stated for ANAC's schede (CCNL, NUTS, SOA category, duration, funding, BIM).
+    #[serde(default)]
+    pub pcp: crate::pcp_facts::LotPcp,
     /// Base amount in euro (decimal string): the total, labour and safety costs included.
     pub base_amount: String,
     /// Labour costs estimated by the SA, part of the base, not subject to the ribasso (art. 41 c.14).
@@ -50,6 +58,8 @@ impl From<&lot::Model> for LotView {
             number: l.number,
             title: l.title.clone(),
             cig: l.cig.as_ref().map(|c| c.to_string()),
+            cig_source: None,
+            pcp: crate::pcp_facts::LotPcp::stored(l),
             base_amount: cents_to_string(l.base_amount_cents),
             labour_costs: cents_to_string(l.labour_costs_cents),
             safety_costs: cents_to_string(l.safety_costs_cents),

@@ -56,6 +56,7 @@ async fn an_unrecorded_award_is_found_behind_many_recorded_ones() {
             options_cents: Set(0),
             renewals_cents: Set(0),
             evaluation_rules_json: Set(None),
+            pcp_json: Set("{}".into()),
         }
         .insert(&db.conn)
         .await

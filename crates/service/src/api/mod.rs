@@ -3,6 +3,7 @@
 //! `#[utoipa::path]` annotations and served at `/openapi.json`.
 
 pub mod admin;
+pub mod audit;
 pub mod bid_files;
 pub mod bids;
 pub mod documents;
@@ -75,6 +76,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(documents::router())
         .merge(messages::router())
         .merge(pcp::router())
+        .merge(audit::router())
         .split_for_parts();
     (router, doc)
 }

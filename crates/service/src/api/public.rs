@@ -487,6 +487,7 @@ mod tests {
                 options_cents: Set(0),
                 renewals_cents: Set(0),
                 evaluation_rules_json: Set(None),
+                pcp_json: Set("{}".into()),
             };
             (id, t, l)
         };

@@ -761,6 +761,7 @@ async fn accept_request(
             options_cents: Set(0),
             renewals_cents: Set(0),
             evaluation_rules_json: Set(None),
+            pcp_json: Set("{}".into()),
         }
         .insert(&w.txn)
         .await?;

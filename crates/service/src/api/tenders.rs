@@ -273,6 +273,7 @@ fn new_lot_row(
         options_cents: Set(costs.options),
         renewals_cents: Set(costs.renewals),
         evaluation_rules_json: Set(parsed.3),
+        pcp_json: Set("{}".into()),
     }
 }
 
@@ -421,6 +422,7 @@ async fn get_tender(
     let lots = lots_of(&st.db.conn, id).await?;
     let mut view = tender_view(&t, &lots, shows_invitees(&t, a, st.now()));
     fill_award_amounts(&st.db.conn, &mut view, &lots).await?;
+    workflow::pcp_outbox::fill_cig_sources(&st.db.conn, &mut view).await?;
     Ok(Json(view))
 }
 
@@ -595,6 +597,9 @@ pub struct LotPatch {
     pub options: Option<String>,
     /// Renewals, counted in the contract value (art. 14 c.4).
     pub renewals: Option<String>,
+    /// What ANAC's schede need about the lot (replacing what was stated): CCNL, NUTS, SOA category,
+    /// duration, funding, BIM; each code checked against ANAC's list.
+    pub pcp: Option<workflow::pcp_facts::LotPcp>,
     /// The lot's evaluation rules (replacing the stored ones; `null` clears them). Only while the tender is a
     /// draft: at publication they are frozen (art. 54 c.2, art. 108 c.12) and change only with the tender's
     /// `amend_documents` event, which carries them and extends the offer deadline (art. 92 c.2 lett. b).
@@ -625,7 +630,7 @@ async fn load_lot<C: ConnectionTrait>(
 }
 
 /// Edit a lot before publication: title, base amount and its costs outside the ribasso, options and
-/// renewals, CIG, evaluation rules (buyer).
+/// renewals, CIG, evaluation rules, the data of ANAC's schede (buyer).
 #[utoipa::path(patch, path = "/v1/tenders/{id}/lots/{lot_id}", tag = "tenders", security(("bearer" = [])),
     request_body = LotPatch,
     responses((status = 200, body = LotView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
@@ -654,6 +659,9 @@ async fn patch_lot(
     let options = cents("options", &b.options)?;
     let renewals = cents("renewals", &b.renewals)?;
     let now = st.now();
+    if let Some(x) = &b.pcp {
+        x.check(now)?;
+    }
     let scope = super::scope_of(&st.db, "tender", id).await?;
     let w = st.db.write(scope).await?;
     let t = manage_tender(&w.txn, &p, id).await?;
@@ -707,6 +715,9 @@ async fn patch_lot(
     }
     if let Some(r) = rules {
         am.evaluation_rules_json = Set(r);
+    }
+    if let Some(x) = &b.pcp {
+        am.pcp_json = Set(serde_json::to_string(x).map_err(anyhow::Error::from)?);
     }
     am.updated_at = Set(now);
     let l = am.update(&w.txn).await?;

@@ -5,7 +5,7 @@
 //! check_*_event` (the lifecycle machine's dry run) and otherwise shows the rule that refuses it.
 
 use super::{Ctx, back, charts, render, workflow_fail};
-use crate::db::entities::{audit_entry, lot, procurement_request, tender};
+use crate::db::entities::{audit_entry, procurement_request, tender};
 use crate::state::AppState;
 use axum::{
     Form, Router,
@@ -14,12 +14,12 @@ use axum::{
     response::Response,
     routing::{get, post},
 };
-use chrono::{Datelike, Duration, TimeZone, Utc};
+use chrono::{Datelike, Duration, Utc};
+use lifecycle::{lot::LotEvent, participation::ParticipationEvent as BidEv};
 use minijinja::context;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait,
-    sea_query::{Expr, ExprTrait as _, Query as SqlQuery},
+    ColumnTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, sea_query::Expr,
 };
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -42,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .route("/sua/gare/{id}/lotti/{lot}/valuta", post(evaluate))
         .route("/sua/gare/{id}/offerte/{bid}/evento", post(bid_event))
         .route("/sua/gare/{id}/chiarimenti/{c}/risposta", post(answer))
+        .route("/sua/gare/{id}/pcp/{call}/reinvia", post(resend_pcp))
 }
 
 type F = Form<HashMap<String, String>>;
@@ -64,116 +65,36 @@ struct StateCount {
 /// A chart's rows: label, value, value as shown.
 type Rows = Vec<(String, f64, String)>;
 
-#[derive(Clone)]
+/// One bar of the year's charts: its key (a municipality id or a procedure type), tenders and cents.
+#[derive(Clone, Default)]
 pub struct Spend {
     key: Option<String>,
     n: i64,
-    cents: Option<i64>,
+    cents: i64,
 }
 
-/// What the dashboard aggregates over all the caller's tenders (the costly part of the page).
-pub struct Overview {
-    counts: Vec<(String, i64)>,
-    soon: Vec<tender::Model>,
-    inbox: u64,
-    by_muni: Vec<Spend>,
-    by_proc: Vec<Spend>,
-}
-
-type OverviewKey = (&'static str, Option<Uuid>, i32);
-/// When it was read: the database's write generation and the instant.
-type Stamped = (u64, std::time::Instant, std::sync::Arc<Overview>);
-
-/// The dashboards' aggregates, as the public API's cache keeps its answers: served while no write has
-/// committed in this process since they were read and for at most [`crate::api::public::TTL`] (the bound
-/// for writes made by another replica).
-#[derive(Default)]
-pub struct OverviewCache {
-    /// One reading at a time: the requests that miss wait for it and take its result.
-    fill: tokio::sync::Mutex<()>,
-    entries: std::sync::Mutex<HashMap<OverviewKey, Stamped>>,
-}
-
-impl OverviewCache {
-    fn get(&self, key: &OverviewKey, generation: u64) -> Option<std::sync::Arc<Overview>> {
-        let map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        match map.get(key) {
-            Some((g, at, o)) if *g == generation && at.elapsed() < crate::api::public::TTL => {
-                Some(o.clone())
+/// The year's spend per municipality and per procedure type, from the rows publication keeps
+/// (`workflow::published`).
+fn spend_groups(rows: &[crate::db::entities::tender_spend::Model]) -> (Vec<Spend>, Vec<Spend>) {
+    fn add(v: &mut Vec<Spend>, key: Option<String>, r: &crate::db::entities::tender_spend::Model) {
+        match v.iter_mut().find(|s| s.key == key) {
+            Some(s) => {
+                s.n += r.tenders;
+                s.cents += r.base_amount_cents;
             }
-            _ => None,
-        }
-    }
-
-    fn put(&self, key: OverviewKey, generation: u64, o: Overview) -> std::sync::Arc<Overview> {
-        let o = std::sync::Arc::new(o);
-        let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 1024 {
-            map.clear();
-        }
-        map.insert(key, (generation, std::time::Instant::now(), o.clone()));
-        o
-    }
-}
-
-/// Tenders published in `year` by the Province, per `column` (municipality or procedure type): how many
-/// and the sum of their lots' base amounts.
-async fn spend_by(
-    st: &AppState,
-    province: Uuid,
-    year: i32,
-    column: tender::Column,
-) -> Result<Vec<Spend>, sea_orm::DbErr> {
-    let from = Utc
-        .with_ymd_and_hms(year, 1, 1, 0, 0, 0)
-        .single()
-        .unwrap_or_default();
-    let to = Utc
-        .with_ymd_and_hms(year + 1, 1, 1, 0, 0, 0)
-        .single()
-        .unwrap_or_default();
-    let q = SqlQuery::select()
-        .expr_as(
-            Expr::col((tender::Entity, column)),
-            sea_orm::sea_query::Alias::new("key"),
-        )
-        .expr_as(
-            Expr::cust("CAST(COUNT(DISTINCT tender.id) AS BIGINT)"),
-            sea_orm::sea_query::Alias::new("n"),
-        )
-        .expr_as(
-            Expr::cust("CAST(SUM(lot.base_amount_cents) AS BIGINT)"),
-            sea_orm::sea_query::Alias::new("cents"),
-        )
-        .from(tender::Entity)
-        .inner_join(
-            lot::Entity,
-            Expr::col((lot::Entity, lot::Column::TenderId))
-                .equals((tender::Entity, tender::Column::Id)),
-        )
-        .and_where(Expr::col((tender::Entity, tender::Column::ProvinceId)).eq(province))
-        .and_where(Expr::col((tender::Entity, tender::Column::PublishedAt)).gte(from))
-        .and_where(Expr::col((tender::Entity, tender::Column::PublishedAt)).lt(to))
-        .add_group_by([Expr::col((tender::Entity, column))])
-        .to_owned();
-    let backend = st.db.conn.get_database_backend();
-    let rows = st.db.conn.query_all_raw(backend.build(&q)).await?;
-    rows.iter()
-        .map(|r| {
-            // the municipality id is a UUID column (a blob in SQLite), the procedure type text
-            let key = match column {
-                tender::Column::MunicipalityId => {
-                    r.try_get::<Option<Uuid>>("", "key")?.map(|u| u.to_string())
-                }
-                _ => r.try_get::<Option<String>>("", "key")?,
-            };
-            Ok(Spend {
+            None => v.push(Spend {
                 key,
-                n: r.try_get("", "n")?,
-                cents: r.try_get("", "cents")?,
-            })
-        })
-        .collect()
+                n: r.tenders,
+                cents: r.base_amount_cents,
+            }),
+        }
+    }
+    let (mut by_muni, mut by_proc) = (Vec::new(), Vec::new());
+    for r in rows {
+        add(&mut by_muni, r.municipality_id.map(|m| m.to_string()), r);
+        add(&mut by_proc, Some(r.procedure_type.clone()), r);
+    }
+    (by_muni, by_proc)
 }
 
 async fn home(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
@@ -191,68 +112,54 @@ async fn home(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
         .get("anno")
         .and_then(|y| y.parse().ok())
         .unwrap_or_else(|| now.year());
-    let key = (p.role.as_str(), p.org, year);
-    let generation = st.db.writes().load(std::sync::atomic::Ordering::SeqCst);
-    let cached = st.console.overview.get(&key, generation);
-    let _fill = match cached {
-        Some(_) => None,
-        None => Some(st.console.overview.fill.lock().await),
-    };
-    let overview = match cached.or_else(|| st.console.overview.get(&key, generation)) {
-        Some(o) => Ok(o),
-        None => {
-            let read = async {
-                let counts = StateCount::find_by_statement(
-                    st.db.conn.get_database_backend().build(
-                        &sel.clone()
-                            .select_only()
-                            .column(tender::Column::State)
-                            .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
-                            .group_by(tender::Column::State)
-                            .into_query(),
-                    ),
-                )
-                .all(&st.db.conn);
-                let soon = sel
-                    .clone()
-                    .filter(tender::Column::Deadline.gte(now))
-                    .filter(tender::Column::Deadline.lt(now + Duration::days(14)))
-                    .order_by_asc(tender::Column::Deadline)
-                    .limit(50)
-                    .all(&st.db.conn);
-                let inbox = procurement_request::Entity::find()
-                    .filter(procurement_request::Column::ProvinceId.eq(province))
-                    .filter(procurement_request::Column::Status.eq("submitted"))
-                    .count(&st.db.conn);
-                let (counts, soon, inbox) = tokio::try_join!(counts, soon, inbox)?;
-                let by_muni = spend_by(st, province, year, tender::Column::MunicipalityId).await?;
-                let by_proc = spend_by(st, province, year, tender::Column::ProcedureType).await?;
-                Ok::<_, sea_orm::DbErr>(Overview {
-                    counts: counts.into_iter().map(|c| (c.state, c.n)).collect(),
-                    soon,
-                    inbox,
-                    by_muni,
-                    by_proc,
-                })
-            };
-            read.await
-                .map(|o| st.console.overview.put(key, generation, o))
-        }
-    };
+    // every read is one indexed query; the year's spend is kept at publication (`workflow::published`)
+    let db = &st.db.conn;
+    let counts = StateCount::find_by_statement(
+        db.get_database_backend().build(
+            &sel.clone()
+                .select_only()
+                .column(tender::Column::State)
+                .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
+                .group_by(tender::Column::State)
+                .into_query(),
+        ),
+    )
+    .all(db);
+    let soon = sel
+        .clone()
+        .filter(tender::Column::Deadline.gte(now))
+        .filter(tender::Column::Deadline.lt(now + Duration::days(14)))
+        .order_by_asc(tender::Column::Deadline)
+        .limit(50)
+        .all(db);
+    let inbox = procurement_request::Entity::find()
+        .filter(procurement_request::Column::ProvinceId.eq(province))
+        .filter(procurement_request::Column::Status.eq("submitted"))
+        .count(db);
     let recent = sel
         .clone()
         .order_by_desc(tender::Column::CreatedAt)
         .order_by_desc(tender::Column::Id)
         .offset((page - 1) * super::public::PER_PAGE)
         .limit(super::public::PER_PAGE)
-        .all(&st.db.conn)
-        .await;
-    let (o, recent) = match (overview, recent) {
-        (Ok(o), Ok(r)) => (o, r),
-        (Err(e), _) | (_, Err(e)) => return fail(&ctx, e),
+        .all(db);
+    let read = async {
+        let (counts, soon, inbox, recent) = tokio::try_join!(counts, soon, inbox, recent)?;
+        Ok::<_, sea_orm::DbErr>((counts, soon, inbox, recent))
     };
-    let (counts, soon, inbox, by_muni, by_proc) =
-        (&o.counts, o.soon.clone(), o.inbox, &o.by_muni, &o.by_proc);
+    let spend_province = match p.role {
+        Role::PlatformAdmin => None,
+        _ => Some(province),
+    };
+    let (read, spend) = tokio::join!(read, workflow::published::spend(db, spend_province, year));
+    let ((counts, soon, inbox, recent), spend) = match (read, spend) {
+        (Ok(r), Ok(s)) => (r, s),
+        (Err(e), _) => return fail(&ctx, e),
+        (_, Err(e)) => return workflow_fail(&ctx, e),
+    };
+    let counts: Vec<(String, i64)> = counts.into_iter().map(|c| (c.state, c.n)).collect();
+    let (by_muni, by_proc) = spend_groups(&spend);
+    let (by_muni, by_proc) = (&by_muni, &by_proc);
     let total: i64 = counts.iter().map(|c| c.1).sum();
     let counts: Vec<Value> = counts
         .iter()
@@ -272,7 +179,7 @@ async fn home(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
         let spend = v
             .iter()
             .map(|s| {
-                let c = s.cents.unwrap_or(0);
+                let c = s.cents;
                 let label = name(s.key.as_deref().unwrap_or("—"));
                 (
                     label,
@@ -407,12 +314,33 @@ fn button(event: &str, r: Result<(), workflow::WorkflowError>) -> Value {
     }
 }
 
-/// The declarations a button's form sends with its event (and the dry run assumes).
+/// The declarations a button's form sends with its event (and the dry run assumes). Asking the anomalous
+/// bidder for explanations declares the best offer suspected (art. 110 c.1), with the longest term the
+/// rules allow unless the form says otherwise; accepting or rejecting the explanations ends the suspicion
+/// of that offer.
 fn declared(event: &str) -> Value {
-    match event {
-        "verify_requirements" => json!({"requirements_verified": true}),
+    let rules = lifecycle::Rules::standard();
+    match event.parse::<LotEvent>() {
+        Ok(LotEvent::VerifyRequirements) => json!({"requirements_verified": true}),
+        Ok(LotEvent::StartAnomalyCheck) => json!({
+            "best_offer_suspected_anomalous": true,
+            "anomaly_term_days": rules.anomaly_max_days,
+        }),
+        Ok(LotEvent::AcceptJustification | LotEvent::RejectJustification) => {
+            json!({"best_offer_suspected_anomalous": false})
+        }
         _ => json!({}),
     }
+}
+
+/// A whole number of days from a form's field, or the message shown next to it.
+fn days(f: &HashMap<String, String>, name: &str) -> Result<u32, String> {
+    f.get(name)
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| "Indicare il termine in giorni.".to_owned())?
+        .parse::<u32>()
+        .map_err(|_| "Il termine è un numero intero di giorni.".to_owned())
 }
 
 fn input(event: &str, motivation: Option<&str>) -> EventInput {
@@ -506,13 +434,17 @@ async fn tender_page(ctx: Ctx, Path(id): Path<Uuid>) -> Response {
             .filter(|b| b.lot_id == l.id && b.state.is_offer())
             .count();
         let lv = workflow::views::to_json(lv);
+        let cig_source = workflow::pcp_outbox::cig_source(db, l)
+            .await
+            .unwrap_or_default();
         lot_blocks.push(json!({
-            "lot": lv, "buttons": buttons, "offers": offers,
+            "lot": lv, "buttons": buttons, "offers": offers, "cig_source": cig_source,
             "chart": charts::discounts(&lv),
             "opened": l.state.open_envelopes().administrative,
             "evaluable": l.state.open_envelopes().economic,
         }));
     }
+    let rules = lifecycle::Rules::standard();
     // bids as the API shows them to the buyer (sealed until opened), with their admission buttons
     let bid_views = ctx
         .api(Method::GET, &format!("/v1/tenders/{id}/bids"), None)
@@ -534,12 +466,24 @@ async fn tender_page(ctx: Ctx, Path(id): Path<Uuid>) -> Response {
             {
                 v["buttons"] = workflow::transition::bid_events_from(*b.state)
                     .into_iter()
-                    .filter(|ev| matches!(ev.as_str(), "admit" | "exclude" | "request_soccorso"))
+                    .filter(|ev| {
+                        matches!(
+                            ev,
+                            BidEv::Admit
+                                | BidEv::Exclude
+                                | BidEv::RequestSoccorso
+                                | BidEv::CureSoccorso
+                        )
+                    })
                     .map(|ev| {
                         let e = ev.as_str();
                         let mut i = input(e, None);
-                        if e == "exclude" {
-                            i.declarations.exclusion_reason = Some("x".into());
+                        match ev {
+                            BidEv::Exclude => i.declarations.exclusion_reason = Some("x".into()),
+                            BidEv::RequestSoccorso => {
+                                i.declarations.soccorso_days = Some(rules.soccorso_max_days)
+                            }
+                            _ => {}
                         }
                         button(e, check_bid_event(&t, l, b, &i, now).map(|_| ()))
                     })
@@ -567,11 +511,27 @@ async fn tender_page(ctx: Ctx, Path(id): Path<Uuid>) -> Response {
         format!("/v1/tenders/{id}/documents"),
         format!("/v1/tenders/{id}/messages"),
     );
-    let (clar, docs, outbox) = tokio::join!(
+    let pp = format!("/v1/tenders/{id}/pcp");
+    let (clar, docs, outbox, pcp) = tokio::join!(
         ctx.api(Method::GET, &cp, None),
         ctx.api(Method::GET, &dp, None),
         ctx.api(Method::GET, &mp, None),
+        ctx.api(Method::GET, &pp, None),
     );
+    // the PCP calls, each with its lot's number
+    let pcp: Vec<Value> = pcp
+        .ok()
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|mut c| {
+            let lot = c["lot_id"]
+                .as_str()
+                .and_then(|l| lots.iter().find(|x| x.id.to_string() == l));
+            c["lot_number"] = lot.map(|l| json!(l.number)).unwrap_or(Value::Null);
+            c
+        })
+        .collect();
     let muni = match t.municipality_id {
         Some(m) => super::public::municipality_names(st, [m].into_iter())
             .await
@@ -594,12 +554,16 @@ async fn tender_page(ctx: Ctx, Path(id): Path<Uuid>) -> Response {
             editable => t.state.is_editable(),
             deadline_local => deadline_local,
             tender_buttons => tender_buttons,
+            soccorso_min => rules.soccorso_min_days,
+            soccorso_max => rules.soccorso_max_days,
+            anomaly_max => rules.anomaly_max_days,
             lots => lot_blocks,
             bids => bid_rows,
             offers => bids.iter().filter(|b| b.state.is_offer()).count(),
             timeline => timeline,
             clarifications => clar.unwrap_or(Value::Array(vec![])),
             documents => docs.unwrap_or(Value::Array(vec![])),
+            pcp_calls => pcp,
             outbox => outbox.ok().and_then(|o| o.get("items").cloned().or(Some(o))).unwrap_or(Value::Array(vec![])),
         },
     )
@@ -639,15 +603,32 @@ async fn lot_event(ctx: Ctx, Path((id, lot)): Path<(Uuid, Uuid)>, Form(f): F) ->
         return r;
     }
     let ev = f.get("event").cloned().unwrap_or_default();
-    act(
-        &ctx,
-        id,
-        Method::POST,
-        &format!("/v1/lots/{lot}/events"),
-        json!({"event": ev, "declarations": declared(&ev)}),
-        format!("Fatto: {}.", render::label(&ev)),
-    )
-    .await
+    let mut d = declared(&ev);
+    let form = format!("anomalia-{lot}");
+    let asks_explanations = matches!(ev.parse::<LotEvent>(), Ok(LotEvent::StartAnomalyCheck));
+    if asks_explanations {
+        match days(&f, "anomaly_term_days") {
+            Ok(n) => d["anomaly_term_days"] = json!(n),
+            Err(m) => return super::back_to_field(&to_tender(id), &form, "anomaly_term_days", &m),
+        }
+    }
+    let r = ctx
+        .api(
+            Method::POST,
+            &format!("/v1/lots/{lot}/events"),
+            Some(json!({"event": ev, "declarations": d})),
+        )
+        .await;
+    match r {
+        Ok(_) => back(
+            &to_tender(id),
+            Ok(format!("Fatto: {}.", render::label(&ev))),
+        ),
+        Err(e) if asks_explanations => {
+            super::back_to_field(&to_tender(id), &form, "anomaly_term_days", &e.message())
+        }
+        Err(e) => back(&to_tender(id), Err(e.message())),
+    }
 }
 
 async fn evaluate(ctx: Ctx, Path((id, lot)): Path<(Uuid, Uuid)>, Form(f): F) -> Response {
@@ -671,18 +652,43 @@ async fn bid_event(ctx: Ctx, Path((id, bid)): Path<(Uuid, Uuid)>, Form(f): F) ->
     }
     let ev = f.get("event").cloned().unwrap_or_default();
     let mut d = json!({});
+    // the form's one field: where its error is shown
+    let parsed = ev.parse::<BidEv>().ok();
+    let field = match parsed {
+        Some(BidEv::RequestSoccorso) => Some(("soccorso", "soccorso_days")),
+        Some(BidEv::Exclude) => Some(("esclusione", "motivation")),
+        _ => None,
+    };
+    let to_field = |m: &str| {
+        let (form, name) = field.unwrap_or(("offerta", "event"));
+        super::back_to_field(&to_tender(id), &format!("{form}-{bid}"), name, m)
+    };
+    if parsed == Some(BidEv::RequestSoccorso) {
+        match days(&f, "soccorso_days") {
+            Ok(n) => d["soccorso_days"] = json!(n),
+            Err(m) => return to_field(&m),
+        }
+    }
     if let Some(m) = f.get("motivation").filter(|m| !m.trim().is_empty()) {
         d["exclusion_reason"] = json!(m);
+    } else if parsed == Some(BidEv::Exclude) {
+        return to_field("Indicare il motivo dell'esclusione (art. 90 c.1 lett. d).");
     }
-    act(
-        &ctx,
-        id,
-        Method::POST,
-        &format!("/v1/bids/{bid}/events"),
-        json!({"event": ev, "declarations": d}),
-        format!("Fatto: {}.", render::label(&ev)),
-    )
-    .await
+    let r = ctx
+        .api(
+            Method::POST,
+            &format!("/v1/bids/{bid}/events"),
+            Some(json!({"event": ev, "declarations": d})),
+        )
+        .await;
+    match r {
+        Ok(_) => back(
+            &to_tender(id),
+            Ok(format!("Fatto: {}.", render::label(&ev))),
+        ),
+        Err(e) if field.is_some() => to_field(&e.message()),
+        Err(e) => back(&to_tender(id), Err(e.message())),
+    }
 }
 
 async fn answer(ctx: Ctx, Path((id, c)): Path<(Uuid, Uuid)>, Form(f): F) -> Response {
@@ -797,6 +803,23 @@ async fn set_cig(ctx: Ctx, Path((id, lot)): Path<(Uuid, Uuid)>, Form(f): F) -> R
         &format!("/v1/tenders/{id}/lots/{lot}"),
         body,
         "CIG salvato.",
+    )
+    .await
+}
+
+/// Put a PCP call in `errore` back in the queue (after the data were corrected); the API refuses any
+/// other state.
+async fn resend_pcp(ctx: Ctx, Path((id, call)): Path<(Uuid, Uuid)>, Form(f): F) -> Response {
+    if let Err(r) = guarded(&ctx, &f).await {
+        return r;
+    }
+    act(
+        &ctx,
+        id,
+        Method::POST,
+        &format!("/v1/pcp/calls/{call}/resend"),
+        json!({}),
+        "Chiamata rimessa in coda: sarà inviata di nuovo a PCP.",
     )
     .await
 }

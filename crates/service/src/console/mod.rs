@@ -8,13 +8,15 @@
 //! API uses (`access::tenders_of`, `access::public_tenders`, `access::manage_tender`, `views`), and a
 //! lifecycle button is enabled by a dry run of the `lifecycle` machine (`workflow::transition::apply_*`).
 //!
-//! Sessions ([`session`]): `GET /` shows the login form (the API's bearer token), the session cookie is
-//! `HttpOnly; SameSite=Strict` (+ `Secure` over https), and every form carries the session's CSRF token:
-//! a POST without it is answered 403 before anything runs.
+//! Sessions ([`session`], in the database: shared by the replicas, kept across restarts): `GET /` shows
+//! the login form (the API's bearer token), the session cookie is `HttpOnly; SameSite=Strict` (+ `Secure`
+//! over https), and every form carries the session's CSRF token: a POST without it is answered 403 before
+//! anything runs.
 
 // a page's refusal is the rendered response itself, returned at once (as in api/documents.rs)
 #![allow(clippy::result_large_err)]
 
+mod admin;
 mod bidder;
 mod buyer;
 mod charts;
@@ -37,8 +39,6 @@ use std::collections::HashMap;
 use tower::ServiceExt;
 use workflow::access::{Principal, Role};
 
-pub use session::Sessions;
-
 /// The API router with its state, for the console's in-process calls (an axum extension).
 #[derive(Clone)]
 pub struct ApiHandle(pub Router);
@@ -55,6 +55,7 @@ pub fn router() -> Router<AppState> {
         .merge(buyer::router())
         .merge(municipality::router())
         .merge(bidder::router())
+        .merge(admin::router())
 }
 
 /// Attach the console to the application router: its routes, and the handle of the API they call.
@@ -105,6 +106,9 @@ pub struct Ctx {
     /// The outcome of the last POST, carried by the redirect (`?ok=` / `?err=`).
     pub flash_ok: Option<String>,
     pub flash_err: Option<String>,
+    /// Where the error belongs when it is a form field's (`?modulo=<form>&campo=<field>`): shown next
+    /// to that field instead of at the top.
+    pub flash_at: Option<(String, String)>,
 }
 
 impl FromRequestParts<AppState> for Ctx {
@@ -116,7 +120,10 @@ impl FromRequestParts<AppState> for Ctx {
             .cloned()
             .ok_or_else(|| StatusCode::INTERNAL_SERVER_ERROR.into_response())?;
         let sid = session::cookie(&parts.headers);
-        let session = sid.as_deref().and_then(|s| st.console.get(s));
+        let session = match sid.as_deref() {
+            Some(s) => session::load(st, s).await,
+            None => None,
+        };
         let q: HashMap<String, String> =
             axum::extract::Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
                 .map(|q| q.0)
@@ -128,6 +135,7 @@ impl FromRequestParts<AppState> for Ctx {
             sid,
             flash_ok: q.get("ok").cloned(),
             flash_err: q.get("err").cloned(),
+            flash_at: q.get("modulo").cloned().zip(q.get("campo").cloned()),
         })
     }
 }
@@ -323,6 +331,20 @@ pub fn back(to: &str, result: Result<String, String>) -> Response {
     Redirect::to(&url).into_response()
 }
 
+/// After a form's POST failed: back to `to` with the message next to `field` of form `form` (the page
+/// renders it there, `aria-describedby` from the field), and the page scrolled to the form.
+pub fn back_to_field(to: &str, form: &str, field: &str, message: &str) -> Response {
+    let sep = if to.contains('?') { '&' } else { '?' };
+    let url = format!(
+        "{to}{sep}err={}&modulo={}&campo={}#{}",
+        urlencode(message),
+        urlencode(form),
+        urlencode(field),
+        urlencode(form)
+    );
+    Redirect::to(&url).into_response()
+}
+
 pub fn urlencode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
@@ -339,7 +361,8 @@ pub fn urlencode(s: &str) -> String {
 /// Where a role lands after the login.
 pub fn home_of(role: Role) -> &'static str {
     match role {
-        Role::SuaBuyer | Role::PlatformAdmin => "/sua",
+        Role::SuaBuyer => "/sua",
+        Role::PlatformAdmin => "/admin",
         Role::Municipality => "/comune",
         Role::Bidder => "/impresa",
         Role::Commissioner => "/gare",
@@ -356,7 +379,7 @@ async fn login_page(ctx: Ctx, headers: HeaderMap) -> Response {
     let (ctx, cookie) = match &ctx.session {
         Some(_) => (ctx, None),
         None => {
-            let (sid, s) = ctx.state.console.create(None, None);
+            let (sid, s) = session::anonymous();
             let cookie = session::set_cookie(&ctx.state, &sid, &headers);
             (
                 Ctx {
@@ -393,10 +416,20 @@ async fn login(
         Ok(p) => {
             // a new session id at login (no fixation); the anonymous one is dropped
             if let Some(old) = &ctx.sid {
-                st.console.remove(old);
+                session::remove(&st, old).await;
             }
             let home = home_of(p.role);
-            let (sid, _) = st.console.create(Some(token.to_owned()), Some(p));
+            let sid = match session::create(&st, token, p).await {
+                Ok((sid, _)) => sid,
+                Err(e) => {
+                    return ctx.fail_page(&Fail {
+                        status: 500,
+                        detail: e.to_string(),
+                        field: None,
+                        rule: None,
+                    });
+                }
+            };
             let mut r = Redirect::to(home).into_response();
             r.headers_mut()
                 .append(header::SET_COOKIE, session::set_cookie(&st, &sid, &headers));
@@ -427,7 +460,7 @@ async fn logout(
         return r;
     }
     if let Some(sid) = &ctx.sid {
-        st.console.remove(sid);
+        session::remove(&st, sid).await;
     }
     let mut r = Redirect::to("/").into_response();
     r.headers_mut()

@@ -53,15 +53,16 @@ fn like(text: &str) -> String {
     format!("%{esc}%")
 }
 
-/// The search's conditions on a tender query.
-pub fn search_condition(s: &Search) -> Condition {
+/// The search's conditions on a tender query. The title is searched by words in the index that
+/// publication writes (`workflow::published::title_condition`): each word of the search must start a
+/// word of the title, case and accents aside.
+pub async fn search_condition(st: &AppState, s: &Search) -> Result<Condition, sea_orm::DbErr> {
     use sea_orm::sea_query::{Expr, ExprTrait as _, LikeExpr};
     let mut c = Condition::all();
-    if !s.q.trim().is_empty() {
-        c = c.add(
-            Expr::col((tender::Entity, tender::Column::Title))
-                .like(LikeExpr::new(like(&s.q)).escape('\\')),
-        );
+    match workflow::published::title_condition(&st.db.conn, &s.q).await {
+        Ok(Some(t)) => c = c.add(t),
+        Ok(None) => {}
+        Err(e) => return Err(sea_orm::DbErr::Custom(e.to_string())),
     }
     if !s.stato.trim().is_empty() {
         c = c.add(tender::Column::State.eq(s.stato.trim()));
@@ -98,7 +99,7 @@ pub fn search_condition(s: &Search) -> Condition {
             ),
         );
     }
-    c
+    Ok(c)
 }
 
 /// Municipality names by id, for the rows shown.
@@ -157,9 +158,9 @@ pub async fn rows(st: &AppState, ts: Vec<tender::Model>) -> Result<Vec<Value>, s
 async fn list(ctx: Ctx, Query(s): Query<Search>) -> Response {
     let st = &ctx.state;
     let page = s.pagina.unwrap_or(1).max(1);
-    let cond = search_condition(&s);
-    let select = || workflow::access::public_tenders().filter(cond.clone());
     let found = async {
+        let cond = search_condition(st, &s).await?;
+        let select = || workflow::access::public_tenders().filter(cond.clone());
         let total = select().count(&st.db.conn).await?;
         let ts = select()
             .order_by_desc(tender::Column::PublishedAt)

@@ -22,6 +22,11 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("templates/public_tender.html"),
     ),
     ("buyer_home.html", include_str!("templates/buyer_home.html")),
+    ("admin_home.html", include_str!("templates/admin_home.html")),
+    (
+        "admin_audit.html",
+        include_str!("templates/admin_audit.html"),
+    ),
     (
         "buyer_requests.html",
         include_str!("templates/buyer_requests.html"),
@@ -180,6 +185,22 @@ pub fn label(code: &str) -> &str {
         "ranked" => "in graduatoria",
         "admit" => "Ammetti",
         "exclude" => "Escludi",
+        "request_soccorso" => "Richiedi il soccorso istruttorio",
+        // roles, mail outbox
+        "sua_buyer" => "buyer della SUA",
+        "municipality" => "Comune",
+        "bidder" => "operatore economico",
+        "commissioner" => "commissario di gara",
+        "platform_admin" => "amministratore della piattaforma",
+        "queued" => "in coda",
+        "sending" => "in invio",
+        // PCP calls
+        "in_coda" => "in coda",
+        "crea_appalto" => "crea appalto",
+        "conferma_appalto" => "conferma appalto",
+        "pubblica_avviso" => "pubblica avviso",
+        "cure_soccorso" => "Registra la regolarizzazione dell'operatore",
+        "soccorso_expired" => "Termine del soccorso scaduto",
         // requests
         "returned" => "restituita con domande",
         "accepted" => "accettata",
@@ -210,6 +231,9 @@ pub fn page(ctx: &Ctx, name: &str, extra: Value) -> Response {
         home => principal.map(|p| super::home_of(p.role)),
         flash_ok => ctx.flash_ok,
         flash_err => ctx.flash_err,
+        field_err => ctx.flash_at.as_ref().map(|(form, field)| context! {
+            form => form, field => field, message => ctx.flash_err,
+        }),
     };
     let merged = context! { ..extra, ..base };
     let html = env()

@@ -1,44 +1,87 @@
-//! Console sessions: a random session id in an `HttpOnly; SameSite=Strict` cookie (`Secure` over https),
-//! mapped in this process to the bearer token given at login and a per-session CSRF token.
+//! Console sessions: a random session id in an `HttpOnly; SameSite=Strict` cookie (`Secure` over https).
 //!
-//! The token is kept only in memory, never in the cookie; each API call the console makes re-reads it in
-//! the database (a revoked token stops working at once). Sessions live in the process: behind several
-//! replicas the console needs sticky sessions (docs/console.md).
+//! A logged-in session is a row of `console_session`, so every replica on the database shares it and a
+//! restart logs nobody out. The row is found by the SHA-256 of the id and holds the bearer token given at
+//! login sealed (ChaCha20-Poly1305) with a key derived from the id: whoever reads the table has neither a
+//! cookie nor a token. Each request re-reads the token's row (a revoked token ends its sessions at once);
+//! a session unused for [`IDLE`] expires; logout deletes the row.
+//!
+//! Before the login there is no row: the login form's session id starts with `anon.` and its CSRF token
+//! is derived from the id (a double-submit token: only a page that can read the cookie can send it).
 
+use crate::db::entities::console_session;
 use crate::state::AppState;
 use axum::http::{HeaderMap, HeaderValue, header};
 use base64::Engine;
+use chacha20poly1305::{ChaCha20Poly1305, KeyInit, Nonce, aead::Aead};
+use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sha2::{Digest, Sha256};
 use workflow::access::Principal;
 
 pub const COOKIE: &str = "sua_console";
-/// A session unused this long is forgotten.
-const IDLE: Duration = Duration::from_secs(8 * 60 * 60);
-const MAX_SESSIONS: usize = 100_000;
+/// A session unused this long expires.
+pub const IDLE: Duration = Duration::hours(8);
+/// The expiry is moved forward at most this often (a write per session, not per page).
+const REFRESH: Duration = Duration::minutes(5);
+const ANON: &str = "anon.";
 
 #[derive(Clone, Debug)]
 pub struct Session {
-    /// The bearer token given at login (`None`: an anonymous session, for the login form's CSRF token).
+    /// The bearer token given at login (`None`: the login form's anonymous session).
     pub token: Option<String>,
     pub principal: Option<Principal>,
     pub csrf: String,
-    last_seen: Instant,
-}
-
-/// The console's state in the process: its sessions, and the dashboards' cached aggregates.
-#[derive(Default)]
-pub struct Sessions {
-    map: Mutex<HashMap<String, Session>>,
-    pub(super) overview: super::buyer::OverviewCache,
 }
 
 fn random() -> String {
     let mut b = [0u8; 32];
     rand::rng().fill_bytes(&mut b);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+fn digest(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+/// The row's key: the hex SHA-256 of the session id.
+fn id_hash(sid: &str) -> String {
+    hex::encode(digest(&[b"sua console session id\0", sid.as_bytes()]))
+}
+
+fn cipher(sid: &str) -> ChaCha20Poly1305 {
+    let key = digest(&[b"sua console token key\0", sid.as_bytes()]);
+    ChaCha20Poly1305::new(&key.into())
+}
+
+fn seal(sid: &str, token: &str) -> Option<String> {
+    let mut nonce = [0u8; 12];
+    rand::rng().fill_bytes(&mut nonce);
+    let mut out = nonce.to_vec();
+    out.extend(
+        cipher(sid)
+            .encrypt(&Nonce::from(nonce), token.as_bytes())
+            .ok()?,
+    );
+    Some(base64::engine::general_purpose::STANDARD.encode(out))
+}
+
+fn unseal(sid: &str, sealed: &str) -> Option<String> {
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(sealed)
+        .ok()?;
+    if raw.len() < 12 {
+        return None;
+    }
+    let (nonce, ct) = raw.split_at(12);
+    let nonce: [u8; 12] = nonce.try_into().ok()?;
+    let clear = cipher(sid).decrypt(&Nonce::from(nonce), ct).ok()?;
+    String::from_utf8(clear).ok()
 }
 
 /// Constant-time comparison of two tokens.
@@ -50,45 +93,111 @@ pub fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
-impl Sessions {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
-        self.map.lock().unwrap_or_else(|e| e.into_inner())
-    }
+/// A new anonymous session (the login form): its id and the session. Nothing is stored.
+pub fn anonymous() -> (String, Session) {
+    let sid = format!("{ANON}{}", random());
+    let s = anonymous_of(&sid);
+    (sid, s)
+}
 
-    /// A new session; returns its id and the session.
-    pub fn create(&self, token: Option<String>, principal: Option<Principal>) -> (String, Session) {
-        let sid = random();
-        let s = Session {
-            token,
-            principal,
-            csrf: random(),
-            last_seen: Instant::now(),
-        };
-        let mut map = self.lock();
-        if map.len() >= MAX_SESSIONS {
-            map.retain(|_, s| s.last_seen.elapsed() < IDLE && s.principal.is_some());
+fn anonymous_of(sid: &str) -> Session {
+    Session {
+        token: None,
+        principal: None,
+        csrf: base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(digest(&[b"sua console login csrf\0", sid.as_bytes()])),
+    }
+}
+
+/// Store a logged-in session for `token` (whose caller is `principal`); returns its id. Expired sessions
+/// are deleted on the way.
+pub async fn create(
+    st: &AppState,
+    token: &str,
+    principal: Principal,
+) -> Result<(String, Session), sea_orm::DbErr> {
+    let now = st.now();
+    let sid = random();
+    let s = Session {
+        token: Some(token.to_owned()),
+        principal: Some(principal.clone()),
+        csrf: random(),
+    };
+    let sealed = seal(&sid, token)
+        .ok_or_else(|| sea_orm::DbErr::Custom("console session: sealing failed".into()))?;
+    let w = st.db.write(workflow::store::Scope::Platform).await?;
+    console_session::Entity::delete_many()
+        .filter(console_session::Column::ExpiresAt.lte(now))
+        .exec(&w.txn)
+        .await?;
+    console_session::ActiveModel {
+        id_hash: Set(id_hash(&sid)),
+        token_id: Set(principal.token_id),
+        token_sealed: Set(sealed),
+        csrf: Set(s.csrf.clone()),
+        created_at: Set(now),
+        expires_at: Set(now + IDLE),
+    }
+    .insert(&w.txn)
+    .await?;
+    w.commit().await?;
+    Ok((sid, s))
+}
+
+/// The session of `sid`, when it exists, has not expired and its token is still valid.
+pub async fn load(st: &AppState, sid: &str) -> Option<Session> {
+    if sid.starts_with(ANON) {
+        return Some(anonymous_of(sid));
+    }
+    let now = st.now();
+    let row = console_session::Entity::find_by_id(id_hash(sid))
+        .one(&st.db.conn)
+        .await
+        .ok()??;
+    if row.expires_at <= now {
+        remove(st, sid).await;
+        return None;
+    }
+    let token = unseal(sid, &row.token_sealed)?;
+    let principal = crate::auth::principal_for_token(st, &token).await.ok()?;
+    if refresh_due(row.expires_at, now) {
+        let _ = touch(st, row.clone(), now).await;
+    }
+    Some(Session {
+        token: Some(token),
+        principal: Some(principal),
+        csrf: row.csrf,
+    })
+}
+
+fn refresh_due(expires_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    expires_at - now < IDLE - REFRESH
+}
+
+async fn touch(
+    st: &AppState,
+    row: console_session::Model,
+    now: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    let w = st.db.write(workflow::store::Scope::Platform).await?;
+    let mut am: console_session::ActiveModel = row.into();
+    am.expires_at = Set(now + IDLE);
+    am.update(&w.txn).await?;
+    w.commit().await
+}
+
+/// Forget the session of `sid` (logout, or a new login).
+pub async fn remove(st: &AppState, sid: &str) {
+    if sid.starts_with(ANON) {
+        return;
+    }
+    if let Ok(w) = st.db.write(workflow::store::Scope::Platform).await {
+        let deleted = console_session::Entity::delete_by_id(id_hash(sid))
+            .exec(&w.txn)
+            .await;
+        if deleted.is_ok() {
+            let _ = w.commit().await;
         }
-        map.insert(sid.clone(), s.clone());
-        (sid, s)
-    }
-
-    pub fn get(&self, sid: &str) -> Option<Session> {
-        let mut map = self.lock();
-        match map.get_mut(sid) {
-            Some(s) if s.last_seen.elapsed() < IDLE => {
-                s.last_seen = Instant::now();
-                Some(s.clone())
-            }
-            Some(_) => {
-                map.remove(sid);
-                None
-            }
-            None => None,
-        }
-    }
-
-    pub fn remove(&self, sid: &str) {
-        self.lock().remove(sid);
     }
 }
 
@@ -136,16 +245,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sessions_are_random_and_forgotten_on_logout() {
-        let s = Sessions::default();
-        let (a, sa) = s.create(None, None);
-        let (b, sb) = s.create(Some("t".into()), None);
+    fn a_sealed_token_opens_only_with_its_session_id() {
+        let sealed = seal("sid-a", "the-token").unwrap();
+        assert!(!sealed.contains("the-token"));
+        assert_eq!(unseal("sid-a", &sealed).as_deref(), Some("the-token"));
+        assert_eq!(unseal("sid-b", &sealed), None);
+        assert_ne!(id_hash("sid-a"), id_hash("sid-b"));
+        assert!(!id_hash("sid-a").contains("sid-a"));
+    }
+
+    #[test]
+    fn anonymous_sessions_are_random_and_their_csrf_token_is_bound_to_the_id() {
+        let (a, sa) = anonymous();
+        let (b, sb) = anonymous();
         assert_ne!(a, b);
         assert_ne!(sa.csrf, sb.csrf);
-        assert_eq!(s.get(&b).unwrap().token.as_deref(), Some("t"));
-        s.remove(&b);
-        assert!(s.get(&b).is_none());
+        assert_eq!(anonymous_of(&a).csrf, sa.csrf);
         assert!(same(&sa.csrf, &sa.csrf.clone()) && !same(&sa.csrf, &sb.csrf));
+    }
+
+    #[test]
+    fn the_expiry_moves_at_most_every_few_minutes() {
+        let now = Utc::now();
+        assert!(!refresh_due(now + IDLE, now));
+        assert!(!refresh_due(now + IDLE - Duration::minutes(4), now));
+        assert!(refresh_due(now + IDLE - Duration::minutes(6), now));
     }
 
     #[test]

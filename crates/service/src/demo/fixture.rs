@@ -74,7 +74,12 @@ pub struct Tender {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Lot {
     pub number: u32,
+    /// A CIG of the old kind (SIMOG): unused since the demo gets its CIGs from PCP.
+    #[allow(dead_code)]
     pub cig: String,
+    /// The lot's data for ANAC's schede (`PATCH …/lots/{id}` `pcp`), when the profile's defaults do not fit.
+    #[serde(default)]
+    pub pcp: Option<serde_json::Value>,
     pub title: String,
     pub base_amount: String,
     /// Labour costs, part of the base, outside the ribasso (art. 41 c.14); the bids on the lot declare

@@ -4,8 +4,12 @@
 //! The service runs in process on a loopback port; the demo is its only client (reqwest) and acts as the
 //! platform admin, the SUA buyer, the municipalities, the operators and the commission, each with its own
 //! token. It also drives the scheduler (one pass after each clock move) and the mail worker (flushed after
-//! each step, on the simulated clock). Outputs: `sua.db`, `mail/*.eml`, `verbali/*.md`, `anac/`,
-//! `ocds/`, `summary.json` (the outcome of each lot, for scripts and the test).
+//! each step, on the simulated clock). PCP (ANAC's Piattaforma Contratti Pubblici) is the in-process mock
+//! (`pcp::mock`, which validates every body against ANAC's schemas): every lot gets its CIG from PCP and
+//! the PCP worker is drained after each step like the mail worker. Outputs: `sua.db`, `mail/*.eml`,
+//! `verbali/*.md`, `anac/`, `ocds/`, `pcp/<scheda>-<reference>.json` (each scheda sent, as ANAC's example:
+//! `{"scheda": {"codice", "versione", "body"}}`), `pcp/eforms/*.xml`, `pcp/calls.json` (every PCP call in
+//! order, with its outcome), `summary.json` (the outcome of each lot, for scripts and the test).
 
 mod fixture;
 mod verbale;
@@ -58,6 +62,13 @@ pub async fn run(args: DemoArgs, mut settings: Settings) -> anyhow::Result<ExitC
     settings.clock.allow_override = true;
     // the invented Province declared its qualification to ANAC (art. 63): it runs tenders of any size
     settings.sua.qualification = Some(lifecycle::QualificationLevel::Advanced);
+    // PCP: the mock on loopback, the worker driven by the demo on its clock (no ModI keys: the mock asks
+    // for no voucher)
+    let pcp_mock = crate::pcp::mock::MockPcp::start();
+    settings.pcp.enabled = true;
+    settings.pcp.base_url = pcp_mock.url.clone();
+    settings.pcp.esito_poll_secs = 0;
+    settings.pcp.modi = None;
     let fx = fixture::load()?;
 
     let db = crate::runtime::open_db(&settings).await?;
@@ -89,6 +100,7 @@ pub async fn run(args: DemoArgs, mut settings: Settings) -> anyhow::Result<ExitC
         clock.clone(),
     )
     .map_err(|e| anyhow!("mail: {e}"))?;
+    let pcp = crate::pcp::Worker::new(state.runtime.clone(), settings.pcp.clone())?;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -115,6 +127,7 @@ pub async fn run(args: DemoArgs, mut settings: Settings) -> anyhow::Result<ExitC
         clock,
         state,
         worker,
+        pcp,
         fx,
         out: out.clone(),
         admin: String::new(),
@@ -131,6 +144,8 @@ pub async fn run(args: DemoArgs, mut settings: Settings) -> anyhow::Result<ExitC
     let _ = stop_tx.send(());
     let _ = server.await;
     result?;
+    let (schede, eforms) = write_pcp(&d, &out.join("pcp")).await?;
+    drop(pcp_mock);
 
     // transparency exports, from the database the API wrote
     println!();
@@ -157,10 +172,15 @@ pub async fn run(args: DemoArgs, mut settings: Settings) -> anyhow::Result<ExitC
         ("verbali", "verbali"),
         ("L.190 XML + indice.xml", "anac"),
         ("OCDS release package", "ocds"),
+        ("PCP schede and eForms", "pcp"),
         ("lot outcomes", "summary.json"),
     ] {
         println!("  {what:<24} {}", out.join(path).display());
     }
+    println!(
+        "  {:<24} {schede} schede and {eforms} eForms sent to PCP",
+        ""
+    );
     println!(
         "  {:<24} {} mails written",
         "",
@@ -189,7 +209,7 @@ fn prepare_out(dir: &Path) -> anyhow::Result<PathBuf> {
             );
         }
     }
-    for sub in ["mail", "verbali", "anac", "ocds"] {
+    for sub in ["mail", "verbali", "anac", "ocds", "pcp/eforms"] {
         std::fs::create_dir_all(dir.join(sub))
             .with_context(|| format!("--out: cannot create {}", dir.join(sub).display()))?;
     }
@@ -232,6 +252,8 @@ struct Run {
     lots: Vec<(u32, String)>,
     /// (operator key, lot number, bid id)
     bids: Vec<(String, u32, String)>,
+    /// (lot number, the CIG PCP assigned)
+    cigs: Vec<(u32, String)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -251,6 +273,7 @@ struct Demo {
     clock: Arc<DemoClock>,
     state: AppState,
     worker: notify::Worker,
+    pcp: crate::pcp::Worker,
     fx: fixture::Fixture,
     out: PathBuf,
     admin: String,
@@ -326,7 +349,38 @@ impl Demo {
                 ),
             );
         }
-        self.flush_mail().await
+        self.flush_mail().await?;
+        self.flush_pcp().await
+    }
+
+    /// Sends the due PCP calls until none is left (the mock answers at once; the outcomes are polled in
+    /// the same rounds). A call PCP or our checks refused stops the demo, naming ANAC's code.
+    async fn flush_pcp(&mut self) -> anyhow::Result<()> {
+        self.pcp.drain(200).await?;
+        let errors: Vec<(String, String)> = {
+            use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+            use workflow::store::entities::pcp_call;
+            pcp_call::Entity::find()
+                .filter(pcp_call::Column::Status.eq(workflow::pcp_outbox::ERRORE))
+                .all(&self.state.db.conn)
+                .await?
+                .into_iter()
+                .map(|c| {
+                    (
+                        format!("{} {}", c.operation, c.scheda.unwrap_or_default()),
+                        format!(
+                            "{}: {}",
+                            c.error_code.unwrap_or_default(),
+                            c.error_message.unwrap_or_default()
+                        ),
+                    )
+                })
+                .collect()
+        };
+        if let Some((call, why)) = errors.first() {
+            bail!("PCP refused {call}: {why}");
+        }
+        Ok(())
     }
 
     async fn flush_mail(&mut self) -> anyhow::Result<()> {
@@ -464,6 +518,22 @@ impl Demo {
             }
             .with_context(|| format!("tender {}: {step:?}", self.fx.tenders[i].key))?;
             self.flush_mail().await?;
+            self.flush_pcp()
+                .await
+                .with_context(|| format!("tender {}: {step:?}", self.fx.tenders[i].key))?;
+        }
+        // every lot's CIG in the summary (from PCP)
+        for r in &self.tenders {
+            let key = self.fx.tenders[r.idx].key.clone();
+            for (n, cig) in &r.cigs {
+                if let Some(e) = self
+                    .summary
+                    .iter_mut()
+                    .find(|e| e["tender"] == key.as_str() && e["lot"] == *n)
+                {
+                    e["cig"] = json!(cig);
+                }
+            }
         }
         // every lot ended as the fixture says
         for t in &self.fx.tenders {
@@ -674,18 +744,17 @@ impl Demo {
             })?;
             let lid = s(&l["id"]);
             // the evaluation rules are part of the lex specialis: set before publication (art. 54 c.2)
-            self.patch(
-                &format!("/v1/tenders/{tid}/lots/{lid}"),
-                &buyer,
-                json!({"cig": fl.cig, "base_amount": fl.base_amount, "title": fl.title,
+            let mut body = json!({"base_amount": fl.base_amount, "title": fl.title,
                        "labour_costs": fl.labour_costs, "safety_costs": fl.safety_costs,
-                       "evaluation_rules": evaluation_rules(t)}),
-            )
-            .await?;
+                       "evaluation_rules": evaluation_rules(t)});
+            if let Some(x) = &fl.pcp {
+                body["pcp"] = x.clone();
+            }
+            self.patch(&format!("/v1/tenders/{tid}/lots/{lid}"), &buyer, body)
+                .await?;
             lots.push((fl.number, lid));
         }
-        self.event("tenders", &tid, json!({"event": "acquire_cig"}))
-            .await?;
+        // the deadline goes into the publication scheda: set before the CIGs are asked (REG105)
         let mut patch = json!({"deadline": t.deadline.with_timezone(&Utc)});
         if !t.invitees.is_empty() {
             let ids: Vec<String> = t
@@ -702,13 +771,47 @@ impl Demo {
         }
         self.patch(&format!("/v1/tenders/{tid}"), &buyer, patch)
             .await?;
-        let cigs: Vec<&str> = t.lots.iter().map(|l| l.cig.as_str()).collect();
+        let deadline = t.deadline;
+        // the CIGs come from PCP: the appalto is created with its publication scheda and confirmed
+        let tr = self
+            .event("tenders", &tid, json!({"event": "acquire_cig"}))
+            .await?;
+        if tr["to"] != "approved" {
+            bail!("acquire_cig did not go through PCP: {tr}");
+        }
+        self.flush_pcp().await?;
+        let calls =
+            workflow::pcp_outbox::list_for_tender(&self.state.db.conn, tid.parse()?).await?;
+        let scheda = calls
+            .first()
+            .and_then(|c| c.scheda.clone())
+            .unwrap_or_default();
+        let view = self.get(&format!("/v1/tenders/{tid}"), &buyer).await?;
+        if view["state"] != "ready" {
+            bail!("PCP gave no CIG: tender {}", s(&view["state"]));
+        }
+        let mut cigs = Vec::new();
+        for (n, lid) in &lots {
+            let cig = view["lots"]
+                .as_array()
+                .and_then(|ls| ls.iter().find(|l| s(&l["id"]) == *lid))
+                .map(|l| s(&l["cig"]))
+                .unwrap_or_default();
+            cigs.push((*n, cig));
+        }
+        let listed: Vec<&str> = cigs.iter().map(|c| c.1.as_str()).collect();
+        self.say(
+            "PCP",
+            format!(
+                "crea-appalto {scheda}, conferma-appalto: CIG {} assigned",
+                listed.join(", ")
+            ),
+        );
         self.say(
             "SUA buyer",
             format!(
-                "decisione di contrarre, CIG {} acquired, deadline {}",
-                cigs.join(", "),
-                t.deadline.format("%Y-%m-%d %H:%M %:z")
+                "decisione di contrarre, CIG from PCP, deadline {}",
+                deadline.format("%Y-%m-%d %H:%M %:z")
             ),
         );
         self.tenders.push(Run {
@@ -717,6 +820,7 @@ impl Demo {
             municipality_token: mtok,
             lots,
             bids: Vec::new(),
+            cigs,
         });
         Ok(())
     }
@@ -1238,6 +1342,54 @@ impl Demo {
         }
         Ok(())
     }
+}
+
+/// Writes every scheda the demo sent to PCP (`DIR/pcp/<scheda>-<tender key>[-lotto<n>].json`, the body
+/// as sent), the eForms sent with them (`DIR/pcp/eforms/<same name>.xml`) and the list of calls in order
+/// (`DIR/pcp/calls.json`). Returns (schede, eForms) written.
+async fn write_pcp(d: &Demo, dir: &Path) -> anyhow::Result<(usize, usize)> {
+    let (mut schede, mut eforms) = (0, 0);
+    let mut listed = Vec::new();
+    for r in &d.tenders {
+        let key = &d.fx.tenders[r.idx].key;
+        let lot_ids: BTreeMap<String, u32> =
+            r.lots.iter().map(|(n, id)| (id.clone(), *n)).collect();
+        let calls = workflow::pcp_outbox::list_for_tender(&d.state.db.conn, r.id.parse()?).await?;
+        for c in calls {
+            let lot = c.lot_id.and_then(|l| lot_ids.get(&l.to_string()).copied());
+            let mut entry = json!({
+                "tender": key, "lot": lot, "operation": c.operation, "purpose": c.purpose,
+                "scheda": c.scheda, "status": c.status, "remote_id": c.remote_id,
+            });
+            if let (Some(code), Some(body)) = (&c.scheda, &c.body)
+                && body.contains("\"scheda\"")
+            {
+                let name = match lot {
+                    Some(n) => format!("{code}-{key}-lotto{n}"),
+                    None => format!("{code}-{key}"),
+                };
+                let v: Value = serde_json::from_str(body)
+                    .with_context(|| format!("PCP call {}: body", c.id))?;
+                std::fs::write(
+                    dir.join(format!("{name}.json")),
+                    serde_json::to_string_pretty(&v)?,
+                )?;
+                entry["file"] = json!(format!("{name}.json"));
+                schede += 1;
+                if let Some(x) = &c.eform {
+                    std::fs::write(dir.join("eforms").join(format!("{name}.xml")), x)?;
+                    entry["eform"] = json!(format!("eforms/{name}.xml"));
+                    eforms += 1;
+                }
+            }
+            listed.push(entry);
+        }
+    }
+    std::fs::write(
+        dir.join("calls.json"),
+        serde_json::to_string_pretty(&listed)?,
+    )?;
+    Ok((schede, eforms))
 }
 
 async fn export(d: &Demo, settings: &Settings, out: &Path, year: i32) -> anyhow::Result<ExitCode> {

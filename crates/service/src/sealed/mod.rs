@@ -57,6 +57,33 @@ fn cid(field: &'static str, s: impl ToString) -> ApiResult<ContextId> {
         .map_err(|e| AppError::Internal(anyhow::anyhow!("{field}: {e}")))
 }
 
+/// The head of `province`'s audit chain now, as a receipt or a published head states it.
+pub async fn chain_head<C: ConnectionTrait>(
+    db: &C,
+    province: Uuid,
+) -> ApiResult<sealing::ChainHead> {
+    let chain = workflow::store::Scope::Province(province).key();
+    let (sequence, hash) = audit::head(db, &chain).await?;
+    Ok(sealing::ChainHead {
+        chain: cid("province", chain)?,
+        hash: hash.parse().map_err(crypto_err)?,
+        sequence: u64::try_from(sequence).map_err(crypto_err)?,
+    })
+}
+
+/// The head of `province`'s audit chain, read now and signed with the receipt key.
+pub async fn signed_audit_head<C: ConnectionTrait>(
+    db: &C,
+    keys: &SealKeys,
+    province: Uuid,
+    now: DateTime<Utc>,
+) -> ApiResult<sealing::SignedAuditHead> {
+    let head = chain_head(db, province).await?;
+    keys.signer
+        .sign_audit_head(head, ServerTime::new(now))
+        .map_err(crypto_err)
+}
+
 fn crypto_err(e: impl std::fmt::Display) -> AppError {
     AppError::Internal(anyhow::anyhow!("sealing: {e}"))
 }
@@ -141,19 +168,29 @@ async fn store_receipt<C: ConnectionTrait>(
         .iter()
         .map(|e| format!("{}:{}", kind_name(e.kind), e.sealed_manifest_sha256))
         .collect();
+    // the head of the Province's audit chain as this receipt is signed (before the bid's own entry)
+    let province = tender::Entity::find_by_id(b.tender_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("tender"))?
+        .province_id;
+    let audit_head = chain_head(db, province).await?;
     let signed = keys
         .signer
-        .sign(ReceiptBody {
-            tender: cid("tender", b.tender_id)?,
-            lot: cid("lot", b.lot_id)?,
-            bid: cid("bid", b.id)?,
-            bid_version: version as u32,
-            operator: cid("operator", operator_cf)?,
-            action,
-            envelopes,
-            server_time: ServerTime::new(now),
-            sequence: sequence as u64,
-        })
+        .sign_with_head(
+            ReceiptBody {
+                tender: cid("tender", b.tender_id)?,
+                lot: cid("lot", b.lot_id)?,
+                bid: cid("bid", b.id)?,
+                bid_version: version as u32,
+                operator: cid("operator", operator_cf)?,
+                action,
+                envelopes,
+                server_time: ServerTime::new(now),
+                sequence: sequence as u64,
+            },
+            Some(audit_head),
+        )
         .map_err(crypto_err)?;
     let json = signed.to_json();
     let action = match action {

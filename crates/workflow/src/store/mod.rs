@@ -321,8 +321,17 @@ impl Db {
         self.conn.get_database_backend()
     }
 
+    /// Apply the migrations; on SQLite, refresh the planner's statistics (bounded by `analysis_limit`):
+    /// without them SQLite cannot tell a rare search word from a state every tender shares
+    /// (PostgreSQL's autovacuum keeps its own).
     pub async fn migrate(&self) -> Result<(), sea_orm::DbErr> {
-        migration::Migrator::up(&self.conn, None).await
+        migration::Migrator::up(&self.conn, None).await?;
+        if self.backend() == DatabaseBackend::Sqlite {
+            self.conn
+                .execute_unprepared("PRAGMA analysis_limit=1000; ANALYZE;")
+                .await?;
+        }
+        Ok(())
     }
 
     /// A write transaction for an act of `scope` (the Province it belongs to, or the platform): the

@@ -10,12 +10,14 @@ macro_rules! entity_boilerplate {
     };
 }
 
+mod console;
 mod files;
 mod idempotency;
 mod pcp;
 mod register;
 mod sealed;
 
+pub use console::{console_session, tender_spend, tender_word};
 pub use files::bid_file;
 pub use idempotency::idempotency_key;
 pub use pcp::pcp_call;
@@ -232,6 +234,9 @@ pub mod lot {
         /// The lot's evaluation rules (lex specialis, art. 54 c.2, art. 108 c.12): the `evaluation` crate's
         /// input without criterion, base amount, bids and seeds, checked by its parser when written.
         pub evaluation_rules_json: Option<String>,
+        /// What the buyer states for ANAC's schede (`pcp_facts::LotPcp`, JSON, `{}` until stated).
+        #[sea_orm(column_type = "Text")]
+        pub pcp_json: String,
     }
     entity_boilerplate!();
 }

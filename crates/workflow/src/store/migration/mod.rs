@@ -1,6 +1,7 @@
 //! Schema migrations (sea-orm-migration), applied at `sua serve` start-up and by `sua migrate`.
 //! One code path for SQLite and PostgreSQL: only portable column types are used.
 
+mod console;
 mod audit_chains;
 mod costs;
 mod documents;
@@ -42,6 +43,10 @@ impl MigratorTrait for Migrator {
         m.push(Box::new(lex_specialis::M20261206LexSpecialis));
         // the PCP outbox (calls to ANAC's Piattaforma Contratti Pubblici)
         m.push(Box::new(pcp::M20261206PcpCalls));
+        // the console: words of published titles, the year's spend, sessions, the dashboard's indexes
+        m.push(Box::new(console::M20261206Console));
+        // what the buyer states about a lot for ANAC's schede (CCNL, NUTS, SOA category, BIM...)
+        m.push(Box::new(pcp::M20261206LotPcp));
         // the audit log: one hash chain per Province (and `platform`); older entries kept as `legacy`
         m.push(Box::new(audit_chains::M20261206AuditChains));
         // the first answers of requests retried with an `Idempotency-Key`

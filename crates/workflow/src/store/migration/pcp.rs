@@ -69,3 +69,36 @@ impl MigrationTrait for M20261206PcpCalls {
             .await
     }
 }
+
+/// `lot.pcp_json`: what the buyer states about a lot for ANAC's schede and nothing else of ours uses (CCNL,
+/// NUTS, SOA category, duration, funding, BIM: `workflow::pcp_facts::LotPcp`), `{}` until stated.
+pub struct M20261206LotPcp;
+
+impl MigrationName for M20261206LotPcp {
+    fn name(&self) -> &str {
+        "m20261206_000002_lot_pcp"
+    }
+}
+
+#[sea_orm_migration::async_trait::async_trait]
+impl MigrationTrait for M20261206LotPcp {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table("lot")
+                .add_column(ColumnDef::new("pcp_json").text().not_null().default("{}"))
+                .to_owned(),
+        )
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table("lot")
+                .drop_column("pcp_json")
+                .to_owned(),
+        )
+        .await
+    }
+}

@@ -12,6 +12,8 @@
 //!   buyer corrects and resends); a scheda our rules refuse before sending (`REG…`) is `errore` too.
 //! - Claims follow `workflow::pcp_outbox::claim`: two workers never send one call twice.
 
+pub mod mock;
+
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 use workflow::store::Scope;
@@ -77,6 +79,9 @@ impl Default for PcpSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModiSettings {
+    /// PDND's token endpoint (e.g. `https://auth.interop.pagopa.it/token.oauth2`): the voucher is asked
+    /// there with a client assertion signed by the platform's key.
+    pub token_endpoint: String,
     pub kid: String,
     pub client_id: String,
     pub purpose_id: String,
@@ -101,6 +106,15 @@ impl PcpSettings {
         Duration::seconds(secs as i64)
     }
 }
+
+/// A PDND voucher and when to ask for a new one.
+struct Voucher {
+    token: String,
+    renew_at: std::time::Instant,
+}
+
+/// A voucher is renewed this long before it expires (at most a fifth of its lifetime).
+const VOUCHER_MARGIN: StdDuration = StdDuration::from_secs(30);
 
 /// An answer of PCP, as the worker reads it.
 enum Answer {
@@ -128,6 +142,8 @@ pub struct Worker {
     pub cfg: PcpSettings,
     client: reqwest::Client,
     key: Option<Vec<u8>>,
+    /// The PDND voucher, shared by the calls until shortly before it expires.
+    voucher: tokio::sync::Mutex<Option<Voucher>>,
 }
 
 impl Worker {
@@ -149,19 +165,12 @@ impl Worker {
             cfg,
             client,
             key,
+            voucher: tokio::sync::Mutex::new(None),
         })
     }
 
-    fn headers(
-        &self,
-        body: &[u8],
-        id_appalto: Option<Uuid>,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<(&'static str, String)>, String> {
-        let (Some(m), Some(key)) = (&self.cfg.modi, &self.key) else {
-            return Ok(vec![("Content-Type", "application/json".into())]);
-        };
-        let cfg = pcp::modi::ModiConfig {
+    fn modi_config(m: &ModiSettings) -> pcp::modi::ModiConfig {
+        pcp::modi::ModiConfig {
             kid: m.kid.clone(),
             client_id: m.client_id.clone(),
             purpose_id: m.purpose_id.clone(),
@@ -169,7 +178,76 @@ impl Worker {
             service_audience: m.service_audience.clone(),
             reg_codice_piattaforma: m.reg_codice_piattaforma.clone(),
             reg_codice_componente: m.reg_codice_componente.clone(),
+        }
+    }
+
+    /// The PDND voucher for the next call (`None` without `[pcp.modi]`): the cached one until shortly
+    /// before it expires, else a new one from PDND's token endpoint (`client_credentials` with a client
+    /// assertion signed by the platform's key). `Err` is a reason to try again later (PDND down or
+    /// refusing): the call waits, it is not lost.
+    async fn bearer(&self) -> Result<Option<String>, String> {
+        let (Some(m), Some(key)) = (&self.cfg.modi, &self.key) else {
+            return Ok(None);
         };
+        let mut cached = self.voucher.lock().await;
+        if let Some(v) = cached.as_ref()
+            && std::time::Instant::now() < v.renew_at
+        {
+            return Ok(Some(v.token.clone()));
+        }
+        // the tokens are checked by other parties' clocks: the wall clock, not the procedure's
+        let claims = pcp::modi::client_assertion_claims(
+            &Self::modi_config(m),
+            None,
+            Uuid::new_v4(),
+            Utc::now(),
+            Duration::minutes(2),
+        );
+        let assertion = pcp::modi::sign(&claims, &m.kid, key).map_err(|e| e.to_string())?;
+        let asked = std::time::Instant::now();
+        let resp = self
+            .client
+            .post(&m.token_endpoint)
+            .form(&[
+                ("client_id", m.client_id.as_str()),
+                ("client_assertion", assertion.as_str()),
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ),
+                ("grant_type", "client_credentials"),
+            ])
+            .send()
+            .await
+            .map_err(|e| format!("PDND unreachable: {e}"))?;
+        let status = resp.status();
+        let v: Value = resp.json().await.unwrap_or(Value::Null);
+        let token = v["access_token"].as_str().filter(|_| status.is_success());
+        let Some(token) = token else {
+            return Err(format!(
+                "PDND voucher refused ({status}): {} {}",
+                v["error"].as_str().unwrap_or_default(),
+                v["error_description"].as_str().unwrap_or_default()
+            ));
+        };
+        let ttl = StdDuration::from_secs(v["expires_in"].as_u64().unwrap_or(0));
+        let renew_at = asked + ttl - VOUCHER_MARGIN.min(ttl / 5);
+        *cached = Some(Voucher {
+            token: token.to_owned(),
+            renew_at,
+        });
+        Ok(Some(token.to_owned()))
+    }
+
+    fn headers(
+        &self,
+        body: &[u8],
+        id_appalto: Option<Uuid>,
+    ) -> Result<Vec<(&'static str, String)>, String> {
+        let (Some(m), Some(key)) = (&self.cfg.modi, &self.key) else {
+            return Ok(vec![("Content-Type", "application/json".into())]);
+        };
+        let cfg = Self::modi_config(m);
         let user = pcp::modi::Utente {
             codice_fiscale: domain::ids::CodiceFiscale::parse(&m.user_codice_fiscale)
                 .map_err(|e| format!("pcp.modi.user_codice_fiscale: {e}"))?,
@@ -187,6 +265,8 @@ impl Worker {
             trace_id: Uuid::new_v4(),
             span_id: Uuid::new_v4(),
         };
+        // checked by PCP's clock: the wall clock, not the procedure's
+        let now = Utc::now();
         let ttl = Duration::minutes(5);
         let tracking =
             pcp::modi::tracking_evidence_claims(&cfg, &user, &sa, &trace, Uuid::new_v4(), now, ttl)
@@ -200,13 +280,17 @@ impl Worker {
         post: Option<&Value>,
         path: &str,
         id_appalto: Option<Uuid>,
-        now: DateTime<Utc>,
+        _now: DateTime<Utc>,
     ) -> Answer {
         let url = format!("{}{path}", self.cfg.base_url.trim_end_matches('/'));
+        let bearer = match self.bearer().await {
+            Ok(b) => b,
+            Err(why) => return Answer::Transient(why),
+        };
         let req = match post {
             Some(body) => {
                 let bytes = body.to_string().into_bytes();
-                let headers = match self.headers(&bytes, id_appalto, now) {
+                let headers = match self.headers(&bytes, id_appalto) {
                     Ok(h) => h,
                     Err(e) => return Answer::Refused("MODI".into(), e),
                 };
@@ -218,12 +302,22 @@ impl Worker {
             }
             None => self.client.get(&url),
         };
+        let req = match &bearer {
+            Some(b) => req.bearer_auth(b),
+            None => req,
+        };
         let resp = match req.send().await {
             Ok(r) => r,
             Err(e) => return Answer::Transient(format!("PCP unreachable: {e}")),
         };
         let status = resp.status();
         let v: Value = resp.json().await.unwrap_or(Value::Null);
+        if status.as_u16() == 401 {
+            // the voucher was refused (expired early, revoked): ask for a new one next time
+            *self.voucher.lock().await = None;
+            let (c, m) = anac_error(&v, "HTTP401");
+            return Answer::Transient(format!("PCP {status}: {c} {m}"));
+        }
         if status.is_success() {
             Answer::Ok(v)
         } else if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408 {

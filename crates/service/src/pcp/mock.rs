@@ -1,4 +1,5 @@
-//! An in-process mock of ANAC's Piattaforma Contratti Pubblici (PCP) on loopback: the e-services a
+//! An in-process mock of ANAC's Piattaforma Contratti Pubblici (PCP) on loopback, used by `sua demo` (which
+//! sends its schede to it) and by the tests (which also inject faults): the e-services a
 //! platform calls for a procedure (ANAC's `specifiche-servizi-appalto` OpenAPI, paths as in ANAC's worked
 //! example), answering as the OpenAPI says, and **validating every request body** against the vendored
 //! schemas: the request against its OpenAPI component (`CreaAppaltoRequest`, ...) and the scheda's `body`
@@ -15,15 +16,23 @@
 //! ends KO with one of ANAC's error codes; [`MockPcp::set_down`] makes every call answer 503 for a while.
 //! A second `crea-appalto` with the same `codiceAppalto` is refused (ERR38), as PCP does. Ids are
 //! deterministic (a counter), CIGs follow ANAC's algorithm.
+//!
+//! **PDND** ([`MockPcp::start_with_pdnd`]): the mock also plays PDND's authorization server,
+//! `POST /token.oauth2` (`client_credentials` with a `client_assertion`): the assertion's RS256 signature is
+//! checked with the platform's public key, and its `iss`/`sub` (client id), `aud`, `exp` and `purposeId`
+//! against [`PdndConfig`]; the voucher issued lives `voucher_ttl`. Every PCP route then refuses (401) a call
+//! without `Authorization: Bearer <voucher>` or with an expired one. [`MockPcp::set_auth_down`] makes the
+//! token endpoint answer 503 (PDND unavailable).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use axum::extract::{Query, State};
+use axum::extract::{Form, Query, Request, State};
 use axum::http::{StatusCode, Uri};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -52,6 +61,21 @@ pub struct Received {
     pub status: u16,
 }
 
+/// PDND's authorization server as the mock plays it: who may have a voucher and for how long.
+#[derive(Debug, Clone)]
+pub struct PdndConfig {
+    /// The platform's RSA public key (PEM): the client assertion must be signed with its private key.
+    pub public_key_pem: Vec<u8>,
+    /// The PDND client id: the assertion's `iss` and `sub`.
+    pub client_id: String,
+    /// The assertion's `aud` (PDND's token audience).
+    pub audience: String,
+    /// The assertion's `purposeId`.
+    pub purpose_id: String,
+    /// How long a voucher is valid (`expires_in`).
+    pub voucher_ttl: Duration,
+}
+
 #[derive(Default)]
 struct Appalto {
     lots: Vec<String>,
@@ -74,6 +98,12 @@ struct Inner {
     appalti: BTreeMap<Uuid, Appalto>,
     faults: VecDeque<Fault>,
     received: Vec<Received>,
+    /// PDND's side: absent, the PCP routes ask for no voucher.
+    pdnd: Option<PdndConfig>,
+    /// While set, the token endpoint answers 503 (PDND unavailable).
+    auth_down: bool,
+    /// The vouchers issued, with their expiry.
+    vouchers: BTreeMap<String, Instant>,
 }
 
 impl Inner {
@@ -568,7 +598,133 @@ async fn conferma_scheda(
     resp
 }
 
+/// The form of PDND's token request (`application/x-www-form-urlencoded`).
+#[derive(serde::Deserialize)]
+struct TokenRequest {
+    #[serde(default)]
+    client_id: String,
+    #[serde(default)]
+    client_assertion: String,
+    #[serde(default)]
+    client_assertion_type: String,
+    #[serde(default)]
+    grant_type: String,
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (
+        status,
+        Json(json!({"error": error, "error_description": description})),
+    )
+        .into_response()
+}
+
+/// Checks a client assertion as PDND does: RS256 signature with the platform's key, `iss` = `sub` = the
+/// client id, `aud`, not expired, `purposeId`.
+fn check_assertion(cfg: &PdndConfig, req: &TokenRequest) -> Result<(), String> {
+    if req.grant_type != "client_credentials" {
+        return Err(format!(
+            "grant_type {:?}: client_credentials expected",
+            req.grant_type
+        ));
+    }
+    if req.client_assertion_type != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
+        return Err(format!(
+            "client_assertion_type {:?}",
+            req.client_assertion_type
+        ));
+    }
+    if req.client_id != cfg.client_id {
+        return Err(format!("client_id {:?} unknown", req.client_id));
+    }
+    let key = jsonwebtoken::DecodingKey::from_rsa_pem(&cfg.public_key_pem)
+        .map_err(|e| format!("the platform's public key: {e}"))?;
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    v.set_audience(&[&cfg.audience]);
+    v.set_issuer(&[&cfg.client_id]);
+    v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    v.leeway = 0;
+    let data = jsonwebtoken::decode::<Value>(&req.client_assertion, &key, &v)
+        .map_err(|e| format!("client_assertion: {e}"))?;
+    if data.header.kid.is_none() {
+        return Err("client_assertion: no kid".into());
+    }
+    if data.claims["sub"] != cfg.client_id.as_str() {
+        return Err("client_assertion: sub is not the client id".into());
+    }
+    if data.claims["purposeId"] != cfg.purpose_id.as_str() {
+        return Err(format!(
+            "client_assertion: purposeId {} is not this client's purpose",
+            data.claims["purposeId"]
+        ));
+    }
+    Ok(())
+}
+
+async fn token(State(inner): State<Shared>, uri: Uri, Form(req): Form<TokenRequest>) -> Response {
+    let resp = {
+        let mut g = inner.lock().unwrap();
+        match g.pdnd.clone() {
+            None => oauth_error(StatusCode::NOT_FOUND, "invalid_request", "no PDND here"),
+            Some(_) if g.auth_down => oauth_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "PDND non disponibile",
+            ),
+            Some(cfg) => match check_assertion(&cfg, &req) {
+                Err(e) => oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", &e),
+                Ok(()) => {
+                    let voucher = format!("voucher-{}", g.next_id());
+                    g.vouchers
+                        .insert(voucher.clone(), Instant::now() + cfg.voucher_ttl);
+                    Json(json!({
+                        "access_token": voucher, "token_type": "Bearer",
+                        "expires_in": cfg.voucher_ttl.as_secs(),
+                    }))
+                    .into_response()
+                }
+            },
+        }
+    };
+    record(&inner, &uri, json!({"client_id": req.client_id}), &resp);
+    resp
+}
+
+/// With PDND configured, every PCP route needs a valid voucher: 401 otherwise.
+async fn require_voucher(State(inner): State<Shared>, req: Request, next: Next) -> Response {
+    let refusal = {
+        let g = inner.lock().unwrap();
+        if g.pdnd.is_none() {
+            None
+        } else {
+            let bearer = req
+                .headers()
+                .get("authorization")
+                .and_then(|h| h.to_str().ok())
+                .and_then(|h| h.strip_prefix("Bearer "));
+            match bearer.map(|b| g.vouchers.get(b)) {
+                None => Some("voucher PDND assente"),
+                Some(None) => Some("voucher PDND non valido"),
+                Some(Some(until)) if *until <= Instant::now() => Some("voucher PDND scaduto"),
+                Some(Some(_)) => None,
+            }
+        }
+    };
+    match refusal {
+        None => next.run(req).await,
+        Some(why) => {
+            let resp = problem(StatusCode::UNAUTHORIZED, "Non autorizzato", "ERR401", why);
+            let uri = req.uri().clone();
+            record(&inner, &uri, Value::Null, &resp);
+            resp
+        }
+    }
+}
+
 fn router(inner: Shared) -> Router {
+    let token_route = Router::new()
+        .route("/token.oauth2", post(token))
+        .with_state(inner.clone());
     Router::new()
         .route("/ComunicaAppalto/v2/crea-appalto", post(crea_appalto))
         .route(
@@ -586,19 +742,35 @@ fn router(inner: Shared) -> Router {
             "/ComunicaPostPubblicazione/v2/conferma-scheda",
             post(conferma_scheda),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            inner.clone(),
+            require_voucher,
+        ))
         .with_state(inner)
+        .merge(token_route)
 }
 
 impl MockPcp {
     /// Starts the mock on a free loopback port, in its own thread and runtime (usable from sync and async
     /// tests alike).
     pub fn start() -> Self {
+        Self::start_inner(None)
+    }
+
+    /// Starts the mock with PDND's token endpoint (`{url}/token.oauth2`): every PCP call then needs a
+    /// voucher issued for a client assertion that `pdnd` accepts.
+    pub fn start_with_pdnd(pdnd: PdndConfig) -> Self {
+        Self::start_inner(Some(pdnd))
+    }
+
+    fn start_inner(pdnd: Option<PdndConfig>) -> Self {
         let listener = StdListener::bind("127.0.0.1:0").expect("bind the mock PCP");
         listener
             .set_nonblocking(true)
             .expect("non-blocking listener");
         let addr: SocketAddr = listener.local_addr().expect("local address");
         let inner: Shared = Arc::default();
+        inner.lock().unwrap().pdnd = pdnd;
         let app = router(inner.clone());
         let (tx, rx) = oneshot::channel::<()>();
         let handle = std::thread::spawn(move || {
@@ -632,6 +804,21 @@ impl MockPcp {
     /// Makes every call answer 503 until called again with `false` (PCP down for a while).
     pub fn set_down(&self, down: bool) {
         self.inner.lock().unwrap().down = down;
+    }
+
+    /// Makes PDND's token endpoint answer 503 until called again with `false`.
+    pub fn set_auth_down(&self, down: bool) {
+        self.inner.lock().unwrap().auth_down = down;
+    }
+
+    /// The token endpoint's URL.
+    pub fn token_url(&self) -> String {
+        format!("{}/token.oauth2", self.url)
+    }
+
+    /// How many vouchers PDND issued.
+    pub fn vouchers_issued(&self) -> usize {
+        self.inner.lock().unwrap().vouchers.len()
     }
 
     /// Every request received, in order, with the status answered.

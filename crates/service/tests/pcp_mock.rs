@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use pcp::{eforms, example, schede};
 use serde_json::{Value, json};
-use testkit::pcp::{Fault, MockPcp};
+use service::pcp::mock::{Fault, MockPcp};
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 10, 1, 9, 0, 0).unwrap()
