@@ -1,8 +1,8 @@
 //! Schema migrations (sea-orm-migration), applied at `sua serve` start-up and by `sua migrate`.
 //! One code path for SQLite and PostgreSQL: only portable column types are used.
 
-mod console;
 mod audit_chains;
+mod console;
 mod costs;
 mod documents;
 mod files;
