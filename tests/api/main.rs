@@ -12,6 +12,7 @@ mod flow;
 #[allow(dead_code)] // not every test uses every helper
 mod helpers;
 mod hostile;
+mod idempotency;
 mod legal;
 mod lex_specialis;
 mod municipality_mail;

@@ -8,6 +8,7 @@ use service::db::{
     entities::{lot, province, tender},
 };
 use uuid::Uuid;
+use workflow::store::Scope;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -23,7 +24,7 @@ async fn main() -> anyhow::Result<()> {
     let db = Db::connect(&url, 4).await?;
     db.migrate().await?;
     let now = service::audit::truncate_micros(Utc::now());
-    let w = db.write().await?;
+    let w = db.write(Scope::Platform).await?;
     let p = Uuid::now_v7();
     province::ActiveModel {
         id: Set(p),

@@ -227,7 +227,7 @@ async fn admin(cmd: AdminCommand, settings: Settings) -> anyhow::Result<ExitCode
         AdminCommand::CreateMunicipality(m) => Scope::Province(m.province),
         _ => Scope::Platform,
     };
-    let w = db.write().await?;
+    let w = db.write(scope).await?;
     let (action, kind, id, after) = match cmd {
         AdminCommand::CreateToken(t) => {
             let role = Role::parse(&t.role).ok_or_else(|| {

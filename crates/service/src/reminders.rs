@@ -42,6 +42,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use uuid::Uuid;
 use workflow::WResult;
 use workflow::access::lots_of;
+use workflow::store::Scope;
 use workflow::{register::to_listing, store::entities::register_listing};
 
 /// What one pass enqueued.
@@ -234,7 +235,7 @@ async fn deadline_reminders(st: &Runtime, now: DateTime<Utc>) -> WResult<u32> {
         if keys.is_empty() || existing_keys(&st.db.conn, &keys).await?.len() == keys.len() {
             continue;
         }
-        let w = st.db.write().await?;
+        let w = st.db.write(Scope::Province(t.province_id)).await?;
         n += enqueue_for_tender(&w.txn, st, t.id, now).await?;
         w.commit().await?;
     }
@@ -378,7 +379,7 @@ async fn listing_reminders(st: &Runtime, now: DateTime<Utc>) -> WResult<u32> {
         .collect();
     let mut n = 0;
     for batch in todo.chunks(200) {
-        let w = st.db.write().await?;
+        let w = st.db.write(Scope::Platform).await?;
         let due = due_listings(&w.txn, today, days, Some(batch)).await?;
         let keys: Vec<String> = due.iter().map(|x| x.3.clone()).collect();
         let done = existing_keys(&w.txn, &keys).await?;

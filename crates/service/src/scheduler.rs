@@ -54,7 +54,7 @@ pub async fn tick(st: &Runtime) -> Result<Tick, WorkflowError> {
         .all(&st.db.conn)
         .await?;
     for t in due {
-        let w = st.db.write().await?;
+        let w = st.db.write(Scope::Province(t.province_id)).await?;
         let Some(t) = tender::Entity::find_by_id(t.id).one(&w.txn).await? else {
             continue;
         };
@@ -92,7 +92,13 @@ pub async fn tick(st: &Runtime) -> Result<Tick, WorkflowError> {
         .all(&st.db.conn)
         .await?;
     for tm in timers {
-        let w = st.db.write().await?;
+        // the Province of the timer's object; a timer whose object is gone only records its outcome
+        let scope = match Scope::of_object(&st.db.conn, &tm.object_kind, tm.object_id).await {
+            Ok(s) => s,
+            Err(sea_orm::DbErr::RecordNotFound(_)) => Scope::Platform,
+            Err(e) => return Err(e.into()),
+        };
+        let w = st.db.write(scope).await?;
         let Some(tm) = timer::Entity::find_by_id(tm.id)
             .one(&w.txn)
             .await?
@@ -178,7 +184,7 @@ pub async fn tick(st: &Runtime) -> Result<Tick, WorkflowError> {
                     &w.txn,
                     now,
                     audit::Entry {
-                        chain: Scope::of_object(&w.txn, &tm.object_kind, tm.object_id).await?,
+                        chain: scope,
                         actor: ACTOR,
                         action: &format!("timer.{}", tm.event),
                         object_kind: &tm.object_kind,
@@ -207,7 +213,7 @@ pub async fn tick(st: &Runtime) -> Result<Tick, WorkflowError> {
                     WorkflowError::NotFound(what) => format!("dropped: {what} not found"),
                     e => return Err(e),
                 };
-                (outcome, st.db.write().await?)
+                (outcome, st.db.write(scope).await?)
             }
         };
         let mut am = tm.into_active_model();
@@ -218,7 +224,7 @@ pub async fn tick(st: &Runtime) -> Result<Tick, WorkflowError> {
     }
     // 3. awards whose communications are all sent: the standstill runs from the last one (art. 18 c.3)
     for id in workflow::transition::lots_awaiting_award_communications(&st.db.conn, 200).await? {
-        let w = st.db.write().await?;
+        let w = st.db.write(Scope::of_lot(&st.db.conn, id).await?).await?;
         if workflow::transition::record_award_communications_if_sent(
             &w.txn,
             ACTOR,

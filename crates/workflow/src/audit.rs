@@ -123,6 +123,7 @@ pub async fn append<C: ConnectionTrait>(
     at: DateTime<Utc>,
     e: Entry<'_>,
 ) -> Result<audit_entry::Model, sea_orm::DbErr> {
+    crate::store::lock_scope(db, e.chain).await?;
     let chain = e.chain.key();
     let (last_seq, prev_hash) = head(db, &chain).await?;
     let mut m = audit_entry::Model {

@@ -772,12 +772,12 @@ pub async fn enqueue_request_mail<C: ConnectionTrait>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Db, entities::province};
+    use crate::store::{Db, Scope, entities::province};
     use sea_orm::{ActiveModelTrait, PaginatorTrait, Set};
 
     async fn request_of(db: &Db, pec: Option<&str>, cf: &str) -> procurement_request::Model {
         let now = Utc::now();
-        let w = db.write().await.unwrap();
+        let w = db.write(Scope::Platform).await.unwrap();
         let p = Uuid::now_v7();
         province::ActiveModel {
             id: Set(p),
@@ -846,7 +846,7 @@ mod tests {
         };
         // a retried transaction replays the same event with the same audit entry: one row
         for _ in 0..2 {
-            let w = db.write().await.unwrap();
+            let w = db.write(Scope::Platform).await.unwrap();
             let n =
                 enqueue_request_mail(&w.txn, "http://sua", &with, RequestEvent::Received, 7, now)
                     .await
@@ -856,7 +856,7 @@ mod tests {
         }
         assert_eq!(rows(&db).await, 1);
         // another event (or the same event recorded by another audit entry) is another mail
-        let w = db.write().await.unwrap();
+        let w = db.write(Scope::Platform).await.unwrap();
         enqueue_request_mail(&w.txn, "http://sua", &with, rejected, 8, now)
             .await
             .unwrap();
@@ -866,14 +866,14 @@ mod tests {
         w.commit().await.unwrap();
         assert_eq!(rows(&db).await, 3);
         // a rolled-back transaction leaves no mail
-        let w = db.write().await.unwrap();
+        let w = db.write(Scope::Platform).await.unwrap();
         enqueue_request_mail(&w.txn, "http://sua", &with, RequestEvent::Received, 10, now)
             .await
             .unwrap();
         drop(w);
         assert_eq!(rows(&db).await, 3);
         // no PEC: nothing enqueued, no error
-        let w = db.write().await.unwrap();
+        let w = db.write(Scope::Platform).await.unwrap();
         let n = enqueue_request_mail(
             &w.txn,
             "http://sua",

@@ -35,7 +35,7 @@ async fn each_province_has_its_own_chain_and_a_broken_entry_is_named_by_chain_an
         (Scope::Province(a), "a3"),
         (Scope::Province(b), "b2"),
     ] {
-        let w = db.write().await.unwrap();
+        let w = db.write(chain).await.unwrap();
         audit::append(&w.txn, at, entry(chain, action))
             .await
             .unwrap();
@@ -91,7 +91,7 @@ async fn a_deleted_entry_in_the_middle_of_a_chain_is_a_named_gap() {
     let a = Uuid::now_v7();
     let at = Utc.with_ymd_and_hms(2027, 1, 11, 9, 0, 0).unwrap();
     for action in ["a1", "a2", "a3"] {
-        let w = db.write().await.unwrap();
+        let w = db.write(Scope::Province(a)).await.unwrap();
         audit::append(&w.txn, at, entry(Scope::Province(a), action))
             .await
             .unwrap();
@@ -167,7 +167,7 @@ async fn entries_written_before_the_chains_are_kept_as_the_legacy_chain_with_the
         (3, hashes[2].clone())
     );
     // new acts start their own chain at 1
-    let w = db.write().await.unwrap();
+    let w = db.write(Scope::Platform).await.unwrap();
     let e = audit::append(&w.txn, at, entry(Scope::Platform, "token.issue"))
         .await
         .unwrap();

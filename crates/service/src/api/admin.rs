@@ -54,7 +54,7 @@ async fn create_province(
     let code = validate::non_empty("code", &b.code, 16)?.to_uppercase();
     let name = validate::non_empty("name", &b.name, 200)?;
     let now = st.now();
-    let w = st.db.write().await?;
+    let w = st.db.write(Scope::Platform).await?;
     if province::Entity::find()
         .all(&w.txn)
         .await?
@@ -127,7 +127,7 @@ async fn create_municipality(
     let name = validate::non_empty("name", &b.name, 200)?;
     let cf: domain::ids::CodiceFiscale = validate::id("codice_fiscale", &b.codice_fiscale)?;
     let now = st.now();
-    let w = st.db.write().await?;
+    let w = st.db.write(Scope::Province(b.province_id)).await?;
     if province::Entity::find_by_id(b.province_id)
         .one(&w.txn)
         .await?
@@ -229,7 +229,7 @@ async fn create_token(
         Some(e) => Some(e),
         None => crate::tokens::default_expiry(&st.settings.tokens, now),
     };
-    let w = st.db.write().await?;
+    let w = st.db.write(Scope::Platform).await?;
     match p.role {
         Role::PlatformAdmin => {}
         Role::SuaBuyer if b.role == Role::Commissioner => {

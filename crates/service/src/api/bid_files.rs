@@ -20,6 +20,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
+use workflow::store::Scope;
 use workflow::store::entities::EnvelopeState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -163,7 +164,7 @@ async fn upload_file(
     .map_err(|e| AppError::from(e).into_response())?;
     let r: ApiResult<(bid_file::Model, sealed::StoredReceipt)> = async {
         let now = st.now();
-        let w = st.db.write().await?;
+        let w = st.db.write(Scope::Province(t.province_id)).await?;
         // the deadline and the version are checked again at the end of the upload
         before_deadline(&t, now)?;
         let cur = current_envelope(&w.txn, b.id, kind_s).await?;

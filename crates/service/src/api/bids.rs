@@ -1,6 +1,7 @@
 //! Economic operators (bidders): registration, bids (submit, replace, withdraw before the deadline),
 //! clarifications (questions from bidders, answers public to all).
 
+use super::idempotency::{Idempotency, IdempotentJson};
 use super::tenders::{BidView, TransitionView, bid_view, visible_envelopes};
 use crate::input as validate;
 use crate::{
@@ -108,7 +109,7 @@ async fn register_operator(
     };
     let pec = validate::pec("pec", &b.pec)?;
     let now = st.now();
-    let w = st.db.write().await?;
+    let w = st.db.write(Scope::Platform).await?;
     if operator::Entity::find()
         .filter(operator::Column::CodiceFiscale.eq(cf.to_string()))
         .one(&w.txn)
@@ -329,19 +330,24 @@ fn check_open(t: &tender::Model, now: DateTime<Utc>) -> ApiResult<()> {
 
 /// Submit a bid on a lot (bidder), before the deadline. One live bid per operator and lot.
 #[utoipa::path(post, path = "/v1/lots/{id}/bids", tag = "bidders", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "A client-chosen key (1 to 255 visible ASCII characters, e.g. a UUID), scoped by token: a retry with the same key and body returns the first answer (the same receipt) without a second effect; the same key with another body is refused (422).")),
     request_body = BidContent,
     responses((status = 201, body = BidReceipted), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn submit_bid(
     State(st): State<AppState>,
     p: Principal,
     Path(lot_id): Path<Uuid>,
-    ApiJson(b): ApiJson<BidContent>,
+    IdempotentJson(idem, b): IdempotentJson<BidContent>,
 ) -> ApiResult<(StatusCode, Json<BidReceipted>)> {
     let op = p.require(Role::Bidder)?;
     let parsed = parse_bid(&b)?;
     let keys = sealed::service_keys(&st.settings.sealing)?;
     let now = st.now();
-    let w = st.db.write().await?;
+    let scope = super::scope_of(&st.db, "lot", lot_id).await?;
+    let w = st.db.write(scope).await?;
+    if let Some((status, first)) = idem.replay(&w.txn, &p).await? {
+        return Ok((status, Json(first)));
+    }
     let l = lot::Entity::find_by_id(lot_id)
         .one(&w.txn)
         .await?
@@ -422,14 +428,14 @@ async fn submit_bid(
     )
     .await?;
     enqueue_receipt(&w.txn, &st, &t, &row, &o, &receipt, now).await?;
+    let answer = BidReceipted {
+        bid: bid_view(&row, OpenEnvelopes::ALL),
+        receipt: receipt.value(),
+    };
+    idem.record(&w.txn, &p, StatusCode::CREATED, &answer, now)
+        .await?;
     w.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(BidReceipted {
-            bid: bid_view(&row, OpenEnvelopes::ALL),
-            receipt: receipt.value(),
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(answer)))
 }
 
 async fn bid_operator<C: ConnectionTrait>(db: &C, b: &bid::Model) -> ApiResult<operator::Model> {
@@ -631,7 +637,8 @@ async fn replace_bid(
     let parsed = parse_bid(&b)?;
     let keys = sealed::service_keys(&st.settings.sealing)?;
     let now = st.now();
-    let w = st.db.write().await?;
+    let scope = super::scope_of(&st.db, "bid", id).await?;
+    let w = st.db.write(scope).await?;
     let (t, l, bd) = own_bid(&w.txn, &p, id).await?;
     check_open(&t, now)?;
     check_labour_costs(&l, &parsed)?;
@@ -687,15 +694,21 @@ async fn replace_bid(
 
 /// Withdraw one's bid before the deadline (bidder).
 #[utoipa::path(post, path = "/v1/bids/{id}/withdraw", tag = "bidders", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "A client-chosen key (1 to 255 visible ASCII characters, e.g. a UUID), scoped by token: a retry with the same key and body returns the first answer (the same receipt) without a second effect; the same key with another body is refused (422).")),
     responses((status = 200, body = WithdrawalReceipted), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn withdraw_bid(
     State(st): State<AppState>,
     p: Principal,
     Path(id): Path<Uuid>,
+    idem: Idempotency,
 ) -> ApiResult<Json<WithdrawalReceipted>> {
     let keys = sealed::service_keys(&st.settings.sealing)?;
     let now = st.now();
-    let w = st.db.write().await?;
+    let scope = super::scope_of(&st.db, "bid", id).await?;
+    let w = st.db.write(scope).await?;
+    if let Some((_, first)) = idem.replay(&w.txn, &p).await? {
+        return Ok(Json(first));
+    }
     let (t, l, bd) = own_bid(&w.txn, &p, id).await?;
     check_open(&t, now)?;
     let input = EventInput::of(ParticipationEvent::Withdraw);
@@ -714,11 +727,14 @@ async fn withdraw_bid(
     .await?;
     let receipt = sealed::withdraw(&w.txn, &keys, &b_row, &o.codice_fiscale, now).await?;
     enqueue_receipt(&w.txn, &st, &t, &b_row, &o, &receipt, now).await?;
-    w.commit().await?;
-    Ok(Json(WithdrawalReceipted {
+    let answer = WithdrawalReceipted {
         transition: TransitionView::from(&applied),
         receipt: receipt.value(),
-    }))
+    };
+    idem.record(&w.txn, &p, StatusCode::OK, &answer, now)
+        .await?;
+    w.commit().await?;
+    Ok(Json(answer))
 }
 
 // ---------------------------------------------------------------- sealed envelopes and receipts
@@ -820,7 +836,8 @@ async fn open_envelope(
     let kind = sealed::parse_kind("kind", &kind)?;
     let keys = sealed::service_keys(&st.settings.sealing)?;
     let now = st.now();
-    let w = st.db.write().await?;
+    let scope = super::scope_of(&st.db, "bid", id).await?;
+    let w = st.db.write(scope).await?;
     let b = bid::Entity::find_by_id(id)
         .one(&w.txn)
         .await?
@@ -921,7 +938,8 @@ async fn ask_clarification(
     let op = p.require(Role::Bidder)?;
     let question = validate::non_empty("question", &b.question, 10000)?;
     let now = st.now();
-    let w = st.db.write().await?;
+    let scope = super::scope_of(&st.db, "tender", id).await?;
+    let w = st.db.write(scope).await?;
     let (t, _) = access_tender(&w.txn, Some(&p), id).await?;
     if !t.state.takes_clarification_questions() {
         return Err(AppError::conflict(
@@ -1007,7 +1025,8 @@ async fn answer_clarification(
 ) -> ApiResult<Json<ClarificationView>> {
     let answer = validate::non_empty("answer", &b.answer, 20000)?;
     let now = st.now();
-    let w = st.db.write().await?;
+    let scope = super::scope_of(&st.db, "clarification", id).await?;
+    let w = st.db.write(scope).await?;
     let c = clarification::Entity::find_by_id(id)
         .one(&w.txn)
         .await?

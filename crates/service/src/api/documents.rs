@@ -222,7 +222,8 @@ where
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("upload not finished")))?;
     let r: ApiResult<DocumentView> = async {
         let now = st.now();
-        let w = st.db.write().await?;
+        let scope = super::scope_of(&st.db, owner.kind(), owner.id()).await?;
+        let w = st.db.write(scope).await?;
         // checked again at the end of the upload
         name_taken(&w.txn, owner, &name).await?;
         if let Owner::Request(rid) = owner {

@@ -12,6 +12,7 @@ use axum::{
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 use workflow::access::manage_tender;
+use workflow::store::Scope;
 
 /// `GET /v1/tenders/{id}/messages`, `POST /v1/messages/{id}/resend`.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -54,7 +55,7 @@ async fn resend_message(
 ) -> ApiResult<Json<notify::MessageView>> {
     let now = st.now();
     let mid = notify::MessageId(id);
-    let w = st.db.write().await?;
+    let w = st.db.write(Scope::Platform).await?;
     let m = match notify::get(&w.txn, mid).await {
         Ok(m) => m,
         Err(notify::Error::NotFound(_)) => return Err(AppError::NotFound("message")),

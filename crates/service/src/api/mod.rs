@@ -7,6 +7,7 @@ pub mod audit;
 pub mod bid_files;
 pub mod bids;
 pub mod documents;
+pub mod idempotency;
 pub mod messages;
 pub mod pcp;
 pub mod public;
@@ -222,6 +223,20 @@ fn free_text_patterns(
 }
 
 /// The routes and their OpenAPI description, before state is attached.
+/// The scope (Province or platform) of an act on the object `kind` `id` (`tender`, `lot`, `bid`,
+/// `request`, `municipality`, `clarification`), to take its write lock: 404 naming `kind` if there is none.
+pub(crate) async fn scope_of(
+    db: &crate::db::Db,
+    kind: &'static str,
+    id: uuid::Uuid,
+) -> crate::error::ApiResult<crate::db::Scope> {
+    match crate::db::Scope::of_object(&db.conn, kind, id).await {
+        Ok(s) => Ok(s),
+        Err(sea_orm::DbErr::RecordNotFound(_)) => Err(crate::error::AppError::NotFound(kind)),
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(admin::router())

@@ -14,6 +14,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 use workflow::access::manage_tender;
 use workflow::pcp_outbox::{self as outbox, CallView};
+use workflow::store::Scope;
 
 /// `GET /v1/tenders/{id}/pcp`, `POST /v1/pcp/calls/{id}/resend`.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -46,7 +47,7 @@ async fn resend_pcp_call(
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<CallView>> {
     let now = st.now();
-    let w = st.db.write().await?;
+    let w = st.db.write(Scope::Platform).await?;
     let c = match outbox::get(&w.txn, id).await {
         Ok(c) => c,
         Err(workflow::WorkflowError::NotFound(_)) => return Err(AppError::NotFound("PCP call")),

@@ -506,7 +506,7 @@ mod tests {
             }
             t
         };
-        let w = db.write().await.unwrap();
+        let w = db.write(workflow::store::Scope::Platform).await.unwrap();
         province::ActiveModel {
             id: Set(p),
             code: Set("PB".into()),
@@ -533,7 +533,7 @@ mod tests {
         assert_eq!(page(a).await.2["lots"][0]["base_amount"], "1000.00");
 
         // a second publication and a change, committed through the server's write path: seen at once
-        let w = db.write().await.unwrap();
+        let w = db.write(workflow::store::Scope::Platform).await.unwrap();
         let (b, t, l) = publish("Gara B");
         t.insert(&w.txn).await.unwrap();
         l.insert(&w.txn).await.unwrap();
@@ -558,7 +558,7 @@ mod tests {
         assert_eq!(page(b).await.1, "application/json");
 
         // a tender turned into an invitation-only procedure is no longer public: gone from both answers
-        let w = db.write().await.unwrap();
+        let w = db.write(workflow::store::Scope::Platform).await.unwrap();
         set(b, "procedure_type", "negoziata_senza_bando")
             .update(&w.txn)
             .await

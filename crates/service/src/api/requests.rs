@@ -275,7 +275,8 @@ async fn create_request(
         criterion,
     } = check_new_request(&b).map_err(|mut errors| errors.remove(0))?;
     let now = st.now();
-    let w = st.db.write().await?;
+    let scope = super::scope_of(&st.db, "municipality", comune).await?;
+    let w = st.db.write(scope).await?;
     let m = municipality::Entity::find_by_id(comune)
         .one(&w.txn)
         .await?
@@ -417,7 +418,8 @@ async fn set_status(
 ) -> ApiResult<RequestView> {
     p.require(role_of(event.actor()))?;
     let now = st.now();
-    let w = st.db.write().await?;
+    let scope = super::scope_of(&st.db, "request", id).await?;
+    let w = st.db.write(scope).await?;
     let r = visible_request(&w.txn, p, id).await?;
     let tr = apply_request(&r, event, reason.clone(), now)?;
     let before = RequestView::from(r.clone());
@@ -601,7 +603,8 @@ async fn add_message(
 ) -> ApiResult<(StatusCode, Json<MessageView>)> {
     let body = validate::non_empty("body", &b.body, 10000)?;
     let now = st.now();
-    let w = st.db.write().await?;
+    let scope = super::scope_of(&st.db, "request", id).await?;
+    let w = st.db.write(scope).await?;
     let r = visible_request(&w.txn, &p, id).await?;
     let role = match p.role {
         Role::Municipality => "municipality",
@@ -700,7 +703,8 @@ async fn accept_request(
     let province = p.require(Role::SuaBuyer)?;
     let procedure = workflow::transition::parse_procedure("procedure_type", &b.procedure_type)?;
     let now = st.now();
-    let w = st.db.write().await?;
+    let scope = super::scope_of(&st.db, "request", id).await?;
+    let w = st.db.write(scope).await?;
     let r = visible_request(&w.txn, &p, id).await?;
     let accepted = apply_request(&r, Ev::Accept, None, now)?;
     let tender_id = Uuid::now_v7();

@@ -2,6 +2,7 @@
 //! evaluation and award.
 
 use super::documents::{DocumentView, NewDocument, documents_of, store_document};
+use super::idempotency::IdempotentJson;
 use crate::input as validate;
 use crate::{
     audit,
@@ -313,7 +314,7 @@ async fn create_tender(
         .map(|n| parse_service_nature("service_nature", n))
         .transpose()?;
     let now = st.now();
-    let w = st.db.write().await?;
+    let w = st.db.write(Scope::Province(province)).await?;
     if let Some(m) = b.municipality_id {
         let ok = municipality::Entity::find_by_id(m)
             .one(&w.txn)
@@ -450,7 +451,8 @@ async fn patch_tender(
     ApiJson(b): ApiJson<TenderPatch>,
 ) -> ApiResult<Json<TenderView>> {
     let now = st.now();
-    let w = st.db.write().await?;
+    let scope = super::scope_of(&st.db, "tender", id).await?;
+    let w = st.db.write(scope).await?;
     let t = manage_tender(&w.txn, &p, id).await?;
     if !t.state.is_editable() {
         return Err(AppError::conflict(
@@ -546,7 +548,8 @@ async fn add_lot(
     ApiJson(b): ApiJson<NewLot>,
 ) -> ApiResult<(StatusCode, Json<LotView>)> {
     let now = st.now();
-    let w = st.db.write().await?;
+    let scope = super::scope_of(&st.db, "tender", id).await?;
+    let w = st.db.write(scope).await?;
     let t = manage_tender(&w.txn, &p, id).await?;
     if !t.state.is_editable() {
         return Err(AppError::conflict(
@@ -659,7 +662,8 @@ async fn patch_lot(
     if let Some(x) = &b.pcp {
         x.check(now)?;
     }
-    let w = st.db.write().await?;
+    let scope = super::scope_of(&st.db, "tender", id).await?;
+    let w = st.db.write(scope).await?;
     let t = manage_tender(&w.txn, &p, id).await?;
     let l = load_lot(&w.txn, id, lot_id).await?;
     let costs = LotCosts {
@@ -789,16 +793,21 @@ impl<S: StoredName> From<&Applied<S>> for TransitionView {
 
 /// Apply a lifecycle event to a tender (buyer). A refused transition is a 409 naming the legal rule.
 #[utoipa::path(post, path = "/v1/tenders/{id}/events", tag = "tenders", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "A client-chosen key (1 to 255 visible ASCII characters, e.g. a UUID), scoped by token: a retry with the same key and body returns the first answer without a second effect; the same key with another body is refused (422).")),
     request_body = EventInput,
     responses((status = 200, body = TransitionView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn tender_event(
     State(st): State<AppState>,
     p: Principal,
     Path(id): Path<Uuid>,
-    ApiJson(mut b): ApiJson<EventInput>,
+    IdempotentJson(idem, mut b): IdempotentJson<EventInput>,
 ) -> ApiResult<Json<TransitionView>> {
     let now = st.now();
-    let w = st.db.write().await?;
+    let scope = super::scope_of(&st.db, "tender", id).await?;
+    let w = st.db.write(scope).await?;
+    if let Some((_, first)) = idem.replay(&w.txn, &p).await? {
+        return Ok(Json(first));
+    }
     let t = manage_tender(&w.txn, &p, id).await?;
     // with PCP enabled, `acquire_cig` asks PCP for the CIGs (service::pcp); the tender becomes ready when
     // they arrive
@@ -823,23 +832,31 @@ async fn tender_event(
         now,
     )
     .await?;
+    let answer = TransitionView::from(&applied);
+    idem.record(&w.txn, &p, StatusCode::OK, &answer, now)
+        .await?;
     w.commit().await?;
-    Ok(Json(TransitionView::from(&applied)))
+    Ok(Json(answer))
 }
 
 /// Apply a lifecycle event to a lot (buyer): admission phases, evaluation, proposal, award, signature.
 /// `propose_award` takes `bid_id` (default: first of the stored evaluation). Participations follow.
 #[utoipa::path(post, path = "/v1/lots/{id}/events", tag = "tenders", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "A client-chosen key (1 to 255 visible ASCII characters, e.g. a UUID), scoped by token: a retry with the same key and body returns the first answer without a second effect; the same key with another body is refused (422).")),
     request_body = EventInput,
     responses((status = 200, body = TransitionView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn lot_event(
     State(st): State<AppState>,
     p: Principal,
     Path(id): Path<Uuid>,
-    ApiJson(b): ApiJson<EventInput>,
+    IdempotentJson(idem, b): IdempotentJson<EventInput>,
 ) -> ApiResult<Json<TransitionView>> {
     let now = st.now();
-    let w = st.db.write().await?;
+    let scope = super::scope_of(&st.db, "lot", id).await?;
+    let w = st.db.write(scope).await?;
+    if let Some((_, first)) = idem.replay(&w.txn, &p).await? {
+        return Ok(Json(first));
+    }
     let l = lot::Entity::find_by_id(id)
         .one(&w.txn)
         .await?
@@ -862,8 +879,11 @@ async fn lot_event(
     .await?;
     let keys = crate::sealed::service_keys(&st.settings.sealing)?;
     crate::sealed::open_due(&w.txn, &keys, &p.actor(), &t, id, now).await?;
+    let answer = TransitionView::from(&applied);
+    idem.record(&w.txn, &p, StatusCode::OK, &answer, now)
+        .await?;
     w.commit().await?;
-    Ok(Json(TransitionView::from(&applied)))
+    Ok(Json(answer))
 }
 
 /// Load a bid for tender staff: (tender, lot, bid, access). Bidders and strangers get 404.
@@ -889,13 +909,14 @@ async fn staff_bid<C: ConnectionTrait>(
 /// Admission phase on one participation (buyer): `admit`, `exclude` (with `declarations.exclusion_reason`),
 /// `request_soccorso` (with `declarations.soccorso_days`), `cure_soccorso`.
 #[utoipa::path(post, path = "/v1/bids/{id}/events", tag = "tenders", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "A client-chosen key (1 to 255 visible ASCII characters, e.g. a UUID), scoped by token: a retry with the same key and body returns the first answer without a second effect; the same key with another body is refused (422).")),
     request_body = EventInput,
     responses((status = 200, body = TransitionView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn bid_event(
     State(st): State<AppState>,
     p: Principal,
     Path(id): Path<Uuid>,
-    ApiJson(b): ApiJson<EventInput>,
+    IdempotentJson(idem, b): IdempotentJson<EventInput>,
 ) -> ApiResult<Json<TransitionView>> {
     if let Ok(
         ParticipationEvent::Submit | ParticipationEvent::Replace | ParticipationEvent::Withdraw,
@@ -907,7 +928,11 @@ async fn bid_event(
         ));
     }
     let now = st.now();
-    let w = st.db.write().await?;
+    let scope = super::scope_of(&st.db, "bid", id).await?;
+    let w = st.db.write(scope).await?;
+    if let Some((_, first)) = idem.replay(&w.txn, &p).await? {
+        return Ok(Json(first));
+    }
     let (t, l, bd, a) = staff_bid(&w.txn, &p, id).await?;
     if a != Access::Manage {
         return Err(AppError::Forbidden(
@@ -927,8 +952,11 @@ async fn bid_event(
     .await?;
     let keys = crate::sealed::service_keys(&st.settings.sealing)?;
     crate::sealed::open_due(&w.txn, &keys, &p.actor(), &t, l.id, now).await?;
+    let answer = TransitionView::from(&applied);
+    idem.record(&w.txn, &p, StatusCode::OK, &answer, now)
+        .await?;
     w.commit().await?;
-    Ok(Json(TransitionView::from(&applied)))
+    Ok(Json(answer))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -955,7 +983,8 @@ async fn record_technical(
         return Err(AppError::bad("technical", "technical: must be an object"));
     }
     let now = st.now();
-    let w = st.db.write().await?;
+    let scope = super::scope_of(&st.db, "bid", id).await?;
+    let w = st.db.write(scope).await?;
     let (t, l, bd, a) = staff_bid(&w.txn, &p, id).await?;
     if !(a == Access::Manage || p.role == Role::Commissioner) {
         return Err(AppError::Forbidden(
@@ -1015,7 +1044,8 @@ async fn evaluate_lot(
 ) -> ApiResult<Json<serde_json::Value>> {
     evaluate_body(&body)?;
     let now = st.now();
-    let w = st.db.write().await?;
+    let scope = super::scope_of(&st.db, "lot", id).await?;
+    let w = st.db.write(scope).await?;
     let l = lot::Entity::find_by_id(id)
         .one(&w.txn)
         .await?

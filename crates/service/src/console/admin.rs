@@ -38,6 +38,7 @@ struct StatusCount {
 }
 
 /// The page, with the values and the field errors of the form that was just refused (`form`).
+#[allow(clippy::type_complexity)]
 async fn render_home(
     ctx: &Ctx,
     form: Option<(&str, &HashMap<String, String>, HashMap<String, String>)>,

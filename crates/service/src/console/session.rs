@@ -125,7 +125,7 @@ pub async fn create(
     };
     let sealed = seal(&sid, token)
         .ok_or_else(|| sea_orm::DbErr::Custom("console session: sealing failed".into()))?;
-    let w = st.db.write().await?;
+    let w = st.db.write(workflow::store::Scope::Platform).await?;
     console_session::Entity::delete_many()
         .filter(console_session::Column::ExpiresAt.lte(now))
         .exec(&w.txn)
@@ -179,7 +179,7 @@ async fn touch(
     row: console_session::Model,
     now: DateTime<Utc>,
 ) -> Result<(), sea_orm::DbErr> {
-    let w = st.db.write().await?;
+    let w = st.db.write(workflow::store::Scope::Platform).await?;
     let mut am: console_session::ActiveModel = row.into();
     am.expires_at = Set(now + IDLE);
     am.update(&w.txn).await?;
@@ -191,7 +191,7 @@ pub async fn remove(st: &AppState, sid: &str) {
     if sid.starts_with(ANON) {
         return;
     }
-    if let Ok(w) = st.db.write().await {
+    if let Ok(w) = st.db.write(workflow::store::Scope::Platform).await {
         let deleted = console_session::Entity::delete_by_id(id_hash(sid))
             .exec(&w.txn)
             .await;

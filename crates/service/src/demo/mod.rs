@@ -32,6 +32,7 @@ use std::{
     process::ExitCode,
     sync::Arc,
 };
+use workflow::store::Scope;
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
@@ -564,7 +565,7 @@ impl Demo {
 
     async fn setup(&mut self) -> anyhow::Result<()> {
         // the bootstrap token, as `sua admin create-token --role platform_admin` issues it
-        let w = self.state.db.write().await?;
+        let w = self.state.db.write(Scope::Platform).await?;
         let (_, token) = auth::issue(
             &w.txn,
             Role::PlatformAdmin,

@@ -16,6 +16,7 @@ pub mod mock;
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
+use workflow::store::Scope;
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::EntityTrait;
@@ -326,7 +327,7 @@ impl Worker {
     pub async fn run_once(&self) -> anyhow::Result<usize> {
         let now = self.rt.now();
         let claimed = {
-            let w = self.rt.db.write().await?;
+            let w = self.rt.db.write(Scope::Platform).await?;
             let c = outbox::claim(
                 &w.txn,
                 now,
@@ -368,7 +369,11 @@ impl Worker {
 
     async fn finish(&self, c: &Claimed, u: Update) -> anyhow::Result<()> {
         let now = self.rt.now();
-        let w = self.rt.db.write().await?;
+        let w = self
+            .rt
+            .db
+            .write(Scope::of_tender(&self.rt.db.conn, c.row.tender_id).await?)
+            .await?;
         let cigs = u.confirmed && c.row.operation == Operation::ConfermaAppalto.as_str();
         let owned = outbox::complete(&w.txn, c, now, u).await?;
         if owned && cigs {
@@ -729,7 +734,11 @@ impl Worker {
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
         use sea_orm::{ActiveModelTrait, ColumnTrait, IntoActiveModel, QueryFilter, Set};
-        let w = self.rt.db.write().await?;
+        let w = self
+            .rt
+            .db
+            .write(Scope::of_tender(&self.rt.db.conn, tender_id).await?)
+            .await?;
         let lots = lot::Entity::find()
             .filter(lot::Column::TenderId.eq(tender_id))
             .all(&w.txn)

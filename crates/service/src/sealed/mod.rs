@@ -155,6 +155,8 @@ async fn store_receipt<C: ConnectionTrait>(
     envelopes: Vec<sealing::EnvelopeDigest>,
     now: DateTime<Utc>,
 ) -> ApiResult<StoredReceipt> {
+    // gap-free across Provinces: the platform-wide counter lock, held to the commit (PostgreSQL)
+    workflow::store::lock_counter(db, workflow::store::RECEIPT_COUNTER).await?;
     let sequence = bid_receipt::Entity::find()
         .order_by_desc(bid_receipt::Column::Sequence)
         .one(db)

@@ -13,10 +13,11 @@ use sea_orm::{
     DatabaseTransaction, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// What an act belongs to: a Province (its tenders, requests, bids and their timers) or the platform
 /// (tokens, operators, Provinces themselves). It names the audit chain the act's entry goes to.
@@ -122,10 +123,51 @@ impl Scope {
             "lot" => Scope::of_lot(db, id).await,
             "bid" => Scope::of_bid(db, id).await,
             "request" => Scope::of_request(db, id).await,
+            "municipality" => Scope::of_column::<entities::municipality::Entity, _>(
+                db,
+                id,
+                entities::municipality::Column::ProvinceId,
+            )
+            .await
+            .map(Scope::Province),
+            "clarification" => {
+                let t = Scope::of_column::<entities::clarification::Entity, _>(
+                    db,
+                    id,
+                    entities::clarification::Column::TenderId,
+                )
+                .await?;
+                Scope::of_tender(db, t).await
+            }
             other => Err(sea_orm::DbErr::Custom(format!(
                 "no Province for an object of kind {other}"
             ))),
         }
+    }
+}
+
+impl Scope {
+    /// One uuid column of the row `id` of entity `E`.
+    async fn of_column<E, C>(
+        db: &C,
+        id: uuid::Uuid,
+        col: E::Column,
+    ) -> Result<uuid::Uuid, sea_orm::DbErr>
+    where
+        E: sea_orm::EntityTrait,
+        <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<uuid::Uuid>,
+        C: ConnectionTrait,
+    {
+        use sea_orm::QuerySelect;
+        let v: Option<uuid::Uuid> = E::find_by_id(id)
+            .select_only()
+            .column(col)
+            .into_tuple()
+            .one(db)
+            .await?;
+        v.ok_or_else(|| {
+            sea_orm::DbErr::RecordNotFound(format!("{} {id}", E::default().table_name()))
+        })
     }
 }
 
@@ -135,29 +177,46 @@ impl std::fmt::Display for Scope {
     }
 }
 
-/// The connection pool plus the in-process write lock.
+/// The connection pool plus the write locks.
 ///
-/// Every mutating request runs in one transaction taken through [`Db::write`]: it holds a process-wide
-/// mutex (SQLite allows one writer anyway, and a read-then-write SQLite transaction would otherwise fail
-/// with `SQLITE_BUSY` on lock upgrade) and, on PostgreSQL, a transaction-scoped advisory lock so that
-/// replicas serialise their writes to the audit chain too.
+/// Every mutating request runs in one transaction taken through [`Db::write`] with the [`Scope`] of its act:
+/// - **PostgreSQL**: writes are serialised per scope, not globally: an in-process lock per scope (so a
+///   waiting request holds no pooled connection) and a transaction-scoped advisory lock whose key is derived
+///   from the scope ([`Scope::lock_key`]), so that replicas serialise the writes of one Province (and the
+///   appends to its audit chain) while other Provinces write in parallel.
+/// - **SQLite** allows one writer: one in-process lock whatever the scope (a read-then-write SQLite
+///   transaction would otherwise fail with `SQLITE_BUSY` on lock upgrade), `BEGIN IMMEDIATE`, and
+///   `synchronous=FULL` so a commit is on disk when the request is answered.
 #[derive(Clone)]
 pub struct Db {
     pub conn: DatabaseConnection,
-    write_lock: Arc<Mutex<()>>,
+    locks: Arc<WriteLocks>,
     /// How many write transactions this process committed: readers that cache what they read (the
     /// public pages) compare it to know whether a write happened since.
     writes: Arc<AtomicU64>,
 }
 
+/// The in-process write locks: one per scope (PostgreSQL) or one for all (SQLite).
+#[derive(Default)]
+struct WriteLocks {
+    single: Arc<Mutex<()>>,
+    per_scope: std::sync::Mutex<HashMap<Scope, Arc<Mutex<()>>>>,
+}
+
 /// A write transaction; commit it with [`WriteTxn::commit`]. Dropping it rolls back.
 pub struct WriteTxn<'a> {
     pub txn: DatabaseTransaction,
-    _guard: MutexGuard<'a, ()>,
+    scope: Scope,
+    _guard: OwnedMutexGuard<()>,
     writes: &'a AtomicU64,
 }
 
 impl WriteTxn<'_> {
+    /// The scope this transaction holds the lock of: its act's audit chain.
+    pub fn scope(&self) -> Scope {
+        self.scope
+    }
+
     /// Commit, then count the write: a cache of what was read before ([`Db::writes`]) is stale.
     pub async fn commit(self) -> Result<(), sea_orm::DbErr> {
         let done = self.txn.commit().await;
@@ -166,8 +225,56 @@ impl WriteTxn<'_> {
     }
 }
 
-/// Advisory lock key for the write path (arbitrary constant: "SUA" in ASCII).
-const PG_WRITE_LOCK: i64 = 0x0053_5541;
+/// Advisory lock class of the write path (the first key of the two-key form; "SUA" in ASCII).
+const PG_WRITE_LOCK_CLASS: i32 = 0x0053_5541;
+
+impl Scope {
+    /// The second key of the scope's PostgreSQL advisory lock: 0 for the platform, else 32 bits of the
+    /// SHA-256 of the Province's id (two Provinces sharing a key only wait for each other; never wrong).
+    pub fn lock_key(&self) -> i32 {
+        use sha2::Digest;
+        match self {
+            Scope::Platform => 0,
+            Scope::Province(id) => {
+                let d = sha2::Sha256::digest(id.as_bytes());
+                i32::from_be_bytes([d[0], d[1], d[2], d[3]]) | 1
+            }
+        }
+    }
+}
+
+/// On PostgreSQL, take (until the transaction ends) the advisory lock of `scope` in transaction `db`:
+/// re-entrant, and a no-op on SQLite (one writer). [`Db::write`] takes it at BEGIN; the audit log takes it
+/// again before appending to a chain, so (chain, seq) stays linear even for an act that names another
+/// scope's chain.
+pub async fn lock_scope<C: ConnectionTrait>(db: &C, scope: Scope) -> Result<(), sea_orm::DbErr> {
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        db.execute_unprepared(&format!(
+            "SELECT pg_advisory_xact_lock({PG_WRITE_LOCK_CLASS}, {})",
+            scope.lock_key()
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// The advisory lock of a platform-wide counter that must stay gap-free across Provinces (the signed
+/// receipts' `sequence`): taken only for the end of the transaction that draws a number, so acts of
+/// different Provinces wait for each other only from that point to their commit. No-op on SQLite.
+pub async fn lock_counter<C: ConnectionTrait>(db: &C, counter: i32) -> Result<(), sea_orm::DbErr> {
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        db.execute_unprepared(&format!(
+            "SELECT pg_advisory_xact_lock({PG_COUNTER_LOCK_CLASS}, {counter})"
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// Advisory lock class of the platform-wide counters ("SUB" in ASCII); counter 1: receipt sequence.
+const PG_COUNTER_LOCK_CLASS: i32 = 0x0053_5542;
+/// The receipt sequence's counter key (see [`lock_counter`]).
+pub const RECEIPT_COUNTER: i32 = 1;
 
 impl Db {
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
@@ -192,13 +299,15 @@ impl Db {
             .await
             .map_err(|e| anyhow::anyhow!("database.url: cannot connect: {e}"))?;
         if conn.get_database_backend() == DatabaseBackend::Sqlite {
-            // WAL lets readers proceed while one writer writes; foreign keys are not used.
-            conn.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+            // WAL lets readers proceed while one writer writes; FULL: a commit is on disk (fsync of the
+            // WAL) before it returns, so an acknowledged write survives a power cut. Foreign keys are not
+            // used.
+            conn.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
                 .await?;
         }
         Ok(Db {
             conn,
-            write_lock: Arc::new(Mutex::new(())),
+            locks: Arc::default(),
             writes: Arc::default(),
         })
     }
@@ -225,8 +334,21 @@ impl Db {
         Ok(())
     }
 
-    pub async fn write(&self) -> Result<WriteTxn<'_>, sea_orm::DbErr> {
-        let guard = self.write_lock.lock().await;
+    /// A write transaction for an act of `scope` (the Province it belongs to, or the platform): the
+    /// scope's locks are held until commit or drop. Audit entries appended in it go to `scope`'s chain.
+    pub async fn write(&self, scope: Scope) -> Result<WriteTxn<'_>, sea_orm::DbErr> {
+        let pg = self.backend() == DatabaseBackend::Postgres;
+        let lock = if pg {
+            let mut map = self
+                .locks
+                .per_scope
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            map.entry(scope).or_default().clone()
+        } else {
+            self.locks.single.clone()
+        };
+        let guard = lock.lock_owned().await;
         // SQLite: take the write lock at BEGIN (IMMEDIATE). A deferred transaction that reads first and
         // then writes fails at once with SQLITE_BUSY when another connection (the mail worker) wrote
         // meanwhile; IMMEDIATE waits for the lock instead (busy timeout). Ignored on PostgreSQL.
@@ -237,12 +359,10 @@ impl Db {
                 ..Default::default()
             })
             .await?;
-        if txn.get_database_backend() == DatabaseBackend::Postgres {
-            txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({PG_WRITE_LOCK})"))
-                .await?;
-        }
+        lock_scope(&txn, scope).await?;
         Ok(WriteTxn {
             txn,
+            scope,
             _guard: guard,
             writes: &self.writes,
         })

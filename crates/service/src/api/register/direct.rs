@@ -93,7 +93,7 @@ async fn check(
     let ov = overrides(&b.overrides);
     let now = st.now();
     let today = now.date_naive();
-    let w = st.db.write().await?;
+    let w = st.db.write(Scope::Province(province)).await?;
     check_parties(
         &w.txn,
         province,

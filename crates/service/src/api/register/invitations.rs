@@ -273,7 +273,8 @@ async fn make_selection(
     };
     let now = st.now();
     let today = now.date_naive();
-    let w = st.db.write().await?;
+    let scope = crate::api::scope_of(&st.db, "tender", id).await?;
+    let w = st.db.write(scope).await?;
     let t = manage_tender(&w.txn, &p, id).await?;
     if let SelectionMode::Draw { seed, .. } = &mut mode {
         *seed = workflow::draws::secret(&w.txn, id, None, workflow::draws::Purpose::Invitees)
@@ -574,7 +575,8 @@ async fn send_mails(
     ApiJson(b): ApiJson<InvitationLetter>,
 ) -> ApiResult<Json<MailsView>> {
     let now = st.now();
-    let w = st.db.write().await?;
+    let scope = crate::api::scope_of(&st.db, "tender", id).await?;
+    let w = st.db.write(scope).await?;
     let t = manage_tender(&w.txn, &p, id).await?;
     let invited = machines::invitees(&t);
     if invited.is_empty() {

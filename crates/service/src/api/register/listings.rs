@@ -171,7 +171,7 @@ async fn apply(
             "expires_on: must be after today",
         ));
     }
-    let w = st.db.write().await?;
+    let w = st.db.write(Scope::Province(b.province_id)).await?;
     if province::Entity::find_by_id(b.province_id)
         .one(&w.txn)
         .await?
@@ -368,7 +368,7 @@ async fn change_status(
     let province = p.require(Role::SuaBuyer)?;
     let now = st.now();
     let today = now.date_naive();
-    let w = st.db.write().await?;
+    let w = st.db.write(Scope::Province(province)).await?;
     let r = visible_listing(&w.txn, p, id).await?;
     debug_assert_eq!(r.province_id, province);
     let mut l = to_listing(&r)?;
@@ -482,7 +482,7 @@ async fn renew(
     Path(id): Path<Uuid>,
     ApiJson(b): ApiJson<RenewalInput>,
 ) -> ApiResult<Json<ListingView>> {
-    p.require(Role::SuaBuyer)?;
+    let province = p.require(Role::SuaBuyer)?;
     let expires_on = b
         .expires_on
         .ok_or_else(|| AppError::bad("expires_on", "expires_on: required (the new expiry)"))?;
@@ -491,7 +491,7 @@ async fn renew(
         None => None,
     };
     let now = st.now();
-    let w = st.db.write().await?;
+    let w = st.db.write(Scope::Province(province)).await?;
     let r = visible_listing(&w.txn, &p, id).await?;
     let mut l = to_listing(&r)?;
     l.renew(now.date_naive(), expires_on).map_err(|e| match e {
@@ -682,7 +682,7 @@ async fn import_award(
         Some(r) => Some(validate::non_empty("reference", r, 500)?),
         None => None,
     };
-    let w = st.db.write().await?;
+    let w = st.db.write(Scope::Province(province)).await?;
     check_parties(
         &w.txn,
         province,

@@ -12,12 +12,14 @@ macro_rules! entity_boilerplate {
 
 mod console;
 mod files;
+mod idempotency;
 mod pcp;
 mod register;
 mod sealed;
 
 pub use console::{console_session, tender_spend, tender_word};
 pub use files::bid_file;
+pub use idempotency::idempotency_key;
 pub use pcp::pcp_call;
 pub use register::{register_award_history, register_draw, register_listing};
 pub use sealed::{EnvelopeState, bid_envelope, bid_receipt};

@@ -6,6 +6,7 @@ mod console;
 mod costs;
 mod documents;
 mod files;
+mod idempotency;
 mod lex_specialis;
 mod pcp;
 mod pec;
@@ -51,6 +52,8 @@ impl MigratorTrait for Migrator {
         m.push(Box::new(audit_chains::M20261206AuditChains));
         // API tokens: expiry and last use
         m.push(Box::new(tokens::M20261206TokenExpiry));
+        // the first answers of requests retried with an `Idempotency-Key`
+        m.push(Box::new(idempotency::M20261206IdempotencyKeys));
         m
     }
 }
