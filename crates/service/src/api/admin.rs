@@ -342,7 +342,7 @@ async fn revoke_token(
     use crate::db::entities::api_token;
     p.require_admin()?;
     let now = st.now();
-    let w = st.db.write().await?;
+    let w = st.db.write(Scope::Platform).await?;
     let row = api_token::Entity::find_by_id(id)
         .one(&w.txn)
         .await?
