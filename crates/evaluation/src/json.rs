@@ -686,9 +686,9 @@ fn lowest_price_input(top: &Obj<'_>, bids_in: Option<&BidsIn<'_>>) -> R<LowestPr
     })
 }
 
-fn quality_price_input<'b>(
+fn quality_price_input(
     top: &Obj<'_>,
-    bids_in: Option<&'b BidsIn<'_>>,
+    bids_in: Option<&BidsIn<'_>>,
 ) -> R<(QualityPriceParams, Vec<QualityBid>)> {
     let base = base_amount(top)?;
     let mut score_rounding = ScoreRounding::default();
