@@ -92,7 +92,7 @@ impl AuditHead {
     pub fn chain_head(&self) -> ChainHead {
         ChainHead {
             chain: self.chain.clone(),
-            hash: self.hash.clone(),
+            hash: self.hash,
             sequence: self.sequence,
         }
     }
