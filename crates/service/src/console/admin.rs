@@ -37,13 +37,15 @@ struct StatusCount {
     n: i64,
 }
 
+/// A refused form: its name, the values sent, the message of each field.
+type Refused<'a> = (
+    &'a str,
+    &'a HashMap<String, String>,
+    HashMap<String, String>,
+);
+
 /// The page, with the values and the field errors of the form that was just refused (`form`).
-#[allow(clippy::type_complexity)]
-async fn render_home(
-    ctx: &Ctx,
-    form: Option<(&str, &HashMap<String, String>, HashMap<String, String>)>,
-    issued: Option<Value>,
-) -> Response {
+async fn render_home(ctx: &Ctx, form: Option<Refused<'_>>, issued: Option<Value>) -> Response {
     let db = &ctx.state.db.conn;
     let read = async {
         let provinces = province::Entity::find()
