@@ -40,7 +40,7 @@ fn rate_limit(state: &AppState, p: &Principal) -> Result<(), AppError> {
 /// The caller a clear token stands for (the API's bearer header, the console's login form), or 401 when
 /// it is unknown, revoked or expired. The row is read on every request (no cache), so a revocation is
 /// effective on the token's next request. The token's last use is recorded at most once a minute, in
-/// the background (`tokens::touch`).
+/// the background, coalesced with other tokens' (`tokens::LastUse`).
 pub async fn principal_for_token(state: &AppState, token: &str) -> Result<Principal, AppError> {
     let row = api_token::Entity::find()
         .filter(api_token::Column::TokenHash.eq(hash_token(token)))
@@ -61,12 +61,7 @@ pub async fn principal_for_token(state: &AppState, token: &str) -> Result<Princi
         .last_used_at
         .is_none_or(|t| now - t >= crate::tokens::LAST_USE_GRANULARITY)
     {
-        let conn = state.db.conn.clone();
-        tokio::spawn(async move {
-            if let Err(e) = crate::tokens::touch(&conn, &row, now).await {
-                tracing::debug!(error = %e, "token last use not recorded");
-            }
-        });
+        state.last_use.record(&state.db, row.id, now);
     }
     Ok(principal)
 }

@@ -14,6 +14,8 @@ pub struct AppState {
     /// The per-token request rate limit (`[http] rate_limit_per_second`, `rate_limit_burst`); `None`
     /// when disabled.
     pub rate_limit: Option<Arc<TokenRateLimit>>,
+    /// The tokens' last uses waiting to be written (coalesced, in the background).
+    pub last_use: Arc<crate::tokens::LastUse>,
 }
 
 /// One token bucket per API token id (GCRA, `governor`).
@@ -38,6 +40,7 @@ impl AppState {
             },
             public_cache,
             rate_limit,
+            last_use: Arc::default(),
         }
     }
 }

@@ -61,25 +61,72 @@ pub fn refusal(row: &api_token::Model, now: DateTime<Utc>) -> Option<&'static st
     }
 }
 
-/// Record that the token was used at `now`, unless that was already recorded less than
-/// [`LAST_USE_GRANULARITY`] ago (one conditional UPDATE, at most once a minute per token).
-pub async fn touch<C: ConnectionTrait>(
-    db: &C,
-    row: &api_token::Model,
-    now: DateTime<Utc>,
-) -> Result<(), sea_orm::DbErr> {
-    if row
-        .last_used_at
-        .is_some_and(|t| now - t < LAST_USE_GRANULARITY)
-    {
-        return Ok(());
+/// The tokens' last uses waiting to be written, coalesced: a request only notes its token here; one
+/// background flush at a time writes every noted use in one write transaction, taken like every other
+/// write ([`crate::db::Db::write`], platform scope). During a rush of many tokens (the last minutes
+/// before a deadline, each bidder with its own token) that is one extra transaction per flush, not one
+/// per token, and no request waits for it or holds a pooled connection meanwhile.
+#[derive(Default)]
+pub struct LastUse {
+    pending: std::sync::Mutex<std::collections::HashMap<Uuid, DateTime<Utc>>>,
+    flushing: std::sync::atomic::AtomicBool,
+}
+
+impl LastUse {
+    /// Note that token `id` was used at `now`; start a flush unless one is running (it will see it).
+    pub fn record(self: &std::sync::Arc<Self>, db: &crate::db::Db, id: Uuid, now: DateTime<Utc>) {
+        use std::sync::atomic::Ordering;
+        self.lock().insert(id, now);
+        if !self.flushing.swap(true, Ordering::SeqCst) {
+            let me = self.clone();
+            let db = db.clone();
+            tokio::spawn(async move { me.flush(&db).await });
+        }
     }
-    api_token::Entity::update_many()
-        .col_expr(api_token::Column::LastUsedAt, Expr::value(now))
-        .filter(api_token::Column::Id.eq(row.id))
-        .exec(db)
-        .await?;
-    Ok(())
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<Uuid, DateTime<Utc>>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn flush(&self, db: &crate::db::Db) {
+        use std::sync::atomic::Ordering;
+        loop {
+            let batch: Vec<(Uuid, DateTime<Utc>)> =
+                std::mem::take(&mut *self.lock()).into_iter().collect();
+            if batch.is_empty() {
+                self.flushing.store(false, Ordering::SeqCst);
+                // a use noted between the take and the store started no flush: take it over
+                if self.lock().is_empty() || self.flushing.swap(true, Ordering::SeqCst) {
+                    return;
+                }
+                continue;
+            }
+            if let Err(e) = write_last_uses(db, &batch).await {
+                tracing::debug!(error = %e, tokens = batch.len(), "tokens' last use not recorded");
+            }
+        }
+    }
+}
+
+/// Write the noted last uses in one transaction (a use never moves a recorded one back).
+async fn write_last_uses(
+    db: &crate::db::Db,
+    batch: &[(Uuid, DateTime<Utc>)],
+) -> Result<(), sea_orm::DbErr> {
+    let w = db.write(workflow::store::Scope::Platform).await?;
+    for (id, at) in batch {
+        api_token::Entity::update_many()
+            .col_expr(api_token::Column::LastUsedAt, Expr::value(*at))
+            .filter(api_token::Column::Id.eq(*id))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(api_token::Column::LastUsedAt.is_null())
+                    .add(api_token::Column::LastUsedAt.lt(*at)),
+            )
+            .exec(&w.txn)
+            .await?;
+    }
+    w.commit().await
 }
 
 /// Every token, oldest first.
