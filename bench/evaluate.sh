@@ -19,7 +19,7 @@ echo "input: $(wc -c <"$input") bytes, 100000 bids"
 echo "output: $(wc -c <"$work/out.json") bytes"
 echo "== Python decimal reference (compute = after json.load), 7 runs"
 for _ in 1 2 3 4 5 6 7; do
-    python3 bench/evaluate_reference.py "$input" "$work/out.json" 2>&1 >/dev/null | sed -n 's/.*compute \([0-9.]*\) ms/\1/p'
+    python3 bench/evaluate_reference.py "$input" "$work/out.json" 2>&1 >/dev/null | sed -n 's/^json.load [0-9.]* ms, compute \([0-9.]*\) ms.*/\1/p'
 done | sort -n | awk '{a[NR]=$1} END {print "compute median " a[4] " ms (min " a[1] ", max " a[NR] ")"}'
 python3 bench/evaluate_reference.py "$input" "$work/out.json" | tail -n 1
 
