@@ -224,3 +224,73 @@ pub fn load_average() -> String {
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "unknown".into())
 }
+
+/// Makes the PostgreSQL database `name` on the server of `server_url` refuse new connections and
+/// terminates the ones it has (`refuse`), or accept connections again (`!refuse`): an outage of this
+/// one database, the server itself (shared with other databases) untouched.
+pub async fn pg_refuse_connections(server_url: &str, name: &str, refuse: bool) {
+    let admin = Database::connect(server_url).await.unwrap();
+    admin
+        .execute_unprepared(&format!(
+            "ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS {}",
+            if refuse { "false" } else { "true" }
+        ))
+        .await
+        .unwrap();
+    if refuse {
+        admin
+            .execute_unprepared(&format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+            ))
+            .await
+            .unwrap();
+    }
+    admin.close().await.ok();
+}
+
+/// A bid submission (the body of [`submit_bid`]) as a client that may lose answers sends it: sent to
+/// `bases[first]`; with `retry`, under an `Idempotency-Key`, and while the answer is no answer (connection
+/// refused or cut, 5xx, 408, 429) sent again with the same key and body to the next replica (backoff
+/// 25 ms per attempt, at most 500 ms), until `give_up` has passed. Returns the last answer and the number
+/// of attempts.
+pub async fn submit_retrying(
+    c: &reqwest::Client,
+    bases: &[String],
+    first: usize,
+    lot: &str,
+    token: &str,
+    retry: bool,
+    give_up: std::time::Duration,
+) -> (u16, Value, u32) {
+    let started = std::time::Instant::now();
+    let key = uuid::Uuid::new_v4().to_string();
+    let body = json!({"declared_discount": "12.5", "administrative": {"dgue": "ok"}});
+    let mut attempts = 0u32;
+    loop {
+        let base = &bases[(first + attempts as usize) % bases.len()];
+        attempts += 1;
+        let mut r = c
+            .post(format!("{base}/v1/lots/{lot}/bids"))
+            .bearer_auth(token)
+            .json(&body);
+        if retry {
+            r = r.header("Idempotency-Key", &key);
+        }
+        let (status, v) = match r.send().await {
+            Ok(resp) => {
+                let s = resp.status().as_u16();
+                (s, resp.json().await.unwrap_or(Value::Null))
+            }
+            Err(_) => (0, Value::Null),
+        };
+        let no_answer = status == 0 || status >= 500 || status == 408 || status == 429;
+        if !(retry && no_answer) || started.elapsed() > give_up {
+            return (status, v, attempts);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(
+            (25 * u64::from(attempts)).min(500),
+        ))
+        .await;
+    }
+}
