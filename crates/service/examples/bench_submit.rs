@@ -514,7 +514,12 @@ async fn main() {
     };
     let bidders = jobs.div_ceil(lots.len());
     let tokens = Arc::new(register(&c, &bases, bidders).await);
-    // the last minute before the deadline, on every replica (the clock offset is per process)
+    // shortly before the deadline, on every replica (the clock offset is per process): the last minute,
+    // or longer for an open-loop run that may last longer (else its late submissions are refused 409)
+    let before = match o.rate {
+        Some(_) => 60 + 4 * o.secs as i64,
+        None => 60,
+    };
     let deadline: chrono::DateTime<chrono::Utc> = {
         let t = ok(
             call(
@@ -538,7 +543,7 @@ async fn main() {
                 M::PUT,
                 "/v1/admin/clock",
                 Some(&admin),
-                Some(json!({"now": deadline - chrono::Duration::seconds(60)})),
+                Some(json!({"now": deadline - chrono::Duration::seconds(before)})),
             )
             .await,
             200,
@@ -765,7 +770,7 @@ async fn main() {
         None => println!("load           closed loop: {jobs} concurrent submissions"),
     }
     println!(
-        "tenders        {} Province(s), one tender each, {} lot(s) per tender; {bidders} bidders; server clock 60 s before the deadline{}",
+        "tenders        {} Province(s), one tender each, {} lot(s) per tender; {bidders} bidders; server clock {before} s before the deadline{}",
         o.provinces,
         o.lots,
         if o.retry {
