@@ -375,7 +375,8 @@ impl Worker {
                         report.failed += 1;
                         Outcome::Failed { error }
                     }
-                    Err(SendError::Transient(error)) if row.attempts >= self.config.max_attempts =>
+                    Err(SendError::Transient(error))
+                        if row.attempts >= self.config.max_attempts =>
                     {
                         report.failed += 1;
                         Outcome::Failed {

@@ -282,7 +282,7 @@ async fn a_ten_minute_outage_delays_mail_by_at_most_the_outage_cap_and_sends_eac
             probe_times.push(elapsed.num_seconds());
         }
         clock.advance(step);
-        elapsed = elapsed + step;
+        elapsed += step;
     }
     // the probes back off and are capped: 0, 10, 30, 70, 130, 190... s
     let gaps: Vec<i64> = probe_times.windows(2).map(|w| w[1] - w[0]).collect();
@@ -311,7 +311,11 @@ async fn a_ten_minute_outage_delays_mail_by_at_most_the_outage_cap_and_sends_eac
         }
     }
     let received = sink.received();
-    assert_eq!(received.len(), ids.len(), "nothing lost, nothing sent twice");
+    assert_eq!(
+        received.len(),
+        ids.len(),
+        "nothing lost, nothing sent twice"
+    );
     let counts = count_by_message_id(&received);
     for id in &ids {
         assert_eq!(

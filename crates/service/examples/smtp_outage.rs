@@ -65,7 +65,10 @@ async fn main() {
     // what was owed before the outage goes out first
     let t0 = Instant::now();
     while pending(&outbox(&db_url).await) > 0 {
-        assert!(t0.elapsed() < Duration::from_secs(120), "outbox not drained before the outage");
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "outbox not drained before the outage"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let before = tokio::task::block_in_place(|| sink.received().len());
@@ -124,9 +127,16 @@ async fn main() {
     )
     .await
     .iter()
-    .map(|r| r.try_get::<Option<String>>("", "message_id").unwrap().unwrap_or_default())
+    .map(|r| {
+        r.try_get::<Option<String>>("", "message_id")
+            .unwrap()
+            .unwrap_or_default()
+    })
     .collect();
-    let lost = sent_ids.iter().filter(|id| !by_id.contains_key(*id)).count() as i64
+    let lost = sent_ids
+        .iter()
+        .filter(|id| !by_id.contains_key(*id))
+        .count() as i64
         + pending(&last);
     let duplicated = by_id.values().filter(|n| **n > 1).count();
     let failed = last.get("failed").copied().unwrap_or(0);
