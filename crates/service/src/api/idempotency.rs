@@ -132,12 +132,15 @@ impl Idempotency {
         let Some(key) = &self.key else {
             return Ok(Streamed::Run(body));
         };
-        if idempotency_key::Entity::find_by_id((p.token_id, key.clone()))
+        let Some(row) = idempotency_key::Entity::find_by_id((p.token_id, key.clone()))
             .one(db)
             .await?
-            .is_none()
-        {
+        else {
             return Ok(Streamed::Run(body));
+        };
+        if row.operation != self.operation {
+            // another route: refused without reading the body
+            return Err(reused(&row.operation));
         }
         let sha = stream_sha256(body, max_bytes).await?;
         let idem = Idempotency {
@@ -172,14 +175,7 @@ impl Idempotency {
             return Ok(None);
         };
         if row.operation != self.operation || row.request_sha256 != self.sha256 {
-            return Err(AppError::bad(
-                HEADER,
-                format!(
-                    "{HEADER}: this key was used for another request ({}); a retry sends the same body to \
-                     the same operation, a new request takes a new key",
-                    row.operation
-                ),
-            ));
+            return Err(reused(&row.operation));
         }
         let status = StatusCode::from_u16(row.status as u16)
             .map_err(|e| AppError::Internal(anyhow::anyhow!("stored status: {e}")))?;
@@ -214,6 +210,17 @@ impl Idempotency {
         .await?;
         Ok(())
     }
+}
+
+/// 422: the key was used for another request (`operation` or another body).
+fn reused(operation: &str) -> AppError {
+    AppError::bad(
+        HEADER,
+        format!(
+            "{HEADER}: this key was used for another request ({operation}); a retry sends the same body to \
+             the same operation, a new request takes a new key"
+        ),
+    )
 }
 
 /// The hex SHA-256 of a body read to its end, refused (413) past `max_bytes`.
