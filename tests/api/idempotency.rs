@@ -435,6 +435,34 @@ both_backends!(
         assert_eq!(f3, f1);
         assert_eq!(store_objects(&app).len(), before + 4);
 
+        // two copies of the same upload at once (a client retrying before the first answer): both get
+        // the one document; the loser's object is deleted
+        let race = format!("/v1/tenders/{tid}/documents/concorrente.pdf");
+        let big: Vec<u8> = (0..2_000_000u32).map(|i| (i % 251) as u8).collect();
+        let (x, y) = tokio::join!(
+            put_bytes(
+                &app,
+                &race,
+                &w.buyer,
+                Some("race-1"),
+                "application/pdf",
+                &big
+            ),
+            put_bytes(
+                &app,
+                &race,
+                &w.buyer,
+                Some("race-1"),
+                "application/pdf",
+                &big
+            ),
+        );
+        let (x, y) = (ok(&x, 201), ok(&y, 201));
+        assert_eq!(x, y);
+        let list = ok(&app.get(&docs, Some(&w.buyer)).await, 200);
+        assert_eq!(named(&list, "concorrente.pdf"), 1, "{list}");
+        assert_eq!(store_objects(&app).len(), before + 5);
+
         // the OpenAPI documents the header on every upload route
         let api = ok(&app.get("/openapi.json", None).await, 200);
         for (path, method) in [
