@@ -53,6 +53,19 @@ async fn outbox_status(db_url: &str) -> BTreeMap<String, i64> {
     out
 }
 
+/// Waits until every mail of the outbox is `sent` (at most 30 s); returns the counts by status.
+async fn drained(db_url: &str) -> BTreeMap<String, i64> {
+    let mut status = BTreeMap::new();
+    for _ in 0..300 {
+        status = outbox_status(db_url).await;
+        if status.keys().all(|s| s == "sent") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    status
+}
+
 async fn tender(app: &TestApp, base: &str, tid: &str, buyer: &str) -> Value {
     let r = app
         .client
@@ -66,7 +79,11 @@ async fn tender(app: &TestApp, base: &str, tid: &str, buyer: &str) -> Value {
 }
 
 /// Moves the clock of both replicas (the second first: both schedulers then race for the same timers).
+/// First the outbox drains: the clock offset is per process, so for a moment the replicas' clocks
+/// disagree by weeks, and a mail in flight on one would look like an expired lease to the other (in
+/// production the replicas' clocks agree within the lease, `mail.worker.lease_secs`).
 async fn set_clocks(app: &TestApp, second: &str, admin: &str, now: chrono::DateTime<chrono::Utc>) {
+    drained(&app.db_url).await;
     for base in [second, app.base.as_str()] {
         let r = app
             .client
@@ -259,14 +276,7 @@ async fn run(backend: Backend) {
     }
 
     // every mail of the outbox was sent, each once, by one of the two workers
-    let mut status = BTreeMap::new();
-    for _ in 0..100 {
-        status = outbox_status(&app.db_url).await;
-        if status.keys().all(|s| s == "sent") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let status = drained(&app.db_url).await;
     let sent = *status.get("sent").unwrap_or(&0);
     assert_eq!(status.len(), 1, "{status:?}");
     let received = tokio::task::block_in_place(|| sink.received());
