@@ -20,6 +20,7 @@ mod pcp;
 mod refusals;
 mod register;
 mod reminders;
+mod replicas;
 mod sealed;
 mod smoke;
 mod standstill;

@@ -88,8 +88,14 @@ pub struct WorkerConfig {
     pub backoff_base_secs: u64,
     /// Longest retry delay.
     pub backoff_max_secs: u64,
-    /// Attempts before a transient failure becomes `failed`.
+    /// Attempts before a transient failure becomes `failed`. An unreachable server is not the
+    /// message's fault: it never makes a message `failed` and costs no attempt.
     pub max_attempts: i32,
+    /// Longest pause between two probes of an unreachable server (connection refused, TLS failure,
+    /// no answer, authentication refused). The probes back off from `backoff_base_secs`, doubling per
+    /// consecutive failed probe of this worker, up to this cap: mail resumes at most this long after
+    /// the server is back, whatever the outage lasted.
+    pub outage_retry_max_secs: u64,
 }
 
 impl Default for WorkerConfig {
@@ -103,6 +109,7 @@ impl Default for WorkerConfig {
             backoff_base_secs: 30,
             backoff_max_secs: 3600,
             max_attempts: 20,
+            outage_retry_max_secs: 60,
         }
     }
 }
@@ -131,6 +138,9 @@ impl WorkerConfig {
         if self.max_attempts < 1 {
             return field("max_attempts", "must be at least 1");
         }
+        if self.outage_retry_max_secs == 0 {
+            return field("outage_retry_max_secs", "must be at least 1");
+        }
         Ok(())
     }
 
@@ -141,6 +151,17 @@ impl WorkerConfig {
             .backoff_base_secs
             .saturating_mul(1u64 << exp)
             .min(self.backoff_max_secs);
+        Duration::seconds(secs as i64)
+    }
+
+    /// Pause before the next probe after `failures` consecutive failed probes of an unreachable
+    /// server: `backoff_base_secs · 2^(failures−1)`, capped at `outage_retry_max_secs`.
+    pub fn outage_backoff(&self, failures: u32) -> Duration {
+        let exp = failures.saturating_sub(1).min(30);
+        let secs = self
+            .backoff_base_secs
+            .saturating_mul(1u64 << exp)
+            .min(self.outage_retry_max_secs);
         Duration::seconds(secs as i64)
     }
 }
@@ -224,12 +245,22 @@ pub struct RoundReport {
     pub lost_claims: usize,
 }
 
+#[derive(Clone, Debug)]
+struct Outage {
+    failures: u32,
+    next_probe: DateTime<Utc>,
+    error: String,
+}
+
 /// The delivery worker. Several may run against one PostgreSQL database; on SQLite run one.
 pub struct Worker {
     db: DatabaseConnection,
     mailer: Mailer,
     config: WorkerConfig,
     clock: Arc<dyn Clock>,
+    /// The server was found unreachable: consecutive failed probes, when to probe next, why. Until
+    /// then, claimed messages are postponed without a connection attempt. `None` once it answers.
+    outage: Mutex<Option<Outage>>,
 }
 
 impl Worker {
@@ -245,6 +276,7 @@ impl Worker {
             mailer,
             config,
             clock,
+            outage: Mutex::new(None),
         })
     }
 
@@ -263,7 +295,14 @@ impl Worker {
             claimed: claim.rows.len(),
             ..RoundReport::default()
         };
-        let mut postpone: Option<(DateTime<Utc>, String)> = None;
+        // a known outage: nothing is attempted before its next probe
+        let mut postpone: Option<(DateTime<Utc>, String)> = self
+            .outage
+            .lock()
+            .map_err(|_| Error::Corrupt("outage state poisoned".into()))?
+            .clone()
+            .filter(|o| o.next_probe > now)
+            .map(|o| (o.next_probe, o.error));
         for chunk in claim.rows.chunks(self.config.concurrency) {
             // Decide for each row of the chunk: not attempted, not buildable, or sent concurrently.
             let mut outcomes: Vec<Option<Outcome>> = (0..chunk.len()).map(|_| None).collect();
@@ -321,6 +360,12 @@ impl Worker {
                 };
                 let row = &chunk[i];
                 let now = self.clock.now();
+                if !matches!(result, Err(SendError::Unreachable(_)))
+                    && let Ok(mut o) = self.outage.lock()
+                {
+                    // the server answered
+                    *o = None;
+                }
                 outcomes[i] = Some(match result {
                     Ok(()) => {
                         report.sent += 1;
@@ -330,7 +375,7 @@ impl Worker {
                         report.failed += 1;
                         Outcome::Failed { error }
                     }
-                    Err(SendError::Transient(error) | SendError::Unreachable(error))
+                    Err(SendError::Transient(error))
                         if row.attempts >= self.config.max_attempts =>
                     {
                         report.failed += 1;
@@ -346,10 +391,29 @@ impl Worker {
                         }
                     }
                     Err(SendError::Unreachable(error)) => {
+                        // The server, not the message: no attempt counted, never `failed`; the next
+                        // probe backs off per consecutive outage probe, capped so that mail resumes
+                        // promptly once the server is back.
                         report.retried += 1;
-                        let at = now + self.config.backoff(row.attempts);
+                        let at = match &postpone {
+                            Some((at, _)) => *at,
+                            None => {
+                                let mut o = self
+                                    .outage
+                                    .lock()
+                                    .map_err(|_| Error::Corrupt("outage state poisoned".into()))?;
+                                let failures = o.as_ref().map_or(0, |o| o.failures) + 1;
+                                let at = now + self.config.outage_backoff(failures);
+                                *o = Some(Outage {
+                                    failures,
+                                    next_probe: at,
+                                    error: error.clone(),
+                                });
+                                at
+                            }
+                        };
                         postpone = Some((at, error.clone()));
-                        Outcome::Retry { at, error }
+                        Outcome::Postponed { at, error }
                     }
                 });
             }

@@ -1,5 +1,6 @@
 //! Against a real SMTP server on loopback (`testkit::smtp::SmtpSink`, in the test process): contents and headers,
-//! 4xx/5xx handling, an outage with 200 messages, a worker killed mid-send, a graceful stop.
+//! 4xx/5xx handling, an outage with 200 messages, a ten-minute outage (probes backed off and capped), a
+//! worker killed mid-send, a graceful stop.
 
 mod support;
 
@@ -211,10 +212,11 @@ async fn during_an_outage_200_messages_wait_and_after_it_all_arrive_exactly_once
     let r = drain(&w).await;
     assert_eq!(r.sent, 0);
     assert_eq!(r.claimed, 200, "every message was looked at once");
-    // One chunk of concurrent attempts per batch, the rest of the batch postponed without counting an attempt.
+    // One chunk of concurrent attempts finds the server down; until the next probe every other message
+    // is postponed without a connection or an attempt counted.
     let concurrency = config.worker.concurrency;
-    assert_eq!(r.retried, 200 / 25 * concurrency);
-    assert_eq!(r.postponed, 200 - 200 / 25 * concurrency);
+    assert_eq!(r.retried, concurrency);
+    assert_eq!(r.postponed, 200 - concurrency);
     for m in notify::list_for_tender(&t.db, tender).await.unwrap() {
         assert_eq!(m.status, Status::Queued);
         assert!(m.attempts <= 1);
@@ -239,6 +241,95 @@ async fn during_an_outage_200_messages_wait_and_after_it_all_arrive_exactly_once
         assert_eq!(notify::get(&t.db, *id).await.unwrap().status, Status::Sent);
     }
     t.cleanup().await;
+}
+
+/// SMTP down for ten minutes (on the injected clock), mail enqueued before and during the outage, then the
+/// server is back: every message arrives exactly once and none is `failed`; during the outage the probes
+/// back off (10, 20, 40 s...) up to `outage_retry_max_secs` (60 s) and cost no attempt, so mail resumes
+/// within a minute of the server's return, not after the hour of `backoff_max_secs`.
+#[tokio::test]
+async fn a_ten_minute_outage_delays_mail_by_at_most_the_outage_cap_and_sends_each_once() {
+    let mut sink = SmtpSink::start(StdDuration::ZERO);
+    let t = db::sqlite().await;
+    let mut config = mail_config(smtp_transport(sink.port));
+    config.worker.backoff_max_secs = 3600;
+    assert_eq!(config.worker.outage_retry_max_secs, 60);
+    let clock = Arc::new(ManualClock::new(t0()));
+    let w = worker(&t.db, &config, clock.clone());
+    let tender = Uuid::new_v4();
+    let step = Duration::seconds(5);
+    let outage = Duration::minutes(10);
+
+    sink.stop();
+    let mut ids = Vec::new();
+    let mut probe_times = Vec::new();
+    let mut elapsed = Duration::zero();
+    while elapsed < outage {
+        // one mail every 20 s of the outage (30 in all)
+        if elapsed.num_seconds() % 20 == 0 {
+            let i = ids.len();
+            let to = format!("ditta{i}@pec.example.it");
+            let now = t0() + elapsed;
+            ids.push(
+                notify::enqueue(&t.db, exclusion(&to, tender, &format!("ten:{i}"), now))
+                    .await
+                    .unwrap(),
+            );
+        }
+        let r = drain(&w).await;
+        assert_eq!((r.sent, r.failed), (0, 0), "{r:?}");
+        if r.retried > 0 {
+            probe_times.push(elapsed.num_seconds());
+        }
+        clock.advance(step);
+        elapsed += step;
+    }
+    // the probes back off and are capped: 0, 10, 30, 70, 130, 190... s
+    let gaps: Vec<i64> = probe_times.windows(2).map(|w| w[1] - w[0]).collect();
+    assert_eq!(&gaps[..4], &[10, 20, 40, 60], "{probe_times:?}");
+    assert!(gaps.iter().all(|g| *g <= 60), "{gaps:?}");
+    assert!(probe_times.len() <= 14, "{probe_times:?}");
+    for m in notify::list_for_tender(&t.db, tender).await.unwrap() {
+        assert_eq!((m.status, m.attempts), (Status::Queued, 0), "{m:?}");
+        assert!(m.next_attempt_at <= t0() + outage + Duration::seconds(60));
+    }
+
+    // the server is back: everything is sent within the cap
+    sink.restart();
+    let back = clock_now(&clock);
+    let mut sent = 0;
+    while sent < ids.len() {
+        let r = drain(&w).await;
+        assert_eq!(r.failed, 0);
+        sent += r.sent;
+        if sent < ids.len() {
+            clock.advance(step);
+            assert!(
+                clock_now(&clock) - back <= Duration::seconds(60),
+                "mail did not resume within 60 s of the server's return"
+            );
+        }
+    }
+    let received = sink.received();
+    assert_eq!(
+        received.len(),
+        ids.len(),
+        "nothing lost, nothing sent twice"
+    );
+    let counts = count_by_message_id(&received);
+    for id in &ids {
+        assert_eq!(
+            counts.get(&format!("<{id}@sua.provincia.example.it>")),
+            Some(&1)
+        );
+        let m = notify::get(&t.db, *id).await.unwrap();
+        assert_eq!((m.status, m.attempts), (Status::Sent, 1), "{m:?}");
+    }
+    t.cleanup().await;
+}
+
+fn clock_now(c: &ManualClock) -> chrono::DateTime<chrono::Utc> {
+    notify::Clock::now(c)
 }
 
 #[tokio::test]

@@ -34,6 +34,7 @@ pub fn worker_config() -> WorkerConfig {
         backoff_base_secs: 10,
         backoff_max_secs: 600,
         max_attempts: 5,
+        outage_retry_max_secs: 60,
     }
 }
 

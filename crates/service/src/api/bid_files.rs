@@ -1,5 +1,10 @@
 //! `PUT`/`GET /v1/bids/{id}/envelopes/{kind}/files/{name}`: sealed files of a bid's envelopes.
+//!
+//! The upload takes an `Idempotency-Key` (`api::idempotency`): a retry with the same key and content
+//! gets the first answer (the same file and `file_upload` receipt, even after the deadline) with no
+//! second row and no second sealed object; the same key with another content is refused (422).
 
+use crate::api::idempotency::{Idempotency, Streamed};
 use crate::docstore::{self, bid_file, envelope_context, expected_summary, item, store_stream};
 use crate::{
     auth::{Principal, Role},
@@ -97,7 +102,8 @@ fn before_deadline(t: &tender::Model, now: chrono::DateTime<chrono::Utc>) -> Api
 #[utoipa::path(put, path = "/v1/bids/{id}/envelopes/{kind}/files/{name}", tag = "bidders",
     security(("bearer" = [])),
     params(("id" = Uuid, Path), ("kind" = inline(crate::api::EnvelopeKind), Path),
-        ("name" = String, Path, description = "file name")),
+        ("name" = String, Path, description = "file name"),
+        ("Idempotency-Key" = Option<String>, Header, description = "A client-chosen key (1 to 255 visible ASCII characters, e.g. a UUID), scoped by token: a retry with the same key and the same content returns the first answer (201, the same file and receipt, even after the deadline) without a second file; the same key with another content or media type is refused (422).")),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, body = FileView), (status = 404, body = Problem), (status = 409, body = Problem),
         (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
@@ -105,14 +111,30 @@ async fn upload_file(
     State(st): State<AppState>,
     p: Principal,
     Path((id, kind, name)): Path<(Uuid, String, String)>,
+    idem: Idempotency,
     headers: HeaderMap,
     body: Body,
-) -> Result<(StatusCode, Json<FileView>), Response> {
+) -> Result<(StatusCode, Json<serde_json::Value>), Response> {
     let cfg = &st.settings.documents;
     let kind = sealed::parse_kind("kind", &kind).map_err(IntoResponse::into_response)?;
     let kind_s = sealed::kind_name(kind);
     docstore::check_name(&name).map_err(IntoResponse::into_response)?;
     let media_type = docstore::upload_media_type(cfg, &headers)?;
+    // a retry whose key has its answer: that answer, before any check (the deadline may have passed)
+    let body = match idem
+        .replay_streamed(
+            &st.db.conn,
+            &p,
+            &media_type,
+            body.into_data_stream(),
+            cfg.max_file_bytes,
+        )
+        .await
+        .map_err(IntoResponse::into_response)?
+    {
+        Streamed::Replay(status, first) => return Ok((status, Json(first))),
+        Streamed::Run(body) => body,
+    };
     let r: ApiResult<_> = async {
         let op = p.require(Role::Bidder)?;
         let b = bid::Entity::find_by_id(id)
@@ -153,18 +175,17 @@ async fn upload_file(
     };
     drop(key);
     let store = cfg.store().map_err(IntoResponse::into_response)?;
-    let stored = store_stream(
-        &store,
-        file_id,
-        sealer,
-        body.into_data_stream(),
-        cfg.max_file_bytes,
-    )
-    .await
-    .map_err(|e| AppError::from(e).into_response())?;
-    let r: ApiResult<(bid_file::Model, sealed::StoredReceipt)> = async {
+    let stored = store_stream(&store, file_id, sealer, body, cfg.max_file_bytes)
+        .await
+        .map_err(|e| AppError::from(e).into_response())?;
+    let idem = idem.with_streamed_body(&media_type, &stored.summary.plaintext_sha256.to_hex());
+    // (answer, whether this request stored it: false when a retry under its key committed first)
+    let r: ApiResult<((StatusCode, serde_json::Value), bool)> = async {
         let now = st.now();
         let w = st.db.write(Scope::Province(t.province_id)).await?;
+        if let Some(first) = idem.replay(&w.txn, &p).await? {
+            return Ok((first, false));
+        }
         // the deadline and the version are checked again at the end of the upload
         before_deadline(&t, now)?;
         let cur = current_envelope(&w.txn, b.id, kind_s).await?;
@@ -205,22 +226,24 @@ async fn upload_file(
         // the signed receipt now lists this file (same transaction: no file without its receipt)
         let receipt =
             crate::api::bids::file_upload_receipt(&w.txn, &st, &t, &b, env.version, now).await?;
+        let mut v = view(&row);
+        v.receipt = Some(receipt.value());
+        let v = serde_json::to_value(&v)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("answer: {e}")))?;
+        idem.record(&w.txn, &p, StatusCode::CREATED, &v, now)
+            .await?;
         w.commit().await?;
-        Ok((row, receipt))
+        Ok(((StatusCode::CREATED, v), true))
     }
     .await;
+    if !matches!(r, Ok((_, true)))
+        && let Err(d) = store.delete(&stored.sealed_path).await
+    {
+        tracing::warn!(key = %stored.sealed_path, error = %d, "document store: orphan object");
+    }
     match r {
-        Ok((row, receipt)) => {
-            let mut v = view(&row);
-            v.receipt = Some(receipt.value());
-            Ok((StatusCode::CREATED, Json(v)))
-        }
-        Err(e) => {
-            if let Err(d) = store.delete(&stored.sealed_path).await {
-                tracing::warn!(key = %stored.sealed_path, error = %d, "document store: orphan object");
-            }
-            Err(e.into_response())
-        }
+        Ok(((status, v), _)) => Ok((status, Json(v))),
+        Err(e) => Err(e.into_response()),
     }
 }
 

@@ -8,6 +8,9 @@
 //! streaming; the `document` row holds the key, size, SHA-256 and media type, not the bytes. Size limit
 //! (413, before the body when `Content-Length` says so) and allowed types (415) come from `[documents]`.
 //! A name is used once per tender or request (409 otherwise), so a retried upload cannot duplicate.
+//! Every upload route takes an `Idempotency-Key` (`api::idempotency`): a retry with the same key and
+//! content gets the first answer (201, the same document) instead of that 409, with no second row and
+//! no second object; the same key with another content or media type is refused (422).
 //!
 //! Download: `GET /v1/documents/{id}`; the stored object is hashed in full and compared with the row
 //! before the first byte is sent (409 "file integrity" otherwise), and hashed again while streaming.
@@ -20,11 +23,12 @@
 
 use crate::docstore::{self, HashFilter, check_name};
 use crate::{
+    api::idempotency::{Idempotency, IdempotentJson, Streamed},
     api::requests::visible_request,
     audit,
     auth::{MaybePrincipal, Principal, Role},
     db::entities::procurement_request as req,
-    error::{ApiJson, ApiResult, AppError, Problem},
+    error::{ApiResult, AppError, Problem},
     state::AppState,
 };
 use axum::{
@@ -125,15 +129,20 @@ impl Owner {
     }
 }
 
+/// The `Idempotency-Key` parameter of the upload routes (OpenAPI).
+pub const KEY_DOC: &str = "A client-chosen key (1 to 255 visible ASCII characters, e.g. a UUID), scoped by token: a retry with the same key and the same content returns the first answer (201, the same document) without a second document; the same key with another content or media type is refused (422).";
+
 /// Store a document given as JSON with base64 content (owner `request` or `tender`): it goes to the
-/// document store like a streamed one; audit-logged with its SHA-256.
+/// document store like a streamed one; audit-logged with its SHA-256. A retry under the request's
+/// `Idempotency-Key` gets the first answer (the JSON body's digest is the fingerprint).
 pub async fn store_document(
     st: &AppState,
     p: &Principal,
     owner_kind: &str,
     owner_id: Uuid,
     b: NewDocument,
-) -> ApiResult<DocumentView> {
+    idem: Idempotency,
+) -> ApiResult<(StatusCode, DocumentView)> {
     let owner = Owner::parse(owner_kind, owner_id)?;
     let cfg = &st.settings.documents;
     let name = checked_name(&b.name)?;
@@ -151,7 +160,7 @@ pub async fn store_document(
         .decode(b.content_base64.trim())
         .map_err(|e| AppError::bad("content_base64", format!("content_base64: {e}")))?;
     let body = futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from(content))]);
-    put_document(st, p, owner, name, media_type, body).await
+    put_document(st, p, owner, name, media_type, body, idem, false).await
 }
 
 fn checked_name(name: &str) -> ApiResult<String> {
@@ -194,7 +203,11 @@ async fn open_request<C: ConnectionTrait>(
 }
 
 /// Stream `body` into the store and write its row (after the owner's checks, which the caller did).
-/// The object is deleted again if the row cannot be written.
+/// The object is deleted again if the row cannot be written, or if a retry under the same
+/// `Idempotency-Key` committed first (its answer is given). `streamed`: `idem`'s fingerprint is
+/// completed with the body's digest once read (the caller already asked
+/// [`Idempotency::replay_streamed`]); otherwise it is the JSON body's and is checked first.
+#[allow(clippy::too_many_arguments)]
 async fn put_document<S, E>(
     st: &AppState,
     p: &Principal,
@@ -202,11 +215,16 @@ async fn put_document<S, E>(
     name: String,
     media_type: String,
     body: S,
-) -> ApiResult<DocumentView>
+    idem: Idempotency,
+    streamed: bool,
+) -> ApiResult<(StatusCode, DocumentView)>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
+    if !streamed && let Some(first) = idem.replay(&st.db.conn, p).await? {
+        return Ok(first);
+    }
     name_taken(&st.db.conn, owner, &name).await?;
     let cfg = &st.settings.documents;
     let store = cfg.store()?;
@@ -220,10 +238,19 @@ where
     let sha = f
         .sha256
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("upload not finished")))?;
-    let r: ApiResult<DocumentView> = async {
+    let idem = if streamed {
+        idem.with_streamed_body(&media_type, &sha)
+    } else {
+        idem
+    };
+    // (answer, whether this request stored it: false when a retry under its key committed first)
+    let r: ApiResult<((StatusCode, DocumentView), bool)> = async {
         let now = st.now();
         let scope = super::scope_of(&st.db, owner.kind(), owner.id()).await?;
         let w = st.db.write(scope).await?;
+        if let Some(first) = idem.replay(&w.txn, p).await? {
+            return Ok((first, false));
+        }
         // checked again at the end of the upload
         name_taken(&w.txn, owner, &name).await?;
         if let Owner::Request(rid) = owner {
@@ -258,16 +285,18 @@ where
             },
         )
         .await?;
+        idem.record(&w.txn, p, StatusCode::CREATED, &view, now)
+            .await?;
         w.commit().await?;
-        Ok(view)
+        Ok(((StatusCode::CREATED, view), true))
     }
     .await;
-    if r.is_err()
+    if !matches!(r, Ok((_, true)))
         && let Err(e) = store.delete(&key).await
     {
         tracing::warn!(%key, error = %e, "document store: orphan object");
     }
-    r
+    r.map(|(answer, _)| answer)
 }
 
 pub async fn documents_of<C: ConnectionTrait>(
@@ -301,6 +330,7 @@ fn streamed_upload_checks(
 /// Attach a document to a request (municipality, while the request is open), as JSON with base64
 /// content. Larger files: `PUT /v1/requests/{id}/documents/{name}`.
 #[utoipa::path(post, path = "/v1/requests/{id}/documents", tag = "requests", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = KEY_DOC)),
     request_body = NewDocument,
     responses((status = 201, body = DocumentView), (status = 404, body = Problem), (status = 409, body = Problem),
         (status = 413, body = Problem), (status = 422, body = Problem)))]
@@ -308,13 +338,14 @@ async fn add_request_document(
     State(st): State<AppState>,
     p: Principal,
     Path(id): Path<Uuid>,
-    ApiJson(b): ApiJson<NewDocument>,
+    IdempotentJson(idem, b): IdempotentJson<NewDocument>,
 ) -> ApiResult<(StatusCode, Json<DocumentView>)> {
+    if let Some((status, first)) = idem.replay(&st.db.conn, &p).await? {
+        return Ok((status, Json(first)));
+    }
     open_request(&st.db.conn, &p, id).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(store_document(&st, &p, "request", id, b).await?),
-    ))
+    let (status, v) = store_document(&st, &p, "request", id, b, idem).await?;
+    Ok((status, Json(v)))
 }
 
 /// Documents attached to a request (its municipality and the buyers of its Province).
@@ -332,7 +363,8 @@ async fn list_request_documents(
 /// Attach a document to a request, streamed (municipality, while the request is open). The body is the
 /// file; `Content-Type` is its media type.
 #[utoipa::path(put, path = "/v1/requests/{id}/documents/{name}", tag = "requests", security(("bearer" = [])),
-    params(("id" = Uuid, Path), ("name" = String, Path, description = "file name, once per request")),
+    params(("id" = Uuid, Path), ("name" = String, Path, description = "file name, once per request"),
+        ("Idempotency-Key" = Option<String>, Header, description = KEY_DOC)),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, body = DocumentView), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 413, body = Problem), (status = 415, body = Problem),
@@ -341,30 +373,48 @@ async fn put_request_document(
     State(st): State<AppState>,
     p: Principal,
     Path((id, name)): Path<(Uuid, String)>,
+    idem: Idempotency,
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<DocumentView>), Response> {
     let (name, media_type) = streamed_upload_checks(&st, &name, &headers)?;
+    let body = match idem
+        .replay_streamed(
+            &st.db.conn,
+            &p,
+            &media_type,
+            body.into_data_stream(),
+            st.settings.documents.max_file_bytes,
+        )
+        .await
+        .map_err(IntoResponse::into_response)?
+    {
+        Streamed::Replay(status, first) => return Ok((status, Json(first))),
+        Streamed::Run(body) => body,
+    };
     open_request(&st.db.conn, &p, id)
         .await
         .map_err(IntoResponse::into_response)?;
-    let v = put_document(
+    let (status, v) = put_document(
         &st,
         &p,
         Owner::Request(id),
         name,
         media_type,
-        body.into_data_stream(),
+        body,
+        idem,
+        true,
     )
     .await
     .map_err(IntoResponse::into_response)?;
-    Ok((StatusCode::CREATED, Json(v)))
+    Ok((status, Json(v)))
 }
 
 /// Attach a tender document (bando, disciplinare, answers to clarifications), streamed (the tender's
 /// buyers). The body is the file; `Content-Type` is its media type.
 #[utoipa::path(put, path = "/v1/tenders/{id}/documents/{name}", tag = "tenders", security(("bearer" = [])),
-    params(("id" = Uuid, Path), ("name" = String, Path, description = "file name, once per tender")),
+    params(("id" = Uuid, Path), ("name" = String, Path, description = "file name, once per tender"),
+        ("Idempotency-Key" = Option<String>, Header, description = KEY_DOC)),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, body = DocumentView), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 413, body = Problem), (status = 415, body = Problem),
@@ -373,24 +423,41 @@ async fn put_tender_document(
     State(st): State<AppState>,
     p: Principal,
     Path((id, name)): Path<(Uuid, String)>,
+    idem: Idempotency,
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<DocumentView>), Response> {
     let (name, media_type) = streamed_upload_checks(&st, &name, &headers)?;
+    let body = match idem
+        .replay_streamed(
+            &st.db.conn,
+            &p,
+            &media_type,
+            body.into_data_stream(),
+            st.settings.documents.max_file_bytes,
+        )
+        .await
+        .map_err(IntoResponse::into_response)?
+    {
+        Streamed::Replay(status, first) => return Ok((status, Json(first))),
+        Streamed::Run(body) => body,
+    };
     manage_tender(&st.db.conn, &p, id)
         .await
         .map_err(|e| AppError::from(e).into_response())?;
-    let v = put_document(
+    let (status, v) = put_document(
         &st,
         &p,
         Owner::Tender(id),
         name,
         media_type,
-        body.into_data_stream(),
+        body,
+        idem,
+        true,
     )
     .await
     .map_err(IntoResponse::into_response)?;
-    Ok((StatusCode::CREATED, Json(v)))
+    Ok((status, Json(v)))
 }
 
 /// `filename*=` of a Content-Disposition (RFC 8187): UTF-8, percent-encoded.

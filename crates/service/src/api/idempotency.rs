@@ -6,6 +6,13 @@
 //! committed; a retry reads it under the same lock, before any check of the act (a retry after the
 //! deadline still gets its receipt). The same key with another body or on another operation: 422.
 //! A refused request stores nothing: its retry is judged again.
+//!
+//! Uploads whose body is a stream (tender and request documents, bid files): the body's digest is known
+//! only once it has been read. The request's fingerprint is then the SHA-256 of its media type and of
+//! the body's SHA-256 ([`Idempotency::with_streamed_body`]). A retry whose key already has an answer
+//! is read only to hash it, nothing is stored ([`Idempotency::replay_streamed`]); a first request is
+//! streamed into the store and checked again under the act's lock, where a retry that raced it finds
+//! the answer and its own object is deleted. So a retried upload leaves one row and one object.
 
 use crate::db::entities::idempotency_key;
 use crate::error::{ApiJson, ApiResult, AppError};
@@ -15,6 +22,7 @@ use axum::{
     http::{HeaderMap, StatusCode, request::Parts},
     response::{IntoResponse, Response},
 };
+use futures_util::{Stream, StreamExt};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use serde::{Serialize, de::DeserializeOwned};
 use sha2::{Digest, Sha256};
@@ -85,7 +93,71 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for IdempotentJson<T> {
     }
 }
 
+/// What to do with a streamed upload (see [`Idempotency::replay_streamed`]).
+pub enum Streamed<S, R> {
+    /// The key already has its answer: give it again (the body was read and hashed, nothing stored).
+    Replay(StatusCode, R),
+    /// Run the upload with its body, untouched.
+    Run(S),
+}
+
 impl Idempotency {
+    /// The fingerprint of a streamed upload once its body is read: its media type and the SHA-256 of
+    /// its bytes (hex), so another content or another type under the same key is refused.
+    pub fn with_streamed_body(self, media_type: &str, body_sha256: &str) -> Self {
+        Idempotency {
+            sha256: hex::encode(Sha256::digest(format!("{media_type}\n{body_sha256}"))),
+            ..self
+        }
+    }
+
+    /// For a streamed upload, before anything is stored: when the key already has an answer (a
+    /// committed act of this token), read the body only to hash it (at most `max_bytes`, else 413) and
+    /// give the answer back, or refuse (422) if the operation, the media type or the content differ.
+    /// Otherwise hand the body back untouched. Without a key, always `Run`.
+    pub async fn replay_streamed<C, R, S, E>(
+        &self,
+        db: &C,
+        p: &Principal,
+        media_type: &str,
+        body: S,
+        max_bytes: u64,
+    ) -> ApiResult<Streamed<S, R>>
+    where
+        C: ConnectionTrait,
+        R: DeserializeOwned,
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let Some(key) = &self.key else {
+            return Ok(Streamed::Run(body));
+        };
+        let Some(row) = idempotency_key::Entity::find_by_id((p.token_id, key.clone()))
+            .one(db)
+            .await?
+        else {
+            return Ok(Streamed::Run(body));
+        };
+        if row.operation != self.operation {
+            // another route: refused without reading the body
+            return Err(reused(&row.operation));
+        }
+        let sha = stream_sha256(body, max_bytes).await?;
+        let idem = Idempotency {
+            key: self.key.clone(),
+            sha256: self.sha256.clone(),
+            operation: self.operation.clone(),
+        }
+        .with_streamed_body(media_type, &sha);
+        match idem.replay(db, p).await? {
+            Some((status, r)) => Ok(Streamed::Replay(status, r)),
+            // the row exists and is never deleted
+            None => Err(AppError::Internal(anyhow::anyhow!(
+                "idempotency key vanished"
+            ))),
+        }
+    }
+
     /// The first answer to this (token, key), if the act already committed: `None` to run the act.
     /// Call it inside the act's write transaction, before any check.
     pub async fn replay<C: ConnectionTrait, R: DeserializeOwned>(
@@ -103,14 +175,7 @@ impl Idempotency {
             return Ok(None);
         };
         if row.operation != self.operation || row.request_sha256 != self.sha256 {
-            return Err(AppError::bad(
-                HEADER,
-                format!(
-                    "{HEADER}: this key was used for another request ({}); a retry sends the same body to \
-                     the same operation, a new request takes a new key",
-                    row.operation
-                ),
-            ));
+            return Err(reused(&row.operation));
         }
         let status = StatusCode::from_u16(row.status as u16)
             .map_err(|e| AppError::Internal(anyhow::anyhow!("stored status: {e}")))?;
@@ -145,4 +210,34 @@ impl Idempotency {
         .await?;
         Ok(())
     }
+}
+
+/// 422: the key was used for another request (`operation` or another body).
+fn reused(operation: &str) -> AppError {
+    AppError::bad(
+        HEADER,
+        format!(
+            "{HEADER}: this key was used for another request ({operation}); a retry sends the same body to \
+             the same operation, a new request takes a new key"
+        ),
+    )
+}
+
+/// The hex SHA-256 of a body read to its end, refused (413) past `max_bytes`.
+async fn stream_sha256<S, E>(mut body: S, max_bytes: u64) -> ApiResult<String>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let mut h = Sha256::new();
+    let mut len: u64 = 0;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| AppError::Malformed(format!("upload body: {e}")))?;
+        len += chunk.len() as u64;
+        if len > max_bytes {
+            return Err(AppError::TooLarge);
+        }
+        h.update(&chunk);
+    }
+    Ok(hex::encode(h.finalize()))
 }

@@ -742,19 +742,21 @@ async fn patch_lot(
 
 /// Attach a tender document (bando, disciplinare...) (buyer).
 #[utoipa::path(post, path = "/v1/tenders/{id}/documents", tag = "tenders", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = super::documents::KEY_DOC)),
     request_body = NewDocument,
     responses((status = 201, body = DocumentView), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn add_tender_document(
     State(st): State<AppState>,
     p: Principal,
     Path(id): Path<Uuid>,
-    ApiJson(b): ApiJson<NewDocument>,
+    IdempotentJson(idem, b): IdempotentJson<NewDocument>,
 ) -> ApiResult<(StatusCode, Json<DocumentView>)> {
+    if let Some((status, first)) = idem.replay(&st.db.conn, &p).await? {
+        return Ok((status, Json(first)));
+    }
     manage_tender(&st.db.conn, &p, id).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(store_document(&st, &p, "tender", id, b).await?),
-    ))
+    let (status, v) = store_document(&st, &p, "tender", id, b, idem).await?;
+    Ok((status, Json(v)))
 }
 
 /// A tender's documents (whoever may see the tender).
