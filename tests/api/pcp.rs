@@ -720,3 +720,161 @@ both_backends!(
         assert_eq!(t["lots"][0]["cig_source"], Value::Null, "no CIG yet");
     }
 );
+
+on_both_backends!(
+    a_direct_award_gets_its_cig_from_ad3_and_reports_the_contract_with_sc1,
+    direct_award_ad3
+);
+
+/// A direct award (art. 50 c.1 a-b): the buyer states the operator and amount on the lot (the decisione di
+/// contrarre names them, art. 17 c.2); `acquire_cig` sends AD3 (crea-appalto, which creates the appalto
+/// awarded) and conferma-appalto; the CIG comes from the outcome; the award sends nothing more (AD3 said
+/// it); the contract sends SC1 with the same `idPartecipante`.
+async fn direct_award_ad3(backend: Backend) {
+    let mock = mock();
+    let app = spawn(backend, &mock, &[]).await;
+    let w = world(&app).await;
+    let mut body = request_body();
+    body["estimated_amount"] = json!("38000.00");
+    body["lots"][0]["estimated_amount"] = json!("38000.00");
+    let r = ok(
+        &app.post("/v1/requests", Some(&w.municipality), &body).await,
+        201,
+    );
+    let rid = r["id"].as_str().unwrap();
+    let acc = ok(
+        &app.post(
+            &format!("/v1/requests/{rid}/accept"),
+            Some(&w.buyer),
+            &json!({"procedure_type": "affidamento_diretto"}),
+        )
+        .await,
+        201,
+    );
+    let tid = acc["tender_id"].as_str().unwrap().to_owned();
+    let t = ok(
+        &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
+        200,
+    );
+    let lot = t["lots"][0]["id"].as_str().unwrap().to_owned();
+    let ev = format!("/v1/tenders/{tid}/events");
+    let lev = format!("/v1/lots/{lot}/events");
+    event(
+        &app,
+        &ev,
+        &w.buyer,
+        json!({"event": "adopt_decision_to_contract", "declarations": {"contractor_named": true}}),
+    )
+    .await;
+    // without the operator and the amount there is no AD3 to send: refused, naming the field
+    let r = app
+        .post(&ev, Some(&w.buyer), &json!({"event": "acquire_cig"}))
+        .await;
+    assert_eq!(r.0, 422, "{}", r.1);
+    assert_eq!(r.1["field"], "pcp.affidatario", "{}", r.1);
+    let o = ok(
+        &app.post(
+            "/v1/operators",
+            None,
+            &json!({"name": "Pulizie Alfa srl", "codice_fiscale": "05949241110", "pec": "alfa@pec.it"}),
+        )
+        .await,
+        201,
+    );
+    let op = o["operator"]["id"].as_str().unwrap().to_owned();
+    let lot_path = format!("/v1/tenders/{tid}/lots/{lot}");
+    for (pcp, field) in [
+        (
+            json!({"affidatario": op, "importo_affidamento": "zero"}),
+            "pcp.importo_affidamento",
+        ),
+        (
+            json!({"affidatario": op, "importo_affidamento": "-10.00"}),
+            "pcp.importo_affidamento",
+        ),
+        (
+            json!({"affidatario": uuid::Uuid::nil(), "importo_affidamento": "37500.00"}),
+            "pcp.affidatario",
+        ),
+    ] {
+        let r = app
+            .patch(&lot_path, Some(&w.buyer), &json!({"pcp": pcp}))
+            .await;
+        assert_eq!(r.0, 422, "{pcp}: {}", r.1);
+        assert_eq!(r.1["field"], field, "{}", r.1);
+    }
+    let l = ok(
+        &app.patch(
+            &lot_path,
+            Some(&w.buyer),
+            &json!({"pcp": {"affidatario": op, "importo_affidamento": "37500.00"}}),
+        )
+        .await,
+        200,
+    );
+    assert_eq!(l["pcp"]["affidatario"], op.as_str(), "{l}");
+    let tr = event(&app, &ev, &w.buyer, json!({"event": "acquire_cig"})).await;
+    assert_eq!(tr["to"], "approved", "the CIG comes from PCP later: {tr}");
+    let t = wait_state(
+        &app,
+        &format!("/v1/tenders/{tid}"),
+        &w.buyer,
+        "/state",
+        "ready",
+    )
+    .await;
+    let cig = t["lots"][0]["cig"].as_str().expect("a CIG from PCP");
+    domain::ids::Cig::parse(cig).expect("ANAC's check characters");
+    assert_eq!(t["lots"][0]["cig_source"], "pcp", "{t}");
+    let c = calls(&app, &tid, &w.buyer).await;
+    assert_eq!(c[0]["scheda"], "AD3", "{c:?}");
+    assert!(all_confirmed(&c, 2), "{c:?}");
+
+    // the direct award runs; its award is already reported by AD3
+    event(&app, &ev, &w.buyer, json!({"event": "start_direct_award"})).await;
+    event(&app, &lev, &w.buyer, json!({"event": "start_direct_award"})).await;
+    event(
+        &app,
+        &lev,
+        &w.buyer,
+        json!({"event": "verify_requirements",
+               "declarations": {"requirement_checks": "art52_self_declaration"}}),
+    )
+    .await;
+    let tr = event(&app, &lev, &w.buyer, json!({"event": "award"})).await;
+    assert_eq!(tr["to"], "awarded", "{tr}");
+    // below the threshold no standstill (art. 55 c.2): the contract may be signed at once
+    let tr = event(&app, &lev, &w.buyer, json!({"event": "standstill_elapsed"})).await;
+    assert_eq!(tr["to"], "ready_to_sign", "{tr}");
+    assert_eq!(
+        calls(&app, &tid, &w.buyer).await.len(),
+        2,
+        "no S2/A2_29 for a direct award"
+    );
+    event(&app, &lev, &w.buyer, json!({"event": "sign_contract"})).await;
+    let c = wait_calls(&app, &tid, &w.buyer, "SC1", |c| all_confirmed(c, 3)).await;
+    assert_eq!(c[2]["scheda"], "SC1", "{c:?}");
+
+    // every body valid (the mock answers 400 otherwise); AD3 names the operator and amount, SC1 the same
+    // participant
+    let got = mock.received();
+    assert!(got.iter().all(|r| r.status == 200), "{got:#?}");
+    let schede: Vec<&Value> = got
+        .iter()
+        .filter(|r| r.body.pointer("/scheda/codice/codice").is_some())
+        .map(|r| &r.body)
+        .collect();
+    let codes: Vec<&str> = schede
+        .iter()
+        .map(|b| b["scheda"]["codice"]["codice"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["AD3", "SC1"]);
+    let ag = &schede[0]["scheda"]["body"]["anacForm"]["aggiudicazioni"][0];
+    let p = &ag["partecipanti"][0];
+    assert_eq!(p["codiceFiscale"], "05949241110", "{ag}");
+    assert_eq!(p["importo"], json!(37500), "{ag}");
+    assert_eq!(
+        schede[1]["scheda"]["body"]["anacForm"]["datiContratto"]["idPartecipante"],
+        p["idPartecipante"],
+    );
+}

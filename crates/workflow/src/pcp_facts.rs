@@ -13,9 +13,9 @@ use pcp::codes::{
     RuoloOE, TipoFinanziamento, TipoOE,
 };
 use pcp::model::{
-    Aggiudicazione, Appalto, Committente, Contratto, ElencoLotto, EsitoAggiudicazione,
-    Finanziamento, InvitatiLotto, Lotto, MancataAggiudicazione, Membro, Offerta, OperatoreId,
-    Partecipante, Procedura, QuadroEconomico, StazioneAppaltante,
+    AffidamentoDiretto, Aggiudicazione, Appalto, Committente, Contratto, ElencoLotto,
+    EsitoAggiudicazione, Finanziamento, InvitatiLotto, Lotto, MancataAggiudicazione, Membro,
+    Offerta, OperatoreId, Partecipante, Procedura, QuadroEconomico, StazioneAppaltante,
 };
 use pcp::{PcpError, Scheda};
 use rust_decimal::Decimal;
@@ -122,6 +122,14 @@ pub struct LotPcp {
     pub bim: Option<bool>,
     /// The feasibility study exempting from BIM was approved in time (`docFAP`): stated with `bim` (REG5_1).
     pub bim_esenzione: Option<bool>,
+    /// Direct award (art. 50 c.1 a-b): the operator chosen, by its id in the operators' register, as the
+    /// decisione di contrarre names it (art. 17 c.2). Sent in AD3 (and SC1); required before
+    /// `acquire_cig` of a direct award with PCP enabled.
+    pub affidatario: Option<Uuid>,
+    /// Direct award: the amount awarded, euro VAT excluded (`"38500.00"`), sent in AD3 (`importo`); required
+    /// with `affidatario`.
+    #[schema(example = "38500.00")]
+    pub importo_affidamento: Option<String>,
 }
 
 impl LotPcp {
@@ -154,6 +162,9 @@ impl LotPcp {
         {
             return Err(bad("pcp.durata_mesi", "pcp.durata_mesi: 1 to 1200 months"));
         }
+        if let Some(a) = &self.importo_affidamento {
+            parse_importo(a)?;
+        }
         if self.bim.is_some() != self.bim_esenzione.is_some() {
             return Err(bad(
                 "pcp.bim_esenzione",
@@ -162,6 +173,25 @@ impl LotPcp {
             ));
         }
         Ok(())
+    }
+
+    /// The direct award's operator and amount (art. 17 c.2), both stated; the error names the missing one.
+    pub fn direct_award(&self) -> WResult<(Uuid, Decimal)> {
+        let op = self.affidatario.ok_or_else(|| {
+            bad(
+                "pcp.affidatario",
+                "pcp.affidatario: a direct award states the operator chosen (its id in the operators' \
+                 register) before its CIG is requested with AD3",
+            )
+        })?;
+        let amount = self.importo_affidamento.as_deref().ok_or_else(|| {
+            bad(
+                "pcp.importo_affidamento",
+                "pcp.importo_affidamento: a direct award states the amount awarded before its CIG is \
+                 requested with AD3",
+            )
+        })?;
+        Ok((op, parse_importo(amount)?))
     }
 
     fn finanziamento(&self) -> WResult<TipoFinanziamento> {
@@ -180,6 +210,24 @@ impl LotPcp {
                 }),
         }
     }
+}
+
+/// `pcp.importo_affidamento`: euro, positive, at most two decimals.
+fn parse_importo(s: &str) -> WResult<Decimal> {
+    let f = "pcp.importo_affidamento";
+    let d: Decimal = s.trim().parse().map_err(|_| {
+        bad(
+            f,
+            format!("{f}: '{s}' is not an amount in euro (\"38500.00\")"),
+        )
+    })?;
+    if d <= Decimal::ZERO || d.normalize().scale() > 2 {
+        return Err(bad(
+            f,
+            format!("{f}: '{s}' must be positive, with at most two decimals"),
+        ));
+    }
+    Ok(d)
 }
 
 /// A scheda ready to send, with the eForm it carries (for the record).
@@ -257,6 +305,7 @@ pub async fn load<C: ConnectionTrait>(db: &C, tender_id: Uuid) -> WResult<Tender
     };
     let mut ids: Vec<Uuid> = bids.iter().map(|b| b.operator_id).collect();
     ids.extend(crate::transition::invitees(&tender));
+    ids.extend(lots.iter().filter_map(|l| LotPcp::stored(l).affidatario));
     let operators = operator::Entity::find()
         .filter(operator::Column::Id.is_in(ids))
         .all(db)
@@ -357,12 +406,18 @@ pub fn appalto(p: &Profile, base_url: &str, r: &TenderRows) -> WResult<Appalto> 
         .as_ref()
         .and_then(|m| p.comuni.get(&m.codice_fiscale))
         .unwrap_or(&p.comune_default);
-    let deadline = t.deadline.ok_or_else(|| {
-        bad(
-            "deadline",
-            "deadline: the offer deadline goes in the publication scheda: set it before acquire_cig",
-        )
-    })?;
+    // a direct award has no offers and no deadline: AD3 has no field for it (the lot's `scadenza_offerte`
+    // is not written by `schede::ad3`)
+    let deadline = match (t.deadline, procedura(t)) {
+        (Some(d), _) => d,
+        (None, Procedura::AffidamentoDiretto) => t.created_at,
+        (None, _) => {
+            return Err(bad(
+                "deadline",
+                "deadline: the offer deadline goes in the publication scheda: set it before acquire_cig",
+            ));
+        }
+    };
     let cup: Vec<_> = r
         .request
         .as_ref()
@@ -502,11 +557,27 @@ fn invitato(r: &TenderRows, l: &lot::Model, operator_id: Uuid) -> WResult<Partec
     {
         return partecipante(r, b);
     }
+    operator_of_lot(r, l, operator_id, "operator")
+}
+
+/// An operator of the register as a single firm on a lot, with no bid: `idPartecipante` derived from the
+/// lot and the operator (stable across resends; the same in AD3 and SC1). `field` names what pointed to it.
+fn operator_of_lot(
+    r: &TenderRows,
+    l: &lot::Model,
+    operator_id: Uuid,
+    field: &str,
+) -> WResult<Partecipante> {
     let o = r
         .operators
         .iter()
         .find(|o| o.id == operator_id)
-        .ok_or(WorkflowError::NotFound("operator"))?;
+        .ok_or_else(|| {
+            bad(
+                field,
+                format!("{field}: no operator {operator_id} in the register"),
+            )
+        })?;
     Ok(Partecipante {
         id: Uuid::from_u128(l.id.as_u128() ^ operator_id.as_u128()),
         membri: vec![Membro {
@@ -517,6 +588,21 @@ fn invitato(r: &TenderRows, l: &lot::Model, operator_id: Uuid) -> WResult<Partec
         }],
         avvalimento: None,
     })
+}
+
+/// The direct award of a tender's only lot: the operator and amount the buyer stated (`lot.pcp`).
+fn direct_award_of(r: &TenderRows) -> WResult<(&lot::Model, Partecipante, Decimal)> {
+    let [l] = r.lots.as_slice() else {
+        return Err(bad(
+            "lots",
+            format!(
+                "lots: a direct award is reported to PCP (AD3) with one lot; this tender has {}",
+                r.lots.len()
+            ),
+        ));
+    };
+    let (op, importo) = LotPcp::stored(l).direct_award()?;
+    Ok((l, operator_of_lot(r, l, op, "pcp.affidatario")?, importo))
 }
 
 fn lot_cig(l: &lot::Model) -> WResult<Cig> {
@@ -618,6 +704,24 @@ pub fn build(
             .ok_or(WorkflowError::NotFound("lot"))
     };
     match purpose {
+        Purpose::Publication if r.tender.procedure_type.0 == ProcedureType::AffidamentoDiretto => {
+            // AD3 creates the appalto and awards it at once (art. 50 c.1 a-b): the operator and amount the
+            // decisione di contrarre names (art. 17 c.2), stated on the lot
+            let a = appalto(p, base_url, r)?;
+            let (_, affidatario, importo) = direct_award_of(r)?;
+            let d = AffidamentoDiretto {
+                appalto: a,
+                affidatario,
+                importo,
+                data_aggiudicazione: now,
+                relazione_unica: true,
+            };
+            let scheda = pcp::schede::ad3(&d, now).map_err(pcp_err)?;
+            Ok(Built {
+                scheda,
+                eform: None,
+            })
+        }
         Purpose::Publication => {
             let a = appalto(p, base_url, r)?;
             let (scheda, eform) =
@@ -660,11 +764,18 @@ pub fn build(
         }
         Purpose::Contract => {
             let l = the_lot()?;
-            let w = l
-                .awardee_bid_id
-                .and_then(|id| r.bids.iter().find(|b| b.id == id))
-                .ok_or_else(|| bad("awardee", "the lot has no awardee"))?;
-            let (importo, _) = amount(l, w);
+            let (id_partecipante, importo) =
+                if r.tender.procedure_type.0 == ProcedureType::AffidamentoDiretto {
+                    // no bid: the operator and amount of AD3
+                    let (_, d, importo) = direct_award_of(r)?;
+                    (d.id, importo)
+                } else {
+                    let w = l
+                        .awardee_bid_id
+                        .and_then(|id| r.bids.iter().find(|b| b.id == id))
+                        .ok_or_else(|| bad("awardee", "the lot has no awardee"))?;
+                    (w.id, amount(l, w).0)
+                };
             let day = now.date_naive();
             let end = now
                 .checked_add_months(Months::new(p.durata_mesi))
@@ -675,7 +786,7 @@ pub fn build(
                 Committente::Diretto(sa) => sa.codice_ausa,
             };
             let c = Contratto {
-                id_partecipante: w.id,
+                id_partecipante,
                 cig: vec![lot_cig(l)?],
                 codici_ausa: vec![ausa],
                 data_stipula: day,
