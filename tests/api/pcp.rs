@@ -878,3 +878,99 @@ async fn direct_award_ad3(backend: Backend) {
         p["idPartecipante"],
     );
 }
+
+on_both_backends!(
+    a_deserted_tender_above_the_threshold_is_reported_with_a1_29_without_a_winner,
+    deserted_above_threshold
+);
+
+/// Above the threshold a tender without a winner is reported with A1_29 (no winner, the award notice 29
+/// saying `clos-nw` with BT-144's reason), not with NAG (below the threshold only).
+async fn deserted_above_threshold(backend: Backend) {
+    let mock = mock();
+    let app = spawn(backend, &mock, &[]).await;
+    let w = world(&app).await;
+    let (tid, _lot) = to_acquire_cig(&app, &w).await;
+    wait_state(
+        &app,
+        &format!("/v1/tenders/{tid}"),
+        &w.buyer,
+        "/state",
+        "ready",
+    )
+    .await;
+    let ev = format!("/v1/tenders/{tid}/events");
+    event(&app, &ev, &w.buyer, json!({"event": "publish"})).await;
+    wait_calls(&app, &tid, &w.buyer, "pubblica-avviso", |c| {
+        all_confirmed(c, 3)
+    })
+    .await;
+    // nobody bids; the deadline passes: the tender is deserted
+    let t = ok(
+        &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
+        200,
+    );
+    let deadline: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(t["deadline"].clone()).unwrap();
+    ok(
+        &app.put(
+            "/v1/admin/clock",
+            Some(&w.admin),
+            &json!({"now": deadline + Duration::minutes(1)}),
+        )
+        .await,
+        200,
+    );
+    let mut state = Value::Null;
+    for _ in 0..300 {
+        let t = ok(
+            &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
+            200,
+        );
+        state = t["state"].clone();
+        if state == "deserted" {
+            break;
+        }
+        if state == "closed" {
+            event(&app, &ev, &w.buyer, json!({"event": "declare_deserted"})).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(state, "deserted");
+    let c = wait_calls(&app, &tid, &w.buyer, "A1_29 without a winner", |c| {
+        all_confirmed(c, 4)
+    })
+    .await;
+    assert_eq!(
+        c[3]["scheda"], "A1_29",
+        "not NAG above the threshold: {c:?}"
+    );
+    assert_eq!(c[3]["purpose"], "not_awarded", "{c:?}");
+    let got = mock.received();
+    assert!(got.iter().all(|r| r.status == 200), "{got:#?}");
+    let a1 = got
+        .iter()
+        .map(|r| &r.body)
+        .find(|b| b.pointer("/scheda/codice/codice") == Some(&json!("A1_29")))
+        .expect("A1_29 sent");
+    let ag = &a1["scheda"]["body"]["anacForm"]["aggiudicazioni"][0];
+    assert_eq!(ag["numeroOfferteAmmesse"], json!(0), "{ag}");
+    assert!(
+        ag["offertePresentate"]
+            .as_array()
+            .is_none_or(|o| o.is_empty()),
+        "{ag}"
+    );
+    use base64::Engine;
+    let xml = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(a1["scheda"]["body"]["eform"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(xml.contains(">clos-nw</cbc:TenderResultCode>"), "{xml}");
+    assert!(
+        xml.contains(r#"listName="non-award-justification">no-rece<"#),
+        "{xml}"
+    );
+}

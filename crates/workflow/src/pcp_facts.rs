@@ -686,6 +686,7 @@ fn aggiudicazione(p: &Profile, r: &TenderRows, l: &lot::Model) -> WResult<Aggiud
         soglia_anomalia: None,
         quadro: None,
         annullata: None,
+        senza_vincitore: None,
     })
 }
 
@@ -833,26 +834,76 @@ pub fn build(
             })
         }
         Purpose::NotAwarded => {
+            use lifecycle::lot::LotState;
+            use lifecycle::tender::TenderState;
             let lots: Vec<&lot::Model> = match lot_id {
                 Some(_) => vec![the_lot()?],
                 None => r.lots.iter().filter(|l| l.cig.is_some()).collect(),
             };
-            let revoked = matches!(
-                r.tender.state.0,
-                lifecycle::tender::TenderState::Revoked | lifecycle::tender::TenderState::Annulled
-            );
+            let t = &r.tender;
+            // why each lot has no winner (NAG's `giustificazione`, eForms BT-144) and, revoked or
+            // annulled, before or after the procedure started (`esitoProceduraAnnullata`)
+            let outcome = |l: &lot::Model| {
+                let revoked = t.state.0 == TenderState::Revoked || l.state.0 == LotState::Revoked;
+                let annulled =
+                    t.state.0 == TenderState::Annulled || l.state.0 == LotState::Annulled;
+                let has_bids = r.bids.iter().any(|b| b.lot_id == l.id);
+                let giustificazione = if revoked {
+                    GiustificazioneEsito::CambiamentoEsigenze
+                } else if annulled {
+                    GiustificazioneEsito::ErroreProcedurale
+                } else if has_bids {
+                    GiustificazioneEsito::TutteRespinte
+                } else {
+                    GiustificazioneEsito::NessunaOfferta
+                };
+                let annullata = (revoked || annulled).then_some(if t.published_at.is_some() {
+                    EsitoProceduraAnnullata::DopoLAvvio
+                } else {
+                    EsitoProceduraAnnullata::PrimaDellAvvio
+                });
+                (giustificazione, annullata)
+            };
+            if sopra_soglia(r)? {
+                // above the threshold: A1_29 with no winner and the award notice 29 saying `clos-nw`
+                let mut a = appalto(p, base_url, r)?;
+                let ids: Vec<String> = lots.iter().map(|l| lot_identifier(l.number)).collect();
+                a.lotti.retain(|x| ids.contains(&x.lot_identifier));
+                let mut aggiudicazioni = Vec::new();
+                let mut elenchi = Vec::new();
+                for l in &lots {
+                    let (why, annullata) = outcome(l);
+                    let mut ag = aggiudicazione(p, r, l)?;
+                    ag.offerte.iter_mut().for_each(|o| o.aggiudicatario = false);
+                    ag.senza_vincitore = Some(why);
+                    ag.annullata = annullata;
+                    aggiudicazioni.push(ag);
+                    elenchi.push(elenco(r, l)?);
+                }
+                let e = EsitoAggiudicazione {
+                    procedura: procedura(t),
+                    data_aggiudicazione: now,
+                    subappalto: None,
+                    motivo_urgenza: MotivoUrgenza::NonApplicabile,
+                    link_documenti: None,
+                    relazione_unica: true,
+                    opere_urbanizzazione_scomputo: false,
+                    aggiudicazioni,
+                };
+                let which = lot_id.map_or(0, |id| id.as_u128());
+                let (scheda, eform) =
+                    pcp::schede::award(&a, &e, &elenchi, &notice_ids(t, 0x29 ^ 0xA11 ^ which), now)
+                        .map_err(pcp_err)?;
+                return Ok(Built { scheda, eform });
+            }
             let lotti = lots
                 .iter()
                 .map(|l| {
-                    let has_bids = r.bids.iter().any(|b| b.lot_id == l.id);
+                    let (giustificazione, annullata) = outcome(l);
                     Ok(MancataAggiudicazione {
                         cig: lot_cig(l)?,
-                        giustificazione: if has_bids {
-                            GiustificazioneEsito::TutteRespinte
-                        } else {
-                            GiustificazioneEsito::NessunaOfferta
-                        },
-                        annullata: revoked.then_some(EsitoProceduraAnnullata::DopoLAvvio),
+                        giustificazione,
+                        annullata,
                     })
                 })
                 .collect::<WResult<Vec<_>>>()?;
