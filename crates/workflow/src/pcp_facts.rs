@@ -645,7 +645,46 @@ fn amount(l: &lot::Model, b: &bid::Model) -> (Decimal, Option<Decimal>) {
     (importo, ribasso)
 }
 
+/// The anomaly step of a lot's stored evaluation (art. 54 c.1, art. 110), as A1_29/A2_29 report it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Anomalia {
+    /// The threshold (a ribasso in percent), when it was computed and applied; rounded to the 5
+    /// decimals ANAC's `valoreSogliaAnomalia` allows.
+    pub soglia: Option<Decimal>,
+    /// The bids at or above the threshold, excluded automatically as anomalous (art. 54 c.1).
+    pub escluse: Vec<Uuid>,
+}
+
+/// Reads the anomaly step from the stored evaluation's result (`result.anomaly` of the lowest-price
+/// evaluation: `outcome`, `threshold`, `excluded`); a quality-price evaluation or an evaluation without
+/// automatic exclusion yields no threshold and no excluded bid.
+pub fn anomalia(evaluation_json: Option<&str>) -> Anomalia {
+    let Some(v) = evaluation_json.and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
+    else {
+        return Anomalia::default();
+    };
+    let a = &v["result"]["anomaly"];
+    if a["outcome"] != "computed" {
+        return Anomalia::default();
+    }
+    let soglia = a["threshold"]
+        .as_str()
+        .and_then(|t| t.parse::<Decimal>().ok())
+        .map(|t| t.round_dp(5).normalize())
+        .filter(|t| *t >= Decimal::ZERO && *t <= Decimal::ONE_HUNDRED);
+    let escluse = a["excluded"]
+        .as_array()
+        .map(|x| {
+            x.iter()
+                .filter_map(|id| id.as_str().and_then(|s| s.parse().ok()))
+                .collect()
+        })
+        .unwrap_or_default();
+    Anomalia { soglia, escluse }
+}
+
 fn aggiudicazione(p: &Profile, r: &TenderRows, l: &lot::Model) -> WResult<Aggiudicazione> {
+    let anomalia = anomalia(l.evaluation_json.as_deref());
     let ranking: Vec<Uuid> = l
         .evaluation_json
         .as_deref()
@@ -672,9 +711,11 @@ fn aggiudicazione(p: &Profile, r: &TenderRows, l: &lot::Model) -> WResult<Aggiud
                 punteggio_qualita: b.tech_score.as_deref().and_then(|s| s.parse().ok()),
                 aggiudicatario: l.awardee_bid_id == Some(b.id),
                 posizione: pos,
-                anomala: false,
-                esclusa_automaticamente: false,
-                sopra_soglia_anomalia: Some(false),
+                // art. 54 c.1: the bids at or above the threshold are excluded as anomalous; a bid
+                // judged anomalous after the art. 110 explanations is not recorded per bid yet
+                anomala: anomalia.escluse.contains(&b.id),
+                esclusa_automaticamente: anomalia.escluse.contains(&b.id),
+                sopra_soglia_anomalia: anomalia.soglia.map(|_| anomalia.escluse.contains(&b.id)),
                 ccnl: p.ccnl.clone(),
             }
         })
@@ -683,7 +724,7 @@ fn aggiudicazione(p: &Profile, r: &TenderRows, l: &lot::Model) -> WResult<Aggiud
         cig: lot_cig(l)?,
         offerte,
         offerte_ammesse: lbids.len() as u32,
-        soglia_anomalia: None,
+        soglia_anomalia: anomalia.soglia,
         quadro: None,
         annullata: None,
         senza_vincitore: None,
@@ -913,5 +954,48 @@ pub fn build(
                 eform: None,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The anomaly step read back from what the evaluation crate really writes (MIT circolare 8/2019's
+    /// twenty ribassi, metodo A, automatic exclusion).
+    #[test]
+    fn the_anomaly_threshold_and_the_excluded_bids_come_from_the_stored_evaluation() {
+        let ribassi = [
+            "10.011", "11.110", "11.110", "11.431", "11.691", "12.751", "12.961", "13.471",
+            "13.581", "13.910", "14.721", "14.812", "15.220", "15.627", "16.142", "16.352",
+            "16.460", "16.752", "16.875", "16.992",
+        ];
+        let ids: Vec<Uuid> = (1..=20u128).map(Uuid::from_u128).collect();
+        let bids: Vec<serde_json::Value> = ids
+            .iter()
+            .zip(ribassi)
+            .map(|(id, d)| serde_json::json!({"id": id.to_string(), "discount": d}))
+            .collect();
+        let input = serde_json::json!({"criterion": "lowest_price", "anomaly": {"method": "A"}, "bids": bids});
+        let result = evaluation::evaluate_json(&input.to_string()).unwrap();
+        let stored = crate::store::evaluation::stored_evaluation(input, result, Utc::now());
+        let a = anomalia(Some(&stored.to_string()));
+        let soglia = a.soglia.expect("a threshold computed");
+        assert_eq!(
+            soglia,
+            Decimal::new(1488484, 5),
+            "14.88483533… to 5 decimals"
+        );
+        // the bids at or above 14.88484: the last eight ribassi
+        assert_eq!(a.escluse.len(), 8, "{a:?}");
+        assert!(a.escluse.iter().all(|id| ids[12..].contains(id)), "{a:?}");
+
+        // no automatic exclusion requested, fewer than five bids, or no evaluation: nothing to report
+        let none = serde_json::json!({"criterion": "lowest_price", "bids": bids});
+        let r = evaluation::evaluate_json(&none.to_string()).unwrap();
+        let s = crate::store::evaluation::stored_evaluation(none, r, Utc::now());
+        assert_eq!(anomalia(Some(&s.to_string())), Anomalia::default());
+        assert_eq!(anomalia(None), Anomalia::default());
+        assert_eq!(anomalia(Some("{}")), Anomalia::default());
     }
 }
