@@ -132,6 +132,15 @@ fn all_confirmed(c: &[Value], n: usize) -> bool {
 /// The buyer takes a request above the EU threshold to `acquire_cig` with PCP enabled (deadline set
 /// first: it goes in the publication scheda). Returns (tender, lot).
 async fn to_acquire_cig(app: &TestApp, w: &crate::flow::World) -> (String, String) {
+    to_acquire_cig_with(app, w, None).await
+}
+
+/// [`to_acquire_cig`], the lot's data for ANAC (`pcp`) stated first when given.
+async fn to_acquire_cig_with(
+    app: &TestApp,
+    w: &crate::flow::World,
+    pcp: Option<Value>,
+) -> (String, String) {
     let mut body = request_body();
     body["estimated_amount"] = json!("400000.00");
     body["lots"][0]["estimated_amount"] = json!("400000.00");
@@ -173,6 +182,17 @@ async fn to_acquire_cig(app: &TestApp, w: &crate::flow::World) -> (String, Strin
         .await,
         200,
     );
+    if let Some(pcp) = pcp {
+        ok(
+            &app.patch(
+                &format!("/v1/tenders/{tid}/lots/{lot}"),
+                Some(&w.buyer),
+                &json!({"pcp": pcp}),
+            )
+            .await,
+            200,
+        );
+    }
     let tr = event(app, &ev, &w.buyer, json!({"event": "acquire_cig"})).await;
     assert_eq!(tr["to"], "approved", "the CIGs come from PCP later: {tr}");
     assert_eq!(
@@ -890,7 +910,21 @@ async fn deserted_above_threshold(backend: Backend) {
     let mock = mock();
     let app = spawn(backend, &mock, &[]).await;
     let w = world(&app).await;
-    let (tid, _lot) = to_acquire_cig(&app, &w).await;
+    // the lot (400,000 euro) funded from two sources, with sums at disposal in its quadro economico
+    let pcp = json!({
+        "finanziamenti": [{"tipo": "A", "importo": "250000.00"}, {"tipo": "C01", "importo": "150000.00"}],
+        "somme_a_disposizione": "88000.00"
+    });
+    let (tid, lot) = to_acquire_cig_with(&app, &w, Some(pcp)).await;
+    let t = ok(
+        &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
+        200,
+    );
+    assert_eq!(
+        t["lots"][0]["pcp"]["finanziamenti"][1]["tipo"], "C01",
+        "{t}"
+    );
+    let _ = lot;
     wait_state(
         &app,
         &format!("/v1/tenders/{tid}"),
@@ -972,5 +1006,118 @@ async fn deserted_above_threshold(backend: Backend) {
     assert!(
         xml.contains(r#"listName="non-award-justification">no-rece<"#),
         "{xml}"
+    );
+    // the publication carried the funding split and the sums at disposal
+    let p1 = got
+        .iter()
+        .map(|r| &r.body)
+        .find(|b| b.pointer("/scheda/codice/codice") == Some(&json!("P1_16")))
+        .expect("P1_16 sent");
+    let l = &p1["scheda"]["body"]["anacForm"]["lotti"][0];
+    assert_eq!(
+        l["finanziamenti"],
+        json!([
+            {"tipoFinanziamento": {"idTipologica": "tipoFinanziamento", "codice": "A"}, "importo": 250000},
+            {"tipoFinanziamento": {"idTipologica": "tipoFinanziamento", "codice": "C01"}, "importo": 150000}
+        ]),
+        "{l}"
+    );
+    assert_eq!(
+        l["quadroEconomicoStandard"]["sommeADisposizione"],
+        json!(88000),
+        "{l}"
+    );
+}
+
+on_both_backends!(
+    a_lots_funding_split_and_sums_at_disposal_are_checked_field_by_field,
+    funding_split_refused
+);
+
+/// The funding split and the sums at disposal the buyer states for ANAC: each bad value refused with 422
+/// naming its field; the split must add up to the lot's value, also when the lot's amount changes later.
+async fn funding_split_refused(backend: Backend) {
+    let mock = mock();
+    let app = spawn(backend, &mock, &[]).await;
+    let w = world(&app).await;
+    let r = ok(
+        &app.post("/v1/requests", Some(&w.municipality), &request_body())
+            .await,
+        201,
+    );
+    let rid = r["id"].as_str().unwrap();
+    let acc = ok(
+        &app.post(
+            &format!("/v1/requests/{rid}/accept"),
+            Some(&w.buyer),
+            &json!({"procedure_type": "aperta"}),
+        )
+        .await,
+        201,
+    );
+    let tid = acc["tender_id"].as_str().unwrap().to_owned();
+    let t = ok(
+        &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
+        200,
+    );
+    let lot = t["lots"][0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/tenders/{tid}/lots/{lot}");
+    // the lot is worth 180,000 euro
+    for (pcp, field) in [
+        (
+            json!({"finanziamenti": [{"tipo": "ZZ", "importo": "180000.00"}]}),
+            "pcp.finanziamenti[0].tipo",
+        ),
+        (
+            json!({"finanziamenti": [{"tipo": "A", "importo": "100000.00"}, {"tipo": "D", "importo": "-1"}]}),
+            "pcp.finanziamenti[1].importo",
+        ),
+        (json!({"finanziamenti": []}), "pcp.finanziamenti"),
+        (
+            json!({"finanziamento": "A", "finanziamenti": [{"tipo": "A", "importo": "180000.00"}]}),
+            "pcp.finanziamenti",
+        ),
+        (
+            json!({"finanziamenti": [{"tipo": "A", "importo": "100000.00"}, {"tipo": "D", "importo": "70000.00"}]}),
+            "pcp.finanziamenti",
+        ),
+        (
+            json!({"somme_a_disposizione": "1.234"}),
+            "pcp.somme_a_disposizione",
+        ),
+        (
+            json!({"somme_a_disposizione": "-5"}),
+            "pcp.somme_a_disposizione",
+        ),
+    ] {
+        let r = app.patch(&path, Some(&w.buyer), &json!({"pcp": pcp})).await;
+        assert_eq!(r.0, 422, "{pcp}: {}", r.1);
+        assert_eq!(r.1["field"], field, "{pcp}: {}", r.1);
+    }
+    let good = json!({
+        "finanziamenti": [{"tipo": "A", "importo": "100000.00"}, {"tipo": "D", "importo": "80000.00"}],
+        "somme_a_disposizione": "0"
+    });
+    let l = ok(
+        &app.patch(&path, Some(&w.buyer), &json!({"pcp": good}))
+            .await,
+        200,
+    );
+    assert_eq!(l["pcp"]["finanziamenti"][1]["importo"], "80000.00", "{l}");
+    // the lot's amount changes: the split no longer adds up, refused naming it; both together are fine
+    let r = app
+        .patch(&path, Some(&w.buyer), &json!({"base_amount": "200000.00"}))
+        .await;
+    assert_eq!(r.0, 422, "{}", r.1);
+    assert_eq!(r.1["field"], "pcp.finanziamenti", "{}", r.1);
+    ok(
+        &app.patch(
+            &path,
+            Some(&w.buyer),
+            &json!({"base_amount": "200000.00", "pcp": {
+                "finanziamenti": [{"tipo": "A", "importo": "120000.00"}, {"tipo": "D", "importo": "80000.00"}]}}),
+        )
+        .await,
+        200,
     );
 }

@@ -130,6 +130,26 @@ pub struct LotPcp {
     /// with `affidatario`.
     #[schema(example = "38500.00")]
     pub importo_affidamento: Option<String>,
+    /// The lot's funding split among sources (`finanziamenti[]`), instead of `finanziamento`: each source's
+    /// type (ANAC list `tipoFinanziamento`) and amount in euro; the amounts add up to the lot's value (base,
+    /// options and renewals).
+    pub finanziamenti: Option<Vec<FonteFinanziamento>>,
+    /// The quadro economico's sums at the SA's disposal (VAT, technical expenses…; `sommeADisposizione`),
+    /// euro, 0 when not stated.
+    #[schema(example = "42000.00")]
+    pub somme_a_disposizione: Option<String>,
+}
+
+/// One source of a lot's funding (`finanziamenti[]` of the publication schede).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FonteFinanziamento {
+    /// ANAC list `tipoFinanziamento` (`A` own budget, `C01`…`C06` earmarked, `D` loan…).
+    #[schema(example = "C01")]
+    pub tipo: String,
+    /// Euro, e.g. `"120000.00"`.
+    #[schema(example = "120000.00")]
+    pub importo: String,
 }
 
 impl LotPcp {
@@ -165,6 +185,34 @@ impl LotPcp {
         if let Some(a) = &self.importo_affidamento {
             parse_importo(a)?;
         }
+        if let Some(a) = &self.somme_a_disposizione {
+            euro("pcp.somme_a_disposizione", a, true)?;
+        }
+        if let Some(list) = &self.finanziamenti {
+            if self.finanziamento.is_some() {
+                return Err(bad(
+                    "pcp.finanziamenti",
+                    "pcp.finanziamenti: state either one source for the whole value (finanziamento) or \
+                     the split (finanziamenti), not both",
+                ));
+            }
+            if list.is_empty() {
+                return Err(bad(
+                    "pcp.finanziamenti",
+                    "pcp.finanziamenti: at least one source",
+                ));
+            }
+            for (i, f) in list.iter().enumerate() {
+                let field = format!("pcp.finanziamenti[{i}].tipo");
+                pcp::codes::check_code("tipoFinanziamento", &f.tipo, at)
+                    .map_err(|e| bad(&field, format!("{field}: {e}")))?;
+                euro(
+                    &format!("pcp.finanziamenti[{i}].importo"),
+                    &f.importo,
+                    false,
+                )?;
+            }
+        }
         if self.bim.is_some() != self.bim_esenzione.is_some() {
             return Err(bad(
                 "pcp.bim_esenzione",
@@ -194,37 +242,102 @@ impl LotPcp {
         Ok((op, parse_importo(amount)?))
     }
 
-    fn finanziamento(&self) -> WResult<TipoFinanziamento> {
+    fn tipo_finanziamento(field: &str, c: &str) -> WResult<TipoFinanziamento> {
         use pcp::codes::Tipologica;
-        match &self.finanziamento {
-            None => Ok(TipoFinanziamento::BilancioStazioneAppaltante),
-            Some(c) => TipoFinanziamento::all()
-                .iter()
-                .copied()
-                .find(|t| t.code() == c)
-                .ok_or_else(|| {
-                    bad(
-                        "pcp.finanziamento",
-                        format!("pcp.finanziamento: {c} is not in ANAC's list"),
-                    )
-                }),
+        TipoFinanziamento::all()
+            .iter()
+            .copied()
+            .find(|t| t.code() == c)
+            .ok_or_else(|| bad(field, format!("{field}: {c} is not in ANAC's list")))
+    }
+
+    /// The lot's funding sources for a lot worth `valore`: the split stated (its amounts must add up to
+    /// `valore`), else one source (`finanziamento`, `A` when absent) for the whole value.
+    pub fn finanziamenti(&self, valore: Decimal) -> WResult<Vec<Finanziamento>> {
+        let Some(list) = &self.finanziamenti else {
+            let tipo = match &self.finanziamento {
+                None => TipoFinanziamento::BilancioStazioneAppaltante,
+                Some(c) => Self::tipo_finanziamento("pcp.finanziamento", c)?,
+            };
+            return Ok(vec![Finanziamento {
+                tipo,
+                importo: valore,
+            }]);
+        };
+        let out = list
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                Ok(Finanziamento {
+                    tipo: Self::tipo_finanziamento(
+                        &format!("pcp.finanziamenti[{i}].tipo"),
+                        &f.tipo,
+                    )?,
+                    importo: euro(
+                        &format!("pcp.finanziamenti[{i}].importo"),
+                        &f.importo,
+                        false,
+                    )?,
+                })
+            })
+            .collect::<WResult<Vec<_>>>()?;
+        let sum: Decimal = out.iter().map(|f| f.importo).sum();
+        if sum != valore {
+            return Err(bad(
+                "pcp.finanziamenti",
+                format!(
+                    "pcp.finanziamenti: the sources add up to {sum} euro, the lot is worth {valore} (base, \
+                     options and renewals)"
+                ),
+            ));
         }
+        Ok(out)
+    }
+
+    /// The sums at the SA's disposal stated, 0 when not.
+    pub fn somme_a_disposizione(&self) -> WResult<Decimal> {
+        self.somme_a_disposizione
+            .as_deref()
+            .map_or(Ok(Decimal::ZERO), |a| {
+                euro("pcp.somme_a_disposizione", a, true)
+            })
+    }
+
+    /// Checks the stated amounts against the lot's own (the funding split adds up to its value): after an
+    /// edit of the lot, and again when a scheda is built.
+    pub fn check_amounts(&self, t: &tender::Model, l: &lot::Model) -> WResult<()> {
+        self.finanziamenti(quadro(object(t)?, l).valore_stimato())?;
+        self.somme_a_disposizione()?;
+        Ok(())
     }
 }
 
 /// `pcp.importo_affidamento`: euro, positive, at most two decimals.
 fn parse_importo(s: &str) -> WResult<Decimal> {
-    let f = "pcp.importo_affidamento";
+    euro("pcp.importo_affidamento", s, false)
+}
+
+/// An amount in euro the buyer states: positive (or zero when `zero_ok`), at most two decimals; the error
+/// names `field`.
+fn euro(field: &str, s: &str, zero_ok: bool) -> WResult<Decimal> {
     let d: Decimal = s.trim().parse().map_err(|_| {
         bad(
-            f,
-            format!("{f}: '{s}' is not an amount in euro (\"38500.00\")"),
+            field,
+            format!("{field}: '{s}' is not an amount in euro (\"38500.00\")"),
         )
     })?;
-    if d <= Decimal::ZERO || d.normalize().scale() > 2 {
+    let sign_ok = if zero_ok {
+        d >= Decimal::ZERO
+    } else {
+        d > Decimal::ZERO
+    };
+    if !sign_ok || d.normalize().scale() > 2 {
         return Err(bad(
-            f,
-            format!("{f}: '{s}' must be positive, with at most two decimals"),
+            field,
+            format!(
+                "{field}: '{s}' must be {}, with at most two decimals",
+                if zero_ok { "zero or more" } else { "positive" }
+            ),
         ));
     }
     Ok(d)
@@ -350,7 +463,7 @@ fn committente(p: &Profile, r: &TenderRows) -> WResult<Committente> {
 
 /// The lot's quadro economico from its amounts: the base without the safety costs as the object's
 /// amount, the safety costs (not subject to the ribasso, art. 41 c.14), options and renewals (art. 14 c.4).
-/// The sums at the SA's disposal (VAT, technical expenses…) are not in our rows: 0.
+/// The sums at the SA's disposal (VAT, technical expenses…) are the buyer's (`LotPcp::somme_a_disposizione`).
 fn quadro(o: ContractObject, l: &lot::Model) -> QuadroEconomico {
     let net = money(l.base_amount_cents - l.safety_costs_cents);
     let mut q = QuadroEconomico {
@@ -429,8 +542,9 @@ pub fn appalto(p: &Profile, base_url: &str, r: &TenderRows) -> WResult<Appalto> 
         .lots
         .iter()
         .map(|l| {
-            let q = quadro(o, l);
             let lp = LotPcp::stored(l);
+            let mut q = quadro(o, l);
+            q.somme_a_disposizione = lp.somme_a_disposizione()?;
             let nuts_raw = lp.nuts.clone().unwrap_or_else(|| p.nuts.clone());
             let nuts = NutsCode::parse(&nuts_raw)
                 .map_err(|e| bad("pcp.nuts", format!("lot {}: pcp.nuts: {e}", l.number)))?;
@@ -456,10 +570,7 @@ pub fn appalto(p: &Profile, base_url: &str, r: &TenderRows) -> WResult<Appalto> 
                 cpv: cpv.clone(),
                 nuts: nuts.clone(),
                 cod_istat: comune.cod_istat.clone(),
-                finanziamenti: vec![Finanziamento {
-                    tipo: lp.finanziamento()?,
-                    importo: q.valore_stimato(),
-                }],
+                finanziamenti: lp.finanziamenti(q.valore_stimato())?,
                 quadro: q,
                 acquisizione_cup: !cup.is_empty(),
                 cup: cup.clone(),

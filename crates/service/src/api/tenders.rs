@@ -732,6 +732,8 @@ async fn patch_lot(
     }
     am.updated_at = Set(now);
     let l = am.update(&w.txn).await?;
+    // the funding split stated for ANAC adds up to the lot's value, as edited
+    workflow::pcp_facts::LotPcp::stored(&l).check_amounts(&t, &l)?;
     let view = LotView::from(&l);
     audit::append(
         &w.txn,
