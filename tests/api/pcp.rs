@@ -132,6 +132,15 @@ fn all_confirmed(c: &[Value], n: usize) -> bool {
 /// The buyer takes a request above the EU threshold to `acquire_cig` with PCP enabled (deadline set
 /// first: it goes in the publication scheda). Returns (tender, lot).
 async fn to_acquire_cig(app: &TestApp, w: &crate::flow::World) -> (String, String) {
+    to_acquire_cig_with(app, w, None).await
+}
+
+/// [`to_acquire_cig`], the lot's data for ANAC (`pcp`) stated first when given.
+async fn to_acquire_cig_with(
+    app: &TestApp,
+    w: &crate::flow::World,
+    pcp: Option<Value>,
+) -> (String, String) {
     let mut body = request_body();
     body["estimated_amount"] = json!("400000.00");
     body["lots"][0]["estimated_amount"] = json!("400000.00");
@@ -173,6 +182,17 @@ async fn to_acquire_cig(app: &TestApp, w: &crate::flow::World) -> (String, Strin
         .await,
         200,
     );
+    if let Some(pcp) = pcp {
+        ok(
+            &app.patch(
+                &format!("/v1/tenders/{tid}/lots/{lot}"),
+                Some(&w.buyer),
+                &json!({"pcp": pcp}),
+            )
+            .await,
+            200,
+        );
+    }
     let tr = event(app, &ev, &w.buyer, json!({"event": "acquire_cig"})).await;
     assert_eq!(tr["to"], "approved", "the CIGs come from PCP later: {tr}");
     assert_eq!(
@@ -720,3 +740,384 @@ both_backends!(
         assert_eq!(t["lots"][0]["cig_source"], Value::Null, "no CIG yet");
     }
 );
+
+on_both_backends!(
+    a_direct_award_gets_its_cig_from_ad3_and_reports_the_contract_with_sc1,
+    direct_award_ad3
+);
+
+/// A direct award (art. 50 c.1 a-b): the buyer states the operator and amount on the lot (the decisione di
+/// contrarre names them, art. 17 c.2); `acquire_cig` sends AD3 (crea-appalto, which creates the appalto
+/// awarded) and conferma-appalto; the CIG comes from the outcome; the award sends nothing more (AD3 said
+/// it); the contract sends SC1 with the same `idPartecipante`.
+async fn direct_award_ad3(backend: Backend) {
+    let mock = mock();
+    let app = spawn(backend, &mock, &[]).await;
+    let w = world(&app).await;
+    let mut body = request_body();
+    body["estimated_amount"] = json!("38000.00");
+    body["lots"][0]["estimated_amount"] = json!("38000.00");
+    let r = ok(
+        &app.post("/v1/requests", Some(&w.municipality), &body).await,
+        201,
+    );
+    let rid = r["id"].as_str().unwrap();
+    let acc = ok(
+        &app.post(
+            &format!("/v1/requests/{rid}/accept"),
+            Some(&w.buyer),
+            &json!({"procedure_type": "affidamento_diretto"}),
+        )
+        .await,
+        201,
+    );
+    let tid = acc["tender_id"].as_str().unwrap().to_owned();
+    let t = ok(
+        &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
+        200,
+    );
+    let lot = t["lots"][0]["id"].as_str().unwrap().to_owned();
+    let ev = format!("/v1/tenders/{tid}/events");
+    let lev = format!("/v1/lots/{lot}/events");
+    event(
+        &app,
+        &ev,
+        &w.buyer,
+        json!({"event": "adopt_decision_to_contract", "declarations": {"contractor_named": true}}),
+    )
+    .await;
+    // without the operator and the amount there is no AD3 to send: refused, naming the field
+    let r = app
+        .post(&ev, Some(&w.buyer), &json!({"event": "acquire_cig"}))
+        .await;
+    assert_eq!(r.0, 422, "{}", r.1);
+    assert_eq!(r.1["field"], "pcp.affidatario", "{}", r.1);
+    let o = ok(
+        &app.post(
+            "/v1/operators",
+            None,
+            &json!({"name": "Pulizie Alfa srl", "codice_fiscale": "05949241110", "pec": "alfa@pec.it"}),
+        )
+        .await,
+        201,
+    );
+    let op = o["operator"]["id"].as_str().unwrap().to_owned();
+    let lot_path = format!("/v1/tenders/{tid}/lots/{lot}");
+    for (pcp, field) in [
+        (
+            json!({"affidatario": op, "importo_affidamento": "zero"}),
+            "pcp.importo_affidamento",
+        ),
+        (
+            json!({"affidatario": op, "importo_affidamento": "-10.00"}),
+            "pcp.importo_affidamento",
+        ),
+        (
+            json!({"affidatario": uuid::Uuid::nil(), "importo_affidamento": "37500.00"}),
+            "pcp.affidatario",
+        ),
+    ] {
+        let r = app
+            .patch(&lot_path, Some(&w.buyer), &json!({"pcp": pcp}))
+            .await;
+        assert_eq!(r.0, 422, "{pcp}: {}", r.1);
+        assert_eq!(r.1["field"], field, "{}", r.1);
+    }
+    let l = ok(
+        &app.patch(
+            &lot_path,
+            Some(&w.buyer),
+            &json!({"pcp": {"affidatario": op, "importo_affidamento": "37500.00"}}),
+        )
+        .await,
+        200,
+    );
+    assert_eq!(l["pcp"]["affidatario"], op.as_str(), "{l}");
+    let tr = event(&app, &ev, &w.buyer, json!({"event": "acquire_cig"})).await;
+    assert_eq!(tr["to"], "approved", "the CIG comes from PCP later: {tr}");
+    let t = wait_state(
+        &app,
+        &format!("/v1/tenders/{tid}"),
+        &w.buyer,
+        "/state",
+        "ready",
+    )
+    .await;
+    let cig = t["lots"][0]["cig"].as_str().expect("a CIG from PCP");
+    domain::ids::Cig::parse(cig).expect("ANAC's check characters");
+    assert_eq!(t["lots"][0]["cig_source"], "pcp", "{t}");
+    let c = calls(&app, &tid, &w.buyer).await;
+    assert_eq!(c[0]["scheda"], "AD3", "{c:?}");
+    assert!(all_confirmed(&c, 2), "{c:?}");
+
+    // the direct award runs; its award is already reported by AD3
+    event(&app, &ev, &w.buyer, json!({"event": "start_direct_award"})).await;
+    event(&app, &lev, &w.buyer, json!({"event": "start_direct_award"})).await;
+    event(
+        &app,
+        &lev,
+        &w.buyer,
+        json!({"event": "verify_requirements",
+               "declarations": {"requirement_checks": "art52_self_declaration"}}),
+    )
+    .await;
+    let tr = event(&app, &lev, &w.buyer, json!({"event": "award"})).await;
+    assert_eq!(tr["to"], "awarded", "{tr}");
+    // below the threshold no standstill (art. 55 c.2): the contract may be signed at once
+    let tr = event(&app, &lev, &w.buyer, json!({"event": "standstill_elapsed"})).await;
+    assert_eq!(tr["to"], "ready_to_sign", "{tr}");
+    assert_eq!(
+        calls(&app, &tid, &w.buyer).await.len(),
+        2,
+        "no S2/A2_29 for a direct award"
+    );
+    event(&app, &lev, &w.buyer, json!({"event": "sign_contract"})).await;
+    let c = wait_calls(&app, &tid, &w.buyer, "SC1", |c| all_confirmed(c, 3)).await;
+    assert_eq!(c[2]["scheda"], "SC1", "{c:?}");
+
+    // every body valid (the mock answers 400 otherwise); AD3 names the operator and amount, SC1 the same
+    // participant
+    let got = mock.received();
+    assert!(got.iter().all(|r| r.status == 200), "{got:#?}");
+    let schede: Vec<&Value> = got
+        .iter()
+        .filter(|r| r.body.pointer("/scheda/codice/codice").is_some())
+        .map(|r| &r.body)
+        .collect();
+    let codes: Vec<&str> = schede
+        .iter()
+        .map(|b| b["scheda"]["codice"]["codice"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["AD3", "SC1"]);
+    let ag = &schede[0]["scheda"]["body"]["anacForm"]["aggiudicazioni"][0];
+    let p = &ag["partecipanti"][0];
+    assert_eq!(p["codiceFiscale"], "05949241110", "{ag}");
+    assert_eq!(p["importo"], json!(37500), "{ag}");
+    assert_eq!(
+        schede[1]["scheda"]["body"]["anacForm"]["datiContratto"]["idPartecipante"],
+        p["idPartecipante"],
+    );
+}
+
+on_both_backends!(
+    a_deserted_tender_above_the_threshold_is_reported_with_a1_29_without_a_winner,
+    deserted_above_threshold
+);
+
+/// Above the threshold a tender without a winner is reported with A1_29 (no winner, the award notice 29
+/// saying `clos-nw` with BT-144's reason), not with NAG (below the threshold only).
+async fn deserted_above_threshold(backend: Backend) {
+    let mock = mock();
+    let app = spawn(backend, &mock, &[]).await;
+    let w = world(&app).await;
+    // the lot (400,000 euro) funded from two sources, with sums at disposal in its quadro economico
+    let pcp = json!({
+        "finanziamenti": [{"tipo": "A", "importo": "250000.00"}, {"tipo": "C01", "importo": "150000.00"}],
+        "somme_a_disposizione": "88000.00"
+    });
+    let (tid, lot) = to_acquire_cig_with(&app, &w, Some(pcp)).await;
+    let t = ok(
+        &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
+        200,
+    );
+    assert_eq!(
+        t["lots"][0]["pcp"]["finanziamenti"][1]["tipo"], "C01",
+        "{t}"
+    );
+    let _ = lot;
+    wait_state(
+        &app,
+        &format!("/v1/tenders/{tid}"),
+        &w.buyer,
+        "/state",
+        "ready",
+    )
+    .await;
+    let ev = format!("/v1/tenders/{tid}/events");
+    event(&app, &ev, &w.buyer, json!({"event": "publish"})).await;
+    wait_calls(&app, &tid, &w.buyer, "pubblica-avviso", |c| {
+        all_confirmed(c, 3)
+    })
+    .await;
+    // nobody bids; the deadline passes: the tender is deserted
+    let t = ok(
+        &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
+        200,
+    );
+    let deadline: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(t["deadline"].clone()).unwrap();
+    ok(
+        &app.put(
+            "/v1/admin/clock",
+            Some(&w.admin),
+            &json!({"now": deadline + Duration::minutes(1)}),
+        )
+        .await,
+        200,
+    );
+    let mut state = Value::Null;
+    for _ in 0..300 {
+        let t = ok(
+            &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
+            200,
+        );
+        state = t["state"].clone();
+        if state == "deserted" {
+            break;
+        }
+        if state == "closed" {
+            event(&app, &ev, &w.buyer, json!({"event": "declare_deserted"})).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(state, "deserted");
+    let c = wait_calls(&app, &tid, &w.buyer, "A1_29 without a winner", |c| {
+        all_confirmed(c, 4)
+    })
+    .await;
+    assert_eq!(
+        c[3]["scheda"], "A1_29",
+        "not NAG above the threshold: {c:?}"
+    );
+    assert_eq!(c[3]["purpose"], "not_awarded", "{c:?}");
+    let got = mock.received();
+    assert!(got.iter().all(|r| r.status == 200), "{got:#?}");
+    let a1 = got
+        .iter()
+        .map(|r| &r.body)
+        .find(|b| b.pointer("/scheda/codice/codice") == Some(&json!("A1_29")))
+        .expect("A1_29 sent");
+    let ag = &a1["scheda"]["body"]["anacForm"]["aggiudicazioni"][0];
+    assert_eq!(ag["numeroOfferteAmmesse"], json!(0), "{ag}");
+    assert!(
+        ag["offertePresentate"]
+            .as_array()
+            .is_none_or(|o| o.is_empty()),
+        "{ag}"
+    );
+    use base64::Engine;
+    let xml = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(a1["scheda"]["body"]["eform"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(xml.contains(">clos-nw</cbc:TenderResultCode>"), "{xml}");
+    assert!(
+        xml.contains(r#"listName="non-award-justification">no-rece<"#),
+        "{xml}"
+    );
+    // the publication carried the funding split and the sums at disposal
+    let p1 = got
+        .iter()
+        .map(|r| &r.body)
+        .find(|b| b.pointer("/scheda/codice/codice") == Some(&json!("P1_16")))
+        .expect("P1_16 sent");
+    let l = &p1["scheda"]["body"]["anacForm"]["lotti"][0];
+    assert_eq!(
+        l["finanziamenti"],
+        json!([
+            {"tipoFinanziamento": {"idTipologica": "tipoFinanziamento", "codice": "A"}, "importo": 250000},
+            {"tipoFinanziamento": {"idTipologica": "tipoFinanziamento", "codice": "C01"}, "importo": 150000}
+        ]),
+        "{l}"
+    );
+    assert_eq!(
+        l["quadroEconomicoStandard"]["sommeADisposizione"],
+        json!(88000),
+        "{l}"
+    );
+}
+
+on_both_backends!(
+    a_lots_funding_split_and_sums_at_disposal_are_checked_field_by_field,
+    funding_split_refused
+);
+
+/// The funding split and the sums at disposal the buyer states for ANAC: each bad value refused with 422
+/// naming its field; the split must add up to the lot's value, also when the lot's amount changes later.
+async fn funding_split_refused(backend: Backend) {
+    let mock = mock();
+    let app = spawn(backend, &mock, &[]).await;
+    let w = world(&app).await;
+    let r = ok(
+        &app.post("/v1/requests", Some(&w.municipality), &request_body())
+            .await,
+        201,
+    );
+    let rid = r["id"].as_str().unwrap();
+    let acc = ok(
+        &app.post(
+            &format!("/v1/requests/{rid}/accept"),
+            Some(&w.buyer),
+            &json!({"procedure_type": "aperta"}),
+        )
+        .await,
+        201,
+    );
+    let tid = acc["tender_id"].as_str().unwrap().to_owned();
+    let t = ok(
+        &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
+        200,
+    );
+    let lot = t["lots"][0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/tenders/{tid}/lots/{lot}");
+    // the lot is worth 180,000 euro
+    for (pcp, field) in [
+        (
+            json!({"finanziamenti": [{"tipo": "ZZ", "importo": "180000.00"}]}),
+            "pcp.finanziamenti[0].tipo",
+        ),
+        (
+            json!({"finanziamenti": [{"tipo": "A", "importo": "100000.00"}, {"tipo": "D", "importo": "-1"}]}),
+            "pcp.finanziamenti[1].importo",
+        ),
+        (json!({"finanziamenti": []}), "pcp.finanziamenti"),
+        (
+            json!({"finanziamento": "A", "finanziamenti": [{"tipo": "A", "importo": "180000.00"}]}),
+            "pcp.finanziamenti",
+        ),
+        (
+            json!({"finanziamenti": [{"tipo": "A", "importo": "100000.00"}, {"tipo": "D", "importo": "70000.00"}]}),
+            "pcp.finanziamenti",
+        ),
+        (
+            json!({"somme_a_disposizione": "1.234"}),
+            "pcp.somme_a_disposizione",
+        ),
+        (
+            json!({"somme_a_disposizione": "-5"}),
+            "pcp.somme_a_disposizione",
+        ),
+    ] {
+        let r = app.patch(&path, Some(&w.buyer), &json!({"pcp": pcp})).await;
+        assert_eq!(r.0, 422, "{pcp}: {}", r.1);
+        assert_eq!(r.1["field"], field, "{pcp}: {}", r.1);
+    }
+    let good = json!({
+        "finanziamenti": [{"tipo": "A", "importo": "100000.00"}, {"tipo": "D", "importo": "80000.00"}],
+        "somme_a_disposizione": "0"
+    });
+    let l = ok(
+        &app.patch(&path, Some(&w.buyer), &json!({"pcp": good}))
+            .await,
+        200,
+    );
+    assert_eq!(l["pcp"]["finanziamenti"][1]["importo"], "80000.00", "{l}");
+    // the lot's amount changes: the split no longer adds up, refused naming it; both together are fine
+    let r = app
+        .patch(&path, Some(&w.buyer), &json!({"base_amount": "200000.00"}))
+        .await;
+    assert_eq!(r.0, 422, "{}", r.1);
+    assert_eq!(r.1["field"], "pcp.finanziamenti", "{}", r.1);
+    ok(
+        &app.patch(
+            &path,
+            Some(&w.buyer),
+            &json!({"base_amount": "200000.00", "pcp": {
+                "finanziamenti": [{"tipo": "A", "importo": "120000.00"}, {"tipo": "D", "importo": "80000.00"}]}}),
+        )
+        .await,
+        200,
+    );
+}

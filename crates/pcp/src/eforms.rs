@@ -564,6 +564,17 @@ pub fn award_notice(
             &[("listName", "winner-selection-status")],
             if winner { "selec-w" } else { "clos-nw" },
         )?;
+        if let (false, Some(why)) = (winner, ag.senza_vincitore) {
+            // BT-144: why no winner was chosen
+            open(&mut w, "efac:DecisionReason", &[])?;
+            leaf(
+                &mut w,
+                "efbc:DecisionReasonCode",
+                &[("listName", "non-award-justification")],
+                crate::codes::Tipologica::code(why),
+            )?;
+            close(&mut w, "efac:DecisionReason")?;
+        }
         let mut lot_tenders = Vec::new();
         for o in &ag.offerte {
             let tid = format!("TEN-{:04}", tenders.len() + 1);

@@ -202,6 +202,7 @@ pub fn esito() -> EsitoAggiudicazione {
                 soglia_anomalia: None,
                 quadro: None,
                 annullata: None,
+                senza_vincitore: None,
             },
             Aggiudicazione {
                 cig: c2,
@@ -213,6 +214,7 @@ pub fn esito() -> EsitoAggiudicazione {
                 soglia_anomalia: None,
                 quadro: None,
                 annullata: None,
+                senza_vincitore: None,
             },
         ],
     }

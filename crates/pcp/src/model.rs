@@ -295,6 +295,10 @@ pub struct Aggiudicazione {
     pub quadro: Option<QuadroEconomico>,
     /// Set when the lot's procedure was annulled or revoked (no winner).
     pub annullata: Option<EsitoProceduraAnnullata>,
+    /// Set when the lot ends without a winner (deserted, every bid excluded, revoked...): the reason, as
+    /// the eForm 29 states it (BT-144 `non-award-justification`, the same codes as NAG's
+    /// `giustificazione`) with the result `clos-nw`.
+    pub senza_vincitore: Option<GiustificazioneEsito>,
 }
 
 /// The award phase of the appalto.

@@ -317,10 +317,12 @@ pub fn check_award(code: SchedaCode, e: &EsitoAggiudicazione) -> Result<(), PcpE
     }
     for ag in &e.aggiudicazioni {
         let cig = &ag.cig;
-        if ag.annullata.is_some() && ag.offerte.iter().any(|o| o.aggiudicatario) {
+        if (ag.annullata.is_some() || ag.senza_vincitore.is_some())
+            && ag.offerte.iter().any(|o| o.aggiudicatario)
+        {
             return Err(PcpError::invalid(
-                "aggiudicazioni.esitoProceduraAnnullata",
-                format!("{cig}: an annulled or revoked lot has no winner"),
+                "aggiudicazioni.offertePresentate.aggiudicatario",
+                format!("{cig}: a lot annulled, revoked or closed without a winner has no winner"),
             ));
         }
         if ag.offerte.len() > ag.offerte_ammesse as usize {

@@ -187,6 +187,53 @@ fn award_notice_29_is_valid_against_the_eforms_xsd() {
     not(sua_xmllint),
     ignore = "needs xmllint: SUA_XMLLINT=xmllint (Debian libxml2-utils)"
 )]
+fn award_notice_29_without_a_winner_is_valid_against_the_eforms_xsd() {
+    // lot 1 deserted (no tenders), lot 2 revoked after the bids: `clos-nw` with BT-144's reason
+    let a = example::appalto(now());
+    let mut e = example::esito();
+    e.aggiudicazioni[0].offerte.clear();
+    e.aggiudicazioni[0].offerte_ammesse = 0;
+    e.aggiudicazioni[0].senza_vincitore = Some(pcp::codes::GiustificazioneEsito::NessunaOfferta);
+    for o in &mut e.aggiudicazioni[1].offerte {
+        o.aggiudicatario = false;
+    }
+    e.aggiudicazioni[1].annullata = Some(pcp::codes::EsitoProceduraAnnullata::DopoLAvvio);
+    e.aggiudicazioni[1].senza_vincitore = Some(pcp::codes::GiustificazioneEsito::Altro);
+    let xml = eforms::award_notice(
+        &a,
+        &e,
+        &example::elenco(),
+        &eforms::NoticeIds::example(),
+        now(),
+    )
+    .unwrap();
+    let v = xmllint(&xml, CAN_XSD);
+    assert!(v.is_empty(), "{v:#?}\n{xml}");
+    assert_eq!(
+        xml.matches(">clos-nw</cbc:TenderResultCode>").count(),
+        2,
+        "{xml}"
+    );
+    assert!(xml.contains(
+        r#"<efbc:DecisionReasonCode listName="non-award-justification">no-rece</efbc:DecisionReasonCode>"#
+    ));
+    assert_eq!(
+        xml.matches("<efac:SettledContract>").count(),
+        0,
+        "no contract"
+    );
+    let s = pcp::schede::a1_29(&e, &xml, now()).unwrap();
+    assert_eq!(
+        s.body["anacForm"]["aggiudicazioni"][1]["esitoProceduraAnnullata"]["codice"],
+        "7"
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(sua_xmllint),
+    ignore = "needs xmllint: SUA_XMLLINT=xmllint (Debian libxml2-utils)"
+)]
 fn a_broken_notice_is_refused_by_the_validator() {
     let a = example::appalto(now());
     let xml = eforms::contract_notice(&a, &eforms::NoticeIds::example(), now()).unwrap();

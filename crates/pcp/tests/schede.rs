@@ -233,6 +233,25 @@ fn s2_a1_29_a2_29_sc1_nag_are_valid_against_their_schemas() {
         "a revoked lot with a winner"
     );
 
+    // above the threshold, a deserted lot (no bids) is A1_29 with no offers and no winner, not NAG
+    let mut deserted = example::esito();
+    deserted.aggiudicazioni.truncate(1);
+    deserted.aggiudicazioni[0].offerte.clear();
+    deserted.aggiudicazioni[0].offerte_ammesse = 0;
+    deserted.aggiudicazioni[0].senza_vincitore =
+        Some(pcp::codes::GiustificazioneEsito::NessunaOfferta);
+    let a1d = schede::a1_29(&deserted, "<can/>", now()).unwrap();
+    assert_valid(SchedaCode::A1_29, &a1d.body);
+    assert_eq!(
+        a1d.body["anacForm"]["aggiudicazioni"][0]["numeroOfferteAmmesse"],
+        json!(0)
+    );
+    assert!(a1d.body["anacForm"]["aggiudicazioni"][0]["esitoProceduraAnnullata"].is_null());
+    // a lot closed without a winner that names one is refused before sending
+    let mut wrong = example::esito();
+    wrong.aggiudicazioni[0].senza_vincitore = Some(pcp::codes::GiustificazioneEsito::TutteRespinte);
+    assert!(schede::a1_29(&wrong, "<can/>", now()).is_err());
+
     // below the threshold the award goes in A2_29
     let mut below = example::esito();
     below.procedura = pcp::model::Procedura::NegoziataSenzaBando;

@@ -525,16 +525,28 @@ fn demo_sends_every_scheda_to_the_mock_pcp_and_writes_each_valid_against_anacs_s
         scuola["invitees"].as_array().unwrap().len(),
         "every invitee: {invited}"
     );
-    // below the threshold P2_16 and A2_29; deserted and revoked NAG
+    // below the threshold P2_16 and A2_29; the deserted and the revoked tender are above it: A1_29
+    // without a winner (NAG is for the lots below it), with their award notices
     for f in [
         "P2_16-strade-castelrupe.json",
         "A2_29-strade-castelrupe-lotto1.json",
         "P7_2-scuola-borgofranco.json",
-        "NAG-illuminazione-pratovecchio.json",
-        "NAG-palestra-montebello.json",
+        "A1_29-illuminazione-pratovecchio.json",
+        "A1_29-palestra-montebello.json",
+        "eforms/A1_29-illuminazione-pratovecchio.xml",
+        "eforms/A1_29-palestra-montebello.xml",
     ] {
         assert!(pcp.join(f).is_file(), "{f}");
     }
+    let revoked: Value = serde_json::from_str(
+        &std::fs::read_to_string(pcp.join("A1_29-palestra-montebello.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        revoked.pointer("/scheda/body/anacForm/aggiudicazioni/0/esitoProceduraAnnullata/codice"),
+        Some(&json!("7")),
+        "revoked after the start: {revoked}"
+    );
     // every body as ANAC's example (`{"scheda": {"codice", "versione", "body"}}`), valid against its
     // scheda's schema
     let mut n = 0;
@@ -608,5 +620,9 @@ fn demo_eforms_validate_against_the_eforms_xsd() {
         }
         n += 1;
     }
-    assert_eq!(n, 6, "three contract notices, three award notices");
+    assert_eq!(
+        n, 8,
+        "three contract notices; five award notices: three lots awarded, the deserted and the revoked \
+         tender (above the threshold, without a winner: clos-nw)"
+    );
 }

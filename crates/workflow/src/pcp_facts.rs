@@ -13,9 +13,9 @@ use pcp::codes::{
     RuoloOE, TipoFinanziamento, TipoOE,
 };
 use pcp::model::{
-    Aggiudicazione, Appalto, Committente, Contratto, ElencoLotto, EsitoAggiudicazione,
-    Finanziamento, InvitatiLotto, Lotto, MancataAggiudicazione, Membro, Offerta, OperatoreId,
-    Partecipante, Procedura, QuadroEconomico, StazioneAppaltante,
+    AffidamentoDiretto, Aggiudicazione, Appalto, Committente, Contratto, ElencoLotto,
+    EsitoAggiudicazione, Finanziamento, InvitatiLotto, Lotto, MancataAggiudicazione, Membro,
+    Offerta, OperatoreId, Partecipante, Procedura, QuadroEconomico, StazioneAppaltante,
 };
 use pcp::{PcpError, Scheda};
 use rust_decimal::Decimal;
@@ -122,6 +122,34 @@ pub struct LotPcp {
     pub bim: Option<bool>,
     /// The feasibility study exempting from BIM was approved in time (`docFAP`): stated with `bim` (REG5_1).
     pub bim_esenzione: Option<bool>,
+    /// Direct award (art. 50 c.1 a-b): the operator chosen, by its id in the operators' register, as the
+    /// decisione di contrarre names it (art. 17 c.2). Sent in AD3 (and SC1); required before
+    /// `acquire_cig` of a direct award with PCP enabled.
+    pub affidatario: Option<Uuid>,
+    /// Direct award: the amount awarded, euro VAT excluded (`"38500.00"`), sent in AD3 (`importo`); required
+    /// with `affidatario`.
+    #[schema(example = "38500.00")]
+    pub importo_affidamento: Option<String>,
+    /// The lot's funding split among sources (`finanziamenti[]`), instead of `finanziamento`: each source's
+    /// type (ANAC list `tipoFinanziamento`) and amount in euro; the amounts add up to the lot's value (base,
+    /// options and renewals).
+    pub finanziamenti: Option<Vec<FonteFinanziamento>>,
+    /// The quadro economico's sums at the SA's disposal (VAT, technical expenses…; `sommeADisposizione`),
+    /// euro, 0 when not stated.
+    #[schema(example = "42000.00")]
+    pub somme_a_disposizione: Option<String>,
+}
+
+/// One source of a lot's funding (`finanziamenti[]` of the publication schede).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FonteFinanziamento {
+    /// ANAC list `tipoFinanziamento` (`A` own budget, `C01`…`C06` earmarked, `D` loan…).
+    #[schema(example = "C01")]
+    pub tipo: String,
+    /// Euro, e.g. `"120000.00"`.
+    #[schema(example = "120000.00")]
+    pub importo: String,
 }
 
 impl LotPcp {
@@ -154,6 +182,37 @@ impl LotPcp {
         {
             return Err(bad("pcp.durata_mesi", "pcp.durata_mesi: 1 to 1200 months"));
         }
+        if let Some(a) = &self.importo_affidamento {
+            parse_importo(a)?;
+        }
+        if let Some(a) = &self.somme_a_disposizione {
+            euro("pcp.somme_a_disposizione", a, true)?;
+        }
+        if let Some(list) = &self.finanziamenti {
+            if self.finanziamento.is_some() {
+                return Err(bad(
+                    "pcp.finanziamenti",
+                    "pcp.finanziamenti: state either one source for the whole value (finanziamento) or \
+                     the split (finanziamenti), not both",
+                ));
+            }
+            if list.is_empty() {
+                return Err(bad(
+                    "pcp.finanziamenti",
+                    "pcp.finanziamenti: at least one source",
+                ));
+            }
+            for (i, f) in list.iter().enumerate() {
+                let field = format!("pcp.finanziamenti[{i}].tipo");
+                pcp::codes::check_code("tipoFinanziamento", &f.tipo, at)
+                    .map_err(|e| bad(&field, format!("{field}: {e}")))?;
+                euro(
+                    &format!("pcp.finanziamenti[{i}].importo"),
+                    &f.importo,
+                    false,
+                )?;
+            }
+        }
         if self.bim.is_some() != self.bim_esenzione.is_some() {
             return Err(bad(
                 "pcp.bim_esenzione",
@@ -164,22 +223,124 @@ impl LotPcp {
         Ok(())
     }
 
-    fn finanziamento(&self) -> WResult<TipoFinanziamento> {
-        use pcp::codes::Tipologica;
-        match &self.finanziamento {
-            None => Ok(TipoFinanziamento::BilancioStazioneAppaltante),
-            Some(c) => TipoFinanziamento::all()
-                .iter()
-                .copied()
-                .find(|t| t.code() == c)
-                .ok_or_else(|| {
-                    bad(
-                        "pcp.finanziamento",
-                        format!("pcp.finanziamento: {c} is not in ANAC's list"),
-                    )
-                }),
-        }
+    /// The direct award's operator and amount (art. 17 c.2), both stated; the error names the missing one.
+    pub fn direct_award(&self) -> WResult<(Uuid, Decimal)> {
+        let op = self.affidatario.ok_or_else(|| {
+            bad(
+                "pcp.affidatario",
+                "pcp.affidatario: a direct award states the operator chosen (its id in the operators' \
+                 register) before its CIG is requested with AD3",
+            )
+        })?;
+        let amount = self.importo_affidamento.as_deref().ok_or_else(|| {
+            bad(
+                "pcp.importo_affidamento",
+                "pcp.importo_affidamento: a direct award states the amount awarded before its CIG is \
+                 requested with AD3",
+            )
+        })?;
+        Ok((op, parse_importo(amount)?))
     }
+
+    fn tipo_finanziamento(field: &str, c: &str) -> WResult<TipoFinanziamento> {
+        use pcp::codes::Tipologica;
+        TipoFinanziamento::all()
+            .iter()
+            .copied()
+            .find(|t| t.code() == c)
+            .ok_or_else(|| bad(field, format!("{field}: {c} is not in ANAC's list")))
+    }
+
+    /// The lot's funding sources for a lot worth `valore`: the split stated (its amounts must add up to
+    /// `valore`), else one source (`finanziamento`, `A` when absent) for the whole value.
+    pub fn finanziamenti(&self, valore: Decimal) -> WResult<Vec<Finanziamento>> {
+        let Some(list) = &self.finanziamenti else {
+            let tipo = match &self.finanziamento {
+                None => TipoFinanziamento::BilancioStazioneAppaltante,
+                Some(c) => Self::tipo_finanziamento("pcp.finanziamento", c)?,
+            };
+            return Ok(vec![Finanziamento {
+                tipo,
+                importo: valore,
+            }]);
+        };
+        let out = list
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                Ok(Finanziamento {
+                    tipo: Self::tipo_finanziamento(
+                        &format!("pcp.finanziamenti[{i}].tipo"),
+                        &f.tipo,
+                    )?,
+                    importo: euro(
+                        &format!("pcp.finanziamenti[{i}].importo"),
+                        &f.importo,
+                        false,
+                    )?,
+                })
+            })
+            .collect::<WResult<Vec<_>>>()?;
+        let sum: Decimal = out.iter().map(|f| f.importo).sum();
+        if sum != valore {
+            return Err(bad(
+                "pcp.finanziamenti",
+                format!(
+                    "pcp.finanziamenti: the sources add up to {sum} euro, the lot is worth {valore} (base, \
+                     options and renewals)"
+                ),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The sums at the SA's disposal stated, 0 when not.
+    pub fn somme_a_disposizione(&self) -> WResult<Decimal> {
+        self.somme_a_disposizione
+            .as_deref()
+            .map_or(Ok(Decimal::ZERO), |a| {
+                euro("pcp.somme_a_disposizione", a, true)
+            })
+    }
+
+    /// Checks the stated amounts against the lot's own (the funding split adds up to its value): after an
+    /// edit of the lot, and again when a scheda is built.
+    pub fn check_amounts(&self, t: &tender::Model, l: &lot::Model) -> WResult<()> {
+        self.finanziamenti(quadro(object(t)?, l).valore_stimato())?;
+        self.somme_a_disposizione()?;
+        Ok(())
+    }
+}
+
+/// `pcp.importo_affidamento`: euro, positive, at most two decimals.
+fn parse_importo(s: &str) -> WResult<Decimal> {
+    euro("pcp.importo_affidamento", s, false)
+}
+
+/// An amount in euro the buyer states: positive (or zero when `zero_ok`), at most two decimals; the error
+/// names `field`.
+fn euro(field: &str, s: &str, zero_ok: bool) -> WResult<Decimal> {
+    let d: Decimal = s.trim().parse().map_err(|_| {
+        bad(
+            field,
+            format!("{field}: '{s}' is not an amount in euro (\"38500.00\")"),
+        )
+    })?;
+    let sign_ok = if zero_ok {
+        d >= Decimal::ZERO
+    } else {
+        d > Decimal::ZERO
+    };
+    if !sign_ok || d.normalize().scale() > 2 {
+        return Err(bad(
+            field,
+            format!(
+                "{field}: '{s}' must be {}, with at most two decimals",
+                if zero_ok { "zero or more" } else { "positive" }
+            ),
+        ));
+    }
+    Ok(d)
 }
 
 /// A scheda ready to send, with the eForm it carries (for the record).
@@ -257,6 +418,7 @@ pub async fn load<C: ConnectionTrait>(db: &C, tender_id: Uuid) -> WResult<Tender
     };
     let mut ids: Vec<Uuid> = bids.iter().map(|b| b.operator_id).collect();
     ids.extend(crate::transition::invitees(&tender));
+    ids.extend(lots.iter().filter_map(|l| LotPcp::stored(l).affidatario));
     let operators = operator::Entity::find()
         .filter(operator::Column::Id.is_in(ids))
         .all(db)
@@ -301,7 +463,7 @@ fn committente(p: &Profile, r: &TenderRows) -> WResult<Committente> {
 
 /// The lot's quadro economico from its amounts: the base without the safety costs as the object's
 /// amount, the safety costs (not subject to the ribasso, art. 41 c.14), options and renewals (art. 14 c.4).
-/// The sums at the SA's disposal (VAT, technical expenses…) are not in our rows: 0.
+/// The sums at the SA's disposal (VAT, technical expenses…) are the buyer's (`LotPcp::somme_a_disposizione`).
 fn quadro(o: ContractObject, l: &lot::Model) -> QuadroEconomico {
     let net = money(l.base_amount_cents - l.safety_costs_cents);
     let mut q = QuadroEconomico {
@@ -357,12 +519,18 @@ pub fn appalto(p: &Profile, base_url: &str, r: &TenderRows) -> WResult<Appalto> 
         .as_ref()
         .and_then(|m| p.comuni.get(&m.codice_fiscale))
         .unwrap_or(&p.comune_default);
-    let deadline = t.deadline.ok_or_else(|| {
-        bad(
-            "deadline",
-            "deadline: the offer deadline goes in the publication scheda: set it before acquire_cig",
-        )
-    })?;
+    // a direct award has no offers and no deadline: AD3 has no field for it (the lot's `scadenza_offerte`
+    // is not written by `schede::ad3`)
+    let deadline = match (t.deadline, procedura(t)) {
+        (Some(d), _) => d,
+        (None, Procedura::AffidamentoDiretto) => t.created_at,
+        (None, _) => {
+            return Err(bad(
+                "deadline",
+                "deadline: the offer deadline goes in the publication scheda: set it before acquire_cig",
+            ));
+        }
+    };
     let cup: Vec<_> = r
         .request
         .as_ref()
@@ -374,8 +542,9 @@ pub fn appalto(p: &Profile, base_url: &str, r: &TenderRows) -> WResult<Appalto> 
         .lots
         .iter()
         .map(|l| {
-            let q = quadro(o, l);
             let lp = LotPcp::stored(l);
+            let mut q = quadro(o, l);
+            q.somme_a_disposizione = lp.somme_a_disposizione()?;
             let nuts_raw = lp.nuts.clone().unwrap_or_else(|| p.nuts.clone());
             let nuts = NutsCode::parse(&nuts_raw)
                 .map_err(|e| bad("pcp.nuts", format!("lot {}: pcp.nuts: {e}", l.number)))?;
@@ -401,10 +570,7 @@ pub fn appalto(p: &Profile, base_url: &str, r: &TenderRows) -> WResult<Appalto> 
                 cpv: cpv.clone(),
                 nuts: nuts.clone(),
                 cod_istat: comune.cod_istat.clone(),
-                finanziamenti: vec![Finanziamento {
-                    tipo: lp.finanziamento()?,
-                    importo: q.valore_stimato(),
-                }],
+                finanziamenti: lp.finanziamenti(q.valore_stimato())?,
                 quadro: q,
                 acquisizione_cup: !cup.is_empty(),
                 cup: cup.clone(),
@@ -502,11 +668,27 @@ fn invitato(r: &TenderRows, l: &lot::Model, operator_id: Uuid) -> WResult<Partec
     {
         return partecipante(r, b);
     }
+    operator_of_lot(r, l, operator_id, "operator")
+}
+
+/// An operator of the register as a single firm on a lot, with no bid: `idPartecipante` derived from the
+/// lot and the operator (stable across resends; the same in AD3 and SC1). `field` names what pointed to it.
+fn operator_of_lot(
+    r: &TenderRows,
+    l: &lot::Model,
+    operator_id: Uuid,
+    field: &str,
+) -> WResult<Partecipante> {
     let o = r
         .operators
         .iter()
         .find(|o| o.id == operator_id)
-        .ok_or(WorkflowError::NotFound("operator"))?;
+        .ok_or_else(|| {
+            bad(
+                field,
+                format!("{field}: no operator {operator_id} in the register"),
+            )
+        })?;
     Ok(Partecipante {
         id: Uuid::from_u128(l.id.as_u128() ^ operator_id.as_u128()),
         membri: vec![Membro {
@@ -517,6 +699,21 @@ fn invitato(r: &TenderRows, l: &lot::Model, operator_id: Uuid) -> WResult<Partec
         }],
         avvalimento: None,
     })
+}
+
+/// The direct award of a tender's only lot: the operator and amount the buyer stated (`lot.pcp`).
+fn direct_award_of(r: &TenderRows) -> WResult<(&lot::Model, Partecipante, Decimal)> {
+    let [l] = r.lots.as_slice() else {
+        return Err(bad(
+            "lots",
+            format!(
+                "lots: a direct award is reported to PCP (AD3) with one lot; this tender has {}",
+                r.lots.len()
+            ),
+        ));
+    };
+    let (op, importo) = LotPcp::stored(l).direct_award()?;
+    Ok((l, operator_of_lot(r, l, op, "pcp.affidatario")?, importo))
 }
 
 fn lot_cig(l: &lot::Model) -> WResult<Cig> {
@@ -559,7 +756,46 @@ fn amount(l: &lot::Model, b: &bid::Model) -> (Decimal, Option<Decimal>) {
     (importo, ribasso)
 }
 
+/// The anomaly step of a lot's stored evaluation (art. 54 c.1, art. 110), as A1_29/A2_29 report it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Anomalia {
+    /// The threshold (a ribasso in percent), when it was computed and applied; rounded to the 5
+    /// decimals ANAC's `valoreSogliaAnomalia` allows.
+    pub soglia: Option<Decimal>,
+    /// The bids at or above the threshold, excluded automatically as anomalous (art. 54 c.1).
+    pub escluse: Vec<Uuid>,
+}
+
+/// Reads the anomaly step from the stored evaluation's result (`result.anomaly` of the lowest-price
+/// evaluation: `outcome`, `threshold`, `excluded`); a quality-price evaluation or an evaluation without
+/// automatic exclusion yields no threshold and no excluded bid.
+pub fn anomalia(evaluation_json: Option<&str>) -> Anomalia {
+    let Some(v) = evaluation_json.and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
+    else {
+        return Anomalia::default();
+    };
+    let a = &v["result"]["anomaly"];
+    if a["outcome"] != "computed" {
+        return Anomalia::default();
+    }
+    let soglia = a["threshold"]
+        .as_str()
+        .and_then(|t| t.parse::<Decimal>().ok())
+        .map(|t| t.round_dp(5).normalize())
+        .filter(|t| *t >= Decimal::ZERO && *t <= Decimal::ONE_HUNDRED);
+    let escluse = a["excluded"]
+        .as_array()
+        .map(|x| {
+            x.iter()
+                .filter_map(|id| id.as_str().and_then(|s| s.parse().ok()))
+                .collect()
+        })
+        .unwrap_or_default();
+    Anomalia { soglia, escluse }
+}
+
 fn aggiudicazione(p: &Profile, r: &TenderRows, l: &lot::Model) -> WResult<Aggiudicazione> {
+    let anomalia = anomalia(l.evaluation_json.as_deref());
     let ranking: Vec<Uuid> = l
         .evaluation_json
         .as_deref()
@@ -586,9 +822,11 @@ fn aggiudicazione(p: &Profile, r: &TenderRows, l: &lot::Model) -> WResult<Aggiud
                 punteggio_qualita: b.tech_score.as_deref().and_then(|s| s.parse().ok()),
                 aggiudicatario: l.awardee_bid_id == Some(b.id),
                 posizione: pos,
-                anomala: false,
-                esclusa_automaticamente: false,
-                sopra_soglia_anomalia: Some(false),
+                // art. 54 c.1: the bids at or above the threshold are excluded as anomalous; a bid
+                // judged anomalous after the art. 110 explanations is not recorded per bid yet
+                anomala: anomalia.escluse.contains(&b.id),
+                esclusa_automaticamente: anomalia.escluse.contains(&b.id),
+                sopra_soglia_anomalia: anomalia.soglia.map(|_| anomalia.escluse.contains(&b.id)),
                 ccnl: p.ccnl.clone(),
             }
         })
@@ -597,9 +835,10 @@ fn aggiudicazione(p: &Profile, r: &TenderRows, l: &lot::Model) -> WResult<Aggiud
         cig: lot_cig(l)?,
         offerte,
         offerte_ammesse: lbids.len() as u32,
-        soglia_anomalia: None,
+        soglia_anomalia: anomalia.soglia,
         quadro: None,
         annullata: None,
+        senza_vincitore: None,
     })
 }
 
@@ -618,6 +857,24 @@ pub fn build(
             .ok_or(WorkflowError::NotFound("lot"))
     };
     match purpose {
+        Purpose::Publication if r.tender.procedure_type.0 == ProcedureType::AffidamentoDiretto => {
+            // AD3 creates the appalto and awards it at once (art. 50 c.1 a-b): the operator and amount the
+            // decisione di contrarre names (art. 17 c.2), stated on the lot
+            let a = appalto(p, base_url, r)?;
+            let (_, affidatario, importo) = direct_award_of(r)?;
+            let d = AffidamentoDiretto {
+                appalto: a,
+                affidatario,
+                importo,
+                data_aggiudicazione: now,
+                relazione_unica: true,
+            };
+            let scheda = pcp::schede::ad3(&d, now).map_err(pcp_err)?;
+            Ok(Built {
+                scheda,
+                eform: None,
+            })
+        }
         Purpose::Publication => {
             let a = appalto(p, base_url, r)?;
             let (scheda, eform) =
@@ -660,11 +917,18 @@ pub fn build(
         }
         Purpose::Contract => {
             let l = the_lot()?;
-            let w = l
-                .awardee_bid_id
-                .and_then(|id| r.bids.iter().find(|b| b.id == id))
-                .ok_or_else(|| bad("awardee", "the lot has no awardee"))?;
-            let (importo, _) = amount(l, w);
+            let (id_partecipante, importo) =
+                if r.tender.procedure_type.0 == ProcedureType::AffidamentoDiretto {
+                    // no bid: the operator and amount of AD3
+                    let (_, d, importo) = direct_award_of(r)?;
+                    (d.id, importo)
+                } else {
+                    let w = l
+                        .awardee_bid_id
+                        .and_then(|id| r.bids.iter().find(|b| b.id == id))
+                        .ok_or_else(|| bad("awardee", "the lot has no awardee"))?;
+                    (w.id, amount(l, w).0)
+                };
             let day = now.date_naive();
             let end = now
                 .checked_add_months(Months::new(p.durata_mesi))
@@ -675,7 +939,7 @@ pub fn build(
                 Committente::Diretto(sa) => sa.codice_ausa,
             };
             let c = Contratto {
-                id_partecipante: w.id,
+                id_partecipante,
                 cig: vec![lot_cig(l)?],
                 codici_ausa: vec![ausa],
                 data_stipula: day,
@@ -722,26 +986,76 @@ pub fn build(
             })
         }
         Purpose::NotAwarded => {
+            use lifecycle::lot::LotState;
+            use lifecycle::tender::TenderState;
             let lots: Vec<&lot::Model> = match lot_id {
                 Some(_) => vec![the_lot()?],
                 None => r.lots.iter().filter(|l| l.cig.is_some()).collect(),
             };
-            let revoked = matches!(
-                r.tender.state.0,
-                lifecycle::tender::TenderState::Revoked | lifecycle::tender::TenderState::Annulled
-            );
+            let t = &r.tender;
+            // why each lot has no winner (NAG's `giustificazione`, eForms BT-144) and, revoked or
+            // annulled, before or after the procedure started (`esitoProceduraAnnullata`)
+            let outcome = |l: &lot::Model| {
+                let revoked = t.state.0 == TenderState::Revoked || l.state.0 == LotState::Revoked;
+                let annulled =
+                    t.state.0 == TenderState::Annulled || l.state.0 == LotState::Annulled;
+                let has_bids = r.bids.iter().any(|b| b.lot_id == l.id);
+                let giustificazione = if revoked {
+                    GiustificazioneEsito::CambiamentoEsigenze
+                } else if annulled {
+                    GiustificazioneEsito::ErroreProcedurale
+                } else if has_bids {
+                    GiustificazioneEsito::TutteRespinte
+                } else {
+                    GiustificazioneEsito::NessunaOfferta
+                };
+                let annullata = (revoked || annulled).then_some(if t.published_at.is_some() {
+                    EsitoProceduraAnnullata::DopoLAvvio
+                } else {
+                    EsitoProceduraAnnullata::PrimaDellAvvio
+                });
+                (giustificazione, annullata)
+            };
+            if sopra_soglia(r)? {
+                // above the threshold: A1_29 with no winner and the award notice 29 saying `clos-nw`
+                let mut a = appalto(p, base_url, r)?;
+                let ids: Vec<String> = lots.iter().map(|l| lot_identifier(l.number)).collect();
+                a.lotti.retain(|x| ids.contains(&x.lot_identifier));
+                let mut aggiudicazioni = Vec::new();
+                let mut elenchi = Vec::new();
+                for l in &lots {
+                    let (why, annullata) = outcome(l);
+                    let mut ag = aggiudicazione(p, r, l)?;
+                    ag.offerte.iter_mut().for_each(|o| o.aggiudicatario = false);
+                    ag.senza_vincitore = Some(why);
+                    ag.annullata = annullata;
+                    aggiudicazioni.push(ag);
+                    elenchi.push(elenco(r, l)?);
+                }
+                let e = EsitoAggiudicazione {
+                    procedura: procedura(t),
+                    data_aggiudicazione: now,
+                    subappalto: None,
+                    motivo_urgenza: MotivoUrgenza::NonApplicabile,
+                    link_documenti: None,
+                    relazione_unica: true,
+                    opere_urbanizzazione_scomputo: false,
+                    aggiudicazioni,
+                };
+                let which = lot_id.map_or(0, |id| id.as_u128());
+                let (scheda, eform) =
+                    pcp::schede::award(&a, &e, &elenchi, &notice_ids(t, 0x29 ^ 0xA11 ^ which), now)
+                        .map_err(pcp_err)?;
+                return Ok(Built { scheda, eform });
+            }
             let lotti = lots
                 .iter()
                 .map(|l| {
-                    let has_bids = r.bids.iter().any(|b| b.lot_id == l.id);
+                    let (giustificazione, annullata) = outcome(l);
                     Ok(MancataAggiudicazione {
                         cig: lot_cig(l)?,
-                        giustificazione: if has_bids {
-                            GiustificazioneEsito::TutteRespinte
-                        } else {
-                            GiustificazioneEsito::NessunaOfferta
-                        },
-                        annullata: revoked.then_some(EsitoProceduraAnnullata::DopoLAvvio),
+                        giustificazione,
+                        annullata,
                     })
                 })
                 .collect::<WResult<Vec<_>>>()?;
@@ -751,5 +1065,48 @@ pub fn build(
                 eform: None,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The anomaly step read back from what the evaluation crate really writes (MIT circolare 8/2019's
+    /// twenty ribassi, metodo A, automatic exclusion).
+    #[test]
+    fn the_anomaly_threshold_and_the_excluded_bids_come_from_the_stored_evaluation() {
+        let ribassi = [
+            "10.011", "11.110", "11.110", "11.431", "11.691", "12.751", "12.961", "13.471",
+            "13.581", "13.910", "14.721", "14.812", "15.220", "15.627", "16.142", "16.352",
+            "16.460", "16.752", "16.875", "16.992",
+        ];
+        let ids: Vec<Uuid> = (1..=20u128).map(Uuid::from_u128).collect();
+        let bids: Vec<serde_json::Value> = ids
+            .iter()
+            .zip(ribassi)
+            .map(|(id, d)| serde_json::json!({"id": id.to_string(), "discount": d}))
+            .collect();
+        let input = serde_json::json!({"criterion": "lowest_price", "anomaly": {"method": "A"}, "bids": bids});
+        let result = evaluation::evaluate_json(&input.to_string()).unwrap();
+        let stored = crate::store::evaluation::stored_evaluation(input, result, Utc::now());
+        let a = anomalia(Some(&stored.to_string()));
+        let soglia = a.soglia.expect("a threshold computed");
+        assert_eq!(
+            soglia,
+            Decimal::new(1488484, 5),
+            "14.88483533… to 5 decimals"
+        );
+        // the bids at or above 14.88484: the last eight ribassi
+        assert_eq!(a.escluse.len(), 8, "{a:?}");
+        assert!(a.escluse.iter().all(|id| ids[12..].contains(id)), "{a:?}");
+
+        // no automatic exclusion requested, fewer than five bids, or no evaluation: nothing to report
+        let none = serde_json::json!({"criterion": "lowest_price", "bids": bids});
+        let r = evaluation::evaluate_json(&none.to_string()).unwrap();
+        let s = crate::store::evaluation::stored_evaluation(none, r, Utc::now());
+        assert_eq!(anomalia(Some(&s.to_string())), Anomalia::default());
+        assert_eq!(anomalia(None), Anomalia::default());
+        assert_eq!(anomalia(Some("{}")), Anomalia::default());
     }
 }

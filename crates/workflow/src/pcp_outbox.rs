@@ -342,6 +342,12 @@ pub async fn enqueue_for_effects<C: ConnectionTrait>(
                 Purpose::Publication,
                 format!("pcp:{}:pubblica_avviso", t.id),
             )],
+            // a direct award was reported, awarded, by its AD3 (`crea_appalto`): no S2, no A-scheda
+            (CommunicationKind::Award, Some(_))
+                if t.procedure_type.0 == lifecycle::ProcedureType::AffidamentoDiretto =>
+            {
+                vec![]
+            }
             (CommunicationKind::Award, Some(l)) => vec![
                 (
                     Some(l.id),

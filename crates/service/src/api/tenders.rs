@@ -666,6 +666,17 @@ async fn patch_lot(
     let w = st.db.write(scope).await?;
     let t = manage_tender(&w.txn, &p, id).await?;
     let l = load_lot(&w.txn, id, lot_id).await?;
+    if let Some(op) = b.pcp.as_ref().and_then(|x| x.affidatario)
+        && workflow::store::entities::operator::Entity::find_by_id(op)
+            .one(&w.txn)
+            .await?
+            .is_none()
+    {
+        return Err(AppError::bad(
+            "pcp.affidatario",
+            format!("pcp.affidatario: no operator {op} in the register"),
+        ));
+    }
     let costs = LotCosts {
         labour: labour.unwrap_or(l.labour_costs_cents),
         safety: safety.unwrap_or(l.safety_costs_cents),
@@ -721,6 +732,8 @@ async fn patch_lot(
     }
     am.updated_at = Set(now);
     let l = am.update(&w.txn).await?;
+    // the funding split stated for ANAC adds up to the lot's value, as edited
+    workflow::pcp_facts::LotPcp::stored(&l).check_amounts(&t, &l)?;
     let view = LotView::from(&l);
     audit::append(
         &w.txn,

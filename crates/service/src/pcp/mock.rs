@@ -302,8 +302,11 @@ async fn crea_appalto(State(inner): State<Shared>, uri: Uri, Json(body): Json<Va
         if code.is_some_and(|c| !c.creates_appalto()) {
             return problem(StatusCode::BAD_REQUEST, "Scheda non ammessa", "ERR2", "scheda non ammessa in questa fase");
         }
-        let lots: Vec<String> = body["scheda"]["body"]["anacForm"]["lotti"]
+        // the lots of a publication scheda, or of AD3 (which creates the appalto awarded)
+        let form = &body["scheda"]["body"]["anacForm"];
+        let lots: Vec<String> = form["lotti"]
             .as_array()
+            .or_else(|| form["aggiudicazioni"].as_array())
             .map(|l| l.iter().filter_map(|x| x["lotIdentifier"].as_str().map(str::to_owned)).collect())
             .unwrap_or_default();
         let codice = body["scheda"]["body"]["anacForm"]["appalto"]["codiceAppalto"]

@@ -835,6 +835,30 @@ pub async fn acquire_cig_through_pcp<C: sea_orm::ConnectionTrait>(
             detail: "the CIGs were already requested from PCP: see GET /v1/tenders/{id}/pcp".into(),
         });
     }
+    if t.procedure_type.0 == lifecycle::ProcedureType::AffidamentoDiretto {
+        // AD3 creates the appalto already awarded: the operator and amount the decisione di contrarre
+        // names (art. 17 c.2) go with the CIG request, stated on the lot (`pcp.affidatario`,
+        // `pcp.importo_affidamento`)
+        if lots.len() != 1 {
+            return Err(workflow::WorkflowError::invalid(
+                "lots",
+                format!(
+                    "lots: a direct award is reported to PCP (AD3) with one lot; this tender has {}",
+                    lots.len()
+                ),
+            ));
+        }
+        let (op, _) = pcp_facts::LotPcp::stored(&lots[0]).direct_award()?;
+        let known = workflow::store::entities::operator::Entity::find_by_id(op)
+            .one(db)
+            .await?;
+        if known.is_none() {
+            return Err(workflow::WorkflowError::invalid(
+                "pcp.affidatario",
+                format!("pcp.affidatario: no operator {op} in the register"),
+            ));
+        }
+    }
     outbox::start_appalto(db, t, &lots, now).await.map(Some)
 }
 
