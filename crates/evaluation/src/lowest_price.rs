@@ -273,7 +273,7 @@ fn rank<'a>(
         .lines
         .iter()
         .map(|l| RankLine {
-            id: &*bids[l.index].id,
+            id: &bids[l.index].id,
             rank: l.rank,
             discount: bids[l.index].discount,
             price: price_of(l.index),
