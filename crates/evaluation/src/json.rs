@@ -55,6 +55,11 @@ type R<T> = Result<T, InputError>;
 type IdSet<'a> = HashSet<&'a str, foldhash::fast::FixedState>;
 
 fn join(path: &str, key: &str) -> String {
+    if key.is_empty() {
+        // an empty field name still gets a path (found by `cargo fuzz`, target `evaluate`)
+        let at = if path.is_empty() { "$" } else { path };
+        return format!("{at}[\"\"]");
+    }
     if path.is_empty() {
         key.to_string()
     } else {
@@ -1196,6 +1201,18 @@ mod tests {
             decimal_str("12.50", || "x".into()).unwrap(),
             Decimal::from_str("12.50").unwrap()
         );
+    }
+
+    /// Found by `cargo fuzz` (target `evaluate`, `fuzz/corpus/evaluate/regression-empty-field-name`): an
+    /// unknown field with an empty name was refused with an empty path.
+    #[test]
+    fn an_empty_field_name_is_named_by_its_path() {
+        let e = evaluate_json(r#"{"criterion": "lowest_price", "": 1, "bids": []}"#).unwrap_err();
+        assert_eq!(e.path, "$[\"\"]");
+        assert!(e.message.starts_with("unknown field"), "{e}");
+        let e = evaluate_json(r#"{"criterion": "lowest_price", "anomaly": {"": 1}, "bids": []}"#)
+            .unwrap_err();
+        assert_eq!(e.path, "anomaly[\"\"]");
     }
 
     /// `evaluate_json_to` writes the text serde_json writes for the same result, compact and pretty.
