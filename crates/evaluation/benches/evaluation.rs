@@ -14,7 +14,7 @@ use rust_decimal::Decimal;
 use std::hint::black_box;
 use std::time::Duration;
 
-fn lowest_price_input(n: usize) -> LowestPriceInput {
+fn lowest_price_input(n: usize) -> LowestPriceInput<'static> {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let bids = (0..n)
         .map(|i| {

@@ -26,6 +26,9 @@ pub(crate) enum BidIn<'de> {
 /// The `bids` field as read.
 pub(crate) enum BidsIn<'de> {
     List(Vec<BidIn<'de>>),
+    /// Every bid flat (`id`, `discount`, `price`: a string without escapes, or null/absent), read by
+    /// [`DocIn::parse`]'s fast scanner: the three fields as slices of the input, in that order.
+    Slices(Vec<[Option<&'de str>; 3]>),
     /// Not an array (or null): kept for the error message.
     Other(Value),
 }
@@ -38,8 +41,18 @@ pub(crate) struct DocIn<'de> {
 }
 
 impl<'de> DocIn<'de> {
-    /// Read `input` (one JSON document).
+    /// Read `input` (one JSON document). A document whose bids are all flat, with strings without escapes,
+    /// is read by a scanner of its own ([`scan`]); any other is read, or refused with its position, by
+    /// `serde_json` as before: both give the same document.
     pub(crate) fn parse(input: &'de str) -> Result<Self, serde_json::Error> {
+        if let Some(doc) = scan::document(input) {
+            return Ok(doc);
+        }
+        Self::parse_serde(input)
+    }
+
+    /// Read `input` with `serde_json` only.
+    fn parse_serde(input: &'de str) -> Result<Self, serde_json::Error> {
         let mut de = serde_json::Deserializer::from_str(input);
         let doc = de.deserialize_any(DocVisitor)?;
         de.end()?;
@@ -356,4 +369,321 @@ impl<'de> Visitor<'de> for DocVisitor {
         Ok(DocIn { top, bids: None })
     }
     delegate_scalars!(|top| DocIn { top, bids: None });
+}
+
+/// The fast reading of a large input: a top-level object whose `bids` is an array of flat bids, each field a
+/// string with no escape or null. The other top-level values are read by `serde_json` (as [`DocVisitor`]
+/// does). Anything else — a syntax error, an escape, a duplicate field, another field in a bid — gives
+/// `None`, and the document is read by `serde_json` from the start, so errors and edge cases are its own.
+mod scan {
+    use super::{BidsIn, DocIn};
+    use serde_json::{Map, Value};
+
+    /// The bytes that end a string without escapes: its closing quote, or what the scanner leaves to
+    /// `serde_json` (an escape, a control character).
+    static STOP: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut i = 0;
+        while i < 0x20 {
+            t[i] = true;
+            i += 1;
+        }
+        t[b'"' as usize] = true;
+        t[b'\\' as usize] = true;
+        t
+    };
+
+    struct Cursor<'de> {
+        s: &'de str,
+        b: &'de [u8],
+        pos: usize,
+    }
+
+    impl<'de> Cursor<'de> {
+        fn ws(&mut self) {
+            let b = self.b;
+            let mut i = self.pos;
+            while i < b.len() && matches!(b[i], b' ' | b'\n' | b'\r' | b'\t') {
+                i += 1;
+            }
+            self.pos = i;
+        }
+        fn peek(&self) -> Option<u8> {
+            self.b.get(self.pos).copied()
+        }
+        fn eat(&mut self, c: u8) -> Option<()> {
+            (self.peek()? == c).then(|| self.pos += 1)
+        }
+        /// A string with no escape and no control character, after its opening quote.
+        fn string(&mut self) -> Option<&'de str> {
+            let (b, start) = (self.b, self.pos);
+            let mut i = start + crate::jsonw::plain_prefix(b.get(start..)?);
+            while i < b.len() && !STOP[b[i] as usize] {
+                i += 1;
+            }
+            if b.get(i) != Some(&b'"') {
+                return None;
+            }
+            self.pos = i + 1;
+            self.s.get(start..i)
+        }
+        fn literal(&mut self, word: &[u8]) -> Option<()> {
+            let end = self.pos + word.len();
+            (self.b.get(self.pos..end)? == word).then(|| self.pos = end)
+        }
+    }
+
+    /// Nesting depth of a JSON text already checked valid (strings skipped).
+    fn depth(text: &[u8]) -> usize {
+        let (mut d, mut max, mut in_str, mut esc) = (0usize, 0usize, false, false);
+        for &c in text {
+            if in_str {
+                match (esc, c) {
+                    (true, _) => esc = false,
+                    (false, b'\\') => esc = true,
+                    (false, b'"') => in_str = false,
+                    _ => {}
+                }
+            } else {
+                match c {
+                    b'"' => in_str = true,
+                    b'[' | b'{' => {
+                        d += 1;
+                        max = max.max(d);
+                    }
+                    b']' | b'}' => d = d.saturating_sub(1),
+                    _ => {}
+                }
+            }
+        }
+        max
+    }
+
+    /// A flat bid, after its `{`.
+    fn bid<'de>(c: &mut Cursor<'de>) -> Option<[Option<&'de str>; 3]> {
+        let mut fields: [Option<&'de str>; 3] = [None; 3];
+        let mut seen = [false; 3];
+        c.ws();
+        if c.eat(b'}').is_some() {
+            return Some(fields);
+        }
+        loop {
+            c.eat(b'"')?;
+            let slot = match c.string()? {
+                "id" => 0,
+                "discount" => 1,
+                "price" => 2,
+                _ => return None,
+            };
+            if std::mem::replace(&mut seen[slot], true) {
+                return None;
+            }
+            c.ws();
+            c.eat(b':')?;
+            c.ws();
+            match c.peek()? {
+                b'"' => {
+                    c.pos += 1;
+                    fields[slot] = Some(c.string()?);
+                }
+                b'n' => c.literal(b"null")?,
+                _ => return None,
+            }
+            c.ws();
+            match c.peek()? {
+                b',' => {
+                    c.pos += 1;
+                    c.ws();
+                }
+                b'}' => {
+                    c.pos += 1;
+                    return Some(fields);
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// The `bids` array, at its `[`.
+    fn bids<'de>(c: &mut Cursor<'de>) -> Option<Vec<[Option<&'de str>; 3]>> {
+        c.eat(b'[')?;
+        // about 40 bytes of input per bid at least: a first guess, so the vector seldom grows
+        let mut out = Vec::with_capacity((c.b.len() - c.pos) / 48);
+        c.ws();
+        if c.eat(b']').is_some() {
+            return Some(out);
+        }
+        loop {
+            c.eat(b'{')?;
+            out.push(bid(c)?);
+            c.ws();
+            match c.peek()? {
+                b',' => {
+                    c.pos += 1;
+                    c.ws();
+                }
+                b']' => {
+                    c.pos += 1;
+                    out.shrink_to_fit();
+                    return Some(out);
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    pub(super) fn document(input: &str) -> Option<DocIn<'_>> {
+        let mut c = Cursor {
+            s: input,
+            b: input.as_bytes(),
+            pos: 0,
+        };
+        c.ws();
+        c.eat(b'{')?;
+        let mut top = Map::new();
+        let mut bids_in = None;
+        c.ws();
+        if c.eat(b'}').is_none() {
+            loop {
+                c.eat(b'"')?;
+                let key = c.string()?;
+                c.ws();
+                c.eat(b':')?;
+                c.ws();
+                if key == "bids" {
+                    if bids_in.is_some() || c.peek()? != b'[' {
+                        return None;
+                    }
+                    bids_in = Some(BidsIn::Slices(bids(&mut c)?));
+                } else {
+                    if top.contains_key(key) {
+                        return None;
+                    }
+                    let rest = &input[c.pos..];
+                    let mut values = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
+                    let v = values.next()?.ok()?;
+                    let end = values.byte_offset();
+                    // serde_json's depth limit counts from the document: stay well inside it
+                    if depth(&rest.as_bytes()[..end]) > 100 {
+                        return None;
+                    }
+                    c.pos += end;
+                    top.insert(key.to_owned(), v);
+                }
+                c.ws();
+                match c.peek()? {
+                    b',' => {
+                        c.pos += 1;
+                        c.ws();
+                    }
+                    b'}' => {
+                        c.pos += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        c.ws();
+        if c.pos != c.b.len() {
+            return None;
+        }
+        Some(DocIn {
+            top: Value::Object(top),
+            bids: bids_in,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bids as (id, discount, price), whichever way they were read; `None` for a bid that is not flat.
+    type Flat = Vec<Option<[Option<String>; 3]>>;
+
+    fn flat(doc: &DocIn<'_>) -> Option<Flat> {
+        let own = |s: Option<&str>| s.map(str::to_owned);
+        match doc.bids.as_ref()? {
+            BidsIn::Slices(l) => Some(l.iter().map(|b| Some(b.map(own))).collect()),
+            BidsIn::List(l) => Some(
+                l.iter()
+                    .map(|b| match b {
+                        BidIn::Flat {
+                            id,
+                            discount,
+                            price,
+                        } => Some([id, discount, price].map(|f| own(f.as_deref()))),
+                        BidIn::Other(_) => None,
+                    })
+                    .collect(),
+            ),
+            BidsIn::Other(_) => None,
+        }
+    }
+
+    /// The scanner reads what serde_json reads, and leaves to it what it does not take.
+    #[test]
+    fn the_scanner_reads_what_serde_json_reads() {
+        let taken = [
+            r#"{"criterion": "lowest_price", "bids": [{"id": "a", "discount": "1.5"}, {"id": "b", "price": "9"}]}"#,
+            "\n {\"bids\":[],\"seed\":\"42\"} \n",
+            r#"{"bids": [{}, {"id": null, "discount": null, "price": null}, {"price": "1", "id": "é"}]}"#,
+            r#"{"anomaly": {"method": "A", "x": [1, 2.5, {"y": null}]}, "bids": [ { "id" : "a" , "discount" : "2" } ] }"#,
+            r#"{"criterion": "lowest_price", "base_amount": 100, "s": "a\"b", "bids": []}"#,
+            "{}",
+            r#"{"bids": [{"id": "\u0001"}]}"#, // an escape: left to serde_json
+        ];
+        for input in taken {
+            let scanned = scan::document(input);
+            let read = DocIn::parse_serde(input).unwrap();
+            if let Some(scanned) = &scanned {
+                assert_eq!(scanned.top, read.top, "{input}");
+                assert_eq!(flat(scanned), flat(&read), "{input}");
+            }
+            let parsed = DocIn::parse(input).unwrap();
+            assert_eq!(parsed.top, read.top, "{input}");
+            assert_eq!(flat(&parsed), flat(&read), "{input}");
+        }
+        assert!(scan::document(taken[0]).is_some());
+        assert!(scan::document(taken[6]).is_none());
+        // left to serde_json: the same document or the same error as before
+        let left = [
+            r#"{"bids": [{"id": "a", "id": "b"}]}"#,
+            r#"{"bids": [{"id": "a", "note": "x"}]}"#,
+            r#"{"bids": [{"id": 7}]}"#,
+            r#"{"bids": [], "bids": [{"id": "a"}]}"#,
+            r#"{"seed": "1", "seed": "2", "bids": []}"#,
+            r#"{"bids": {"id": "a"}}"#,
+            r#"{"bids": [{"id": "a"}"#,
+            r#"{"bids": [{"id": "a"},]}"#,
+            r#"{"bids": [{"id": "a"}]} x"#,
+            r#"{"n": 1e999, "bids": []}"#,
+            "{\"bids\": [{\"id\": \"a\tb\"}]}",
+            r#"[1, 2]"#,
+            "",
+        ];
+        for input in left {
+            assert!(scan::document(input).is_none(), "{input}");
+            match (DocIn::parse(input), DocIn::parse_serde(input)) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(a.top, b.top, "{input}");
+                    assert_eq!(flat(&a), flat(&b), "{input}");
+                }
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{input}"),
+                _ => panic!("{input}: one read, the other refused"),
+            }
+        }
+        // serde_json's depth limit counts from the document: a deep top-level value is left to it
+        let deep = format!(
+            r#"{{"x": {}1{}, "bids": []}}"#,
+            "[".repeat(127),
+            "]".repeat(127)
+        );
+        assert!(scan::document(&deep).is_none());
+        assert_eq!(
+            DocIn::parse(&deep).err().map(|e| e.to_string()),
+            DocIn::parse_serde(&deep).err().map(|e| e.to_string())
+        );
+    }
 }

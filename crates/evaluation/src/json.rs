@@ -16,6 +16,7 @@ use crate::quality_price::{
 use crate::rounding::{MAX_DECIMALS, Rounding, RoundingMode};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::HashSet;
 use thiserror::Error;
 
@@ -54,6 +55,11 @@ type R<T> = Result<T, InputError>;
 type IdSet<'a> = HashSet<&'a str, foldhash::fast::FixedState>;
 
 fn join(path: &str, key: &str) -> String {
+    if key.is_empty() {
+        // an empty field name still gets a path (found by `cargo fuzz`, target `evaluate`)
+        let at = if path.is_empty() { "$" } else { path };
+        return format!("{at}[\"\"]");
+    }
     if path.is_empty() {
         key.to_string()
     } else {
@@ -209,6 +215,9 @@ fn decimal(v: &Value, path: impl FnOnce() -> String) -> R<Decimal> {
 
 /// The text of a decimal (the content of a JSON string).
 fn decimal_str(s: &str, path: impl FnOnce() -> String) -> R<Decimal> {
+    if let Some(d) = plain_decimal(s.as_bytes()) {
+        return Ok(d);
+    }
     let t = s.trim();
     let plain = !t.is_empty()
         && t.bytes()
@@ -226,6 +235,28 @@ fn decimal_str(s: &str, path: impl FnOnce() -> String) -> R<Decimal> {
         };
         InputError::new(path(), format!("\"{s}\" is not a decimal{hint}"))
     })
+}
+
+/// `digits` or `digits.digits`, at most 18 digits in all: the decimal `Decimal::from_str_exact` gives (same
+/// mantissa and scale), read without its general parser (100,000 ribassi per large tender). `None`: any other
+/// text, read by `from_str_exact`.
+fn plain_decimal(s: &[u8]) -> Option<Decimal> {
+    if s.is_empty() || s.len() > 19 {
+        return None;
+    }
+    let (mut m, mut scale, mut point, mut digits) = (0u64, 0u32, false, 0usize);
+    for (i, &c) in s.iter().enumerate() {
+        match c {
+            b'0'..=b'9' => {
+                m = m * 10 + u64::from(c - b'0');
+                digits += 1;
+                scale += u32::from(point);
+            }
+            b'.' if !point && i > 0 && i + 1 < s.len() => point = true,
+            _ => return None,
+        }
+    }
+    (digits <= 18).then(|| Decimal::from_i128_with_scale(i128::from(m), scale))
 }
 
 fn rounding(o: Option<Obj<'_>>) -> R<Option<Rounding>> {
@@ -276,7 +307,8 @@ fn seed_in(doc: &Obj<'_>) -> R<Option<u64>> {
 /// A bid's id: present, not blank, not seen before. `path` is the bid's (`bids[3]`).
 fn bid_id<'a>(id: Option<&'a str>, path: &dyn Fn() -> String, seen: &mut IdSet<'a>) -> R<&'a str> {
     let id = id.ok_or_else(|| InputError::new(format!("{}.id", path()), "required"))?;
-    if id.trim().is_empty() {
+    // (an id starting with a visible ASCII character is not blank: no need to trim it)
+    if !id.as_bytes().first().is_some_and(u8::is_ascii_graphic) && id.trim().is_empty() {
         return Err(InputError::new(
             format!("{}.id", path()),
             "must not be empty",
@@ -292,7 +324,7 @@ fn bid_id<'a>(id: Option<&'a str>, path: &dyn Fn() -> String, seen: &mut IdSet<'
 }
 
 fn check_discount(d: Decimal, path: impl FnOnce() -> String) -> R<Decimal> {
-    if d < Decimal::ZERO || d >= Decimal::ONE_HUNDRED {
+    if !crate::anomaly::in_range(d) {
         return Err(InputError::new(path(), format!("{d} is outside [0, 100)")));
     }
     Ok(d)
@@ -369,14 +401,14 @@ enum Output<'r, 'a> {
 }
 
 /// A checked input document, ready to evaluate.
-enum Parsed {
-    LowestPrice(LowestPriceInput),
+enum Parsed<'i> {
+    LowestPrice(LowestPriceInput<'i>),
     QualityPrice(QualityPriceParams, Vec<QualityBid>),
 }
 
 /// Read and check the input document. What is read of it (a `Value` for the small fields, slices of `input`
 /// for the bids) is dropped on return: only the evaluation's own input is kept.
-fn parse_input(input: &str) -> R<Parsed> {
+fn parse_input(input: &str) -> R<Parsed<'_>> {
     let doc =
         DocIn::parse(input).map_err(|e| InputError::new("$", format!("not valid JSON: {e}")))?;
     let top = Obj::new(&doc.top, String::new())?;
@@ -458,38 +490,95 @@ pub enum EvaluateError {
 }
 
 /// As [`evaluate_json`], written to `out` as it is serialized: compact, or indented by two spaces when
-/// `pretty` (the same JSON value either way). Nothing is written when the input is invalid. `out` should be
-/// buffered; it is flushed.
+/// `pretty` (the same JSON value either way), then a newline. Nothing is written when the input is invalid.
+/// The text is written to `out` in blocks of about 64 KiB (no need to buffer it); `out` is flushed.
 pub fn evaluate_json_to<W: std::io::Write>(
     input: &str,
     pretty: bool,
     mut out: W,
 ) -> Result<(), EvaluateError> {
     use serde::Serialize;
+    // the text serde_json's compact or pretty serializer gives, written faster (`jsonw`)
     let written = evaluate_with(input, |o| {
-        if pretty {
-            o.serialize(&mut serde_json::Serializer::pretty(&mut out))
-        } else {
-            o.serialize(&mut serde_json::Serializer::new(&mut out))
-        }
+        let mut w = crate::jsonw::Writer::new(&mut out, pretty);
+        o.serialize(&mut w)?;
+        w.end_line().map_err(crate::jsonw::Error::from)
     })?;
     written
         .map_err(std::io::Error::from)
         .map_err(EvaluateError::Write)?;
-    out.write_all(b"\n")
-        .and_then(|()| out.flush())
-        .map_err(EvaluateError::Write)
+    out.flush().map_err(EvaluateError::Write)
 }
 
 /// The `bids` array, required.
-fn bids_req<'b, 'de>(bids: Option<&'b BidsIn<'de>>) -> R<&'b [BidIn<'de>]> {
+fn bids_req<'b, 'de>(bids: Option<&'b BidsIn<'de>>) -> R<BidList<'b, 'de>> {
     match bids {
         None | Some(BidsIn::Other(Value::Null)) => Err(InputError::new("bids", "required")),
         Some(BidsIn::Other(other)) => Err(InputError::new(
             "bids",
             format!("must be an array, not {}", kind(other)),
         )),
-        Some(BidsIn::List(l)) => Ok(l),
+        Some(BidsIn::List(l)) => Ok(BidList::List(l)),
+        Some(BidsIn::Slices(l)) => Ok(BidList::Slices(l)),
+    }
+}
+
+/// The bids as read, either form.
+#[derive(Clone, Copy)]
+enum BidList<'b, 'de> {
+    List(&'b [BidIn<'de>]),
+    Slices(&'b [[Option<&'de str>; 3]]),
+}
+
+/// One bid of a [`BidList`].
+enum BidView<'b, 'de> {
+    /// `id`, `discount`, `price` (strings or absent); `id_in` is the id again when it is a slice of the input
+    /// (kept by the evaluation without a copy).
+    Flat {
+        id: Option<&'b str>,
+        id_in: Option<&'de str>,
+        discount: Option<&'b str>,
+        price: Option<&'b str>,
+    },
+    Other(&'b Value),
+}
+
+impl<'b, 'de> BidList<'b, 'de> {
+    fn len(self) -> usize {
+        match self {
+            BidList::List(l) => l.len(),
+            BidList::Slices(l) => l.len(),
+        }
+    }
+
+    fn iter(self) -> impl Iterator<Item = BidView<'b, 'de>> {
+        let (list, slices) = match self {
+            BidList::List(l) => (l, &[][..]),
+            BidList::Slices(l) => (&[][..], l),
+        };
+        let list = list.iter().map(|b| match b {
+            BidIn::Flat {
+                id,
+                discount,
+                price,
+            } => BidView::Flat {
+                id: id.as_deref(),
+                id_in: match id {
+                    Some(Cow::Borrowed(s)) => Some(*s),
+                    _ => None,
+                },
+                discount: discount.as_deref(),
+                price: price.as_deref(),
+            },
+            BidIn::Other(v) => BidView::Other(v),
+        });
+        let slices = slices.iter().map(|&[id, discount, price]| BidView::Flat {
+            id,
+            id_in: id,
+            discount,
+            price,
+        });
+        list.chain(slices)
     }
 }
 
@@ -501,7 +590,10 @@ fn base_amount(top: &Obj<'_>) -> R<Option<Decimal>> {
     Ok(base)
 }
 
-fn lowest_price_input(top: &Obj<'_>, bids_in: Option<&BidsIn<'_>>) -> R<LowestPriceInput> {
+fn lowest_price_input<'de>(
+    top: &Obj<'_>,
+    bids_in: Option<&BidsIn<'de>>,
+) -> R<LowestPriceInput<'de>> {
     let base = base_amount(top)?;
     let (discount_rounding, steps, threshold) = match top.obj_opt("rounding")? {
         None => (None, None, None),
@@ -642,39 +734,50 @@ fn lowest_price_input(top: &Obj<'_>, bids_in: Option<&BidsIn<'_>>) -> R<LowestPr
     let mut seen =
         HashSet::with_capacity_and_hasher(list.len(), foldhash::fast::FixedState::default());
     let mut bids = Vec::with_capacity(list.len());
-    let mut prices = Vec::with_capacity(list.len());
+    // one entry per bid once a bid gives a price (none otherwise)
+    let mut prices: Vec<Option<Decimal>> = Vec::new();
     for (i, b) in list.iter().enumerate() {
         let path = || format!("bids[{i}]");
         let (id, d, p) = match b {
-            BidIn::Flat {
+            BidView::Flat {
                 id,
+                id_in,
                 discount,
                 price,
             } => {
-                let id = bid_id(id.as_deref(), &path, &mut seen)?;
+                let id = bid_id(id, &path, &mut seen)?;
                 let d = discount
-                    .as_deref()
                     .map(|s| decimal_str(s, || format!("bids[{i}].discount")))
                     .transpose()?;
                 let p = price
-                    .as_deref()
                     .map(|s| decimal_str(s, || format!("bids[{i}].price")))
                     .transpose()?;
+                let id = match id_in {
+                    Some(s) => Cow::Borrowed(s),
+                    None => Cow::Owned(id.to_owned()),
+                };
                 (id, d, p)
             }
-            BidIn::Other(v) => {
+            BidView::Other(v) => {
                 let b = Obj::new(v, path())?;
                 b.allow(&["id", "discount", "price"])?;
                 let id = bid_id(b.str_opt("id")?, &path, &mut seen)?;
-                (id, b.dec_opt("discount")?, b.dec_opt("price")?)
+                (
+                    Cow::Owned(id.to_owned()),
+                    b.dec_opt("discount")?,
+                    b.dec_opt("price")?,
+                )
             }
         };
         let (d, p) = offer(&path, d, p, base, discount_rounding, true)?;
         bids.push(DiscountBid::new(id, d.unwrap_or_default()));
-        prices.push(p);
-    }
-    if prices.iter().all(Option::is_none) {
-        prices.clear();
+        if p.is_some() && prices.capacity() == 0 {
+            prices = Vec::with_capacity(list.len());
+            prices.resize(i, None);
+        }
+        if prices.capacity() > 0 {
+            prices.push(p);
+        }
     }
     Ok(LowestPriceInput {
         bids,
@@ -793,10 +896,10 @@ fn quality_price_input(
     for (i, v) in list.iter().enumerate() {
         let path = || format!("bids[{i}]");
         let v = match v {
-            BidIn::Other(v) => v,
-            BidIn::Flat { id, .. } => {
+            BidView::Other(v) => v,
+            BidView::Flat { id, .. } => {
                 // no coefficients (the only fields are id, discount and price)
-                bid_id(id.as_deref(), &path, &mut seen)?;
+                bid_id(id, &path, &mut seen)?;
                 return Err(InputError::new(
                     format!("bids[{i}].coefficients"),
                     "required",
@@ -1043,6 +1146,112 @@ pub fn rerank_json(input: &str, first: &Value) -> Result<Value, InputError> {
                 evaluation (art. 108 c.12)"
                 .into();
             Ok(out)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[test]
+    fn plain_decimals_are_read_as_from_str_exact_reads_them() {
+        for t in [
+            "0",
+            "00",
+            "1",
+            "12.345",
+            "12.3450",
+            "007.500",
+            "0.0",
+            "99.999",
+            "100",
+            "123456789012345678",
+            "12345678901234567.8",
+            "0.00000000000000001",
+        ] {
+            let fast = plain_decimal(t.as_bytes()).expect(t);
+            assert_eq!(
+                Some((fast.mantissa(), fast.scale())),
+                Decimal::from_str_exact(t)
+                    .ok()
+                    .map(|d| (d.mantissa(), d.scale())),
+                "{t}"
+            );
+        }
+        // anything else goes to from_str_exact
+        for t in [
+            "",
+            ".5",
+            "5.",
+            "1.2.3",
+            "-1",
+            "+1",
+            " 1",
+            "1e3",
+            "1_000",
+            "1234567890123456789",
+            "0.000000000000000001",
+            "١",
+        ] {
+            assert_eq!(plain_decimal(t.as_bytes()), None, "{t}");
+        }
+        assert_eq!(
+            decimal_str("12.50", || "x".into()).unwrap(),
+            Decimal::from_str("12.50").unwrap()
+        );
+    }
+
+    /// Found by `cargo fuzz` (target `evaluate`, `fuzz/corpus/evaluate/regression-empty-field-name`): an
+    /// unknown field with an empty name was refused with an empty path.
+    #[test]
+    fn an_empty_field_name_is_named_by_its_path() {
+        let e = evaluate_json(r#"{"criterion": "lowest_price", "": 1, "bids": []}"#).unwrap_err();
+        assert_eq!(e.path, "$[\"\"]");
+        assert!(e.message.starts_with("unknown field"), "{e}");
+        let e = evaluate_json(r#"{"criterion": "lowest_price", "anomaly": {"": 1}, "bids": []}"#)
+            .unwrap_err();
+        assert_eq!(e.path, "anomaly[\"\"]");
+    }
+
+    /// `evaluate_json_to` writes the text serde_json writes for the same result, compact and pretty.
+    #[test]
+    fn the_writer_writes_what_serde_json_writes() {
+        let inputs = [
+            r#"{"criterion": "lowest_price", "anomaly": {"method": "A"}, "seed": "7",
+                "bids": [{"id": "a\"q\\b\u0001\u001f\n\t\r\b\f\u007f é", "discount": "10.000"},
+                         {"id": "b", "discount": "12.5"}, {"id": "c", "discount": "15.25"},
+                         {"id": "d", "discount": "20"}, {"id": "e", "discount": "31"},
+                         {"id": "f", "discount": "31"}]}"#,
+            r#"{"criterion": "lowest_price", "base_amount": "100000", "bids": [{"id": "x", "price": "80000.00"},
+                {"id": "y", "discount": "0.0000001"}]}"#,
+            r#"{"criterion": "lowest_price", "anomaly": {"method": "draw", "draw": {"among": ["A", "B"], "seed": "3"}},
+                "rounding": {"threshold": {"decimals": "3", "mode": "half_up"}},
+                "bids": [{"id": "1", "discount": "1"}, {"id": "2", "discount": "2"}, {"id": "3", "discount": "3"},
+                         {"id": "4", "discount": "4"}, {"id": "5", "discount": "5"}]}"#,
+            r#"{"criterion": "lowest_price", "bids": []}"#,
+            r#"{"criterion": "quality_price", "seed": "1",
+                "technical": {"criteria": [{"id": "c1", "weight": "70"}], "riparametrazione": "first"},
+                "economic": {"max_points": "30", "formula": {"type": "bilinear", "x": "0.9"}},
+                "bids": [{"id": "a", "coefficients": {"c1": ["0.5", "0.75"]}, "discount": "10"},
+                         {"id": "b", "coefficients": {"c1": "1"}, "discount": "20"}]}"#,
+        ];
+        for input in inputs {
+            for pretty in [false, true] {
+                let mut ours = Vec::new();
+                evaluate_json_to(input, pretty, &mut ours).unwrap();
+                let theirs = evaluate_with(input, |o| {
+                    if pretty {
+                        serde_json::to_string_pretty(o)
+                    } else {
+                        serde_json::to_string(o)
+                    }
+                })
+                .unwrap()
+                .unwrap();
+                assert_eq!(String::from_utf8(ours).unwrap(), theirs + "\n", "{input}");
+            }
         }
     }
 }

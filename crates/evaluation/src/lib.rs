@@ -16,6 +16,7 @@ mod document;
 pub mod error;
 pub mod exact;
 pub mod json;
+mod jsonw;
 pub mod lowest_price;
 pub mod quality_price;
 pub mod ranking;

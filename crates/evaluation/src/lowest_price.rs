@@ -77,9 +77,9 @@ fn round_exact(x: &exact::Q, r: Rounding) -> Option<Decimal> {
 
 /// The data of a lowest-price evaluation.
 #[derive(Clone, Debug, PartialEq)]
-pub struct LowestPriceInput {
+pub struct LowestPriceInput<'i> {
     /// The admitted bids, as ribassi (derived from the price when the bid gave one).
-    pub bids: Vec<DiscountBid>,
+    pub bids: Vec<DiscountBid<'i>>,
     /// The price of each bid when it offered a price (same length as `bids`, or empty).
     pub prices: Vec<Option<Decimal>>,
     pub base_amount: Option<Decimal>,
@@ -128,16 +128,16 @@ pub struct LowestPriceResult<'a> {
 }
 
 /// Evaluate at the lowest price.
-pub fn evaluate(input: &LowestPriceInput) -> Result<LowestPriceResult<'_>, EvalError> {
+pub fn evaluate<'a>(input: &'a LowestPriceInput<'_>) -> Result<LowestPriceResult<'a>, EvalError> {
     anomaly::validate_bids(&input.bids)?;
     evaluate_unique_ids(input)
 }
 
 /// As [`evaluate`], when the caller has already checked that the ids are unique (the JSON front end, which
 /// names the duplicate bid): the ribassi are still checked.
-pub(crate) fn evaluate_unique_ids(
-    input: &LowestPriceInput,
-) -> Result<LowestPriceResult<'_>, EvalError> {
+pub(crate) fn evaluate_unique_ids<'a>(
+    input: &'a LowestPriceInput<'_>,
+) -> Result<LowestPriceResult<'a>, EvalError> {
     let bids = &input.bids;
     anomaly::validate_discounts(bids)?;
     if !input.prices.is_empty() && input.prices.len() != bids.len() {
@@ -169,7 +169,7 @@ pub struct KeptThreshold {
 /// above `kept.threshold` as the rules' comparison says; the others are ranked, a first-place tie drawn with
 /// `input.seed`. With fewer than five bids left the threshold still applies: it was fixed when it was computed.
 pub fn rank_with_threshold<'a>(
-    input: &'a LowestPriceInput,
+    input: &'a LowestPriceInput<'_>,
     kept: &KeptThreshold,
 ) -> Result<LowestPriceResult<'a>, EvalError> {
     let bids = &input.bids;
@@ -211,10 +211,7 @@ pub fn rank_with_threshold<'a>(
         } else {
             order.partition_point(|&i| bids[i].discount <= t)
         };
-        report.excluded = order[first..]
-            .iter()
-            .map(|&i| bids[i].id.as_str())
-            .collect();
+        report.excluded = order[first..].iter().map(|&i| &*bids[i].id).collect();
         report.excluded_index = order[first..].to_vec();
     }
     report.note = Some(match kept.outcome {
@@ -235,7 +232,7 @@ pub fn rank_with_threshold<'a>(
 
 /// The ranking of the bids `report` did not exclude, the tie draw and the award discount.
 fn rank<'a>(
-    input: &'a LowestPriceInput,
+    input: &'a LowestPriceInput<'_>,
     sorted: &anomaly::Sorted,
     report: AnomalyReport<'a>,
 ) -> Result<LowestPriceResult<'a>, EvalError> {
@@ -267,7 +264,7 @@ fn rank<'a>(
             }
         }
         last_pos = Some(pos);
-        entries.push((i, bids[i].id.as_str(), bids[i].discount));
+        entries.push((i, &*bids[i].id, bids[i].discount));
     }
     entries[group_start..].reverse();
     let undetermined = report.outcome == Outcome::Undetermined;
@@ -276,7 +273,7 @@ fn rank<'a>(
         .lines
         .iter()
         .map(|l| RankLine {
-            id: bids[l.index].id.as_str(),
+            id: &bids[l.index].id,
             rank: l.rank,
             discount: bids[l.index].discount,
             price: price_of(l.index),
@@ -307,10 +304,10 @@ fn rank<'a>(
         );
         return Ok(out);
     }
-    out.tie = ranked.tie.iter().map(|&i| bids[i].id.as_str()).collect();
+    out.tie = ranked.tie.iter().map(|&i| &*bids[i].id).collect();
     out.draw = ranked.draw;
     if let Some(w) = ranked.winner {
-        out.winner = Some(bids[w].id.as_str());
+        out.winner = Some(&*bids[w].id);
         let own = bids[w].discount;
         let second = input
             .anomaly

@@ -15,7 +15,7 @@ fn d(s: &str) -> Decimal {
 }
 
 /// Bids "op-01", "op-02", ... in the order given (leaked: results borrow the ids).
-fn bids(values: &[&str]) -> &'static [DiscountBid] {
+fn bids(values: &[&str]) -> &'static [DiscountBid<'static>] {
     values
         .iter()
         .enumerate()

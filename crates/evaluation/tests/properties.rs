@@ -24,7 +24,7 @@ fn discounts(min: usize, max: usize) -> impl Strategy<Value = Vec<Decimal>> {
 }
 
 /// Leaked so that results (which borrow the ids) may outlive the statement.
-fn bids(v: &[Decimal]) -> &'static [DiscountBid] {
+fn bids(v: &[Decimal]) -> &'static [DiscountBid<'static>] {
     v.iter()
         .enumerate()
         .map(|(i, d)| DiscountBid::new(format!("op-{i:03}"), *d))
@@ -75,7 +75,7 @@ fn reference_a(values: &[Decimal]) -> Option<(Q, Vec<bool>)> {
     Some((t, values.iter().map(|v| q(*v) >= t).collect()))
 }
 
-fn lp(values: &[Decimal], method: Method, reference: Decimal) -> LowestPriceInput {
+fn lp(values: &[Decimal], method: Method, reference: Decimal) -> LowestPriceInput<'static> {
     let mut p = AnomalyParams::new(method);
     if method == Method::C {
         p.reference_discount = Some(reference);

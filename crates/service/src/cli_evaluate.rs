@@ -6,7 +6,8 @@
 //! the result cannot be written.
 
 use clap::Args;
-use std::io::{BufWriter, Read};
+use std::io::Read;
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -34,8 +35,14 @@ pub fn run(args: &EvaluateArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    match evaluation::evaluate_json_to(&input, args.pretty, out) {
+    // The library writes in blocks of 64 KiB: straight to the descriptor, not through stdout's line
+    // buffer (which searches every block for a newline); the standard handle if it cannot be duplicated.
+    let stdout = std::io::stdout();
+    let result = match stdout.as_fd().try_clone_to_owned() {
+        Ok(fd) => evaluation::evaluate_json_to(&input, args.pretty, std::fs::File::from(fd)),
+        Err(_) => evaluation::evaluate_json_to(&input, args.pretty, stdout.lock()),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(evaluation::EvaluateError::Input(e)) => {
             eprintln!("error: {}: {}", e.path, e.message);
