@@ -225,7 +225,14 @@ where
     if !streamed && let Some(first) = idem.replay(&st.db.conn, p).await? {
         return Ok(first);
     }
-    name_taken(&st.db.conn, owner, &name).await?;
+    // a name already taken is refused before the body is stored, unless the request has a key: then a
+    // copy of it that raced this one may have taken the name, and the check under the lock (after its
+    // replay) tells the two apart
+    if let Err(e) = name_taken(&st.db.conn, owner, &name).await
+        && !idem.has_key()
+    {
+        return Err(e);
+    }
     let cfg = &st.settings.documents;
     let store = cfg.store()?;
     let id = Uuid::now_v7();

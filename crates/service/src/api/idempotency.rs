@@ -102,6 +102,11 @@ pub enum Streamed<S, R> {
 }
 
 impl Idempotency {
+    /// Whether the request carries an `Idempotency-Key`.
+    pub fn has_key(&self) -> bool {
+        self.key.is_some()
+    }
+
     /// The fingerprint of a streamed upload once its body is read: its media type and the SHA-256 of
     /// its bytes (hex), so another content or another type under the same key is refused.
     pub fn with_streamed_body(self, media_type: &str, body_sha256: &str) -> Self {
