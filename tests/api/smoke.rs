@@ -11,6 +11,17 @@ both_backends!(
         assert_eq!(s, 200);
         assert_eq!(v["openapi"], "3.1.0");
         assert!(v["paths"]["/v1/requests"].is_object(), "{v}");
+        // every operation documents the database-unavailable answer and its Retry-After
+        for (path, item) in v["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let r = &op["responses"]["503"];
+                assert!(
+                    r["headers"]["Retry-After"].is_object()
+                        && r["content"]["application/problem+json"].is_object(),
+                    "{method} {path}: 503 undocumented: {r}"
+                );
+            }
+        }
         // unauthenticated and bad tokens are 401 problems
         let (s, v) = app.get("/v1/requests", None).await;
         assert_eq!(s, 401);

@@ -32,8 +32,23 @@ pub enum AppError {
     /// The caller's token sent more requests than `[http] rate_limit_per_second` allows.
     #[error("too many requests for this token: retry after {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
+    /// The database cannot be reached now (see [`workflow::error::store_unavailable`]): 503 with
+    /// `Retry-After`; nothing of the request was committed.
+    #[error("the database is unavailable: retry after {UNAVAILABLE_RETRY_SECS} s")]
+    Unavailable,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+/// The `Retry-After` of a 503 (the database unreachable): a pool's connect attempt takes up to seconds.
+pub const UNAVAILABLE_RETRY_SECS: u64 = 5;
+
+/// Whether `e` (or an error it wraps) is the database being unreachable.
+fn unavailable_cause(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<sea_orm::DbErr>()
+            .is_some_and(workflow::error::store_unavailable)
+    })
 }
 
 impl AppError {
@@ -75,6 +90,10 @@ impl From<notify::Error> for AppError {
 
 impl From<sea_orm::DbErr> for AppError {
     fn from(e: sea_orm::DbErr) -> Self {
+        if workflow::error::store_unavailable(&e) {
+            tracing::warn!(error = %e, "database unavailable");
+            return AppError::Unavailable;
+        }
         AppError::Internal(anyhow::Error::new(e))
     }
 }
@@ -97,7 +116,15 @@ pub struct Problem {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let (status, kind, field, rule) = match &self {
+        // a database fault wrapped on its way (workflow, outbox): still the database being unreachable
+        let this = match self {
+            AppError::Internal(e) if unavailable_cause(&e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                AppError::Unavailable
+            }
+            other => other,
+        };
+        let (status, kind, field, rule) = match &this {
             AppError::Unauthorized | AppError::TokenRefused(_) => {
                 (StatusCode::UNAUTHORIZED, "unauthorized", None, None)
             }
@@ -117,12 +144,13 @@ impl IntoResponse for AppError {
             AppError::TooManyRequests { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, "rate-limited", None, None)
             }
+            AppError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None, None),
             AppError::Internal(e) => {
                 tracing::error!(error = ?e, "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", None, None)
             }
         };
-        let detail = match &self {
+        let detail = match &this {
             AppError::Internal(_) => "internal error; see the server log".to_owned(),
             other => other.to_string(),
         };
@@ -139,8 +167,13 @@ impl IntoResponse for AppError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if let AppError::TooManyRequests { retry_after_secs } = &self
-            && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
+        let retry_after = match &this {
+            AppError::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+            AppError::Unavailable => Some(UNAVAILABLE_RETRY_SECS),
+            _ => None,
+        };
+        if let Some(secs) = retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
         {
             resp.headers_mut().insert(header::RETRY_AFTER, v);
         }

@@ -4,6 +4,7 @@
 //! - the bench's own database refuses connections for a while during the submissions (`ALTER DATABASE …
 //!   ALLOW_CONNECTIONS false` and `pg_terminate_backend` of its connections; the PostgreSQL server, shared,
 //!   is never restarted): `/health` answers 503 while it does, 200 again afterwards without a restart;
+//!   requests that need the database meanwhile are answered 503 with `Retry-After`, never 500;
 //! - one of two replicas on the database is killed with SIGKILL during the submissions: its clients fail
 //!   over to the other one.
 //!
@@ -169,6 +170,7 @@ async fn postgres_connection_loss_during_submissions() {
     let server = spawn(dir.path(), &pg.url, &[]);
     let lot = published(&c, &server, dir.path(), &pg.url).await.lot;
     let tokens = register_bidders(&c, &server.base, 0, BIDDERS).await;
+    let reader = tokens[0].clone();
     let acked = Arc::new(AtomicUsize::new(0));
     let bases = vec![server.base.clone()];
     let workers = submissions(&c, &bases, &lot, tokens, acked.clone());
@@ -179,10 +181,34 @@ async fn postgres_connection_loss_during_submissions() {
     let at_outage = acked.load(Ordering::SeqCst);
     let t = Instant::now();
     let mut unready = false;
+    let mut refused_503 = 0u32;
     while t.elapsed() < Duration::from_secs(1)
         || (!unready && t.elapsed() < Duration::from_secs(20))
     {
         unready |= health(&c, &server.base).await == 503;
+        // a request that reads the database meanwhile: 503 with Retry-After and a problem, never a 500
+        if let Ok(r) = c
+            .get(format!("{}/v1/bids", server.base))
+            .bearer_auth(&reader)
+            .timeout(Duration::from_secs(15))
+            .send()
+            .await
+        {
+            let status = r.status().as_u16();
+            let retry_after = r.headers().get("retry-after").cloned();
+            let media = r.headers().get("content-type").cloned();
+            let body = r.text().await.unwrap_or_default();
+            assert_ne!(status, 500, "a database outage answered 500: {body}");
+            if status == 503 {
+                refused_503 += 1;
+                assert!(retry_after.is_some(), "503 without Retry-After: {body}");
+                assert_eq!(
+                    media.as_ref().and_then(|m| m.to_str().ok()),
+                    Some("application/problem+json"),
+                    "{body}"
+                );
+            }
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let during = acked.load(Ordering::SeqCst);
@@ -190,6 +216,10 @@ async fn postgres_connection_loss_during_submissions() {
     assert!(
         unready,
         "/health never answered 503 while the database refused connections"
+    );
+    assert!(
+        refused_503 > 0,
+        "no request was answered 503 while the database refused connections"
     );
     // the same process recovers by itself
     let t = Instant::now();

@@ -64,7 +64,7 @@ impl Modify for BearerAuth {
 /// from the layers around it are added here, once: 400 (a malformed path, query, header or JSON body),
 /// 401 (an unknown, revoked or expired bearer token: public routes read an optional token too), 408 (the
 /// request time limit), 422 (input the schema cannot express), 429 (the per-token rate limit, with
-/// `Retry-After`), plus 404 where the path has an id, and 413 and 415 where there is a request body.
+/// `Retry-After`), 503 (the database unreachable, with `Retry-After`), plus 404 where the path has an id, and 413 and 415 where there is a request body.
 /// Applied after the routes are merged ([`routes`]).
 struct ProblemResponses;
 
@@ -88,6 +88,10 @@ impl Modify for ProblemResponses {
                 ("408", "The request took longer than the time limit"),
                 ("422", "Invalid input; `field` names it"),
                 ("429", "Too many requests for this token; see `Retry-After`"),
+                (
+                    "503",
+                    "The database is unreachable for now; nothing was stored, retry after `Retry-After`",
+                ),
             ];
             if path.contains('{') {
                 codes.push(("404", "Not found"));
@@ -102,7 +106,7 @@ impl Modify for ProblemResponses {
             for (code, what) in codes {
                 if !op.responses.responses.contains_key(code) {
                     let mut r = ResponseBuilder::new().description(what);
-                    if code == "429" {
+                    if code == "429" || code == "503" {
                         r = r.header(
                             "Retry-After",
                             HeaderBuilder::new()
