@@ -1,6 +1,6 @@
 //! Spawning `sua serve` and talking to it.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
@@ -227,6 +227,50 @@ pub fn ok(r: &(u16, Value), expected: u16) -> Value {
 /// A lifecycle event (`POST …/events`) that must be accepted.
 pub async fn event(app: &TestApp, path: &str, token: &str, ev: Value) -> Value {
     ok(&app.post(path, Some(token), &ev).await, 200)
+}
+
+/// Registers an economic operator (self-registration, no token) and returns its bearer token.
+pub async fn operator(app: &TestApp, name: &str, cf: &str, pec: &str) -> String {
+    let a = ok(
+        &app.post(
+            "/v1/operators",
+            None,
+            &json!({"name": name, "codice_fiscale": cf, "pec": pec}),
+        )
+        .await,
+        201,
+    );
+    a["token"].as_str().unwrap().to_owned()
+}
+
+/// The two bidders most tests use: (name, codice fiscale, PEC, declared discount).
+pub const ALFA_AND_BETA: [(&str, &str, &str, &str); 2] = [
+    ("Pulizie Alfa srl", "05949241110", "alfa@pec.it", "12.5"),
+    ("Beta Servizi spa", "02229829771", "beta@pec.it", "9.5"),
+];
+
+/// Each of `bidders` registers and submits a bid with its declared discount on `lot`: (token, bid id)
+/// in order.
+pub async fn register_and_bid(
+    app: &TestApp,
+    lot: &str,
+    bidders: &[(&str, &str, &str, &str)],
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (name, cf, pec, discount) in bidders {
+        let tok = operator(app, name, cf, pec).await;
+        let b = ok(
+            &app.post(
+                &format!("/v1/lots/{lot}/bids"),
+                Some(&tok),
+                &json!({"declared_discount": discount}),
+            )
+            .await,
+            201,
+        );
+        out.push((tok, b["id"].as_str().unwrap().to_owned()));
+    }
+    out
 }
 
 /// A published open procedure (lowest price, one lot, CIG `B5A520026C`).

@@ -32,19 +32,6 @@ async fn post_with_key(
     )
 }
 
-async fn operator(app: &TestApp, name: &str, cf: &str, pec: &str) -> String {
-    let a = ok(
-        &app.post(
-            "/v1/operators",
-            None,
-            &json!({"name": name, "codice_fiscale": cf, "pec": pec}),
-        )
-        .await,
-        201,
-    );
-    a["token"].as_str().unwrap().to_owned()
-}
-
 both_backends!(
     a_retried_bid_submission_with_its_idempotency_key_lands_once,
     |app: TestApp| async move {

@@ -278,32 +278,11 @@ both_backends!(
         let (tid, lot, deadline) = (p.tid, p.lot, p.deadline);
         let tev = format!("/v1/tenders/{tid}/events");
         let lev = format!("/v1/lots/{lot}/events");
-        let mut bids = Vec::new();
-        for (name, cf, pec, discount) in [
-            ("Pulizie Alfa srl", "05949241110", "alfa@pec.it", "12.5"),
-            ("Beta Servizi spa", "02229829771", "beta@pec.it", "9.5"),
-        ] {
-            let o = ok(
-                &app.post(
-                    "/v1/operators",
-                    None,
-                    &json!({"name": name, "codice_fiscale": cf, "pec": pec}),
-                )
-                .await,
-                201,
-            );
-            let tok = o["token"].as_str().unwrap().to_owned();
-            let b = ok(
-                &app.post(
-                    &format!("/v1/lots/{lot}/bids"),
-                    Some(&tok),
-                    &json!({"declared_discount": discount}),
-                )
-                .await,
-                201,
-            );
-            bids.push(b["id"].as_str().unwrap().to_owned());
-        }
+        let bids: Vec<String> = register_and_bid(&app, &lot, &ALFA_AND_BETA)
+            .await
+            .into_iter()
+            .map(|(_, id)| id)
+            .collect();
         ok(
             &app.put(
                 "/v1/admin/clock",

@@ -148,31 +148,11 @@ async fn run(backend: Backend) {
     body["lots"][0]["estimated_amount"] = json!("400000.00");
     let p = publish_open(&app, &w.municipality, &w.buyer, &body).await;
     let (tid, lot) = (p.tid.clone(), p.lot.clone());
-    let mut bids = Vec::new();
-    for (name, cf, pec, discount) in [
-        ("Pulizie Alfa srl", "05949241110", "alfa@pec.it", "12.5"),
-        ("Beta Servizi spa", "02229829771", "beta@pec.it", "9.5"),
-    ] {
-        let o = ok(
-            &app.post(
-                "/v1/operators",
-                None,
-                &json!({"name": name, "codice_fiscale": cf, "pec": pec}),
-            )
-            .await,
-            201,
-        );
-        let b = ok(
-            &app.post(
-                &format!("/v1/lots/{lot}/bids"),
-                o["token"].as_str(),
-                &json!({"declared_discount": discount}),
-            )
-            .await,
-            201,
-        );
-        bids.push(b["id"].as_str().unwrap().to_owned());
-    }
+    let bids: Vec<String> = register_and_bid(&app, &lot, &ALFA_AND_BETA)
+        .await
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect();
 
     // 1. the offer deadline passes on both replicas: closed once
     set_clocks(&app, &second, &w.admin, p.deadline + Duration::minutes(1)).await;

@@ -28,19 +28,6 @@ async fn published(app: &TestApp, w: &crate::flow::World) -> Open {
     }
 }
 
-async fn operator(app: &TestApp, name: &str, cf: &str, pec: &str) -> String {
-    let a = ok(
-        &app.post(
-            "/v1/operators",
-            None,
-            &json!({"name": name, "codice_fiscale": cf, "pec": pec}),
-        )
-        .await,
-        201,
-    );
-    a["token"].as_str().unwrap().to_owned()
-}
-
 async fn set_clock(app: &TestApp, admin: &str, now: chrono::DateTime<chrono::Utc>) {
     ok(
         &app.put("/v1/admin/clock", Some(admin), &json!({"now": now}))
