@@ -143,6 +143,14 @@ fn store_objects(app: &TestApp) -> Vec<std::path::PathBuf> {
     out
 }
 
+/// A PDF upload under `key` refused with 422 naming the `Idempotency-Key` header.
+async fn key_refused(app: &TestApp, path: &str, token: &str, key: &str, content: &[u8]) {
+    let (status, problem) =
+        put_bytes(app, path, token, Some(key), "application/pdf", content).await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["field"], "Idempotency-Key", "{problem}");
+}
+
 fn has_key_param(api: &Value, path: &str, method: &str) -> bool {
     api["paths"][path][method]["parameters"]
         .as_array()
@@ -204,45 +212,22 @@ both_backends!(
             put_bytes(&app, &path, &w.buyer, None, "application/pdf", &content).await;
         assert_eq!(status, 409, "{problem}");
         // the same key with another content, or another media type: 422 naming the header, nothing stored
-        let (status, problem) = put_bytes(
+        key_refused(
             &app,
             &path,
             &w.buyer,
-            Some("doc-1"),
-            "application/pdf",
+            "doc-1",
             b"%PDF-1.4 un altro capitolato",
         )
         .await;
-        assert_eq!(status, 422, "{problem}");
-        assert_eq!(problem["field"], "Idempotency-Key", "{problem}");
         let (status, problem) =
             put_bytes(&app, &path, &w.buyer, Some("doc-1"), "text/plain", &content).await;
         assert!(status == 422 || status == 415, "{status} {problem}");
         // ... or on another route (another file name)
         let other_name = format!("/v1/tenders/{tid}/documents/disciplinare.pdf");
-        let (status, problem) = put_bytes(
-            &app,
-            &other_name,
-            &w.buyer,
-            Some("doc-1"),
-            "application/pdf",
-            &content,
-        )
-        .await;
-        assert_eq!(status, 422, "{problem}");
-        assert_eq!(problem["field"], "Idempotency-Key", "{problem}");
+        key_refused(&app, &other_name, &w.buyer, "doc-1", &content).await;
         // a malformed key is refused before anything is stored
-        let (status, problem) = put_bytes(
-            &app,
-            &other_name,
-            &w.buyer,
-            Some("due parole"),
-            "application/pdf",
-            &content,
-        )
-        .await;
-        assert_eq!(status, 422, "{problem}");
-        assert_eq!(problem["field"], "Idempotency-Key", "{problem}");
+        key_refused(&app, &other_name, &w.buyer, "due parole", &content).await;
         // nobody else's token replays the key: another Province's buyer is judged on its own (404)
         let (status, problem) = put_bytes(
             &app,

@@ -384,37 +384,7 @@ async fn put_request_document(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<DocumentView>), Response> {
-    let (name, media_type) = streamed_upload_checks(&st, &name, &headers)?;
-    let body = match idem
-        .replay_streamed(
-            &st.db.conn,
-            &p,
-            &media_type,
-            body.into_data_stream(),
-            st.settings.documents.max_file_bytes,
-        )
-        .await
-        .map_err(IntoResponse::into_response)?
-    {
-        Streamed::Replay(status, first) => return Ok((status, Json(first))),
-        Streamed::Run(body) => body,
-    };
-    open_request(&st.db.conn, &p, id)
-        .await
-        .map_err(IntoResponse::into_response)?;
-    let (status, v) = put_document(
-        &st,
-        &p,
-        Owner::Request(id),
-        name,
-        media_type,
-        body,
-        idem,
-        true,
-    )
-    .await
-    .map_err(IntoResponse::into_response)?;
-    Ok((status, Json(v)))
+    put_streamed(&st, &p, Owner::Request(id), &name, idem, &headers, body).await
 }
 
 /// Attach a tender document (bando, disciplinare, answers to clarifications), streamed (the tender's
@@ -434,11 +404,26 @@ async fn put_tender_document(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<DocumentView>), Response> {
-    let (name, media_type) = streamed_upload_checks(&st, &name, &headers)?;
+    put_streamed(&st, &p, Owner::Tender(id), &name, idem, &headers, body).await
+}
+
+/// A streamed upload to `owner`: the retry of a keyed request gets its first answer before any check;
+/// otherwise the caller must be allowed to attach to `owner` (the request open and the municipality's,
+/// the tender managed by the buyer), then the body is stored ([`put_document`]).
+async fn put_streamed(
+    st: &AppState,
+    p: &Principal,
+    owner: Owner,
+    name: &str,
+    idem: Idempotency,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<DocumentView>), Response> {
+    let (name, media_type) = streamed_upload_checks(st, name, headers)?;
     let body = match idem
         .replay_streamed(
             &st.db.conn,
-            &p,
+            p,
             &media_type,
             body.into_data_stream(),
             st.settings.documents.max_file_bytes,
@@ -449,21 +434,17 @@ async fn put_tender_document(
         Streamed::Replay(status, first) => return Ok((status, Json(first))),
         Streamed::Run(body) => body,
     };
-    manage_tender(&st.db.conn, &p, id)
+    let allowed = match owner {
+        Owner::Request(id) => open_request(&st.db.conn, p, id).await.map(drop),
+        Owner::Tender(id) => manage_tender(&st.db.conn, p, id)
+            .await
+            .map(drop)
+            .map_err(AppError::from),
+    };
+    allowed.map_err(IntoResponse::into_response)?;
+    let (status, v) = put_document(st, p, owner, name, media_type, body, idem, true)
         .await
-        .map_err(|e| AppError::from(e).into_response())?;
-    let (status, v) = put_document(
-        &st,
-        &p,
-        Owner::Tender(id),
-        name,
-        media_type,
-        body,
-        idem,
-        true,
-    )
-    .await
-    .map_err(IntoResponse::into_response)?;
+        .map_err(IntoResponse::into_response)?;
     Ok((status, Json(v)))
 }
 
