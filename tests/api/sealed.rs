@@ -206,7 +206,7 @@ both_backends!(
                     "bid_envelope",
                     "wrapped_dek || commitment || coalesce(opened_json,'')",
                 ),
-                ("bid_receipt", "json"),
+                ("signed_receipt", "json"),
                 ("audit_entry", "coalesce(after_json,'')"),
             ] {
                 let rows = sql(
@@ -580,7 +580,91 @@ both_backends!(
         assert_eq!(late.0, 409, "{}", late.1);
         assert_eq!(late.1["rule"], "offer deadline", "{}", late.1);
         // nothing of the refused bid was stored
-        let n = sql(&app, "SELECT 1 FROM bid_receipt").await;
+        let n = sql(&app, "SELECT 1 FROM signed_receipt").await;
         assert_eq!(n.len(), 1);
+    }
+);
+
+both_backends!(
+    receipts_are_numbered_per_province_without_gaps,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let here = publish_open(&app, &w.municipality, &w.buyer, &request_body()).await;
+        // a second Province with its own Comune and buyer
+        let p2 = ok(
+            &app.post(
+                "/v1/provinces",
+                Some(&w.admin),
+                &json!({"code": "YY", "name": "Provincia di Seconda"}),
+            )
+            .await,
+            201,
+        );
+        let m2 = ok(
+            &app.post(
+                "/v1/municipalities",
+                Some(&w.admin),
+                &json!({"province_id": p2["id"], "name": "Comune di Secondo",
+                        "codice_fiscale": "80003120047"}),
+            )
+            .await,
+            201,
+        );
+        let token = |role: &'static str, org: Value| {
+            let app = &app;
+            let admin = w.admin.clone();
+            async move {
+                ok(
+                    &app.post(
+                        "/v1/tokens",
+                        Some(&admin),
+                        &json!({"role": role, "org": org}),
+                    )
+                    .await,
+                    201,
+                )["token"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            }
+        };
+        let buyer2 = token("sua_buyer", p2["id"].clone()).await;
+        let comune2 = token("municipality", m2["id"].clone()).await;
+        let there = publish_open(&app, &comune2, &buyer2, &request_body()).await;
+        let seq = |v: &Value| v["receipt"]["receipt"]["sequence"].as_u64().unwrap();
+        let bids = register_and_bid(&app, &here.lot, &ALFA_AND_BETA).await;
+        let (ta, tb) = (&bids[0].0, &bids[1].0);
+        // the other Province's first receipt is its own number 1, whatever this Province drew before
+        let b = ok(
+            &app.post(
+                &format!("/v1/lots/{}/bids", there.lot),
+                Some(ta),
+                &json!({"declared_discount": "10"}),
+            )
+            .await,
+            201,
+        );
+        assert_eq!(seq(&b), 1, "{b}");
+        let c = ok(
+            &app.post(
+                &format!("/v1/lots/{}/bids", there.lot),
+                Some(tb),
+                &json!({"declared_discount": "11"}),
+            )
+            .await,
+            201,
+        );
+        assert_eq!(seq(&c), 2, "{c}");
+        // this Province goes on from its own last number (two submissions: 1 and 2)
+        let rep = ok(
+            &app.put(
+                &format!("/v1/bids/{}", bids[0].1),
+                Some(ta),
+                &json!({"declared_discount": "13"}),
+            )
+            .await,
+            200,
+        );
+        assert_eq!(seq(&rep), 3, "{rep}");
     }
 );

@@ -721,7 +721,7 @@ async fn main() {
             .collect();
     let receipts: HashMap<String, Value> = rows(
         &db_url,
-        "SELECT bid_id, json FROM bid_receipt WHERE version = 1",
+        "SELECT bid_id, json FROM signed_receipt WHERE version = 1",
     )
     .await
     .iter()

@@ -139,7 +139,7 @@ async fn submissions_scenario(db_url: String, dir: tempfile::TempDir) {
         *envs.entry(r.try_get("", "bid_id").unwrap()).or_default() += 1;
     }
     let mut receipts: HashMap<uuid::Uuid, usize> = HashMap::new();
-    for r in rows(&db_url, "SELECT bid_id FROM bid_receipt").await {
+    for r in rows(&db_url, "SELECT bid_id FROM signed_receipt").await {
         *receipts
             .entry(r.try_get("", "bid_id").unwrap())
             .or_default() += 1;
@@ -167,15 +167,25 @@ async fn receipt_keys(c: &reqwest::Client, s: &support::Server) -> Vec<sealing::
     sealing::parse_public_keys(&keys).unwrap()
 }
 
-/// Receipt numbers have no gaps.
+/// Receipt numbers have no gaps within each Province.
 async fn assert_gap_free(db_url: &str) {
-    let mut seqs: Vec<i64> = rows(db_url, "SELECT sequence FROM bid_receipt")
-        .await
-        .iter()
-        .map(|r| r.try_get("", "sequence").unwrap())
-        .collect();
-    seqs.sort();
-    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+    let mut per_province: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
+    for r in rows(db_url, "SELECT province_id, sequence FROM signed_receipt").await {
+        let p: uuid::Uuid = r.try_get("", "province_id").unwrap();
+        per_province
+            .entry(p.to_string())
+            .or_default()
+            .push(r.try_get("", "sequence").unwrap());
+    }
+    assert!(!per_province.is_empty(), "no receipt stored");
+    for (p, mut seqs) in per_province {
+        seqs.sort();
+        assert_eq!(
+            seqs,
+            (1..=seqs.len() as i64).collect::<Vec<_>>(),
+            "Province {p}"
+        );
+    }
 }
 
 /// Every regular file under `dir`, as paths relative to it.

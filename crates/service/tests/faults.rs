@@ -130,7 +130,7 @@ async fn assert_exactly_once(c: &reqwest::Client, base: &str, db_url: &str, acke
         ids.iter().map(|s| s.to_string()).collect(),
         "stored bids = acknowledged bids (0 lost, none unacknowledged)"
     );
-    let receipts: HashMap<String, Value> = rows(db_url, "SELECT bid_id, json FROM bid_receipt")
+    let receipts: HashMap<String, Value> = rows(db_url, "SELECT bid_id, json FROM signed_receipt")
         .await
         .iter()
         .map(|r| {

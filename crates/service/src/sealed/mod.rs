@@ -155,9 +155,15 @@ async fn store_receipt<C: ConnectionTrait>(
     envelopes: Vec<sealing::EnvelopeDigest>,
     now: DateTime<Utc>,
 ) -> ApiResult<StoredReceipt> {
-    // gap-free across Provinces: the platform-wide counter lock, held to the commit (PostgreSQL)
-    workflow::store::lock_counter(db, workflow::store::RECEIPT_COUNTER).await?;
+    let province = tender::Entity::find_by_id(b.tender_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("tender"))?
+        .province_id;
+    // gap-free within the Province: the caller's transaction holds the Province's write lock
+    // (`Db::write`), so no other act of this Province draws a number before this one commits
     let sequence = bid_receipt::Entity::find()
+        .filter(bid_receipt::Column::ProvinceId.eq(province))
         .order_by_desc(bid_receipt::Column::Sequence)
         .one(db)
         .await?
@@ -169,11 +175,6 @@ async fn store_receipt<C: ConnectionTrait>(
         .map(|e| format!("{}:{}", kind_name(e.kind), e.sealed_manifest_sha256))
         .collect();
     // the head of the Province's audit chain as this receipt is signed (before the bid's own entry)
-    let province = tender::Entity::find_by_id(b.tender_id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("tender"))?
-        .province_id;
     let audit_head = chain_head(db, province).await?;
     let signed = keys
         .signer
@@ -200,6 +201,7 @@ async fn store_receipt<C: ConnectionTrait>(
         ReceiptAction::FileUpload => "file_upload",
     };
     bid_receipt::ActiveModel {
+        province_id: Set(province),
         sequence: Set(sequence),
         bid_id: Set(b.id),
         version: Set(version),

@@ -258,24 +258,6 @@ pub async fn lock_scope<C: ConnectionTrait>(db: &C, scope: Scope) -> Result<(), 
     Ok(())
 }
 
-/// The advisory lock of a platform-wide counter that must stay gap-free across Provinces (the signed
-/// receipts' `sequence`): taken only for the end of the transaction that draws a number, so acts of
-/// different Provinces wait for each other only from that point to their commit. No-op on SQLite.
-pub async fn lock_counter<C: ConnectionTrait>(db: &C, counter: i32) -> Result<(), sea_orm::DbErr> {
-    if db.get_database_backend() == DatabaseBackend::Postgres {
-        db.execute_unprepared(&format!(
-            "SELECT pg_advisory_xact_lock({PG_COUNTER_LOCK_CLASS}, {counter})"
-        ))
-        .await?;
-    }
-    Ok(())
-}
-
-/// Advisory lock class of the platform-wide counters ("SUB" in ASCII); counter 1: receipt sequence.
-const PG_COUNTER_LOCK_CLASS: i32 = 0x0053_5542;
-/// The receipt sequence's counter key (see [`lock_counter`]).
-pub const RECEIPT_COUNTER: i32 = 1;
-
 impl Db {
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
         if let Some(path) = sqlite_file_path(url)

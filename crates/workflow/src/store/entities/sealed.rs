@@ -67,10 +67,13 @@ pub mod bid_envelope {
 
 pub mod bid_receipt {
     use sea_orm::entity::prelude::*;
-    /// Every signed receipt, numbered by `sequence` (gap-free: writes are serialised).
+    /// Every signed receipt, numbered by `sequence` within its tender's Province (gap-free: the
+    /// Province's writes are serialised by its write lock).
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "bid_receipt")]
+    #[sea_orm(table_name = "signed_receipt")]
     pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub province_id: Uuid,
         #[sea_orm(primary_key, auto_increment = false)]
         pub sequence: i64,
         pub bid_id: Uuid,

@@ -10,6 +10,7 @@ mod idempotency;
 mod lex_specialis;
 mod pcp;
 mod pec;
+mod receipts;
 mod register;
 mod sealed;
 mod tokens;
@@ -54,6 +55,8 @@ impl MigratorTrait for Migrator {
         m.push(Box::new(tokens::M20261206TokenExpiry));
         // the first answers of requests retried with an `Idempotency-Key`
         m.push(Box::new(idempotency::M20261206IdempotencyKeys));
+        // signed receipts numbered per Province
+        m.push(Box::new(receipts::M20261206ReceiptsPerProvince));
         m
     }
 }
