@@ -561,6 +561,14 @@ pub fn apply_with(
     ))
 }
 
+/// A lot that ends without an award on its own (deserted, every bid excluded, no suitable offer, revoked,
+/// annulled) while the procedure's other lots may go on: its outcome is owed to the BDNCP for that lot
+/// (art. 23 c.5 and art. 28; on PCP the NAG scheda, above the threshold A1_29 without a winner), as the
+/// tender-level ending owes it for the whole procedure.
+fn ended_alone(kind: Kind, days: u32, fx: &mut EffectsBuilder) {
+    fx.communicate(To::Bdncp, kind, days, "art. 23, art. 28");
+}
+
 fn art90(rules: &Rules, now: DateTime<Utc>, fx: &mut EffectsBuilder) -> Result<(), Refusal> {
     let at = rules
         .calendar
@@ -736,6 +744,7 @@ fn guard(
                     days,
                     "art. 62 c.13 (convenzione)",
                 );
+                ended_alone(Kind::DecisionNotToAward, days, fx);
                 art90(rules, now, fx)?;
             }
         }
@@ -798,6 +807,7 @@ fn guard(
                 days,
                 "art. 62 c.13 (convenzione)",
             );
+            ended_alone(Kind::DecisionNotToAward, days, fx);
             art90(rules, now, fx)?;
         }
         E::AppointCommission => {
@@ -963,6 +973,7 @@ fn guard(
                 days,
                 "art. 62 c.13 (convenzione)",
             );
+            ended_alone(Kind::DecisionNotToAward, days, fx);
             art90(rules, now, fx)?;
         }
         E::VerifyRequirements => {
@@ -1134,6 +1145,7 @@ fn guard(
             };
             fx.communicate(To::AllCandidates, kind, days, "art. 90 c.1 lett. a)");
             fx.communicate(To::Comune, kind, days, "art. 62 c.13 (convenzione)");
+            ended_alone(kind, days, fx);
             art90(rules, now, fx)?;
             for t in [TimerKind::Standstill, TimerKind::StipulaDeadline] {
                 fx.cancel(t);
