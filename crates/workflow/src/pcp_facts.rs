@@ -842,6 +842,28 @@ fn aggiudicazione(p: &Profile, r: &TenderRows, l: &lot::Model) -> WResult<Aggiud
     })
 }
 
+/// A lot in this state ended on its own without an award (deserted, every bid excluded or none suitable,
+/// revoked, annulled): the lifecycle owed its own `Bdncp` communication, so its NAG / A1_29 without a
+/// winner went for that lot alone, and a later ending of the whole procedure does not report it again.
+pub fn ended_alone(s: lifecycle::lot::LotState) -> bool {
+    use lifecycle::lot::LotState as S;
+    match s {
+        S::Deserted | S::NotAwarded | S::Revoked | S::Annulled => true,
+        S::Pending
+        | S::AdminReview
+        | S::TechEval
+        | S::EconEval
+        | S::Ranked
+        | S::AnomalyCheck
+        | S::Proposed
+        | S::Verified
+        | S::Awarded
+        | S::Suspended
+        | S::ReadyToSign
+        | S::Contracted => false,
+    }
+}
+
 /// The scheda a call of `purpose` sends for the tender (and lot), built from the rows as they are now.
 pub fn build(
     p: &Profile,
@@ -990,7 +1012,12 @@ pub fn build(
             use lifecycle::tender::TenderState;
             let lots: Vec<&lot::Model> = match lot_id {
                 Some(_) => vec![the_lot()?],
-                None => r.lots.iter().filter(|l| l.cig.is_some()).collect(),
+                // the lots that ended alone before the procedure did were reported by their own call
+                None => r
+                    .lots
+                    .iter()
+                    .filter(|l| l.cig.is_some() && !ended_alone(l.state.0))
+                    .collect(),
             };
             let t = &r.tender;
             // why each lot has no winner (NAG's `giustificazione`, eForms BT-144) and, revoked or

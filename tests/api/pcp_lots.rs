@@ -1,0 +1,301 @@
+//! PCP and the outcome of one lot: in a tender of two lots above the threshold, lot 1 is awarded (S2 and
+//! A1_29 with its winner) while lot 2 ends alone, deserted or revoked: PCP receives, once, an A1_29
+//! without a winner for lot 2's CIG only (valid against ANAC's schema: the mock refuses it otherwise) with
+//! the award notice 29 saying `clos-nw` and the reason, and lot 1's schede are unaffected. On SQLite and
+//! PostgreSQL, like `pcp.rs`.
+
+use crate::flow::{request_body, world};
+use crate::helpers::*;
+use crate::pcp::{all_confirmed, mock, on_both_backends, spawn, wait_calls, wait_state};
+use chrono::Duration;
+use serde_json::{Value, json};
+
+/// Every CIG a scheda's body names.
+fn cigs_in(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                match (k.as_str(), x) {
+                    ("cig", Value::String(s)) => out.push(s.clone()),
+                    ("cig", Value::Array(a)) => {
+                        out.extend(a.iter().filter_map(|c| c.as_str().map(str::to_owned)))
+                    }
+                    _ => cigs_in(x, out),
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| cigs_in(x, out)),
+        _ => {}
+    }
+}
+
+fn cigs(v: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    cigs_in(v, &mut out);
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn eform(body: &Value) -> String {
+    use base64::Engine;
+    String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(body["scheda"]["body"]["eform"].as_str().expect("an eForm"))
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Ending {
+    Deserted,
+    Revoked,
+}
+
+on_both_backends!(
+    a_lot_deserted_while_the_other_is_awarded_sends_its_own_a1_29_without_a_winner,
+    |b| one_lot_ends_alone(b, Ending::Deserted)
+);
+
+on_both_backends!(
+    a_lot_revoked_while_the_other_is_awarded_sends_its_own_a1_29_without_a_winner,
+    |b| one_lot_ends_alone(b, Ending::Revoked)
+);
+
+async fn one_lot_ends_alone(backend: Backend, ending: Ending) {
+    let mock = mock();
+    let app = spawn(backend, &mock, &[]).await;
+    let w = world(&app).await;
+    // two lots of services, 400,000 euro each: above the EU threshold
+    let mut body = request_body();
+    body["estimated_amount"] = json!("800000.00");
+    body["lots"] = json!([
+        {"title": "Lotto 1: edifici scolastici", "estimated_amount": "400000.00"},
+        {"title": "Lotto 2: uffici comunali", "estimated_amount": "400000.00"}
+    ]);
+    let r = ok(
+        &app.post("/v1/requests", Some(&w.municipality), &body).await,
+        201,
+    );
+    let rid = r["id"].as_str().unwrap();
+    let acc = ok(
+        &app.post(
+            &format!("/v1/requests/{rid}/accept"),
+            Some(&w.buyer),
+            &json!({"procedure_type": "aperta"}),
+        )
+        .await,
+        201,
+    );
+    let tid = acc["tender_id"].as_str().unwrap().to_owned();
+    let tpath = format!("/v1/tenders/{tid}");
+    let ev = format!("{tpath}/events");
+    event(
+        &app,
+        &ev,
+        &w.buyer,
+        json!({"event": "adopt_decision_to_contract"}),
+    )
+    .await;
+    let deadline = chrono::Utc::now() + Duration::days(40);
+    ok(
+        &app.patch(&tpath, Some(&w.buyer), &json!({"deadline": deadline}))
+            .await,
+        200,
+    );
+    let tr = event(&app, &ev, &w.buyer, json!({"event": "acquire_cig"})).await;
+    assert_eq!(tr["to"], "approved", "{tr}");
+    let t = wait_state(&app, &tpath, &w.buyer, "/state", "ready").await;
+    let lot_of = |n: usize| {
+        let l = &t["lots"][n];
+        assert_eq!(l["number"], json!(n + 1), "{t}");
+        (
+            l["id"].as_str().unwrap().to_owned(),
+            l["cig"].as_str().expect("a CIG from PCP").to_owned(),
+        )
+    };
+    let ((lot1, cig1), (lot2, cig2)) = (lot_of(0), lot_of(1));
+    assert_ne!(cig1, cig2);
+    event(&app, &ev, &w.buyer, json!({"event": "publish"})).await;
+    wait_calls(&app, &tid, &w.buyer, "pubblica-avviso", |c| {
+        all_confirmed(c, 3)
+    })
+    .await;
+
+    // two bids on lot 1, none on lot 2
+    let mut bids = Vec::new();
+    for (name, cf, pec, discount) in [
+        ("Pulizie Alfa srl", "05949241110", "alfa@pec.it", "12.5"),
+        ("Beta Servizi spa", "02229829771", "beta@pec.it", "9.5"),
+    ] {
+        let o = ok(
+            &app.post(
+                "/v1/operators",
+                None,
+                &json!({"name": name, "codice_fiscale": cf, "pec": pec}),
+            )
+            .await,
+            201,
+        );
+        let b = ok(
+            &app.post(
+                &format!("/v1/lots/{lot1}/bids"),
+                o["token"].as_str(),
+                &json!({"declared_discount": discount}),
+            )
+            .await,
+            201,
+        );
+        bids.push(b["id"].as_str().unwrap().to_owned());
+    }
+    ok(
+        &app.put(
+            "/v1/admin/clock",
+            Some(&w.admin),
+            &json!({"now": deadline + Duration::minutes(1)}),
+        )
+        .await,
+        200,
+    );
+    wait_state(&app, &tpath, &w.buyer, "/state", "closed").await;
+
+    // lot 1 goes to award: S2 and A1_29 with its winner
+    verified_for_award(&app, &w.buyer, &tid, &lot1, &bids).await;
+    let tr = event(
+        &app,
+        &format!("/v1/lots/{lot1}/events"),
+        &w.buyer,
+        json!({"event": "award"}),
+    )
+    .await;
+    assert_eq!(tr["to"], "awarded", "{tr}");
+    wait_calls(&app, &tid, &w.buyer, "S2 and A1_29 of lot 1", |c| {
+        all_confirmed(c, 5)
+    })
+    .await;
+
+    // lot 2 ends alone
+    let lev2 = format!("/v1/lots/{lot2}/events");
+    let (to, reason) = match ending {
+        Ending::Deserted => (
+            event(&app, &lev2, &w.buyer, json!({"event": "declare_deserted"})).await,
+            "no-rece",
+        ),
+        Ending::Revoked => (
+            event(
+                &app,
+                &lev2,
+                &w.buyer,
+                json!({"event": "revoke",
+                       "declarations": {"motivation": "Il servizio degli uffici comunali è stato internalizzato"}}),
+            )
+            .await,
+            "chan-need",
+        ),
+    };
+    let want = match ending {
+        Ending::Deserted => "deserted",
+        Ending::Revoked => "revoked",
+    };
+    assert_eq!(to["to"], want, "{to}");
+    let c = wait_calls(
+        &app,
+        &tid,
+        &w.buyer,
+        "A1_29 without a winner for lot 2",
+        |c| all_confirmed(c, 6),
+    )
+    .await;
+    // the tender's calls show it: lot 2's own call, confirmed
+    let last = &c[5];
+    assert_eq!(
+        (
+            last["lot_id"].as_str(),
+            last["purpose"].as_str(),
+            last["scheda"].as_str(),
+            last["status"].as_str()
+        ),
+        (
+            Some(lot2.as_str()),
+            Some("not_awarded"),
+            Some("A1_29"),
+            Some("confermata")
+        ),
+        "{c:#?}"
+    );
+    assert!(last["remote_id"].is_string(), "{last}");
+    let of_lot1: Vec<(&str, &str)> = c
+        .iter()
+        .filter(|x| x["lot_id"] == json!(lot1))
+        .map(|x| {
+            (
+                x["purpose"].as_str().unwrap(),
+                x["scheda"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(of_lot1, [("bidders", "S2"), ("award", "A1_29")], "{c:#?}");
+    let t = ok(&app.get(&tpath, Some(&w.buyer)).await, 200);
+    assert_eq!(t["lots"][0]["state"], "awarded", "{t}");
+    assert_eq!(t["lots"][1]["state"], want, "{t}");
+
+    // what PCP received: every body valid, lot 2's scheda once, naming lot 2's CIG only
+    let got = mock.received();
+    assert!(got.iter().all(|r| r.status == 200), "{got:#?}");
+    let schede: Vec<&Value> = got
+        .iter()
+        .map(|r| &r.body)
+        .filter(|b| b.pointer("/scheda/codice/codice").is_some())
+        .collect();
+    let codes: Vec<&str> = schede
+        .iter()
+        .map(|b| b["scheda"]["codice"]["codice"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["P1_16", "S2", "A1_29", "A1_29"], "{codes:?}");
+    let (award1, nw2) = (schede[2], schede[3]);
+    assert_eq!(cigs(award1), [cig1.clone()], "{award1}");
+    assert_eq!(cigs(nw2), [cig2.clone()], "{nw2}");
+    let ag1 = &award1["scheda"]["body"]["anacForm"]["aggiudicazioni"][0];
+    let winners: Vec<&Value> = ag1["offertePresentate"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["aggiudicatario"] == json!(true))
+        .collect();
+    assert_eq!(winners.len(), 1, "{ag1}");
+    let ag2 = &nw2["scheda"]["body"]["anacForm"]["aggiudicazioni"];
+    assert_eq!(ag2.as_array().unwrap().len(), 1, "{ag2}");
+    assert_eq!(ag2[0]["numeroOfferteAmmesse"], json!(0), "{ag2}");
+    assert!(
+        ag2[0]["offertePresentate"]
+            .as_array()
+            .is_none_or(|o| o.is_empty()),
+        "{ag2}"
+    );
+    assert_eq!(
+        ag2[0].get("esitoProceduraAnnullata").is_some(),
+        ending == Ending::Revoked,
+        "revoked after the publication: esitoProceduraAnnullata; deserted: none. {ag2}"
+    );
+    let lotti = nw2["scheda"]["body"]["anacForm"]["lotti"].as_array();
+    if let Some(lotti) = lotti {
+        let ids: Vec<&Value> = lotti.iter().map(|l| &l["lotIdentifier"]).collect();
+        assert_eq!(ids, [&json!("LOT-0002")], "{nw2}");
+    }
+    let xml = eform(nw2);
+    assert!(xml.contains(">clos-nw</cbc:TenderResultCode>"), "{xml}");
+    assert!(!xml.contains(">selec-w</cbc:TenderResultCode>"), "{xml}");
+    assert!(
+        xml.contains(&format!(r#"listName="non-award-justification">{reason}<"#)),
+        "{xml}"
+    );
+    let xml1 = eform(award1);
+    assert!(xml1.contains(">selec-w</cbc:TenderResultCode>"), "{xml1}");
+    // the crea-scheda of lot 2's outcome went once
+    let crea: usize = got
+        .iter()
+        .filter(|r| r.path.ends_with("crea-scheda"))
+        .count();
+    assert_eq!(crea, 3, "S2, A1_29 of lot 1, A1_29 of lot 2");
+}
