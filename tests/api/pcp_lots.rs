@@ -299,3 +299,99 @@ async fn one_lot_ends_alone(backend: Backend, ending: Ending) {
         .count();
     assert_eq!(crea, 3, "S2, A1_29 of lot 1, A1_29 of lot 2");
 }
+
+on_both_backends!(
+    a_direct_award_of_two_lots_is_refused_at_acquire_cig_naming_lots,
+    direct_award_of_two_lots_refused
+);
+
+/// AD3 creates the appalto already awarded with one lot: a direct award of two lots is refused at
+/// `acquire_cig` (422 naming `lots`) even with the operator and amount stated, and nothing goes to PCP.
+async fn direct_award_of_two_lots_refused(backend: Backend) {
+    let mock = mock();
+    let app = spawn(backend, &mock, &[]).await;
+    let w = world(&app).await;
+    let mut body = request_body();
+    body["estimated_amount"] = json!("38000.00");
+    body["lots"] = json!([
+        {"title": "Lotto 1", "estimated_amount": "20000.00"},
+        {"title": "Lotto 2", "estimated_amount": "18000.00"}
+    ]);
+    let r = ok(
+        &app.post("/v1/requests", Some(&w.municipality), &body).await,
+        201,
+    );
+    let rid = r["id"].as_str().unwrap();
+    let acc = ok(
+        &app.post(
+            &format!("/v1/requests/{rid}/accept"),
+            Some(&w.buyer),
+            &json!({"procedure_type": "affidamento_diretto"}),
+        )
+        .await,
+        201,
+    );
+    let tid = acc["tender_id"].as_str().unwrap().to_owned();
+    let t = ok(
+        &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
+        200,
+    );
+    assert_eq!(t["lots"].as_array().unwrap().len(), 2, "{t}");
+    let ev = format!("/v1/tenders/{tid}/events");
+    event(
+        &app,
+        &ev,
+        &w.buyer,
+        json!({"event": "adopt_decision_to_contract", "declarations": {"contractor_named": true}}),
+    )
+    .await;
+    let o = ok(
+        &app.post(
+            "/v1/operators",
+            None,
+            &json!({"name": "Pulizie Alfa srl", "codice_fiscale": "05949241110", "pec": "alfa@pec.it"}),
+        )
+        .await,
+        201,
+    );
+    let op = o["operator"]["id"].as_str().unwrap().to_owned();
+    for (n, importo) in [(0, "20000.00"), (1, "18000.00")] {
+        let lot = t["lots"][n]["id"].as_str().unwrap();
+        ok(
+            &app.patch(
+                &format!("/v1/tenders/{tid}/lots/{lot}"),
+                Some(&w.buyer),
+                &json!({"pcp": {"affidatario": op, "importo_affidamento": importo}}),
+            )
+            .await,
+            200,
+        );
+    }
+    let r = app
+        .post(&ev, Some(&w.buyer), &json!({"event": "acquire_cig"}))
+        .await;
+    assert_eq!(r.0, 422, "{}", r.1);
+    assert_eq!(r.1["field"], "lots", "{}", r.1);
+    assert!(
+        r.1["detail"].as_str().unwrap_or_default().contains("AD3"),
+        "{}",
+        r.1
+    );
+    let t = ok(
+        &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
+        200,
+    );
+    assert_eq!(t["state"], "approved", "{t}");
+    assert!(
+        t["lots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["cig"].is_null()),
+        "{t}"
+    );
+    let c = crate::pcp::calls(&app, &tid, &w.buyer).await;
+    assert!(c.is_empty(), "no call enqueued: {c:?}");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(mock.received().is_empty(), "{:?}", mock.received());
+}

@@ -702,16 +702,23 @@ fn operator_of_lot(
 }
 
 /// The direct award of a tender's only lot: the operator and amount the buyer stated (`lot.pcp`).
-fn direct_award_of(r: &TenderRows) -> WResult<(&lot::Model, Partecipante, Decimal)> {
-    let [l] = r.lots.as_slice() else {
+/// The one lot of a direct award reported with AD3: AD3 creates the appalto already awarded with one
+/// lot, so a direct award of several lots is refused (422 naming `lots`) at `acquire_cig` and when built.
+pub fn direct_award_lot(lots: &[lot::Model]) -> WResult<&lot::Model> {
+    let [l] = lots else {
         return Err(bad(
             "lots",
             format!(
                 "lots: a direct award is reported to PCP (AD3) with one lot; this tender has {}",
-                r.lots.len()
+                lots.len()
             ),
         ));
     };
+    Ok(l)
+}
+
+fn direct_award_of(r: &TenderRows) -> WResult<(&lot::Model, Partecipante, Decimal)> {
+    let l = direct_award_lot(&r.lots)?;
     let (op, importo) = LotPcp::stored(l).direct_award()?;
     Ok((l, operator_of_lot(r, l, op, "pcp.affidatario")?, importo))
 }
