@@ -132,7 +132,7 @@ pub(crate) fn all_confirmed(c: &[Value], n: usize) -> bool {
 
 /// The buyer takes a request above the EU threshold to `acquire_cig` with PCP enabled (deadline set
 /// first: it goes in the publication scheda). Returns (tender, lot).
-async fn to_acquire_cig(app: &TestApp, w: &crate::flow::World) -> (String, String) {
+pub(crate) async fn to_acquire_cig(app: &TestApp, w: &crate::flow::World) -> (String, String) {
     to_acquire_cig_with(app, w, None).await
 }
 

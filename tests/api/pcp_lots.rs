@@ -395,3 +395,175 @@ async fn direct_award_of_two_lots_refused(backend: Backend) {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(mock.received().is_empty(), "{:?}", mock.received());
 }
+
+on_both_backends!(
+    a_bid_judged_abnormally_low_after_its_explanations_is_offerta_anomala_in_a1_29,
+    anomaly_judged_per_bid
+);
+
+/// Art. 110: the best offer appears abnormally low; its explanations are not accepted
+/// (`reject_justification`): the bid is excluded (art. 110 c.5) and the judgement is
+/// recorded on the lot's stored evaluation for that bid (`lots[].evaluation.anomaly_verification`); the award goes to the next bid, and A1_29 says
+/// `offertaAnomala` for the rejected bid only (not `impresaEsclusaAutomaticamente`: no art. 54 step here).
+async fn anomaly_judged_per_bid(backend: Backend) {
+    let mock = mock();
+    let app = spawn(backend, &mock, &[]).await;
+    let w = world(&app).await;
+    let (tid, lot) = crate::pcp::to_acquire_cig(&app, &w).await;
+    let tpath = format!("/v1/tenders/{tid}");
+    wait_state(&app, &tpath, &w.buyer, "/state", "ready").await;
+    let ev = format!("{tpath}/events");
+    event(&app, &ev, &w.buyer, json!({"event": "publish"})).await;
+    let mut bids = Vec::new();
+    for (name, cf, pec, discount) in [
+        ("Pulizie Alfa srl", "05949241110", "alfa@pec.it", "38.5"),
+        ("Beta Servizi spa", "02229829771", "beta@pec.it", "12.5"),
+        ("Gamma Coop", "01234567897", "gamma@pec.it", "9.5"),
+    ] {
+        let o = ok(
+            &app.post(
+                "/v1/operators",
+                None,
+                &json!({"name": name, "codice_fiscale": cf, "pec": pec}),
+            )
+            .await,
+            201,
+        );
+        let b = ok(
+            &app.post(
+                &format!("/v1/lots/{lot}/bids"),
+                o["token"].as_str(),
+                &json!({"declared_discount": discount}),
+            )
+            .await,
+            201,
+        );
+        bids.push(b["id"].as_str().unwrap().to_owned());
+    }
+    let t = ok(&app.get(&tpath, Some(&w.buyer)).await, 200);
+    let deadline: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(t["deadline"].clone()).unwrap();
+    ok(
+        &app.put(
+            "/v1/admin/clock",
+            Some(&w.admin),
+            &json!({"now": deadline + Duration::minutes(1)}),
+        )
+        .await,
+        200,
+    );
+    wait_state(&app, &tpath, &w.buyer, "/state", "closed").await;
+    let lev = format!("/v1/lots/{lot}/events");
+    event(&app, &ev, &w.buyer, json!({"event": "start_evaluation"})).await;
+    event(
+        &app,
+        &lev,
+        &w.buyer,
+        json!({"event": "open_administrative"}),
+    )
+    .await;
+    for id in &bids {
+        event(
+            &app,
+            &format!("/v1/bids/{id}/events"),
+            &w.buyer,
+            json!({"event": "admit"}),
+        )
+        .await;
+    }
+    for e in ["start_economic_evaluation", "open_economic_offers"] {
+        event(&app, &lev, &w.buyer, json!({ "event": e })).await;
+    }
+    let evaluation = ok(
+        &app.post(
+            &format!("/v1/lots/{lot}/evaluate"),
+            Some(&w.buyer),
+            &json!({}),
+        )
+        .await,
+        200,
+    );
+    assert_eq!(
+        evaluation["result"]["ranking"][0]["id"], bids[0],
+        "the 38.5% discount ranks first: {evaluation}"
+    );
+    // explanations asked of the best offer (art. 110 c.1-2), then not accepted (c.5)
+    event(
+        &app,
+        &lev,
+        &w.buyer,
+        json!({"event": "start_anomaly_check",
+               "declarations": {"best_offer_suspected_anomalous": true, "anomaly_term_days": 10}}),
+    )
+    .await;
+    let tr = event(
+        &app,
+        &lev,
+        &w.buyer,
+        json!({"event": "reject_justification"}),
+    )
+    .await;
+    assert_eq!(tr["to"], "ranked", "{tr}");
+    let a = ok(
+        &app.get(&format!("/v1/bids/{}", bids[0]), Some(&w.buyer))
+            .await,
+        200,
+    );
+    assert_eq!(
+        a["state"], "excluded",
+        "the offer is excluded (art. 110 c.5): {a}"
+    );
+    let t = ok(&app.get(&tpath, Some(&w.buyer)).await, 200);
+    let judged = &t["lots"][0]["evaluation"]["anomaly_verification"];
+    assert_eq!(judged.as_array().map(Vec::len), Some(1), "{t}");
+    assert_eq!(judged[0]["bid"], bids[0], "{judged}");
+    assert_eq!(judged[0]["anomalous"], true, "{judged}");
+    // the award goes to the next offer
+    event(
+        &app,
+        &lev,
+        &w.buyer,
+        json!({"event": "propose_award", "bid_id": bids[1],
+               "declarations": {"best_offer_suspected_anomalous": false}}),
+    )
+    .await;
+    event(
+        &app,
+        &lev,
+        &w.buyer,
+        json!({"event": "verify_requirements", "declarations": {"requirements_verified": true}}),
+    )
+    .await;
+    let tr = event(&app, &lev, &w.buyer, json!({"event": "award"})).await;
+    assert_eq!(tr["to"], "awarded", "{tr}");
+    wait_calls(&app, &tid, &w.buyer, "S2 and A1_29", |c| {
+        all_confirmed(c, 5)
+    })
+    .await;
+    let got = mock.received();
+    assert!(got.iter().all(|r| r.status == 200), "{got:#?}");
+    let a1 = got
+        .iter()
+        .map(|r| &r.body)
+        .find(|b| b.pointer("/scheda/codice/codice") == Some(&json!("A1_29")))
+        .expect("A1_29 sent");
+    let offerte = a1["scheda"]["body"]["anacForm"]["aggiudicazioni"][0]["offertePresentate"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{a1}"));
+    let of = |id: &str| {
+        offerte
+            .iter()
+            .find(|o| o["idPartecipante"] == id)
+            .unwrap_or_else(|| panic!("{id} in {offerte:?}"))
+    };
+    let (rejected, winner, third) = (of(&bids[0]), of(&bids[1]), of(&bids[2]));
+    assert_eq!(rejected["offertaAnomala"], true, "{rejected}");
+    assert_eq!(
+        rejected["impresaEsclusaAutomaticamente"], false,
+        "{rejected}"
+    );
+    assert_eq!(rejected["aggiudicatario"], false, "{rejected}");
+    assert_eq!(winner["offertaAnomala"], false, "{winner}");
+    assert_eq!(winner["aggiudicatario"], true, "{winner}");
+    assert_eq!(third["offertaAnomala"], false, "{third}");
+}

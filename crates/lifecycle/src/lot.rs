@@ -225,6 +225,10 @@ pub enum Followers {
     Chosen,
     /// The lot's awardee (proposed or actual).
     Awardee,
+    /// The bid whose explanations were judged (art. 110): the one the buyer names, or by default the first
+    /// of the stored evaluation ranking (the best offer, the one suspected abnormally low). It does not
+    /// become the lot's awardee.
+    Judged,
 }
 
 impl Followers {
@@ -233,7 +237,7 @@ impl Followers {
     pub fn by_state(self) -> Option<ParticipationState> {
         match self {
             Followers::Admitted => Some(ParticipationState::Admitted),
-            Followers::Chosen | Followers::Awardee => None,
+            Followers::Chosen | Followers::Awardee | Followers::Judged => None,
         }
     }
 }
@@ -261,6 +265,8 @@ impl LotEvent {
             }
             Self::Award => follow(ParticipationEvent::Award, Followers::Awardee),
             Self::SignContract => follow(ParticipationEvent::SignContract, Followers::Awardee),
+            // explanations not accepted: the offer is excluded as abnormally low (art. 110 c.5)
+            Self::RejectJustification => follow(ParticipationEvent::Exclude, Followers::Judged),
             Self::OpenAdministrative
             | Self::DeclareDeserted
             | Self::StartDirectAward
@@ -273,7 +279,6 @@ impl LotEvent {
             | Self::AutoExcludeAnomalous
             | Self::StartAnomalyCheck
             | Self::AcceptJustification
-            | Self::RejectJustification
             | Self::NoSuitableOffer
             | Self::RecordAwardCommunications
             | Self::StandstillElapsed

@@ -803,6 +803,8 @@ pub fn anomalia(evaluation_json: Option<&str>) -> Anomalia {
 
 fn aggiudicazione(p: &Profile, r: &TenderRows, l: &lot::Model) -> WResult<Aggiudicazione> {
     let anomalia = anomalia(l.evaluation_json.as_deref());
+    // art. 110 c.5: the offers judged abnormally low after their explanations
+    let giudicate = crate::anomaly::judged_anomalous(l.evaluation_json.as_deref());
     let ranking: Vec<Uuid> = l
         .evaluation_json
         .as_deref()
@@ -829,9 +831,9 @@ fn aggiudicazione(p: &Profile, r: &TenderRows, l: &lot::Model) -> WResult<Aggiud
                 punteggio_qualita: b.tech_score.as_deref().and_then(|s| s.parse().ok()),
                 aggiudicatario: l.awardee_bid_id == Some(b.id),
                 posizione: pos,
-                // art. 54 c.1: the bids at or above the threshold are excluded as anomalous; a bid
-                // judged anomalous after the art. 110 explanations is not recorded per bid yet
-                anomala: anomalia.escluse.contains(&b.id),
+                // art. 54 c.1: the bids at or above the threshold are excluded as anomalous; art. 110
+                // c.5: a bid whose explanations were not accepted is anomalous too (not automatically)
+                anomala: anomalia.escluse.contains(&b.id) || giudicate.contains(&b.id),
                 esclusa_automaticamente: anomalia.escluse.contains(&b.id),
                 sopra_soglia_anomalia: anomalia.soglia.map(|_| anomalia.escluse.contains(&b.id)),
                 ccnl: p.ccnl.clone(),
