@@ -254,8 +254,8 @@ async fn one_lot_ends_alone(backend: Backend, ending: Ending) {
         .collect();
     assert_eq!(codes, ["P1_16", "S2", "A1_29", "A1_29"], "{codes:?}");
     let (award1, nw2) = (schede[2], schede[3]);
-    assert_eq!(cigs(award1), [cig1.clone()], "{award1}");
-    assert_eq!(cigs(nw2), [cig2.clone()], "{nw2}");
+    assert_eq!(cigs(award1), [cig1.as_str()], "{award1}");
+    assert_eq!(cigs(nw2), [cig2.as_str()], "{nw2}");
     let ag1 = &award1["scheda"]["body"]["anacForm"]["aggiudicazioni"][0];
     let winners: Vec<&Value> = ag1["offertePresentate"]
         .as_array()
