@@ -896,6 +896,9 @@ async fn apply_lot_event<C: ConnectionTrait>(
     }
     // the art. 110 judgement on the offer whose explanations were examined, recorded per bid
     let judgement = match ev {
+        // explanations accepted: nothing follows, so without a named bid or a stored ranking there is
+        // nobody to record the judgement on, and the event stands
+        LotEvent::AcceptJustification if bid_id.is_none() && first_ranked(&l).is_none() => None,
         LotEvent::AcceptJustification => Some((judged_bid(&l, &bids, bid_id)?.id, false)),
         LotEvent::RejectJustification => Some((judged_bid(&l, &bids, bid_id)?.id, true)),
         _ => None,
