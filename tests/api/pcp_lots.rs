@@ -55,24 +55,41 @@ enum Ending {
 
 on_both_backends!(
     a_lot_deserted_while_the_other_is_awarded_sends_its_own_a1_29_without_a_winner,
-    |b| one_lot_ends_alone(b, Ending::Deserted)
+    |b| one_lot_ends_alone(b, Ending::Deserted, true)
 );
 
 on_both_backends!(
     a_lot_revoked_while_the_other_is_awarded_sends_its_own_a1_29_without_a_winner,
-    |b| one_lot_ends_alone(b, Ending::Revoked)
+    |b| one_lot_ends_alone(b, Ending::Revoked, true)
 );
 
-async fn one_lot_ends_alone(backend: Backend, ending: Ending) {
+on_both_backends!(
+    below_the_threshold_a_lot_deserted_while_the_other_is_awarded_sends_its_own_nag,
+    |b| one_lot_ends_alone(b, Ending::Deserted, false)
+);
+
+/// Lot 1 awarded, lot 2 ending alone; `above`: two lots of 400,000 euro (A1_29 / A1_29 without a winner),
+/// else two of 90,000 (A2_29 / NAG).
+async fn one_lot_ends_alone(backend: Backend, ending: Ending, above: bool) {
     let mock = mock();
     let app = spawn(backend, &mock, &[]).await;
     let w = world(&app).await;
-    // two lots of services, 400,000 euro each: above the EU threshold
+    // two lots of services: 400,000 euro each, above the EU threshold, or 90,000 each, below it
+    let (each, total) = if above {
+        ("400000.00", "800000.00")
+    } else {
+        ("90000.00", "180000.00")
+    };
+    let (award_code, nw_code) = if above {
+        ("A1_29", "A1_29")
+    } else {
+        ("A2_29", "NAG")
+    };
     let mut body = request_body();
-    body["estimated_amount"] = json!("800000.00");
+    body["estimated_amount"] = json!(total);
     body["lots"] = json!([
-        {"title": "Lotto 1: edifici scolastici", "estimated_amount": "400000.00"},
-        {"title": "Lotto 2: uffici comunali", "estimated_amount": "400000.00"}
+        {"title": "Lotto 1: edifici scolastici", "estimated_amount": each},
+        {"title": "Lotto 2: uffici comunali", "estimated_amount": each}
     ]);
     let r = ok(
         &app.post("/v1/requests", Some(&w.municipality), &body).await,
@@ -104,6 +121,21 @@ async fn one_lot_ends_alone(backend: Backend, ending: Ending) {
             .await,
         200,
     );
+    if !above {
+        // below the threshold the tender documents provide for the automatic exclusion (art. 54 c.1)
+        let t = ok(&app.get(&tpath, Some(&w.buyer)).await, 200);
+        for l in t["lots"].as_array().unwrap() {
+            ok(
+                &app.patch(
+                    &format!("{tpath}/lots/{}", l["id"].as_str().unwrap()),
+                    Some(&w.buyer),
+                    &json!({"evaluation_rules": {"anomaly": {"method": "A"}}}),
+                )
+                .await,
+                200,
+            );
+        }
+    }
     let tr = event(&app, &ev, &w.buyer, json!({"event": "acquire_cig"})).await;
     assert_eq!(tr["to"], "approved", "{tr}");
     let t = wait_state(&app, &tpath, &w.buyer, "/state", "ready").await;
@@ -199,13 +231,9 @@ async fn one_lot_ends_alone(backend: Backend, ending: Ending) {
         Ending::Revoked => "revoked",
     };
     assert_eq!(to["to"], want, "{to}");
-    let c = wait_calls(
-        &app,
-        &tid,
-        &w.buyer,
-        "A1_29 without a winner for lot 2",
-        |c| all_confirmed(c, 6),
-    )
+    let c = wait_calls(&app, &tid, &w.buyer, "the outcome of lot 2", |c| {
+        all_confirmed(c, 6)
+    })
     .await;
     // the tender's calls show it: lot 2's own call, confirmed
     let last = &c[5];
@@ -219,7 +247,7 @@ async fn one_lot_ends_alone(backend: Backend, ending: Ending) {
         (
             Some(lot2.as_str()),
             Some("not_awarded"),
-            Some("A1_29"),
+            Some(nw_code),
             Some("confermata")
         ),
         "{c:#?}"
@@ -235,7 +263,11 @@ async fn one_lot_ends_alone(backend: Backend, ending: Ending) {
             )
         })
         .collect();
-    assert_eq!(of_lot1, [("bidders", "S2"), ("award", "A1_29")], "{c:#?}");
+    assert_eq!(
+        of_lot1,
+        [("bidders", "S2"), ("award", award_code)],
+        "{c:#?}"
+    );
     let t = ok(&app.get(&tpath, Some(&w.buyer)).await, 200);
     assert_eq!(t["lots"][0]["state"], "awarded", "{t}");
     assert_eq!(t["lots"][1]["state"], want, "{t}");
@@ -252,7 +284,8 @@ async fn one_lot_ends_alone(backend: Backend, ending: Ending) {
         .iter()
         .map(|b| b["scheda"]["codice"]["codice"].as_str().unwrap())
         .collect();
-    assert_eq!(codes, ["P1_16", "S2", "A1_29", "A1_29"], "{codes:?}");
+    let publication = if above { "P1_16" } else { "P2_16" };
+    assert_eq!(codes, [publication, "S2", award_code, nw_code], "{codes:?}");
     let (award1, nw2) = (schede[2], schede[3]);
     assert_eq!(cigs(award1), [cig1.as_str()], "{award1}");
     assert_eq!(cigs(nw2), [cig2.as_str()], "{nw2}");
@@ -264,6 +297,19 @@ async fn one_lot_ends_alone(backend: Backend, ending: Ending) {
         .filter(|o| o["aggiudicatario"] == json!(true))
         .collect();
     assert_eq!(winners.len(), 1, "{ag1}");
+    if !above {
+        // NAG: lot 2 alone, with the reason
+        let lotti = nw2["scheda"]["body"]["anacForm"]["lotti"]
+            .as_array()
+            .unwrap();
+        assert_eq!(lotti.len(), 1, "{nw2}");
+        assert_eq!(
+            lotti[0]["datiBaseRisultatoProcedura"]["giustificazione"]["codice"], reason,
+            "{nw2}"
+        );
+        assert!(nw2["scheda"]["body"].get("eform").is_none(), "{nw2}");
+        return;
+    }
     let ag2 = &nw2["scheda"]["body"]["anacForm"]["aggiudicazioni"];
     assert_eq!(ag2.as_array().unwrap().len(), 1, "{ag2}");
     assert_eq!(ag2[0]["numeroOfferteAmmesse"], json!(0), "{ag2}");
