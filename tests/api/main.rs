@@ -17,6 +17,7 @@ mod legal;
 mod lex_specialis;
 mod municipality_mail;
 mod pcp;
+mod pcp_lots;
 mod refusals;
 mod register;
 mod reminders;

@@ -28,7 +28,7 @@ fn start_mock(ttl: std::time::Duration) -> MockPcp {
     })
 }
 
-fn mock() -> MockPcp {
+pub(crate) fn mock() -> MockPcp {
     start_mock(std::time::Duration::from_secs(600))
 }
 
@@ -52,6 +52,7 @@ macro_rules! on_both_backends {
         }
     };
 }
+pub(crate) use on_both_backends;
 
 fn pcp_env(mock: &MockPcp) -> Vec<(&'static str, String)> {
     vec![
@@ -88,14 +89,14 @@ fn pcp_env(mock: &MockPcp) -> Vec<(&'static str, String)> {
     ]
 }
 
-async fn spawn(backend: Backend, mock: &MockPcp, extra: &[(&str, &str)]) -> TestApp {
+pub(crate) async fn spawn(backend: Backend, mock: &MockPcp, extra: &[(&str, &str)]) -> TestApp {
     let env = pcp_env(mock);
     let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     all.extend_from_slice(extra);
     TestApp::spawn_with(backend, &all).await
 }
 
-async fn calls(app: &TestApp, tid: &str, buyer: &str) -> Vec<Value> {
+pub(crate) async fn calls(app: &TestApp, tid: &str, buyer: &str) -> Vec<Value> {
     ok(
         &app.get(&format!("/v1/tenders/{tid}/pcp"), Some(buyer))
             .await,
@@ -107,7 +108,7 @@ async fn calls(app: &TestApp, tid: &str, buyer: &str) -> Vec<Value> {
 }
 
 /// Waits until `pred` holds on the tender's calls (up to 30 s).
-async fn wait_calls(
+pub(crate) async fn wait_calls(
     app: &TestApp,
     tid: &str,
     buyer: &str,
@@ -125,13 +126,13 @@ async fn wait_calls(
     panic!("{what}: {}", serde_json::to_string_pretty(&last).unwrap());
 }
 
-fn all_confirmed(c: &[Value], n: usize) -> bool {
+pub(crate) fn all_confirmed(c: &[Value], n: usize) -> bool {
     c.len() == n && c.iter().all(|x| x["status"] == "confermata")
 }
 
 /// The buyer takes a request above the EU threshold to `acquire_cig` with PCP enabled (deadline set
 /// first: it goes in the publication scheda). Returns (tender, lot).
-async fn to_acquire_cig(app: &TestApp, w: &crate::flow::World) -> (String, String) {
+pub(crate) async fn to_acquire_cig(app: &TestApp, w: &crate::flow::World) -> (String, String) {
     to_acquire_cig_with(app, w, None).await
 }
 
@@ -203,7 +204,13 @@ async fn to_acquire_cig_with(
     (tid, lot)
 }
 
-async fn wait_state(app: &TestApp, path: &str, buyer: &str, key: &str, want: &str) -> Value {
+pub(crate) async fn wait_state(
+    app: &TestApp,
+    path: &str,
+    buyer: &str,
+    key: &str,
+    want: &str,
+) -> Value {
     let mut t = Value::Null;
     for _ in 0..300 {
         t = ok(&app.get(path, Some(buyer)).await, 200);
@@ -542,7 +549,7 @@ both_backends!(
 );
 
 /// The PCP calls the mock answered with `status`, by path.
-fn answered(mock: &MockPcp, status: u16) -> Vec<String> {
+pub(crate) fn answered(mock: &MockPcp, status: u16) -> Vec<String> {
     mock.received()
         .into_iter()
         .filter(|r| r.status == status && !r.path.contains("token"))

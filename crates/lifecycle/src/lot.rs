@@ -225,6 +225,10 @@ pub enum Followers {
     Chosen,
     /// The lot's awardee (proposed or actual).
     Awardee,
+    /// The bid whose explanations were judged (art. 110): the one the buyer names, or by default the first
+    /// of the stored evaluation ranking (the best offer, the one suspected abnormally low). It does not
+    /// become the lot's awardee.
+    Judged,
 }
 
 impl Followers {
@@ -233,7 +237,7 @@ impl Followers {
     pub fn by_state(self) -> Option<ParticipationState> {
         match self {
             Followers::Admitted => Some(ParticipationState::Admitted),
-            Followers::Chosen | Followers::Awardee => None,
+            Followers::Chosen | Followers::Awardee | Followers::Judged => None,
         }
     }
 }
@@ -261,6 +265,8 @@ impl LotEvent {
             }
             Self::Award => follow(ParticipationEvent::Award, Followers::Awardee),
             Self::SignContract => follow(ParticipationEvent::SignContract, Followers::Awardee),
+            // explanations not accepted: the offer is excluded as abnormally low (art. 110 c.5)
+            Self::RejectJustification => follow(ParticipationEvent::Exclude, Followers::Judged),
             Self::OpenAdministrative
             | Self::DeclareDeserted
             | Self::StartDirectAward
@@ -273,7 +279,6 @@ impl LotEvent {
             | Self::AutoExcludeAnomalous
             | Self::StartAnomalyCheck
             | Self::AcceptJustification
-            | Self::RejectJustification
             | Self::NoSuitableOffer
             | Self::RecordAwardCommunications
             | Self::StandstillElapsed
@@ -561,6 +566,14 @@ pub fn apply_with(
     ))
 }
 
+/// A lot that ends without an award on its own (deserted, every bid excluded, no suitable offer, revoked,
+/// annulled) while the procedure's other lots may go on: its outcome is owed to the BDNCP for that lot
+/// (art. 23 c.5 and art. 28; on PCP the NAG scheda, above the threshold A1_29 without a winner), as the
+/// tender-level ending owes it for the whole procedure.
+fn ended_alone(kind: Kind, days: u32, fx: &mut EffectsBuilder) {
+    fx.communicate(To::Bdncp, kind, days, "art. 23, art. 28");
+}
+
 fn art90(rules: &Rules, now: DateTime<Utc>, fx: &mut EffectsBuilder) -> Result<(), Refusal> {
     let at = rules
         .calendar
@@ -736,6 +749,7 @@ fn guard(
                     days,
                     "art. 62 c.13 (convenzione)",
                 );
+                ended_alone(Kind::DecisionNotToAward, days, fx);
                 art90(rules, now, fx)?;
             }
         }
@@ -798,6 +812,7 @@ fn guard(
                 days,
                 "art. 62 c.13 (convenzione)",
             );
+            ended_alone(Kind::DecisionNotToAward, days, fx);
             art90(rules, now, fx)?;
         }
         E::AppointCommission => {
@@ -963,6 +978,7 @@ fn guard(
                 days,
                 "art. 62 c.13 (convenzione)",
             );
+            ended_alone(Kind::DecisionNotToAward, days, fx);
             art90(rules, now, fx)?;
         }
         E::VerifyRequirements => {
@@ -1134,6 +1150,7 @@ fn guard(
             };
             fx.communicate(To::AllCandidates, kind, days, "art. 90 c.1 lett. a)");
             fx.communicate(To::Comune, kind, days, "art. 62 c.13 (convenzione)");
+            ended_alone(kind, days, fx);
             art90(rules, now, fx)?;
             for t in [TimerKind::Standstill, TimerKind::StipulaDeadline] {
                 fx.cancel(t);

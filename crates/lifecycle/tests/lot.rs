@@ -651,3 +651,75 @@ fn art_52_c1_direct_awards_below_40000_may_be_awarded_on_the_self_declaration() 
         "art. 17 c.5, art. 99",
     );
 }
+
+/// A lot that ends alone without an award owes its outcome to the BDNCP (art. 23, art. 28: on PCP the
+/// NAG scheda, or A1_29 without a winner above the threshold), like a tender that ends without one; the
+/// lots that go on owe nothing until their award.
+#[test]
+fn a_lot_that_ends_alone_without_an_award_is_communicated_to_the_bdncp() {
+    let bdncp = |t: &lifecycle::Transition<S>| -> Vec<CommunicationKind> {
+        t.communications()
+            .filter(|(to, _, _, a)| *to == Addressee::Bdncp && *a == "art. 23, art. 28")
+            .map(|(_, k, _, _)| k)
+            .collect()
+    };
+    let now = rome(2026, 12, 3, 9, 0);
+    // deserted: no offers for this lot
+    let mut f = qp_lot();
+    f.offers_received = 0;
+    let t = accepted(lot::apply(S::Pending, &E::DeclareDeserted, &f, now));
+    assert_eq!(
+        (t.to, bdncp(&t)),
+        (S::Deserted, vec![CommunicationKind::DecisionNotToAward])
+    );
+    // every bid excluded
+    let mut f = lp_works_lot();
+    f.admitted = 0;
+    let t = accepted(lot::apply(S::AdminReview, &E::ExcludeAll, &f, now));
+    assert_eq!(
+        (t.to, bdncp(&t)),
+        (S::NotAwarded, vec![CommunicationKind::DecisionNotToAward])
+    );
+    // no suitable offer left in the ranking
+    f.ranked_remaining = 0;
+    let t = accepted(lot::apply(S::Ranked, &E::NoSuitableOffer, &f, now));
+    assert_eq!(
+        (t.to, bdncp(&t)),
+        (S::NotAwarded, vec![CommunicationKind::DecisionNotToAward])
+    );
+    // revoked and annulled, even after the award (before stipula)
+    let mut f = qp_lot();
+    f.motivation = Some("copertura finanziaria venuta meno".into());
+    for (from, e, to, kind) in [
+        (
+            S::Ranked,
+            E::Revoke,
+            S::Revoked,
+            CommunicationKind::Revocation,
+        ),
+        (
+            S::Awarded,
+            E::Revoke,
+            S::Revoked,
+            CommunicationKind::Revocation,
+        ),
+        (
+            S::Proposed,
+            E::Annul,
+            S::Annulled,
+            CommunicationKind::Annulment,
+        ),
+    ] {
+        let t = accepted(lot::apply(from, &e, &f, now));
+        assert_eq!((t.to, bdncp(&t)), (to, vec![kind]), "{from} {e}");
+    }
+    // opening the offers of a lot that had some owes nothing to the BDNCP
+    let f = qp_lot();
+    let t = accepted(lot::apply(
+        S::Pending,
+        &E::OpenAdministrative,
+        &f,
+        rome(2026, 12, 2, 12, 0),
+    ));
+    assert!(bdncp(&t).is_empty());
+}

@@ -225,6 +225,10 @@ fn six_lot_events_drive_a_participation_event() {
                 LotEvent::OpenEconomicOffers,
                 f(P::Rank, Followers::Admitted)
             ),
+            (
+                LotEvent::RejectJustification,
+                f(P::Exclude, Followers::Judged)
+            ),
             (LotEvent::ProposeAward, f(P::Propose, Followers::Chosen)),
             (
                 LotEvent::VerifyRequirements,
@@ -246,6 +250,7 @@ fn six_lot_events_drive_a_participation_event() {
         Some(ParticipationState::Admitted)
     );
     assert_eq!(Followers::Awardee.by_state(), None);
+    assert_eq!(Followers::Judged.by_state(), None);
 }
 
 #[test]

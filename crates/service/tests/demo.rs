@@ -151,13 +151,28 @@ fn demo_drives_every_fixture_procurement_and_leaves_valid_outputs() {
             .find(|e| e["tender"] == tender && e["lot"] == lot)
             .unwrap_or_else(|| panic!("no outcome for {tender} lot {lot}: {summary}"))
     };
-    let mut awarded = 0;
+    let (mut awarded, mut direct) = (0, 0);
     for t in fx["tenders"].as_array().unwrap() {
         let key = s(&t["key"]);
         for l in t["lots"].as_array().unwrap() {
             let n = l["number"].as_u64().unwrap();
             let got = find(key, n);
             match s(&t["expected"]) {
+                // a direct award (art. 50 c.1 b): the operator and amount of the decisione di contrarre
+                "awarded" if t["procedure"] == "affidamento_diretto" => {
+                    direct += 1;
+                    assert_eq!(got["outcome"], "contracted", "{key} lot {n}: {got}");
+                    let d = &t["direct_award"];
+                    assert_eq!(got["winner"], d["operator"], "{key} lot {n}: {got}");
+                    assert_eq!(got["amount"], d["amount"], "{key} lot {n}: {got}");
+                    assert!(
+                        stdout.contains(&format!(
+                            "[{key}] lot {n}: AWARDED to {} (direct award",
+                            ops[s(&d["operator"])].0
+                        )),
+                        "timeline names the direct award of {key}\n{stdout}"
+                    );
+                }
                 "awarded" => {
                     awarded += 1;
                     assert_eq!(got["outcome"], "contracted", "{key} lot {n}: {got}");
@@ -222,6 +237,7 @@ fn demo_drives_every_fixture_procurement_and_leaves_valid_outputs() {
         awarded, 5,
         "two single-lot tenders and three lots of services"
     );
+    assert_eq!(direct, 1, "one direct award");
     assert_eq!(
         std::fs::read_dir(out.join("verbali")).unwrap().count(),
         awarded,
@@ -253,6 +269,26 @@ fn demo_drives_every_fixture_procurement_and_leaves_valid_outputs() {
             comune.push("Richiesta da integrare");
         }
         comune.extend(["Richiesta accettata", "CIG acquisito"]);
+        if t["procedure"] == "affidamento_diretto" {
+            // no publication, no bids: the award proposal (start_direct_award), the verification, the
+            // award (to the Comune and to the operator) and the contract
+            comune.extend([
+                "Proposta di aggiudicazione",
+                "Verifica dei requisiti",
+                "Aggiudicazione (Comune)",
+                "Stipula",
+            ]);
+            for kind in comune {
+                *want.entry((pec.clone(), kind)).or_default() += 1;
+            }
+            *want
+                .entry((
+                    ops[s(&t["direct_award"]["operator"])].1.to_owned(),
+                    "Aggiudicazione",
+                ))
+                .or_default() += 1;
+            continue;
+        }
         let negotiated = t["invitees"].as_array().is_some_and(|a| !a.is_empty());
         comune.push(if negotiated {
             "Inviti trasmessi"
@@ -547,6 +583,56 @@ fn demo_sends_every_scheda_to_the_mock_pcp_and_writes_each_valid_against_anacs_s
         Some(&json!("7")),
         "revoked after the start: {revoked}"
     );
+    // the direct award: AD3 creates the appalto awarded and gets the CIG; the award sends nothing more;
+    // the contract sends SC1 with AD3's participant
+    let c = pcp_calls(out, "verde-borgofranco");
+    let ops: Vec<(&str, &str, Option<u64>)> = c
+        .iter()
+        .map(|(o, s, l)| (o.as_str(), s.as_str(), *l))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            ("crea_appalto", "AD3", None),
+            ("conferma_appalto", "", None),
+            ("scheda", "SC1", Some(1))
+        ],
+        "{c:?}"
+    );
+    let verde = fx["tenders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["key"] == "verde-borgofranco")
+        .unwrap();
+    let affidatario = fx["operators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["key"] == verde["direct_award"]["operator"])
+        .unwrap();
+    let ad3: Value = serde_json::from_str(
+        &std::fs::read_to_string(pcp.join("AD3-verde-borgofranco.json")).unwrap(),
+    )
+    .unwrap();
+    let p = ad3
+        .pointer("/scheda/body/anacForm/aggiudicazioni/0/partecipanti/0")
+        .unwrap_or_else(|| panic!("{ad3}"));
+    assert_eq!(p["codiceFiscale"], affidatario["codice_fiscale"], "{ad3}");
+    assert_eq!(
+        p["importo"].to_string(),
+        s(&verde["direct_award"]["amount"]).trim_end_matches(".00"),
+        "{ad3}"
+    );
+    let sc1: Value = serde_json::from_str(
+        &std::fs::read_to_string(pcp.join("SC1-verde-borgofranco-lotto1.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        sc1.pointer("/scheda/body/anacForm/datiContratto/idPartecipante"),
+        p.get("idPartecipante"),
+        "{sc1}"
+    );
     // every body as ANAC's example (`{"scheda": {"codice", "versione", "body"}}`), valid against its
     // scheda's schema
     let mut n = 0;
@@ -573,7 +659,7 @@ fn demo_sends_every_scheda_to_the_mock_pcp_and_writes_each_valid_against_anacs_s
         assert!(errors.is_empty(), "{name}: {errors:#?}");
         n += 1;
     }
-    assert_eq!(n, 23, "every scheda sent");
+    assert_eq!(n, 25, "every scheda sent");
 }
 
 /// `xmllint --noout --nonet --schema XSD FILE`: Ok, or its complaints.

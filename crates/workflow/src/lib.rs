@@ -9,6 +9,7 @@
 //! - [`access`]: roles, the caller, who may read or manage a tender; [`views`]: tenders and lots as read;
 //! - [`lex_specialis`]: a lot's evaluation rules, fixed before publication; [`draws`]: the platform's draw
 //!   seeds, committed before the facts they decide and revealed after;
+//! - [`anomaly`]: the art. 110 judgement on each offer suspected abnormally low, as recorded;
 //! - [`register`]: the register's rows as the `register` crate's values (listings, award history);
 //! - [`error`]: [`WorkflowError`], the one error of this crate.
 //!
@@ -17,6 +18,7 @@
 
 pub mod access;
 pub mod amounts;
+pub mod anomaly;
 pub mod audit;
 pub mod audit_head;
 pub mod clock;

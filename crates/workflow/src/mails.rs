@@ -153,14 +153,26 @@ pub async fn enqueue_communications<C: ConnectionTrait>(
         .lot
         .and_then(|l| l.awardee_bid_id)
         .and_then(|id| bids.iter().find(|b| b.id == id));
-    let awardee = match awardee_bid {
-        Some(b) => operator::Entity::find_by_id(b.operator_id).one(db).await?,
-        None => None,
+    // a direct award has no bid: its awardee is the operator the decisione di contrarre names (art. 17
+    // c.2), stated on the lot with the amount (`lot.pcp`, as AD3 reports them)
+    let named = match (s.lot, awardee_bid) {
+        (Some(l), None) if t.procedure_type.0 == lifecycle::ProcedureType::AffidamentoDiretto => {
+            crate::pcp_facts::LotPcp::stored(l).direct_award().ok()
+        }
+        _ => None,
+    };
+    let awardee = match (awardee_bid, named) {
+        (Some(b), _) => operator::Entity::find_by_id(b.operator_id).one(db).await?,
+        (None, Some((op, _))) => operator::Entity::find_by_id(op).one(db).await?,
+        (None, None) => None,
     };
     // the award amount, costs outside the ribasso included (art. 41 c.14): the one formula
-    let award_amount = match (s.lot, awardee_bid) {
-        (Some(l), Some(b)) => crate::amounts::award_amount(l, b, crate::amounts::AWARD_ROUNDING)?
-            .map(|e| e.to_string()),
+    let award_amount = match (s.lot, awardee_bid, named) {
+        (Some(l), Some(b), _) => {
+            crate::amounts::award_amount(l, b, crate::amounts::AWARD_ROUNDING)?
+                .map(|e| e.to_string())
+        }
+        (_, None, Some((_, importo))) => Some(format!("{importo:.2}")),
         _ => None,
     };
     let mut sent = 0;

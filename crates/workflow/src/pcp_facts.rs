@@ -702,16 +702,23 @@ fn operator_of_lot(
 }
 
 /// The direct award of a tender's only lot: the operator and amount the buyer stated (`lot.pcp`).
-fn direct_award_of(r: &TenderRows) -> WResult<(&lot::Model, Partecipante, Decimal)> {
-    let [l] = r.lots.as_slice() else {
+/// The one lot of a direct award reported with AD3: AD3 creates the appalto already awarded with one
+/// lot, so a direct award of several lots is refused (422 naming `lots`) at `acquire_cig` and when built.
+pub fn direct_award_lot(lots: &[lot::Model]) -> WResult<&lot::Model> {
+    let [l] = lots else {
         return Err(bad(
             "lots",
             format!(
                 "lots: a direct award is reported to PCP (AD3) with one lot; this tender has {}",
-                r.lots.len()
+                lots.len()
             ),
         ));
     };
+    Ok(l)
+}
+
+fn direct_award_of(r: &TenderRows) -> WResult<(&lot::Model, Partecipante, Decimal)> {
+    let l = direct_award_lot(&r.lots)?;
     let (op, importo) = LotPcp::stored(l).direct_award()?;
     Ok((l, operator_of_lot(r, l, op, "pcp.affidatario")?, importo))
 }
@@ -796,6 +803,8 @@ pub fn anomalia(evaluation_json: Option<&str>) -> Anomalia {
 
 fn aggiudicazione(p: &Profile, r: &TenderRows, l: &lot::Model) -> WResult<Aggiudicazione> {
     let anomalia = anomalia(l.evaluation_json.as_deref());
+    // art. 110 c.5: the offers judged abnormally low after their explanations
+    let giudicate = crate::anomaly::judged_anomalous(l.evaluation_json.as_deref());
     let ranking: Vec<Uuid> = l
         .evaluation_json
         .as_deref()
@@ -822,9 +831,9 @@ fn aggiudicazione(p: &Profile, r: &TenderRows, l: &lot::Model) -> WResult<Aggiud
                 punteggio_qualita: b.tech_score.as_deref().and_then(|s| s.parse().ok()),
                 aggiudicatario: l.awardee_bid_id == Some(b.id),
                 posizione: pos,
-                // art. 54 c.1: the bids at or above the threshold are excluded as anomalous; a bid
-                // judged anomalous after the art. 110 explanations is not recorded per bid yet
-                anomala: anomalia.escluse.contains(&b.id),
+                // art. 54 c.1: the bids at or above the threshold are excluded as anomalous; art. 110
+                // c.5: a bid whose explanations were not accepted is anomalous too (not automatically)
+                anomala: anomalia.escluse.contains(&b.id) || giudicate.contains(&b.id),
                 esclusa_automaticamente: anomalia.escluse.contains(&b.id),
                 sopra_soglia_anomalia: anomalia.soglia.map(|_| anomalia.escluse.contains(&b.id)),
                 ccnl: p.ccnl.clone(),
@@ -840,6 +849,28 @@ fn aggiudicazione(p: &Profile, r: &TenderRows, l: &lot::Model) -> WResult<Aggiud
         annullata: None,
         senza_vincitore: None,
     })
+}
+
+/// A lot in this state ended on its own without an award (deserted, every bid excluded or none suitable,
+/// revoked, annulled): the lifecycle owed its own `Bdncp` communication, so its NAG / A1_29 without a
+/// winner went for that lot alone, and a later ending of the whole procedure does not report it again.
+pub fn ended_alone(s: lifecycle::lot::LotState) -> bool {
+    use lifecycle::lot::LotState as S;
+    match s {
+        S::Deserted | S::NotAwarded | S::Revoked | S::Annulled => true,
+        S::Pending
+        | S::AdminReview
+        | S::TechEval
+        | S::EconEval
+        | S::Ranked
+        | S::AnomalyCheck
+        | S::Proposed
+        | S::Verified
+        | S::Awarded
+        | S::Suspended
+        | S::ReadyToSign
+        | S::Contracted => false,
+    }
 }
 
 /// The scheda a call of `purpose` sends for the tender (and lot), built from the rows as they are now.
@@ -990,7 +1021,12 @@ pub fn build(
             use lifecycle::tender::TenderState;
             let lots: Vec<&lot::Model> = match lot_id {
                 Some(_) => vec![the_lot()?],
-                None => r.lots.iter().filter(|l| l.cig.is_some()).collect(),
+                // the lots that ended alone before the procedure did were reported by their own call
+                None => r
+                    .lots
+                    .iter()
+                    .filter(|l| l.cig.is_some() && !ended_alone(l.state.0))
+                    .collect(),
             };
             let t = &r.tender;
             // why each lot has no winner (NAG's `giustificazione`, eForms BT-144) and, revoked or

@@ -8,7 +8,8 @@
 //!   enqueues nothing.
 //! - [`enqueue_for_effects`] (called with the mails of every transition) turns the lifecycle's
 //!   `Communicate { to: Bdncp }` effects into calls: publication → `pubblica_avviso`; award → S2 (the
-//!   bidders) then A1_29/A2_29; contract signed → SC1; deserted/revoked → NAG (or A1_29 with no winner).
+//!   bidders) then A1_29/A2_29; contract signed → SC1; deserted/revoked → NAG (or A1_29 with no winner), for the
+//!   whole procedure or for one lot that ended alone.
 //!   The bodies are built when sent, from the rows as they are then, so that a buyer who corrects a
 //!   refused call's data and resends it sends the corrected body.
 //! - The worker claims due calls ([`claim`]) like the mail outbox: a conditional `UPDATE` per row with a
@@ -368,6 +369,13 @@ pub async fn enqueue_for_effects<C: ConnectionTrait>(
                 Purpose::Contract,
                 format!("pcp:{}:{}:contract", t.id, l.id),
             )],
+            // the whole procedure ends, but every lot on PCP already ended alone and was reported
+            (
+                CommunicationKind::DecisionNotToAward
+                | CommunicationKind::Revocation
+                | CommunicationKind::Annulment,
+                None,
+            ) if every_lot_ended_alone(db, t.id).await? => vec![],
             (
                 CommunicationKind::DecisionNotToAward
                 | CommunicationKind::Revocation
@@ -393,6 +401,19 @@ pub async fn enqueue_for_effects<C: ConnectionTrait>(
         }
     }
     Ok(n)
+}
+
+/// Every lot of the tender that has a CIG ended alone without an award ([`crate::pcp_facts::ended_alone`]).
+async fn every_lot_ended_alone<C: ConnectionTrait>(db: &C, tender_id: Uuid) -> WResult<bool> {
+    let lots = lot::Entity::find()
+        .filter(lot::Column::TenderId.eq(tender_id))
+        .all(db)
+        .await?;
+    let on_pcp: Vec<&lot::Model> = lots.iter().filter(|l| l.cig.is_some()).collect();
+    Ok(!on_pcp.is_empty()
+        && on_pcp
+            .iter()
+            .all(|l| crate::pcp_facts::ended_alone(l.state.0)))
 }
 
 /// Every call of a tender, in sending order.

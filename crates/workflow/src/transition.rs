@@ -173,7 +173,8 @@ impl Declarations {
 #[serde(deny_unknown_fields)]
 pub struct EventInput {
     pub event: String,
-    /// `propose_award` on a lot: the bid proposed (default: the first of the stored evaluation ranking).
+    /// `propose_award` on a lot: the bid proposed; `accept_justification` / `reject_justification`: the
+    /// bid whose explanations are judged (art. 110). Default: the first of the stored evaluation ranking.
     pub bid_id: Option<Uuid>,
     #[serde(default)]
     pub declarations: Declarations,
@@ -890,8 +891,18 @@ async fn apply_lot_event<C: ConnectionTrait>(
                 .filter(|b| Some(b.id) == l.awardee_bid_id)
                 .cloned()
                 .collect(),
+            Followers::Judged => vec![judged_bid(&l, &bids, bid_id)?],
         };
     }
+    // the art. 110 judgement on the offer whose explanations were examined, recorded per bid
+    let judgement = match ev {
+        // explanations accepted: nothing follows, so without a named bid or a stored ranking there is
+        // nobody to record the judgement on, and the event stands
+        LotEvent::AcceptJustification if bid_id.is_none() && first_ranked(&l).is_none() => None,
+        LotEvent::AcceptJustification => Some((judged_bid(&l, &bids, bid_id)?.id, false)),
+        LotEvent::RejectJustification => Some((judged_bid(&l, &bids, bid_id)?.id, true)),
+        _ => None,
+    };
     let l_evaluation = l.evaluation_json.clone();
     let mut am = l.into_active_model();
     am.state = Set(applied.to.into());
@@ -911,6 +922,11 @@ async fn apply_lot_event<C: ConnectionTrait>(
     {
         // the next evaluation ranks the bids left against this one's threshold (art. 108 c.12)
         am.evaluation_json = Set(Some(crate::store::evaluation::mark_reopened(stored, now)));
+    }
+    if let Some((bid, anomalous)) = judgement
+        && let Some(recorded) = crate::anomaly::record(l_evaluation.as_deref(), bid, anomalous, now)
+    {
+        am.evaluation_json = Set(Some(recorded));
     }
     am.facts_json = Set(decl.to_json());
     am.updated_at = Set(now);
@@ -946,10 +962,19 @@ async fn apply_lot_event<C: ConnectionTrait>(
     };
     crate::mails::enqueue_communications(db, &subject, &applied.effects).await?;
     if let Some(FollowUp { event, .. }) = follow_up {
+        let mut declarations = lot_decl;
+        if ev == LotEvent::RejectJustification && declarations.exclusion_reason.is_none() {
+            // the exclusion's reasons (art. 90 c.1 d) when the buyer states none of its own
+            declarations.exclusion_reason = Some(
+                "Offerta anormalmente bassa: le spiegazioni fornite non sono state accolte \
+                 (art. 110, comma 5, D.Lgs. 36/2023)"
+                    .into(),
+            );
+        }
         let follow = EventInput {
             event: event.as_str().to_owned(),
             bid_id: None,
-            declarations: lot_decl,
+            declarations,
             evaluation_rules: Vec::new(),
         };
         for b in followers {
@@ -957,6 +982,20 @@ async fn apply_lot_event<C: ConnectionTrait>(
         }
     }
     Ok(applied)
+}
+
+/// The bid whose explanations (art. 110) the lot event judges: the one named, else the best ranked.
+fn judged_bid(l: &lot::Model, bids: &[bid::Model], bid_id: Option<Uuid>) -> WResult<bid::Model> {
+    let id = bid_id.or_else(|| first_ranked(l)).ok_or_else(|| {
+        WorkflowError::invalid(
+            "bid_id",
+            "bid_id: which bid's explanations are judged (no stored ranking)",
+        )
+    })?;
+    bids.iter()
+        .find(|b| b.id == id && b.lot_id == l.id)
+        .cloned()
+        .ok_or_else(|| WorkflowError::invalid("bid_id", "bid_id: no such bid on this lot"))
 }
 
 /// The best-ranked bid of the stored evaluation, if any.

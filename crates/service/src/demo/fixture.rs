@@ -67,6 +67,9 @@ pub struct Tender {
     #[serde(default)]
     pub bids: Vec<Bid>,
     pub revoke: Option<Revoke>,
+    /// A direct award (art. 50 c.1 a-b): the operator and amount the decisione di contrarre names; the
+    /// demo states them on the lot, PCP creates the appalto awarded (AD3) and the award follows at once.
+    pub direct_award: Option<DirectAward>,
     /// What the fixture expects (awarded, deserted, revoked): the demo refuses to finish otherwise.
     pub expected: String,
 }
@@ -95,6 +98,14 @@ pub struct Bid {
     pub lot: u32,
     pub discount: String,
     pub coefficients: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DirectAward {
+    /// The operator's key.
+    pub operator: String,
+    /// The amount awarded, euro.
+    pub amount: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

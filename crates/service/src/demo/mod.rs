@@ -260,6 +260,7 @@ struct Run {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Step {
+    DirectAward,
     Publish,
     Bids,
     Revoke,
@@ -482,6 +483,10 @@ impl Demo {
         for (i, t) in self.fx.tenders.iter().enumerate() {
             let publ = t.published_at.with_timezone(&Utc);
             let dl = t.deadline.with_timezone(&Utc);
+            if t.direct_award.is_some() {
+                plan.push((publ, Step::DirectAward, i));
+                continue;
+            }
             plan.push((publ, Step::Publish, i));
             if t.revoke.is_some() {
                 if !t.bids.is_empty() {
@@ -510,6 +515,7 @@ impl Demo {
         for (at, step, i) in plan {
             self.advance_to(at).await?;
             match step {
+                Step::DirectAward => self.direct_award(i).await,
                 Step::Publish => self.publish(i).await,
                 Step::Bids => self.bids(i).await,
                 Step::Revoke => self.revoke(i).await,
@@ -733,12 +739,14 @@ impl Demo {
             "SUA buyer",
             format!("accepts it into a procedure {} (tender {tid})", t.procedure),
         );
-        self.event(
-            "tenders",
-            &tid,
-            json!({"event": "adopt_decision_to_contract"}),
-        )
-        .await?;
+        // a direct award's decisione di contrarre names the operator and the amount (art. 17 c.2)
+        let decision = match &t.direct_award {
+            Some(_) => {
+                json!({"event": "adopt_decision_to_contract", "declarations": {"contractor_named": true}})
+            }
+            None => json!({"event": "adopt_decision_to_contract"}),
+        };
+        self.event("tenders", &tid, decision).await?;
         let view = self.get(&format!("/v1/tenders/{tid}"), &buyer).await?;
         let mut lots = Vec::new();
         for (n, l) in view["lots"]
@@ -754,17 +762,37 @@ impl Demo {
             let lid = s(&l["id"]);
             // the evaluation rules are part of the lex specialis: set before publication (art. 54 c.2)
             let mut body = json!({"base_amount": fl.base_amount, "title": fl.title,
-                       "labour_costs": fl.labour_costs, "safety_costs": fl.safety_costs,
-                       "evaluation_rules": evaluation_rules(t)});
+                       "labour_costs": fl.labour_costs, "safety_costs": fl.safety_costs});
             if let Some(x) = &fl.pcp {
                 body["pcp"] = x.clone();
+            }
+            if let Some(d) = &t.direct_award {
+                // AD3 carries the operator and the amount: stated on the lot before the CIG is asked
+                let op = self
+                    .operators
+                    .get(&d.operator)
+                    .map(|o| o.0.clone())
+                    .ok_or_else(|| anyhow!("tender {}: unknown operator {}", t.key, d.operator))?;
+                let mut pcp = body["pcp"].take();
+                if pcp.is_null() {
+                    pcp = json!({});
+                }
+                pcp["affidatario"] = json!(op);
+                pcp["importo_affidamento"] = json!(d.amount);
+                body["pcp"] = pcp;
+            } else {
+                body["evaluation_rules"] = evaluation_rules(t);
             }
             self.patch(&format!("/v1/tenders/{tid}/lots/{lid}"), &buyer, body)
                 .await?;
             lots.push((fl.number, lid));
         }
-        // the deadline goes into the publication scheda: set before the CIGs are asked (REG105)
-        let mut patch = json!({"deadline": t.deadline.with_timezone(&Utc)});
+        // the deadline goes into the publication scheda: set before the CIGs are asked (REG105); a direct
+        // award has none
+        let mut patch = match t.direct_award {
+            Some(_) => json!({}),
+            None => json!({"deadline": t.deadline.with_timezone(&Utc)}),
+        };
         if !t.invitees.is_empty() {
             let ids: Vec<String> = t
                 .invitees
@@ -778,8 +806,10 @@ impl Demo {
                 .collect::<anyhow::Result<_>>()?;
             patch["invitees"] = json!(ids);
         }
-        self.patch(&format!("/v1/tenders/{tid}"), &buyer, patch)
-            .await?;
+        if patch != json!({}) {
+            self.patch(&format!("/v1/tenders/{tid}"), &buyer, patch)
+                .await?;
+        }
         let deadline = t.deadline;
         // the CIGs come from PCP: the appalto is created with its publication scheda and confirmed
         let tr = self
@@ -816,13 +846,18 @@ impl Demo {
                 listed.join(", ")
             ),
         );
-        self.say(
-            "SUA buyer",
-            format!(
+        let said = match self.fx.tenders[i].direct_award.clone() {
+            Some(d) => format!(
+                "decisione di contrarre naming {} for {} euro (art. 17 c.2), CIG from PCP (AD3)",
+                self.op_name(&d.operator),
+                d.amount
+            ),
+            None => format!(
                 "decisione di contrarre, CIG from PCP, deadline {}",
                 deadline.format("%Y-%m-%d %H:%M %:z")
             ),
-        );
+        };
+        self.say("SUA buyer", said);
         self.tenders.push(Run {
             idx: i,
             id: tid,
@@ -1260,6 +1295,64 @@ impl Demo {
             );
             println!("{:>22}  {line}", "");
             self.summary.push(entry);
+        }
+        Ok(())
+    }
+
+    /// A direct award (art. 50 c.1 a-b): its AD3 already reported the operator and amount to PCP with the
+    /// CIG, so the award sends no scheda; the contract sends SC1.
+    async fn direct_award(&mut self, i: usize) -> anyhow::Result<()> {
+        let run = self.run(i)?;
+        let (tid, lots) = (run.id.clone(), run.lots.clone());
+        let t = self.fx.tenders[i].clone();
+        let d = t
+            .direct_award
+            .clone()
+            .ok_or_else(|| anyhow!("tender {}: not a direct award", t.key))?;
+        let amount: rust_decimal::Decimal = d
+            .amount
+            .parse()
+            .with_context(|| format!("tender {}: direct_award.amount", t.key))?;
+        self.event("tenders", &tid, json!({"event": "start_direct_award"}))
+            .await?;
+        for (n, lid) in &lots {
+            self.event("lots", lid, json!({"event": "start_direct_award"}))
+                .await?;
+            // below 40,000 euro the award may rest on the operator's self-declaration (art. 52 c.1)
+            let checks = if amount < rust_decimal::Decimal::from(40_000) {
+                json!({"requirement_checks": "art52_self_declaration"})
+            } else {
+                json!({"requirements_verified": true})
+            };
+            self.event(
+                "lots",
+                lid,
+                json!({"event": "verify_requirements", "declarations": checks}),
+            )
+            .await?;
+            self.event("lots", lid, json!({"event": "award"})).await?;
+            // below the threshold no standstill (art. 55 c.2)
+            self.event("lots", lid, json!({"event": "standstill_elapsed"}))
+                .await?;
+            self.event("lots", lid, json!({"event": "sign_contract"}))
+                .await?;
+            let name = self.op_name(&d.operator);
+            self.say(
+                "SUA buyer",
+                format!(
+                    "[{}] lot {n}: direct award to {name}, {} euro; contract signed",
+                    t.key, d.amount
+                ),
+            );
+            println!(
+                "{:>22}  [{}] lot {n}: AWARDED to {name} (direct award, art. 50 c.1 lett. b), amount {} euro",
+                "", t.key, d.amount
+            );
+            let view = self.get(&format!("/v1/tenders/{tid}"), &self.buyer).await?;
+            self.summary.push(json!({
+                "tender": t.key, "lot": n, "tender_state": view["state"], "outcome": "contracted",
+                "winner": d.operator, "amount": d.amount, "procedure": t.procedure,
+            }));
         }
         Ok(())
     }

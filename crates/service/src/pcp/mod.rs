@@ -839,16 +839,8 @@ pub async fn acquire_cig_through_pcp<C: sea_orm::ConnectionTrait>(
         // AD3 creates the appalto already awarded: the operator and amount the decisione di contrarre
         // names (art. 17 c.2) go with the CIG request, stated on the lot (`pcp.affidatario`,
         // `pcp.importo_affidamento`)
-        if lots.len() != 1 {
-            return Err(workflow::WorkflowError::invalid(
-                "lots",
-                format!(
-                    "lots: a direct award is reported to PCP (AD3) with one lot; this tender has {}",
-                    lots.len()
-                ),
-            ));
-        }
-        let (op, _) = pcp_facts::LotPcp::stored(&lots[0]).direct_award()?;
+        let l = pcp_facts::direct_award_lot(&lots)?;
+        let (op, _) = pcp_facts::LotPcp::stored(l).direct_award()?;
         let known = workflow::store::entities::operator::Entity::find_by_id(op)
             .one(db)
             .await?;
