@@ -9,6 +9,7 @@ use crate::helpers::*;
 use crate::pcp::{all_confirmed, mock, on_both_backends, spawn, wait_calls, wait_state};
 use chrono::Duration;
 use serde_json::{Value, json};
+use service::pcp::mock::MockPcp;
 
 /// Every CIG a scheda's body names.
 fn cigs_in(v: &Value, out: &mut Vec<String>) {
@@ -68,9 +69,20 @@ on_both_backends!(
     |b| one_lot_ends_alone(b, Ending::Deserted, false)
 );
 
-/// Lot 1 awarded, lot 2 ending alone; `above`: two lots of 400,000 euro (A1_29 / A1_29 without a winner),
-/// else two of 90,000 (A2_29 / NAG).
-async fn one_lot_ends_alone(backend: Backend, ending: Ending, above: bool) {
+/// A tender of two lots published through the mock PCP, its CIGs confirmed: `above`: two lots of
+/// 400,000 euro (above the EU threshold), else two of 90,000.
+struct TwoLots {
+    mock: MockPcp,
+    app: TestApp,
+    w: crate::flow::World,
+    tid: String,
+    tpath: String,
+    ev: String,
+    lots: [(String, String); 2],
+    deadline: chrono::DateTime<chrono::Utc>,
+}
+
+async fn two_lots_published(backend: Backend, above: bool) -> TwoLots {
     let mock = mock();
     let app = spawn(backend, &mock, &[]).await;
     let w = world(&app).await;
@@ -79,11 +91,6 @@ async fn one_lot_ends_alone(backend: Backend, ending: Ending, above: bool) {
         ("400000.00", "800000.00")
     } else {
         ("90000.00", "180000.00")
-    };
-    let (award_code, nw_code) = if above {
-        ("A1_29", "A1_29")
-    } else {
-        ("A2_29", "NAG")
     };
     let mut body = request_body();
     body["estimated_amount"] = json!(total);
@@ -155,32 +162,42 @@ async fn one_lot_ends_alone(backend: Backend, ending: Ending, above: bool) {
     })
     .await;
 
-    // two bids on lot 1, none on lot 2
-    let mut bids = Vec::new();
-    for (name, cf, pec, discount) in [
-        ("Pulizie Alfa srl", "05949241110", "alfa@pec.it", "12.5"),
-        ("Beta Servizi spa", "02229829771", "beta@pec.it", "9.5"),
-    ] {
-        let o = ok(
-            &app.post(
-                "/v1/operators",
-                None,
-                &json!({"name": name, "codice_fiscale": cf, "pec": pec}),
-            )
-            .await,
-            201,
-        );
-        let b = ok(
-            &app.post(
-                &format!("/v1/lots/{lot1}/bids"),
-                o["token"].as_str(),
-                &json!({"declared_discount": discount}),
-            )
-            .await,
-            201,
-        );
-        bids.push(b["id"].as_str().unwrap().to_owned());
+    TwoLots {
+        mock,
+        app,
+        w,
+        tid,
+        tpath,
+        ev,
+        lots: [(lot1, cig1), (lot2, cig2)],
+        deadline,
     }
+}
+
+/// Lot 1 awarded, lot 2 ending alone; `above`: two lots of 400,000 euro (A1_29 / A1_29 without a winner),
+/// else two of 90,000 (A2_29 / NAG).
+async fn one_lot_ends_alone(backend: Backend, ending: Ending, above: bool) {
+    let TwoLots {
+        mock,
+        app,
+        w,
+        tid,
+        tpath,
+        ev: _,
+        lots: [(lot1, cig1), (lot2, cig2)],
+        deadline,
+    } = two_lots_published(backend, above).await;
+    let (award_code, nw_code) = if above {
+        ("A1_29", "A1_29")
+    } else {
+        ("A2_29", "NAG")
+    };
+    // two bids on lot 1, none on lot 2
+    let bids: Vec<String> = register_and_bid(&app, &lot1, &ALFA_AND_BETA)
+        .await
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect();
     ok(
         &app.put(
             "/v1/admin/clock",
@@ -344,6 +361,78 @@ async fn one_lot_ends_alone(backend: Backend, ending: Ending, above: bool) {
         .filter(|r| r.path.ends_with("crea-scheda"))
         .count();
     assert_eq!(crea, 3, "S2, A1_29 of lot 1, A1_29 of lot 2");
+}
+
+on_both_backends!(
+    a_deserted_tender_reports_only_the_lots_that_did_not_report_alone,
+    deserted_tender_after_one_lot_alone
+);
+
+/// No bid on either lot: lot 2 is declared deserted alone (its own A1_29 without a winner), then the
+/// whole tender is declared deserted: its A1_29 without a winner names lot 1 only, and lot 2 is not
+/// reported twice.
+async fn deserted_tender_after_one_lot_alone(backend: Backend) {
+    let TwoLots {
+        mock,
+        app,
+        w,
+        tid,
+        tpath,
+        ev,
+        lots: [(_, cig1), (lot2, cig2)],
+        deadline,
+    } = two_lots_published(backend, true).await;
+    ok(
+        &app.put(
+            "/v1/admin/clock",
+            Some(&w.admin),
+            &json!({"now": deadline + Duration::minutes(1)}),
+        )
+        .await,
+        200,
+    );
+    wait_state(&app, &tpath, &w.buyer, "/state", "closed").await;
+    let to = event(
+        &app,
+        &format!("/v1/lots/{lot2}/events"),
+        &w.buyer,
+        json!({"event": "declare_deserted"}),
+    )
+    .await;
+    assert_eq!(to["to"], "deserted", "{to}");
+    wait_calls(&app, &tid, &w.buyer, "lot 2 deserted", |c| {
+        all_confirmed(c, 4)
+    })
+    .await;
+    let to = event(&app, &ev, &w.buyer, json!({"event": "declare_deserted"})).await;
+    assert_eq!(to["to"], "deserted", "{to}");
+    let c = wait_calls(&app, &tid, &w.buyer, "the tender deserted", |c| {
+        all_confirmed(c, 5)
+    })
+    .await;
+    let not_awarded: Vec<(Option<&str>, &str)> = c
+        .iter()
+        .filter(|x| x["purpose"] == "not_awarded")
+        .map(|x| (x["lot_id"].as_str(), x["scheda"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        not_awarded,
+        [(Some(lot2.as_str()), "A1_29"), (None, "A1_29")],
+        "{c:#?}"
+    );
+    let got = mock.received();
+    let schede: Vec<&Value> = got
+        .iter()
+        .map(|r| &r.body)
+        .filter(|b| b.pointer("/scheda/codice/codice").is_some())
+        .collect();
+    let codes: Vec<&str> = schede
+        .iter()
+        .map(|b| b["scheda"]["codice"]["codice"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["P1_16", "A1_29", "A1_29"], "{codes:?}");
+    assert_eq!(cigs(schede[1]), [cig2.as_str()], "{}", schede[1]);
+    assert_eq!(cigs(schede[2]), [cig1.as_str()], "{}", schede[2]);
 }
 
 on_both_backends!(
