@@ -436,6 +436,80 @@ async fn deserted_tender_after_one_lot_alone(backend: Backend) {
 }
 
 on_both_backends!(
+    a_lot_revoked_after_bids_sends_its_bidders_then_its_outcome,
+    lot_revoked_after_bids
+);
+
+/// A bid on each lot; after the deadline lot 2 is revoked: PCP receives lot 2's participants (S2) and
+/// then its A1_29 without a winner, both for lot 2's CIG and valid (the mock checks every body).
+async fn lot_revoked_after_bids(backend: Backend) {
+    let TwoLots {
+        mock,
+        app,
+        w,
+        tid,
+        tpath,
+        ev: _,
+        lots: [(lot1, _), (lot2, cig2)],
+        deadline,
+    } = two_lots_published(backend, true).await;
+    register_and_bid(&app, &lot1, &ALFA_AND_BETA[..1]).await;
+    register_and_bid(&app, &lot2, &ALFA_AND_BETA[1..]).await;
+    ok(
+        &app.put(
+            "/v1/admin/clock",
+            Some(&w.admin),
+            &json!({"now": deadline + Duration::minutes(1)}),
+        )
+        .await,
+        200,
+    );
+    wait_state(&app, &tpath, &w.buyer, "/state", "closed").await;
+    let to = event(
+        &app,
+        &format!("/v1/lots/{lot2}/events"),
+        &w.buyer,
+        json!({"event": "revoke",
+               "declarations": {"motivation": "Il servizio degli uffici comunali è stato internalizzato"}}),
+    )
+    .await;
+    assert_eq!(to["to"], "revoked", "{to}");
+    let c = wait_calls(&app, &tid, &w.buyer, "lot 2 revoked", |c| {
+        all_confirmed(c, 5)
+    })
+    .await;
+    let of_lot2: Vec<(&str, &str)> = c
+        .iter()
+        .filter(|x| x["lot_id"] == json!(lot2))
+        .map(|x| {
+            (
+                x["purpose"].as_str().unwrap(),
+                x["scheda"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        of_lot2,
+        [("bidders", "S2"), ("not_awarded", "A1_29")],
+        "{c:#?}"
+    );
+    let got = mock.received();
+    assert!(got.iter().all(|r| r.status == 200), "{got:#?}");
+    let schede: Vec<&Value> = got
+        .iter()
+        .map(|r| &r.body)
+        .filter(|b| b.pointer("/scheda/codice/codice").is_some())
+        .collect();
+    let codes: Vec<&str> = schede
+        .iter()
+        .map(|b| b["scheda"]["codice"]["codice"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["P1_16", "S2", "A1_29"], "{codes:?}");
+    assert_eq!(cigs(schede[1]), [cig2.as_str()], "{}", schede[1]);
+    assert_eq!(cigs(schede[2]), [cig2.as_str()], "{}", schede[2]);
+}
+
+on_both_backends!(
     a_direct_award_of_two_lots_is_refused_at_acquire_cig_naming_lots,
     direct_award_of_two_lots_refused
 );

@@ -376,19 +376,41 @@ pub async fn enqueue_for_effects<C: ConnectionTrait>(
                 | CommunicationKind::Annulment,
                 None,
             ) if every_lot_ended_alone(db, t.id).await? => vec![],
+            // a lot ending alone after bids came in: its participants (S2) first, so that the outcome
+            // names bidders PCP knows
             (
                 CommunicationKind::DecisionNotToAward
                 | CommunicationKind::Revocation
                 | CommunicationKind::Annulment,
-                l,
+                Some(l),
+            ) => {
+                let mut v = Vec::new();
+                if lot_has_bids(db, l.id).await? {
+                    v.push((
+                        Some(l.id),
+                        Operation::Scheda,
+                        Purpose::Bidders,
+                        format!("pcp:{}:{}:bidders", t.id, l.id),
+                    ));
+                }
+                v.push((
+                    Some(l.id),
+                    Operation::Scheda,
+                    Purpose::NotAwarded,
+                    format!("pcp:{}:{}:not_awarded", t.id, l.id),
+                ));
+                v
+            }
+            (
+                CommunicationKind::DecisionNotToAward
+                | CommunicationKind::Revocation
+                | CommunicationKind::Annulment,
+                None,
             ) => vec![(
-                l.map(|l| l.id),
+                None,
                 Operation::Scheda,
                 Purpose::NotAwarded,
-                match l {
-                    Some(l) => format!("pcp:{}:{}:not_awarded", t.id, l.id),
-                    None => format!("pcp:{}:not_awarded", t.id),
-                },
+                format!("pcp:{}:not_awarded", t.id),
             )],
             (other, _) => {
                 tracing::warn!(kind = %other, tender = %t.id, "no PCP call for this communication");
@@ -401,6 +423,19 @@ pub async fn enqueue_for_effects<C: ConnectionTrait>(
         }
     }
     Ok(n)
+}
+
+/// Whether lot `lot_id` received a bid that was not withdrawn.
+async fn lot_has_bids<C: ConnectionTrait>(db: &C, lot_id: Uuid) -> WResult<bool> {
+    Ok(crate::store::entities::bid::Entity::find()
+        .filter(crate::store::entities::bid::Column::LotId.eq(lot_id))
+        .filter(
+            crate::store::entities::bid::Column::State
+                .ne(lifecycle::participation::ParticipationState::Withdrawn.as_str()),
+        )
+        .one(db)
+        .await?
+        .is_some())
 }
 
 /// Every lot of the tender that has a CIG ended alone without an award ([`crate::pcp_facts::ended_alone`]).
