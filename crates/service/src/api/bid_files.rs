@@ -4,7 +4,7 @@
 //! gets the first answer (the same file and `file_upload` receipt, even after the deadline) with no
 //! second row and no second sealed object; the same key with another content is refused (422).
 
-use crate::api::idempotency::{Idempotency, Streamed};
+use crate::api::idempotency::{Idempotency, Replayed, Streamed};
 use crate::docstore::{self, bid_file, envelope_context, expected_summary, item, store_stream};
 use crate::{
     auth::{Principal, Role},
@@ -183,9 +183,10 @@ async fn upload_file(
     let r: ApiResult<((StatusCode, serde_json::Value), bool)> = async {
         let now = st.now();
         let w = st.db.write(Scope::Province(t.province_id)).await?;
-        if let Some(first) = idem.replay(&w.txn, &p).await? {
-            return Ok((first, false));
-        }
+        let w = match idem.replay_in(w, &p).await? {
+            Replayed::Answer(status, first) => return Ok(((status, first), false)),
+            Replayed::Run(w) => w,
+        };
         // the deadline and the version are checked again at the end of the upload
         before_deadline(&t, now)?;
         let cur = current_envelope(&w.txn, b.id, kind_s).await?;

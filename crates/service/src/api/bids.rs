@@ -1,7 +1,7 @@
 //! Economic operators (bidders): registration, bids (submit, replace, withdraw before the deadline),
 //! clarifications (questions from bidders, answers public to all).
 
-use super::idempotency::{Idempotency, IdempotentJson};
+use super::idempotency::{Idempotency, IdempotentJson, Replayed};
 use super::tenders::{BidView, TransitionView, bid_view, visible_envelopes};
 use crate::input as validate;
 use crate::{
@@ -345,9 +345,10 @@ async fn submit_bid(
     let now = st.now();
     let scope = super::scope_of(&st.db, "lot", lot_id).await?;
     let w = st.db.write(scope).await?;
-    if let Some((status, first)) = idem.replay(&w.txn, &p).await? {
-        return Ok((status, Json(first)));
-    }
+    let w = match idem.replay_in(w, &p).await? {
+        Replayed::Answer(status, first) => return Ok((status, Json(first))),
+        Replayed::Run(w) => w,
+    };
     let l = lot::Entity::find_by_id(lot_id)
         .one(&w.txn)
         .await?
@@ -706,9 +707,10 @@ async fn withdraw_bid(
     let now = st.now();
     let scope = super::scope_of(&st.db, "bid", id).await?;
     let w = st.db.write(scope).await?;
-    if let Some((_, first)) = idem.replay(&w.txn, &p).await? {
-        return Ok(Json(first));
-    }
+    let w = match idem.replay_in(w, &p).await? {
+        Replayed::Answer(_, first) => return Ok(Json(first)),
+        Replayed::Run(w) => w,
+    };
     let (t, l, bd) = own_bid(&w.txn, &p, id).await?;
     check_open(&t, now)?;
     let input = EventInput::of(ParticipationEvent::Withdraw);

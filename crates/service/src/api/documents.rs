@@ -23,7 +23,7 @@
 
 use crate::docstore::{self, HashFilter, check_name};
 use crate::{
-    api::idempotency::{Idempotency, IdempotentJson, Streamed},
+    api::idempotency::{Idempotency, IdempotentJson, Replayed, Streamed},
     api::requests::visible_request,
     audit,
     auth::{MaybePrincipal, Principal, Role},
@@ -255,9 +255,10 @@ where
         let now = st.now();
         let scope = super::scope_of(&st.db, owner.kind(), owner.id()).await?;
         let w = st.db.write(scope).await?;
-        if let Some(first) = idem.replay(&w.txn, p).await? {
-            return Ok((first, false));
-        }
+        let w = match idem.replay_in(w, p).await? {
+            Replayed::Answer(status, first) => return Ok(((status, first), false)),
+            Replayed::Run(w) => w,
+        };
         // checked again at the end of the upload
         name_taken(&w.txn, owner, &name).await?;
         if let Owner::Request(rid) = owner {

@@ -27,6 +27,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use serde::{Serialize, de::DeserializeOwned};
 use sha2::{Digest, Sha256};
 use workflow::access::Principal;
+use workflow::store::WriteTxn;
 
 /// The request header.
 pub const HEADER: &str = "Idempotency-Key";
@@ -91,6 +92,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for IdempotentJson<T> {
         let ApiJson(v) = ApiJson::<T>::from_request(Request::new(Body::from(bytes)), state).await?;
         Ok(IdempotentJson(Idempotency { sha256, ..idem }, v))
     }
+}
+
+/// What [`Idempotency::replay_in`] found.
+pub enum Replayed<'a, R> {
+    /// The key's first answer, durable.
+    Answer(StatusCode, R),
+    /// No answer yet: run the act in this transaction.
+    Run(WriteTxn<'a>),
 }
 
 /// What to do with a streamed upload (see [`Idempotency::replay_streamed`]).
@@ -164,7 +173,7 @@ impl Idempotency {
     }
 
     /// The first answer to this (token, key), if the act already committed: `None` to run the act.
-    /// Call it inside the act's write transaction, before any check.
+    /// In the act's write transaction, before any check, call [`Idempotency::replay_in`] instead.
     pub async fn replay<C: ConnectionTrait, R: DeserializeOwned>(
         &self,
         db: &C,
@@ -187,6 +196,24 @@ impl Idempotency {
         let body = serde_json::from_str(&row.response_json)
             .map_err(|e| AppError::Internal(anyhow::anyhow!("stored answer: {e}")))?;
         Ok(Some((status, body)))
+    }
+
+    /// [`Idempotency::replay`] in the act's write transaction `w`, which it takes: when the key has its
+    /// first answer, `w` is committed (it wrote nothing) before the answer is given back, so the answer
+    /// never leaves before what it answers is durable (with SQLite's group commit the first act may still
+    /// be in the batch this transaction joined); otherwise `w` comes back to run the act.
+    pub async fn replay_in<'a, R: DeserializeOwned>(
+        &self,
+        w: WriteTxn<'a>,
+        p: &Principal,
+    ) -> ApiResult<Replayed<'a, R>> {
+        match self.replay(&w.txn, p).await? {
+            Some((status, r)) => {
+                w.commit().await?;
+                Ok(Replayed::Answer(status, r))
+            }
+            None => Ok(Replayed::Run(w)),
+        }
     }
 
     /// Store the answer of the act, in its transaction (before its commit).

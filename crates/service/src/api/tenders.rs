@@ -2,7 +2,7 @@
 //! evaluation and award.
 
 use super::documents::{DocumentView, NewDocument, documents_of, store_document};
-use super::idempotency::IdempotentJson;
+use super::idempotency::{IdempotentJson, Replayed};
 use crate::input as validate;
 use crate::{
     audit,
@@ -820,9 +820,10 @@ async fn tender_event(
     let now = st.now();
     let scope = super::scope_of(&st.db, "tender", id).await?;
     let w = st.db.write(scope).await?;
-    if let Some((_, first)) = idem.replay(&w.txn, &p).await? {
-        return Ok(Json(first));
-    }
+    let w = match idem.replay_in(w, &p).await? {
+        Replayed::Answer(_, first) => return Ok(Json(first)),
+        Replayed::Run(w) => w,
+    };
     let t = manage_tender(&w.txn, &p, id).await?;
     // with PCP enabled, `acquire_cig` asks PCP for the CIGs (service::pcp); the tender becomes ready when
     // they arrive
@@ -869,9 +870,10 @@ async fn lot_event(
     let now = st.now();
     let scope = super::scope_of(&st.db, "lot", id).await?;
     let w = st.db.write(scope).await?;
-    if let Some((_, first)) = idem.replay(&w.txn, &p).await? {
-        return Ok(Json(first));
-    }
+    let w = match idem.replay_in(w, &p).await? {
+        Replayed::Answer(_, first) => return Ok(Json(first)),
+        Replayed::Run(w) => w,
+    };
     let l = lot::Entity::find_by_id(id)
         .one(&w.txn)
         .await?
@@ -945,9 +947,10 @@ async fn bid_event(
     let now = st.now();
     let scope = super::scope_of(&st.db, "bid", id).await?;
     let w = st.db.write(scope).await?;
-    if let Some((_, first)) = idem.replay(&w.txn, &p).await? {
-        return Ok(Json(first));
-    }
+    let w = match idem.replay_in(w, &p).await? {
+        Replayed::Answer(_, first) => return Ok(Json(first)),
+        Replayed::Run(w) => w,
+    };
     let (t, l, bd, a) = staff_bid(&w.txn, &p, id).await?;
     if a != Access::Manage {
         return Err(AppError::Forbidden(
