@@ -456,7 +456,7 @@ fn sort_packed(bids: &[DiscountBid<'_>], scale: u32) -> Option<Sorted> {
         }
         packed.push((key << index_bits) | i as u64);
     }
-    packed.sort_unstable();
+    sort_u64(&mut packed);
     let mask = (1u64 << index_bits) - 1;
     let mut start = 0;
     while start < packed.len() {
@@ -480,6 +480,39 @@ fn sort_packed(bids: &[DiscountBid<'_>], scale: u32) -> Option<Sorted> {
         order,
         keys: Some((values, scale)),
     })
+}
+
+/// Sort plain integers ascending (the order of `sort_unstable`): below 4,096 values `sort_unstable` itself,
+/// otherwise a least-significant-digit radix sort of 11 bits a pass over the bits in use only (three passes
+/// for 100,000 ribassi with three decimals packed with their index, against the 17 levels of comparisons of
+/// a quicksort: `sort_packed` took a tenth of `sua evaluate`'s instructions, bench/README.md).
+fn sort_u64(v: &mut Vec<u64>) {
+    const BITS: u32 = 11;
+    const MASK: u64 = (1 << BITS) - 1;
+    if v.len() < 4096 {
+        v.sort_unstable();
+        return;
+    }
+    let used = u64::BITS - v.iter().fold(0, |a, &x| a | x).leading_zeros();
+    let mut tmp = vec![0u64; v.len()];
+    let mut starts = vec![0usize; 1 << BITS];
+    for pass in 0..used.div_ceil(BITS) {
+        let shift = pass * BITS;
+        starts.fill(0);
+        for &x in v.iter() {
+            starts[((x >> shift) & MASK) as usize] += 1;
+        }
+        let mut at = 0;
+        for s in starts.iter_mut() {
+            at += std::mem::replace(s, at);
+        }
+        for &x in v.iter() {
+            let d = ((x >> shift) & MASK) as usize;
+            tmp[starts[d]] = x;
+            starts[d] += 1;
+        }
+        std::mem::swap(v, &mut tmp);
+    }
 }
 
 /// Indexes of `bids` by ascending ribasso, ties by id: the canonical order of the verbale.
@@ -812,6 +845,48 @@ mod tests {
             DiscountBid::new("b", Decimal::from_str("11").unwrap()),
         ];
         assert_eq!(ascending_order(&b), vec![2, 1, 0, 3]);
+    }
+
+    /// The radix sort gives `sort_unstable`'s order: short and long inputs, one bit to all 64 in use,
+    /// duplicates, zeros.
+    #[test]
+    fn sort_u64_is_sort_unstable() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for (n, bits) in [
+            (0, 64),
+            (1, 64),
+            (4095, 33),
+            (4096, 1),
+            (5000, 11),
+            (5000, 12),
+            (20_000, 33),
+            (20_000, 64),
+            (30_000, 40),
+        ] {
+            let mut v: Vec<u64> = (0..n)
+                .map(|_| {
+                    if bits == 64 {
+                        next()
+                    } else {
+                        next() >> (64 - bits)
+                    }
+                })
+                .collect();
+            if n > 10 {
+                v[3] = v[7]; // a duplicate
+                v[5] = 0;
+            }
+            let mut expected = v.clone();
+            expected.sort_unstable();
+            sort_u64(&mut v);
+            assert_eq!(v, expected, "{n} values of {bits} bits");
+        }
     }
 
     #[test]

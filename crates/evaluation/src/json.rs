@@ -491,23 +491,32 @@ pub enum EvaluateError {
 
 /// As [`evaluate_json`], written to `out` as it is serialized: compact, or indented by two spaces when
 /// `pretty` (the same JSON value either way), then a newline. Nothing is written when the input is invalid.
-/// The text is written to `out` in blocks of about 64 KiB (no need to buffer it); `out` is flushed.
+/// The text goes to `out` in blocks of 64 KiB (no need to buffer it); `out` is flushed.
 pub fn evaluate_json_to<W: std::io::Write>(
     input: &str,
     pretty: bool,
     mut out: W,
 ) -> Result<(), EvaluateError> {
     use serde::Serialize;
-    // the text serde_json's compact or pretty serializer gives, written faster (`jsonw`)
+    use std::io::Write as _;
     let written = evaluate_with(input, |o| {
-        let mut w = crate::jsonw::Writer::new(&mut out, pretty);
-        o.serialize(&mut w)?;
-        w.end_line().map_err(crate::jsonw::Error::from)
+        let mut block = std::io::BufWriter::with_capacity(1 << 16, &mut out);
+        if pretty {
+            let indent = crate::indent::Indent::default();
+            o.serialize(&mut serde_json::Serializer::with_formatter(
+                &mut block, indent,
+            ))?;
+        } else {
+            o.serialize(&mut serde_json::Serializer::new(&mut block))?;
+        }
+        block.write_all(b"\n").map_err(serde_json::Error::io)?;
+        block
+            .into_inner()
+            .map_err(|e| serde_json::Error::io(e.into_error()))?
+            .flush()
+            .map_err(serde_json::Error::io)
     })?;
-    written
-        .map_err(std::io::Error::from)
-        .map_err(EvaluateError::Write)?;
-    out.flush().map_err(EvaluateError::Write)
+    written.map_err(|e| EvaluateError::Write(e.into()))
 }
 
 /// The `bids` array, required.

@@ -22,6 +22,7 @@ pub struct EvaluateArgs {
 
 /// Runs the evaluation; never needs the configuration, the database or the runtime.
 pub fn run(args: &EvaluateArgs) -> ExitCode {
+    keep_freed_memory();
     let input = if args.file.as_os_str() == "-" {
         let mut s = String::new();
         std::io::stdin().read_to_string(&mut s).map(|_| s)
@@ -54,3 +55,23 @@ pub fn run(args: &EvaluateArgs) -> ExitCode {
         }
     }
 }
+
+/// Large blocks (up to 32 MiB) from malloc's heap, kept there when freed, instead of each its own mapping
+/// returned to the system on `free`: the vectors of the reading (the bids as slices of the input, the
+/// duplicate-id set) are freed before the ranking's are made, which then reuse their pages instead of faulting
+/// in new ones. On 100,000 bids: 5,190 page faults instead of 7,035, a quarter less system time, the same peak
+/// memory (bench/README.md, "sua evaluate"). glibc only; elsewhere the allocator's defaults are kept.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn keep_freed_memory() {
+    // 32 MiB: glibc's upper limit for the mmap threshold on 64-bit systems (a larger value is refused)
+    const LIMIT: libc::c_int = 32 << 20;
+    // SAFETY: `mallopt` only sets two thresholds of malloc; nothing else runs yet (no other thread exists).
+    // A refusal (return value 0) leaves the defaults, which are correct, only slower.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, LIMIT);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, LIMIT);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn keep_freed_memory() {}
