@@ -273,6 +273,11 @@ pub async fn register_and_bid(
     out
 }
 
+/// The bid ids of [`register_and_bid`]'s answer.
+pub fn bid_ids(v: Vec<(String, String)>) -> Vec<String> {
+    v.into_iter().map(|(_, id)| id).collect()
+}
+
 /// A published open procedure (lowest price, one lot, CIG `B5A520026C`).
 pub struct Published {
     pub request: String,

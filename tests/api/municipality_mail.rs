@@ -278,11 +278,7 @@ both_backends!(
         let (tid, lot, deadline) = (p.tid, p.lot, p.deadline);
         let tev = format!("/v1/tenders/{tid}/events");
         let lev = format!("/v1/lots/{lot}/events");
-        let bids: Vec<String> = register_and_bid(&app, &lot, &ALFA_AND_BETA)
-            .await
-            .into_iter()
-            .map(|(_, id)| id)
-            .collect();
+        let bids = bid_ids(register_and_bid(&app, &lot, &ALFA_AND_BETA).await);
         ok(
             &app.put(
                 "/v1/admin/clock",

@@ -271,31 +271,7 @@ async fn from_p1_16_to_sc1(backend: Backend) {
 
     // bids, evaluation, award
     let lev = format!("/v1/lots/{lot}/events");
-    let mut bids = Vec::new();
-    for (name, cf, pec, discount) in [
-        ("Pulizie Alfa srl", "05949241110", "alfa@pec.it", "12.5"),
-        ("Beta Servizi spa", "02229829771", "beta@pec.it", "9.5"),
-    ] {
-        let o = ok(
-            &app.post(
-                "/v1/operators",
-                None,
-                &json!({"name": name, "codice_fiscale": cf, "pec": pec}),
-            )
-            .await,
-            201,
-        );
-        let b = ok(
-            &app.post(
-                &format!("/v1/lots/{lot}/bids"),
-                o["token"].as_str(),
-                &json!({"declared_discount": discount}),
-            )
-            .await,
-            201,
-        );
-        bids.push(b["id"].as_str().unwrap().to_owned());
-    }
+    let bids = bid_ids(register_and_bid(&app, &lot, &ALFA_AND_BETA).await);
     let t = ok(
         &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
         200,

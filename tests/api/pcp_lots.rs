@@ -193,11 +193,7 @@ async fn one_lot_ends_alone(backend: Backend, ending: Ending, above: bool) {
         ("A2_29", "NAG")
     };
     // two bids on lot 1, none on lot 2
-    let bids: Vec<String> = register_and_bid(&app, &lot1, &ALFA_AND_BETA)
-        .await
-        .into_iter()
-        .map(|(_, id)| id)
-        .collect();
+    let bids = bid_ids(register_and_bid(&app, &lot1, &ALFA_AND_BETA).await);
     ok(
         &app.put(
             "/v1/admin/clock",
@@ -623,32 +619,18 @@ async fn anomaly_judged_per_bid(backend: Backend) {
     wait_state(&app, &tpath, &w.buyer, "/state", "ready").await;
     let ev = format!("{tpath}/events");
     event(&app, &ev, &w.buyer, json!({"event": "publish"})).await;
-    let mut bids = Vec::new();
-    for (name, cf, pec, discount) in [
-        ("Pulizie Alfa srl", "05949241110", "alfa@pec.it", "38.5"),
-        ("Beta Servizi spa", "02229829771", "beta@pec.it", "12.5"),
-        ("Gamma Coop", "01234567897", "gamma@pec.it", "9.5"),
-    ] {
-        let o = ok(
-            &app.post(
-                "/v1/operators",
-                None,
-                &json!({"name": name, "codice_fiscale": cf, "pec": pec}),
-            )
-            .await,
-            201,
-        );
-        let b = ok(
-            &app.post(
-                &format!("/v1/lots/{lot}/bids"),
-                o["token"].as_str(),
-                &json!({"declared_discount": discount}),
-            )
-            .await,
-            201,
-        );
-        bids.push(b["id"].as_str().unwrap().to_owned());
-    }
+    let bids = bid_ids(
+        register_and_bid(
+            &app,
+            &lot,
+            &[
+                ("Pulizie Alfa srl", "05949241110", "alfa@pec.it", "38.5"),
+                ("Beta Servizi spa", "02229829771", "beta@pec.it", "12.5"),
+                ("Gamma Coop", "01234567897", "gamma@pec.it", "9.5"),
+            ],
+        )
+        .await,
+    );
     let t = ok(&app.get(&tpath, Some(&w.buyer)).await, 200);
     let deadline: chrono::DateTime<chrono::Utc> =
         serde_json::from_value(t["deadline"].clone()).unwrap();

@@ -148,11 +148,7 @@ async fn run(backend: Backend) {
     body["lots"][0]["estimated_amount"] = json!("400000.00");
     let p = publish_open(&app, &w.municipality, &w.buyer, &body).await;
     let (tid, lot) = (p.tid.clone(), p.lot.clone());
-    let bids: Vec<String> = register_and_bid(&app, &lot, &ALFA_AND_BETA)
-        .await
-        .into_iter()
-        .map(|(_, id)| id)
-        .collect();
+    let bids = bid_ids(register_and_bid(&app, &lot, &ALFA_AND_BETA).await);
 
     // 1. the offer deadline passes on both replicas: closed once
     set_clocks(&app, &second, &w.admin, p.deadline + Duration::minutes(1)).await;

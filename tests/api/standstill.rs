@@ -50,11 +50,7 @@ async fn run(backend: Backend) {
     let p = publish_open(&app, &w.municipality, &w.buyer, &body).await;
     let (tid, lot) = (p.tid.clone(), p.lot.clone());
     let lev = format!("/v1/lots/{lot}/events");
-    let bids: Vec<String> = register_and_bid(&app, &lot, &ALFA_AND_BETA)
-        .await
-        .into_iter()
-        .map(|(_, id)| id)
-        .collect();
+    let bids = bid_ids(register_and_bid(&app, &lot, &ALFA_AND_BETA).await);
     let deadline = p.deadline + Duration::minutes(1);
     close_after_deadline(&app, &w.admin, &w.buyer, &tid, p.deadline).await;
     verified_for_award(&app, &w.buyer, &tid, &lot, &bids).await;
