@@ -276,6 +276,9 @@ const PG_COUNTER_LOCK_CLASS: i32 = 0x0053_5542;
 /// The receipt sequence's counter key (see [`lock_counter`]).
 pub const RECEIPT_COUNTER: i32 = 1;
 
+/// How long a SQLite connection waits for another connection's write lock before `SQLITE_BUSY`.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl Db {
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
         if let Some(path) = sqlite_file_path(url)
@@ -294,17 +297,20 @@ impl Db {
             .min_connections(1)
             .connect_timeout(Duration::from_secs(10))
             .acquire_timeout(Duration::from_secs(10))
-            .sqlx_logging(false);
+            .sqlx_logging(false)
+            // SQLite: on every pooled connection (a PRAGMA run once would set one connection only). WAL
+            // lets readers proceed while one writer writes; FULL: a commit is on disk (fsync of the WAL)
+            // before it returns, so an acknowledged write survives a power cut; a writer that finds the
+            // database locked waits up to the busy timeout instead of failing at once.
+            .map_sqlx_sqlite_opts(|o| {
+                use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
+            });
         let conn = Database::connect(opts)
             .await
             .map_err(|e| anyhow::anyhow!("database.url: cannot connect: {e}"))?;
-        if conn.get_database_backend() == DatabaseBackend::Sqlite {
-            // WAL lets readers proceed while one writer writes; FULL: a commit is on disk (fsync of the
-            // WAL) before it returns, so an acknowledged write survives a power cut. Foreign keys are not
-            // used.
-            conn.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
-                .await?;
-        }
         Ok(Db {
             conn,
             locks: Arc::default(),
