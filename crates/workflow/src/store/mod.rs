@@ -204,14 +204,14 @@ struct WriteLocks {
 }
 
 /// A write transaction; commit it with [`WriteTxn::commit`]. Dropping it rolls back.
-pub struct WriteTxn<'a> {
+pub struct WriteTxn {
     pub txn: DatabaseTransaction,
     scope: Scope,
     _guard: OwnedMutexGuard<()>,
-    writes: &'a AtomicU64,
+    writes: Arc<AtomicU64>,
 }
 
-impl WriteTxn<'_> {
+impl WriteTxn {
     /// The scope this transaction holds the lock of: its act's audit chain.
     pub fn scope(&self) -> Scope {
         self.scope
@@ -342,7 +342,7 @@ impl Db {
 
     /// A write transaction for an act of `scope` (the Province it belongs to, or the platform): the
     /// scope's locks are held until commit or drop. Audit entries appended in it go to `scope`'s chain.
-    pub async fn write(&self, scope: Scope) -> Result<WriteTxn<'_>, sea_orm::DbErr> {
+    pub async fn write(&self, scope: Scope) -> Result<WriteTxn, sea_orm::DbErr> {
         let pg = self.backend() == DatabaseBackend::Postgres;
         let lock = if pg {
             let mut map = self
@@ -370,13 +370,37 @@ impl Db {
             txn,
             scope,
             _guard: guard,
-            writes: &self.writes,
+            writes: self.writes.clone(),
         })
     }
 
     /// Readiness probe: a trivial query.
     pub async fn ping(&self) -> Result<(), sea_orm::DbErr> {
         self.conn.execute_unprepared("SELECT 1").await.map(|_| ())
+    }
+}
+
+/// The mail worker's claims and outcomes: on SQLite through [`Db::write`] (platform scope), so that no
+/// write bypasses the one writer; on PostgreSQL plain transactions (its claim skips the rows another
+/// replica has locked, and needs no scope lock).
+impl notify::Writer for Db {
+    fn begin(&self) -> notify::writer::WriteFuture<'_, Box<dyn notify::WriteSession>> {
+        Box::pin(async move {
+            if self.backend() == DatabaseBackend::Postgres {
+                return notify::Writer::begin(&self.conn).await;
+            }
+            let w = self.write(Scope::Platform).await?;
+            Ok(Box::new(w) as Box<dyn notify::WriteSession>)
+        })
+    }
+}
+
+impl notify::WriteSession for WriteTxn {
+    fn txn(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+    fn commit(self: Box<Self>) -> notify::writer::WriteFuture<'static, ()> {
+        Box::pin(WriteTxn::commit(*self))
     }
 }
 
