@@ -300,8 +300,7 @@ impl Worker {
         // one write transaction for the claim
         let claim = {
             let w = self.writer.begin().await?;
-            let claim =
-                outbox::claim(w.txn(), now, lease, self.config.batch_size as u64).await?;
+            let claim = outbox::claim(w.txn(), now, lease, self.config.batch_size as u64).await?;
             w.commit().await?;
             claim
         };

@@ -57,9 +57,11 @@ async fn every_pooled_sqlite_connection_is_durable_in_wal_with_a_busy_timeout() 
         assert_eq!(pragma(txn, "busy_timeout").await, "10000");
         // each transaction is on its own connection: a temp table is per connection
         let n = ids.len();
-        txn.execute_unprepared(&format!("CREATE TEMP TABLE IF NOT EXISTS conn_tag(x); INSERT INTO conn_tag VALUES ({n})"))
-            .await
-            .unwrap();
+        txn.execute_unprepared(&format!(
+            "CREATE TEMP TABLE IF NOT EXISTS conn_tag(x); INSERT INTO conn_tag VALUES ({n})"
+        ))
+        .await
+        .unwrap();
         let tag = txn
             .query_one_raw(Statement::from_string(
                 txn.get_database_backend(),
