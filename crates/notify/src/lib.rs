@@ -19,6 +19,7 @@ mod outbox;
 pub mod templates;
 pub mod transport;
 pub mod worker;
+pub mod writer;
 
 pub use config::MailConfig;
 pub use error::Error;
@@ -30,6 +31,7 @@ pub use transport::{SendError, SmtpConfig, SmtpSecurity, Transport, TransportCon
 pub use worker::{
     Clock, Mailer, ManualClock, RoundReport, SystemClock, Worker, WorkerConfig, WorkerHandle,
 };
+pub use writer::{WriteSession, Writer};
 
 /// Re-exported so callers can build recipients without depending on lettre directly.
 pub use lettre::message::Mailbox;
@@ -50,5 +52,18 @@ pub fn start_with_clock(
 ) -> Result<WorkerHandle, Error> {
     let mailer = config.build_mailer()?;
     let worker = Worker::new(db, mailer, config.worker.clone(), clock)?;
+    Ok(worker.spawn())
+}
+
+/// Like [`start_with_clock`], with the worker's writes (claims, outcomes) going through `writer`: the
+/// service passes its one writer, so that on SQLite no write of the worker bypasses its write lock.
+pub fn start_with_writer(
+    db: sea_orm::DatabaseConnection,
+    writer: std::sync::Arc<dyn Writer>,
+    config: &MailConfig,
+    clock: std::sync::Arc<dyn Clock>,
+) -> Result<WorkerHandle, Error> {
+    let mailer = config.build_mailer()?;
+    let worker = Worker::new(db, mailer, config.worker.clone(), clock)?.with_writer(writer);
     Ok(worker.spawn())
 }

@@ -170,8 +170,8 @@ pub(crate) struct Claim {
     pub rows: Vec<entity::Model>,
 }
 
-/// Claims up to `limit` due messages: `queued` ones whose `next_attempt_at` has come, and `sending` ones
-/// whose lease has expired (their worker died). Each claimed row gets `status = sending`, a fresh claim
+/// Claims up to `limit` due messages: `sending` ones whose lease has expired (their worker died) first,
+/// then `queued` ones whose `next_attempt_at` has come. Run it in a transaction (the worker's writer). Each claimed row gets `status = sending`, a fresh claim
 /// token, `lease_until = now + lease` and one more attempt.
 pub(crate) async fn claim(
     db: &impl ConnectionTrait,
@@ -181,36 +181,40 @@ pub(crate) async fn claim(
 ) -> Result<Claim, Error> {
     let token = Uuid::new_v4();
     let now_ms = to_millis(now);
-    let due = Query::select()
-        .column(Column::Id)
-        .from(MailMessage)
-        .cond_where(
-            sea_orm::Condition::any()
-                .add(
-                    Column::Status
-                        .eq(Status::Queued.as_str())
-                        .and(Column::NextAttemptAt.lte(now_ms)),
-                )
-                .add(
-                    Column::Status
-                        .eq(Status::Sending.as_str())
-                        .and(Column::LeaseUntil.lte(now_ms)),
-                ),
-        )
-        .order_by(Column::NextAttemptAt, sea_orm::Order::Asc)
-        .order_by(Column::Id, sea_orm::Order::Asc)
-        .limit(limit)
-        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-        .to_owned();
-    MailMessage::update_many()
-        .col_expr(Column::Status, Expr::value(Status::Sending.as_str()))
-        .col_expr(Column::ClaimToken, Expr::value(token))
-        .col_expr(Column::LeaseUntil, Expr::value(to_millis(now + lease)))
-        .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
-        .col_expr(Column::UpdatedAt, Expr::value(now_ms))
-        .filter(Column::Id.in_subquery(due))
-        .exec(db)
-        .await?;
+    // Two steps, each an ordered walk of an index that stops at `limit` (one `OR` of both would make
+    // SQLite sort every due row): first the messages whose worker died (lease expired), then the
+    // queued ones that are due. The second never takes a row of the first: those are `sending` now.
+    let expired = Column::Status
+        .eq(Status::Sending.as_str())
+        .and(Column::LeaseUntil.lte(now_ms));
+    let due = Column::Status
+        .eq(Status::Queued.as_str())
+        .and(Column::NextAttemptAt.lte(now_ms));
+    let mut left = limit;
+    for (cond, order) in [(expired, Column::LeaseUntil), (due, Column::NextAttemptAt)] {
+        if left == 0 {
+            break;
+        }
+        let ids = Query::select()
+            .column(Column::Id)
+            .from(MailMessage)
+            .cond_where(cond)
+            .order_by(order, sea_orm::Order::Asc)
+            .order_by(Column::Id, sea_orm::Order::Asc)
+            .limit(left)
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .to_owned();
+        let taken = MailMessage::update_many()
+            .col_expr(Column::Status, Expr::value(Status::Sending.as_str()))
+            .col_expr(Column::ClaimToken, Expr::value(token))
+            .col_expr(Column::LeaseUntil, Expr::value(to_millis(now + lease)))
+            .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
+            .col_expr(Column::UpdatedAt, Expr::value(now_ms))
+            .filter(Column::Id.in_subquery(ids))
+            .exec(db)
+            .await?;
+        left = left.saturating_sub(taken.rows_affected);
+    }
     let rows = MailMessage::find()
         .filter(Column::ClaimToken.eq(token))
         .filter(Column::Status.eq(Status::Sending.as_str()))

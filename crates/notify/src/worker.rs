@@ -23,6 +23,7 @@ use crate::error::Error;
 use crate::outbox::{self, Outcome};
 use crate::templates::{MailTemplate, Rendered, Templates};
 use crate::transport::{SendError, Transport};
+use crate::writer::Writer;
 
 /// The injected source of time: the one clock trait of the workspace (the mail worker, the service's
 /// handlers and scheduler all read it, so tests and the demo move time for all of them at once).
@@ -254,7 +255,8 @@ struct Outage {
 
 /// The delivery worker. Several may run against one PostgreSQL database; on SQLite run one.
 pub struct Worker {
-    db: DatabaseConnection,
+    /// Where the claims and outcomes are written (by default plain transactions on the pool).
+    writer: Arc<dyn Writer>,
     mailer: Mailer,
     config: WorkerConfig,
     clock: Arc<dyn Clock>,
@@ -272,12 +274,19 @@ impl Worker {
     ) -> Result<Self, Error> {
         config.validate()?;
         Ok(Self {
-            db,
+            writer: Arc::new(db),
             mailer,
             config,
             clock,
             outage: Mutex::new(None),
         })
+    }
+
+    /// Writes the claims and outcomes through `writer` (the service's one writer) instead of plain
+    /// transactions on the pool.
+    pub fn with_writer(mut self, writer: Arc<dyn Writer>) -> Self {
+        self.writer = writer;
+        self
     }
 
     /// One round: claim a batch of due messages and try each once.
@@ -288,7 +297,13 @@ impl Worker {
     async fn round(&self, stop: Option<&watch::Receiver<bool>>) -> Result<RoundReport, Error> {
         let now = self.clock.now();
         let lease = Duration::seconds(self.config.lease_secs as i64);
-        let claim = outbox::claim(&self.db, now, lease, self.config.batch_size as u64).await?;
+        // one write transaction for the claim
+        let claim = {
+            let w = self.writer.begin().await?;
+            let claim = outbox::claim(w.txn(), now, lease, self.config.batch_size as u64).await?;
+            w.commit().await?;
+            claim
+        };
         let lease_until = now + lease;
         let timeout = StdDuration::from_secs(self.config.send_timeout_secs);
         let mut report = RoundReport {
@@ -417,13 +432,15 @@ impl Worker {
                     }
                 });
             }
+            // one write transaction for the chunk's outcomes
+            let w = self.writer.begin().await?;
             for ((row, outcome), subject) in chunk.iter().zip(outcomes).zip(subjects) {
                 let Some(outcome) = outcome else { continue };
                 if let Outcome::Failed { error } | Outcome::Retry { error, .. } = &outcome {
                     tracing::info!(id = %row.id, attempts = row.attempts, %error, "mail not sent");
                 }
                 let recorded = outbox::complete(
-                    &self.db,
+                    w.txn(),
                     row.id,
                     claim.token,
                     self.clock.now(),
@@ -437,6 +454,7 @@ impl Worker {
                     tracing::warn!(id = %row.id, "claim on mail was taken over before its outcome was recorded");
                 }
             }
+            w.commit().await?;
         }
         Ok(report)
     }

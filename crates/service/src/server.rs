@@ -153,9 +153,13 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         None
     };
     // the mail worker runs on the application's clock (moved by `PUT /v1/admin/clock` in tests)
-    let mailer =
-        notify::start_with_clock(state.db.conn.clone(), &settings.mail, state.clock.clone())
-            .map_err(|e| anyhow::anyhow!("mail: {e}"))?;
+    let mailer = notify::start_with_writer(
+        state.db.conn.clone(),
+        Arc::new(state.db.clone()),
+        &settings.mail,
+        state.clock.clone(),
+    )
+    .map_err(|e| anyhow::anyhow!("mail: {e}"))?;
     // the PCP worker (ANAC's Piattaforma Contratti Pubblici), when `[pcp] enabled`
     let pcp_worker = if settings.pcp.enabled {
         Some(crate::pcp::spawn(

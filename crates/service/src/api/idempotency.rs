@@ -95,11 +95,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for IdempotentJson<T> {
 }
 
 /// What [`Idempotency::replay_in`] found.
-pub enum Replayed<'a, R> {
+pub enum Replayed<R> {
     /// The key's first answer, durable.
     Answer(StatusCode, R),
     /// No answer yet: run the act in this transaction.
-    Run(WriteTxn<'a>),
+    Run(WriteTxn),
 }
 
 /// What to do with a streamed upload (see [`Idempotency::replay_streamed`]).
@@ -202,11 +202,11 @@ impl Idempotency {
     /// first answer, `w` is committed (it wrote nothing) before the answer is given back, so the answer
     /// never leaves before what it answers is durable (with SQLite's group commit the first act may still
     /// be in the batch this transaction joined); otherwise `w` comes back to run the act.
-    pub async fn replay_in<'a, R: DeserializeOwned>(
+    pub async fn replay_in<R: DeserializeOwned>(
         &self,
-        w: WriteTxn<'a>,
+        w: WriteTxn,
         p: &Principal,
-    ) -> ApiResult<Replayed<'a, R>> {
+    ) -> ApiResult<Replayed<R>> {
         match self.replay(&w.txn, p).await? {
             Some((status, r)) => {
                 w.commit().await?;

@@ -101,7 +101,8 @@ pub async fn run(args: DemoArgs, mut settings: Settings) -> anyhow::Result<ExitC
         settings.mail.worker.clone(),
         clock.clone(),
     )
-    .map_err(|e| anyhow!("mail: {e}"))?;
+    .map_err(|e| anyhow!("mail: {e}"))?
+    .with_writer(Arc::new(db.clone()));
     let pcp = crate::pcp::Worker::new(state.runtime.clone(), settings.pcp.clone())?;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -3,9 +3,11 @@
 
 pub mod entities;
 pub mod evaluation;
+mod group;
 pub mod migration;
 pub mod stored;
 
+pub use group::{DEFAULT_MAX_AGE as GROUP_COMMIT_MAX_AGE, MAX_ACTS as GROUP_COMMIT_MAX_ACTS};
 pub use stored::{Stored, StoredName};
 
 use sea_orm::{
@@ -184,9 +186,13 @@ impl std::fmt::Display for Scope {
 ///   waiting request holds no pooled connection) and a transaction-scoped advisory lock whose key is derived
 ///   from the scope ([`Scope::lock_key`]), so that replicas serialise the writes of one Province (and the
 ///   appends to its audit chain) while other Provinces write in parallel.
-/// - **SQLite** allows one writer: one in-process lock whatever the scope (a read-then-write SQLite
-///   transaction would otherwise fail with `SQLITE_BUSY` on lock upgrade), `BEGIN IMMEDIATE`, and
-///   `synchronous=FULL` so a commit is on disk when the request is answered.
+/// - **SQLite** allows one writer: one in-process writer whatever the scope, with **group commit**
+///   (`group.rs`): the writer keeps one `BEGIN IMMEDIATE` transaction open across acts, each act runs in a
+///   SAVEPOINT of it (a failing act rolls back to its savepoint only), and one COMMIT (one fsync,
+///   `synchronous=FULL`) makes the batch durable when no act is waiting, or at
+///   [`GROUP_COMMIT_MAX_ACTS`] acts, or after [`GROUP_COMMIT_MAX_AGE`]. [`WriteTxn::commit`] returns
+///   only after that COMMIT: a request is answered once its act is on disk, and a failed COMMIT fails
+///   every act of the batch.
 #[derive(Clone)]
 pub struct Db {
     pub conn: DatabaseConnection,
@@ -196,32 +202,64 @@ pub struct Db {
     writes: Arc<AtomicU64>,
 }
 
-/// The in-process write locks: one per scope (PostgreSQL) or one for all (SQLite).
+/// The in-process write locks: one per scope (PostgreSQL) or the one group-committing writer (SQLite).
 #[derive(Default)]
 struct WriteLocks {
-    single: Arc<Mutex<()>>,
+    group: Arc<group::Group>,
     per_scope: std::sync::Mutex<HashMap<Scope, Arc<Mutex<()>>>>,
 }
 
-/// A write transaction; commit it with [`WriteTxn::commit`]. Dropping it rolls back.
-pub struct WriteTxn<'a> {
+/// A write transaction; commit it with [`WriteTxn::commit`]. Dropping it rolls back (on SQLite: to its
+/// savepoint in the batch).
+pub struct WriteTxn {
+    /// The act's transaction (on SQLite a savepoint in the writer's batch). Dropped before `hold`.
     pub txn: DatabaseTransaction,
     scope: Scope,
-    _guard: OwnedMutexGuard<()>,
-    writes: &'a AtomicU64,
+    hold: Hold,
+    writes: Arc<AtomicU64>,
 }
 
-impl WriteTxn<'_> {
+/// What a write transaction holds until it ends.
+enum Hold {
+    /// PostgreSQL: the scope's in-process lock.
+    Lock(OwnedMutexGuard<()>),
+    /// SQLite: the writer, in a batch.
+    Batch(group::Slot),
+}
+
+impl WriteTxn {
     /// The scope this transaction holds the lock of: its act's audit chain.
     pub fn scope(&self) -> Scope {
         self.scope
     }
 
-    /// Commit, then count the write: a cache of what was read before ([`Db::writes`]) is stale.
+    /// Commit, then count the write: a cache of what was read before ([`Db::writes`]) is stale. On
+    /// SQLite: release the act's savepoint, let the next act in, and return once the batch's COMMIT is
+    /// done (its error if it failed: nothing of this act is then visible).
     pub async fn commit(self) -> Result<(), sea_orm::DbErr> {
-        let done = self.txn.commit().await;
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        done
+        let WriteTxn {
+            txn, hold, writes, ..
+        } = self;
+        match hold {
+            Hold::Lock(guard) => {
+                let done = txn.commit().await;
+                writes.fetch_add(1, Ordering::SeqCst);
+                drop(guard);
+                done
+            }
+            Hold::Batch(mut slot) => {
+                // RELEASE SAVEPOINT; on error the savepoint is rolled back and the slot ends the act
+                txn.commit().await?;
+                let outcome = slot.released();
+                drop(slot);
+                let outcome = outcome.ok_or_else(|| {
+                    sea_orm::DbErr::Custom("the write's batch was gone at its release".to_owned())
+                })?;
+                group::durable(outcome).await?;
+                writes.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            }
+        }
     }
 }
 
@@ -258,6 +296,9 @@ pub async fn lock_scope<C: ConnectionTrait>(db: &C, scope: Scope) -> Result<(), 
     Ok(())
 }
 
+/// How long a SQLite connection waits for another connection's write lock before `SQLITE_BUSY`.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl Db {
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
         if let Some(path) = sqlite_file_path(url)
@@ -276,17 +317,20 @@ impl Db {
             .min_connections(1)
             .connect_timeout(Duration::from_secs(10))
             .acquire_timeout(Duration::from_secs(10))
-            .sqlx_logging(false);
+            .sqlx_logging(false)
+            // SQLite: on every pooled connection (a PRAGMA run once would set one connection only). WAL
+            // lets readers proceed while one writer writes; FULL: a commit is on disk (fsync of the WAL)
+            // before it returns, so an acknowledged write survives a power cut; a writer that finds the
+            // database locked waits up to the busy timeout instead of failing at once.
+            .map_sqlx_sqlite_opts(|o| {
+                use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
+            });
         let conn = Database::connect(opts)
             .await
             .map_err(|e| anyhow::anyhow!("database.url: cannot connect: {e}"))?;
-        if conn.get_database_backend() == DatabaseBackend::Sqlite {
-            // WAL lets readers proceed while one writer writes; FULL: a commit is on disk (fsync of the
-            // WAL) before it returns, so an acknowledged write survives a power cut. Foreign keys are not
-            // used.
-            conn.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
-                .await?;
-        }
         Ok(Db {
             conn,
             locks: Arc::default(),
@@ -318,41 +362,72 @@ impl Db {
 
     /// A write transaction for an act of `scope` (the Province it belongs to, or the platform): the
     /// scope's locks are held until commit or drop. Audit entries appended in it go to `scope`'s chain.
-    pub async fn write(&self, scope: Scope) -> Result<WriteTxn<'_>, sea_orm::DbErr> {
-        let pg = self.backend() == DatabaseBackend::Postgres;
-        let lock = if pg {
+    pub async fn write(&self, scope: Scope) -> Result<WriteTxn, sea_orm::DbErr> {
+        if self.backend() != DatabaseBackend::Postgres {
+            let (txn, slot) = self.locks.group.begin(&self.conn).await?;
+            return Ok(WriteTxn {
+                txn,
+                scope,
+                hold: Hold::Batch(slot),
+                writes: self.writes.clone(),
+            });
+        }
+        let lock = {
             let mut map = self
                 .locks
                 .per_scope
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
             map.entry(scope).or_default().clone()
-        } else {
-            self.locks.single.clone()
         };
         let guard = lock.lock_owned().await;
-        // SQLite: take the write lock at BEGIN (IMMEDIATE). A deferred transaction that reads first and
-        // then writes fails at once with SQLITE_BUSY when another connection (the mail worker) wrote
-        // meanwhile; IMMEDIATE waits for the lock instead (busy timeout). Ignored on PostgreSQL.
-        let txn = self
-            .conn
-            .begin_with_options(sea_orm::TransactionOptions {
-                sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
-                ..Default::default()
-            })
-            .await?;
+        let txn = self.conn.begin().await?;
         lock_scope(&txn, scope).await?;
         Ok(WriteTxn {
             txn,
             scope,
-            _guard: guard,
-            writes: &self.writes,
+            hold: Hold::Lock(guard),
+            writes: self.writes.clone(),
         })
+    }
+
+    /// SQLite: how long a group-commit batch stays open at most (default [`GROUP_COMMIT_MAX_AGE`]).
+    pub fn set_group_commit_max_age(&self, age: Duration) {
+        self.locks.group.set_max_age(age);
+    }
+
+    /// SQLite: how many group-commit batches this process committed.
+    pub fn group_commits(&self) -> u64 {
+        self.locks.group.commits()
     }
 
     /// Readiness probe: a trivial query.
     pub async fn ping(&self) -> Result<(), sea_orm::DbErr> {
         self.conn.execute_unprepared("SELECT 1").await.map(|_| ())
+    }
+}
+
+/// The mail worker's claims and outcomes: on SQLite through [`Db::write`] (platform scope), so that no
+/// write bypasses the one writer; on PostgreSQL plain transactions (its claim skips the rows another
+/// replica has locked, and needs no scope lock).
+impl notify::Writer for Db {
+    fn begin(&self) -> notify::writer::WriteFuture<'_, Box<dyn notify::WriteSession>> {
+        Box::pin(async move {
+            if self.backend() == DatabaseBackend::Postgres {
+                return notify::Writer::begin(&self.conn).await;
+            }
+            let w = self.write(Scope::Platform).await?;
+            Ok(Box::new(w) as Box<dyn notify::WriteSession>)
+        })
+    }
+}
+
+impl notify::WriteSession for WriteTxn {
+    fn txn(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+    fn commit(self: Box<Self>) -> notify::writer::WriteFuture<'static, ()> {
+        Box::pin(WriteTxn::commit(*self))
     }
 }
 

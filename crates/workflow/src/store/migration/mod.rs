@@ -8,6 +8,7 @@ mod documents;
 mod files;
 mod idempotency;
 mod lex_specialis;
+mod mail_claim;
 mod pcp;
 mod pec;
 mod receipts;
@@ -55,6 +56,8 @@ impl MigratorTrait for Migrator {
         m.push(Box::new(tokens::M20261206TokenExpiry));
         // the first answers of requests retried with an `Idempotency-Key`
         m.push(Box::new(idempotency::M20261206IdempotencyKeys));
+        // the mail worker's claim walks an index in order instead of sorting the queue
+        m.push(Box::new(mail_claim::M20261206MailClaimOrder));
         // signed receipts numbered per Province
         m.push(Box::new(receipts::M20261206ReceiptsPerProvince));
         m
