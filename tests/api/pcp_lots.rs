@@ -38,6 +38,20 @@ fn cigs(v: &Value) -> Vec<String> {
     out
 }
 
+/// The schede among the bodies PCP received, in order, with their codes (`P1_16`, `S2`...).
+fn schede_sent(got: &[service::pcp::mock::Received]) -> (Vec<&Value>, Vec<&str>) {
+    let schede: Vec<&Value> = got
+        .iter()
+        .map(|r| &r.body)
+        .filter(|b| b.pointer("/scheda/codice/codice").is_some())
+        .collect();
+    let codes = schede
+        .iter()
+        .map(|b| b["scheda"]["codice"]["codice"].as_str().unwrap())
+        .collect();
+    (schede, codes)
+}
+
 fn eform(body: &Value) -> String {
     use base64::Engine;
     String::from_utf8(
@@ -288,15 +302,7 @@ async fn one_lot_ends_alone(backend: Backend, ending: Ending, above: bool) {
     // what PCP received: every body valid, lot 2's scheda once, naming lot 2's CIG only
     let got = mock.received();
     assert!(got.iter().all(|r| r.status == 200), "{got:#?}");
-    let schede: Vec<&Value> = got
-        .iter()
-        .map(|r| &r.body)
-        .filter(|b| b.pointer("/scheda/codice/codice").is_some())
-        .collect();
-    let codes: Vec<&str> = schede
-        .iter()
-        .map(|b| b["scheda"]["codice"]["codice"].as_str().unwrap())
-        .collect();
+    let (schede, codes) = schede_sent(&got);
     let publication = if above { "P1_16" } else { "P2_16" };
     assert_eq!(codes, [publication, "S2", award_code, nw_code], "{codes:?}");
     let (award1, nw2) = (schede[2], schede[3]);
@@ -417,15 +423,7 @@ async fn deserted_tender_after_one_lot_alone(backend: Backend) {
         "{c:#?}"
     );
     let got = mock.received();
-    let schede: Vec<&Value> = got
-        .iter()
-        .map(|r| &r.body)
-        .filter(|b| b.pointer("/scheda/codice/codice").is_some())
-        .collect();
-    let codes: Vec<&str> = schede
-        .iter()
-        .map(|b| b["scheda"]["codice"]["codice"].as_str().unwrap())
-        .collect();
+    let (schede, codes) = schede_sent(&got);
     assert_eq!(codes, ["P1_16", "A1_29", "A1_29"], "{codes:?}");
     assert_eq!(cigs(schede[1]), [cig2.as_str()], "{}", schede[1]);
     assert_eq!(cigs(schede[2]), [cig1.as_str()], "{}", schede[2]);
@@ -491,15 +489,7 @@ async fn lot_revoked_after_bids(backend: Backend) {
     );
     let got = mock.received();
     assert!(got.iter().all(|r| r.status == 200), "{got:#?}");
-    let schede: Vec<&Value> = got
-        .iter()
-        .map(|r| &r.body)
-        .filter(|b| b.pointer("/scheda/codice/codice").is_some())
-        .collect();
-    let codes: Vec<&str> = schede
-        .iter()
-        .map(|b| b["scheda"]["codice"]["codice"].as_str().unwrap())
-        .collect();
+    let (schede, codes) = schede_sent(&got);
     assert_eq!(codes, ["P1_16", "S2", "A1_29"], "{codes:?}");
     assert_eq!(cigs(schede[1]), [cig2.as_str()], "{}", schede[1]);
     assert_eq!(cigs(schede[2]), [cig2.as_str()], "{}", schede[2]);
