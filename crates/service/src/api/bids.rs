@@ -355,7 +355,7 @@ async fn submit_bid(
         .ok_or(AppError::NotFound("lot"))?;
     let (t, _) = access_tender(&w.txn, Some(&p), l.tender_id)
         .await
-        .map_err(|_| AppError::NotFound("lot"))?;
+        .map_err(super::hidden_as("lot"))?;
     check_open(&t, now)?;
     check_labour_costs(&l, &parsed)?;
     let existing = bid::Entity::find()
@@ -592,7 +592,7 @@ async fn get_bid(
     }
     let (_, a) = access_tender(&st.db.conn, Some(&p), b.tender_id)
         .await
-        .map_err(|_| AppError::NotFound("bid"))?;
+        .map_err(super::hidden_as("bid"))?;
     if a == Access::Public {
         return Err(AppError::NotFound("bid"));
     }

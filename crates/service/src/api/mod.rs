@@ -226,7 +226,19 @@ fn free_text_patterns(
     }
 }
 
-/// The routes and their OpenAPI description, before state is attached.
+/// A refusal to see a related object (not found, or not the caller's) answered as `what` not found, so
+/// the answer does not tell which; any other failure (the database unreachable...) as itself.
+pub(crate) fn hidden_as(
+    what: &'static str,
+) -> impl Fn(workflow::WorkflowError) -> crate::error::AppError {
+    move |e| match e {
+        workflow::WorkflowError::NotFound(_) | workflow::WorkflowError::Forbidden(_) => {
+            crate::error::AppError::NotFound(what)
+        }
+        other => crate::error::AppError::from(other),
+    }
+}
+
 /// The scope (Province or platform) of an act on the object `kind` `id` (`tender`, `lot`, `bid`,
 /// `request`, `municipality`, `clarification`), to take its write lock: 404 naming `kind` if there is none.
 pub(crate) async fn scope_of(
@@ -241,6 +253,7 @@ pub(crate) async fn scope_of(
     }
 }
 
+/// The routes and their OpenAPI description, before state is attached.
 pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(admin::router())

@@ -915,7 +915,7 @@ async fn staff_bid<C: ConnectionTrait>(
         .ok_or(AppError::NotFound("bid"))?;
     let (t, a) = access_tender(db, Some(p), b.tender_id)
         .await
-        .map_err(|_| AppError::NotFound("bid"))?;
+        .map_err(super::hidden_as("bid"))?;
     if a == Access::Public {
         return Err(AppError::NotFound("bid"));
     }
