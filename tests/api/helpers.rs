@@ -278,6 +278,32 @@ pub fn bid_ids(v: Vec<(String, String)>) -> Vec<String> {
     v.into_iter().map(|(_, id)| id).collect()
 }
 
+/// The municipality (`municipality` token) submits `request` and the buyer accepts it into a procedure
+/// of `procedure_type`: the new tender's id.
+pub async fn accepted(
+    app: &TestApp,
+    municipality: &str,
+    buyer: &str,
+    request: &Value,
+    procedure_type: &str,
+) -> String {
+    let r = ok(
+        &app.post("/v1/requests", Some(municipality), request).await,
+        201,
+    );
+    let rid = r["id"].as_str().unwrap();
+    let acc = ok(
+        &app.post(
+            &format!("/v1/requests/{rid}/accept"),
+            Some(buyer),
+            &json!({ "procedure_type": procedure_type }),
+        )
+        .await,
+        201,
+    );
+    acc["tender_id"].as_str().unwrap().to_owned()
+}
+
 /// A published open procedure (lowest price, one lot, CIG `B5A520026C`).
 pub struct Published {
     pub request: String,

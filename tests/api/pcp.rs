@@ -145,21 +145,7 @@ async fn to_acquire_cig_with(
     let mut body = request_body();
     body["estimated_amount"] = json!("400000.00");
     body["lots"][0]["estimated_amount"] = json!("400000.00");
-    let r = ok(
-        &app.post("/v1/requests", Some(&w.municipality), &body).await,
-        201,
-    );
-    let rid = r["id"].as_str().unwrap();
-    let acc = ok(
-        &app.post(
-            &format!("/v1/requests/{rid}/accept"),
-            Some(&w.buyer),
-            &json!({"procedure_type": "aperta"}),
-        )
-        .await,
-        201,
-    );
-    let tid = acc["tender_id"].as_str().unwrap().to_owned();
+    let tid = accepted(app, &w.municipality, &w.buyer, &body, "aperta").await;
     let t = ok(
         &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
         200,
@@ -740,21 +726,14 @@ async fn direct_award_ad3(backend: Backend) {
     let mut body = request_body();
     body["estimated_amount"] = json!("38000.00");
     body["lots"][0]["estimated_amount"] = json!("38000.00");
-    let r = ok(
-        &app.post("/v1/requests", Some(&w.municipality), &body).await,
-        201,
-    );
-    let rid = r["id"].as_str().unwrap();
-    let acc = ok(
-        &app.post(
-            &format!("/v1/requests/{rid}/accept"),
-            Some(&w.buyer),
-            &json!({"procedure_type": "affidamento_diretto"}),
-        )
-        .await,
-        201,
-    );
-    let tid = acc["tender_id"].as_str().unwrap().to_owned();
+    let tid = accepted(
+        &app,
+        &w.municipality,
+        &w.buyer,
+        &body,
+        "affidamento_diretto",
+    )
+    .await;
     let t = ok(
         &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
         200,

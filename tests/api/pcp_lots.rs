@@ -112,21 +112,7 @@ async fn two_lots_published(backend: Backend, above: bool) -> TwoLots {
         {"title": "Lotto 1: edifici scolastici", "estimated_amount": each},
         {"title": "Lotto 2: uffici comunali", "estimated_amount": each}
     ]);
-    let r = ok(
-        &app.post("/v1/requests", Some(&w.municipality), &body).await,
-        201,
-    );
-    let rid = r["id"].as_str().unwrap();
-    let acc = ok(
-        &app.post(
-            &format!("/v1/requests/{rid}/accept"),
-            Some(&w.buyer),
-            &json!({"procedure_type": "aperta"}),
-        )
-        .await,
-        201,
-    );
-    let tid = acc["tender_id"].as_str().unwrap().to_owned();
+    let tid = accepted(&app, &w.municipality, &w.buyer, &body, "aperta").await;
     let tpath = format!("/v1/tenders/{tid}");
     let ev = format!("{tpath}/events");
     event(
@@ -512,21 +498,14 @@ async fn direct_award_of_two_lots_refused(backend: Backend) {
         {"title": "Lotto 1", "estimated_amount": "20000.00"},
         {"title": "Lotto 2", "estimated_amount": "18000.00"}
     ]);
-    let r = ok(
-        &app.post("/v1/requests", Some(&w.municipality), &body).await,
-        201,
-    );
-    let rid = r["id"].as_str().unwrap();
-    let acc = ok(
-        &app.post(
-            &format!("/v1/requests/{rid}/accept"),
-            Some(&w.buyer),
-            &json!({"procedure_type": "affidamento_diretto"}),
-        )
-        .await,
-        201,
-    );
-    let tid = acc["tender_id"].as_str().unwrap().to_owned();
+    let tid = accepted(
+        &app,
+        &w.municipality,
+        &w.buyer,
+        &body,
+        "affidamento_diretto",
+    )
+    .await;
     let t = ok(
         &app.get(&format!("/v1/tenders/{tid}"), Some(&w.buyer)).await,
         200,
