@@ -89,11 +89,8 @@ impl From<notify::Error> for AppError {
 }
 
 impl From<sea_orm::DbErr> for AppError {
+    /// Kept whole: the answer tells a database out of reach (503) from a fault (500) when it is made.
     fn from(e: sea_orm::DbErr) -> Self {
-        if workflow::error::store_unavailable(&e) {
-            tracing::warn!(error = %e, "database unavailable");
-            return AppError::Unavailable;
-        }
         AppError::Internal(anyhow::Error::new(e))
     }
 }

@@ -425,17 +425,16 @@ pub async fn enqueue_for_effects<C: ConnectionTrait>(
     Ok(n)
 }
 
-/// Whether lot `lot_id` received a bid that was not withdrawn.
+/// Whether lot `lot_id` received an offer (the participation states that count as one:
+/// [`lifecycle::participation::ParticipationState::is_offer`]).
 async fn lot_has_bids<C: ConnectionTrait>(db: &C, lot_id: Uuid) -> WResult<bool> {
-    Ok(crate::store::entities::bid::Entity::find()
-        .filter(crate::store::entities::bid::Column::LotId.eq(lot_id))
-        .filter(
-            crate::store::entities::bid::Column::State
-                .ne(lifecycle::participation::ParticipationState::Withdrawn.as_str()),
-        )
-        .one(db)
+    use crate::store::entities::bid;
+    Ok(bid::Entity::find()
+        .filter(bid::Column::LotId.eq(lot_id))
+        .all(db)
         .await?
-        .is_some())
+        .iter()
+        .any(|b| b.state.0.is_offer()))
 }
 
 /// Every lot of the tender that has a CIG ended alone without an award ([`crate::pcp_facts::ended_alone`]).
