@@ -125,9 +125,15 @@ pub struct HttpSettings {
     #[serde(default = "default_header_read_timeout")]
     pub header_read_timeout_secs: u64,
     /// Open connections served at once. When the cap is reached, new connections wait in the kernel's
-    /// accept queue until one closes. Keep it below the process's open-file limit (`ulimit -n`).
+    /// accept queue until one closes. At start the process raises its open-file limit to the hard limit;
+    /// if that is still too low for this many connections, the cap is lowered to fit (with a warning).
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// Connections the kernel may hold completed but not yet accepted (the `listen` backlog): a deadline
+    /// rush opens thousands at once, and a connection beyond the queue is dropped and retried by the
+    /// client a second or more later. Linux caps it at `net.core.somaxconn`.
+    #[serde(default = "default_listen_backlog")]
+    pub listen_backlog: u32,
     /// Requests per second allowed to one API token, sustained (`0` disables the limit). Past it the
     /// answer is 429 with `Retry-After`.
     #[serde(default = "default_rate_limit_per_second")]
@@ -146,7 +152,11 @@ fn default_header_read_timeout() -> u64 {
 }
 
 fn default_max_connections() -> usize {
-    1024
+    4096
+}
+
+fn default_listen_backlog() -> u32 {
+    4096
 }
 
 fn default_rate_limit_per_second() -> u32 {
@@ -196,6 +206,7 @@ impl Default for Settings {
                 secure_cookies: None,
                 header_read_timeout_secs: default_header_read_timeout(),
                 max_connections: default_max_connections(),
+                listen_backlog: default_listen_backlog(),
                 rate_limit_per_second: default_rate_limit_per_second(),
                 rate_limit_burst: default_rate_limit_burst(),
             },
@@ -267,6 +278,9 @@ impl Settings {
         }
         if self.http.max_connections == 0 {
             anyhow::bail!("http.max_connections: must be at least 1");
+        }
+        if self.http.listen_backlog == 0 {
+            anyhow::bail!("http.listen_backlog: must be at least 1");
         }
         if self.http.rate_limit_per_second > 0 && self.http.rate_limit_burst == 0 {
             anyhow::bail!(

@@ -105,6 +105,59 @@ async fn serve_http(
     Ok(())
 }
 
+/// Listen on `addr` (`host:port`, the first address it resolves to that can be bound) with a `listen`
+/// backlog of `backlog` (`http.listen_backlog`; tokio's `TcpListener::bind` fixes it at 1024, too few for
+/// a deadline rush whose connections all arrive within a second).
+async fn listen(addr: &str, backlog: u32) -> std::io::Result<tokio::net::TcpListener> {
+    let mut last = None;
+    for a in tokio::net::lookup_host(addr).await? {
+        let socket = if a.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        if let Err(e) = socket.bind(a) {
+            last = Some(e);
+            continue;
+        }
+        return socket.listen(backlog);
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "resolves to no address")
+    }))
+}
+
+/// Descriptors kept aside from connections: the database pool, the SQLite files, uploads being written,
+/// the mail transport, the PCP client.
+const DESCRIPTORS_RESERVED: u64 = 256;
+
+/// The connection cap actually applied: `configured` (`http.max_connections`), lowered if the process's
+/// open-file limit, raised first to its hard limit, cannot hold that many connections beside
+/// [`DESCRIPTORS_RESERVED`] (an `accept` failing with EMFILE would refuse connections at random instead).
+fn connection_cap(configured: usize) -> usize {
+    let limit = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read or raise the open-file limit");
+            return configured;
+        }
+    };
+    let fits = usize::try_from(limit.saturating_sub(DESCRIPTORS_RESERVED))
+        .unwrap_or(usize::MAX)
+        .max(1);
+    if fits < configured {
+        tracing::warn!(
+            configured,
+            applied = fits,
+            open_file_limit = limit,
+            "http.max_connections lowered to fit the open-file limit (raise `ulimit -n`)"
+        );
+        return fits;
+    }
+    configured
+}
+
 pub fn init_tracing(settings: &Settings) {
     use tracing_subscriber::{EnvFilter, fmt, prelude::*};
     let filter =
@@ -180,7 +233,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             time_limit(timeouts, req, next)
         }))
         .layer(TraceLayer::new_for_http());
-    let listener = tokio::net::TcpListener::bind(&settings.http.addr)
+    let listener = listen(&settings.http.addr, settings.http.listen_backlog)
         .await
         .map_err(|e| anyhow::anyhow!("http.addr: cannot listen on {}: {e}", settings.http.addr))?;
     let addr = listener.local_addr()?;
@@ -190,7 +243,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let grace = Duration::from_secs(settings.http.shutdown_grace_secs);
     let limits = ConnLimits {
         header_read: Duration::from_secs(settings.http.header_read_timeout_secs),
-        max_connections: settings.http.max_connections,
+        max_connections: connection_cap(settings.http.max_connections),
     };
     let server = serve_http(listener, app, limits, shutdown_signal());
     // After the signal, requests in flight get `grace` to finish; then we exit anyway.
