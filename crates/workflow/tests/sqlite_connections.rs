@@ -55,6 +55,8 @@ async fn every_pooled_sqlite_connection_is_durable_in_wal_with_a_busy_timeout() 
         assert_eq!(pragma(txn, "synchronous").await, "2");
         assert_eq!(pragma(txn, "journal_mode").await.to_lowercase(), "wal");
         assert_eq!(pragma(txn, "busy_timeout").await, "10000");
+        // 2 = MEMORY: a savepoint's journal is not a temporary file
+        assert_eq!(pragma(txn, "temp_store").await, "2");
         // each transaction is on its own connection: a temp table is per connection
         let n = ids.len();
         txn.execute_unprepared(&format!(
@@ -77,5 +79,45 @@ async fn every_pooled_sqlite_connection_is_durable_in_wal_with_a_busy_timeout() 
     }
     assert_eq!(ids.len(), 5);
     drop(open);
+    db.conn.close().await.ok();
+}
+
+async fn count(db: &Db, sql: &str) -> i64 {
+    db.conn
+        .query_one_raw(Statement::from_string(db.backend(), sql.to_owned()))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<i64>(0)
+        .unwrap()
+}
+
+/// The planner keeps its per-index statistics after the start-up `ANALYZE`, but no value samples: with
+/// them, SQLite re-prepares every statement whose parameter meets an indexed column at each new value.
+#[tokio::test]
+async fn start_up_analysis_keeps_index_statistics_without_value_samples() {
+    let file = ScratchFile::new("analyze");
+    let db = Db::connect(&file.url(), 2).await.unwrap();
+    db.migrate().await.unwrap();
+    db.conn
+        .execute_unprepared(
+            "CREATE TABLE probe(a INTEGER, b TEXT); CREATE INDEX probe_a ON probe(a);
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500)
+             INSERT INTO probe SELECT i % 7, 'x' || i FROM n;",
+        )
+        .await
+        .unwrap();
+    // the next start analyses the rows now there
+    db.migrate().await.unwrap();
+    assert!(
+        count(
+            &db,
+            "SELECT count(*) FROM sqlite_stat1 WHERE idx = 'probe_a'"
+        )
+        .await
+            == 1,
+        "the index's statistics are kept"
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM sqlite_stat4").await, 0);
     db.conn.close().await.ok();
 }

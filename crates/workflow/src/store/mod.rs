@@ -327,6 +327,9 @@ impl Db {
                 o.journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Full)
                     .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                    // the savepoint of each act (group commit) journals the pages it changes: in
+                    // memory, not in a temporary file written for every act
+                    .pragma("temp_store", "memory")
             });
         let conn = Database::connect(opts)
             .await
@@ -350,12 +353,32 @@ impl Db {
     /// Apply the migrations; on SQLite, refresh the planner's statistics (bounded by `analysis_limit`):
     /// without them SQLite cannot tell a rare search word from a state every tender shares
     /// (PostgreSQL's autovacuum keeps its own).
+    ///
+    /// Only the per-index statistics are kept (`sqlite_stat1`); the value samples (`sqlite_stat4`) are
+    /// deleted and the statistics reloaded. With samples, SQLite (built with `SQLITE_ENABLE_STAT4`, as the
+    /// bundled library is) re-prepares a statement each time a parameter compared with an indexed column
+    /// changes value, because the value might change the plan: on the write path that is nearly every
+    /// statement, half of the SQLite time of a bid submission (perf, bench/README.md, session 8). Our
+    /// queries do not need the samples: where a value's frequency matters (the rarest search word), the
+    /// code counts it first (`published::title_condition`).
     pub async fn migrate(&self) -> Result<(), sea_orm::DbErr> {
         migration::Migrator::up(&self.conn, None).await?;
         if self.backend() == DatabaseBackend::Sqlite {
             self.conn
                 .execute_unprepared("PRAGMA analysis_limit=1000; ANALYZE;")
                 .await?;
+            let samples = self
+                .conn
+                .query_one_raw(sea_orm::Statement::from_string(
+                    DatabaseBackend::Sqlite,
+                    "SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_stat4'",
+                ))
+                .await?;
+            if samples.is_some() {
+                self.conn
+                    .execute_unprepared("DELETE FROM sqlite_stat4; ANALYZE sqlite_schema;")
+                    .await?;
+            }
         }
         Ok(())
     }
