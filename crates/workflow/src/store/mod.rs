@@ -299,6 +299,38 @@ pub async fn lock_scope<C: ConnectionTrait>(db: &C, scope: Scope) -> Result<(), 
 /// How long a SQLite connection waits for another connection's write lock before `SQLITE_BUSY`.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// SQLite's query planner stability guarantee (`SQLITE_DBCONFIG_ENABLE_QPSG`) on a new connection: a
+/// statement's plan no longer depends on the values bound to it. Without it, SQLite marks a statement to
+/// be prepared again whenever a parameter that could change its plan is bound anew, even to the same
+/// value: every `LIMIT ?` (each sea-orm `.one()`), and with the `sqlite_stat4` samples of `ANALYZE` every
+/// parameter compared with an indexed column. On the write path that re-prepared nearly every statement:
+/// half of the SQLite time of a bid submission (perf, bench/README.md, session 8). Our plans do not
+/// need the values: where a value's frequency matters (the rarest search word) the code counts it first
+/// (`published::title_condition`).
+async fn stable_plans(
+    conn: &mut sea_orm::sqlx::SqliteConnection,
+) -> Result<(), sea_orm::sqlx::Error> {
+    let mut handle = conn.lock_handle().await?;
+    let db = handle.as_raw_handle().as_ptr();
+    // SAFETY: `db` is the open connection's handle, locked away from sqlx's worker thread for the
+    // duration of the call by `handle`; SQLITE_DBCONFIG_ENABLE_QPSG takes an int (1: on) and an
+    // `int*` where it may write the new setting, here null (SQLite then writes nothing).
+    let rc = unsafe {
+        libsqlite3_sys::sqlite3_db_config(
+            db,
+            libsqlite3_sys::SQLITE_DBCONFIG_ENABLE_QPSG,
+            1 as std::ffi::c_int,
+            std::ptr::null_mut::<std::ffi::c_int>(),
+        )
+    };
+    if rc != libsqlite3_sys::SQLITE_OK {
+        return Err(sea_orm::sqlx::Error::Configuration(
+            format!("SQLite refused the query planner stability guarantee (code {rc})").into(),
+        ));
+    }
+    Ok(())
+}
+
 impl Db {
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
         if let Some(path) = sqlite_file_path(url)
@@ -330,6 +362,9 @@ impl Db {
                     // the savepoint of each act (group commit) journals the pages it changes: in
                     // memory, not in a temporary file written for every act
                     .pragma("temp_store", "memory")
+            })
+            .map_sqlx_sqlite_pool_opts(|o| {
+                o.after_connect(|conn, _| Box::pin(async move { stable_plans(conn).await }))
             });
         let conn = Database::connect(opts)
             .await
@@ -353,32 +388,12 @@ impl Db {
     /// Apply the migrations; on SQLite, refresh the planner's statistics (bounded by `analysis_limit`):
     /// without them SQLite cannot tell a rare search word from a state every tender shares
     /// (PostgreSQL's autovacuum keeps its own).
-    ///
-    /// Only the per-index statistics are kept (`sqlite_stat1`); the value samples (`sqlite_stat4`) are
-    /// deleted and the statistics reloaded. With samples, SQLite (built with `SQLITE_ENABLE_STAT4`, as the
-    /// bundled library is) re-prepares a statement each time a parameter compared with an indexed column
-    /// changes value, because the value might change the plan: on the write path that is nearly every
-    /// statement, half of the SQLite time of a bid submission (perf, bench/README.md, session 8). Our
-    /// queries do not need the samples: where a value's frequency matters (the rarest search word), the
-    /// code counts it first (`published::title_condition`).
     pub async fn migrate(&self) -> Result<(), sea_orm::DbErr> {
         migration::Migrator::up(&self.conn, None).await?;
         if self.backend() == DatabaseBackend::Sqlite {
             self.conn
                 .execute_unprepared("PRAGMA analysis_limit=1000; ANALYZE;")
                 .await?;
-            let samples = self
-                .conn
-                .query_one_raw(sea_orm::Statement::from_string(
-                    DatabaseBackend::Sqlite,
-                    "SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_stat4'",
-                ))
-                .await?;
-            if samples.is_some() {
-                self.conn
-                    .execute_unprepared("DELETE FROM sqlite_stat4; ANALYZE sqlite_schema;")
-                    .await?;
-            }
         }
         Ok(())
     }
