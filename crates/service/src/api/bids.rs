@@ -297,8 +297,8 @@ fn parse_bid(b: &BidContent) -> ApiResult<ParsedBid> {
 
 /// Art. 108 c.9: where the lot has labour costs, the economic offer states the operator's own (à pena di
 /// esclusione); a bid without them is refused at the door, naming the field.
-fn check_labour_costs(l: &lot::Model, parsed: &ParsedBid) -> ApiResult<()> {
-    if l.labour_costs_cents > 0 && parsed.labour_costs.is_none() {
+fn check_labour_costs(l: &lot::Model, declared: Option<i64>) -> ApiResult<()> {
+    if l.labour_costs_cents > 0 && declared.is_none() {
         return Err(AppError::bad(
             "declared_labour_costs",
             "declared_labour_costs: art. 108 c.9: the economic offer states the operator's own labour costs \
@@ -343,8 +343,35 @@ async fn submit_bid(
     let parsed = parse_bid(&b)?;
     let keys = sealed::service_keys(&st.settings.sealing)?;
     let now = st.now();
-    let scope = super::scope_of(&st.db, "lot", lot_id).await?;
-    let w = st.db.write(scope).await?;
+    // Before the act takes its Province's writer, and so outside the one serialised section of a
+    // deadline rush: what a published tender never changes (the lot's tender and its Province, the
+    // award criterion that decides the envelopes, the operator's identity) and the sealing, the act's
+    // costliest part. Everything the act decides on is read again inside it.
+    let pre_lot = lot::Entity::find_by_id(lot_id)
+        .one(&st.db.conn)
+        .await?
+        .ok_or(AppError::NotFound("lot"))?;
+    let pre_tender = tender::Entity::find_by_id(pre_lot.tender_id)
+        .one(&st.db.conn)
+        .await?
+        .ok_or(AppError::NotFound("lot"))?;
+    let o = operator::Entity::find_by_id(op)
+        .one(&st.db.conn)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("bidder token without operator {op}")))?;
+    let bid_id = Uuid::now_v7();
+    let criterion = pre_tender.criterion;
+    let declared_labour_costs = parsed.labour_costs;
+    let sealed_envelopes = sealed::seal_envelopes(
+        &keys,
+        pre_tender.id,
+        lot_id,
+        bid_id,
+        1,
+        parsed.envelopes(&pre_tender),
+        now,
+    )?;
+    let w = st.db.write(Scope::Province(pre_tender.province_id)).await?;
     let w = match idem.replay_in(w, &p).await? {
         Replayed::Answer(status, first) => return Ok((status, Json(first))),
         Replayed::Run(w) => w,
@@ -357,7 +384,13 @@ async fn submit_bid(
         .await
         .map_err(super::hidden_as("lot"))?;
     check_open(&t, now)?;
-    check_labour_costs(&l, &parsed)?;
+    if t.criterion != criterion {
+        return Err(AppError::conflict(
+            "tender.criterion",
+            "the tender's award criterion changed while the bid was being sealed: submit it again",
+        ));
+    }
+    check_labour_costs(&l, declared_labour_costs)?;
     let existing = bid::Entity::find()
         .filter(bid::Column::LotId.eq(lot_id))
         .filter(bid::Column::OperatorId.eq(op))
@@ -381,7 +414,7 @@ async fn submit_bid(
         now,
     )?;
     let row = bid::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(bid_id),
         tender_id: Set(t.id),
         lot_id: Set(lot_id),
         operator_id: Set(op),
@@ -399,14 +432,13 @@ async fn submit_bid(
     }
     .insert(&w.txn)
     .await?;
-    let o = bid_operator(&w.txn, &row).await?;
-    let receipt = sealed::seal_version(
+    let receipt = sealed::store_first_version(
         &w.txn,
         &keys,
         &row,
         &o.codice_fiscale,
-        sealing::ReceiptAction::Submission,
-        parsed.envelopes(&t),
+        t.province_id,
+        sealed_envelopes,
         now,
     )
     .await?;
@@ -642,7 +674,7 @@ async fn replace_bid(
     let w = st.db.write(scope).await?;
     let (t, l, bd) = own_bid(&w.txn, &p, id).await?;
     check_open(&t, now)?;
-    check_labour_costs(&l, &parsed)?;
+    check_labour_costs(&l, parsed.labour_costs)?;
     let applied = machines::apply_participation(
         &t,
         &l,

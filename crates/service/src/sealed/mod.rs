@@ -89,10 +89,20 @@ fn crypto_err(e: impl std::fmt::Display) -> AppError {
 }
 
 fn context(b: &bid::Model, kind: EnvelopeKind, version: i32) -> ApiResult<EnvelopeContext> {
+    context_of(b.tender_id, b.lot_id, b.id, kind, version)
+}
+
+fn context_of(
+    tender: Uuid,
+    lot: Uuid,
+    bid: Uuid,
+    kind: EnvelopeKind,
+    version: i32,
+) -> ApiResult<EnvelopeContext> {
     Ok(EnvelopeContext {
-        tender: cid("tender", b.tender_id)?,
-        lot: cid("lot", b.lot_id)?,
-        bid: cid("bid", b.id)?,
+        tender: cid("tender", tender)?,
+        lot: cid("lot", lot)?,
+        bid: cid("bid", bid)?,
         kind,
         version: u32::try_from(version)
             .map_err(|_| AppError::Internal(anyhow::anyhow!("bid version {version}")))?,
@@ -160,6 +170,33 @@ async fn store_receipt<C: ConnectionTrait>(
         .await?
         .ok_or(AppError::NotFound("tender"))?
         .province_id;
+    sign_and_store_receipt(
+        db,
+        keys,
+        b,
+        operator_cf,
+        province,
+        action,
+        version,
+        envelopes,
+        now,
+    )
+    .await
+}
+
+/// [`store_receipt`] when the caller knows the Province of the bid's tender.
+#[allow(clippy::too_many_arguments)]
+async fn sign_and_store_receipt<C: ConnectionTrait>(
+    db: &C,
+    keys: &SealKeys,
+    b: &bid::Model,
+    operator_cf: &str,
+    province: Uuid,
+    action: ReceiptAction,
+    version: i32,
+    envelopes: Vec<sealing::EnvelopeDigest>,
+    now: DateTime<Utc>,
+) -> ApiResult<StoredReceipt> {
     // gap-free within the Province: the caller's transaction holds the Province's write lock
     // (`Db::write`), so no other act of this Province draws a number before this one commits
     let sequence = bid_receipt::Entity::find()
@@ -233,40 +270,121 @@ pub async fn seal_version<C: ConnectionTrait>(
 ) -> ApiResult<StoredReceipt> {
     let version = last_version(db, b.id).await? + 1;
     mark(db, b.id, EnvelopeState::Superseded).await?;
-    // All cryptography first, synchronously (the thread RNG stays on this thread).
+    let sealed = seal_envelopes(keys, b.tender_id, b.lot_id, b.id, version, envelopes, now)?;
+    insert_envelopes(db, sealed.rows).await?;
+    store_receipt(
+        db,
+        keys,
+        b,
+        operator_cf,
+        action,
+        version,
+        sealed.digests,
+        now,
+    )
+    .await
+}
+
+/// The envelopes of one bid version, sealed and ready to store: the cryptography of
+/// [`seal_version`] without its I/O, so a first submission can seal before its act takes the writer.
+pub struct SealedVersion {
+    bid_id: Uuid,
+    version: i32,
+    rows: Vec<bid_envelope::ActiveModel>,
+    digests: Vec<sealing::EnvelopeDigest>,
+}
+
+/// Seal `envelopes` as version `version` of bid `bid_id` of `lot` in `tender` (no I/O).
+pub fn seal_envelopes(
+    keys: &SealKeys,
+    tender: Uuid,
+    lot: Uuid,
+    bid_id: Uuid,
+    version: i32,
+    envelopes: Vec<EnvelopeData>,
+    now: DateTime<Utc>,
+) -> ApiResult<SealedVersion> {
     let mut rows = Vec::new();
     let mut digests = Vec::new();
-    {
-        let mut rng = rand::rng();
-        for e in envelopes {
-            let ctx = context(b, e.kind, version)?;
-            let (wrapped, key) = keys.ring.new_envelope_key(&ctx, &mut rng);
-            let manifest = EnvelopeManifest {
-                data: e.data,
-                files: vec![],
-            };
-            let sealed = sealing::seal_manifest(&key, &manifest, &mut rng).map_err(crypto_err)?;
-            digests.push(manifest.digest(&key, &sealed));
-            rows.push(bid_envelope::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                bid_id: Set(b.id),
-                version: Set(version),
-                kind: Set(kind_name(e.kind).to_owned()),
-                wrapped_dek: Set(wrapped.to_text()),
-                commitment: Set(sealed.commitment().to_string()),
-                sealed_manifest: Set(sealed.0),
-                state: Set(EnvelopeState::Submitted.as_str().to_owned()),
-                opened_at: Set(None),
-                opened_json: Set(None),
-                open_error: Set(None),
-                created_at: Set(now),
-            });
-        }
+    // synchronously: the thread RNG stays on this thread
+    let mut rng = rand::rng();
+    for e in envelopes {
+        let ctx = context_of(tender, lot, bid_id, e.kind, version)?;
+        let (wrapped, key) = keys.ring.new_envelope_key(&ctx, &mut rng);
+        let manifest = EnvelopeManifest {
+            data: e.data,
+            files: vec![],
+        };
+        let sealed = sealing::seal_manifest(&key, &manifest, &mut rng).map_err(crypto_err)?;
+        digests.push(manifest.digest(&key, &sealed));
+        rows.push(bid_envelope::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            bid_id: Set(bid_id),
+            version: Set(version),
+            kind: Set(kind_name(e.kind).to_owned()),
+            wrapped_dek: Set(wrapped.to_text()),
+            commitment: Set(sealed.commitment().to_string()),
+            sealed_manifest: Set(sealed.0),
+            state: Set(EnvelopeState::Submitted.as_str().to_owned()),
+            opened_at: Set(None),
+            opened_json: Set(None),
+            open_error: Set(None),
+            created_at: Set(now),
+        });
     }
-    for r in rows {
-        r.insert(db).await?;
+    Ok(SealedVersion {
+        bid_id,
+        version,
+        rows,
+        digests,
+    })
+}
+
+async fn insert_envelopes<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<bid_envelope::ActiveModel>,
+) -> ApiResult<()> {
+    if !rows.is_empty() {
+        bid_envelope::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await?;
     }
-    store_receipt(db, keys, b, operator_cf, action, version, digests, now).await
+    Ok(())
+}
+
+/// Store the first version of a new bid `b` (just inserted in the caller's write transaction), sealed
+/// beforehand by [`seal_envelopes`], and sign its receipt: what [`seal_version`] does for a submission,
+/// with no earlier version to look for or supersede. `province` is the Province of `b`'s tender.
+pub async fn store_first_version<C: ConnectionTrait>(
+    db: &C,
+    keys: &SealKeys,
+    b: &bid::Model,
+    operator_cf: &str,
+    province: Uuid,
+    sealed: SealedVersion,
+    now: DateTime<Utc>,
+) -> ApiResult<StoredReceipt> {
+    if sealed.bid_id != b.id || sealed.version != 1 {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "envelopes sealed for bid {} version {} stored as the first version of bid {}",
+            sealed.bid_id,
+            sealed.version,
+            b.id
+        )));
+    }
+    insert_envelopes(db, sealed.rows).await?;
+    sign_and_store_receipt(
+        db,
+        keys,
+        b,
+        operator_cf,
+        province,
+        ReceiptAction::Submission,
+        1,
+        sealed.digests,
+        now,
+    )
+    .await
 }
 
 /// The receipt that counts for a bid version: the latest one that lists its envelopes (the submission or
