@@ -54,6 +54,83 @@ impl From<EvalError> for InputError {
 type R<T> = Result<T, InputError>;
 type IdSet<'a> = HashSet<&'a str, foldhash::fast::FixedState>;
 
+/// The ids of the bids read so far, for the duplicate check at the lowest price: a table of the bids' positions
+/// (their order in `bids`), each with bits of its id's hash above it in a `u32`, at most half full, the ids
+/// themselves compared in the bids only when those bits agree. 4 bytes a slot instead of a `HashSet<&str>`'s
+/// 16 and a control byte: on 100,000 bids 1 MB instead of 2.2 MB, which stays in the processor's cache
+/// (bench/README.md, "sua evaluate", session 8). Past 2^24 bids (fewer than 8 bits of hash left) the table
+/// still works, comparing more ids.
+struct Seen {
+    slots: Vec<u32>,
+    /// The bits of a position (plus one: 0 is an empty slot).
+    index_bits: u32,
+    hasher: foldhash::fast::FixedState,
+    len: usize,
+}
+
+impl Seen {
+    fn with_capacity(n: usize) -> Self {
+        let index_bits = (usize::BITS - (n + 1).leading_zeros()).min(32);
+        Self {
+            slots: vec![0; (2 * n).next_power_of_two().max(16)],
+            index_bits,
+            hasher: foldhash::fast::FixedState::default(),
+            len: 0,
+        }
+    }
+
+    /// Records `id` as the next bid's and tells whether it is new; `id_of(j)` is the id recorded `j`-th.
+    #[inline]
+    fn insert<'x>(&mut self, id: &str, id_of: impl Fn(usize) -> &'x str) -> bool {
+        use std::hash::BuildHasher;
+        if self.len as u64 + 1 >= 1u64 << self.index_bits || 2 * (self.len + 1) > self.slots.len() {
+            self.grow(&id_of);
+        }
+        let hash = self.hasher.hash_one(id);
+        let low = ((1u64 << self.index_bits) - 1) as u32;
+        let tag = self.tag(hash);
+        let mask = self.slots.len() - 1;
+        let mut at = hash as usize & mask;
+        loop {
+            let slot = self.slots[at];
+            if slot == 0 {
+                self.len += 1;
+                self.slots[at] = tag | self.len as u32;
+                return true;
+            }
+            if slot & !low == tag && id_of((slot & low) as usize - 1) == id {
+                return false;
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    /// The top bits of `hash` above a position (none when positions take all 32 bits).
+    fn tag(&self, hash: u64) -> u32 {
+        ((hash >> 32) as u32)
+            .checked_shl(self.index_bits)
+            .unwrap_or(0)
+    }
+
+    /// Twice the slots (more bids than announced), the positions put back.
+    #[cold]
+    fn grow<'x>(&mut self, id_of: &dyn Fn(usize) -> &'x str) {
+        use std::hash::BuildHasher;
+        let mut bigger = Seen::with_capacity(2 * self.len + 2);
+        let mask = bigger.slots.len() - 1;
+        for j in 0..self.len {
+            let hash = bigger.hasher.hash_one(id_of(j));
+            let mut at = hash as usize & mask;
+            while bigger.slots[at] != 0 {
+                at = (at + 1) & mask;
+            }
+            bigger.slots[at] = bigger.tag(hash) | (j + 1) as u32;
+        }
+        bigger.len = self.len;
+        *self = bigger;
+    }
+}
+
 fn join(path: &str, key: &str) -> String {
     if key.is_empty() {
         // an empty field name still gets a path (found by `cargo fuzz`, target `evaluate`)
@@ -215,9 +292,27 @@ fn decimal(v: &Value, path: impl FnOnce() -> String) -> R<Decimal> {
 
 /// The text of a decimal (the content of a JSON string).
 fn decimal_str(s: &str, path: impl FnOnce() -> String) -> R<Decimal> {
-    if let Some(d) = plain_decimal(s.as_bytes()) {
-        return Ok(d);
+    match plain_decimal(s.as_bytes()) {
+        Some(d) => Ok(d),
+        None => decimal_text(s, path),
     }
+}
+
+/// A field of a flat bid, read as [`decimal_str`] reads it: the usual decimal without a `Result` in between
+/// (on 100,000 bids, handing the decimal through `Result` and `Option::transpose` stalled the reading of the
+/// bids: bench/README.md, "sua evaluate", session 8).
+#[inline]
+fn decimal_field(s: Option<&str>, path: impl FnOnce() -> String) -> R<Option<Decimal>> {
+    let Some(s) = s else { return Ok(None) };
+    Ok(Some(match plain_decimal(s.as_bytes()) {
+        Some(d) => d,
+        None => decimal_text(s, path)?,
+    }))
+}
+
+/// [`decimal_str`] past its fast path.
+#[inline(never)]
+fn decimal_text(s: &str, path: impl FnOnce() -> String) -> R<Decimal> {
     let t = s.trim();
     let plain = !t.is_empty()
         && t.bytes()
@@ -240,6 +335,7 @@ fn decimal_str(s: &str, path: impl FnOnce() -> String) -> R<Decimal> {
 /// `digits` or `digits.digits`, at most 18 digits in all: the decimal `Decimal::from_str_exact` gives (same
 /// mantissa and scale), read without its general parser (100,000 ribassi per large tender). `None`: any other
 /// text, read by `from_str_exact`.
+#[inline]
 fn plain_decimal(s: &[u8]) -> Option<Decimal> {
     if s.is_empty() || s.len() > 19 {
         return None;
@@ -304,8 +400,13 @@ fn seed_in(doc: &Obj<'_>) -> R<Option<u64>> {
     }
 }
 
-/// A bid's id: present, not blank, not seen before. `path` is the bid's (`bids[3]`).
-fn bid_id<'a>(id: Option<&'a str>, path: &dyn Fn() -> String, seen: &mut IdSet<'a>) -> R<&'a str> {
+/// A bid's id: present, not blank, not seen before (`new_id` records it and tells whether it is new). `path`
+/// is the bid's (`bids[3]`).
+fn bid_id<'a>(
+    id: Option<&'a str>,
+    path: &dyn Fn() -> String,
+    new_id: impl FnOnce(&'a str) -> bool,
+) -> R<&'a str> {
     let id = id.ok_or_else(|| InputError::new(format!("{}.id", path()), "required"))?;
     // (an id starting with a visible ASCII character is not blank: no need to trim it)
     if !id.as_bytes().first().is_some_and(u8::is_ascii_graphic) && id.trim().is_empty() {
@@ -314,7 +415,7 @@ fn bid_id<'a>(id: Option<&'a str>, path: &dyn Fn() -> String, seen: &mut IdSet<'
             "must not be empty",
         ));
     }
-    if !seen.insert(id) {
+    if !new_id(id) {
         return Err(InputError::new(
             format!("{}.id", path()),
             format!("duplicate id '{id}'"),
@@ -499,24 +600,37 @@ pub fn evaluate_json_to<W: std::io::Write>(
 ) -> Result<(), EvaluateError> {
     use serde::Serialize;
     use std::io::Write as _;
-    let written = evaluate_with(input, |o| {
-        let mut block = std::io::BufWriter::with_capacity(1 << 16, &mut out);
-        if pretty {
-            let indent = crate::indent::Indent::default();
-            o.serialize(&mut serde_json::Serializer::with_formatter(
-                &mut block, indent,
-            ))?;
-        } else {
-            o.serialize(&mut serde_json::Serializer::new(&mut block))?;
+    match parse_input(input)? {
+        Parsed::LowestPrice(input) => {
+            // the ids were checked unique, naming the bid, by `lowest_price_input`
+            let mut result = lowest_price::evaluate_unique_ids(&input).map_err(InputError::from)?;
+            let mut block = crate::out::Out::new(out);
+            crate::out::lowest_price(&mut block, &mut result, pretty)
+                .and_then(|()| block.finish())
+                .map_err(EvaluateError::Write)?;
         }
-        block.write_all(b"\n").map_err(serde_json::Error::io)?;
-        block
-            .into_inner()
-            .map_err(|e| serde_json::Error::io(e.into_error()))?
-            .flush()
-            .map_err(serde_json::Error::io)
-    })?;
-    written.map_err(|e| EvaluateError::Write(e.into()))
+        Parsed::QualityPrice(params, bids) => {
+            let result = quality_price::evaluate(&params, &bids).map_err(InputError::from)?;
+            let o = Output::QualityPrice(&result);
+            let mut block = std::io::BufWriter::with_capacity(1 << 16, &mut out);
+            if pretty {
+                let indent = crate::indent::Indent::default();
+                o.serialize(&mut serde_json::Serializer::with_formatter(
+                    &mut block, indent,
+                ))
+            } else {
+                o.serialize(&mut serde_json::Serializer::new(&mut block))
+            }
+            .map_err(|e| EvaluateError::Write(e.into()))?;
+            block.write_all(b"\n").map_err(EvaluateError::Write)?;
+            block
+                .into_inner()
+                .map_err(|e| EvaluateError::Write(e.into_error()))?
+                .flush()
+                .map_err(EvaluateError::Write)?;
+        }
+    }
+    Ok(())
 }
 
 /// The `bids` array, required.
@@ -536,7 +650,7 @@ fn bids_req<'b, 'de>(bids: Option<&'b BidsIn<'de>>) -> R<BidList<'b, 'de>> {
 #[derive(Clone, Copy)]
 enum BidList<'b, 'de> {
     List(&'b [BidIn<'de>]),
-    Slices(&'b [[Option<&'de str>; 3]]),
+    Slices(&'b crate::document::FlatBids<'de>),
 }
 
 /// One bid of a [`BidList`].
@@ -561,33 +675,39 @@ impl<'b, 'de> BidList<'b, 'de> {
     }
 
     fn iter(self) -> impl Iterator<Item = BidView<'b, 'de>> {
-        let (list, slices) = match self {
-            BidList::List(l) => (l, &[][..]),
-            BidList::Slices(l) => (&[][..], l),
-        };
-        let list = list.iter().map(|b| match b {
-            BidIn::Flat {
-                id,
-                discount,
-                price,
-            } => BidView::Flat {
-                id: id.as_deref(),
-                id_in: match id {
-                    Some(Cow::Borrowed(s)) => Some(*s),
-                    _ => None,
+        (0..self.len()).map(move |i| self.get(i))
+    }
+
+    /// Bid `i` (below `len`).
+    #[inline]
+    fn get(self, i: usize) -> BidView<'b, 'de> {
+        match self {
+            BidList::List(l) => match &l[i] {
+                BidIn::Flat {
+                    id,
+                    discount,
+                    price,
+                } => BidView::Flat {
+                    id: id.as_deref(),
+                    id_in: match id {
+                        Some(Cow::Borrowed(s)) => Some(*s),
+                        _ => None,
+                    },
+                    discount: discount.as_deref(),
+                    price: price.as_deref(),
                 },
-                discount: discount.as_deref(),
-                price: price.as_deref(),
+                BidIn::Other(v) => BidView::Other(v),
             },
-            BidIn::Other(v) => BidView::Other(v),
-        });
-        let slices = slices.iter().map(|&[id, discount, price]| BidView::Flat {
-            id,
-            id_in: id,
-            discount,
-            price,
-        });
-        list.chain(slices)
+            BidList::Slices(l) => {
+                let [id, discount, price] = l.get(i);
+                BidView::Flat {
+                    id,
+                    id_in: id,
+                    discount,
+                    price,
+                }
+            }
+        }
     }
 }
 
@@ -740,9 +860,8 @@ fn lowest_price_input<'de>(
         ));
     }
     let list = bids_req(bids_in)?;
-    let mut seen =
-        HashSet::with_capacity_and_hasher(list.len(), foldhash::fast::FixedState::default());
-    let mut bids = Vec::with_capacity(list.len());
+    let mut seen = Seen::with_capacity(list.len());
+    let mut bids: Vec<DiscountBid<'de>> = Vec::with_capacity(list.len());
     // one entry per bid once a bid gives a price (none otherwise)
     let mut prices: Vec<Option<Decimal>> = Vec::new();
     for (i, b) in list.iter().enumerate() {
@@ -754,13 +873,9 @@ fn lowest_price_input<'de>(
                 discount,
                 price,
             } => {
-                let id = bid_id(id, &path, &mut seen)?;
-                let d = discount
-                    .map(|s| decimal_str(s, || format!("bids[{i}].discount")))
-                    .transpose()?;
-                let p = price
-                    .map(|s| decimal_str(s, || format!("bids[{i}].price")))
-                    .transpose()?;
+                let id = bid_id(id, &path, |id| seen.insert(id, |j| &*bids[j].id))?;
+                let d = decimal_field(discount, || format!("bids[{i}].discount"))?;
+                let p = decimal_field(price, || format!("bids[{i}].price"))?;
                 let id = match id_in {
                     Some(s) => Cow::Borrowed(s),
                     None => Cow::Owned(id.to_owned()),
@@ -770,7 +885,9 @@ fn lowest_price_input<'de>(
             BidView::Other(v) => {
                 let b = Obj::new(v, path())?;
                 b.allow(&["id", "discount", "price"])?;
-                let id = bid_id(b.str_opt("id")?, &path, &mut seen)?;
+                let id = bid_id(b.str_opt("id")?, &path, |id| {
+                    seen.insert(id, |j| &*bids[j].id)
+                })?;
                 (
                     Cow::Owned(id.to_owned()),
                     b.dec_opt("discount")?,
@@ -778,7 +895,11 @@ fn lowest_price_input<'de>(
                 )
             }
         };
-        let (d, p) = offer(&path, d, p, base, discount_rounding, true)?;
+        let (d, p) = match (d, p) {
+            // the usual bid, as `offer` takes it (a ribasso in range, no price)
+            (Some(d), None) if crate::anomaly::in_range(d) => (Some(d), None),
+            (d, p) => offer(&path, d, p, base, discount_rounding, true)?,
+        };
         bids.push(DiscountBid::new(id, d.unwrap_or_default()));
         if p.is_some() && prices.capacity() == 0 {
             prices = Vec::with_capacity(list.len());
@@ -899,7 +1020,7 @@ fn quality_price_input(
     };
     let need_discount = !matches!(formula, EconomicFormula::InversePrice);
     let list = bids_req(bids_in)?;
-    let mut seen =
+    let mut seen: IdSet =
         HashSet::with_capacity_and_hasher(list.len(), foldhash::fast::FixedState::default());
     let mut bids = Vec::with_capacity(list.len());
     for (i, v) in list.iter().enumerate() {
@@ -908,7 +1029,7 @@ fn quality_price_input(
             BidView::Other(v) => v,
             BidView::Flat { id, .. } => {
                 // no coefficients (the only fields are id, discount and price)
-                bid_id(id, &path, &mut seen)?;
+                bid_id(id, &path, |id| seen.insert(id))?;
                 return Err(InputError::new(
                     format!("bids[{i}].coefficients"),
                     "required",
@@ -917,7 +1038,7 @@ fn quality_price_input(
         };
         let b = Obj::new(v, path())?;
         b.allow(&["id", "coefficients", "discount", "price"])?;
-        let id = bid_id(b.str_opt("id")?, &path, &mut seen)?;
+        let id = bid_id(b.str_opt("id")?, &path, |id| seen.insert(id))?;
         let co = b.obj_req("coefficients")?;
         let names: Vec<&str> = criteria.iter().map(|c| c.id.as_str()).collect();
         co.allow(&names)?;
@@ -1222,6 +1343,117 @@ mod tests {
         let e = evaluate_json(r#"{"criterion": "lowest_price", "anomaly": {"": 1}, "bids": []}"#)
             .unwrap_err();
         assert_eq!(e.path, "anomaly[\"\"]");
+    }
+
+    /// The id table finds a repeated id among many, also past the number of bids it was made for (it grows),
+    /// and only a repeated one.
+    #[test]
+    fn the_id_table_finds_repeated_ids() {
+        for announced in [0, 3, 1000] {
+            let ids: Vec<String> = (0..1000)
+                .map(|i| format!("id-{}", i * 7919 % 1000))
+                .collect();
+            let mut seen = Seen::with_capacity(announced);
+            for (i, id) in ids.iter().enumerate() {
+                assert!(seen.insert(id, |j| &ids[j]), "{i}");
+            }
+            for id in &ids {
+                assert!(!seen.insert(id, |j| &ids[j]), "{id}");
+            }
+            assert!(seen.insert("new", |j| &ids[j]));
+        }
+        let e = evaluate_json(
+            r#"{"criterion": "lowest_price", "bids": [{"id": "a", "discount": "1"}, {"id": "b", "discount": "2"},
+                {"id": "a", "discount": "3"}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.path.as_str(), e.message.as_str()),
+            ("bids[2].id", "duplicate id 'a'")
+        );
+    }
+
+    /// Every shape of a lowest-price result (threshold computed or not, a tie drawn or left open, too few bids,
+    /// every bid excluded but the ranking's, prices, ids that need escapes in each list, an empty ranking) is
+    /// written as `serde_json` writes it, compact and indented.
+    #[test]
+    fn every_branch_is_written_as_serde_json_writes_it() {
+        let bids = |n: usize, id: &dyn Fn(usize) -> String, discount: &dyn Fn(usize) -> String| {
+            (0..n)
+                .map(|i| {
+                    let id = serde_json::to_string(&id(i)).unwrap();
+                    format!(r#"{{"id": {id}, "discount": "{}"}}"#, discount(i))
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let plain = |i: usize| format!("b{i:03}");
+        let odd = |i: usize| match i % 5 {
+            0 => format!("q\"{i}"),
+            1 => format!("s\\{i}"),
+            2 => format!("c\u{1}{i}"),
+            3 => format!("é{i}"),
+            _ => format!("{i}\u{7f}"),
+        };
+        let spread = |i: usize| format!("{}.{}", 5 + (i * 7) % 30, (i * 13) % 1000);
+        let doc = |head: &str, bids: String| {
+            format!(r#"{{"criterion": "lowest_price", {head} "bids": [{bids}]}}"#)
+        };
+        let inputs = [
+            doc(
+                r#""anomaly": {"method": "A"}, "seed": "3","#,
+                bids(40, &plain, &spread),
+            ),
+            doc(
+                r#""anomaly": {"method": "A"}, "seed": "3","#,
+                bids(40, &odd, &spread),
+            ),
+            doc(
+                r#""anomaly": {"method": "A"},"#,
+                bids(40, &odd, &|i| format!("{}", 10 + i % 3)),
+            ),
+            doc(
+                r#""anomaly": {"method": "A"},"#,
+                bids(20, &plain, &|_| "12.5".into()),
+            ),
+            doc(r#""anomaly": {"method": "B"},"#, bids(12, &odd, &spread)),
+            doc(
+                r#""anomaly": {"method": "C", "reference_discount": "20"},"#,
+                bids(12, &plain, &spread),
+            ),
+            doc(r#""anomaly": {"method": "A"},"#, bids(3, &odd, &spread)),
+            doc(
+                r#""seed": "9","#,
+                bids(7, &odd, &|i| format!("{}", 30 - i % 2)),
+            ),
+            doc(r#""anomaly": {"method": "A"},"#, String::new()),
+            doc(
+                r#""base_amount": "1000", "anomaly": {"method": "A"},"#,
+                (0..16)
+                    .map(|i| {
+                        let id = serde_json::to_string(&odd(i)).unwrap();
+                        format!(r#"{{"id": {id}, "price": "{}"}}"#, 700 + 13 * i)
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+        ];
+        for input in &inputs {
+            for pretty in [false, true] {
+                let mut ours = Vec::new();
+                evaluate_json_to(input, pretty, &mut ours).unwrap();
+                let theirs = evaluate_with(input, |o| {
+                    if pretty {
+                        serde_json::to_string_pretty(o)
+                    } else {
+                        serde_json::to_string(o)
+                    }
+                })
+                .unwrap()
+                .unwrap();
+                assert_eq!(String::from_utf8(ours).unwrap(), theirs + "\n", "{input}");
+            }
+        }
     }
 
     /// `evaluate_json_to` writes the text serde_json writes for the same result, compact and pretty.
