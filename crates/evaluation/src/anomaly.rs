@@ -491,7 +491,7 @@ fn sort_packed(bids: &[DiscountBid<'_>], scale: u32) -> Option<Sorted> {
 /// otherwise a least-significant-digit radix sort of 11 bits a pass over the bits in use only (three passes
 /// for 100,000 ribassi with three decimals packed with their index, against the 17 levels of comparisons of
 /// a quicksort: `sort_packed` took a tenth of `sua evaluate`'s instructions, bench/README.md).
-fn sort_u64(v: &mut Vec<u64>) {
+pub(crate) fn sort_u64(v: &mut Vec<u64>) {
     const BITS: u32 = 11;
     const MASK: u64 = (1 << BITS) - 1;
     if v.len() < 4096 {

@@ -54,81 +54,52 @@ impl From<EvalError> for InputError {
 type R<T> = Result<T, InputError>;
 type IdSet<'a> = HashSet<&'a str, foldhash::fast::FixedState>;
 
-/// The ids of the bids read so far, for the duplicate check at the lowest price: a table of the bids' positions
-/// (their order in `bids`), each with bits of its id's hash above it in a `u32`, at most half full, the ids
-/// themselves compared in the bids only when those bits agree. 4 bytes a slot instead of a `HashSet<&str>`'s
-/// 16 and a control byte: on 100,000 bids 1 MB instead of 2.2 MB, which stays in the processor's cache
-/// (bench/README.md, "sua evaluate", session 8). Past 2^24 bids (fewer than 8 bits of hash left) the table
-/// still works, comparing more ids.
-struct Seen {
-    slots: Vec<u32>,
-    /// The bits of a position (plus one: 0 is an empty slot).
-    index_bits: u32,
-    hasher: foldhash::fast::FixedState,
-    len: usize,
-}
-
-impl Seen {
-    fn with_capacity(n: usize) -> Self {
-        let index_bits = (usize::BITS - (n + 1).leading_zeros()).min(32);
-        Self {
-            slots: vec![0; (2 * n).next_power_of_two().max(16)],
-            index_bits,
-            hasher: foldhash::fast::FixedState::default(),
-            len: 0,
-        }
+/// The first position among `0..n` whose id an earlier position has (`None`: all different); `id_of(j)` is
+/// the id at `j`. The duplicate check of the bids at the lowest price, after they are read: the ids' hashes,
+/// each with its position below it in a `u64`, are sorted (a radix sort, `anomaly::sort_u64`: passes streaming
+/// through memory) and ids are compared only within a run of equal hashes. A set of the ids filled bid by bid
+/// costs a cache miss a bid (100,000 bids: a table of 1 MB or more read at random, a fifth of the reading's
+/// time); this takes 1.6 MB for a moment and reads it in order (bench/README.md, "sua evaluate", session 8).
+fn first_repeated<'x>(n: usize, id_of: impl Fn(usize) -> &'x str) -> Option<usize> {
+    use std::hash::BuildHasher;
+    let hasher = foldhash::fast::FixedState::default();
+    let index_bits = usize::BITS - n.leading_zeros();
+    if index_bits > 32 {
+        // (more than 4 billion bids: a set, as before)
+        let mut seen: IdSet = HashSet::with_capacity_and_hasher(n, hasher);
+        return (0..n).find(|&j| !seen.insert(id_of(j)));
     }
-
-    /// Records `id` as the next bid's and tells whether it is new; `id_of(j)` is the id recorded `j`-th.
-    #[inline]
-    fn insert<'x>(&mut self, id: &str, id_of: impl Fn(usize) -> &'x str) -> bool {
-        use std::hash::BuildHasher;
-        if self.len as u64 + 1 >= 1u64 << self.index_bits || 2 * (self.len + 1) > self.slots.len() {
-            self.grow(&id_of);
+    let mask = (1u64 << index_bits) - 1;
+    let mut keys: Vec<u64> = (0..n)
+        .map(|j| ((hasher.hash_one(id_of(j)) >> 32) << index_bits) | j as u64)
+        .collect();
+    crate::anomaly::sort_u64(&mut keys);
+    let mut first: Option<usize> = None;
+    let mut start = 0;
+    while start < keys.len() {
+        let hash = keys[start] >> index_bits;
+        let mut end = start + 1;
+        while end < keys.len() && keys[end] >> index_bits == hash {
+            end += 1;
         }
-        let hash = self.hasher.hash_one(id);
-        let low = ((1u64 << self.index_bits) - 1) as u32;
-        let tag = self.tag(hash);
-        let mask = self.slots.len() - 1;
-        let mut at = hash as usize & mask;
-        loop {
-            let slot = self.slots[at];
-            if slot == 0 {
-                self.len += 1;
-                self.slots[at] = tag | self.len as u32;
-                return true;
+        // positions ascend within the run: the first one with an equal id before it
+        for k in start + 1..end {
+            let at = (keys[k] & mask) as usize;
+            if first.is_some_and(|f| f <= at) {
+                break;
             }
-            if slot & !low == tag && id_of((slot & low) as usize - 1) == id {
-                return false;
+            let id = id_of(at);
+            if keys[start..k]
+                .iter()
+                .any(|&o| id_of((o & mask) as usize) == id)
+            {
+                first = Some(at);
+                break;
             }
-            at = (at + 1) & mask;
         }
+        start = end;
     }
-
-    /// The top bits of `hash` above a position (none when positions take all 32 bits).
-    fn tag(&self, hash: u64) -> u32 {
-        ((hash >> 32) as u32)
-            .checked_shl(self.index_bits)
-            .unwrap_or(0)
-    }
-
-    /// Twice the slots (more bids than announced), the positions put back.
-    #[cold]
-    fn grow<'x>(&mut self, id_of: &dyn Fn(usize) -> &'x str) {
-        use std::hash::BuildHasher;
-        let mut bigger = Seen::with_capacity(2 * self.len + 2);
-        let mask = bigger.slots.len() - 1;
-        for j in 0..self.len {
-            let hash = bigger.hasher.hash_one(id_of(j));
-            let mut at = hash as usize & mask;
-            while bigger.slots[at] != 0 {
-                at = (at + 1) & mask;
-            }
-            bigger.slots[at] = bigger.tag(hash) | (j + 1) as u32;
-        }
-        bigger.len = self.len;
-        *self = bigger;
-    }
+    first
 }
 
 fn join(path: &str, key: &str) -> String {
@@ -860,45 +831,59 @@ fn lowest_price_input<'de>(
         ));
     }
     let list = bids_req(bids_in)?;
-    let mut seen = Seen::with_capacity(list.len());
     let mut bids: Vec<DiscountBid<'de>> = Vec::with_capacity(list.len());
     // one entry per bid once a bid gives a price (none otherwise)
     let mut prices: Vec<Option<Decimal>> = Vec::new();
+    // The first bid refused, with its id when the id itself is good: its checks come after the duplicate check
+    // of that id, made below for all the bids read (the same error, for the same bid, as checking bid by bid).
+    let mut refused: Option<(InputError, Option<Cow<'de, str>>)> = None;
     for (i, b) in list.iter().enumerate() {
         let path = || format!("bids[{i}]");
-        let (id, d, p) = match b {
+        // the id (present, not blank), and the rest of the bid
+        let read = match b {
             BidView::Flat {
                 id,
                 id_in,
                 discount,
                 price,
-            } => {
-                let id = bid_id(id, &path, |id| seen.insert(id, |j| &*bids[j].id))?;
-                let d = decimal_field(discount, || format!("bids[{i}].discount"))?;
-                let p = decimal_field(price, || format!("bids[{i}].price"))?;
+            } => bid_id(id, &path, |_| true).map(|id| {
                 let id = match id_in {
                     Some(s) => Cow::Borrowed(s),
                     None => Cow::Owned(id.to_owned()),
                 };
-                (id, d, p)
-            }
-            BidView::Other(v) => {
-                let b = Obj::new(v, path())?;
+                (id, Err((discount, price)))
+            }),
+            BidView::Other(v) => Obj::new(v, path()).and_then(|b| {
                 b.allow(&["id", "discount", "price"])?;
-                let id = bid_id(b.str_opt("id")?, &path, |id| {
-                    seen.insert(id, |j| &*bids[j].id)
-                })?;
-                (
-                    Cow::Owned(id.to_owned()),
-                    b.dec_opt("discount")?,
-                    b.dec_opt("price")?,
-                )
+                let id = bid_id(b.str_opt("id")?, &path, |_| true)?;
+                Ok((Cow::Owned(id.to_owned()), Ok(b)))
+            }),
+        };
+        let (id, rest) = match read {
+            Ok(r) => r,
+            Err(e) => {
+                refused = Some((e, None));
+                break;
             }
         };
-        let (d, p) = match (d, p) {
+        let offered = match rest {
+            Err((discount, price)) => decimal_field(discount, || format!("bids[{i}].discount"))
+                .and_then(|d| Ok((d, decimal_field(price, || format!("bids[{i}].price"))?))),
+            Ok(b) => b
+                .dec_opt("discount")
+                .and_then(|d| Ok((d, b.dec_opt("price")?))),
+        }
+        .and_then(|offered| match offered {
             // the usual bid, as `offer` takes it (a ribasso in range, no price)
-            (Some(d), None) if crate::anomaly::in_range(d) => (Some(d), None),
-            (d, p) => offer(&path, d, p, base, discount_rounding, true)?,
+            (Some(d), None) if crate::anomaly::in_range(d) => Ok((Some(d), None)),
+            (d, p) => offer(&path, d, p, base, discount_rounding, true),
+        });
+        let (d, p) = match offered {
+            Ok(dp) => dp,
+            Err(e) => {
+                refused = Some((e, Some(id)));
+                break;
+            }
         };
         bids.push(DiscountBid::new(id, d.unwrap_or_default()));
         if p.is_some() && prices.capacity() == 0 {
@@ -908,6 +893,21 @@ fn lowest_price_input<'de>(
         if prices.capacity() > 0 {
             prices.push(p);
         }
+    }
+    // the ids read: the bids', then the refused bid's (at its position, `bids.len()`)
+    let last = refused.as_ref().and_then(|r| r.1.as_deref());
+    let id_of = |j: usize| match bids.get(j) {
+        Some(b) => &*b.id,
+        None => last.unwrap_or_default(),
+    };
+    if let Some(j) = first_repeated(bids.len() + usize::from(last.is_some()), id_of) {
+        return Err(InputError::new(
+            format!("bids[{j}].id"),
+            format!("duplicate id '{}'", id_of(j)),
+        ));
+    }
+    if let Some((e, _)) = refused {
+        return Err(e);
     }
     Ok(LowestPriceInput {
         bids,
@@ -1345,31 +1345,59 @@ mod tests {
         assert_eq!(e.path, "anomaly[\"\"]");
     }
 
-    /// The id table finds a repeated id among many, also past the number of bids it was made for (it grows),
-    /// and only a repeated one.
+    /// The first repeated id is found among many (equal hashes included), and only a repeated one; the error
+    /// names the same bid as the check bid by bid, before the bid's other faults and after an earlier bid's.
     #[test]
-    fn the_id_table_finds_repeated_ids() {
-        for announced in [0, 3, 1000] {
-            let ids: Vec<String> = (0..1000)
-                .map(|i| format!("id-{}", i * 7919 % 1000))
-                .collect();
-            let mut seen = Seen::with_capacity(announced);
-            for (i, id) in ids.iter().enumerate() {
-                assert!(seen.insert(id, |j| &ids[j]), "{i}");
-            }
-            for id in &ids {
-                assert!(!seen.insert(id, |j| &ids[j]), "{id}");
-            }
-            assert!(seen.insert("new", |j| &ids[j]));
+    fn the_first_repeated_id_is_found() {
+        let ids: Vec<String> = (0..5000)
+            .map(|i| format!("id-{}", i * 7919 % 5000))
+            .collect();
+        assert_eq!(first_repeated(ids.len(), |j| &ids[j]), None);
+        for (at, from) in [(4999, 0), (17, 16), (2500, 3), (1, 0)] {
+            let mut with = ids.clone();
+            with[at] = with[from].clone();
+            assert_eq!(
+                first_repeated(with.len(), |j| &with[j]),
+                Some(at),
+                "{at} {from}"
+            );
         }
-        let e = evaluate_json(
-            r#"{"criterion": "lowest_price", "bids": [{"id": "a", "discount": "1"}, {"id": "b", "discount": "2"},
-                {"id": "a", "discount": "3"}]}"#,
-        )
-        .unwrap_err();
+        let mut twice = ids.clone();
+        twice[30] = twice[10].clone();
+        twice[20] = twice[5].clone();
+        assert_eq!(first_repeated(twice.len(), |j| &twice[j]), Some(20));
+        let e = |bids: &str| {
+            let e = evaluate_json(&format!(
+                r#"{{"criterion": "lowest_price", "bids": [{bids}]}}"#
+            ))
+            .unwrap_err();
+            format!("{e}")
+        };
+        let (a, b) = (
+            r#"{"id": "a", "discount": "1"}"#,
+            r#"{"id": "b", "discount": "2"}"#,
+        );
+        assert_eq!(e(&format!("{a}, {b}, {a}")), "bids[2].id: duplicate id 'a'");
+        // the duplicate id of a bid comes before its ribasso; an earlier bid's fault before both
         assert_eq!(
-            (e.path.as_str(), e.message.as_str()),
-            ("bids[2].id", "duplicate id 'a'")
+            e(&format!(r#"{a}, {b}, {{"id": "a", "discount": "x"}}"#)),
+            "bids[2].id: duplicate id 'a'"
+        );
+        assert_eq!(
+            e(&format!(r#"{a}, {{"id": "b", "discount": "x"}}, {a}"#)),
+            "bids[1].discount: \"x\" is not a decimal"
+        );
+        assert_eq!(
+            e(&format!(r#"{a}, {{"id": " "}}, {a}"#)),
+            "bids[1].id: must not be empty"
+        );
+        assert_eq!(
+            e(&format!(r#"{a}, {{"id": "a", "note": 1}}, {a}"#)),
+            "bids[1].note: unknown field (expected one of: id, discount, price)"
+        );
+        assert_eq!(
+            e(&format!(r#"{a}, {{"id": "a", "discount": 1}}"#)),
+            "bids[1].id: duplicate id 'a'"
         );
     }
 
