@@ -97,11 +97,18 @@ fn a_file_is_read_as_standard_input_is() {
     assert_eq!(from_file.stdout, evaluate_stdin(&five_bids("A")).stdout);
 
     let bad = dir.path().join("latin1.json");
-    std::fs::write(&bad, b"{\"criterion\": \"lowest_price\", \"bids\": [{\"id\": \"\xe0\"}]}").unwrap();
+    std::fs::write(
+        &bad,
+        b"{\"criterion\": \"lowest_price\", \"bids\": [{\"id\": \"\xe0\"}]}",
+    )
+    .unwrap();
     let out = evaluate_file(&[bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("latin1.json") && err.contains("UTF-8"), "{err}");
+    assert!(
+        err.contains("latin1.json") && err.contains("UTF-8"),
+        "{err}"
+    );
     assert!(out.stdout.is_empty());
 
     let empty = dir.path().join("empty.json");
