@@ -458,7 +458,12 @@ fn sort_packed(bids: &[DiscountBid<'_>], scale: u32) -> Option<Sorted> {
     }
     sort_u64(&mut packed);
     let mask = (1u64 << index_bits) - 1;
-    let mut start = 0;
+    // Equal ribassi come out in the order of the bids (the index is the low bits of the key): already the
+    // order of their ids when the ids ascend with the bids (as a platform numbering them in order gives), which
+    // one pass over neighbouring ids tells (it stops at the first pair out of order). Then no id of a group is
+    // compared: on 100,000 bids, 70,000 comparisons of ids scattered over the input (bench/README.md).
+    let ids_ascend = bids.windows(2).all(|w| w[0].id < w[1].id);
+    let mut start = if ids_ascend { packed.len() } else { 0 };
     while start < packed.len() {
         let key = packed[start] >> index_bits;
         let mut end = start + 1;
@@ -486,7 +491,7 @@ fn sort_packed(bids: &[DiscountBid<'_>], scale: u32) -> Option<Sorted> {
 /// otherwise a least-significant-digit radix sort of 11 bits a pass over the bits in use only (three passes
 /// for 100,000 ribassi with three decimals packed with their index, against the 17 levels of comparisons of
 /// a quicksort: `sort_packed` took a tenth of `sua evaluate`'s instructions, bench/README.md).
-fn sort_u64(v: &mut Vec<u64>) {
+pub(crate) fn sort_u64(v: &mut Vec<u64>) {
     const BITS: u32 = 11;
     const MASK: u64 = (1 << BITS) - 1;
     if v.len() < 4096 {

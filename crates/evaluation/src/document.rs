@@ -28,9 +28,53 @@ pub(crate) enum BidsIn<'de> {
     List(Vec<BidIn<'de>>),
     /// Every bid flat (`id`, `discount`, `price`: a string without escapes, or null/absent), read by
     /// [`DocIn::parse`]'s fast scanner: the three fields as slices of the input, in that order.
-    Slices(Vec<[Option<&'de str>; 3]>),
+    Slices(FlatBids<'de>),
     /// Not an array (or null): kept for the error message.
     Other(Value),
+}
+
+/// Flat bids as the places of their three fields (`id`, `discount`, `price`) in the input: 24 bytes a bid
+/// instead of 48 for three `Option<&str>` (`sua evaluate` on 100,000 bids: 2.4 MB less).
+pub(crate) struct FlatBids<'de> {
+    input: &'de str,
+    spans: Vec<[Span; 3]>,
+}
+
+/// `start..end` in the input; `start == u32::MAX` for an absent field.
+#[derive(Clone, Copy)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    const ABSENT: Span = Span {
+        start: u32::MAX,
+        end: 0,
+    };
+}
+
+impl<'de> FlatBids<'de> {
+    pub(crate) fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// The fields of bid `i`.
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> [Option<&'de str>; 3] {
+        let input = self.input;
+        // the scanner's places in `input`, between two quotes (char boundaries)
+        let field =
+            |s: Span| (s.start != u32::MAX).then(|| &input[s.start as usize..s.end as usize]);
+        let [id, discount, price] = self.spans[i];
+        [field(id), field(discount), field(price)]
+    }
+
+    /// The fields of each bid, in order.
+    #[cfg(test)]
+    pub(crate) fn iter(&self) -> impl Iterator<Item = [Option<&'de str>; 3]> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
 }
 
 /// The whole input document: `top` is the document without its `bids` (or the document itself when it is
@@ -376,7 +420,7 @@ impl<'de> Visitor<'de> for DocVisitor {
 /// does). Anything else — a syntax error, an escape, a duplicate field, another field in a bid — gives
 /// `None`, and the document is read by `serde_json` from the start, so errors and edge cases are its own.
 mod scan {
-    use super::{BidsIn, DocIn};
+    use super::{BidsIn, DocIn, FlatBids, Span};
     use serde_json::{Map, Value};
 
     /// The bytes that end a string without escapes: its closing quote, or what the scanner leaves to
@@ -426,13 +470,36 @@ mod scan {
     }
 
     impl<'de> Cursor<'de> {
+        /// Skips whitespace. Most calls find none or a few bytes (an indented input: a line break and the
+        /// indentation): a byte above the space ends it at once.
+        #[inline]
         fn ws(&mut self) {
             let b = self.b;
             let mut i = self.pos;
-            while i < b.len() && matches!(b[i], b' ' | b'\n' | b'\r' | b'\t') {
+            while let Some(&c) = b.get(i) {
+                if c > b' ' || !matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
+                    break;
+                }
                 i += 1;
             }
             self.pos = i;
+        }
+        /// After a bid's opening quote: which of its three fields the key names (`id`, `discount`, `price`, the
+        /// key and its closing quote read), `None` for any other key (nothing read).
+        #[inline]
+        fn flat_key(&mut self) -> Option<usize> {
+            let rest = self.b.get(self.pos..)?;
+            let (slot, len) = if rest.starts_with(b"id\"") {
+                (0, 3)
+            } else if rest.starts_with(b"discount\"") {
+                (1, 9)
+            } else if rest.starts_with(b"price\"") {
+                (2, 6)
+            } else {
+                return None;
+            };
+            self.pos += len;
+            Some(slot)
         }
         fn peek(&self) -> Option<u8> {
             self.b.get(self.pos).copied()
@@ -442,6 +509,14 @@ mod scan {
         }
         /// A string with no escape and no control character, after its opening quote.
         fn string(&mut self) -> Option<&'de str> {
+            let start = self.pos;
+            let end = self.string_end()?;
+            self.s.get(start..end)
+        }
+        /// As [`Cursor::string`], giving where the string ends (its closing quote) instead of the string. The
+        /// string lies between two ASCII quotes: both ends are char boundaries of the input.
+        #[inline]
+        fn string_end(&mut self) -> Option<usize> {
             let (b, start) = (self.b, self.pos);
             let mut i = start + plain_prefix(b.get(start..)?);
             while i < b.len() && !STOP[b[i] as usize] {
@@ -451,7 +526,7 @@ mod scan {
                 return None;
             }
             self.pos = i + 1;
-            self.s.get(start..i)
+            Some(i)
         }
         fn literal(&mut self, word: &[u8]) -> Option<()> {
             let end = self.pos + word.len();
@@ -486,8 +561,8 @@ mod scan {
     }
 
     /// A flat bid, after its `{`.
-    fn bid<'de>(c: &mut Cursor<'de>) -> Option<[Option<&'de str>; 3]> {
-        let mut fields: [Option<&'de str>; 3] = [None; 3];
+    fn bid(c: &mut Cursor<'_>) -> Option<[Span; 3]> {
+        let mut fields = [Span::ABSENT; 3];
         let mut seen = [false; 3];
         c.ws();
         if c.eat(b'}').is_some() {
@@ -495,12 +570,7 @@ mod scan {
         }
         loop {
             c.eat(b'"')?;
-            let slot = match c.string()? {
-                "id" => 0,
-                "discount" => 1,
-                "price" => 2,
-                _ => return None,
-            };
+            let slot = c.flat_key()?;
             if std::mem::replace(&mut seen[slot], true) {
                 return None;
             }
@@ -510,7 +580,13 @@ mod scan {
             match c.peek()? {
                 b'"' => {
                     c.pos += 1;
-                    fields[slot] = Some(c.string()?);
+                    let start = c.pos;
+                    let end = c.string_end()?;
+                    // (the input's length fits in u32: checked by `bids`)
+                    fields[slot] = Span {
+                        start: start as u32,
+                        end: end as u32,
+                    };
                 }
                 b'n' => c.literal(b"null")?,
                 _ => return None,
@@ -531,17 +607,22 @@ mod scan {
     }
 
     /// The `bids` array, at its `[`.
-    fn bids<'de>(c: &mut Cursor<'de>) -> Option<Vec<[Option<&'de str>; 3]>> {
+    fn bids<'de>(c: &mut Cursor<'de>) -> Option<FlatBids<'de>> {
         c.eat(b'[')?;
+        // places in the input as u32 (a larger input is left to serde_json)
+        u32::try_from(c.b.len()).ok().filter(|&n| n < u32::MAX)?;
         // about 40 bytes of input per bid at least: a first guess, so the vector seldom grows
-        let mut out = Vec::with_capacity((c.b.len() - c.pos) / 48);
+        let mut out = FlatBids {
+            input: c.s,
+            spans: Vec::with_capacity((c.b.len() - c.pos) / 48),
+        };
         c.ws();
         if c.eat(b']').is_some() {
             return Some(out);
         }
         loop {
             c.eat(b'{')?;
-            out.push(bid(c)?);
+            out.spans.push(bid(c)?);
             c.ws();
             match c.peek()? {
                 b',' => {
@@ -550,7 +631,7 @@ mod scan {
                 }
                 b']' => {
                     c.pos += 1;
-                    out.shrink_to_fit();
+                    out.spans.shrink_to_fit();
                     return Some(out);
                 }
                 _ => return None,

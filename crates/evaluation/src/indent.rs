@@ -1,7 +1,8 @@
 //! `--pretty` for `sua evaluate`: `serde_json`'s [`PrettyFormatter`](serde_json::ser::PrettyFormatter) text
 //! (two spaces), each line break and its indentation written at once.
 //!
-//! The result is written by `serde_json`'s own serializer, compact by default. This crate had its own JSON
+//! The result is written by `serde_json`'s own serializer, compact by default, except the ranking and the lists
+//! of ids of a lowest-price result (`crate::out`, session 8: the same text, written from fixed pieces). This crate had its own JSON
 //! writer (`jsonw`, 650 lines) from when `serde_json` escaped strings byte by byte; measured again on
 //! 100,000 bids (callgrind, the library path `examples/evaluate_file.rs`): compact, `serde_json` with a
 //! 64 KiB `BufWriter` 243.1 M instructions against 240.5 M for the hand-written writer (1 % more) and the same

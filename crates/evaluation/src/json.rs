@@ -54,6 +54,54 @@ impl From<EvalError> for InputError {
 type R<T> = Result<T, InputError>;
 type IdSet<'a> = HashSet<&'a str, foldhash::fast::FixedState>;
 
+/// The first position among `0..n` whose id an earlier position has (`None`: all different); `id_of(j)` is
+/// the id at `j`. The duplicate check of the bids at the lowest price, after they are read: the ids' hashes,
+/// each with its position below it in a `u64`, are sorted (a radix sort, `anomaly::sort_u64`: passes streaming
+/// through memory) and ids are compared only within a run of equal hashes. A set of the ids filled bid by bid
+/// costs a cache miss a bid (100,000 bids: a table of 1 MB or more read at random, a fifth of the reading's
+/// time); this takes 1.6 MB for a moment and reads it in order (bench/README.md, "sua evaluate", session 8).
+fn first_repeated<'x>(n: usize, id_of: impl Fn(usize) -> &'x str) -> Option<usize> {
+    use std::hash::BuildHasher;
+    let hasher = foldhash::fast::FixedState::default();
+    let index_bits = usize::BITS - n.leading_zeros();
+    if index_bits > 32 {
+        // (more than 4 billion bids: a set, as before)
+        let mut seen: IdSet = HashSet::with_capacity_and_hasher(n, hasher);
+        return (0..n).find(|&j| !seen.insert(id_of(j)));
+    }
+    let mask = (1u64 << index_bits) - 1;
+    let mut keys: Vec<u64> = (0..n)
+        .map(|j| ((hasher.hash_one(id_of(j)) >> 32) << index_bits) | j as u64)
+        .collect();
+    crate::anomaly::sort_u64(&mut keys);
+    let mut first: Option<usize> = None;
+    let mut start = 0;
+    while start < keys.len() {
+        let hash = keys[start] >> index_bits;
+        let mut end = start + 1;
+        while end < keys.len() && keys[end] >> index_bits == hash {
+            end += 1;
+        }
+        // positions ascend within the run: the first one with an equal id before it
+        for k in start + 1..end {
+            let at = (keys[k] & mask) as usize;
+            if first.is_some_and(|f| f <= at) {
+                break;
+            }
+            let id = id_of(at);
+            if keys[start..k]
+                .iter()
+                .any(|&o| id_of((o & mask) as usize) == id)
+            {
+                first = Some(at);
+                break;
+            }
+        }
+        start = end;
+    }
+    first
+}
+
 fn join(path: &str, key: &str) -> String {
     if key.is_empty() {
         // an empty field name still gets a path (found by `cargo fuzz`, target `evaluate`)
@@ -215,9 +263,27 @@ fn decimal(v: &Value, path: impl FnOnce() -> String) -> R<Decimal> {
 
 /// The text of a decimal (the content of a JSON string).
 fn decimal_str(s: &str, path: impl FnOnce() -> String) -> R<Decimal> {
-    if let Some(d) = plain_decimal(s.as_bytes()) {
-        return Ok(d);
+    match plain_decimal(s.as_bytes()) {
+        Some(d) => Ok(d),
+        None => decimal_text(s, path),
     }
+}
+
+/// A field of a flat bid, read as [`decimal_str`] reads it: the usual decimal without a `Result` in between
+/// (on 100,000 bids, handing the decimal through `Result` and `Option::transpose` stalled the reading of the
+/// bids: bench/README.md, "sua evaluate", session 8).
+#[inline]
+fn decimal_field(s: Option<&str>, path: impl FnOnce() -> String) -> R<Option<Decimal>> {
+    let Some(s) = s else { return Ok(None) };
+    Ok(Some(match plain_decimal(s.as_bytes()) {
+        Some(d) => d,
+        None => decimal_text(s, path)?,
+    }))
+}
+
+/// [`decimal_str`] past its fast path.
+#[inline(never)]
+fn decimal_text(s: &str, path: impl FnOnce() -> String) -> R<Decimal> {
     let t = s.trim();
     let plain = !t.is_empty()
         && t.bytes()
@@ -240,6 +306,7 @@ fn decimal_str(s: &str, path: impl FnOnce() -> String) -> R<Decimal> {
 /// `digits` or `digits.digits`, at most 18 digits in all: the decimal `Decimal::from_str_exact` gives (same
 /// mantissa and scale), read without its general parser (100,000 ribassi per large tender). `None`: any other
 /// text, read by `from_str_exact`.
+#[inline]
 fn plain_decimal(s: &[u8]) -> Option<Decimal> {
     if s.is_empty() || s.len() > 19 {
         return None;
@@ -304,8 +371,13 @@ fn seed_in(doc: &Obj<'_>) -> R<Option<u64>> {
     }
 }
 
-/// A bid's id: present, not blank, not seen before. `path` is the bid's (`bids[3]`).
-fn bid_id<'a>(id: Option<&'a str>, path: &dyn Fn() -> String, seen: &mut IdSet<'a>) -> R<&'a str> {
+/// A bid's id: present, not blank, not seen before (`new_id` records it and tells whether it is new). `path`
+/// is the bid's (`bids[3]`).
+fn bid_id<'a>(
+    id: Option<&'a str>,
+    path: &dyn Fn() -> String,
+    new_id: impl FnOnce(&'a str) -> bool,
+) -> R<&'a str> {
     let id = id.ok_or_else(|| InputError::new(format!("{}.id", path()), "required"))?;
     // (an id starting with a visible ASCII character is not blank: no need to trim it)
     if !id.as_bytes().first().is_some_and(u8::is_ascii_graphic) && id.trim().is_empty() {
@@ -314,7 +386,7 @@ fn bid_id<'a>(id: Option<&'a str>, path: &dyn Fn() -> String, seen: &mut IdSet<'
             "must not be empty",
         ));
     }
-    if !seen.insert(id) {
+    if !new_id(id) {
         return Err(InputError::new(
             format!("{}.id", path()),
             format!("duplicate id '{id}'"),
@@ -499,24 +571,37 @@ pub fn evaluate_json_to<W: std::io::Write>(
 ) -> Result<(), EvaluateError> {
     use serde::Serialize;
     use std::io::Write as _;
-    let written = evaluate_with(input, |o| {
-        let mut block = std::io::BufWriter::with_capacity(1 << 16, &mut out);
-        if pretty {
-            let indent = crate::indent::Indent::default();
-            o.serialize(&mut serde_json::Serializer::with_formatter(
-                &mut block, indent,
-            ))?;
-        } else {
-            o.serialize(&mut serde_json::Serializer::new(&mut block))?;
+    match parse_input(input)? {
+        Parsed::LowestPrice(input) => {
+            // the ids were checked unique, naming the bid, by `lowest_price_input`
+            let mut result = lowest_price::evaluate_unique_ids(&input).map_err(InputError::from)?;
+            let mut block = crate::out::Out::new(out);
+            crate::out::lowest_price(&mut block, &mut result, pretty)
+                .and_then(|()| block.finish())
+                .map_err(EvaluateError::Write)?;
         }
-        block.write_all(b"\n").map_err(serde_json::Error::io)?;
-        block
-            .into_inner()
-            .map_err(|e| serde_json::Error::io(e.into_error()))?
-            .flush()
-            .map_err(serde_json::Error::io)
-    })?;
-    written.map_err(|e| EvaluateError::Write(e.into()))
+        Parsed::QualityPrice(params, bids) => {
+            let result = quality_price::evaluate(&params, &bids).map_err(InputError::from)?;
+            let o = Output::QualityPrice(&result);
+            let mut block = std::io::BufWriter::with_capacity(1 << 16, &mut out);
+            if pretty {
+                let indent = crate::indent::Indent::default();
+                o.serialize(&mut serde_json::Serializer::with_formatter(
+                    &mut block, indent,
+                ))
+            } else {
+                o.serialize(&mut serde_json::Serializer::new(&mut block))
+            }
+            .map_err(|e| EvaluateError::Write(e.into()))?;
+            block.write_all(b"\n").map_err(EvaluateError::Write)?;
+            block
+                .into_inner()
+                .map_err(|e| EvaluateError::Write(e.into_error()))?
+                .flush()
+                .map_err(EvaluateError::Write)?;
+        }
+    }
+    Ok(())
 }
 
 /// The `bids` array, required.
@@ -536,7 +621,7 @@ fn bids_req<'b, 'de>(bids: Option<&'b BidsIn<'de>>) -> R<BidList<'b, 'de>> {
 #[derive(Clone, Copy)]
 enum BidList<'b, 'de> {
     List(&'b [BidIn<'de>]),
-    Slices(&'b [[Option<&'de str>; 3]]),
+    Slices(&'b crate::document::FlatBids<'de>),
 }
 
 /// One bid of a [`BidList`].
@@ -561,33 +646,39 @@ impl<'b, 'de> BidList<'b, 'de> {
     }
 
     fn iter(self) -> impl Iterator<Item = BidView<'b, 'de>> {
-        let (list, slices) = match self {
-            BidList::List(l) => (l, &[][..]),
-            BidList::Slices(l) => (&[][..], l),
-        };
-        let list = list.iter().map(|b| match b {
-            BidIn::Flat {
-                id,
-                discount,
-                price,
-            } => BidView::Flat {
-                id: id.as_deref(),
-                id_in: match id {
-                    Some(Cow::Borrowed(s)) => Some(*s),
-                    _ => None,
+        (0..self.len()).map(move |i| self.get(i))
+    }
+
+    /// Bid `i` (below `len`).
+    #[inline]
+    fn get(self, i: usize) -> BidView<'b, 'de> {
+        match self {
+            BidList::List(l) => match &l[i] {
+                BidIn::Flat {
+                    id,
+                    discount,
+                    price,
+                } => BidView::Flat {
+                    id: id.as_deref(),
+                    id_in: match id {
+                        Some(Cow::Borrowed(s)) => Some(*s),
+                        _ => None,
+                    },
+                    discount: discount.as_deref(),
+                    price: price.as_deref(),
                 },
-                discount: discount.as_deref(),
-                price: price.as_deref(),
+                BidIn::Other(v) => BidView::Other(v),
             },
-            BidIn::Other(v) => BidView::Other(v),
-        });
-        let slices = slices.iter().map(|&[id, discount, price]| BidView::Flat {
-            id,
-            id_in: id,
-            discount,
-            price,
-        });
-        list.chain(slices)
+            BidList::Slices(l) => {
+                let [id, discount, price] = l.get(i);
+                BidView::Flat {
+                    id,
+                    id_in: id,
+                    discount,
+                    price,
+                }
+            }
+        }
     }
 }
 
@@ -740,45 +831,60 @@ fn lowest_price_input<'de>(
         ));
     }
     let list = bids_req(bids_in)?;
-    let mut seen =
-        HashSet::with_capacity_and_hasher(list.len(), foldhash::fast::FixedState::default());
-    let mut bids = Vec::with_capacity(list.len());
+    let mut bids: Vec<DiscountBid<'de>> = Vec::with_capacity(list.len());
     // one entry per bid once a bid gives a price (none otherwise)
     let mut prices: Vec<Option<Decimal>> = Vec::new();
+    // The first bid refused, with its id when the id itself is good: its checks come after the duplicate check
+    // of that id, made below for all the bids read (the same error, for the same bid, as checking bid by bid).
+    let mut refused: Option<(InputError, Option<Cow<'de, str>>)> = None;
     for (i, b) in list.iter().enumerate() {
         let path = || format!("bids[{i}]");
-        let (id, d, p) = match b {
+        // the id (present, not blank), and the rest of the bid
+        let read = match b {
             BidView::Flat {
                 id,
                 id_in,
                 discount,
                 price,
-            } => {
-                let id = bid_id(id, &path, &mut seen)?;
-                let d = discount
-                    .map(|s| decimal_str(s, || format!("bids[{i}].discount")))
-                    .transpose()?;
-                let p = price
-                    .map(|s| decimal_str(s, || format!("bids[{i}].price")))
-                    .transpose()?;
+            } => bid_id(id, &path, |_| true).map(|id| {
                 let id = match id_in {
                     Some(s) => Cow::Borrowed(s),
                     None => Cow::Owned(id.to_owned()),
                 };
-                (id, d, p)
-            }
-            BidView::Other(v) => {
-                let b = Obj::new(v, path())?;
+                (id, Err((discount, price)))
+            }),
+            BidView::Other(v) => Obj::new(v, path()).and_then(|b| {
                 b.allow(&["id", "discount", "price"])?;
-                let id = bid_id(b.str_opt("id")?, &path, &mut seen)?;
-                (
-                    Cow::Owned(id.to_owned()),
-                    b.dec_opt("discount")?,
-                    b.dec_opt("price")?,
-                )
+                let id = bid_id(b.str_opt("id")?, &path, |_| true)?;
+                Ok((Cow::Owned(id.to_owned()), Ok(b)))
+            }),
+        };
+        let (id, rest) = match read {
+            Ok(r) => r,
+            Err(e) => {
+                refused = Some((e, None));
+                break;
             }
         };
-        let (d, p) = offer(&path, d, p, base, discount_rounding, true)?;
+        let offered = match rest {
+            Err((discount, price)) => decimal_field(discount, || format!("bids[{i}].discount"))
+                .and_then(|d| Ok((d, decimal_field(price, || format!("bids[{i}].price"))?))),
+            Ok(b) => b
+                .dec_opt("discount")
+                .and_then(|d| Ok((d, b.dec_opt("price")?))),
+        }
+        .and_then(|offered| match offered {
+            // the usual bid, as `offer` takes it (a ribasso in range, no price)
+            (Some(d), None) if crate::anomaly::in_range(d) => Ok((Some(d), None)),
+            (d, p) => offer(&path, d, p, base, discount_rounding, true),
+        });
+        let (d, p) = match offered {
+            Ok(dp) => dp,
+            Err(e) => {
+                refused = Some((e, Some(id)));
+                break;
+            }
+        };
         bids.push(DiscountBid::new(id, d.unwrap_or_default()));
         if p.is_some() && prices.capacity() == 0 {
             prices = Vec::with_capacity(list.len());
@@ -787,6 +893,21 @@ fn lowest_price_input<'de>(
         if prices.capacity() > 0 {
             prices.push(p);
         }
+    }
+    // the ids read: the bids', then the refused bid's (at its position, `bids.len()`)
+    let last = refused.as_ref().and_then(|r| r.1.as_deref());
+    let id_of = |j: usize| match bids.get(j) {
+        Some(b) => &*b.id,
+        None => last.unwrap_or_default(),
+    };
+    if let Some(j) = first_repeated(bids.len() + usize::from(last.is_some()), id_of) {
+        return Err(InputError::new(
+            format!("bids[{j}].id"),
+            format!("duplicate id '{}'", id_of(j)),
+        ));
+    }
+    if let Some((e, _)) = refused {
+        return Err(e);
     }
     Ok(LowestPriceInput {
         bids,
@@ -899,7 +1020,7 @@ fn quality_price_input(
     };
     let need_discount = !matches!(formula, EconomicFormula::InversePrice);
     let list = bids_req(bids_in)?;
-    let mut seen =
+    let mut seen: IdSet =
         HashSet::with_capacity_and_hasher(list.len(), foldhash::fast::FixedState::default());
     let mut bids = Vec::with_capacity(list.len());
     for (i, v) in list.iter().enumerate() {
@@ -908,7 +1029,7 @@ fn quality_price_input(
             BidView::Other(v) => v,
             BidView::Flat { id, .. } => {
                 // no coefficients (the only fields are id, discount and price)
-                bid_id(id, &path, &mut seen)?;
+                bid_id(id, &path, |id| seen.insert(id))?;
                 return Err(InputError::new(
                     format!("bids[{i}].coefficients"),
                     "required",
@@ -917,7 +1038,7 @@ fn quality_price_input(
         };
         let b = Obj::new(v, path())?;
         b.allow(&["id", "coefficients", "discount", "price"])?;
-        let id = bid_id(b.str_opt("id")?, &path, &mut seen)?;
+        let id = bid_id(b.str_opt("id")?, &path, |id| seen.insert(id))?;
         let co = b.obj_req("coefficients")?;
         let names: Vec<&str> = criteria.iter().map(|c| c.id.as_str()).collect();
         co.allow(&names)?;
@@ -1222,6 +1343,145 @@ mod tests {
         let e = evaluate_json(r#"{"criterion": "lowest_price", "anomaly": {"": 1}, "bids": []}"#)
             .unwrap_err();
         assert_eq!(e.path, "anomaly[\"\"]");
+    }
+
+    /// The first repeated id is found among many (equal hashes included), and only a repeated one; the error
+    /// names the same bid as the check bid by bid, before the bid's other faults and after an earlier bid's.
+    #[test]
+    fn the_first_repeated_id_is_found() {
+        let ids: Vec<String> = (0..5000)
+            .map(|i| format!("id-{}", i * 7919 % 5000))
+            .collect();
+        assert_eq!(first_repeated(ids.len(), |j| &ids[j]), None);
+        for (at, from) in [(4999, 0), (17, 16), (2500, 3), (1, 0)] {
+            let mut with = ids.clone();
+            with[at] = with[from].clone();
+            assert_eq!(
+                first_repeated(with.len(), |j| &with[j]),
+                Some(at),
+                "{at} {from}"
+            );
+        }
+        let mut twice = ids.clone();
+        twice[30] = twice[10].clone();
+        twice[20] = twice[5].clone();
+        assert_eq!(first_repeated(twice.len(), |j| &twice[j]), Some(20));
+        let e = |bids: &str| {
+            let e = evaluate_json(&format!(
+                r#"{{"criterion": "lowest_price", "bids": [{bids}]}}"#
+            ))
+            .unwrap_err();
+            format!("{e}")
+        };
+        let (a, b) = (
+            r#"{"id": "a", "discount": "1"}"#,
+            r#"{"id": "b", "discount": "2"}"#,
+        );
+        assert_eq!(e(&format!("{a}, {b}, {a}")), "bids[2].id: duplicate id 'a'");
+        // the duplicate id of a bid comes before its ribasso; an earlier bid's fault before both
+        assert_eq!(
+            e(&format!(r#"{a}, {b}, {{"id": "a", "discount": "x"}}"#)),
+            "bids[2].id: duplicate id 'a'"
+        );
+        assert_eq!(
+            e(&format!(r#"{a}, {{"id": "b", "discount": "x"}}, {a}"#)),
+            "bids[1].discount: \"x\" is not a decimal"
+        );
+        assert_eq!(
+            e(&format!(r#"{a}, {{"id": " "}}, {a}"#)),
+            "bids[1].id: must not be empty"
+        );
+        assert_eq!(
+            e(&format!(r#"{a}, {{"id": "a", "note": 1}}, {a}"#)),
+            "bids[1].note: unknown field (expected one of: id, discount, price)"
+        );
+        assert_eq!(
+            e(&format!(r#"{a}, {{"id": "a", "discount": 1}}"#)),
+            "bids[1].id: duplicate id 'a'"
+        );
+    }
+
+    /// Every shape of a lowest-price result (threshold computed or not, a tie drawn or left open, too few bids,
+    /// every bid excluded but the ranking's, prices, ids that need escapes in each list, an empty ranking) is
+    /// written as `serde_json` writes it, compact and indented.
+    #[test]
+    fn every_branch_is_written_as_serde_json_writes_it() {
+        let bids = |n: usize, id: &dyn Fn(usize) -> String, discount: &dyn Fn(usize) -> String| {
+            (0..n)
+                .map(|i| {
+                    let id = serde_json::to_string(&id(i)).unwrap();
+                    format!(r#"{{"id": {id}, "discount": "{}"}}"#, discount(i))
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let plain = |i: usize| format!("b{i:03}");
+        let odd = |i: usize| match i % 5 {
+            0 => format!("q\"{i}"),
+            1 => format!("s\\{i}"),
+            2 => format!("c\u{1}{i}"),
+            3 => format!("é{i}"),
+            _ => format!("{i}\u{7f}"),
+        };
+        let spread = |i: usize| format!("{}.{}", 5 + (i * 7) % 30, (i * 13) % 1000);
+        let doc = |head: &str, bids: String| {
+            format!(r#"{{"criterion": "lowest_price", {head} "bids": [{bids}]}}"#)
+        };
+        let inputs = [
+            doc(
+                r#""anomaly": {"method": "A"}, "seed": "3","#,
+                bids(40, &plain, &spread),
+            ),
+            doc(
+                r#""anomaly": {"method": "A"}, "seed": "3","#,
+                bids(40, &odd, &spread),
+            ),
+            doc(
+                r#""anomaly": {"method": "A"},"#,
+                bids(40, &odd, &|i| format!("{}", 10 + i % 3)),
+            ),
+            doc(
+                r#""anomaly": {"method": "A"},"#,
+                bids(20, &plain, &|_| "12.5".into()),
+            ),
+            doc(r#""anomaly": {"method": "B"},"#, bids(12, &odd, &spread)),
+            doc(
+                r#""anomaly": {"method": "C", "reference_discount": "20"},"#,
+                bids(12, &plain, &spread),
+            ),
+            doc(r#""anomaly": {"method": "A"},"#, bids(3, &odd, &spread)),
+            doc(
+                r#""seed": "9","#,
+                bids(7, &odd, &|i| format!("{}", 30 - i % 2)),
+            ),
+            doc(r#""anomaly": {"method": "A"},"#, String::new()),
+            doc(
+                r#""base_amount": "1000", "anomaly": {"method": "A"},"#,
+                (0..16)
+                    .map(|i| {
+                        let id = serde_json::to_string(&odd(i)).unwrap();
+                        format!(r#"{{"id": {id}, "price": "{}"}}"#, 700 + 13 * i)
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+        ];
+        for input in &inputs {
+            for pretty in [false, true] {
+                let mut ours = Vec::new();
+                evaluate_json_to(input, pretty, &mut ours).unwrap();
+                let theirs = evaluate_with(input, |o| {
+                    if pretty {
+                        serde_json::to_string_pretty(o)
+                    } else {
+                        serde_json::to_string(o)
+                    }
+                })
+                .unwrap()
+                .unwrap();
+                assert_eq!(String::from_utf8(ours).unwrap(), theirs + "\n", "{input}");
+            }
+        }
     }
 
     /// `evaluate_json_to` writes the text serde_json writes for the same result, compact and pretty.

@@ -18,6 +18,7 @@ pub mod exact;
 mod indent;
 pub mod json;
 pub mod lowest_price;
+mod out;
 pub mod quality_price;
 pub mod ranking;
 pub mod rounding;

@@ -244,31 +244,38 @@ fn rank<'a>(
         excluded[i] = true;
     }
     // Descending ribasso, ties by ascending id: the ascending order reversed, with each group
-    // of equal ribassi put back in id order.
-    let mut entries: Vec<(usize, &str, Decimal)> = Vec::with_capacity(bids.len());
+    // of equal ribassi put back in id order. Kept as positions in `order` (the ribassi compare there).
+    let same = |a: usize, b: usize| match &sorted.keys {
+        Some((k, _)) => k[a] == k[b],
+        None => bids[order[a]].discount == bids[order[b]].discount,
+    };
+    let mut positions: Vec<usize> =
+        Vec::with_capacity(bids.len().saturating_sub(report.excluded_index.len()));
     let mut group_start = 0;
-    let mut last_pos: Option<usize> = None;
     for pos in (0..order.len()).rev() {
-        let i = order[pos];
-        if excluded[i] {
+        if excluded[order[pos]] {
             continue;
         }
-        if let Some(lp) = last_pos {
-            let differs = match &sorted.keys {
-                Some((k, _)) => k[lp] != k[pos],
-                None => bids[order[lp]].discount != bids[i].discount,
-            };
-            if differs {
-                entries[group_start..].reverse();
-                group_start = entries.len();
-            }
+        if let Some(&last) = positions.last()
+            && !same(last, pos)
+        {
+            positions[group_start..].reverse();
+            group_start = positions.len();
         }
-        last_pos = Some(pos);
-        entries.push((i, &*bids[i].id, bids[i].discount));
+        positions.push(pos);
     }
-    entries[group_start..].reverse();
+    positions[group_start..].reverse();
     let undetermined = report.outcome == Outcome::Undetermined;
-    let ranked = ranking::rank_sorted(entries, if undetermined { None } else { input.seed });
+    let ranked = ranking::rank_sorted_with(
+        positions.len(),
+        |k| {
+            let i = order[positions[k]];
+            (i, &*bids[i].id)
+        },
+        |k| same(positions[k - 1], positions[k]),
+        if undetermined { None } else { input.seed },
+    );
+    drop(positions);
     let ranking: Vec<RankLine<'_>> = ranked
         .lines
         .iter()

@@ -83,14 +83,34 @@ pub fn rank_sorted(entries: Vec<(usize, &str, Decimal)>, seed: Option<u64>) -> R
             .windows(2)
             .all(|w| w[0].2 > w[1].2 || (w[0].2 == w[1].2 && w[0].1 < w[1].1))
     );
-    let mut lines = Vec::with_capacity(entries.len());
-    for (pos, e) in entries.iter().enumerate() {
-        let rank = if pos > 0 && entries[pos - 1].2 == e.2 {
+    rank_sorted_with(
+        entries.len(),
+        |pos| (entries[pos].0, entries[pos].1),
+        |pos| entries[pos - 1].2 == entries[pos].2,
+        seed,
+    )
+}
+
+/// As [`rank_sorted`], for `len` entries already in that order given by position: `entry(pos)` is the index
+/// and id of the entry at `pos`, `same_as_previous(pos)` (for `pos > 0`) whether its score is the one of the
+/// entry at `pos - 1`. No vector of the entries is made (`sua evaluate` on 100,000 bids: 4 MB less).
+pub(crate) fn rank_sorted_with<'a>(
+    len: usize,
+    entry: impl Fn(usize) -> (usize, &'a str),
+    same_as_previous: impl Fn(usize) -> bool,
+    seed: Option<u64>,
+) -> Ranking {
+    let mut lines = Vec::with_capacity(len);
+    for pos in 0..len {
+        let rank = if pos > 0 && same_as_previous(pos) {
             lines.last().map_or(1, |l: &Ranked| l.rank)
         } else {
             pos + 1
         };
-        lines.push(Ranked { index: e.0, rank });
+        lines.push(Ranked {
+            index: entry(pos).0,
+            rank,
+        });
     }
     let top = lines.iter().take_while(|l| l.rank == 1).count();
     let mut out = Ranking {
@@ -102,7 +122,7 @@ pub fn rank_sorted(entries: Vec<(usize, &str, Decimal)>, seed: Option<u64>) -> R
     if top == 1 {
         out.winner = Some(out.lines[0].index);
     } else if top > 1 {
-        let tied: Vec<(usize, &str)> = entries[..top].iter().map(|e| (e.0, e.1)).collect();
+        let tied: Vec<(usize, &str)> = (0..top).map(&entry).collect();
         match seed {
             None => out.tie = tied.iter().map(|t| t.0).collect(),
             Some(seed) => {

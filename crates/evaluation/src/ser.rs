@@ -15,7 +15,9 @@ pub fn dec<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
 }
 
 /// The text of `d.normalize()` (its `Display`) for a non-negative decimal whose mantissa fits in 64 bits;
-/// `None` otherwise.
+/// `None` otherwise. Written from the last digit backwards at the end of `buf`, in one pass: at most 28
+/// decimals, the point and 20 integer digits (30 bytes when there are 28 decimals).
+#[inline]
 pub(crate) fn plain_text<'b>(d: &Decimal, buf: &'b mut [u8; 48]) -> Option<&'b str> {
     let mut m = u64::try_from(d.mantissa()).ok()?;
     let mut scale = d.scale() as usize;
@@ -23,35 +25,26 @@ pub(crate) fn plain_text<'b>(d: &Decimal, buf: &'b mut [u8; 48]) -> Option<&'b s
         m /= 10;
         scale -= 1;
     }
-    let mut digits = [0u8; 20];
-    let mut n = 0;
+    let mut i = buf.len();
+    if scale > 0 {
+        // the decimals, with the zeros after the point (0.05); then the point
+        for _ in 0..scale {
+            i -= 1;
+            buf[i] = b'0' + (m % 10) as u8;
+            m /= 10;
+        }
+        i -= 1;
+        buf[i] = b'.';
+    }
     loop {
-        digits[19 - n] = b'0' + (m % 10) as u8;
+        i -= 1;
+        buf[i] = b'0' + (m % 10) as u8;
         m /= 10;
-        n += 1;
         if m == 0 {
             break;
         }
     }
-    let digits = &digits[20 - n..];
-    let len = if scale == 0 {
-        buf[..n].copy_from_slice(digits);
-        n
-    } else if n > scale {
-        let int = n - scale;
-        buf[..int].copy_from_slice(&digits[..int]);
-        buf[int] = b'.';
-        buf[int + 1..n + 1].copy_from_slice(&digits[int..]);
-        n + 1
-    } else {
-        // 0.000ddd
-        let zeros = scale - n;
-        buf[..2].copy_from_slice(b"0.");
-        buf[2..2 + zeros].fill(b'0');
-        buf[2 + zeros..2 + zeros + n].copy_from_slice(digits);
-        2 + zeros + n
-    };
-    Some(ascii(&buf[..len]))
+    Some(ascii(&buf[i..]))
 }
 
 /// The text of ASCII digits and points written above.

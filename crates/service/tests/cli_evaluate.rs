@@ -85,6 +85,39 @@ fn a_missing_file_exits_2_with_its_name() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/input.json"));
 }
 
+/// A file is read through a private copy made by the kernel (`cli_evaluate::Mapping`): the same result as the
+/// same document on standard input; a file that is not UTF-8, or empty, is refused as before.
+#[test]
+fn a_file_is_read_as_standard_input_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("five.json");
+    std::fs::write(&path, five_bids("A")).unwrap();
+    let from_file = evaluate_file(&[path.to_str().unwrap()]);
+    assert_eq!(from_file.status.code(), Some(0), "{from_file:?}");
+    assert_eq!(from_file.stdout, evaluate_stdin(&five_bids("A")).stdout);
+
+    let bad = dir.path().join("latin1.json");
+    std::fs::write(
+        &bad,
+        b"{\"criterion\": \"lowest_price\", \"bids\": [{\"id\": \"\xe0\"}]}",
+    )
+    .unwrap();
+    let out = evaluate_file(&[bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("latin1.json") && err.contains("UTF-8"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+
+    let empty = dir.path().join("empty.json");
+    std::fs::write(&empty, b"").unwrap();
+    let out = evaluate_file(&[empty.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not valid JSON"));
+}
+
 fn evaluate_file(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sua"))
         .arg("evaluate")
