@@ -97,6 +97,13 @@ pub struct WorkerConfig {
     /// consecutive failed probe of this worker, up to this cap: mail resumes at most this long after
     /// the server is back, whatever the outage lasted.
     pub outage_retry_max_secs: u64,
+    /// Giving way to the application: while at least this many of its write acts are under way (a
+    /// deadline rush), the worker pauses `yield_pause_ms` after each round instead of going straight on,
+    /// so bids are acknowledged before their receipt mails are sent (the mails are already queued in the
+    /// same transaction as the bid, never lost). `0` never gives way.
+    pub yield_above_writes: usize,
+    /// The pause after a round while the application's writes are that many.
+    pub yield_pause_ms: u64,
 }
 
 impl Default for WorkerConfig {
@@ -111,6 +118,8 @@ impl Default for WorkerConfig {
             backoff_max_secs: 3600,
             max_attempts: 20,
             outage_retry_max_secs: 60,
+            yield_above_writes: 16,
+            yield_pause_ms: 250,
         }
     }
 }
@@ -469,6 +478,7 @@ impl Worker {
         let join = tokio::spawn(async move {
             let mut stop_rx = stop_rx;
             let poll = StdDuration::from_millis(self.config.poll_interval_ms);
+            let yield_pause = StdDuration::from_millis(self.config.yield_pause_ms);
             loop {
                 if *stop_rx.borrow() {
                     break;
@@ -480,6 +490,15 @@ impl Worker {
                         false
                     }
                 };
+                let pending = self.writer.pending();
+                if self.config.yield_above_writes > 0 && pending >= self.config.yield_above_writes {
+                    tracing::debug!(pending, "mail worker gives way to the application's writes");
+                    tokio::select! {
+                        _ = stop_rx.changed() => {}
+                        _ = tokio::time::sleep(yield_pause) => {}
+                    }
+                    continue;
+                }
                 if busy {
                     continue;
                 }

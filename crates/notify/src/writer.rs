@@ -13,6 +13,12 @@ pub type WriteFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, DbErr>> + Se
 /// Opens the write transactions of the worker (one per claim, one per chunk of outcomes).
 pub trait Writer: Send + Sync + 'static {
     fn begin(&self) -> WriteFuture<'_, Box<dyn WriteSession>>;
+
+    /// Write acts of the application begun and not yet ended: while there are many (a deadline rush),
+    /// the worker gives way to them (`mail.worker.yield_max_ms`). `0` when unknown.
+    fn pending(&self) -> usize {
+        0
+    }
 }
 
 /// One open write transaction: the worker writes in [`WriteSession::txn`], then commits; dropping it

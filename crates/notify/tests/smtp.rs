@@ -565,3 +565,77 @@ async fn a_started_worker_delivers_what_is_enqueued_after_it_started() {
     }
     t.cleanup().await;
 }
+
+/// The application's writes as a busy service would report them: `pending` acts under way.
+struct BusyWriter {
+    conn: sea_orm::DatabaseConnection,
+    pending: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl notify::Writer for BusyWriter {
+    fn begin(&self) -> notify::writer::WriteFuture<'_, Box<dyn notify::WriteSession>> {
+        notify::Writer::begin(&self.conn)
+    }
+    fn pending(&self) -> usize {
+        self.pending.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// During a rush of the service's writes the worker keeps sending, one round per pause (never starved),
+/// and once the rush is over it goes straight on.
+#[tokio::test]
+async fn the_worker_gives_way_to_a_rush_of_writes_without_stopping() {
+    let sink = SmtpSink::start(StdDuration::ZERO);
+    let t = db::sqlite().await;
+    let mut config = mail_config(smtp_transport(sink.port));
+    config.worker.batch_size = 2;
+    config.worker.yield_above_writes = 8;
+    config.worker.yield_pause_ms = 2000;
+    let clock = Arc::new(ManualClock::new(t0()));
+    let tender = Uuid::new_v4();
+    for i in 0..6 {
+        let to = format!("ditta{i}@pec.example.it");
+        notify::enqueue(&t.db, exclusion(&to, tender, &format!("rush:{i}"), t0()))
+            .await
+            .unwrap();
+    }
+    let pending = Arc::new(std::sync::atomic::AtomicUsize::new(50));
+    let busy = BusyWriter {
+        conn: t.db.clone(),
+        pending: pending.clone(),
+    };
+    let started = Instant::now();
+    let handle = worker(&t.db, &config, clock.clone())
+        .with_writer(Arc::new(busy))
+        .spawn();
+    wait_until(
+        "six deliveries during the rush",
+        StdDuration::from_secs(20),
+        || sink.received().len() >= 6,
+    )
+    .await;
+    // three rounds of two: a pause after the first and after the second at least (the six sends
+    // themselves take about a second on loopback)
+    assert!(
+        started.elapsed() >= StdDuration::from_millis(4000),
+        "the worker did not pause between rounds: {:?}",
+        started.elapsed()
+    );
+    // the rush is over: six more go out in one go, without the pauses
+    pending.store(0, std::sync::atomic::Ordering::SeqCst);
+    for i in 6..12 {
+        let to = format!("ditta{i}@pec.example.it");
+        notify::enqueue(&t.db, exclusion(&to, tender, &format!("rush:{i}"), t0()))
+            .await
+            .unwrap();
+    }
+    handle.wake();
+    wait_until(
+        "six more after the rush",
+        StdDuration::from_secs(20),
+        || sink.received().len() >= 12,
+    )
+    .await;
+    handle.shutdown().await;
+    t.cleanup().await;
+}

@@ -35,6 +35,8 @@ pub fn worker_config() -> WorkerConfig {
         backoff_max_secs: 600,
         max_attempts: 5,
         outage_retry_max_secs: 60,
+        yield_above_writes: 16,
+        yield_pause_ms: 250,
     }
 }
 

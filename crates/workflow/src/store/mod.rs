@@ -17,7 +17,7 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -207,6 +207,8 @@ pub struct Db {
 struct WriteLocks {
     group: Arc<group::Group>,
     per_scope: std::sync::Mutex<HashMap<Scope, Arc<Mutex<()>>>>,
+    /// Write acts of this process begun (waiting for their lock or running) and not yet ended.
+    pending: AtomicUsize,
 }
 
 /// A write transaction; commit it with [`WriteTxn::commit`]. Dropping it rolls back (on SQLite: to its
@@ -217,6 +219,23 @@ pub struct WriteTxn {
     scope: Scope,
     hold: Hold,
     writes: Arc<AtomicU64>,
+    _pending: Pending,
+}
+
+/// Counts a write act in [`WriteLocks::pending`] from the moment it asks for its lock until it ends.
+struct Pending(Arc<WriteLocks>);
+
+impl Pending {
+    fn new(locks: &Arc<WriteLocks>) -> Self {
+        locks.pending.fetch_add(1, Ordering::SeqCst);
+        Pending(locks.clone())
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.0.pending.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// What a write transaction holds until it ends.
@@ -401,6 +420,7 @@ impl Db {
     /// A write transaction for an act of `scope` (the Province it belongs to, or the platform): the
     /// scope's locks are held until commit or drop. Audit entries appended in it go to `scope`'s chain.
     pub async fn write(&self, scope: Scope) -> Result<WriteTxn, sea_orm::DbErr> {
+        let pending = Pending::new(&self.locks);
         if self.backend() != DatabaseBackend::Postgres {
             let (txn, slot) = self.locks.group.begin(&self.conn).await?;
             return Ok(WriteTxn {
@@ -408,6 +428,7 @@ impl Db {
                 scope,
                 hold: Hold::Batch(slot),
                 writes: self.writes.clone(),
+                _pending: pending,
             });
         }
         let lock = {
@@ -426,12 +447,19 @@ impl Db {
             scope,
             hold: Hold::Lock(guard),
             writes: self.writes.clone(),
+            _pending: pending,
         })
     }
 
     /// SQLite: how long a group-commit batch stays open at most (default [`GROUP_COMMIT_MAX_AGE`]).
     pub fn set_group_commit_max_age(&self, age: Duration) {
         self.locks.group.set_max_age(age);
+    }
+
+    /// Write acts of this process begun and not yet ended (waiting for their lock or running): how busy
+    /// the write path is, for background work that should give way to it (the mail worker).
+    pub fn pending_writes(&self) -> usize {
+        self.locks.pending.load(Ordering::SeqCst)
     }
 
     /// SQLite: how many group-commit batches this process committed.
@@ -449,6 +477,10 @@ impl Db {
 /// write bypasses the one writer; on PostgreSQL plain transactions (its claim skips the rows another
 /// replica has locked, and needs no scope lock).
 impl notify::Writer for Db {
+    fn pending(&self) -> usize {
+        self.pending_writes()
+    }
+
     fn begin(&self) -> notify::writer::WriteFuture<'_, Box<dyn notify::WriteSession>> {
         Box::pin(async move {
             if self.backend() == DatabaseBackend::Postgres {
