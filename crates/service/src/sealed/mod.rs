@@ -89,24 +89,7 @@ fn crypto_err(e: impl std::fmt::Display) -> AppError {
 }
 
 fn context(b: &bid::Model, kind: EnvelopeKind, version: i32) -> ApiResult<EnvelopeContext> {
-    context_of(b.tender_id, b.lot_id, b.id, kind, version)
-}
-
-fn context_of(
-    tender: Uuid,
-    lot: Uuid,
-    bid: Uuid,
-    kind: EnvelopeKind,
-    version: i32,
-) -> ApiResult<EnvelopeContext> {
-    Ok(EnvelopeContext {
-        tender: cid("tender", tender)?,
-        lot: cid("lot", lot)?,
-        bid: cid("bid", bid)?,
-        kind,
-        version: u32::try_from(version)
-            .map_err(|_| AppError::Internal(anyhow::anyhow!("bid version {version}")))?,
-    })
+    crate::docstore::envelope_context(b.tender_id, b.lot_id, b.id, kind, version)
 }
 
 /// The structured data of one envelope, before sealing.
@@ -309,7 +292,7 @@ pub fn seal_envelopes(
     // synchronously: the thread RNG stays on this thread
     let mut rng = rand::rng();
     for e in envelopes {
-        let ctx = context_of(tender, lot, bid_id, e.kind, version)?;
+        let ctx = crate::docstore::envelope_context(tender, lot, bid_id, e.kind, version)?;
         let (wrapped, key) = keys.ring.new_envelope_key(&ctx, &mut rng);
         let manifest = EnvelopeManifest {
             data: e.data,
