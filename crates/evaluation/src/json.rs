@@ -581,6 +581,8 @@ struct Split {
     bytes: usize,
     /// the checks of the bids ([`lowest_price_input_split`]), from this many bids
     bids: usize,
+    /// the text of the ranking (`out::lowest_price`), from this many lines
+    lines: usize,
 }
 
 impl Split {
@@ -588,6 +590,7 @@ impl Split {
     const DEFAULT: Split = Split {
         bytes: crate::document::SPLIT_MIN_BYTES,
         bids: 10_000,
+        lines: 10_000,
     };
 }
 
@@ -604,7 +607,7 @@ fn evaluate_json_to_split<W: std::io::Write>(
             // the ids were checked unique, naming the bid, by `lowest_price_input`
             let mut result = lowest_price::evaluate_unique_ids(&input).map_err(InputError::from)?;
             let mut block = crate::out::Out::new(out);
-            crate::out::lowest_price(&mut block, &mut result, pretty)
+            crate::out::lowest_price(&mut block, &mut result, pretty, split.lines)
                 .and_then(|()| block.finish())
                 .map_err(EvaluateError::Write)?;
         }
@@ -1637,10 +1640,15 @@ mod tests {
     #[test]
     fn a_split_reading_gives_what_one_thread_gives() {
         const N: usize = 3000;
-        let forced = Split { bytes: 0, bids: 2 };
+        let forced = Split {
+            bytes: 0,
+            bids: 2,
+            lines: 2,
+        };
         let one = Split {
             bytes: usize::MAX,
             bids: usize::MAX,
+            lines: usize::MAX,
         };
         let run = |input: &str, pretty: bool, split: Split| {
             let mut out = Vec::new();
