@@ -98,7 +98,10 @@ impl<'de> DocIn<'de> {
 
     /// As [`DocIn::parse`], the scanner's bids split between two threads when they are at least `split_min`
     /// bytes of input (the same document either way).
-    pub(crate) fn parse_split(input: &'de str, split_min: usize) -> Result<Self, serde_json::Error> {
+    pub(crate) fn parse_split(
+        input: &'de str,
+        split_min: usize,
+    ) -> Result<Self, serde_json::Error> {
         if let Some(doc) = scan::document(input, split_min) {
             return Ok(doc);
         }
@@ -660,7 +663,9 @@ mod scan {
     fn guess_boundary(b: &[u8], from: usize) -> Option<usize> {
         let mid = from + (b.len() - from) / 2;
         let brace = mid + b.get(mid..)?.iter().position(|&c| c == b'{')?;
-        let before = b[..brace].iter().rposition(|c| !matches!(c, b' ' | b'\n' | b'\r' | b'\t'))?;
+        let before = b[..brace]
+            .iter()
+            .rposition(|c| !matches!(c, b' ' | b'\n' | b'\r' | b'\t'))?;
         (b[before] == b',').then_some(brace)
     }
 
@@ -684,10 +689,7 @@ mod scan {
         let Some(stop) = stop else {
             bid_run(c, usize::MAX, &mut spans, true)?;
             spans.shrink_to_fit();
-            return Some(FlatBids {
-                input: c.s,
-                spans,
-            });
+            return Some(FlatBids { input: c.s, spans });
         };
         let (s, b) = (c.s, c.b);
         let (first, second) = std::thread::scope(|scope| {
@@ -699,7 +701,9 @@ mod scan {
             });
             let first = bid_run(c, stop, &mut spans, true);
             // (a panic of the other thread is a bug: it is passed on)
-            let second = second.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            let second = second
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
             (first, second)
         });
         match first? {
@@ -711,10 +715,7 @@ mod scan {
             }
         }
         spans.shrink_to_fit();
-        Some(FlatBids {
-            input: c.s,
-            spans,
-        })
+        Some(FlatBids { input: c.s, spans })
     }
 
     pub(super) fn document(input: &str, split_min: usize) -> Option<DocIn<'_>> {
