@@ -693,11 +693,14 @@ mod scan {
         };
         let (s, b) = (c.s, c.b);
         let (first, second) = std::thread::scope(|scope| {
+            // allocated by this thread, so that it goes back to this thread's heap when freed (malloc keeps a
+            // heap per thread: the other's would only add to the peak memory)
+            let mut rest = Vec::with_capacity((b.len() - stop) / 48);
             let second = scope.spawn(move || {
                 let mut c2 = Cursor { s, b, pos: stop };
-                let mut spans = Vec::with_capacity((b.len() - stop) / 48);
-                let ended = bid_run(&mut c2, usize::MAX, &mut spans, false);
-                ended.map(|_| (spans, c2.pos))
+                let spans = &mut rest;
+                let ended = bid_run(&mut c2, usize::MAX, spans, false);
+                ended.map(|_| (rest, c2.pos))
             });
             let first = bid_run(c, stop, &mut spans, true);
             // (a panic of the other thread is a bug: it is passed on)

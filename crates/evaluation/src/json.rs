@@ -762,17 +762,16 @@ impl<'de> BidsRead<'de> {
     }
 }
 
-/// Bids `range` of `list` (their paths `bids[i]` as in the whole list), up to the first refused; `capacity`
-/// for the bids' vector.
+/// Bids `range` of `list` (their paths `bids[i]` as in the whole list), up to the first refused, into `bids`
+/// (empty, with room for them).
 fn read_bids<'de>(
     list: BidList<'_, 'de>,
     range: std::ops::Range<usize>,
-    capacity: usize,
+    mut bids: Vec<DiscountBid<'de>>,
     base: Option<Decimal>,
     discount_rounding: Option<Rounding>,
 ) -> BidsRead<'de> {
     let from = range.start;
-    let mut bids: Vec<DiscountBid<'de>> = Vec::with_capacity(capacity);
     let mut prices: Vec<Option<Decimal>> = Vec::new();
     let mut refused = None;
     for i in range {
@@ -826,7 +825,7 @@ fn read_bids<'de>(
         };
         bids.push(DiscountBid::new(id, d.unwrap_or_default()));
         if p.is_some() && prices.capacity() == 0 {
-            prices = Vec::with_capacity(capacity);
+            prices = Vec::with_capacity(bids.capacity());
             prices.resize(i - from, None);
         }
         if prices.capacity() > 0 {
@@ -983,7 +982,7 @@ fn lowest_price_input_split<'de>(
     }
     let list = bids_req(bids_in)?;
     let n = list.len();
-    let read = |range, capacity| read_bids(list, range, capacity, base, discount_rounding);
+    let read = &|range, bids| read_bids(list, range, bids, base, discount_rounding);
     let BidsRead {
         bids,
         prices,
@@ -992,8 +991,11 @@ fn lowest_price_input_split<'de>(
         // the second half read by another thread; its bids count only if the first half refused none
         let mid = n / 2;
         std::thread::scope(|scope| {
-            let second = scope.spawn(|| read(mid..n, n - mid));
-            let first = read(0..mid, n);
+            // allocated by this thread, so that it goes back to this thread's heap when freed (malloc keeps a
+            // heap per thread: the other's would only add to the peak memory)
+            let rest = Vec::with_capacity(n - mid);
+            let second = scope.spawn(move || read(mid..n, rest));
+            let first = read(0..mid, Vec::with_capacity(n));
             // (a panic of the other thread is a bug: it is passed on)
             let second = second
                 .join()
@@ -1001,7 +1003,7 @@ fn lowest_price_input_split<'de>(
             first.then(second)
         })
     } else {
-        read(0..n, n)
+        read(0..n, Vec::with_capacity(n))
     };
     // the ids read: the bids', then the refused bid's (at its position, `bids.len()`)
     let last = refused.as_ref().and_then(|r| r.1.as_deref());

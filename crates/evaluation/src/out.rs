@@ -238,8 +238,9 @@ fn ranking<W: Write, L: Layout>(
     out.write_all(L::CLOSE)
 }
 
-/// Blocks of the ranking's second half made ahead of the writing: at most 16 (1 MiB).
-const AHEAD: usize = 16;
+/// Blocks of the ranking's second half made ahead of the writing: at most 6 (384 KiB; each block is memory of
+/// the other thread's heap, which adds to the peak).
+const AHEAD: usize = 6;
 
 /// Each write sent as a block to the thread that writes the output.
 struct Blocks(std::sync::mpsc::SyncSender<Vec<u8>>);
