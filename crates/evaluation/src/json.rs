@@ -480,9 +480,9 @@ enum Parsed<'i> {
 
 /// Read and check the input document. What is read of it (a `Value` for the small fields, slices of `input`
 /// for the bids) is dropped on return: only the evaluation's own input is kept.
-fn parse_input(input: &str) -> R<Parsed<'_>> {
-    let doc =
-        DocIn::parse(input).map_err(|e| InputError::new("$", format!("not valid JSON: {e}")))?;
+fn parse_input(input: &str, split: Split) -> R<Parsed<'_>> {
+    let doc = DocIn::parse_split(input, split.bytes)
+        .map_err(|e| InputError::new("$", format!("not valid JSON: {e}")))?;
     let top = Obj::new(&doc.top, String::new())?;
     let criterion = top.choice(
         "criterion",
@@ -498,9 +498,10 @@ fn parse_input(input: &str) -> R<Parsed<'_>> {
             "seed",
             "rounding",
         ])?;
-        Ok(Parsed::LowestPrice(lowest_price_input(
+        Ok(Parsed::LowestPrice(lowest_price_input_split(
             &top,
             doc.bids.as_ref(),
+            split.bids,
         )?))
     } else {
         top.allow(&[
@@ -523,7 +524,7 @@ fn evaluate_with<T, E>(
     input: &str,
     emit: impl FnOnce(&Output<'_, '_>) -> Result<T, E>,
 ) -> Result<Result<T, E>, InputError> {
-    match parse_input(input)? {
+    match parse_input(input, Split::DEFAULT)? {
         Parsed::LowestPrice(input) => Ok(emit(&Output::LowestPrice(
             // the ids were checked unique, naming the bid, by `lowest_price_input`
             &lowest_price::evaluate_unique_ids(&input)?,
@@ -567,16 +568,46 @@ pub enum EvaluateError {
 pub fn evaluate_json_to<W: std::io::Write>(
     input: &str,
     pretty: bool,
+    out: W,
+) -> Result<(), EvaluateError> {
+    evaluate_json_to_split(input, pretty, out, Split::DEFAULT)
+}
+
+/// From which size the reading of the bids is shared between two threads (the result is the same either
+/// way; tests force the split on small inputs).
+#[derive(Clone, Copy)]
+struct Split {
+    /// the scan of the bids' text ([`DocIn::parse_split`]), from this many bytes
+    bytes: usize,
+    /// the checks of the bids ([`lowest_price_input_split`]), from this many bids
+    bids: usize,
+    /// the text of the ranking (`out::lowest_price`), from this many lines
+    lines: usize,
+}
+
+impl Split {
+    /// About 10,000 bids: a thread costs 50 to 100 µs to start and join, 10,000 bids about 1 ms to read.
+    const DEFAULT: Split = Split {
+        bytes: crate::document::SPLIT_MIN_BYTES,
+        bids: 10_000,
+        lines: 10_000,
+    };
+}
+
+fn evaluate_json_to_split<W: std::io::Write>(
+    input: &str,
+    pretty: bool,
     mut out: W,
+    split: Split,
 ) -> Result<(), EvaluateError> {
     use serde::Serialize;
     use std::io::Write as _;
-    match parse_input(input)? {
+    match parse_input(input, split)? {
         Parsed::LowestPrice(input) => {
             // the ids were checked unique, naming the bid, by `lowest_price_input`
             let mut result = lowest_price::evaluate_unique_ids(&input).map_err(InputError::from)?;
             let mut block = crate::out::Out::new(out);
-            crate::out::lowest_price(&mut block, &mut result, pretty)
+            crate::out::lowest_price(&mut block, &mut result, pretty, split.lines)
                 .and_then(|()| block.finish())
                 .map_err(EvaluateError::Write)?;
         }
@@ -693,6 +724,125 @@ fn base_amount(top: &Obj<'_>) -> R<Option<Decimal>> {
 fn lowest_price_input<'de>(
     top: &Obj<'_>,
     bids_in: Option<&BidsIn<'de>>,
+) -> R<LowestPriceInput<'de>> {
+    lowest_price_input_split(top, bids_in, Split::DEFAULT.bids)
+}
+
+/// The bids of a lowest-price input as read, up to the first refused.
+struct BidsRead<'de> {
+    bids: Vec<DiscountBid<'de>>,
+    /// one entry per bid once a bid gives a price (none otherwise)
+    prices: Vec<Option<Decimal>>,
+    /// The first bid refused, with its id when the id itself is good: its checks come after the duplicate
+    /// check of that id, made for all the bids read (the same error, for the same bid, as checking bid by bid).
+    refused: Option<(InputError, Option<Cow<'de, str>>)>,
+}
+
+impl<'de> BidsRead<'de> {
+    /// The bids of `self` then those of `next`, read from where `self`'s end, as if read in one run: `next`
+    /// counts only if `self` refused none.
+    fn then(mut self, next: BidsRead<'de>) -> BidsRead<'de> {
+        if self.refused.is_some() {
+            return self;
+        }
+        let (n1, n2) = (self.bids.len(), next.bids.len());
+        match (self.prices.is_empty(), next.prices.is_empty()) {
+            (true, true) => {}
+            (true, false) => {
+                self.prices.reserve_exact(n1 + n2);
+                self.prices.resize(n1, None);
+                self.prices.extend(next.prices);
+            }
+            (false, true) => self.prices.resize(n1 + n2, None),
+            (false, false) => self.prices.extend(next.prices),
+        }
+        self.bids.extend(next.bids);
+        self.refused = next.refused;
+        self
+    }
+}
+
+/// Bids `range` of `list` (their paths `bids[i]` as in the whole list), up to the first refused, into `bids`
+/// (empty, with room for them).
+fn read_bids<'de>(
+    list: BidList<'_, 'de>,
+    range: std::ops::Range<usize>,
+    mut bids: Vec<DiscountBid<'de>>,
+    base: Option<Decimal>,
+    discount_rounding: Option<Rounding>,
+) -> BidsRead<'de> {
+    let from = range.start;
+    let mut prices: Vec<Option<Decimal>> = Vec::new();
+    let mut refused = None;
+    for i in range {
+        let b = list.get(i);
+        let path = || format!("bids[{i}]");
+        // the id (present, not blank), and the rest of the bid
+        let read = match b {
+            BidView::Flat {
+                id,
+                id_in,
+                discount,
+                price,
+            } => bid_id(id, &path, |_| true).map(|id| {
+                let id = match id_in {
+                    Some(s) => Cow::Borrowed(s),
+                    None => Cow::Owned(id.to_owned()),
+                };
+                (id, Err((discount, price)))
+            }),
+            BidView::Other(v) => Obj::new(v, path()).and_then(|b| {
+                b.allow(&["id", "discount", "price"])?;
+                let id = bid_id(b.str_opt("id")?, &path, |_| true)?;
+                Ok((Cow::Owned(id.to_owned()), Ok(b)))
+            }),
+        };
+        let (id, rest) = match read {
+            Ok(r) => r,
+            Err(e) => {
+                refused = Some((e, None));
+                break;
+            }
+        };
+        let offered = match rest {
+            Err((discount, price)) => decimal_field(discount, || format!("bids[{i}].discount"))
+                .and_then(|d| Ok((d, decimal_field(price, || format!("bids[{i}].price"))?))),
+            Ok(b) => b
+                .dec_opt("discount")
+                .and_then(|d| Ok((d, b.dec_opt("price")?))),
+        }
+        .and_then(|offered| match offered {
+            // the usual bid, as `offer` takes it (a ribasso in range, no price)
+            (Some(d), None) if crate::anomaly::in_range(d) => Ok((Some(d), None)),
+            (d, p) => offer(&path, d, p, base, discount_rounding, true),
+        });
+        let (d, p) = match offered {
+            Ok(dp) => dp,
+            Err(e) => {
+                refused = Some((e, Some(id)));
+                break;
+            }
+        };
+        bids.push(DiscountBid::new(id, d.unwrap_or_default()));
+        if p.is_some() && prices.capacity() == 0 {
+            prices = Vec::with_capacity(bids.capacity());
+            prices.resize(i - from, None);
+        }
+        if prices.capacity() > 0 {
+            prices.push(p);
+        }
+    }
+    BidsRead {
+        bids,
+        prices,
+        refused,
+    }
+}
+
+fn lowest_price_input_split<'de>(
+    top: &Obj<'_>,
+    bids_in: Option<&BidsIn<'de>>,
+    split_bids: usize,
 ) -> R<LowestPriceInput<'de>> {
     let base = base_amount(top)?;
     let (discount_rounding, steps, threshold) = match top.obj_opt("rounding")? {
@@ -831,69 +981,30 @@ fn lowest_price_input<'de>(
         ));
     }
     let list = bids_req(bids_in)?;
-    let mut bids: Vec<DiscountBid<'de>> = Vec::with_capacity(list.len());
-    // one entry per bid once a bid gives a price (none otherwise)
-    let mut prices: Vec<Option<Decimal>> = Vec::new();
-    // The first bid refused, with its id when the id itself is good: its checks come after the duplicate check
-    // of that id, made below for all the bids read (the same error, for the same bid, as checking bid by bid).
-    let mut refused: Option<(InputError, Option<Cow<'de, str>>)> = None;
-    for (i, b) in list.iter().enumerate() {
-        let path = || format!("bids[{i}]");
-        // the id (present, not blank), and the rest of the bid
-        let read = match b {
-            BidView::Flat {
-                id,
-                id_in,
-                discount,
-                price,
-            } => bid_id(id, &path, |_| true).map(|id| {
-                let id = match id_in {
-                    Some(s) => Cow::Borrowed(s),
-                    None => Cow::Owned(id.to_owned()),
-                };
-                (id, Err((discount, price)))
-            }),
-            BidView::Other(v) => Obj::new(v, path()).and_then(|b| {
-                b.allow(&["id", "discount", "price"])?;
-                let id = bid_id(b.str_opt("id")?, &path, |_| true)?;
-                Ok((Cow::Owned(id.to_owned()), Ok(b)))
-            }),
-        };
-        let (id, rest) = match read {
-            Ok(r) => r,
-            Err(e) => {
-                refused = Some((e, None));
-                break;
-            }
-        };
-        let offered = match rest {
-            Err((discount, price)) => decimal_field(discount, || format!("bids[{i}].discount"))
-                .and_then(|d| Ok((d, decimal_field(price, || format!("bids[{i}].price"))?))),
-            Ok(b) => b
-                .dec_opt("discount")
-                .and_then(|d| Ok((d, b.dec_opt("price")?))),
-        }
-        .and_then(|offered| match offered {
-            // the usual bid, as `offer` takes it (a ribasso in range, no price)
-            (Some(d), None) if crate::anomaly::in_range(d) => Ok((Some(d), None)),
-            (d, p) => offer(&path, d, p, base, discount_rounding, true),
-        });
-        let (d, p) = match offered {
-            Ok(dp) => dp,
-            Err(e) => {
-                refused = Some((e, Some(id)));
-                break;
-            }
-        };
-        bids.push(DiscountBid::new(id, d.unwrap_or_default()));
-        if p.is_some() && prices.capacity() == 0 {
-            prices = Vec::with_capacity(list.len());
-            prices.resize(i, None);
-        }
-        if prices.capacity() > 0 {
-            prices.push(p);
-        }
-    }
+    let n = list.len();
+    let read = &|range, bids| read_bids(list, range, bids, base, discount_rounding);
+    let BidsRead {
+        bids,
+        prices,
+        refused,
+    } = if n >= split_bids.max(2) {
+        // the second half read by another thread; its bids count only if the first half refused none
+        let mid = n / 2;
+        std::thread::scope(|scope| {
+            // allocated by this thread, so that it goes back to this thread's heap when freed (malloc keeps a
+            // heap per thread: the other's would only add to the peak memory)
+            let rest = Vec::with_capacity(n - mid);
+            let second = scope.spawn(move || read(mid..n, rest));
+            let first = read(0..mid, Vec::with_capacity(n));
+            // (a panic of the other thread is a bug: it is passed on)
+            let second = second
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+            first.then(second)
+        })
+    } else {
+        read(0..n, Vec::with_capacity(n))
+    };
     // the ids read: the bids', then the refused bid's (at its position, `bids.len()`)
     let last = refused.as_ref().and_then(|r| r.1.as_deref());
     let id_of = |j: usize| match bids.get(j) {
@@ -1514,5 +1625,114 @@ mod tests {
                          {"id": "b", "coefficients": {"c1": "1"}, "discount": "20"}]}"#,
         ];
         assert_writes_what_serde_json_writes(&inputs);
+    }
+
+    /// A large input read with two threads (the scan of the bids and their checks split in two halves) gives
+    /// the same output text, compact and pretty, and the same first error as the reading in one thread:
+    /// faults in either half or in both, a duplicate across the halves, a guessed boundary inside an id,
+    /// an escape in the second half (the whole document left to serde_json).
+    #[test]
+    fn a_split_reading_gives_what_one_thread_gives() {
+        const N: usize = 3000;
+        let forced = Split {
+            bytes: 0,
+            bids: 2,
+            lines: 2,
+        };
+        let one = Split {
+            bytes: usize::MAX,
+            bids: usize::MAX,
+            lines: usize::MAX,
+        };
+        let run = |input: &str, pretty: bool, split: Split| {
+            let mut out = Vec::new();
+            match evaluate_json_to_split(input, pretty, &mut out, split) {
+                Ok(()) => Ok(String::from_utf8(out).unwrap()),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        let doc = |bid: &dyn Fn(usize) -> String| {
+            let bids: Vec<String> = (0..N).map(bid).collect();
+            format!(
+                "{{\"criterion\": \"lowest_price\", \"anomaly\": {{\"method\": \"A\"}}, \"seed\": \"5\",\n  \"bids\": [\n    {}\n  ]\n}}",
+                bids.join(",\n    ")
+            )
+        };
+        let plain = |i: usize| {
+            format!(
+                r#"{{"id": "b{i}", "discount": "{}.{:03}"}}"#,
+                5 + (i * 7) % 30,
+                (i * 13) % 1000
+            )
+        };
+        let with = |at: &'static [(usize, &'static str)]| {
+            move |i: usize| match at.iter().find(|(j, _)| *j == i) {
+                Some((_, b)) => b.to_string(),
+                None => plain(i),
+            }
+        };
+        let mut inputs = vec![
+            doc(&plain),
+            // ids with `, {` in them: the guessed boundary may be inside a string
+            doc(&|i| format!(r#"{{"id": "x, {{{i}", "discount": "{}"}}"#, 5 + i % 30)),
+            // prices in the second half only, and in both
+            doc(&|i| {
+                if i >= N - 10 {
+                    format!(r#"{{"id": "p{i}", "price": "{}"}}"#, 700 + i % 100)
+                } else {
+                    plain(i)
+                }
+            }),
+        ];
+        inputs[2] = inputs[2].replace(
+            "\"criterion\": \"lowest_price\",",
+            "\"criterion\": \"lowest_price\", \"base_amount\": \"1000\",",
+        );
+        for faults in [
+            &[(2900, r#"{"id": "b10", "discount": "1"}"#)][..],
+            &[(100, r#"{"id": "b2999", "discount": "1"}"#)],
+            &[
+                (200, r#"{"id": "z", "discount": "x"}"#),
+                (2000, r#"{"id": "b1"}"#),
+            ],
+            &[(2200, r#"{"id": "z", "discount": "101"}"#)],
+            &[(2200, r#"{"id": "b7", "discount": "x"}"#)],
+            &[
+                (1600, r#"{"id": " "}"#),
+                (1700, r#"{"id": "b3", "note": "n"}"#),
+            ],
+            &[(2500, r#"{"id": "e\u0041", "discount": "3"}"#)],
+            &[
+                (2500, r#"{"id": "e\u0041", "discount": "3"}"#),
+                (2600, r#"{"id": "b2"}"#),
+            ],
+            &[(1499, r#"{"id": "b1500", "discount": "2"}"#)],
+            &[(1500, r#"{"id": "b1499", "discount": "2"}"#)],
+        ] {
+            inputs.push(doc(&with(faults)));
+        }
+        let mut errors = 0;
+        for input in &inputs {
+            for pretty in [false, true] {
+                let a = run(input, pretty, one);
+                errors += usize::from(a.is_err());
+                assert_eq!(run(input, pretty, forced), a, "pretty {pretty}");
+                assert_eq!(run(input, pretty, Split::DEFAULT), a, "pretty {pretty}");
+            }
+        }
+        // every fault above but the lone escape is an error
+        assert_eq!(errors, 2 * 9);
+        // the scan itself: the same bids with two threads
+        for input in &inputs {
+            let a = DocIn::parse_split(input, usize::MAX).unwrap();
+            let b = DocIn::parse_split(input, 0).unwrap();
+            fn slices<'a>(d: &DocIn<'a>) -> Option<Vec<[Option<&'a str>; 3]>> {
+                match &d.bids {
+                    Some(BidsIn::Slices(l)) => Some((0..l.len()).map(|i| l.get(i)).collect()),
+                    _ => None,
+                }
+            }
+            assert_eq!(slices(&a), slices(&b));
+        }
     }
 }

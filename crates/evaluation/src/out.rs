@@ -204,15 +204,69 @@ fn decimal<W: Write>(out: &mut Out<W>, d: &Decimal) -> io::Result<()> {
 }
 
 /// The ranking: each line as `RankLine`'s `Serialize` writes it (`serde_json`'s text, compact or indented).
-fn ranking<W: Write, L: Layout>(out: &mut Out<W>, lines: &[RankLine<'_>]) -> io::Result<()> {
+/// From `split_lines` lines, the text of the second half is made by another thread while the first half is
+/// made and written, and handed over in blocks (at most [`AHEAD`] blocks ahead of the writing).
+fn ranking<W: Write, L: Layout>(
+    out: &mut Out<W>,
+    lines: &[RankLine<'_>],
+    split_lines: usize,
+) -> io::Result<()> {
     if lines.is_empty() {
         return out.write_all(b"[]");
     }
     out.write_all(L::OPEN)?;
+    if lines.len() < split_lines.max(2) {
+        rank_lines::<W, L>(out, lines, true)?;
+        return out.write_all(L::CLOSE);
+    }
+    let (first, second) = lines.split_at(lines.len() / 2);
+    std::thread::scope(|scope| {
+        let (blocks, made) = std::sync::mpsc::sync_channel::<Vec<u8>>(AHEAD);
+        scope.spawn(move || {
+            let mut part = Out::new(Blocks(blocks));
+            // (an error here is the writing's end: the receiver gone)
+            let _ = rank_lines::<Blocks, L>(&mut part, second, false).and_then(|()| part.drain());
+        });
+        rank_lines::<W, L>(out, first, true)?;
+        out.drain()?;
+        // `made` is dropped on an error, which ends the other thread's sending
+        for block in made {
+            out.w.write_all(&block)?;
+        }
+        Ok::<(), io::Error>(())
+    })?;
+    out.write_all(L::CLOSE)
+}
+
+/// Blocks of the ranking's second half made ahead of the writing: at most 6 (384 KiB; each block is memory of
+/// the other thread's heap, which adds to the peak).
+const AHEAD: usize = 6;
+
+/// Each write sent as a block to the thread that writes the output.
+struct Blocks(std::sync::mpsc::SyncSender<Vec<u8>>);
+
+impl Write for Blocks {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.0
+            .send(b.to_vec())
+            .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))?;
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Ranking lines, each after a separator but the first when `first`.
+fn rank_lines<W: Write, L: Layout>(
+    out: &mut Out<W>,
+    lines: &[RankLine<'_>],
+    first: bool,
+) -> io::Result<()> {
     for (k, l) in lines.iter().enumerate() {
         // the fixed text and two numbers of at most 48 bytes each, besides the id
         out.room(256)?;
-        if k > 0 {
+        if k > 0 || !first {
             out.put(L::SEP);
         }
         out.put(L::LINE_OPEN);
@@ -229,7 +283,7 @@ fn ranking<W: Write, L: Layout>(out: &mut Out<W>, lines: &[RankLine<'_>]) -> io:
         }
         out.put(L::LINE_CLOSE);
     }
-    out.write_all(L::CLOSE)
+    Ok(())
 }
 
 /// An array of ids, its items at `depth` when indented.
@@ -267,6 +321,7 @@ pub(crate) fn lowest_price<W: Write>(
     out: &mut Out<W>,
     r: &mut LowestPriceResult<'_>,
     pretty: bool,
+    split_lines: usize,
 ) -> io::Result<()> {
     let cut_low = std::mem::take(&mut r.anomaly.cut_low);
     let cut_high = std::mem::take(&mut r.anomaly.cut_high);
@@ -304,8 +359,8 @@ pub(crate) fn lowest_price<W: Write>(
         out.write_all(&rest[..split])?;
         match list {
             List::Ids(l) => ids(out, l, pretty.then_some(depth))?,
-            List::Ranking(l) if pretty => ranking::<W, Pretty>(out, l)?,
-            List::Ranking(l) => ranking::<W, Compact>(out, l)?,
+            List::Ranking(l) if pretty => ranking::<W, Pretty>(out, l, split_lines)?,
+            List::Ranking(l) => ranking::<W, Compact>(out, l, split_lines)?,
         }
         rest = &rest[split + 2..];
     }

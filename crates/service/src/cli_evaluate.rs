@@ -184,16 +184,20 @@ impl Drop for Mapping {
 /// returned to the system on `free`: the vectors of the reading (the bids as slices of the input, the
 /// duplicate-id set) are freed before the ranking's are made, which then reuse their pages instead of faulting
 /// in new ones. On 100,000 bids: 5,190 page faults instead of 7,035, a quarter less system time, the same peak
-/// memory (bench/README.md, "sua evaluate"). glibc only; elsewhere the allocator's defaults are kept.
+/// memory (bench/README.md, "sua evaluate"). Also one heap for every thread (`M_ARENA_MAX`). glibc only;
+/// elsewhere the allocator's defaults are kept.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn keep_freed_memory() {
     // 32 MiB: glibc's upper limit for the mmap threshold on 64-bit systems (a larger value is refused)
     const LIMIT: libc::c_int = 32 << 20;
-    // SAFETY: `mallopt` only sets two thresholds of malloc; nothing else runs yet (no other thread exists).
+    // SAFETY: `mallopt` only sets three parameters of malloc; nothing else runs yet (no other thread exists).
     // A refusal (return value 0) leaves the defaults, which are correct, only slower.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, LIMIT);
         libc::mallopt(libc::M_TRIM_THRESHOLD, LIMIT);
+        // one heap for all threads: the evaluation's second thread (on large inputs) allocates in the heap
+        // warmed and reused by the first instead of a heap of its own, which would only add to the peak memory
+        libc::mallopt(libc::M_ARENA_MAX, 1);
     }
 }
 
