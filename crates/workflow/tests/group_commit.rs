@@ -6,25 +6,8 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 use workflow::store::{Db, Scope};
 
-/// A scratch SQLite file (removed with its WAL at the end).
-struct ScratchFile(std::path::PathBuf);
-
-impl ScratchFile {
-    fn new(tag: &str) -> Self {
-        Self(std::env::temp_dir().join(format!("sua_{tag}_{}.db", uuid::Uuid::now_v7().simple())))
-    }
-    fn url(&self) -> String {
-        format!("sqlite://{}?mode=rwc", self.0.display())
-    }
-}
-
-impl Drop for ScratchFile {
-    fn drop(&mut self) {
-        for ext in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{ext}", self.0.display()));
-        }
-    }
-}
+mod support;
+use support::ScratchFile;
 
 async fn db_with(file: &ScratchFile, ddl: &str) -> Db {
     let db = Db::connect(&file.url(), 4).await.unwrap();

@@ -4,25 +4,8 @@
 use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
 use workflow::store::Db;
 
-/// A scratch SQLite file (removed with its WAL at the end).
-struct ScratchFile(std::path::PathBuf);
-
-impl ScratchFile {
-    fn new(tag: &str) -> Self {
-        Self(std::env::temp_dir().join(format!("sua_{tag}_{}.db", uuid::Uuid::now_v7().simple())))
-    }
-    fn url(&self) -> String {
-        format!("sqlite://{}?mode=rwc", self.0.display())
-    }
-}
-
-impl Drop for ScratchFile {
-    fn drop(&mut self) {
-        for ext in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{ext}", self.0.display()));
-        }
-    }
-}
+mod support;
+use support::ScratchFile;
 
 async fn pragma<C: ConnectionTrait>(c: &C, name: &str) -> String {
     let row = c
