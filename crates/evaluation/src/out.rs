@@ -115,21 +115,6 @@ fn needs_no_escape(b: &[u8]) -> bool {
     !special(u64::from_le_bytes(word))
 }
 
-/// The decimal digits of `n` at the end of `buf`.
-#[inline]
-fn count_text(mut n: usize, buf: &mut [u8; 20]) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    &buf[i..]
-}
-
 /// The fixed text of a ranking line around its values, compact or indented.
 trait Layout {
     /// The array's opening, the separator of two lines, the array's end.
@@ -272,8 +257,7 @@ fn rank_lines<W: Write, L: Layout>(
         out.put(L::LINE_OPEN);
         out.string(l.id)?;
         out.put(L::AFTER_ID);
-        let mut digits = [0u8; 20];
-        out.put(count_text(l.rank, &mut digits));
+        out.put(itoa::Buffer::new().format(l.rank).as_bytes());
         out.put(L::AFTER_RANK);
         decimal(out, &l.discount)?;
         if let Some(price) = &l.price {
